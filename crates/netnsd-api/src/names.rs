@@ -1,0 +1,5 @@
+//! Re-exports of the bus-name constants under one module, for `use netnsd_api::names::*`.
+pub use crate::{
+    BUS_NAME, CONTROLLER_INTERFACE, CONTROLLER_PATH, INSTANCE_INTERFACE, NAMESPACE_PATH_PREFIX,
+    NETNS_ETC_DIR, NETNS_RUN_DIR, ROOT_NS_NAME, ROOT_PATH,
+};
