@@ -1,0 +1,58 @@
+//! netnsd: serve network namespaces on the D-Bus system bus.
+
+use clap::Parser;
+use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
+
+/// Root daemon that owns the host's network namespaces and serves them on the
+/// D-Bus system bus as net.netnsd.Netns1. Clients: nsctl, busctl, gdbus.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {}
+
+fn init_logging() {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("netnsd=info"));
+    let registry = tracing_subscriber::registry().with(filter);
+    // Under systemd, stderr is a journal stream: log to the journal natively.
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        if let Ok(journald) = tracing_journald::layer() {
+            registry.with(journald).init();
+            return;
+        }
+    }
+    registry
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
+        .init();
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM"),
+        _ = int.recv() => tracing::info!("SIGINT"),
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let _args = Args::parse();
+    init_logging();
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("netnsd: must run as root (it creates namespaces and mounts)");
+        return std::process::ExitCode::from(1);
+    }
+    match netnsd::run(netnsd::Config::default(), shutdown_signal()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("netnsd: {e}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

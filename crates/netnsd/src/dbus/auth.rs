@@ -1,0 +1,57 @@
+//! polkit checks, with the caller's unique bus name (from the message header)
+//! as the subject.
+
+use std::collections::HashMap;
+
+use netnsd_api::Error;
+use zbus::Connection;
+use zbus::message::{Flags, Header};
+use zbus_polkit::policykit1::{AuthorityProxy, CheckAuthorizationFlags, Subject};
+
+#[derive(Clone)]
+pub struct Authority {
+    proxy: AuthorityProxy<'static>,
+}
+
+impl Authority {
+    pub async fn new(conn: &Connection) -> zbus::Result<Self> {
+        let proxy = AuthorityProxy::builder(conn)
+            .cache_properties(zbus::proxy::CacheProperties::No)
+            .build()
+            .await?;
+        Ok(Authority { proxy })
+    }
+
+    /// Succeeds when polkit authorizes the sender of `hdr` for `action`.
+    /// The caller may be prompted only if its message allows interaction.
+    pub async fn check(&self, hdr: &Header<'_>, action: &str) -> Result<(), Error> {
+        let subject = Subject::new_for_message_header(hdr)
+            .map_err(|e| Error::PermissionDenied(format!("cannot identify the caller: {e}")))?;
+        let mut flags = CheckAuthorizationFlags::empty();
+        if hdr
+            .primary()
+            .flags()
+            .contains(Flags::ALLOW_INTERACTIVE_AUTH)
+        {
+            flags |= CheckAuthorizationFlags::ALLOW_USER_INTERACTION;
+        }
+        let result = self
+            .proxy
+            .check_authorization(&subject, action, &HashMap::new(), flags, "")
+            .await
+            .map_err(|e| {
+                Error::PermissionDenied(format!("could not ask polkit about {action}: {e}"))
+            })?;
+        if result.is_authorized {
+            Ok(())
+        } else if result.is_challenge {
+            Err(Error::PermissionDenied(format!(
+                "not authorized for {action}: authentication is required"
+            )))
+        } else {
+            Err(Error::PermissionDenied(format!(
+                "not authorized for {action}"
+            )))
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! net.netnsd.Netns1.NetworkNamespacesController
+
+use netnsd_api::{Error, ROOT_NS_NAME, actions, validate};
+use zbus::interface;
+use zbus::message::Header;
+use zbus::object_server::SignalEmitter;
+use zbus::wire::{ObjectPath, OwnedObjectPath};
+
+use super::auth::Authority;
+use crate::manager::ManagerHandle;
+
+pub struct Controller {
+    manager: ManagerHandle,
+    auth: Authority,
+}
+
+impl Controller {
+    pub const PATH: &'static str = netnsd_api::CONTROLLER_PATH;
+
+    pub fn new(manager: ManagerHandle, auth: Authority) -> Self {
+        Controller { manager, auth }
+    }
+
+    fn lookup(&self, name: &str) -> Result<OwnedObjectPath, Error> {
+        self.manager
+            .registry
+            .read()
+            .unwrap()
+            .get(name)
+            .map(|ns| ns.object_path())
+            .ok_or_else(|| Error::NotFound(format!("namespace {name:?} not found")))
+    }
+}
+
+fn valid_name(name: &str) -> Result<(), Error> {
+    validate::netns_name(name).map_err(Error::InvalidArgument)
+}
+
+#[interface(name = "net.netnsd.Netns1.NetworkNamespacesController")]
+impl Controller {
+    /// The object paths of all network namespaces, the root namespace first.
+    #[zbus(out_args("namespaces"))]
+    fn list_network_namespaces(&self) -> Vec<OwnedObjectPath> {
+        self.manager.registry.read().unwrap().paths()
+    }
+
+    /// Creates the namespace NAME, bound at /run/netns/NAME, with lo up.
+    #[zbus(out_args("namespace"))]
+    async fn add_network_namespace(
+        &self,
+        name: String,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<OwnedObjectPath, Error> {
+        valid_name(&name)?;
+        if name == ROOT_NS_NAME {
+            return Err(Error::AlreadyExists(format!(
+                "{ROOT_NS_NAME:?} is the root namespace"
+            )));
+        }
+        self.auth.check(&hdr, actions::MANAGE_NAMESPACES).await?;
+        self.manager.add(name).await
+    }
+
+    /// Removes the namespace NAME; returns "Success".
+    #[zbus(out_args("result"))]
+    async fn remove_network_namespace(
+        &self,
+        name: String,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<String, Error> {
+        valid_name(&name)?;
+        if name == ROOT_NS_NAME {
+            return Err(Error::PermissionDenied(format!(
+                "the root namespace {ROOT_NS_NAME:?} cannot be removed"
+            )));
+        }
+        self.lookup(&name)?;
+        self.auth.check(&hdr, actions::MANAGE_NAMESPACES).await?;
+        self.manager.remove(name).await?;
+        Ok("Success".into())
+    }
+
+    /// The object path of the namespace NAME.
+    #[zbus(out_args("namespace"))]
+    fn get_network_namespace_by_name(&self, name: String) -> Result<OwnedObjectPath, Error> {
+        valid_name(&name)?;
+        self.lookup(&name)
+    }
+
+    /// All network namespaces.
+    #[zbus(property)]
+    fn network_namespaces(&self) -> Vec<OwnedObjectPath> {
+        self.manager.registry.read().unwrap().paths()
+    }
+
+    /// A namespace appeared.
+    #[zbus(signal)]
+    pub async fn network_namespace_added(
+        emitter: &SignalEmitter<'_>,
+        namespace: ObjectPath<'_>,
+    ) -> zbus::Result<()>;
+
+    /// A namespace went away.
+    #[zbus(signal)]
+    pub async fn network_namespace_removed(
+        emitter: &SignalEmitter<'_>,
+        namespace: ObjectPath<'_>,
+    ) -> zbus::Result<()>;
+}

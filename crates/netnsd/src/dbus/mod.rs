@@ -1,0 +1,7 @@
+//! The bus edge: one module per interface. A method validates its arguments,
+//! asks polkit, then hands the work to the manager. No netlink, file or
+//! process work happens here.
+
+pub mod auth;
+pub mod controller;
+pub mod instance;

@@ -1,0 +1,105 @@
+//! netnsd: a root daemon that owns the host's network namespaces and exposes
+//! them on the D-Bus system bus. The binary (`src/bin/netnsd.rs`) is a thin
+//! layer over [`run`].
+
+pub mod dbus;
+pub mod manager;
+pub mod netns;
+pub mod platform;
+pub mod record;
+pub mod watch;
+
+use std::path::PathBuf;
+
+use netnsd_api::{BUS_NAME, CONTROLLER_PATH, ROOT_PATH};
+use tokio::sync::mpsc;
+
+use crate::dbus::{auth::Authority, controller::Controller, instance::NetNsInstance};
+use crate::manager::Manager;
+use crate::netns::RunDir;
+
+/// Where the daemon keeps its record of what it changed on the host.
+pub const STATE_DIR: &str = "/run/netnsd";
+
+pub struct Config {
+    pub run_dir: PathBuf,
+    pub state_dir: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            run_dir: netnsd_api::NETNS_RUN_DIR.into(),
+            state_dir: STATE_DIR.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Manager(String),
+    #[error("{step}: {source}")]
+    Bus {
+        step: &'static str,
+        #[source]
+        source: zbus::Error,
+    },
+    #[error("watch {0}: {1}")]
+    Watch(String, std::io::Error),
+}
+
+fn bus(step: &'static str) -> impl FnOnce(zbus::Error) -> StartError {
+    move |source| StartError::Bus { step, source }
+}
+
+/// Serves on the system bus until `shutdown` resolves.
+pub async fn run(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), StartError> {
+    let run_dir = RunDir::new(config.run_dir);
+    let manager = Manager::start(run_dir.clone(), config.state_dir)
+        .map_err(|e| StartError::Manager(e.message()))?;
+    let (handle, requests) = manager::channel(manager.registry());
+
+    let conn = zbus::connection::Builder::system()
+        .build()
+        .await
+        .map_err(bus("connect to the system bus"))?;
+    let auth = Authority::new(&conn)
+        .await
+        .map_err(bus("make the polkit proxy"))?;
+    let server = conn.object_server();
+    server
+        .at(ROOT_PATH, zbus::fdo::ObjectManager)
+        .await
+        .map_err(bus("export the object manager"))?;
+    server
+        .at(CONTROLLER_PATH, Controller::new(handle, auth))
+        .await
+        .map_err(bus("export the controller"))?;
+    for ns in manager.namespaces() {
+        server
+            .at(ns.object_path(), NetNsInstance::new(ns))
+            .await
+            .map_err(bus("export a namespace"))?;
+    }
+
+    let (dir_tx, dir_rx) = mpsc::unbounded_channel();
+    watch::spawn(run_dir.dir(), dir_tx)
+        .map_err(|e| StartError::Watch(run_dir.dir().display().to_string(), e))?;
+
+    conn.request_name(BUS_NAME)
+        .await
+        .map_err(bus("own the name net.netnsd.Netns1"))?;
+    tracing::info!("serving {BUS_NAME} on the system bus");
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+
+    manager.run(conn.clone(), requests, dir_rx, shutdown).await;
+
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    tracing::info!("stopping; namespaces stay in place");
+    let _ = conn.release_name(BUS_NAME).await;
+    Ok(())
+}
