@@ -19,9 +19,13 @@ pub const CONTROLLER_PATH: &str = "/net/netnsd/Netns1/NetworkNamespacesControlle
 /// Namespaces are `NAMESPACE_PATH_PREFIX/N`; N=0 is the root namespace.
 pub const NAMESPACE_PATH_PREFIX: &str = "/net/netnsd/Netns1/NetworkNamespace";
 
+/// Devices are `DEVICE_PATH_PREFIX/N`.
+pub const DEVICE_PATH_PREFIX: &str = "/net/netnsd/Netns1/Devices";
+
 /// Interface names.
 pub const CONTROLLER_INTERFACE: &str = "net.netnsd.Netns1.NetworkNamespacesController";
 pub const INSTANCE_INTERFACE: &str = "net.netnsd.Netns1.NetNsInstance";
+pub const DEVICE_INTERFACE: &str = "net.netnsd.Netns1.Device";
 
 /// The name under which the daemon's own network namespace is listed.
 pub const ROOT_NS_NAME: &str = "rootns";
@@ -33,4 +37,44 @@ pub const NETNS_ETC_DIR: &str = "/etc/netns";
 /// The object path of namespace number `n`.
 pub fn namespace_path(n: u32) -> String {
     format!("{NAMESPACE_PATH_PREFIX}/{n}")
+}
+
+/// The object path of device number `n`.
+pub fn device_path(n: u32) -> String {
+    format!("{DEVICE_PATH_PREFIX}/{n}")
+}
+
+/// The number N at the end of `prefix/N`, if `path` has that shape.
+pub fn object_number(path: &str, prefix: &str) -> Option<u32> {
+    let n = path.strip_prefix(prefix)?.strip_prefix('/')?;
+    if n.is_empty() || (n.len() > 1 && n.starts_with('0')) {
+        return None;
+    }
+    n.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_numbers() {
+        assert_eq!(
+            object_number("/net/netnsd/Netns1/Devices/12", DEVICE_PATH_PREFIX),
+            Some(12)
+        );
+        assert_eq!(
+            object_number("/net/netnsd/Netns1/Devices/0", DEVICE_PATH_PREFIX),
+            Some(0)
+        );
+        for bad in [
+            "/net/netnsd/Netns1/Devices",
+            "/net/netnsd/Netns1/Devices/",
+            "/net/netnsd/Netns1/Devices/01",
+            "/net/netnsd/Netns1/Devices/x",
+            "/net/netnsd/Netns1/NetworkNamespace/1",
+        ] {
+            assert_eq!(object_number(bad, DEVICE_PATH_PREFIX), None, "{bad}");
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use zbus::proxy;
-use zbus::wire::{OwnedObjectPath, OwnedVariant};
+use zbus::wire::{ObjectPath, OwnedObjectPath, OwnedVariant, Variant};
 
 use crate::Error;
 
@@ -47,4 +47,94 @@ pub trait NetNsInstance {
     fn persistent(&self) -> zbus::Result<bool>;
     #[zbus(property)]
     fn managed(&self) -> zbus::Result<bool>;
+}
+
+/// The namespace-level configuration methods of NetNsInstance (issue 3):
+/// devices, links, addresses, routes and rules.
+#[proxy(
+    interface = "net.netnsd.Netns1.NetNsInstance",
+    default_service = "net.netnsd.Netns1"
+)]
+pub trait NetNsPlatform {
+    fn get_devices(&self) -> Result<Vec<OwnedObjectPath>, Error>;
+    fn get_all_devices(&self) -> Result<Vec<OwnedObjectPath>, Error>;
+    #[zbus(property)]
+    fn devices(&self) -> zbus::Result<Vec<OwnedObjectPath>>;
+    #[zbus(property)]
+    fn all_devices(&self) -> zbus::Result<Vec<OwnedObjectPath>>;
+
+    fn take_device(&self, device: &ObjectPath<'_>, timeout_ms: i32) -> Result<(), Error>;
+
+    fn add_veth(
+        &self,
+        name: &str,
+        peer_name: &str,
+        peer_namespace: &ObjectPath<'_>,
+        options: HashMap<&str, Variant<'_>>,
+    ) -> Result<(OwnedObjectPath, OwnedObjectPath), Error>;
+    fn add_macvlan(
+        &self,
+        name: &str,
+        parent: &ObjectPath<'_>,
+        options: HashMap<&str, Variant<'_>>,
+    ) -> Result<OwnedObjectPath, Error>;
+    fn add_bridge(
+        &self,
+        name: &str,
+        options: HashMap<&str, Variant<'_>>,
+    ) -> Result<OwnedObjectPath, Error>;
+    fn add_vlan(
+        &self,
+        name: &str,
+        parent: &ObjectPath<'_>,
+        vlan_id: u16,
+        options: HashMap<&str, Variant<'_>>,
+    ) -> Result<OwnedObjectPath, Error>;
+    fn delete_device(&self, device: &ObjectPath<'_>) -> Result<(), Error>;
+    fn set_device_up(&self, device: &ObjectPath<'_>, up: bool) -> Result<(), Error>;
+    fn set_device_mtu(&self, device: &ObjectPath<'_>, mtu: u32) -> Result<(), Error>;
+    fn rename_device(&self, device: &ObjectPath<'_>, new_name: &str) -> Result<(), Error>;
+
+    fn add_address(&self, device: &ObjectPath<'_>, address: &str) -> Result<(), Error>;
+    fn remove_address(&self, device: &ObjectPath<'_>, address: &str) -> Result<(), Error>;
+
+    fn add_route(&self, route: HashMap<&str, Variant<'_>>) -> Result<(), Error>;
+    fn remove_route(&self, route: HashMap<&str, Variant<'_>>) -> Result<(), Error>;
+    fn get_routes(&self) -> Result<Vec<HashMap<String, OwnedVariant>>, Error>;
+
+    fn add_rule(&self, rule: HashMap<&str, Variant<'_>>) -> Result<(), Error>;
+    fn remove_rule(&self, rule: HashMap<&str, Variant<'_>>) -> Result<(), Error>;
+    fn get_rules(&self) -> Result<Vec<HashMap<String, OwnedVariant>>, Error>;
+
+    #[zbus(signal)]
+    fn netns_device_added(&self, device: OwnedObjectPath) -> zbus::Result<()>;
+    #[zbus(signal)]
+    fn netns_device_removed(&self, device: OwnedObjectPath) -> zbus::Result<()>;
+    #[zbus(signal)]
+    fn netns_internal_device_added(&self, device: OwnedObjectPath) -> zbus::Result<()>;
+    #[zbus(signal)]
+    fn netns_internal_device_removed(&self, device: OwnedObjectPath) -> zbus::Result<()>;
+}
+
+#[proxy(
+    interface = "net.netnsd.Netns1.Device",
+    default_service = "net.netnsd.Netns1"
+)]
+pub trait Device {
+    #[zbus(property)]
+    fn interface(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn ifindex(&self) -> zbus::Result<i32>;
+    #[zbus(property)]
+    fn kind(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn hw_address(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn mtu(&self) -> zbus::Result<u32>;
+    #[zbus(property)]
+    fn state(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn addresses(&self) -> zbus::Result<Vec<String>>;
+    #[zbus(property)]
+    fn network_namespace(&self) -> zbus::Result<OwnedObjectPath>;
 }

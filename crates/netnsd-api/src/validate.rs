@@ -34,7 +34,15 @@ mod tests {
 
     #[test]
     fn accepts_what_iproute2_accepts() {
-        for ok in ["a", "vpn-1", "with space", "ünïcode", "x.y", "...", &"n".repeat(255)] {
+        for ok in [
+            "a",
+            "vpn-1",
+            "with space",
+            "ünïcode",
+            "x.y",
+            "...",
+            &"n".repeat(255),
+        ] {
             assert!(netns_name(ok).is_ok(), "{ok:?} should be accepted");
         }
     }
