@@ -1,0 +1,220 @@
+//! Man pages, generated from the clap definition so they cannot drift from
+//! `--help`: clap_mangen renders the NAME, SYNOPSIS, DESCRIPTION, OPTIONS,
+//! SUBCOMMANDS and VERSION sections, and this module adds EXIT STATUS,
+//! ENVIRONMENT and SEE ALSO (clap_mangen would put `after_help` under a
+//! heading called EXTRA, as unformatted text).
+//!
+//! `docs/` holds the rendered pages; regenerate them with
+//! `cargo run -p nsctl -- generate-man docs`. A unit test checks they are current.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use clap::CommandFactory;
+use clap_mangen::Man;
+
+use crate::cli::Cli;
+use crate::error::EXIT_STATUSES;
+
+/// Every page as (file name, roff text): `nsctl.1` first, then one per
+/// visible subcommand (`nsctl-list.1`, ...).
+pub fn pages() -> io::Result<Vec<(String, String)>> {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let subcommands: Vec<String> = visible_subcommands(&cmd).map(page_name).collect();
+    let mut out = vec![page(&cmd, &subcommands)?];
+    for sub in visible_subcommands(&cmd) {
+        out.push(page(sub, &[])?);
+    }
+    Ok(out)
+}
+
+/// Writes every page into `dir`; returns the files written.
+pub fn write_pages(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    for (name, text) in pages()? {
+        let path = dir.join(name);
+        std::fs::write(&path, text)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn visible_subcommands(cmd: &clap::Command) -> impl Iterator<Item = &clap::Command> {
+    cmd.get_subcommands().filter(|s| !s.is_hide_set())
+}
+
+/// `nsctl-list`, as clap names a built subcommand.
+fn page_name(cmd: &clap::Command) -> String {
+    cmd.get_display_name().unwrap_or(cmd.get_name()).to_owned()
+}
+
+type Section = fn(&Man, &mut dyn Write) -> io::Result<()>;
+
+fn page(cmd: &clap::Command, subpages: &[String]) -> io::Result<(String, String)> {
+    let version = cmd.get_version().unwrap_or_default();
+    let man = Man::new(cmd.clone())
+        .source(format!("nsctl {version}"))
+        .manual("User Commands");
+    let mut sections: Vec<Section> = vec![
+        Man::render_title,
+        Man::render_name_section,
+        Man::render_synopsis_section,
+        Man::render_description_section,
+        Man::render_options_section,
+    ];
+    if cmd.has_subcommands() {
+        sections.push(Man::render_subcommands_section);
+    }
+
+    // Each render_* call starts with the same preamble (a string register
+    // for apostrophes); keep the first only.
+    let mut text = String::new();
+    let mut preamble = None::<String>;
+    for section in sections {
+        let s = render(&man, section)?;
+        match &preamble {
+            None => {
+                preamble = Some(s[..s.find(".TH ").unwrap_or(0)].to_owned());
+                text.push_str(&s);
+            }
+            Some(p) => text.push_str(s.strip_prefix(p.as_str()).unwrap_or(&s)),
+        }
+    }
+
+    text.push_str(".SH \"EXIT STATUS\"\n");
+    for (code, meaning) in EXIT_STATUSES {
+        text.push_str(&format!(".TP\n\\fB{code}\\fR\n{}\n", escape(meaning)));
+    }
+
+    text.push_str(".SH ENVIRONMENT\n.TP\n\\fBDBUS_SYSTEM_BUS_ADDRESS\\fR\n");
+    text.push_str(&escape(
+        "The address of the system bus; unix:path=/var/run/dbus/system_bus_socket if unset.",
+    ));
+    text.push('\n');
+
+    text.push_str(".SH \"SEE ALSO\"\n");
+    let mut see_also: Vec<(String, &str)> = if subpages.is_empty() {
+        vec![("nsctl".to_owned(), "1")]
+    } else {
+        subpages.iter().map(|p| (p.clone(), "1")).collect()
+    };
+    see_also.extend(
+        [
+            ("ip-netns", "8"),
+            ("busctl", "1"),
+            ("pkttyagent", "1"),
+            ("polkit", "8"),
+        ]
+        .map(|(n, s)| (n.to_owned(), s)),
+    );
+    let refs: Vec<String> = see_also
+        .iter()
+        .map(|(n, s)| format!("\\fB{}\\fR({s})", escape(n)))
+        .collect();
+    text.push_str(&refs.join(",\n"));
+    text.push('\n');
+
+    let version = render(&man, Man::render_version_section)?;
+    let preamble = preamble.unwrap_or_default();
+    text.push_str(version.strip_prefix(preamble.as_str()).unwrap_or(&version));
+
+    Ok((man.get_filename(), text))
+}
+
+fn render(man: &Man, section: Section) -> io::Result<String> {
+    let mut buf = Vec::new();
+    section(man, &mut buf)?;
+    String::from_utf8(buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Escapes text for a roff text line.
+fn escape(s: &str) -> String {
+    let s = s
+        .replace('\\', "\\\\")
+        .replace('-', "\\-")
+        .replace('\'', "\\*(Aq");
+    if s.starts_with('.') {
+        format!("\\&{s}")
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs")
+    }
+
+    /// The committed pages are what the current clap definition renders.
+    /// If this fails after a change to the command line, run
+    /// `cargo run -p nsctl -- generate-man docs` and commit the result.
+    #[test]
+    fn committed_man_pages_are_current() {
+        for (name, text) in pages().unwrap() {
+            let path = docs_dir().join(&name);
+            let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e}; run `cargo run -p nsctl -- generate-man docs`",
+                    path.display()
+                )
+            });
+            assert!(
+                committed == text,
+                "{} is out of date; run `cargo run -p nsctl -- generate-man docs`",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn main_page_has_every_section_once() {
+        let (name, text) = pages().unwrap().remove(0);
+        assert_eq!(name, "nsctl.1");
+        for heading in [
+            ".SH NAME",
+            ".SH SYNOPSIS",
+            ".SH DESCRIPTION",
+            ".SH OPTIONS",
+            ".SH SUBCOMMANDS",
+            ".SH \"EXIT STATUS\"",
+            ".SH ENVIRONMENT",
+            ".SH \"SEE ALSO\"",
+            ".SH VERSION",
+        ] {
+            assert_eq!(text.matches(heading).count(), 1, "{heading}\n{text}");
+        }
+        assert!(!text.contains(".SH EXTRA"));
+        assert!(!text.contains("generate\\-man"));
+        assert_eq!(text.matches(".ds Aq").count(), 2, "one preamble (.ie/.el)");
+        for (code, _) in EXIT_STATUSES {
+            assert!(text.contains(&format!(".TP\n\\fB{code}\\fR\n")));
+        }
+    }
+
+    #[test]
+    fn one_page_per_visible_subcommand() {
+        let names: Vec<String> = pages().unwrap().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "nsctl.1",
+                "nsctl-list.1",
+                "nsctl-add.1",
+                "nsctl-delete.1",
+                "nsctl-show.1"
+            ]
+        );
+    }
+
+    #[test]
+    fn escapes_roff() {
+        assert_eq!(escape("a-b"), "a\\-b");
+        assert_eq!(escape(".x"), "\\&.x");
+        assert_eq!(escape("a\\b"), "a\\\\b");
+    }
+}
