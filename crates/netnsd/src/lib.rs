@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use netnsd_api::{BUS_NAME, CONTROLLER_PATH, ROOT_PATH};
 use tokio::sync::mpsc;
 
-use crate::dbus::{auth::Authority, controller::Controller, instance::NetNsInstance};
+use crate::dbus::{auth::Authority, controller::Controller};
 use crate::manager::Manager;
 use crate::netns::RunDir;
 
@@ -76,15 +76,14 @@ pub async fn run(
         .await
         .map_err(bus("export the object manager"))?;
     server
-        .at(CONTROLLER_PATH, Controller::new(handle, auth))
+        .at(
+            CONTROLLER_PATH,
+            Controller::new(handle.clone(), auth.clone()),
+        )
         .await
         .map_err(bus("export the controller"))?;
-    for ns in manager.namespaces() {
-        server
-            .at(ns.object_path(), NetNsInstance::new(ns))
-            .await
-            .map_err(bus("export a namespace"))?;
-    }
+    let mut manager = manager;
+    manager.attach(conn.clone(), handle, auth).await;
 
     let (dir_tx, dir_rx) = mpsc::unbounded_channel();
     watch::spawn(run_dir.dir(), dir_tx)
@@ -96,7 +95,7 @@ pub async fn run(
     tracing::info!("serving {BUS_NAME} on the system bus");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
 
-    manager.run(conn.clone(), requests, dir_rx, shutdown).await;
+    manager.run(requests, dir_rx, shutdown).await;
 
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!("stopping; namespaces stay in place");

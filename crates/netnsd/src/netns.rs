@@ -15,7 +15,7 @@ use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::stat::Mode;
 
-use crate::platform::Netlink;
+use crate::platform::{EventTx, Platform};
 
 /// `f_type` of the nsfs pseudo file system that namespace files live on.
 const NSFS_MAGIC: i64 = 0x6e73_6673;
@@ -42,11 +42,11 @@ fn os<E: Into<io::Error>>(step: impl Into<String>) -> impl FnOnce(E) -> NetnsErr
     }
 }
 
-/// A namespace the daemon has just made: its inode, and a netlink connection
+/// A namespace the daemon has just made: its inode, and the netlink platform
 /// opened inside it.
 pub struct Created {
     pub inode: u64,
-    pub netlink: Netlink,
+    pub platform: Platform,
 }
 
 /// An entry found in the run directory.
@@ -118,8 +118,15 @@ impl RunDir {
     }
 
     /// Makes a new namespace bound at `/run/netns/NAME` and opens a netlink
-    /// connection inside it. On failure nothing is left behind.
-    pub fn create(&self, name: &str, rt: &tokio::runtime::Handle) -> Result<Created, NetnsError> {
+    /// platform inside it, whose events go to `events` tagged `number`. On
+    /// failure nothing is left behind.
+    pub fn create(
+        &self,
+        name: &str,
+        rt: &tokio::runtime::Handle,
+        number: u32,
+        events: EventTx,
+    ) -> Result<Created, NetnsError> {
         let _lock = self.lock()?;
         self.make_shared()?;
         let path = self.path_of(name);
@@ -143,18 +150,18 @@ impl RunDir {
             let rt = rt.clone();
             std::thread::Builder::new()
                 .name("netns-create".into())
-                .spawn(move || in_new_netns(&path, &rt))
+                .spawn(move || in_new_netns(&path, &rt, number, events))
                 .map_err(os("start the namespace thread"))?
                 .join()
                 .unwrap_or_else(|_| {
                     Err(os("namespace thread")(io::Error::other("thread panicked")))
                 })
         };
-        let result = made.and_then(|netlink| {
+        let result = made.and_then(|platform| {
             let inode = fs::metadata(&path)
                 .map_err(os(format!("stat {}", path.display())))?
                 .ino();
-            Ok(Created { inode, netlink })
+            Ok(Created { inode, platform })
         });
         if result.is_err() {
             let _ = umount2(&path, MntFlags::MNT_DETACH);
@@ -237,7 +244,12 @@ pub fn current_netns_inode() -> io::Result<u64> {
 
 /// Runs on a throw-away thread: moves the thread into a new namespace, binds
 /// it at `path`, opens a netlink socket inside it and moves back.
-fn in_new_netns(path: &Path, rt: &tokio::runtime::Handle) -> Result<Netlink, NetnsError> {
+fn in_new_netns(
+    path: &Path,
+    rt: &tokio::runtime::Handle,
+    number: u32,
+    events: EventTx,
+) -> Result<Platform, NetnsError> {
     let orig = File::open("/proc/thread-self/ns/net").map_err(os("open own netns"))?;
     unshare(CloneFlags::CLONE_NEWNET).map_err(os("unshare the network namespace"))?;
     let inside = (|| {
@@ -249,7 +261,8 @@ fn in_new_netns(path: &Path, rt: &tokio::runtime::Handle) -> Result<Netlink, Net
             None::<&str>,
         )
         .map_err(os(format!("bind the new namespace at {}", path.display())))?;
-        Netlink::open_here(rt).map_err(os("open a netlink socket in the new namespace"))
+        Platform::open_here(rt, number, events)
+            .map_err(os("open a netlink socket in the new namespace"))
     })();
     // Leave the namespace whatever happened; the thread ends right after.
     if let Err(e) = setns(&orig, CloneFlags::CLONE_NEWNET) {

@@ -4,4 +4,5 @@
 
 pub mod auth;
 pub mod controller;
+pub mod device;
 pub mod instance;

@@ -1,0 +1,392 @@
+//! The manager: the one owner of the daemon's state. Bus methods, the
+//! directory watcher and the per-namespace netlink platforms send it
+//! requests and events; it does the work in order, keeps the journal, and
+//! puts objects on and off the bus.
+
+mod devices;
+mod namespaces;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use netnsd_api::{Error, ROOT_NS_NAME, device_path, namespace_path};
+use tokio::sync::{mpsc, oneshot};
+use zbus::Connection;
+use zbus::object_server::InterfaceRef;
+use zbus::wire::{ObjectPath, OwnedObjectPath};
+
+use crate::dbus::auth::Authority;
+use crate::dbus::controller::Controller;
+use crate::netns::RunDir;
+use crate::platform::{Event, LinkState, Platform};
+use crate::record::{Entry, Journal};
+use crate::watch::DirEvent;
+
+/// One namespace as the daemon knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    /// N in `/net/netnsd/Netns1/NetworkNamespace/N`; 0 is the root namespace.
+    pub number: u32,
+    pub name: String,
+    /// The namespace's inode (`ip netns identify` compares these).
+    pub inode: u64,
+    /// `/run/netns/NAME`; empty for the root namespace.
+    pub path: String,
+    /// Outlives the daemon and any connection that uses it.
+    pub persistent: bool,
+    /// Made by this daemon (false: adopted, e.g. from `ip netns add`).
+    pub managed: bool,
+}
+
+impl Namespace {
+    pub fn object_path(&self) -> OwnedObjectPath {
+        owned_path(namespace_path(self.number))
+    }
+}
+
+/// One network device as the daemon knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// N in `/net/netnsd/Netns1/Devices/N`; kept across moves.
+    pub number: u32,
+    /// Number of the namespace that holds it.
+    pub ns: u32,
+    pub link: LinkState,
+    /// Addresses in CIDR form.
+    pub addresses: BTreeSet<String>,
+    /// Seen leaving its namespace, not yet seen arriving in another.
+    pub in_transit: bool,
+}
+
+impl Device {
+    pub fn object_path(&self) -> OwnedObjectPath {
+        owned_path(device_path(self.number))
+    }
+
+    /// Loopback and the like: announced with the Internal signals.
+    pub fn internal(&self) -> bool {
+        self.link.loopback
+    }
+}
+
+fn owned_path(p: String) -> OwnedObjectPath {
+    ObjectPath::try_from(p)
+        .expect("generated object paths are valid")
+        .into()
+}
+
+/// What the bus layer reads without a round trip to the manager. Only the
+/// manager writes it, and never holds the lock across an await.
+#[derive(Debug, Default)]
+pub struct Registry {
+    by_name: BTreeMap<String, Namespace>,
+    devices: BTreeMap<u32, Device>,
+}
+
+impl Registry {
+    pub fn get(&self, name: &str) -> Option<&Namespace> {
+        self.by_name.get(name)
+    }
+
+    pub fn by_number(&self, number: u32) -> Option<&Namespace> {
+        self.by_name.values().find(|ns| ns.number == number)
+    }
+
+    /// Namespace object paths in the order the namespaces were numbered.
+    pub fn paths(&self) -> Vec<OwnedObjectPath> {
+        let mut all: Vec<&Namespace> = self.by_name.values().collect();
+        all.sort_by_key(|ns| ns.number);
+        all.into_iter().map(Namespace::object_path).collect()
+    }
+
+    pub fn device(&self, number: u32) -> Option<&Device> {
+        self.devices.get(&number)
+    }
+
+    /// Devices in namespace `ns`, by ifindex; loopback and the like only if
+    /// `internal` is set.
+    pub fn device_paths(&self, ns: u32, internal: bool) -> Vec<OwnedObjectPath> {
+        let mut devs: Vec<&Device> = self
+            .devices
+            .values()
+            .filter(|d| d.ns == ns && !d.in_transit && (internal || !d.internal()))
+            .collect();
+        devs.sort_by_key(|d| d.link.ifindex);
+        devs.into_iter().map(Device::object_path).collect()
+    }
+
+    /// The device in `ns` named `name`.
+    pub fn device_named(&self, ns: u32, name: &str) -> Option<&Device> {
+        self.devices
+            .values()
+            .find(|d| d.ns == ns && !d.in_transit && d.link.name == name)
+    }
+}
+
+pub type SharedRegistry = Arc<RwLock<Registry>>;
+
+/// What the bus layer may ask of the manager.
+pub enum Request {
+    Add {
+        name: String,
+        reply: oneshot::Sender<Result<OwnedObjectPath, Error>>,
+    },
+    Remove {
+        name: String,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    /// Move a device; the answer carries a receiver that fires once the
+    /// device is seen in the target namespace.
+    TakeDevice {
+        device: u32,
+        target: u32,
+        reply: oneshot::Sender<Result<oneshot::Receiver<()>, Error>>,
+    },
+    /// A TakeDevice ran out of time: move the device back if it arrived.
+    UndoTake { device: u32, back_to: u32 },
+}
+
+/// The bus layer's handle on the manager.
+#[derive(Clone)]
+pub struct ManagerHandle {
+    tx: mpsc::Sender<Request>,
+    pub registry: SharedRegistry,
+}
+
+impl ManagerHandle {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, Error>>) -> Request,
+    ) -> Result<T, Error> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| Error::Failed("the daemon is shutting down".into()))?;
+        rx.await
+            .map_err(|_| Error::Failed("the daemon is shutting down".into()))?
+    }
+
+    pub async fn add(&self, name: String) -> Result<OwnedObjectPath, Error> {
+        self.ask(|reply| Request::Add { name, reply }).await
+    }
+
+    pub async fn remove(&self, name: String) -> Result<(), Error> {
+        self.ask(|reply| Request::Remove { name, reply }).await
+    }
+
+    pub async fn take_device(
+        &self,
+        device: u32,
+        target: u32,
+    ) -> Result<oneshot::Receiver<()>, Error> {
+        self.ask(|reply| Request::TakeDevice {
+            device,
+            target,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn undo_take(&self, device: u32, back_to: u32) {
+        let _ = self.tx.send(Request::UndoTake { device, back_to }).await;
+    }
+}
+
+/// Work the manager schedules for itself a little later.
+enum Later {
+    /// Look again at a /run/netns entry that was not a mounted namespace yet.
+    Adopt(String, usize),
+    /// A link that appeared while a device of the same name existed elsewhere:
+    /// perhaps the arrival of a move whose departure is not seen yet.
+    Link(u32, LinkState),
+    /// Give up on a device seen leaving and never seen arriving.
+    ExpireMove(u32),
+}
+
+struct Moving {
+    device: u32,
+    name: String,
+    new_ifindex: u32,
+}
+
+struct Waiter {
+    device: u32,
+    target: u32,
+    name: String,
+    tx: oneshot::Sender<()>,
+    /// The caller gave up: on arrival, move the device back here.
+    undo_to: Option<u32>,
+}
+
+pub struct Manager {
+    run_dir: RunDir,
+    journal: Journal,
+    registry: SharedRegistry,
+    next_number: u32,
+    next_device: u32,
+    rt: tokio::runtime::Handle,
+    conn: Option<Connection>,
+    controller: Option<InterfaceRef<Controller>>,
+    bus: Option<(ManagerHandle, Authority)>,
+    later_tx: mpsc::UnboundedSender<Later>,
+    later_rx: Option<mpsc::UnboundedReceiver<Later>>,
+    events_tx: mpsc::UnboundedSender<Event>,
+    events_rx: Option<mpsc::UnboundedReceiver<Event>>,
+    platforms: HashMap<u32, Platform>,
+    /// (namespace number, ifindex) → device number.
+    ifindex: HashMap<(u32, u32), u32>,
+    moving: Vec<Moving>,
+    waiters: Vec<Waiter>,
+    /// The daemon's own network namespace, for moving devices back to it.
+    root_ns: File,
+}
+
+impl Manager {
+    /// Reads the journal, reconciles it with /run/netns, and builds the
+    /// registry. Touches nothing but half-made leftovers of its own.
+    pub fn start(run_dir: RunDir, state_dir: PathBuf) -> Result<Manager, Error> {
+        run_dir
+            .prepare()
+            .map_err(|e| Error::Failed(format!("prepare {}: {e}", run_dir.dir().display())))?;
+        let (journal, records) = Journal::open(&state_dir).map_err(|e| {
+            Error::Failed(format!("open the journal in {}: {e}", state_dir.display()))
+        })?;
+        let root_inode = crate::netns::current_netns_inode()
+            .map_err(|e| Error::Failed(format!("read own network namespace: {e}")))?;
+        let root_ns = File::open("/proc/thread-self/ns/net")
+            .map_err(|e| Error::Failed(format!("open own network namespace: {e}")))?;
+        let (later_tx, later_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let mut m = Manager {
+            run_dir,
+            journal,
+            registry: Arc::default(),
+            next_number: 0,
+            next_device: 0,
+            rt: tokio::runtime::Handle::current(),
+            conn: None,
+            controller: None,
+            bus: None,
+            later_tx,
+            later_rx: Some(later_rx),
+            events_tx,
+            events_rx: Some(events_rx),
+            platforms: HashMap::new(),
+            ifindex: HashMap::new(),
+            moving: Vec::new(),
+            waiters: Vec::new(),
+            root_ns,
+        };
+        let number = m.allocate_number();
+        m.insert(Namespace {
+            number,
+            name: ROOT_NS_NAME.into(),
+            inode: root_inode,
+            path: String::new(),
+            persistent: true,
+            managed: false,
+        });
+        m.reconcile(records)?;
+        Ok(m)
+    }
+
+    pub fn registry(&self) -> SharedRegistry {
+        self.registry.clone()
+    }
+
+    /// Puts the namespaces and their devices on the bus. `handle` and `auth`
+    /// are what the exported objects use to reach back.
+    pub async fn attach(&mut self, conn: Connection, handle: ManagerHandle, auth: Authority) {
+        self.controller = Some(
+            conn.object_server()
+                .interface::<_, Controller>(netnsd_api::CONTROLLER_PATH)
+                .await
+                .expect("the controller is served before the manager attaches"),
+        );
+        self.conn = Some(conn);
+        self.bus = Some((handle, auth));
+        let mut all: Vec<Namespace> = self
+            .registry
+            .read()
+            .unwrap()
+            .by_name
+            .values()
+            .cloned()
+            .collect();
+        all.sort_by_key(|ns| ns.number);
+        for ns in all {
+            self.export_namespace(&ns).await;
+            self.open_platform(&ns, None).await;
+        }
+    }
+
+    /// Runs the manager until `shutdown` resolves.
+    pub async fn run(
+        mut self,
+        mut requests: mpsc::Receiver<Request>,
+        mut dir_events: mpsc::UnboundedReceiver<DirEvent>,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        let mut later = self.later_rx.take().expect("run is called once");
+        let mut events = self.events_rx.take().expect("run is called once");
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                Some(req) = requests.recv() => self.handle(req).await,
+                Some((ns, msg)) = events.recv() => self.on_netlink(ns, msg).await,
+                Some(ev) = dir_events.recv() => self.on_dir_event(ev, 0).await,
+                Some(l) = later.recv() => match l {
+                    Later::Adopt(name, attempt) => self.on_dir_event(DirEvent::Appeared(name), attempt).await,
+                    Later::Link(ns, link) => self.link_seen(ns, link, true).await,
+                    Later::ExpireMove(device) => self.expire_move(device).await,
+                },
+            }
+        }
+    }
+
+    async fn handle(&mut self, req: Request) {
+        match req {
+            Request::Add { name, reply } => {
+                let r = self.add(&name).await;
+                let _ = reply.send(r);
+            }
+            Request::Remove { name, reply } => {
+                let r = self.remove(&name).await;
+                let _ = reply.send(r);
+            }
+            Request::TakeDevice {
+                device,
+                target,
+                reply,
+            } => {
+                let r = self.take_device(device, target).await;
+                let _ = reply.send(r);
+            }
+            Request::UndoTake { device, back_to } => self.undo_take(device, back_to).await,
+        }
+    }
+
+    fn record(&mut self, entry: Entry) -> Result<(), Error> {
+        self.journal
+            .append(&entry)
+            .map_err(|e| Error::Failed(format!("record {entry:?} in the journal: {e}")))
+    }
+
+    fn later(&self, after: std::time::Duration, what: Later) {
+        let tx = self.later_tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let _ = tx.send(what);
+        });
+    }
+}
+
+/// Makes the manager's request channel.
+pub fn channel(registry: SharedRegistry) -> (ManagerHandle, mpsc::Receiver<Request>) {
+    let (tx, rx) = mpsc::channel(64);
+    (ManagerHandle { tx, registry }, rx)
+}

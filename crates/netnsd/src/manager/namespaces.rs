@@ -1,0 +1,352 @@
+//! Namespaces: create, remove, adopt, and their objects on the bus.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use netnsd_api::{Error, ROOT_NS_NAME};
+use zbus::wire::OwnedObjectPath;
+
+use super::{Later, Manager, Namespace};
+use crate::dbus::controller::Controller;
+use crate::dbus::instance::NetNsInstance;
+use crate::netns::NetnsError;
+use crate::platform::Platform;
+use crate::record::{Entry, NetnsRecord};
+use crate::watch::DirEvent;
+
+/// How long to keep looking at a new /run/netns entry that is not a mounted
+/// namespace yet (`ip netns add` creates the file, then mounts on it).
+const ADOPT_RETRIES: &[u64] = &[5, 10, 20, 50, 100, 200, 400, 800, 1600];
+
+impl Manager {
+    pub(super) fn allocate_number(&mut self) -> u32 {
+        let n = self.next_number;
+        self.next_number += 1;
+        n
+    }
+
+    pub(super) fn insert(&mut self, ns: Namespace) {
+        self.registry
+            .write()
+            .unwrap()
+            .by_name
+            .insert(ns.name.clone(), ns);
+    }
+
+    fn path_of(&self, name: &str) -> String {
+        self.run_dir.path_of(name).display().to_string()
+    }
+
+    pub(super) fn reconcile(
+        &mut self,
+        records: BTreeMap<String, NetnsRecord>,
+    ) -> Result<(), Error> {
+        let found = self
+            .run_dir
+            .scan()
+            .map_err(|e| Error::Failed(format!("scan {}: {e}", self.run_dir.dir().display())))?;
+        let mut keep = Vec::new();
+        for f in found {
+            let record = records.get(&f.name);
+            match f.inode {
+                Some(_) if f.name == ROOT_NS_NAME => {
+                    tracing::warn!(
+                        "ignoring /run/netns/{ROOT_NS_NAME}: the name is reserved for the root namespace"
+                    );
+                }
+                Some(inode) => {
+                    let (managed, persistent) = match record {
+                        Some(NetnsRecord::Created {
+                            inode: i,
+                            persistent,
+                        }) if *i == inode => (true, *persistent),
+                        // Made by us; the crash came before the end was recorded.
+                        Some(NetnsRecord::Creating) => (true, true),
+                        _ => (false, true),
+                    };
+                    if managed {
+                        keep.push(Entry::NetnsCreated {
+                            name: f.name.clone(),
+                            inode,
+                            persistent,
+                        });
+                    }
+                    tracing::info!(name = %f.name, inode, managed, "found namespace");
+                    let number = self.allocate_number();
+                    let path = self.path_of(&f.name);
+                    self.insert(Namespace {
+                        number,
+                        name: f.name,
+                        inode,
+                        path,
+                        persistent,
+                        managed,
+                    });
+                }
+                None if record == Some(&NetnsRecord::Creating) => {
+                    tracing::info!(name = %f.name, "removing a namespace file left half made by a crash");
+                    if let Err(e) = self.run_dir.remove_leftover(&f.name) {
+                        tracing::warn!(name = %f.name, "{e}");
+                    }
+                }
+                // Perhaps `ip netns add` is under way: look again shortly.
+                None => {
+                    let _ = self.later_tx.send(Later::Adopt(f.name, 0));
+                }
+            }
+        }
+        for (name, rec) in &records {
+            if self.registry.read().unwrap().get(name).is_none() {
+                tracing::info!(%name, ?rec, "dropping the record of a namespace that is gone");
+            }
+        }
+        self.journal
+            .rewrite(&keep)
+            .map_err(|e| Error::Failed(format!("rewrite the journal: {e}")))
+    }
+
+    pub(super) async fn add(&mut self, name: &str) -> Result<OwnedObjectPath, Error> {
+        if self.registry.read().unwrap().get(name).is_some() {
+            return Err(Error::AlreadyExists(format!(
+                "namespace {name:?} already exists"
+            )));
+        }
+        self.record(Entry::NetnsCreating {
+            name: name.to_owned(),
+        })?;
+        let number = self.allocate_number();
+        let created = {
+            let run_dir = self.run_dir.clone();
+            let name = name.to_owned();
+            let rt = self.rt.clone();
+            let events = self.events_tx.clone();
+            tokio::task::spawn_blocking(move || run_dir.create(&name, &rt, number, events))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(NetnsError::Os {
+                        step: "create".into(),
+                        source: std::io::Error::other(e),
+                    })
+                })
+        };
+        let created = match created {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = self.record(Entry::NetnsRemoved {
+                    name: name.to_owned(),
+                });
+                return Err(match e {
+                    NetnsError::AlreadyExists(..) => Error::AlreadyExists(e.to_string()),
+                    _ => Error::Failed(format!("create namespace {name:?}: {e}")),
+                });
+            }
+        };
+        let finish =
+            async {
+                created.platform.loopback_up().await.map_err(|e| {
+                    Error::Failed(format!("bring lo up in namespace {name:?}: {e}"))
+                })?;
+                self.record(Entry::NetnsCreated {
+                    name: name.to_owned(),
+                    inode: created.inode,
+                    persistent: true,
+                })
+            };
+        if let Err(e) = finish.await {
+            drop(created.platform);
+            if let Err(e) = self.run_dir.remove(name) {
+                tracing::error!(name, "undoing a failed create: {e}");
+            }
+            let _ = self.record(Entry::NetnsRemoved {
+                name: name.to_owned(),
+            });
+            return Err(e);
+        }
+        let ns = Namespace {
+            number,
+            name: name.to_owned(),
+            inode: created.inode,
+            path: self.path_of(name),
+            persistent: true,
+            managed: true,
+        };
+        self.insert(ns.clone());
+        tracing::info!(name, inode = ns.inode, number, "created namespace");
+        self.export_namespace(&ns).await;
+        self.announce(&ns.object_path(), true).await;
+        self.open_platform(&ns, Some(created.platform)).await;
+        Ok(ns.object_path())
+    }
+
+    pub(super) async fn remove(&mut self, name: &str) -> Result<(), Error> {
+        if name == ROOT_NS_NAME {
+            return Err(Error::PermissionDenied(format!(
+                "the root namespace {ROOT_NS_NAME:?} cannot be removed"
+            )));
+        }
+        let Some(ns) = self.registry.read().unwrap().get(name).cloned() else {
+            return Err(Error::NotFound(format!("namespace {name:?} not found")));
+        };
+        // Our netlink socket holds the namespace alive: close it first.
+        let platform = self.platforms.remove(&ns.number);
+        let run_dir = self.run_dir.clone();
+        let n = name.to_owned();
+        let removed = tokio::task::spawn_blocking(move || run_dir.remove(&n))
+            .await
+            .unwrap_or_else(|e| {
+                Err(NetnsError::Os {
+                    step: "remove".into(),
+                    source: std::io::Error::other(e),
+                })
+            });
+        match removed {
+            Ok(()) | Err(NetnsError::NotFound(_)) => drop(platform),
+            Err(e) => {
+                if let Some(p) = platform {
+                    self.platforms.insert(ns.number, p);
+                }
+                return Err(Error::Failed(format!("remove namespace {name:?}: {e}")));
+            }
+        }
+        if ns.managed {
+            self.record(Entry::NetnsRemoved {
+                name: name.to_owned(),
+            })?;
+        }
+        self.forget(&ns).await;
+        tracing::info!(name, "removed namespace");
+        Ok(())
+    }
+
+    pub(super) async fn on_dir_event(&mut self, ev: DirEvent, attempt: usize) {
+        match ev {
+            DirEvent::Appeared(name) => {
+                if name == ROOT_NS_NAME || self.registry.read().unwrap().get(&name).is_some() {
+                    return;
+                }
+                match self.run_dir.inode_of(&name) {
+                    Some(inode) => {
+                        let number = self.allocate_number();
+                        let path = self.path_of(&name);
+                        let ns = Namespace {
+                            number,
+                            name,
+                            inode,
+                            path,
+                            persistent: true,
+                            managed: false,
+                        };
+                        self.insert(ns.clone());
+                        tracing::info!(name = %ns.name, inode, "adopted a namespace made outside the daemon");
+                        self.export_namespace(&ns).await;
+                        self.announce(&ns.object_path(), true).await;
+                        self.open_platform(&ns, None).await;
+                    }
+                    None if self.run_dir.path_of(&name).exists()
+                        && attempt < ADOPT_RETRIES.len() =>
+                    {
+                        self.later(
+                            Duration::from_millis(ADOPT_RETRIES[attempt]),
+                            Later::Adopt(name, attempt + 1),
+                        );
+                    }
+                    None => {}
+                }
+            }
+            DirEvent::Vanished(name) => {
+                let Some(ns) = self.registry.read().unwrap().get(&name).cloned() else {
+                    return;
+                };
+                if ns.number == 0 || self.run_dir.inode_of(&name) == Some(ns.inode) {
+                    return;
+                }
+                if ns.managed {
+                    let _ = self.record(Entry::NetnsRemoved { name: name.clone() });
+                }
+                tracing::info!(%name, "namespace removed outside the daemon");
+                self.platforms.remove(&ns.number);
+                self.forget(&ns).await;
+            }
+        }
+    }
+
+    /// Opens the namespace's netlink platform (or takes the one opened at
+    /// creation) and publishes its devices.
+    pub(super) async fn open_platform(&mut self, ns: &Namespace, opened: Option<Platform>) {
+        let platform = match opened {
+            Some(p) => p,
+            None if ns.number == 0 => {
+                match Platform::open_here(&self.rt, 0, self.events_tx.clone()) {
+                    Ok(p) => p,
+                    Err(e) => return tracing::error!("open netlink in the root namespace: {e}"),
+                }
+            }
+            None => {
+                let path = self.run_dir.path_of(&ns.name);
+                let (rt, events, number) = (self.rt.clone(), self.events_tx.clone(), ns.number);
+                let opened = tokio::task::spawn_blocking(move || {
+                    Platform::open_in(&path, &rt, number, events)
+                })
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                match opened {
+                    Ok(p) => p,
+                    Err(e) => {
+                        return tracing::error!(name = %ns.name, "open netlink in the namespace: {e}");
+                    }
+                }
+            }
+        };
+        self.platforms.insert(ns.number, platform.clone());
+        self.sync_devices(ns.number, &platform).await;
+    }
+
+    /// Puts a namespace's object on the bus (no signals).
+    pub(super) async fn export_namespace(&self, ns: &Namespace) {
+        let (Some(conn), Some((handle, auth))) = (&self.conn, &self.bus) else {
+            return;
+        };
+        let path = ns.object_path();
+        let iface = NetNsInstance::new(ns.clone(), handle.clone(), auth.clone());
+        if let Err(e) = conn.object_server().at(&path, iface).await {
+            tracing::error!(name = %ns.name, "export {path}: {e}");
+        }
+    }
+
+    /// Takes a namespace and its devices off the registry and the bus, and
+    /// announces it.
+    pub(super) async fn forget(&mut self, ns: &Namespace) {
+        self.drop_devices_of(ns.number).await;
+        self.registry.write().unwrap().by_name.remove(&ns.name);
+        if let Some(conn) = &self.conn {
+            let path = ns.object_path();
+            if let Err(e) = conn.object_server().remove::<NetNsInstance, _>(&path).await {
+                tracing::error!(name = %ns.name, "unexport {path}: {e}");
+            }
+        }
+        self.announce(&ns.object_path(), false).await;
+    }
+
+    pub(super) async fn announce(&self, path: &OwnedObjectPath, added: bool) {
+        let Some(controller) = &self.controller else {
+            return;
+        };
+        let emitter = controller.signal_emitter();
+        let sent = if added {
+            Controller::network_namespace_added(emitter, path.as_ref()).await
+        } else {
+            Controller::network_namespace_removed(emitter, path.as_ref()).await
+        };
+        if let Err(e) = sent {
+            tracing::warn!("signal for {path}: {e}");
+        }
+        if let Err(e) = controller
+            .get()
+            .await
+            .network_namespaces_changed(emitter)
+            .await
+        {
+            tracing::warn!("PropertiesChanged for NetworkNamespaces: {e}");
+        }
+    }
+}
