@@ -157,6 +157,7 @@ async fn ip_netns_add_appears_on_the_bus_unmanaged() {
             !info.managed,
             "made by `ip netns add`, not by the daemon: Managed=false"
         );
+        assert!(info.persistent, "adopted namespaces are Persistent");
         assert_eq!(info.id, netns_inode("ipr-ext"));
         assert!(list_paths(&conn).await.contains(&path));
 
