@@ -4,9 +4,11 @@
 
 pub mod dbus;
 pub mod manager;
+pub mod netlink_ops;
 pub mod netns;
 pub mod platform;
 pub mod record;
+pub mod spec;
 pub mod watch;
 
 use std::path::PathBuf;
@@ -45,6 +47,8 @@ pub enum StartError {
         #[source]
         source: zbus::Error,
     },
+    #[error("another netnsd already owns {BUS_NAME} on the system bus")]
+    NameTaken,
     #[error("watch {0}: {1}")]
     Watch(String, std::io::Error),
 }
@@ -89,9 +93,30 @@ pub async fn run(
     watch::spawn(run_dir.dir(), dir_tx)
         .map_err(|e| StartError::Watch(run_dir.dir().display().to_string(), e))?;
 
-    conn.request_name(BUS_NAME)
+    // Never take the name from a running netnsd, and never wait in line:
+    // two daemons must not manage the same namespaces.
+    let reply = conn
+        .request_name_with_flags(BUS_NAME, zbus::fdo::RequestNameFlags::DO_NOT_QUEUE)
         .await
         .map_err(bus("own the name net.netnsd.Netns1"))?;
+    if reply != zbus::fdo::RequestNameReply::PrimaryOwner {
+        return Err(StartError::NameTaken);
+    }
+    let dbus = zbus::fdo::DBusProxy::new(&conn)
+        .await
+        .map_err(bus("watch the bus name"))?;
+    let mut lost = dbus
+        .receive_name_lost()
+        .await
+        .map_err(bus("watch the bus name"))?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = shutdown => {}
+            _ = futures::StreamExt::next(&mut lost) => {
+                tracing::error!("lost the name {BUS_NAME} on the bus; stopping");
+            }
+        }
+    };
     tracing::info!("serving {BUS_NAME} on the system bus");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
 

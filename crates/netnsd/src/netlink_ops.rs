@@ -64,6 +64,12 @@ async fn request(
 }
 
 /// The errno of a kernel refusal (positive: `libc::EEXIST`), if it is one.
+/// The routing protocol number netnsd marks its routes and rules with
+/// (`ip route show proto 110`), so that the kernel itself records which
+/// routes the daemon installed, and they can be found after a restart and
+/// removed exactly. 110 is unassigned in iproute2's rt_protos.
+pub const RTPROT_NETNSD: u8 = 110;
+
 pub fn errno(e: &rtnetlink::Error) -> Option<Errno> {
     match e {
         rtnetlink::Error::NetlinkError(m) => m.code.map(|c| Errno::from_raw(-c.get())),
@@ -502,12 +508,17 @@ pub async fn set_netns(h: &Handle, ifindex: u32, target_ns: BorrowedFd<'_>) -> R
 
 /// Looks a link up by name: None if there is none.
 pub async fn ifindex_by_name(h: &Handle, name: &str) -> Result<Option<u32>, Error> {
+    Ok(link_by_name(h, name).await?.map(|l| l.header.index))
+}
+
+/// The link named `name`, as the kernel describes it, if there is one.
+pub async fn link_by_name(h: &Handle, name: &str) -> Result<Option<LinkMessage>, Error> {
     check_name(name)?;
     let mut m = LinkMessage::default();
     m.attributes.push(LinkAttribute::IfName(name.into()));
     match request(h, RouteNetlinkMessage::GetLink(m), NLM_F_REQUEST).await {
         Ok(answers) => Ok(answers.into_iter().find_map(|a| match a {
-            RouteNetlinkMessage::NewLink(l) => Some(l.header.index),
+            RouteNetlinkMessage::NewLink(l) => Some(l),
             _ => None,
         })),
         Err(e) if errno(&e) == Some(Errno::ENODEV) => Ok(None),
@@ -604,7 +615,7 @@ fn route_message(r: &RouteSpec, add: bool) -> RouteMessage {
     h.address_family = r.family.address_family();
     h.table = header_table(r.table);
     if add {
-        h.protocol = RouteProtocol::Static;
+        h.protocol = RouteProtocol::from(RTPROT_NETNSD);
         h.kind = RouteType::Unicast;
         h.scope = match (r.scope, r.gateway) {
             (Some(s), _) => s.route_scope(),
@@ -718,8 +729,12 @@ pub async fn list_routes(h: &Handle) -> Result<Vec<RouteMessage>, Error> {
 }
 
 /// The rule message for `ip rule add|del`.
-fn rule_message(r: &RuleSpec) -> RuleMessage {
+fn rule_message(r: &RuleSpec, add: bool) -> RuleMessage {
     let mut m = RuleMessage::default();
+    if add {
+        m.attributes
+            .push(RuleAttribute::Protocol(RouteProtocol::from(RTPROT_NETNSD)));
+    }
     m.header.family = r.family.address_family();
     m.header.table = header_table(r.table);
     m.header.action = RuleAction::ToTable;
@@ -744,29 +759,37 @@ fn rule_message(r: &RuleSpec) -> RuleMessage {
 
 /// Adds a policy-routing rule (`ip rule add … lookup TABLE`).
 pub async fn add_rule(h: &Handle, r: &RuleSpec) -> Result<(), Error> {
-    request(h, RouteNetlinkMessage::NewRule(rule_message(r)), CREATE)
-        .await
-        .map_err(|e| {
-            map_err_with(
-                e,
-                &format!("add rule {r}"),
-                &[(Errno::EEXIST, "the rule already exists")],
-            )
-        })?;
+    request(
+        h,
+        RouteNetlinkMessage::NewRule(rule_message(r, true)),
+        CREATE,
+    )
+    .await
+    .map_err(|e| {
+        map_err_with(
+            e,
+            &format!("add rule {r}"),
+            &[(Errno::EEXIST, "the rule already exists")],
+        )
+    })?;
     Ok(())
 }
 
 /// Removes a rule (`ip rule del`); NotFound if there is no such rule.
 pub async fn del_rule(h: &Handle, r: &RuleSpec) -> Result<(), Error> {
-    request(h, RouteNetlinkMessage::DelRule(rule_message(r)), CHANGE)
-        .await
-        .map_err(|e| {
-            map_err_with(
-                e,
-                &format!("remove rule {r}"),
-                &[(Errno::ENOENT, "no such rule")],
-            )
-        })?;
+    request(
+        h,
+        RouteNetlinkMessage::DelRule(rule_message(r, false)),
+        CHANGE,
+    )
+    .await
+    .map_err(|e| {
+        map_err_with(
+            e,
+            &format!("remove rule {r}"),
+            &[(Errno::ENOENT, "no such rule")],
+        )
+    })?;
     Ok(())
 }
 
@@ -1004,7 +1027,7 @@ mod tests {
         assert_eq!(m.header.address_family, AddressFamily::Inet);
         assert_eq!(m.header.destination_prefix_length, 24);
         assert_eq!(m.header.scope, RouteScope::Link);
-        assert_eq!(m.header.protocol, RouteProtocol::Static);
+        assert_eq!(m.header.protocol, RouteProtocol::from(RTPROT_NETNSD));
         assert_eq!(m.header.kind, RouteType::Unicast);
         assert_eq!(m.header.table, 254);
         assert!(m.attributes.contains(&RouteAttribute::Oif(3)));
@@ -1051,7 +1074,17 @@ mod tests {
             table: 100,
             priority: Some(1000),
         };
-        let m = rule_message(&r);
+        let m = rule_message(&r, true);
+        assert!(
+            m.attributes
+                .contains(&RuleAttribute::Protocol(RouteProtocol::from(RTPROT_NETNSD)))
+        );
+        assert!(
+            !rule_message(&r, false)
+                .attributes
+                .iter()
+                .any(|a| matches!(a, RuleAttribute::Protocol(_)))
+        );
         assert_eq!(m.header.family, AddressFamily::Inet);
         assert_eq!(m.header.action, RuleAction::ToTable);
         assert_eq!(
@@ -1073,7 +1106,7 @@ mod tests {
             from: None,
             ..r
         };
-        assert_eq!(rule_message(&big).header.table, 0);
+        assert_eq!(rule_message(&big, true).header.table, 0);
     }
 
     #[test]

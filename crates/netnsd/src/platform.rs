@@ -9,7 +9,6 @@
 use std::fs::File;
 use std::io;
 use std::net::IpAddr;
-use std::os::fd::{AsRawFd, BorrowedFd};
 use std::path::Path;
 
 use futures::StreamExt;
@@ -51,9 +50,17 @@ impl Platform {
     /// Safe to call from a plain OS thread: the work is started on `rt`.
     pub fn open_here(rt: &tokio::runtime::Handle, ns: u32, events: EventTx) -> io::Result<Self> {
         let _enter = rt.enter();
-        let (mut conn, handle, mut messages) = rtnetlink::new_connection()?;
+        // Two sockets: the kernel stamps the notification of a change with
+        // the requester's sequence number, so on a shared socket netlink-proto
+        // takes our own changes' notifications for replies and they never
+        // reach the event stream.
+        let (conn, handle, _) = rtnetlink::new_connection()?;
+        let (mut events_conn, _, mut messages) = rtnetlink::new_connection()?;
+        let events_socket = events_conn.socket_mut().socket_mut();
+        // It never sends, so nothing would bind it: bind it to get events.
+        events_socket.bind_auto()?;
         for group in GROUPS {
-            conn.socket_mut().socket_mut().add_membership(*group)?;
+            events_socket.add_membership(*group)?;
         }
         // Both tasks end when the last Platform clone drops its sender.
         let (alive, mut conn_alive) = watch::channel(());
@@ -61,6 +68,7 @@ impl Platform {
         rt.spawn(async move {
             tokio::select! {
                 _ = conn => {}
+                _ = events_conn => {}
                 _ = conn_alive.changed() => {}
             }
         });
@@ -114,23 +122,6 @@ impl Platform {
         self.handle
             .link()
             .set(LinkUnspec::new_with_index(1).up().build())
-            .execute()
-            .await
-    }
-
-    /// Moves link `ifindex` into the namespace open at `target`.
-    pub async fn set_netns(
-        &self,
-        ifindex: u32,
-        target: BorrowedFd<'_>,
-    ) -> Result<(), rtnetlink::Error> {
-        self.handle
-            .link()
-            .set(
-                LinkUnspec::new_with_index(ifindex)
-                    .setns_by_fd(target.as_raw_fd())
-                    .build(),
-            )
             .execute()
             .await
     }

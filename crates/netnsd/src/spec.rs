@@ -690,6 +690,7 @@ pub fn protocol_name(p: RouteProtocol) -> String {
         RouteProtocol::Ospf => "ospf".into(),
         RouteProtocol::Rip => "rip".into(),
         RouteProtocol::Eigrp => "eigrp".into(),
+        other if u8::from(other) == crate::netlink_ops::RTPROT_NETNSD => "netnsd".into(),
         other => u8::from(other).to_string(),
     }
 }

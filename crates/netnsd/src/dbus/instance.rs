@@ -1,15 +1,19 @@
 //! net.netnsd.Netns1.NetNsInstance, one object per namespace.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use netnsd_api::{DEVICE_PATH_PREFIX, Error, actions, object_number};
+use netnsd_api::{DEVICE_PATH_PREFIX, Error, NAMESPACE_PATH_PREFIX, actions, object_number};
 use zbus::interface;
 use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
-use zbus::wire::{ObjectPath, OwnedObjectPath};
+use zbus::wire::{ObjectPath, OwnedObjectPath, OwnedVariant};
 
 use super::auth::Authority;
-use crate::manager::{ManagerHandle, Namespace};
+use crate::manager::{ConfigOp, ConfigReply, ManagerHandle, Namespace};
+use crate::spec::{self, Cidr, LinkOptions, RouteSpec, RuleSpec};
+
+type Dict = HashMap<String, OwnedVariant>;
 
 pub struct NetNsInstance {
     ns: Namespace,
@@ -27,6 +31,103 @@ impl NetNsInstance {
         object_number(path.as_str(), DEVICE_PATH_PREFIX)
             .filter(|n| self.manager.registry.read().unwrap().device(*n).is_some())
             .ok_or_else(|| Error::UnknownDevice(format!("no device at {path}")))
+    }
+}
+
+impl NetNsInstance {
+    /// The number of a device that must be in this namespace.
+    fn device_here(&self, path: &ObjectPath<'_>) -> Result<u32, Error> {
+        let number = self.device(path)?;
+        let reg = self.manager.registry.read().unwrap();
+        let d = reg.device(number).expect("checked by device()");
+        if d.ns != self.ns.number || d.in_transit {
+            let other = reg
+                .by_number(d.ns)
+                .map(|n| n.name.clone())
+                .unwrap_or_default();
+            return Err(Error::InvalidArgument(format!(
+                "device {} ({path}) is in namespace {other:?}, not {:?}",
+                d.link.name, self.ns.name
+            )));
+        }
+        Ok(number)
+    }
+
+    /// The number of the namespace at `path`.
+    fn namespace(&self, path: &ObjectPath<'_>) -> Result<u32, Error> {
+        object_number(path.as_str(), NAMESPACE_PATH_PREFIX)
+            .filter(|n| {
+                self.manager
+                    .registry
+                    .read()
+                    .unwrap()
+                    .by_number(*n)
+                    .is_some()
+            })
+            .ok_or_else(|| Error::NotFound(format!("no namespace at {path}")))
+    }
+
+    /// A new interface name: valid, and free in namespace `ns`.
+    fn new_ifname(&self, name: &str, ns: u32) -> Result<(), Error> {
+        spec::ifname(name).map_err(Error::InvalidArgument)?;
+        let reg = self.manager.registry.read().unwrap();
+        if reg.device_named(ns, name).is_some() {
+            let ns_name = reg
+                .by_number(ns)
+                .map(|n| n.name.clone())
+                .unwrap_or_default();
+            return Err(Error::AlreadyExists(format!(
+                "namespace {ns_name:?} already has a device named {name}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The ifindex, in this namespace, of the device at `path`.
+    fn ifindex_here(&self, path: &str) -> Result<u32, Error> {
+        let p = ObjectPath::try_from(path)
+            .map_err(|_| Error::InvalidArgument(format!("{path:?} is not an object path")))?;
+        let number = self.device_here(&p)?;
+        Ok(self
+            .manager
+            .registry
+            .read()
+            .unwrap()
+            .device(number)
+            .map(|d| d.link.ifindex)
+            .unwrap_or_default())
+    }
+
+    /// Authorizes `configure` and runs `op` here.
+    async fn configure(&self, hdr: &Header<'_>, op: ConfigOp) -> Result<ConfigReply, Error> {
+        self.auth.check(hdr, actions::CONFIGURE).await?;
+        self.manager.configure(self.ns.number, op).await
+    }
+}
+
+fn cidr(s: &str) -> Result<Cidr, Error> {
+    s.parse()
+        .map_err(|e: String| Error::InvalidArgument(format!("address {s:?}: {e}")))
+}
+
+fn device_reply(r: ConfigReply) -> Result<OwnedObjectPath, Error> {
+    match r {
+        ConfigReply::Device(p) => Ok(p),
+        _ => Err(Error::Failed("unexpected reply from the manager".into())),
+    }
+}
+
+fn done(r: ConfigReply) -> Result<(), Error> {
+    match r {
+        ConfigReply::Done => Ok(()),
+        _ => Err(Error::Failed("unexpected reply from the manager".into())),
+    }
+}
+
+fn list(r: ConfigReply) -> Result<Vec<Dict>, Error> {
+    match r {
+        ConfigReply::List(l) => Ok(l),
+        _ => Err(Error::Failed("unexpected reply from the manager".into())),
     }
 }
 
@@ -89,6 +190,235 @@ impl NetNsInstance {
                 )))
             }
         }
+    }
+
+    /// Creates a veth pair: NAME here and PEER_NAME born directly in
+    /// PEER_NAMESPACE (which may be this one). Options: mtu u, up b (this
+    /// end; default false), stable-mac b.
+    #[zbus(out_args("device", "peer"))]
+    async fn add_veth(
+        &self,
+        name: String,
+        peer_name: String,
+        peer_namespace: ObjectPath<'_>,
+        options: Dict,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(OwnedObjectPath, OwnedObjectPath), Error> {
+        let peer_ns = self.namespace(&peer_namespace)?;
+        self.new_ifname(&name, self.ns.number)?;
+        self.new_ifname(&peer_name, peer_ns)?;
+        if peer_ns == self.ns.number && name == peer_name {
+            return Err(Error::InvalidArgument(format!(
+                "both ends are named {name} in the same namespace"
+            )));
+        }
+        let opts = LinkOptions::from_dict(&options)?;
+        match self
+            .configure(
+                &hdr,
+                ConfigOp::AddVeth {
+                    name,
+                    peer: peer_name,
+                    peer_ns,
+                    opts,
+                },
+            )
+            .await?
+        {
+            ConfigReply::Pair(a, b) => Ok((a, b)),
+            _ => Err(Error::Failed("unexpected reply from the manager".into())),
+        }
+    }
+
+    /// Creates a macvlan NAME here on PARENT (a device in any namespace),
+    /// born directly here. Options: mode s (bridge, private, vepa, passthru,
+    /// source; default bridge), mtu u, up b, stable-mac b.
+    #[zbus(out_args("device"))]
+    async fn add_macvlan(
+        &self,
+        name: String,
+        parent: ObjectPath<'_>,
+        options: Dict,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<OwnedObjectPath, Error> {
+        let parent = self.device(&parent)?;
+        self.new_ifname(&name, self.ns.number)?;
+        let opts = LinkOptions::from_dict(&options)?;
+        device_reply(
+            self.configure(&hdr, ConfigOp::AddMacvlan { name, parent, opts })
+                .await?,
+        )
+    }
+
+    /// Creates a bridge NAME here. Options: mtu u, up b, stable-mac b.
+    #[zbus(out_args("device"))]
+    async fn add_bridge(
+        &self,
+        name: String,
+        options: Dict,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<OwnedObjectPath, Error> {
+        self.new_ifname(&name, self.ns.number)?;
+        let opts = LinkOptions::from_dict(&options)?;
+        device_reply(
+            self.configure(&hdr, ConfigOp::AddBridge { name, opts })
+                .await?,
+        )
+    }
+
+    /// Creates an 802.1Q VLAN NAME with id VLAN_ID (1-4094) on PARENT, born
+    /// here. NotSupported where the kernel lacks 802.1Q.
+    #[zbus(out_args("device"))]
+    async fn add_vlan(
+        &self,
+        name: String,
+        parent: ObjectPath<'_>,
+        vlan_id: u16,
+        options: Dict,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<OwnedObjectPath, Error> {
+        let parent = self.device(&parent)?;
+        self.new_ifname(&name, self.ns.number)?;
+        if !(1..=4094).contains(&vlan_id) {
+            return Err(Error::InvalidArgument(format!(
+                "vlan_id {vlan_id} is outside 1-4094"
+            )));
+        }
+        let opts = LinkOptions::from_dict(&options)?;
+        device_reply(
+            self.configure(
+                &hdr,
+                ConfigOp::AddVlan {
+                    name,
+                    parent,
+                    vlan_id,
+                    opts,
+                },
+            )
+            .await?,
+        )
+    }
+
+    /// Deletes DEVICE (with its peer, for a veth).
+    async fn delete_device(
+        &self,
+        device: ObjectPath<'_>,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(), Error> {
+        let d = self.device_here(&device)?;
+        done(self.configure(&hdr, ConfigOp::DeleteDevice(d)).await?)
+    }
+
+    /// Sets DEVICE administratively up or down.
+    async fn set_device_up(
+        &self,
+        device: ObjectPath<'_>,
+        up: bool,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(), Error> {
+        let d = self.device_here(&device)?;
+        done(self.configure(&hdr, ConfigOp::SetUp(d, up)).await?)
+    }
+
+    /// Sets DEVICE's MTU.
+    async fn set_device_mtu(
+        &self,
+        device: ObjectPath<'_>,
+        mtu: u32,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(), Error> {
+        let d = self.device_here(&device)?;
+        spec::mtu(mtu).map_err(Error::InvalidArgument)?;
+        done(self.configure(&hdr, ConfigOp::SetMtu(d, mtu)).await?)
+    }
+
+    /// Renames DEVICE; its object path stays.
+    async fn rename_device(
+        &self,
+        device: ObjectPath<'_>,
+        new_name: String,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(), Error> {
+        let d = self.device_here(&device)?;
+        self.new_ifname(&new_name, self.ns.number)?;
+        done(self.configure(&hdr, ConfigOp::Rename(d, new_name)).await?)
+    }
+
+    /// Adds ADDRESS (CIDR, IPv4 or IPv6) to DEVICE.
+    async fn add_address(
+        &self,
+        device: ObjectPath<'_>,
+        address: String,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(), Error> {
+        let d = self.device_here(&device)?;
+        let c = cidr(&address)?;
+        done(self.configure(&hdr, ConfigOp::AddAddress(d, c)).await?)
+    }
+
+    /// Removes ADDRESS (CIDR) from DEVICE.
+    async fn remove_address(
+        &self,
+        device: ObjectPath<'_>,
+        address: String,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(), Error> {
+        let d = self.device_here(&device)?;
+        let c = cidr(&address)?;
+        done(self.configure(&hdr, ConfigOp::RemoveAddress(d, c)).await?)
+    }
+
+    /// Adds a route. Keys: destination s (CIDR or "default"), gateway s,
+    /// device o, table u (default 254, main), metric u, scope s (global,
+    /// link, host), family s (inet, inet6). Installed with protocol 110
+    /// ("netnsd").
+    async fn add_route(&self, route: Dict, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
+        let r = RouteSpec::from_dict(&route, &|p| self.ifindex_here(p))?;
+        done(self.configure(&hdr, ConfigOp::AddRoute(r)).await?)
+    }
+
+    /// Removes a route described with the keys of AddRoute.
+    async fn remove_route(
+        &self,
+        route: Dict,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(), Error> {
+        let r = RouteSpec::from_dict(&route, &|p| self.ifindex_here(p))?;
+        done(self.configure(&hdr, ConfigOp::RemoveRoute(r)).await?)
+    }
+
+    /// Every route of every table but "local", with the keys of AddRoute and
+    /// protocol s ("netnsd" for the routes this daemon installed).
+    #[zbus(out_args("routes"))]
+    async fn get_routes(&self) -> Result<Vec<Dict>, Error> {
+        list(
+            self.manager
+                .configure(self.ns.number, ConfigOp::ListRoutes)
+                .await?,
+        )
+    }
+
+    /// Adds a policy-routing rule. Keys: table u (required), priority u,
+    /// from s, to s (CIDR), iif s, oif s, fwmark u, fwmask u, family s.
+    async fn add_rule(&self, rule: Dict, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
+        let r = RuleSpec::from_dict(&rule)?;
+        done(self.configure(&hdr, ConfigOp::AddRule(r)).await?)
+    }
+
+    /// Removes a rule described with the keys of AddRule.
+    async fn remove_rule(&self, rule: Dict, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
+        let r = RuleSpec::from_dict(&rule)?;
+        done(self.configure(&hdr, ConfigOp::RemoveRule(r)).await?)
+    }
+
+    /// Every policy-routing rule, IPv4 and IPv6.
+    #[zbus(out_args("rules"))]
+    async fn get_rules(&self) -> Result<Vec<Dict>, Error> {
+        list(
+            self.manager
+                .configure(self.ns.number, ConfigOp::ListRules)
+                .await?,
+        )
     }
 
     /// The devices, without loopback and other internal ones.

@@ -14,6 +14,7 @@ use zbus::wire::OwnedObjectPath;
 use super::{Device, Later, Manager, Moving, Namespace, Waiter};
 use crate::dbus::device::DeviceObject;
 use crate::dbus::instance::NetNsInstance;
+use crate::netlink_ops;
 use crate::platform::{LinkState, Platform, address_of};
 
 /// How long a device seen leaving a namespace is kept for its arrival in
@@ -353,7 +354,7 @@ impl Manager {
     }
 
     /// A file open on namespace `ns`, to hand to the kernel for a move.
-    fn ns_file(&self, ns: &Namespace) -> Result<File, Error> {
+    pub(super) fn ns_file(&self, ns: &Namespace) -> Result<File, Error> {
         let opened = if ns.number == 0 {
             self.root_ns.try_clone()
         } else {
@@ -422,13 +423,12 @@ impl Manager {
             tx,
             undo_to: None,
         });
-        if let Err(e) = platform.set_netns(dev.link.ifindex, file.as_fd()).await {
+        let moved = netlink_ops::set_netns(&platform.handle, dev.link.ifindex, file.as_fd()).await;
+        if let Err(e) = moved {
             self.waiters
                 .retain(|w| !(w.device == device && w.target == target));
-            return Err(Error::Failed(format!(
-                "move {} to {:?}: {e}",
-                dev.link.name, target_ns.name
-            )));
+            let ctx = format!("take {} into {:?}", dev.link.name, target_ns.name);
+            return Err(netlink_ops::with_context(e, &ctx));
         }
         tracing::info!(device = %dev.link.name, to = %target_ns.name, "moved device");
         Ok(rx)
@@ -461,11 +461,13 @@ impl Manager {
         let (Ok(file), Some(p)) = (self.ns_file(&ns), self.platforms.get(&dev.ns).cloned()) else {
             return;
         };
-        match p.set_netns(dev.link.ifindex, file.as_fd()).await {
+        match netlink_ops::set_netns(&p.handle, dev.link.ifindex, file.as_fd()).await {
             Ok(()) => {
                 tracing::info!(device = %dev.link.name, to = %ns.name, "moved device back after a timeout")
             }
-            Err(e) => tracing::warn!(device = %dev.link.name, "moving back after a timeout: {e}"),
+            Err(e) => {
+                tracing::warn!(device = %dev.link.name, "moving back after a timeout: {}", e.message())
+            }
         }
     }
 }

@@ -3,8 +3,11 @@
 //! requests and events; it does the work in order, keeps the journal, and
 //! puts objects on and off the bus.
 
+mod config;
 mod devices;
 mod namespaces;
+
+pub use config::{ConfigOp, ConfigReply};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
@@ -146,6 +149,12 @@ pub enum Request {
     },
     /// A TakeDevice ran out of time: move the device back if it arrived.
     UndoTake { device: u32, back_to: u32 },
+    /// Links, addresses, routes, rules in namespace `ns`.
+    Configure {
+        ns: u32,
+        op: ConfigOp,
+        reply: oneshot::Sender<Result<ConfigReply, Error>>,
+    },
 }
 
 /// The bus layer's handle on the manager.
@@ -188,6 +197,10 @@ impl ManagerHandle {
             reply,
         })
         .await
+    }
+
+    pub async fn configure(&self, ns: u32, op: ConfigOp) -> Result<ConfigReply, Error> {
+        self.ask(|reply| Request::Configure { ns, op, reply }).await
     }
 
     pub async fn undo_take(&self, device: u32, back_to: u32) {
@@ -367,6 +380,10 @@ impl Manager {
                 let _ = reply.send(r);
             }
             Request::UndoTake { device, back_to } => self.undo_take(device, back_to).await,
+            Request::Configure { ns, op, reply } => {
+                let r = self.configure(ns, op).await;
+                let _ = reply.send(r);
+            }
         }
     }
 
