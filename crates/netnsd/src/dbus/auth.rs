@@ -55,3 +55,20 @@ impl Authority {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The action ids the daemon checks are exactly those in the .policy
+    /// file that packaging installs.
+    #[test]
+    fn actions_match_the_policy_file() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../polkit/net.netnsd.Netns1.policy");
+        let xml = std::fs::read_to_string(path).unwrap();
+        let ids: Vec<&str> = xml
+            .split("<action id=\"")
+            .skip(1)
+            .map(|s| &s[..s.find('"').unwrap()])
+            .collect();
+        assert_eq!(ids, netnsd_api::actions::ALL);
+    }
+}
