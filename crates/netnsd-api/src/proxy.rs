@@ -47,6 +47,15 @@ pub trait NetNsInstance {
     fn persistent(&self) -> zbus::Result<bool>;
     #[zbus(property)]
     fn managed(&self) -> zbus::Result<bool>;
+    #[zbus(property)]
+    fn uplink(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn dns_servers(&self) -> zbus::Result<Vec<String>>;
+
+    fn set_uplink(&self, options: HashMap<&str, Variant<'_>>) -> Result<(), Error>;
+    fn clear_uplink(&self) -> Result<(), Error>;
+    fn set_dns(&self, servers: &[&str], search: &[&str]) -> Result<(), Error>;
+    fn clear_dns(&self) -> Result<(), Error>;
 }
 
 /// The namespace-level configuration methods of NetNsInstance (issue 3):

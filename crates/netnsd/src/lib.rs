@@ -3,12 +3,16 @@
 //! layer over [`run`].
 
 pub mod dbus;
+pub mod dns;
+pub mod firewall;
 pub mod manager;
 pub mod netlink_ops;
 pub mod netns;
 pub mod platform;
 pub mod record;
 pub mod spec;
+pub mod sysctl;
+pub mod uplink;
 pub mod watch;
 
 use std::path::PathBuf;
@@ -26,6 +30,13 @@ pub const STATE_DIR: &str = "/run/netnsd";
 pub struct Config {
     pub run_dir: PathBuf,
     pub state_dir: PathBuf,
+    /// Where per-namespace resolv.conf, hosts, nsswitch.conf go.
+    pub etc_netns: PathBuf,
+    /// The host's nsswitch.conf, the model for the namespaces' own.
+    pub host_nsswitch: PathBuf,
+    /// Address pools for veth uplinks.
+    pub pool_v4: spec::Cidr,
+    pub pool_v6: Option<spec::Cidr>,
 }
 
 impl Default for Config {
@@ -33,6 +44,10 @@ impl Default for Config {
         Config {
             run_dir: netnsd_api::NETNS_RUN_DIR.into(),
             state_dir: STATE_DIR.into(),
+            etc_netns: netnsd_api::NETNS_ETC_DIR.into(),
+            host_nsswitch: "/etc/nsswitch.conf".into(),
+            pool_v4: uplink::DEFAULT_POOL_V4.parse().expect("valid default pool"),
+            pool_v6: Some(uplink::DEFAULT_POOL_V6.parse().expect("valid default pool")),
         }
     }
 }
@@ -62,9 +77,8 @@ pub async fn run(
     config: Config,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), StartError> {
-    let run_dir = RunDir::new(config.run_dir);
-    let manager = Manager::start(run_dir.clone(), config.state_dir)
-        .map_err(|e| StartError::Manager(e.message()))?;
+    let run_dir = RunDir::new(&config.run_dir);
+    let manager = Manager::start(&config).map_err(|e| StartError::Manager(e.message()))?;
     let (handle, requests) = manager::channel(manager.registry());
 
     let conn = zbus::connection::Builder::system()

@@ -16,6 +16,7 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 use futures::StreamExt;
 use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoMacVlan, InfoVeth, InfoVlan, LinkAttribute, LinkFlags, LinkInfo,
     LinkMessage, MacVlanMode,
@@ -565,18 +566,35 @@ fn address_message(ifindex: u32, a: &Cidr) -> RouteNetlinkMessage {
 
 /// Adds an address to a device (`ip addr add`).
 pub async fn add_address(h: &Handle, ifindex: u32, a: &Cidr) -> Result<(), Error> {
-    request(h, address_message(ifindex, a), CREATE)
-        .await
-        .map_err(|e| {
-            map_err_with(
-                e,
-                &format!("add address {a} to device {ifindex}"),
-                &[
-                    (Errno::EEXIST, "the device already has this address"),
-                    (Errno::ENODEV, "no such device"),
-                ],
-            )
-        })?;
+    add_address_with(h, ifindex, a, false).await
+}
+
+/// Adds an address to a device; with `no_dad`, an IPv6 address is usable at
+/// once (`ip addr add … nodad`), for links whose other end the daemon owns.
+pub async fn add_address_with(
+    h: &Handle,
+    ifindex: u32,
+    a: &Cidr,
+    no_dad: bool,
+) -> Result<(), Error> {
+    let mut msg = address_message(ifindex, a);
+    if no_dad
+        && a.addr.is_ipv6()
+        && let RouteNetlinkMessage::NewAddress(m) = &mut msg
+    {
+        m.attributes
+            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+    }
+    request(h, msg, CREATE).await.map_err(|e| {
+        map_err_with(
+            e,
+            &format!("add address {a} to device {ifindex}"),
+            &[
+                (Errno::EEXIST, "the device already has this address"),
+                (Errno::ENODEV, "no such device"),
+            ],
+        )
+    })?;
     Ok(())
 }
 

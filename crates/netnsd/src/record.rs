@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Entry {
     /// About to create /run/netns/NAME.
-    NetnsCreating { name: String },
+    NetnsCreating {
+        name: String,
+    },
     /// /run/netns/NAME is a namespace the daemon made.
     NetnsCreated {
         name: String,
@@ -25,7 +27,68 @@ pub enum Entry {
         persistent: bool,
     },
     /// The daemon's namespace NAME is gone (removed, or a create undone).
-    NetnsRemoved { name: String },
+    NetnsRemoved {
+        name: String,
+    },
+    /// Namespace NAME got an uplink (veth and NAT, or macvlan).
+    UplinkSet {
+        name: String,
+        uplink: UplinkRecord,
+    },
+    /// Namespace NAME's uplink was taken down.
+    UplinkCleared {
+        name: String,
+    },
+    /// /etc/netns/NAME was written.
+    DnsSet {
+        name: String,
+        servers: Vec<String>,
+        search: Vec<String>,
+    },
+    /// /etc/netns/NAME was removed.
+    DnsCleared {
+        name: String,
+    },
+    /// A sysctl in namespace NS was changed from OLD; put OLD back when
+    /// nothing needs the change any more.
+    SysctlSet {
+        ns: String,
+        key: String,
+        old: String,
+    },
+    SysctlRestored {
+        ns: String,
+        key: String,
+    },
+}
+
+/// What an uplink is made of, enough to find and remove it after a crash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum UplinkRecord {
+    Veth {
+        /// The namespace holding the host end.
+        uplink_ns: String,
+        host_if: String,
+        slot: u32,
+    },
+    Macvlan {
+        uplink_ns: String,
+        parent: String,
+        address: String,
+        gateway: Option<String>,
+    },
+}
+
+/// Everything the journal says, after replay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recorded {
+    pub netns: BTreeMap<String, NetnsRecord>,
+    pub uplinks: BTreeMap<String, UplinkRecord>,
+    /// Namespace name → (servers, search).
+    pub dns: BTreeMap<String, (Vec<String>, Vec<String>)>,
+    /// (namespace, key) → original value.
+    pub sysctls: BTreeMap<(String, String), String>,
 }
 
 /// What the journal says about one namespace after replay.
@@ -47,7 +110,7 @@ pub struct Journal {
 impl Journal {
     /// Opens (creating) the journal in `state_dir`, and returns it with the
     /// state its existing entries describe.
-    pub fn open(state_dir: &Path) -> io::Result<(Journal, BTreeMap<String, NetnsRecord>)> {
+    pub fn open(state_dir: &Path) -> io::Result<(Journal, Recorded)> {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o755)
@@ -55,7 +118,7 @@ impl Journal {
         let path = state_dir.join("journal");
         let state = match File::open(&path) {
             Ok(f) => replay(BufReader::new(f)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Recorded::default(),
             Err(e) => return Err(e),
         };
         let file = open_append(&path)?;
@@ -99,30 +162,53 @@ fn open_append(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-/// Folds journal lines into per-namespace state. Unreadable lines (a write
-/// cut short by a crash) are skipped.
-fn replay(r: impl BufRead) -> BTreeMap<String, NetnsRecord> {
-    let mut state = BTreeMap::new();
+/// Folds journal lines into state. Unreadable lines (a write cut short by a
+/// crash) are skipped.
+fn replay(r: impl BufRead) -> Recorded {
+    let mut st = Recorded::default();
     for line in r.lines() {
         let Ok(line) = line else { break };
         match serde_json::from_str::<Entry>(&line) {
             Ok(Entry::NetnsCreating { name }) => {
-                state.insert(name, NetnsRecord::Creating);
+                st.netns.insert(name, NetnsRecord::Creating);
             }
             Ok(Entry::NetnsCreated {
                 name,
                 inode,
                 persistent,
             }) => {
-                state.insert(name, NetnsRecord::Created { inode, persistent });
+                st.netns
+                    .insert(name, NetnsRecord::Created { inode, persistent });
             }
             Ok(Entry::NetnsRemoved { name }) => {
-                state.remove(&name);
+                st.netns.remove(&name);
+            }
+            Ok(Entry::UplinkSet { name, uplink }) => {
+                st.uplinks.insert(name, uplink);
+            }
+            Ok(Entry::UplinkCleared { name }) => {
+                st.uplinks.remove(&name);
+            }
+            Ok(Entry::DnsSet {
+                name,
+                servers,
+                search,
+            }) => {
+                st.dns.insert(name, (servers, search));
+            }
+            Ok(Entry::DnsCleared { name }) => {
+                st.dns.remove(&name);
+            }
+            Ok(Entry::SysctlSet { ns, key, old }) => {
+                st.sysctls.entry((ns, key)).or_insert(old);
+            }
+            Ok(Entry::SysctlRestored { ns, key }) => {
+                st.sysctls.remove(&(ns, key));
             }
             Err(e) => tracing::warn!("skipping an unreadable journal line ({e}): {line:?}"),
         }
     }
-    state
+    st
 }
 
 #[cfg(test)]
@@ -134,7 +220,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let (mut j, state) = Journal::open(dir.path()).unwrap();
-            assert!(state.is_empty());
+            assert_eq!(state, Recorded::default());
             for e in [
                 Entry::NetnsCreating { name: "a".into() },
                 Entry::NetnsCreated {
@@ -163,6 +249,7 @@ mod tests {
         drop(f);
 
         let (_, state) = Journal::open(dir.path()).unwrap();
+        let state = state.netns;
         let want: BTreeMap<String, NetnsRecord> = [
             (
                 "a".to_string(),
@@ -175,6 +262,51 @@ mod tests {
         ]
         .into();
         assert_eq!(state, want);
+    }
+
+    #[test]
+    fn uplinks_dns_and_sysctls_fold_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        let up = UplinkRecord::Veth {
+            uplink_ns: "rootns".into(),
+            host_if: "nsu0".into(),
+            slot: 0,
+        };
+        for e in [
+            Entry::UplinkSet {
+                name: "a".into(),
+                uplink: up.clone(),
+            },
+            Entry::UplinkSet {
+                name: "b".into(),
+                uplink: up.clone(),
+            },
+            Entry::UplinkCleared { name: "b".into() },
+            Entry::DnsSet {
+                name: "a".into(),
+                servers: vec!["10.0.0.53".into()],
+                search: vec![],
+            },
+            Entry::SysctlSet {
+                ns: "rootns".into(),
+                key: "k".into(),
+                old: "0".into(),
+            },
+            Entry::SysctlSet {
+                ns: "rootns".into(),
+                key: "k".into(),
+                old: "1".into(),
+            },
+        ] {
+            j.append(&e).unwrap();
+        }
+        let (_, st) = Journal::open(dir.path()).unwrap();
+        assert_eq!(st.uplinks.len(), 1);
+        assert_eq!(st.uplinks["a"], up);
+        assert_eq!(st.dns["a"].0, vec!["10.0.0.53".to_string()]);
+        // The first recorded value is the original one.
+        assert_eq!(st.sysctls[&("rootns".to_string(), "k".to_string())], "0");
     }
 
     #[test]
@@ -195,7 +327,7 @@ mod tests {
         let text = fs::read_to_string(dir.path().join("journal")).unwrap();
         assert_eq!(text.lines().count(), 2, "{text}");
         let (_, state) = Journal::open(dir.path()).unwrap();
-        assert_eq!(state.len(), 2);
-        assert!(!state.contains_key("x"));
+        assert_eq!(state.netns.len(), 2);
+        assert!(!state.netns.contains_key("x"));
     }
 }

@@ -285,7 +285,7 @@ pub fn format_mac(mac: &[u8]) -> String {
 }
 
 /// The a{sv} dictionaries, read key by key with typed errors.
-struct Dict<'a> {
+pub(crate) struct Dict<'a> {
     dict: &'a HashMap<String, OwnedVariant>,
     /// How a key is called in messages: `option`, `route key`, `rule key`.
     noun: &'static str,
@@ -297,12 +297,13 @@ fn type_name(sig: &str) -> &'static str {
         "s" => "string",
         "b" => "boolean",
         "o" => "object path",
+        "as" => "array of strings",
         _ => "?",
     }
 }
 
 impl<'a> Dict<'a> {
-    fn new(
+    pub(crate) fn new(
         dict: &'a HashMap<String, OwnedVariant>,
         noun: &'static str,
         known: &[&str],
@@ -322,7 +323,7 @@ impl<'a> Dict<'a> {
         Ok(Dict { dict, noun })
     }
 
-    fn wrong_type(&self, key: &str, sig: &str, v: &Variant<'_>) -> Error {
+    pub(crate) fn wrong_type(&self, key: &str, sig: &str, v: &Variant<'_>) -> Error {
         Error::InvalidArgument(format!(
             "{} \"{key}\" must be {sig} ({}), not {}",
             self.noun,
@@ -331,15 +332,15 @@ impl<'a> Dict<'a> {
         ))
     }
 
-    fn invalid(&self, key: &str, problem: impl fmt::Display) -> Error {
+    pub(crate) fn invalid(&self, key: &str, problem: impl fmt::Display) -> Error {
         Error::InvalidArgument(format!("{} \"{key}\": {problem}", self.noun))
     }
 
-    fn get(&self, key: &str) -> Option<&'a Variant<'static>> {
+    pub(crate) fn get(&self, key: &str) -> Option<&'a Variant<'static>> {
         self.dict.get(key).map(|v| &**v)
     }
 
-    fn u32(&self, key: &str) -> Result<Option<u32>, Error> {
+    pub(crate) fn u32(&self, key: &str) -> Result<Option<u32>, Error> {
         match self.get(key) {
             None => Ok(None),
             Some(Variant::U32(n)) => Ok(Some(*n)),
@@ -347,7 +348,7 @@ impl<'a> Dict<'a> {
         }
     }
 
-    fn bool(&self, key: &str) -> Result<Option<bool>, Error> {
+    pub(crate) fn bool(&self, key: &str) -> Result<Option<bool>, Error> {
         match self.get(key) {
             None => Ok(None),
             Some(Variant::Bool(b)) => Ok(Some(*b)),
@@ -355,7 +356,7 @@ impl<'a> Dict<'a> {
         }
     }
 
-    fn str(&self, key: &str) -> Result<Option<&'a str>, Error> {
+    pub(crate) fn str(&self, key: &str) -> Result<Option<&'a str>, Error> {
         match self.get(key) {
             None => Ok(None),
             Some(Variant::Str(s)) => Ok(Some(s.as_str())),
@@ -363,7 +364,7 @@ impl<'a> Dict<'a> {
         }
     }
 
-    fn path(&self, key: &str) -> Result<Option<&'a ObjectPath<'static>>, Error> {
+    pub(crate) fn path(&self, key: &str) -> Result<Option<&'a ObjectPath<'static>>, Error> {
         match self.get(key) {
             None => Ok(None),
             Some(Variant::ObjectPath(p)) => Ok(Some(p)),
@@ -371,13 +372,24 @@ impl<'a> Dict<'a> {
         }
     }
 
-    fn cidr(&self, key: &str) -> Result<Option<Cidr>, Error> {
+    pub(crate) fn strs(&self, key: &str) -> Result<Option<Vec<String>>, Error> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => {
+                Vec::<String>::try_from(v.try_clone().map_err(|_| self.wrong_type(key, "as", v))?)
+                    .map(Some)
+                    .map_err(|_| self.wrong_type(key, "as", v))
+            }
+        }
+    }
+
+    pub(crate) fn cidr(&self, key: &str) -> Result<Option<Cidr>, Error> {
         self.str(key)?
             .map(|s| s.parse::<Cidr>().map_err(|e| self.invalid(key, e)))
             .transpose()
     }
 
-    fn family(&self, key: &str) -> Result<Option<Family>, Error> {
+    pub(crate) fn family(&self, key: &str) -> Result<Option<Family>, Error> {
         self.str(key)?
             .map(|s| {
                 Family::parse(s).ok_or_else(|| {

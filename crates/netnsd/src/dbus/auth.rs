@@ -62,7 +62,10 @@ mod tests {
     /// file that packaging installs.
     #[test]
     fn actions_match_the_policy_file() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../polkit/net.netnsd.Netns1.policy");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../polkit/net.netnsd.Netns1.policy"
+        );
         let xml = std::fs::read_to_string(path).unwrap();
         let ids: Vec<&str> = xml
             .split("<action id=\"")

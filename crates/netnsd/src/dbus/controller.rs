@@ -61,6 +61,45 @@ impl Controller {
         self.manager.add(name).await
     }
 
+    /// Creates the namespace NAME ready for use in one call: with an uplink
+    /// and DNS as OPTIONS say (keys: uplink, uplink-netns, uplink-parent,
+    /// address, gateway, ipv6, dns, dns-search). On any failure nothing is
+    /// left behind.
+    #[zbus(out_args("namespace"))]
+    async fn add_network_namespace_with_options(
+        &self,
+        name: String,
+        options: std::collections::HashMap<String, zbus::wire::OwnedVariant>,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<OwnedObjectPath, Error> {
+        valid_name(&name)?;
+        if name == ROOT_NS_NAME {
+            return Err(Error::AlreadyExists(format!(
+                "{ROOT_NS_NAME:?} is the root namespace"
+            )));
+        }
+        let (up, dns) = super::options::namespace(&options)?;
+        let uplink = match up {
+            None => None,
+            Some(req) => {
+                let n = super::instance::resolve_uplink_ns(&self.manager, &req.uplink_netns)?;
+                Some(crate::manager::UplinkSpec {
+                    uplink_ns: n,
+                    ..req.spec
+                })
+            }
+        };
+        if self.manager.registry.read().unwrap().get(&name).is_some() {
+            return Err(Error::AlreadyExists(format!(
+                "namespace {name:?} already exists"
+            )));
+        }
+        self.auth.check(&hdr, actions::MANAGE_NAMESPACES).await?;
+        self.manager
+            .add_with_options(name, crate::manager::NsOptions { uplink, dns })
+            .await
+    }
+
     /// Removes the namespace NAME; returns "Success".
     #[zbus(out_args("result"))]
     async fn remove_network_namespace(

@@ -98,11 +98,54 @@ impl NetNsInstance {
             .unwrap_or_default())
     }
 
+    /// The namespace as the manager knows it now.
+    fn current(&self) -> Option<Namespace> {
+        self.manager
+            .registry
+            .read()
+            .unwrap()
+            .get(&self.ns.name)
+            .cloned()
+    }
+
+    /// Resolves the uplink namespace of a parsed uplink request.
+    pub fn resolve_uplink(
+        &self,
+        req: super::options::UplinkRequest,
+    ) -> Result<crate::manager::UplinkSpec, Error> {
+        let up = resolve_uplink_ns(&self.manager, &req.uplink_netns)?;
+        if up == self.ns.number {
+            return Err(Error::InvalidArgument(format!(
+                "option \"uplink-netns\": namespace {:?} cannot be its own uplink",
+                self.ns.name
+            )));
+        }
+        Ok(crate::manager::UplinkSpec {
+            uplink_ns: up,
+            ..req.spec
+        })
+    }
+
     /// Authorizes `configure` and runs `op` here.
     async fn configure(&self, hdr: &Header<'_>, op: ConfigOp) -> Result<ConfigReply, Error> {
         self.auth.check(hdr, actions::CONFIGURE).await?;
         self.manager.configure(self.ns.number, op).await
     }
+}
+
+/// The number of the uplink namespace called `name`.
+pub fn resolve_uplink_ns(manager: &ManagerHandle, name: &str) -> Result<u32, Error> {
+    manager
+        .registry
+        .read()
+        .unwrap()
+        .get(name)
+        .map(|n| n.number)
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "option \"uplink-netns\": namespace {name:?} not found"
+            ))
+        })
 }
 
 fn cidr(s: &str) -> Result<Cidr, Error> {
@@ -419,6 +462,70 @@ impl NetNsInstance {
                 .configure(self.ns.number, ConfigOp::ListRules)
                 .await?,
         )
+    }
+
+    /// Gives the namespace an uplink (replacing any it has): see
+    /// AddNetworkNamespaceWithOptions for the keys.
+    async fn set_uplink(
+        &self,
+        options: Dict,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(), Error> {
+        let Some(req) = super::options::uplink(&options)? else {
+            return Err(Error::InvalidArgument("option \"uplink\" must name an uplink (veth or macvlan); use ClearUplink to remove one".into()));
+        };
+        let spec = self.resolve_uplink(req)?;
+        self.auth.check(&hdr, actions::CONFIGURE).await?;
+        self.manager.set_uplink(self.ns.number, Some(spec)).await
+    }
+
+    /// Takes the namespace's uplink down (its veth, NAT and routes).
+    async fn clear_uplink(&self, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
+        self.auth.check(&hdr, actions::CONFIGURE).await?;
+        self.manager.set_uplink(self.ns.number, None).await
+    }
+
+    /// Writes /etc/netns/NAME/{resolv.conf,hosts,nsswitch.conf} with these
+    /// name servers and search domains.
+    async fn set_dns(
+        &self,
+        servers: Vec<String>,
+        search: Vec<String>,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(), Error> {
+        if self.ns.number == 0 {
+            return Err(Error::PermissionDenied(
+                "the root namespace uses the host's own /etc files".into(),
+            ));
+        }
+        let dns = super::options::parse_dns(&servers, &search)?;
+        self.auth.check(&hdr, actions::CONFIGURE).await?;
+        self.manager.set_dns(self.ns.number, Some(dns)).await
+    }
+
+    /// Removes the namespace's /etc/netns files.
+    async fn clear_dns(&self, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
+        self.auth.check(&hdr, actions::CONFIGURE).await?;
+        self.manager.set_dns(self.ns.number, None).await
+    }
+
+    /// The kind of uplink: "none", "veth" or "macvlan".
+    #[zbus(property)]
+    fn uplink(&self) -> String {
+        match self.current().and_then(|n| n.uplink) {
+            None => "none".into(),
+            Some(crate::record::UplinkRecord::Veth { .. }) => "veth".into(),
+            Some(crate::record::UplinkRecord::Macvlan { .. }) => "macvlan".into(),
+        }
+    }
+
+    /// The name servers in the namespace's resolv.conf (empty: none written).
+    #[zbus(property)]
+    fn dns_servers(&self) -> Vec<String> {
+        self.current()
+            .and_then(|n| n.dns)
+            .map(|d| d.servers.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default()
     }
 
     /// The devices, without loopback and other internal ones.

@@ -6,3 +6,4 @@ pub mod auth;
 pub mod controller;
 pub mod device;
 pub mod instance;
+pub mod options;

@@ -62,7 +62,7 @@ pub enum ConfigReply {
 }
 
 impl Manager {
-    fn platform(&self, ns: u32) -> Result<Platform, Error> {
+    pub(super) fn platform(&self, ns: u32) -> Result<Platform, Error> {
         self.platforms
             .get(&ns)
             .cloned()

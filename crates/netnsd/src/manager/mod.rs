@@ -6,12 +6,18 @@
 mod config;
 mod devices;
 mod namespaces;
+mod uplink;
 
 pub use config::{ConfigOp, ConfigReply};
+pub use uplink::{NsOptions, UPLINK_IF, UplinkKind, UplinkSpec};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::path::PathBuf;
+
+use crate::dns::Dns;
+use crate::record::UplinkRecord;
+use crate::uplink::Pool;
 use std::sync::{Arc, RwLock};
 
 use netnsd_api::{Error, ROOT_NS_NAME, device_path, namespace_path};
@@ -41,9 +47,34 @@ pub struct Namespace {
     pub persistent: bool,
     /// Made by this daemon (false: adopted, e.g. from `ip netns add`).
     pub managed: bool,
+    /// Its uplink, if it has one.
+    pub uplink: Option<UplinkRecord>,
+    /// Its /etc/netns DNS settings, if the daemon wrote them.
+    pub dns: Option<Dns>,
 }
 
 impl Namespace {
+    /// A namespace with no uplink and no DNS settings yet.
+    pub fn new(
+        number: u32,
+        name: String,
+        inode: u64,
+        path: String,
+        persistent: bool,
+        managed: bool,
+    ) -> Self {
+        Namespace {
+            number,
+            name,
+            inode,
+            path,
+            persistent,
+            managed,
+            uplink: None,
+            dns: None,
+        }
+    }
+
     pub fn object_path(&self) -> OwnedObjectPath {
         owned_path(namespace_path(self.number))
     }
@@ -149,6 +180,21 @@ pub enum Request {
     },
     /// A TakeDevice ran out of time: move the device back if it arrived.
     UndoTake { device: u32, back_to: u32 },
+    AddWithOptions {
+        name: String,
+        opts: NsOptions,
+        reply: oneshot::Sender<Result<OwnedObjectPath, Error>>,
+    },
+    SetUplink {
+        ns: u32,
+        spec: Option<UplinkSpec>,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    SetDns {
+        ns: u32,
+        dns: Option<Dns>,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
     /// Links, addresses, routes, rules in namespace `ns`.
     Configure {
         ns: u32,
@@ -197,6 +243,26 @@ impl ManagerHandle {
             reply,
         })
         .await
+    }
+
+    pub async fn add_with_options(
+        &self,
+        name: String,
+        opts: NsOptions,
+    ) -> Result<OwnedObjectPath, Error> {
+        self.ask(|reply| Request::AddWithOptions { name, opts, reply })
+            .await
+    }
+
+    /// Sets (Some) or clears (None) a namespace's uplink.
+    pub async fn set_uplink(&self, ns: u32, spec: Option<UplinkSpec>) -> Result<(), Error> {
+        self.ask(|reply| Request::SetUplink { ns, spec, reply })
+            .await
+    }
+
+    /// Writes (Some) or removes (None) a namespace's DNS files.
+    pub async fn set_dns(&self, ns: u32, dns: Option<Dns>) -> Result<(), Error> {
+        self.ask(|reply| Request::SetDns { ns, dns, reply }).await
     }
 
     pub async fn configure(&self, ns: u32, op: ConfigOp) -> Result<ConfigReply, Error> {
@@ -255,12 +321,23 @@ pub struct Manager {
     waiters: Vec<Waiter>,
     /// The daemon's own network namespace, for moving devices back to it.
     root_ns: File,
+    pool: Pool,
+    etc_netns: PathBuf,
+    host_nsswitch: PathBuf,
+    /// Sysctls changed for uplinks: (namespace, key) → original value.
+    sysctls: BTreeMap<(String, String), String>,
+    /// Uplinks of namespaces that vanished while the daemon was down.
+    pending_teardown: Vec<(String, UplinkRecord)>,
 }
 
 impl Manager {
     /// Reads the journal, reconciles it with /run/netns, and builds the
     /// registry. Touches nothing but half-made leftovers of its own.
-    pub fn start(run_dir: RunDir, state_dir: PathBuf) -> Result<Manager, Error> {
+    pub fn start(config: &crate::Config) -> Result<Manager, Error> {
+        let run_dir = RunDir::new(&config.run_dir);
+        let state_dir = config.state_dir.clone();
+        let pool =
+            Pool::new(&config.pool_v4, config.pool_v6.as_ref()).map_err(Error::InvalidArgument)?;
         run_dir
             .prepare()
             .map_err(|e| Error::Failed(format!("prepare {}: {e}", run_dir.dir().display())))?;
@@ -292,16 +369,21 @@ impl Manager {
             moving: Vec::new(),
             waiters: Vec::new(),
             root_ns,
+            pool,
+            etc_netns: config.etc_netns.clone(),
+            host_nsswitch: config.host_nsswitch.clone(),
+            sysctls: BTreeMap::new(),
+            pending_teardown: Vec::new(),
         };
         let number = m.allocate_number();
-        m.insert(Namespace {
+        m.insert(Namespace::new(
             number,
-            name: ROOT_NS_NAME.into(),
-            inode: root_inode,
-            path: String::new(),
-            persistent: true,
-            managed: false,
-        });
+            ROOT_NS_NAME.into(),
+            root_inode,
+            String::new(),
+            true,
+            false,
+        ));
         m.reconcile(records)?;
         Ok(m)
     }
@@ -334,6 +416,7 @@ impl Manager {
             self.export_namespace(&ns).await;
             self.open_platform(&ns, None).await;
         }
+        self.finish_pending_teardown().await;
     }
 
     /// Runs the manager until `shutdown` resolves.
@@ -380,6 +463,21 @@ impl Manager {
                 let _ = reply.send(r);
             }
             Request::UndoTake { device, back_to } => self.undo_take(device, back_to).await,
+            Request::AddWithOptions { name, opts, reply } => {
+                let r = self.add_with_options(&name, opts).await;
+                let _ = reply.send(r);
+            }
+            Request::SetUplink { ns, spec, reply } => {
+                let r = match spec {
+                    Some(spec) => self.set_uplink(ns, spec).await,
+                    None => self.clear_uplink(ns).await,
+                };
+                let _ = reply.send(r);
+            }
+            Request::SetDns { ns, dns, reply } => {
+                let r = self.set_dns(ns, dns).await;
+                let _ = reply.send(r);
+            }
             Request::Configure { ns, op, reply } => {
                 let r = self.configure(ns, op).await;
                 let _ = reply.send(r);

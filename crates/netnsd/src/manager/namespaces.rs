@@ -1,6 +1,5 @@
 //! Namespaces: create, remove, adopt, and their objects on the bus.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use netnsd_api::{Error, ROOT_NS_NAME};
@@ -9,9 +8,10 @@ use zbus::wire::OwnedObjectPath;
 use super::{Later, Manager, Namespace};
 use crate::dbus::controller::Controller;
 use crate::dbus::instance::NetNsInstance;
+use crate::dns::Dns;
 use crate::netns::NetnsError;
 use crate::platform::Platform;
-use crate::record::{Entry, NetnsRecord};
+use crate::record::{Entry, NetnsRecord, Recorded, UplinkRecord};
 use crate::watch::DirEvent;
 
 /// How long to keep looking at a new /run/netns entry that is not a mounted
@@ -37,10 +37,8 @@ impl Manager {
         self.run_dir.path_of(name).display().to_string()
     }
 
-    pub(super) fn reconcile(
-        &mut self,
-        records: BTreeMap<String, NetnsRecord>,
-    ) -> Result<(), Error> {
+    pub(super) fn reconcile(&mut self, recorded: Recorded) -> Result<(), Error> {
+        let records = &recorded.netns;
         let found = self
             .run_dir
             .scan()
@@ -74,14 +72,29 @@ impl Manager {
                     tracing::info!(name = %f.name, inode, managed, "found namespace");
                     let number = self.allocate_number();
                     let path = self.path_of(&f.name);
-                    self.insert(Namespace {
-                        number,
-                        name: f.name,
-                        inode,
-                        path,
-                        persistent,
-                        managed,
-                    });
+                    let mut ns = Namespace::new(number, f.name, inode, path, persistent, managed);
+                    if let Some(u) = recorded.uplinks.get(&ns.name) {
+                        if let UplinkRecord::Veth { slot, .. } = u {
+                            self.pool.reserve(*slot);
+                        }
+                        keep.push(Entry::UplinkSet {
+                            name: ns.name.clone(),
+                            uplink: u.clone(),
+                        });
+                        ns.uplink = Some(u.clone());
+                    }
+                    if let Some((servers, search)) = recorded.dns.get(&ns.name) {
+                        keep.push(Entry::DnsSet {
+                            name: ns.name.clone(),
+                            servers: servers.clone(),
+                            search: search.clone(),
+                        });
+                        ns.dns = Some(Dns {
+                            servers: servers.iter().filter_map(|s| s.parse().ok()).collect(),
+                            search: search.clone(),
+                        });
+                    }
+                    self.insert(ns);
                 }
                 None if record == Some(&NetnsRecord::Creating) => {
                     tracing::info!(name = %f.name, "removing a namespace file left half made by a crash");
@@ -95,10 +108,35 @@ impl Manager {
                 }
             }
         }
-        for (name, rec) in &records {
+        for (name, rec) in records {
             if self.registry.read().unwrap().get(name).is_none() {
                 tracing::info!(%name, ?rec, "dropping the record of a namespace that is gone");
             }
+        }
+        // What belonged to namespaces that went away while the daemon was
+        // down: their NAT elements and /etc/netns files. (Their veths died
+        // with them.)
+        for (name, u) in &recorded.uplinks {
+            if self.registry.read().unwrap().get(name).is_some() {
+                continue;
+            }
+            tracing::info!(%name, "removing what is left of the uplink of a namespace that is gone");
+            self.pending_teardown.push((name.clone(), u.clone()));
+        }
+        for name in recorded.dns.keys() {
+            if self.registry.read().unwrap().get(name).is_none()
+                && let Err(e) = crate::dns::remove(&self.etc_netns, name)
+            {
+                tracing::warn!(%name, "removing /etc/netns files: {e}");
+            }
+        }
+        for ((ns, key), old) in &recorded.sysctls {
+            keep.push(Entry::SysctlSet {
+                ns: ns.clone(),
+                key: key.clone(),
+                old: old.clone(),
+            });
+            self.sysctls.insert((ns.clone(), key.clone()), old.clone());
         }
         self.journal
             .rewrite(&keep)
@@ -162,14 +200,14 @@ impl Manager {
             });
             return Err(e);
         }
-        let ns = Namespace {
+        let ns = Namespace::new(
             number,
-            name: name.to_owned(),
-            inode: created.inode,
-            path: self.path_of(name),
-            persistent: true,
-            managed: true,
-        };
+            name.to_owned(),
+            created.inode,
+            self.path_of(name),
+            true,
+            true,
+        );
         self.insert(ns.clone());
         tracing::info!(name, inode = ns.inode, number, "created namespace");
         self.export_namespace(&ns).await;
@@ -187,6 +225,10 @@ impl Manager {
         let Some(ns) = self.registry.read().unwrap().get(name).cloned() else {
             return Err(Error::NotFound(format!("namespace {name:?} not found")));
         };
+        let errors = self.teardown_extras(&ns).await;
+        if !errors.is_empty() {
+            tracing::warn!(name, "while removing: {}", errors.join("; "));
+        }
         // Our netlink socket holds the namespace alive: close it first.
         let platform = self.platforms.remove(&ns.number);
         let run_dir = self.run_dir.clone();
@@ -228,14 +270,7 @@ impl Manager {
                     Some(inode) => {
                         let number = self.allocate_number();
                         let path = self.path_of(&name);
-                        let ns = Namespace {
-                            number,
-                            name,
-                            inode,
-                            path,
-                            persistent: true,
-                            managed: false,
-                        };
+                        let ns = Namespace::new(number, name, inode, path, true, false);
                         self.insert(ns.clone());
                         tracing::info!(name = %ns.name, inode, "adopted a namespace made outside the daemon");
                         self.export_namespace(&ns).await;
@@ -264,8 +299,65 @@ impl Manager {
                     let _ = self.record(Entry::NetnsRemoved { name: name.clone() });
                 }
                 tracing::info!(%name, "namespace removed outside the daemon");
+                let errors = self.teardown_extras(&ns).await;
+                if !errors.is_empty() {
+                    tracing::warn!(%name, "cleaning up after it: {}", errors.join("; "));
+                }
                 self.platforms.remove(&ns.number);
                 self.forget(&ns).await;
+            }
+        }
+    }
+
+    /// Takes down a namespace's uplink and DNS files before it goes; keeps
+    /// going past failures and returns them all.
+    pub(super) async fn teardown_extras(&mut self, ns: &Namespace) -> Vec<String> {
+        let mut errors = Vec::new();
+        if let Some(u) = ns.uplink.clone() {
+            errors.extend(self.teardown_uplink(ns, &u).await);
+            let _ = self.record(Entry::UplinkCleared {
+                name: ns.name.clone(),
+            });
+            self.set_ns_uplink_none(ns.number);
+            if let UplinkRecord::Veth { uplink_ns, .. } = &u {
+                self.restore_sysctls(uplink_ns).await;
+            }
+        }
+        if ns.dns.is_some() {
+            if let Err(e) = crate::dns::remove(&self.etc_netns, &ns.name) {
+                errors.push(format!("remove /etc/netns/{}: {e}", ns.name));
+            }
+            let _ = self.record(Entry::DnsCleared {
+                name: ns.name.clone(),
+            });
+        }
+        errors
+    }
+
+    fn set_ns_uplink_none(&mut self, number: u32) {
+        if let Some(n) = self
+            .registry
+            .write()
+            .unwrap()
+            .by_name
+            .values_mut()
+            .find(|n| n.number == number)
+        {
+            n.uplink = None;
+        }
+    }
+
+    /// Finishes, once the platforms are open, the teardown of uplinks whose
+    /// namespaces went away while the daemon was down.
+    pub(super) async fn finish_pending_teardown(&mut self) {
+        for (name, u) in std::mem::take(&mut self.pending_teardown) {
+            let gone = Namespace::new(u32::MAX, name.clone(), 0, String::new(), false, false);
+            let errors = self.teardown_uplink(&gone, &u).await;
+            if !errors.is_empty() {
+                tracing::warn!(%name, "cleaning up a stale uplink: {}", errors.join("; "));
+            }
+            if let UplinkRecord::Veth { uplink_ns, .. } = &u {
+                self.restore_sysctls(uplink_ns).await;
             }
         }
     }

@@ -1,0 +1,164 @@
+//! Per-namespace name resolution files under /etc/netns/NAME, which
+//! `ip netns exec` and Spawn bind over /etc: resolv.conf, hosts and
+//! nsswitch.conf. Written atomically and world-readable; the host's own
+//! files are only ever read.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// A namespace's DNS settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dns {
+    pub servers: Vec<IpAddr>,
+    pub search: Vec<String>,
+}
+
+pub fn resolv_conf(d: &Dns) -> String {
+    let mut s = String::from("# Written by netnsd for this network namespace.\n");
+    for ns in &d.servers {
+        s.push_str(&format!("nameserver {ns}\n"));
+    }
+    if !d.search.is_empty() {
+        s.push_str(&format!("search {}\n", d.search.join(" ")));
+    }
+    s
+}
+
+pub const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+
+/// The host's nsswitch.conf with hosts resolved by files and DNS only, so
+/// that no resolver outside the namespace (systemd-resolved, mDNS, nscd) is
+/// asked.
+pub fn nsswitch_conf(host: &str) -> String {
+    let mut out =
+        String::from("# Written by netnsd: the host's file, hosts by files and dns only.\n");
+    let mut seen = false;
+    for line in host.lines() {
+        if line.trim_start().starts_with("hosts:") {
+            out.push_str("hosts: files dns\n");
+            seen = true;
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if !seen {
+        out.push_str("hosts: files dns\n");
+    }
+    out
+}
+
+/// Checks a search domain: what resolv.conf can carry.
+pub fn check_search(domain: &str) -> Result<(), String> {
+    if domain.is_empty() || domain.len() > 253 {
+        return Err(format!("search domain {domain:?} must be 1 to 253 bytes"));
+    }
+    if !domain
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
+    {
+        return Err(format!(
+            "search domain {domain:?} has characters a domain cannot have"
+        ));
+    }
+    Ok(())
+}
+
+fn write_atomic(path: &Path, content: &str) -> io::Result<()> {
+    let tmp = path.with_extension("netnsd-tmp");
+    {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .open(&tmp)?;
+        f.write_all(content.as_bytes())?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)
+}
+
+/// The directory of namespace `name`'s files.
+pub fn dir(etc_netns: &Path, name: &str) -> PathBuf {
+    etc_netns.join(name)
+}
+
+/// Writes resolv.conf, hosts and nsswitch.conf for namespace `name`.
+pub fn write(etc_netns: &Path, name: &str, d: &Dns, host_nsswitch: &Path) -> io::Result<()> {
+    let dir = dir(etc_netns, name);
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(&dir)?;
+    write_atomic(&dir.join("resolv.conf"), &resolv_conf(d))?;
+    write_atomic(&dir.join("hosts"), HOSTS)?;
+    let host = fs::read_to_string(host_nsswitch).unwrap_or_default();
+    write_atomic(&dir.join("nsswitch.conf"), &nsswitch_conf(&host))
+}
+
+/// Removes namespace `name`'s files (and the directory).
+pub fn remove(etc_netns: &Path, name: &str) -> io::Result<()> {
+    match fs::remove_dir_all(dir(etc_netns, name)) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_say_what_was_asked() {
+        let d = Dns {
+            servers: vec!["10.0.0.53".parse().unwrap(), "fd00::53".parse().unwrap()],
+            search: vec!["corp.example".into()],
+        };
+        let r = resolv_conf(&d);
+        assert!(
+            r.contains("nameserver 10.0.0.53\nnameserver fd00::53\nsearch corp.example\n"),
+            "{r}"
+        );
+        let n = nsswitch_conf(
+            "passwd: files systemd\nhosts: files mdns4_minimal [NOTFOUND=return] dns resolve\n",
+        );
+        assert!(n.contains("passwd: files systemd\n"));
+        assert!(n.contains("hosts: files dns\n"));
+        assert!(!n.contains("resolve"));
+        assert!(nsswitch_conf("").contains("hosts: files dns"));
+    }
+
+    #[test]
+    fn write_and_remove() {
+        let tmp = tempfile::tempdir().unwrap();
+        let nss = tmp.path().join("nsswitch.conf");
+        fs::write(&nss, "hosts: files resolve\n").unwrap();
+        let d = Dns {
+            servers: vec!["192.0.2.1".parse().unwrap()],
+            search: vec![],
+        };
+        write(tmp.path(), "vpn", &d, &nss).unwrap();
+        let dir = tmp.path().join("vpn");
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["resolv.conf", "hosts", "nsswitch.conf"] {
+            let m = fs::metadata(dir.join(f)).unwrap();
+            assert_eq!(m.permissions().mode() & 0o777, 0o644, "{f}");
+        }
+        assert_eq!(fs::read_to_string(&nss).unwrap(), "hosts: files resolve\n");
+        remove(tmp.path(), "vpn").unwrap();
+        assert!(!dir.exists());
+        remove(tmp.path(), "vpn").unwrap();
+    }
+
+    #[test]
+    fn search_domains() {
+        assert!(check_search("corp.example").is_ok());
+        assert!(check_search("").is_err());
+        assert!(check_search("a b").is_err());
+        assert!(check_search("x\nnameserver 1.2.3.4").is_err());
+    }
+}

@@ -1,0 +1,146 @@
+//! Address pools for veth uplinks: each uplink takes a slot, which gives it a
+//! /30 from the IPv4 pool and a /64 from the IPv6 pool.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::spec::Cidr;
+
+/// Default pools; both can be changed with daemon options.
+pub const DEFAULT_POOL_V4: &str = "10.231.0.0/16";
+pub const DEFAULT_POOL_V6: &str = "fd6e:6574:6e73::/48";
+
+#[derive(Debug, Clone)]
+pub struct Pool {
+    v4: Ipv4Addr,
+    v4_prefix: u8,
+    v6: Option<Ipv6Addr>,
+    used: BTreeSet<u32>,
+}
+
+/// The addresses of one slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub index: u32,
+    pub host_v4: Cidr,
+    pub ns_v4: Cidr,
+    pub host_v6: Option<Cidr>,
+    pub ns_v6: Option<Cidr>,
+}
+
+impl Pool {
+    /// `v4` must be /8 to /30 and `v6` /16 to /64 (or absent: no IPv6).
+    pub fn new(v4: &Cidr, v6: Option<&Cidr>) -> Result<Pool, String> {
+        let IpAddr::V4(a) = v4.network().addr else {
+            return Err(format!("IPv4 pool {v4} is not IPv4"));
+        };
+        if !(8..=30).contains(&v4.prefix) {
+            return Err(format!("IPv4 pool {v4} must be between /8 and /30"));
+        }
+        let v6 = match v6 {
+            None => None,
+            Some(c) => match c.network().addr {
+                IpAddr::V6(a) if (16..=64).contains(&c.prefix) => Some(a),
+                _ => return Err(format!("IPv6 pool {c} must be IPv6, between /16 and /64")),
+            },
+        };
+        Ok(Pool {
+            v4: a,
+            v4_prefix: v4.prefix,
+            v6,
+            used: BTreeSet::new(),
+        })
+    }
+
+    pub fn capacity(&self) -> u32 {
+        1u32 << (30 - self.v4_prefix)
+    }
+
+    /// The addresses of slot `i`.
+    pub fn slot(&self, i: u32) -> Slot {
+        let base = u32::from(self.v4) + 4 * i;
+        let v4 = |n: u32, p| Cidr {
+            addr: IpAddr::V4(Ipv4Addr::from(base + n)),
+            prefix: p,
+        };
+        let v6 = self.v6.map(|a| {
+            let net = u128::from(a) + ((i as u128) << 64);
+            (
+                Cidr {
+                    addr: IpAddr::V6(Ipv6Addr::from(net + 1)),
+                    prefix: 64,
+                },
+                Cidr {
+                    addr: IpAddr::V6(Ipv6Addr::from(net + 2)),
+                    prefix: 64,
+                },
+            )
+        });
+        Slot {
+            index: i,
+            host_v4: v4(1, 30),
+            ns_v4: v4(2, 30),
+            host_v6: v6.as_ref().map(|v| v.0),
+            ns_v6: v6.map(|v| v.1),
+        }
+    }
+
+    /// Takes the lowest free slot.
+    pub fn allocate(&mut self) -> Option<Slot> {
+        let i = (0..self.capacity()).find(|i| !self.used.contains(i))?;
+        self.used.insert(i);
+        Some(self.slot(i))
+    }
+
+    /// Marks a slot taken (when found again at restart).
+    pub fn reserve(&mut self, i: u32) -> bool {
+        i < self.capacity() && self.used.insert(i)
+    }
+
+    pub fn release(&mut self, i: u32) {
+        self.used.remove(&i);
+    }
+
+    pub fn in_use(&self) -> usize {
+        self.used.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool() -> Pool {
+        Pool::new(
+            &DEFAULT_POOL_V4.parse().unwrap(),
+            Some(&DEFAULT_POOL_V6.parse().unwrap()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn slots_do_not_collide_and_are_reused_after_release() {
+        let mut p = pool();
+        let a = p.allocate().unwrap();
+        let b = p.allocate().unwrap();
+        assert_eq!(a.host_v4.to_string(), "10.231.0.1/30");
+        assert_eq!(a.ns_v4.to_string(), "10.231.0.2/30");
+        assert_eq!(b.ns_v4.to_string(), "10.231.0.6/30");
+        assert_eq!(a.ns_v6.unwrap().to_string(), "fd6e:6574:6e73::2/64");
+        assert_eq!(b.host_v6.unwrap().to_string(), "fd6e:6574:6e73:1::1/64");
+        p.release(a.index);
+        assert_eq!(p.allocate().unwrap().index, 0);
+        assert!(p.reserve(7));
+        assert!(!p.reserve(7));
+    }
+
+    #[test]
+    fn a_small_pool_runs_out() {
+        let mut p = Pool::new(&"10.9.0.0/29".parse().unwrap(), None).unwrap();
+        assert_eq!(p.capacity(), 2);
+        assert!(p.allocate().is_some() && p.allocate().is_some());
+        assert!(p.allocate().is_none());
+        assert!(Pool::new(&"10.9.0.0/31".parse().unwrap(), None).is_err());
+        assert!(Pool::new(&"fd00::/64".parse().unwrap(), None).is_err());
+    }
+}
