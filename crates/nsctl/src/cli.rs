@@ -8,6 +8,10 @@ use clap_complete::Shell;
 
 use crate::error::exit_status_help;
 
+mod platform;
+
+pub use platform::*;
+
 const ABOUT: &str = "Manage network namespaces through netnsd";
 
 const LONG_ABOUT: &str = "\
@@ -18,9 +22,18 @@ Namespaces are the ones iproute2 uses: one added with nsctl is /run/netns/NAME a
 with \"ip netns exec\", and one added with \"ip netns add\" is listed here too, as not managed \
 by netnsd. The host's own namespace is listed as rootns.
 
-Reading is open to every user. Adding and deleting namespaces is decided by polkit \
-(action net.netnsd.Netns1.manage-namespaces); nsctl lets polkit ask for a password when an \
-authentication agent is running.
+Besides namespaces, nsctl manages what is inside them, in the manner of iproute2: devices \
+(\"nsctl device\", moving one into a namespace with \"nsctl device take\"), links (\"nsctl \
+link\": veth pairs, macvlans, bridges), addresses (\"nsctl addr\"), routes (\"nsctl route\") \
+and policy-routing rules (\"nsctl rule\"). Those commands work in the namespace given with \
+--netns, the host's own (rootns) by default, and take a device either by its interface name in \
+that namespace or by its Device object path (/net/netnsd/Netns1/Devices/N).
+
+Reading is open to every user. Changes are decided by polkit: adding and deleting namespaces \
+by the action net.netnsd.Netns1.manage-namespaces, moving devices by \
+net.netnsd.Netns1.take-device, links, addresses, routes and rules by \
+net.netnsd.Netns1.configure. nsctl lets polkit ask for a password when an authentication \
+agent is running.
 
 nsctl uses the system bus at $DBUS_SYSTEM_BUS_ADDRESS if that is set, else at \
 unix:path=/var/run/dbus/system_bus_socket. Errors are printed on stderr as \"nsctl: MESSAGE\"; \
@@ -113,6 +126,71 @@ Managed and Object (with --json, one object with the keys of \"nsctl list --json
         name: String,
     },
 
+    /// Devices: list them, show one, move one into another namespace
+    #[command(
+        subcommand,
+        long_about = "\
+Devices: list them (\"nsctl device list\"), show one (\"nsctl device show\"), or move one \
+from the namespace that holds it into another (\"nsctl device take\"). Every network device \
+of every namespace netnsd knows is a Device object on the bus, /net/netnsd/Netns1/Devices/N; \
+its object path stays the same when it moves between namespaces.",
+        after_help = exit_status_help()
+    )]
+    Device(DeviceCommand),
+
+    /// Links: add veth pairs, macvlans, bridges and VLANs; delete; set up, down, MTU, name
+    #[command(
+        subcommand,
+        long_about = "\
+Links, as \"ip link\" manages them: add a veth pair (its peer born directly in another \
+namespace), a macvlan, a bridge or a VLAN (\"nsctl link add KIND NAME ...\"); delete one \
+(\"nsctl link delete\"); bring one up or down, change its MTU or rename it (\"nsctl link set\").
+
+Needs polkit's permission for net.netnsd.Netns1.configure.",
+        after_help = exit_status_help()
+    )]
+    Link(LinkCommand),
+
+    /// IP addresses: add and delete
+    #[command(
+        subcommand,
+        visible_alias = "address",
+        long_about = "\
+IPv4 and IPv6 addresses of a device, as \"ip address add|del\" manages them. The addresses a \
+device has are shown by \"nsctl device list\" and \"nsctl device show\". Also available as \
+\"nsctl address\".
+
+Needs polkit's permission for net.netnsd.Netns1.configure.",
+        after_help = exit_status_help()
+    )]
+    Addr(AddrCommand),
+
+    /// Routes: add, delete, list
+    #[command(
+        subcommand,
+        long_about = "\
+Routes of a namespace, as \"ip route\" manages them, in the main table or any other. Routes \
+that netnsd installs carry the protocol \"netnsd\" (number 110), as \"ip route\" shows.
+
+Adding and deleting needs polkit's permission for net.netnsd.Netns1.configure; listing is \
+open to all.",
+        after_help = exit_status_help()
+    )]
+    Route(RouteCommand),
+
+    /// Policy-routing rules: add, delete, list
+    #[command(
+        subcommand,
+        long_about = "\
+Policy-routing rules of a namespace, as \"ip rule\" manages them: which routing table to \
+look up for traffic from or to a prefix, through an interface, or with a firewall mark.
+
+Adding and deleting needs polkit's permission for net.netnsd.Netns1.configure; listing is \
+open to all.",
+        after_help = exit_status_help()
+    )]
+    Rule(RuleCommand),
+
     /// Write the man pages (nsctl.1, nsctl-SUBCOMMAND.1) into DIR
     #[command(hide = true)]
     GenerateMan {
@@ -131,6 +209,7 @@ Managed and Object (with --json, one object with the keys of \"nsctl list --json
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::routing::TableSelection;
     use clap::CommandFactory;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
@@ -199,15 +278,345 @@ mod tests {
         assert!(help.contains("  10  netnsd is not running"), "{help}");
         assert!(!help.contains("generate-man"), "{help}");
         assert!(!help.contains("generate-completions"), "{help}");
-        for sub in ["list", "add", "delete", "show"] {
-            let mut cmd = Cli::command();
-            let help = cmd
-                .find_subcommand_mut(sub)
+        // Every visible subcommand, at every level.
+        fn check(cmd: &mut clap::Command, path: &str) {
+            let names: Vec<String> = cmd
+                .get_subcommands()
+                .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+                .map(|s| s.get_name().to_owned())
+                .collect();
+            for name in names {
+                let sub = cmd.find_subcommand_mut(&name).unwrap();
+                let path = format!("{path} {name}");
+                let help = sub.render_long_help().to_string();
+                assert!(help.contains("Exit status:"), "{path}: {help}");
+                assert!(help.contains("--json"), "{path}: {help}");
+                check(sub, &path);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        check(&mut cmd, "nsctl");
+    }
+
+    #[test]
+    fn device_commands() {
+        match parse(&["device", "list"]).unwrap().command {
+            Command::Device(DeviceCommand::List { netns, all }) => {
+                assert_eq!((netns, all), (None, false));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["device", "list", "vpn", "--all"]).unwrap().command {
+            Command::Device(DeviceCommand::List { netns, all }) => {
+                assert_eq!((netns.as_deref(), all), (Some("vpn"), true));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["device", "show", "eth0"]).unwrap().command {
+            Command::Device(DeviceCommand::Show { dev, netns }) => {
+                assert_eq!((dev.as_str(), netns.netns.as_str()), ("eth0", "rootns"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["device", "take", "tun0", "--to", "vpn"])
+            .unwrap()
+            .command
+        {
+            Command::Device(DeviceCommand::Take {
+                dev,
+                to,
+                from,
+                timeout,
+            }) => {
+                assert_eq!(
+                    (dev.as_str(), to.as_str(), from.as_str(), timeout),
+                    ("tun0", "vpn", "rootns", 2000)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&[
+            "device",
+            "take",
+            "tun0",
+            "--to",
+            "b",
+            "--from",
+            "a",
+            "--timeout",
+            "0",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Device(DeviceCommand::Take { from, timeout, .. }) => {
+                assert_eq!((from.as_str(), timeout), ("a", 0));
+            }
+            other => panic!("{other:?}"),
+        }
+        for bad in [
+            &["device", "take", "tun0"][..],
+            &["device", "take", "tun0", "--to", "b", "--timeout", "-1"],
+            &[
+                "device",
+                "take",
+                "tun0",
+                "--to",
+                "b",
+                "--timeout",
+                "2147483648",
+            ],
+            &["device", "show"],
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn link_commands() {
+        match parse(&[
+            "link",
+            "add",
+            "veth",
+            "x",
+            "--peer",
+            "y",
+            "--peer-netns",
+            "a",
+            "--up",
+            "--mtu",
+            "1400",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Link(LinkCommand::Add(LinkAdd::Veth {
+                name,
+                peer,
+                peer_netns,
+                peer_up,
+                netns,
+                opts,
+            })) => {
+                assert_eq!((name.as_str(), peer.as_str()), ("x", "y"));
+                assert_eq!(peer_netns.as_deref(), Some("a"));
+                assert!(!peer_up);
+                assert_eq!(netns.netns, "rootns");
+                assert_eq!(
+                    (opts.mtu, opts.up, opts.stable_mac),
+                    (Some(1400), true, false)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&[
+            "link", "add", "macvlan", "mv0", "--parent", "eth0", "-n", "a",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Link(LinkCommand::Add(LinkAdd::Macvlan {
+                parent,
+                parent_netns,
+                mode,
+                netns,
+                ..
+            })) => {
+                assert_eq!(parent, "eth0");
+                assert_eq!(parent_netns, None);
+                assert_eq!(mode, MacvlanMode::Bridge);
+                assert_eq!(netns.netns, "a");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(&[
+                "link", "add", "macvlan", "m", "--parent", "e", "--mode", "passthru"
+            ])
+            .unwrap()
+            .command,
+            Command::Link(LinkCommand::Add(LinkAdd::Macvlan {
+                mode: MacvlanMode::Passthru,
+                ..
+            }))
+        ));
+        assert!(matches!(
+            parse(&["link", "add", "bridge", "br0", "--stable-mac"])
                 .unwrap()
-                .render_long_help()
-                .to_string();
-            assert!(help.contains("Exit status:"), "{sub}: {help}");
-            assert!(help.contains("--json"), "{sub}: {help}");
+                .command,
+            Command::Link(LinkCommand::Add(LinkAdd::Bridge { .. }))
+        ));
+        assert!(matches!(
+            parse(&["link", "add", "vlan", "v", "--parent", "e", "--id", "4094"])
+                .unwrap()
+                .command,
+            Command::Link(LinkCommand::Add(LinkAdd::Vlan { id: 4094, .. }))
+        ));
+        for verb in ["delete", "del", "remove"] {
+            assert!(matches!(
+                parse(&["link", verb, "x"]).unwrap().command,
+                Command::Link(LinkCommand::Delete { .. })
+            ));
+        }
+        match parse(&["link", "set", "x", "--name", "y", "--up"])
+            .unwrap()
+            .command
+        {
+            Command::Link(LinkCommand::Set(s)) => {
+                assert_eq!((s.dev.as_str(), s.name.as_deref()), ("x", Some("y")));
+                assert!(s.up && !s.down);
+            }
+            other => panic!("{other:?}"),
+        }
+        for bad in [
+            &["link", "add", "veth", "x"][..],
+            &["link", "add", "macvlan", "x"],
+            &[
+                "link", "add", "macvlan", "x", "--parent", "e", "--mode", "nat",
+            ],
+            &["link", "add", "vlan", "v", "--parent", "e", "--id", "0"],
+            &["link", "add", "vlan", "v", "--parent", "e", "--id", "4095"],
+            &["link", "add", "dummy", "d"],
+            &["link", "set", "x"],
+            &["link", "set", "x", "--up", "--down"],
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn addr_commands() {
+        for (verb, add) in [
+            ("add", true),
+            ("del", false),
+            ("delete", false),
+            ("remove", false),
+        ] {
+            for group in ["addr", "address"] {
+                let c = parse(&[group, verb, "10.0.0.1/24", "--dev", "x", "-n", "a"])
+                    .unwrap()
+                    .command;
+                let args = match (c, add) {
+                    (Command::Addr(AddrCommand::Add(a)), true) => a,
+                    (Command::Addr(AddrCommand::Del(a)), false) => a,
+                    (other, _) => panic!("{group} {verb}: {other:?}"),
+                };
+                assert_eq!(
+                    (
+                        args.cidr.as_str(),
+                        args.dev.as_str(),
+                        args.netns.netns.as_str()
+                    ),
+                    ("10.0.0.1/24", "x", "a")
+                );
+            }
+        }
+        assert_eq!(
+            parse(&["addr", "add", "10.0.0.1/24"])
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+    }
+
+    #[test]
+    fn route_commands() {
+        match parse(&[
+            "route", "add", "default", "--via", "fd00::1", "--table", "main", "--metric", "10",
+            "--scope", "global", "-6",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Route(RouteCommand::Add(r)) => {
+                assert_eq!(r.destination, "default");
+                assert_eq!(r.via.as_deref(), Some("fd00::1"));
+                assert_eq!((r.table, r.metric), (Some(254), Some(10)));
+                assert_eq!(r.scope, Some(Scope::Global));
+                assert_eq!(r.family.family(), Some("inet6"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(&["route", "del", "10.0.0.0/8", "--gateway", "10.0.0.1"])
+                .unwrap()
+                .command,
+            Command::Route(RouteCommand::Del(RouteArgs { via: Some(_), .. }))
+        ));
+        match parse(&["route", "list"]).unwrap().command {
+            Command::Route(RouteCommand::List { table, family, .. }) => {
+                assert_eq!(table, TableSelection::Table(254));
+                assert!(family.shows("inet") && family.shows("inet6"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["route", "show", "--table", "all", "-4"])
+            .unwrap()
+            .command
+        {
+            Command::Route(RouteCommand::List { table, family, .. }) => {
+                assert_eq!(table, TableSelection::All);
+                assert!(family.shows("inet") && !family.shows("inet6"));
+            }
+            other => panic!("{other:?}"),
+        }
+        for bad in [
+            &["route", "add"][..],
+            &["route", "add", "default", "-4", "-6"],
+            &["route", "add", "default", "--table", "0"],
+            &["route", "add", "default", "--scope", "site"],
+            &["route", "list", "--table", "everything"],
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn rule_commands() {
+        match parse(&[
+            "rule",
+            "add",
+            "--from",
+            "10.0.0.0/24",
+            "--fwmark",
+            "0x1/0xff",
+            "--lookup",
+            "100",
+            "--pref",
+            "1000",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Rule(RuleCommand::Add(r)) => {
+                assert_eq!(r.from.as_deref(), Some("10.0.0.0/24"));
+                assert_eq!(
+                    r.fwmark,
+                    Some(crate::routing::Fwmark {
+                        mark: 1,
+                        mask: Some(255)
+                    })
+                );
+                assert_eq!((r.table, r.priority), (100, Some(1000)));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(&["rule", "remove", "--iif", "x", "--table", "local", "-6"])
+                .unwrap()
+                .command,
+            Command::Rule(RuleCommand::Del(RuleArgs { table: 255, .. }))
+        ));
+        assert!(matches!(
+            parse(&["rule", "show", "-6"]).unwrap().command,
+            Command::Rule(RuleCommand::List { .. })
+        ));
+        for bad in [
+            &["rule", "add", "--from", "10.0.0.0/8"][..],
+            &["rule", "add", "--table", "1", "--fwmark", "x"],
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
         }
     }
 

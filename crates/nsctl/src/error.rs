@@ -16,9 +16,10 @@ use zbus::fdo;
 pub enum Kind {
     /// Anything not covered below.
     Failed,
-    /// No such namespace (or other object).
+    /// No such namespace, device (or other object).
     NotFound,
-    /// The namespace already exists.
+    /// The namespace or device already exists, or the device is already
+    /// where it was asked to go.
     AlreadyExists,
     /// polkit or the bus policy refused, or the operation is never allowed.
     PermissionDenied,
@@ -63,10 +64,14 @@ pub const EXIT_STATUSES: &[(u8, &str)] = &[
         USAGE_EXIT_CODE,
         "usage error: unknown subcommand or option, missing argument",
     ),
-    (Kind::NotFound.exit_code(), "the namespace was not found"),
+    (
+        Kind::NotFound.exit_code(),
+        "the namespace or device was not found",
+    ),
     (
         Kind::AlreadyExists.exit_code(),
-        "a namespace of that name already exists",
+        "a namespace or device of that name already exists, or the device is already in the \
+         target namespace",
     ),
     (
         Kind::PermissionDenied.exit_code(),
@@ -74,9 +79,12 @@ pub const EXIT_STATUSES: &[(u8, &str)] = &[
     ),
     (
         Kind::InvalidArgument.exit_code(),
-        "invalid argument, such as an invalid namespace name",
+        "invalid argument, such as an invalid name or address, or a device of another namespace",
     ),
-    (Kind::Busy.exit_code(), "the namespace is busy (in use)"),
+    (
+        Kind::Busy.exit_code(),
+        "busy: the namespace is in use, or the device must be down first",
+    ),
     (Kind::Timeout.exit_code(), "netnsd timed out"),
     (
         Kind::NotSupported.exit_code(),
@@ -128,6 +136,14 @@ impl CliError {
     /// A namespace `name` that netnsd does not (or no longer) know.
     pub fn namespace_not_found(name: &str) -> Self {
         Self::new(Kind::NotFound, format!("namespace {name:?} not found"))
+    }
+
+    /// No device named `dev` in namespace `ns`.
+    pub fn device_not_found(dev: &str, ns: &str) -> Self {
+        Self::new(
+            Kind::NotFound,
+            format!("no device {dev:?} in namespace {ns:?}"),
+        )
     }
 
     /// Failure to connect to the system bus at all.
@@ -352,7 +368,7 @@ mod tests {
         let help = exit_status_help();
         assert!(help.starts_with("Exit status:\n"));
         assert!(help.contains("   0  success\n"));
-        assert!(help.contains("   3  the namespace was not found\n"));
+        assert!(help.contains("   3  the namespace or device was not found\n"));
         assert!(help.contains("  10  netnsd is not running"));
         assert_eq!(help.lines().count(), 1 + EXIT_STATUSES.len());
     }

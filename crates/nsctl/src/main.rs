@@ -6,10 +6,12 @@
 
 mod cli;
 mod cmd;
+mod device;
 mod error;
 mod man;
 mod namespace;
 mod output;
+mod routing;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -64,6 +66,11 @@ async fn bus_command(command: Command, json: bool) -> Result<String, CliError> {
         Command::Add { name } => cmd::add::exec(&conn, &name, json).await,
         Command::Delete { name } => cmd::delete::exec(&conn, &name, json).await,
         Command::Show { name } => cmd::show::exec(&conn, &name, json).await,
+        Command::Device(c) => cmd::device::exec(&conn, c, json).await,
+        Command::Link(c) => cmd::link::exec(&conn, c, json).await,
+        Command::Addr(c) => cmd::addr::exec(&conn, c).await,
+        Command::Route(c) => cmd::route::exec(&conn, c, json).await,
+        Command::Rule(c) => cmd::rule::exec(&conn, c, json).await,
         Command::GenerateMan { .. } | Command::GenerateCompletions { .. } => {
             unreachable!("handled without the bus")
         }

@@ -17,16 +17,35 @@ use crate::cli::Cli;
 use crate::error::EXIT_STATUSES;
 
 /// Every page as (file name, roff text): `nsctl.1` first, then one per
-/// visible subcommand (`nsctl-list.1`, ...).
+/// visible subcommand at every level, depth first (`nsctl-list.1`, ...,
+/// `nsctl-device.1`, `nsctl-device-list.1`, ...).
 pub fn pages() -> io::Result<Vec<(String, String)>> {
-    let mut cmd = Cli::command().disable_help_subcommand(true);
+    let mut cmd = without_help_subcommands(Cli::command());
     cmd.build();
-    let subcommands: Vec<String> = visible_subcommands(&cmd).map(page_name).collect();
-    let mut out = vec![page(&cmd, &subcommands)?];
-    for sub in visible_subcommands(&cmd) {
-        out.push(page(sub, &[])?);
-    }
+    let mut out = Vec::new();
+    collect(&cmd, None, &mut out)?;
     Ok(out)
+}
+
+/// clap adds a `help` subcommand to every command that has subcommands;
+/// it has no page of its own.
+fn without_help_subcommands(cmd: clap::Command) -> clap::Command {
+    cmd.disable_help_subcommand(true)
+        .mut_subcommands(without_help_subcommands)
+}
+
+fn collect(
+    cmd: &clap::Command,
+    parent: Option<&str>,
+    out: &mut Vec<(String, String)>,
+) -> io::Result<()> {
+    let name = page_name(cmd);
+    let children: Vec<String> = visible_subcommands(cmd).map(page_name).collect();
+    out.push(page(cmd, parent, &children)?);
+    for sub in visible_subcommands(cmd) {
+        collect(sub, Some(&name), out)?;
+    }
+    Ok(())
 }
 
 /// Writes every page into `dir`; returns the files written.
@@ -52,7 +71,24 @@ fn page_name(cmd: &clap::Command) -> String {
 
 type Section = fn(&Man, &mut dyn Write) -> io::Result<()>;
 
-fn page(cmd: &clap::Command, subpages: &[String]) -> io::Result<(String, String)> {
+/// The iproute2 pages that match a page: `nsctl-route-add` → ip-route(8).
+fn iproute2_pages(name: &str) -> Vec<&'static str> {
+    let group = name.split('-').nth(1).unwrap_or("");
+    match group {
+        "" => vec!["ip-netns", "ip-link", "ip-address", "ip-route", "ip-rule"],
+        "device" | "link" => vec!["ip-link"],
+        "addr" => vec!["ip-address"],
+        "route" => vec!["ip-route"],
+        "rule" => vec!["ip-rule"],
+        _ => vec!["ip-netns"],
+    }
+}
+
+fn page(
+    cmd: &clap::Command,
+    parent: Option<&str>,
+    subpages: &[String],
+) -> io::Result<(String, String)> {
     let version = cmd.get_version().unwrap_or_default();
     let man = Man::new(cmd.clone())
         .source(format!("nsctl {version}"))
@@ -95,19 +131,22 @@ fn page(cmd: &clap::Command, subpages: &[String]) -> io::Result<(String, String)
     text.push('\n');
 
     text.push_str(".SH \"SEE ALSO\"\n");
-    let mut see_also: Vec<(String, &str)> = if subpages.is_empty() {
-        vec![("nsctl".to_owned(), "1")]
-    } else {
-        subpages.iter().map(|p| (p.clone(), "1")).collect()
-    };
+    let name = page_name(cmd);
+    let mut see_also: Vec<(String, &str)> = Vec::new();
+    if let Some(parent) = parent {
+        if parent != "nsctl" {
+            see_also.push(("nsctl".to_owned(), "1"));
+        }
+        see_also.push((parent.to_owned(), "1"));
+    }
+    see_also.extend(subpages.iter().map(|p| (p.clone(), "1")));
     see_also.extend(
-        [
-            ("ip-netns", "8"),
-            ("busctl", "1"),
-            ("pkttyagent", "1"),
-            ("polkit", "8"),
-        ]
-        .map(|(n, s)| (n.to_owned(), s)),
+        iproute2_pages(&name)
+            .into_iter()
+            .map(|p| (p.to_owned(), "8")),
+    );
+    see_also.extend(
+        [("busctl", "1"), ("pkttyagent", "1"), ("polkit", "8")].map(|(n, s)| (n.to_owned(), s)),
     );
     let refs: Vec<String> = see_also
         .iter()
@@ -171,6 +210,21 @@ mod tests {
         }
     }
 
+    /// No page is left in docs/ for a subcommand that no longer exists.
+    #[test]
+    fn no_stale_man_pages() {
+        let current: Vec<String> = pages().unwrap().into_iter().map(|(n, _)| n).collect();
+        for entry in std::fs::read_dir(docs_dir()).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if name.starts_with("nsctl") && name.ends_with(".1") {
+                assert!(
+                    current.contains(&name),
+                    "docs/{name} belongs to no subcommand; remove it"
+                );
+            }
+        }
+    }
+
     #[test]
     fn main_page_has_every_section_once() {
         let (name, text) = pages().unwrap().remove(0);
@@ -206,9 +260,69 @@ mod tests {
                 "nsctl-list.1",
                 "nsctl-add.1",
                 "nsctl-delete.1",
-                "nsctl-show.1"
+                "nsctl-show.1",
+                "nsctl-device.1",
+                "nsctl-device-list.1",
+                "nsctl-device-show.1",
+                "nsctl-device-take.1",
+                "nsctl-link.1",
+                "nsctl-link-add.1",
+                "nsctl-link-add-veth.1",
+                "nsctl-link-add-macvlan.1",
+                "nsctl-link-add-bridge.1",
+                "nsctl-link-add-vlan.1",
+                "nsctl-link-delete.1",
+                "nsctl-link-set.1",
+                "nsctl-addr.1",
+                "nsctl-addr-add.1",
+                "nsctl-addr-del.1",
+                "nsctl-route.1",
+                "nsctl-route-add.1",
+                "nsctl-route-del.1",
+                "nsctl-route-list.1",
+                "nsctl-rule.1",
+                "nsctl-rule-add.1",
+                "nsctl-rule-del.1",
+                "nsctl-rule-list.1",
             ]
         );
+    }
+
+    #[test]
+    fn no_help_subcommand_pages_and_every_page_is_complete() {
+        for (name, text) in pages().unwrap() {
+            assert!(!name.contains("help"), "{name}");
+            assert!(!text.contains("\\-help(1)"), "{name}");
+            assert_eq!(text.matches(".SH \"EXIT STATUS\"").count(), 1, "{name}");
+            assert_eq!(text.matches(".SH \"SEE ALSO\"").count(), 1, "{name}");
+        }
+    }
+
+    #[test]
+    fn see_also_links_parent_children_and_iproute2() {
+        let pages = pages().unwrap();
+        let page = |n: &str| {
+            pages
+                .iter()
+                .find(|(name, _)| name == n)
+                .map(|(_, t)| t.clone())
+                .unwrap()
+        };
+        let see_also = |n: &str| {
+            let t = page(n);
+            t[t.find(".SH \"SEE ALSO\"").unwrap()..t.find(".SH VERSION").unwrap()].to_owned()
+        };
+        let s = see_also("nsctl-route.1");
+        assert!(s.contains("\\fBnsctl\\fR(1)"), "{s}");
+        assert!(s.contains("\\fBnsctl\\-route\\-add\\fR(1)"), "{s}");
+        assert!(s.contains("\\fBip\\-route\\fR(8)"), "{s}");
+        let s = see_also("nsctl-link-add-veth.1");
+        assert!(s.contains("\\fBnsctl\\fR(1)"), "{s}");
+        assert!(s.contains("\\fBnsctl\\-link\\-add\\fR(1)"), "{s}");
+        assert!(s.contains("\\fBip\\-link\\fR(8)"), "{s}");
+        let s = see_also("nsctl-show.1");
+        assert_eq!(s.matches("\\fBnsctl\\fR(1)").count(), 1, "{s}");
+        assert!(s.contains("\\fBip\\-netns\\fR(8)"), "{s}");
     }
 
     #[test]

@@ -50,7 +50,7 @@ impl Namespace {
 }
 
 /// Takes property `name` (D-Bus type `signature`) out of a GetAll reply.
-fn prop<T: TryFrom<OwnedVariant>>(
+pub(crate) fn prop<T: TryFrom<OwnedVariant>>(
     props: &mut HashMap<String, OwnedVariant>,
     object: &str,
     name: &str,

@@ -6,10 +6,25 @@ use std::borrow::Cow;
 
 use serde_json::json;
 
+use crate::device::Device;
 use crate::namespace::Namespace;
+use crate::routing::{Route, Rule, TABLE_MAIN, table_name};
 
 /// Column headings of `nsctl list`.
 pub const LIST_COLUMNS: [&str; 6] = ["NAME", "ID", "MANAGED", "PERSISTENT", "PATH", "OBJECT"];
+
+/// Column headings of `nsctl device list`.
+pub const DEVICE_COLUMNS: [&str; 9] = [
+    "NAMESPACE",
+    "NAME",
+    "IFINDEX",
+    "KIND",
+    "STATE",
+    "MTU",
+    "MAC",
+    "ADDRESSES",
+    "OBJECT",
+];
 
 fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
@@ -135,6 +150,162 @@ pub fn delete_json(result: &str) -> String {
     to_line(&json!({ "result": result }))
 }
 
+/// `nsctl link add veth`: the object paths of both ends, one per line.
+pub fn veth_added_text(object: &str, peer: &str) -> String {
+    format!("{object}\n{peer}\n")
+}
+
+/// `nsctl --json link add veth`: `{"object": PATH, "peer": PATH}`.
+pub fn veth_added_json(object: &str, peer: &str) -> String {
+    to_line(&json!({ "object": object, "peer": peer }))
+}
+
+/// `nsctl device list`: one row per device, in the order given.
+pub fn device_table(devices: &[Device]) -> String {
+    let rows: Vec<Vec<String>> = devices
+        .iter()
+        .map(|d| {
+            vec![
+                terminal_safe(&d.namespace).into_owned(),
+                terminal_safe(&d.name).into_owned(),
+                d.ifindex.to_string(),
+                or_dash(&d.kind).into_owned(),
+                or_dash(&d.state).into_owned(),
+                d.mtu.to_string(),
+                or_dash(&d.mac).into_owned(),
+                or_dash(&d.addresses.join(",")).into_owned(),
+                d.object.clone(),
+            ]
+        })
+        .collect();
+    table(&DEVICE_COLUMNS, &rows)
+}
+
+/// `nsctl --json device list`: an array of the objects of [`device_show_json`].
+pub fn device_list_json(devices: &[Device]) -> String {
+    to_line(&devices)
+}
+
+/// `nsctl device show DEV`: `Key: value` lines, values aligned, one
+/// address per line.
+pub fn device_show_text(d: &Device) -> String {
+    let mut lines: Vec<(&str, Cow<'_, str>)> = vec![
+        ("Name", terminal_safe(&d.name)),
+        ("Namespace", or_dash(&d.namespace)),
+        ("Ifindex", Cow::Owned(d.ifindex.to_string())),
+        ("Kind", or_dash(&d.kind)),
+        ("State", or_dash(&d.state)),
+        ("MTU", Cow::Owned(d.mtu.to_string())),
+        ("MAC", or_dash(&d.mac)),
+    ];
+    if d.addresses.is_empty() {
+        lines.push(("Addresses", Cow::Borrowed("-")));
+    }
+    for (i, a) in d.addresses.iter().enumerate() {
+        lines.push((if i == 0 { "Addresses" } else { "" }, terminal_safe(a)));
+    }
+    lines.push(("Object", Cow::Borrowed(d.object.as_str())));
+    let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
+    lines
+        .iter()
+        .map(|(k, v)| {
+            let key = if k.is_empty() {
+                String::new()
+            } else {
+                format!("{k}:")
+            };
+            format!("{key:<width$} {v}\n")
+        })
+        .collect()
+}
+
+/// `nsctl --json device show DEV`: one object with the keys namespace,
+/// name, ifindex, kind, state, mtu, mac, addresses, object, namespace_object.
+pub fn device_show_json(d: &Device) -> String {
+    to_line(d)
+}
+
+/// One route as `ip route` prints it.
+fn route_line(r: &Route) -> String {
+    let mut words: Vec<String> = Vec::new();
+    if let Some(t) = &r.kind {
+        words.push(terminal_safe(t).into_owned());
+    }
+    words.push(terminal_safe(&r.destination).into_owned());
+    if let Some(gw) = &r.gateway {
+        words.push(format!("via {}", terminal_safe(gw)));
+    }
+    match (&r.device, &r.device_object) {
+        (Some(name), _) => words.push(format!("dev {}", terminal_safe(name))),
+        (None, Some(object)) => words.push(format!("dev {object}")),
+        (None, None) => {}
+    }
+    if r.table != TABLE_MAIN {
+        words.push(format!("table {}", table_name(r.table)));
+    }
+    if let Some(p) = &r.protocol {
+        words.push(format!("proto {}", terminal_safe(p)));
+    }
+    if let Some(s) = r.scope.as_deref().filter(|s| *s != "global") {
+        words.push(format!("scope {}", terminal_safe(s)));
+    }
+    if let Some(m) = r.metric {
+        words.push(format!("metric {m}"));
+    }
+    words.join(" ")
+}
+
+/// `nsctl route list`: one line per route, as `ip route` prints them.
+pub fn routes_text(routes: &[Route]) -> String {
+    routes.iter().map(|r| route_line(r) + "\n").collect()
+}
+
+/// `nsctl --json route list`: an array of route objects.
+pub fn routes_json(routes: &[Route]) -> String {
+    to_line(routes)
+}
+
+/// One rule as `ip rule` prints it.
+fn rule_line(r: &Rule) -> String {
+    let mut line = format!("{}:\t", r.priority);
+    if r.invert {
+        line.push_str("not ");
+    }
+    line.push_str("from ");
+    line.push_str(&terminal_safe(r.from.as_deref().unwrap_or("all")));
+    if let Some(to) = &r.to {
+        line.push_str(&format!(" to {}", terminal_safe(to)));
+    }
+    if let Some(i) = &r.iif {
+        line.push_str(&format!(" iif {}", terminal_safe(i)));
+    }
+    if let Some(o) = &r.oif {
+        line.push_str(&format!(" oif {}", terminal_safe(o)));
+    }
+    if let Some(m) = r.fwmark {
+        line.push_str(&format!(" fwmark {m:#x}"));
+        if let Some(k) = r.fwmask {
+            line.push_str(&format!("/{k:#x}"));
+        }
+    }
+    match (&r.action, r.table) {
+        (Some(a), _) => line.push_str(&format!(" {}", terminal_safe(a))),
+        (None, Some(t)) => line.push_str(&format!(" lookup {}", table_name(t))),
+        (None, None) => {}
+    }
+    line
+}
+
+/// `nsctl rule list`: one line per rule, as `ip rule` prints them.
+pub fn rules_text(rules: &[Rule]) -> String {
+    rules.iter().map(|r| rule_line(r) + "\n").collect()
+}
+
+/// `nsctl --json rule list`: an array of rule objects.
+pub fn rules_json(rules: &[Rule]) -> String {
+    to_line(rules)
+}
+
 fn to_line<T: serde::Serialize + ?Sized>(value: &T) -> String {
     // Serializing plain strings, numbers and booleans cannot fail.
     let mut s = serde_json::to_string(value).expect("JSON serialization");
@@ -250,5 +421,195 @@ Object:     /net/netnsd/Netns1/NetworkNamespace/1
         assert_eq!(add_json(o), format!("{{\"object\":\"{o}\"}}\n"));
         assert_eq!(delete_text("Success"), "");
         assert_eq!(delete_json("Success"), "{\"result\":\"Success\"}\n");
+    }
+
+    fn devices() -> Vec<Device> {
+        let mut lo = crate::device::tests::dev("rootns", "lo", 1, &["127.0.0.1/8", "::1/128"]);
+        lo.kind = "loopback".into();
+        lo.state = "unknown".into();
+        lo.mtu = 65536;
+        lo.mac = "00:00:00:00:00:00".into();
+        lo.object = "/net/netnsd/Netns1/Devices/0".into();
+        let mut tun = crate::device::tests::dev("vpn", "tun0", 12, &[]);
+        tun.kind = "tun".into();
+        tun.mac = String::new();
+        vec![lo, tun]
+    }
+
+    #[test]
+    fn device_table_has_the_agreed_columns() {
+        let expected = "\
+NAMESPACE  NAME  IFINDEX  KIND      STATE    MTU    MAC                ADDRESSES            OBJECT
+rootns     lo    1        loopback  unknown  65536  00:00:00:00:00:00  127.0.0.1/8,::1/128  /net/netnsd/Netns1/Devices/0
+vpn        tun0  12       tun       up       1500   -                  -                    /net/netnsd/Netns1/Devices/12
+";
+        assert_eq!(device_table(&devices()), expected);
+        assert_eq!(
+            device_table(&[]),
+            "NAMESPACE  NAME  IFINDEX  KIND  STATE  MTU  MAC  ADDRESSES  OBJECT\n"
+        );
+    }
+
+    #[test]
+    fn device_json_has_the_agreed_keys() {
+        let out = device_list_json(&devices());
+        assert!(out.ends_with('\n') && out.lines().count() == 1);
+        assert!(out.starts_with(
+            r#"[{"namespace":"rootns","name":"lo","ifindex":1,"kind":"loopback","state":"unknown","mtu":65536,"mac":"00:00:00:00:00:00","addresses":["127.0.0.1/8","::1/128"],"object":"/net/netnsd/Netns1/Devices/0","namespace_object":"/net/netnsd/Netns1/NetworkNamespace/1"}"#
+        ));
+        let v: Value = serde_json::from_str(&device_show_json(&devices()[1])).unwrap();
+        assert_eq!(v["addresses"], json!([]));
+        assert_eq!(v["mac"], "");
+    }
+
+    #[test]
+    fn device_show_puts_one_address_per_line() {
+        let expected = "\
+Name:      lo
+Namespace: rootns
+Ifindex:   1
+Kind:      loopback
+State:     unknown
+MTU:       65536
+MAC:       00:00:00:00:00:00
+Addresses: 127.0.0.1/8
+           ::1/128
+Object:    /net/netnsd/Netns1/Devices/0
+";
+        assert_eq!(device_show_text(&devices()[0]), expected);
+        let t = device_show_text(&devices()[1]);
+        assert!(t.contains("MAC:       -\nAddresses: -\n"), "{t}");
+    }
+
+    fn route(dest: &str) -> Route {
+        Route {
+            destination: dest.into(),
+            family: "inet".into(),
+            gateway: None,
+            device: None,
+            device_object: None,
+            table: 254,
+            metric: None,
+            scope: Some("global".into()),
+            protocol: None,
+            kind: None,
+            other: Default::default(),
+        }
+    }
+
+    #[test]
+    fn routes_print_as_ip_route_does() {
+        let mut default = route("default");
+        default.gateway = Some("10.0.0.1".into());
+        default.device = Some("eth0".into());
+        default.device_object = Some("/net/netnsd/Netns1/Devices/3".into());
+        default.protocol = Some("netnsd".into());
+        default.metric = Some(100);
+        let mut link = route("10.0.0.0/24");
+        link.device = Some("eth0".into());
+        link.scope = Some("link".into());
+        link.protocol = Some("kernel".into());
+        let mut other = route("10.8.0.0/16");
+        other.table = 100;
+        other.device_object = Some("/net/netnsd/Netns1/Devices/9".into());
+        let mut blackhole = route("192.0.2.0/24");
+        blackhole.kind = Some("blackhole".into());
+        blackhole.table = 253;
+        let expected = "\
+default via 10.0.0.1 dev eth0 proto netnsd metric 100
+10.0.0.0/24 dev eth0 proto kernel scope link
+10.8.0.0/16 dev /net/netnsd/Netns1/Devices/9 table 100
+blackhole 192.0.2.0/24 table default
+";
+        assert_eq!(
+            routes_text(&[default.clone(), link, other, blackhole]),
+            expected
+        );
+        assert_eq!(routes_text(&[]), "");
+
+        let v: Value = serde_json::from_str(&routes_json(&[default])).unwrap();
+        assert_eq!(
+            v,
+            json!([{
+                "destination": "default",
+                "family": "inet",
+                "gateway": "10.0.0.1",
+                "device": "eth0",
+                "device_object": "/net/netnsd/Netns1/Devices/3",
+                "table": 254,
+                "metric": 100,
+                "scope": "global",
+                "protocol": "netnsd",
+            }])
+        );
+    }
+
+    fn rule(priority: u32, table: u32) -> Rule {
+        Rule {
+            priority,
+            family: "inet".into(),
+            from: None,
+            to: None,
+            iif: None,
+            oif: None,
+            fwmark: None,
+            fwmask: None,
+            table: Some(table),
+            action: None,
+            invert: false,
+            other: Default::default(),
+        }
+    }
+
+    #[test]
+    fn rules_print_as_ip_rule_does() {
+        let mut src = rule(1000, 100);
+        src.from = Some("10.0.0.0/24".into());
+        src.to = Some("192.0.2.0/24".into());
+        src.iif = Some("veth0".into());
+        src.oif = Some("tun0".into());
+        let mut mark = rule(1001, 100);
+        mark.fwmark = Some(16);
+        mark.fwmask = Some(255);
+        mark.invert = true;
+        let mut black = rule(1002, 0);
+        black.table = None;
+        black.action = Some("blackhole".into());
+        let expected = "\
+0:\tfrom all lookup local
+1000:\tfrom 10.0.0.0/24 to 192.0.2.0/24 iif veth0 oif tun0 lookup 100
+1001:\tnot from all fwmark 0x10/0xff lookup 100
+1002:\tfrom all blackhole
+32766:\tfrom all lookup main
+";
+        assert_eq!(
+            rules_text(&[rule(0, 255), src, mark.clone(), black, rule(32766, 254)]),
+            expected
+        );
+        let v: Value = serde_json::from_str(&rules_json(&[mark])).unwrap();
+        assert_eq!(
+            v,
+            json!([{
+                "priority": 1001,
+                "family": "inet",
+                "fwmark": 16,
+                "fwmask": 255,
+                "table": 100,
+                "invert": true,
+            }])
+        );
+    }
+
+    #[test]
+    fn veth_output() {
+        let (a, b) = (
+            "/net/netnsd/Netns1/Devices/3",
+            "/net/netnsd/Netns1/Devices/4",
+        );
+        assert_eq!(veth_added_text(a, b), format!("{a}\n{b}\n"));
+        assert_eq!(
+            veth_added_json(a, b),
+            format!("{{\"object\":\"{a}\",\"peer\":\"{b}\"}}\n")
+        );
     }
 }

@@ -2,31 +2,17 @@
 
 use netnsd_api::{Error as BusError, ROOT_NS_NAME};
 use zbus::Connection;
-use zbus::proxy::MethodFlags;
 
-use crate::cmd::{check_name, controller};
+use crate::cmd::{call_authorized, check_name, controller};
 use crate::error::{CliError, Kind};
 use crate::output;
 
 pub async fn exec(conn: &Connection, name: &str, json: bool) -> Result<String, CliError> {
     check_name(name)?;
     let ctl = controller(conn).await?;
-    // ALLOW_INTERACTIVE_AUTH: polkit may ask for a password through an agent.
-    let result: String = ctl
-        .inner()
-        .call_with_flags(
-            "RemoveNetworkNamespace",
-            MethodFlags::ALLOW_INTERACTIVE_AUTH,
-            &(name,),
-        )
+    let result: String = call_authorized(ctl.inner(), "RemoveNetworkNamespace", &(name,))
         .await
-        .map_err(|e| refusal(name, BusError::from(e)))?
-        .ok_or_else(|| {
-            CliError::new(
-                Kind::Failed,
-                "netnsd sent no reply to RemoveNetworkNamespace",
-            )
-        })?;
+        .map_err(|e| refusal(name, e))?;
     Ok(if json {
         output::delete_json(&result)
     } else {

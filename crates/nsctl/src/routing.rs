@@ -1,0 +1,623 @@
+//! Routes and rules as nsctl sends and shows them: the command-line values
+//! (tables, firewall marks), the `a{sv}` dictionaries of AddRoute/RemoveRoute
+//! and AddRule/RemoveRule, and the dictionaries GetRoutes and GetRules answer
+//! with, read into [`Route`] and [`Rule`].
+//!
+//! The daemon checks every value (prefixes, host bits, families, interface
+//! names) and is the authority; nsctl only puts the keys together.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+use serde_json::Value;
+use zbus::wire::{ObjectPath, OwnedVariant, Variant};
+
+use crate::cli::{RouteArgs, RuleArgs};
+use crate::error::{CliError, Kind};
+
+/// The main table, where `ip route` and nsctl put routes unless told otherwise.
+pub const TABLE_MAIN: u32 = 254;
+/// Table names iproute2 knows without /etc/iproute2/rt_tables.
+const TABLE_NAMES: [(&str, u32); 3] = [("default", 253), ("main", TABLE_MAIN), ("local", 255)];
+
+/// A dictionary as the platform methods take it (`a{sv}`).
+pub type Dict = HashMap<&'static str, Variant<'static>>;
+
+/// A table on the command line: a number, or main, default, local.
+pub fn parse_table(s: &str) -> Result<u32, String> {
+    if let Some((_, n)) = TABLE_NAMES.iter().find(|(name, _)| *name == s) {
+        return Ok(*n);
+    }
+    match parse_number(s) {
+        Some(0) => Err("0 is not a routing table".into()),
+        Some(n) => Ok(n),
+        None => Err(format!(
+            "'{s}' is not a table number (1-4294967295) or name (main, default, local)"
+        )),
+    }
+}
+
+/// A table as `ip` shows it: by name if it has one.
+pub fn table_name(table: u32) -> String {
+    TABLE_NAMES
+        .iter()
+        .find(|(_, n)| *n == table)
+        .map_or_else(|| table.to_string(), |(name, _)| (*name).to_owned())
+}
+
+/// A number in decimal or, with `0x`, hexadecimal.
+fn parse_number(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            u32::from_str_radix(hex, 16).ok()
+        }
+        Some(_) => None,
+        None if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok(),
+        None => None,
+    }
+}
+
+/// `--fwmark MARK[/MASK]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fwmark {
+    pub mark: u32,
+    pub mask: Option<u32>,
+}
+
+pub fn parse_fwmark(s: &str) -> Result<Fwmark, String> {
+    let (mark, mask) = match s.split_once('/') {
+        Some((m, k)) => (m, Some(k)),
+        None => (s, None),
+    };
+    let number = |part: &str| {
+        parse_number(part).ok_or_else(|| {
+            format!("'{part}' is not a number (decimal, or hexadecimal with 0x) in '{s}'")
+        })
+    };
+    Ok(Fwmark {
+        mark: number(mark)?,
+        mask: mask.map(number).transpose()?,
+    })
+}
+
+/// `nsctl route list --table`: one table, or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableSelection {
+    All,
+    Table(u32),
+}
+
+impl TableSelection {
+    pub fn contains(self, table: u32) -> bool {
+        match self {
+            TableSelection::All => true,
+            TableSelection::Table(t) => t == table,
+        }
+    }
+}
+
+impl FromStr for TableSelection {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "all" {
+            Ok(TableSelection::All)
+        } else {
+            parse_table(s)
+                .map(TableSelection::Table)
+                .map_err(|e| format!("{e}, or all"))
+        }
+    }
+}
+
+fn string(s: &str) -> Variant<'static> {
+    Variant::from(s.to_owned())
+}
+
+/// A prefix on the command line, where `all` means any (as `ip rule from all`).
+fn prefix(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|s| *s != "all")
+}
+
+/// The dictionary of AddRoute/RemoveRoute for `nsctl route add|del`, with
+/// the device already resolved to its object path.
+pub fn route_dict(args: &RouteArgs, device: Option<ObjectPath<'static>>) -> Dict {
+    let mut d = Dict::new();
+    d.insert("destination", string(&args.destination));
+    if let Some(gw) = &args.via {
+        d.insert("gateway", string(gw));
+    }
+    if let Some(p) = device {
+        d.insert("device", Variant::from(p));
+    }
+    if let Some(t) = args.table {
+        d.insert("table", Variant::from(t));
+    }
+    if let Some(m) = args.metric {
+        d.insert("metric", Variant::from(m));
+    }
+    if let Some(s) = args.scope {
+        d.insert("scope", string(s.as_str()));
+    }
+    if let Some(f) = args.family.family() {
+        d.insert("family", string(f));
+    }
+    d
+}
+
+/// The dictionary of AddRule/RemoveRule for `nsctl rule add|del`.
+pub fn rule_dict(args: &RuleArgs) -> Dict {
+    let mut d = Dict::new();
+    d.insert("table", Variant::from(args.table));
+    if let Some(c) = prefix(&args.from) {
+        d.insert("from", string(c));
+    }
+    if let Some(c) = prefix(&args.to) {
+        d.insert("to", string(c));
+    }
+    if let Some(i) = &args.iif {
+        d.insert("iif", string(i));
+    }
+    if let Some(o) = &args.oif {
+        d.insert("oif", string(o));
+    }
+    if let Some(m) = args.fwmark {
+        d.insert("fwmark", Variant::from(m.mark));
+        if let Some(k) = m.mask {
+            d.insert("fwmask", Variant::from(k));
+        }
+    }
+    if let Some(p) = args.priority {
+        d.insert("priority", Variant::from(p));
+    }
+    if let Some(f) = args.family.family() {
+        d.insert("family", string(f));
+    }
+    d
+}
+
+/// A dictionary from GetRoutes or GetRules, read key by key.
+struct Reply {
+    dict: HashMap<String, OwnedVariant>,
+    what: &'static str,
+}
+
+impl Reply {
+    fn wrong(&self, key: &str, sig: &str) -> CliError {
+        CliError::new(
+            Kind::Failed,
+            format!(
+                "unexpected reply from netnsd: {} key {key:?} is not of type {sig}",
+                self.what
+            ),
+        )
+    }
+
+    fn str(&mut self, key: &str) -> Result<Option<String>, CliError> {
+        match self.dict.remove(key) {
+            None => Ok(None),
+            Some(v) => match &*v {
+                Variant::Str(s) => Ok(Some(s.as_str().to_owned())),
+                _ => Err(self.wrong(key, "s")),
+            },
+        }
+    }
+
+    fn u32(&mut self, key: &str) -> Result<Option<u32>, CliError> {
+        match self.dict.remove(key) {
+            None => Ok(None),
+            Some(v) => match &*v {
+                Variant::U32(n) => Ok(Some(*n)),
+                _ => Err(self.wrong(key, "u")),
+            },
+        }
+    }
+
+    fn bool(&mut self, key: &str) -> Result<Option<bool>, CliError> {
+        match self.dict.remove(key) {
+            None => Ok(None),
+            Some(v) => match &*v {
+                Variant::Bool(b) => Ok(Some(*b)),
+                _ => Err(self.wrong(key, "b")),
+            },
+        }
+    }
+
+    fn path(&mut self, key: &str) -> Result<Option<String>, CliError> {
+        match self.dict.remove(key) {
+            None => Ok(None),
+            Some(v) => match &*v {
+                Variant::ObjectPath(p) => Ok(Some(p.as_str().to_owned())),
+                _ => Err(self.wrong(key, "o")),
+            },
+        }
+    }
+
+    /// The keys this nsctl does not know, for JSON, so that a newer
+    /// daemon's additions reach scripts.
+    fn rest(self) -> BTreeMap<String, Value> {
+        self.dict
+            .into_iter()
+            .map(|(k, v)| (k, variant_json(&v)))
+            .collect()
+    }
+}
+
+/// A variant as JSON: numbers, strings and booleans as themselves, arrays
+/// of them as arrays, anything else in D-Bus text form.
+fn variant_json(v: &Variant<'_>) -> Value {
+    match v {
+        Variant::Bool(b) => Value::from(*b),
+        Variant::U8(n) => Value::from(*n),
+        Variant::I16(n) => Value::from(*n),
+        Variant::U16(n) => Value::from(*n),
+        Variant::I32(n) => Value::from(*n),
+        Variant::U32(n) => Value::from(*n),
+        Variant::I64(n) => Value::from(*n),
+        Variant::U64(n) => Value::from(*n),
+        Variant::F64(n) => Value::from(*n),
+        Variant::Str(s) => Value::from(s.as_str()),
+        Variant::ObjectPath(p) => Value::from(p.as_str()),
+        Variant::Variant(inner) => variant_json(inner),
+        Variant::Array(a) => Value::Array(a.iter().map(variant_json).collect()),
+        other => Value::from(other.to_string()),
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// One route of GetRoutes. The field order is the order of the JSON keys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Route {
+    /// A prefix, or `default`.
+    pub destination: String,
+    /// `inet` or `inet6`.
+    pub family: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// The interface name of the output device, resolved by nsctl.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// The Device object of the output device, as netnsd gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_object: Option<String>,
+    pub table: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// Only for routes that are not unicast: unreachable, blackhole, ...
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+impl Route {
+    /// Reads a GetRoutes dictionary; `device_name` gives the interface name
+    /// of a Device object path.
+    pub fn from_dict(
+        dict: HashMap<String, OwnedVariant>,
+        device_name: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, CliError> {
+        let mut r = Reply {
+            dict,
+            what: "route",
+        };
+        let device_object = r.path("device")?;
+        Ok(Route {
+            destination: r.str("destination")?.unwrap_or_else(|| "default".into()),
+            family: r.str("family")?.unwrap_or_else(|| "inet".into()),
+            gateway: r.str("gateway")?,
+            device: device_object.as_deref().and_then(device_name),
+            device_object,
+            table: r.u32("table")?.unwrap_or(TABLE_MAIN),
+            metric: r.u32("metric")?,
+            scope: r.str("scope")?,
+            protocol: r.str("protocol")?,
+            kind: r.str("type")?,
+            other: r.rest(),
+        })
+    }
+}
+
+/// One rule of GetRules. The field order is the order of the JSON keys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rule {
+    pub priority: u32,
+    /// `inet` or `inet6`.
+    pub family: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iif: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oif: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fwmark: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fwmask: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<u32>,
+    /// Only when the rule does not look up a table: blackhole, goto, ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub invert: bool,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+impl Rule {
+    pub fn from_dict(dict: HashMap<String, OwnedVariant>) -> Result<Self, CliError> {
+        let mut r = Reply { dict, what: "rule" };
+        Ok(Rule {
+            priority: r.u32("priority")?.unwrap_or(0),
+            family: r.str("family")?.unwrap_or_else(|| "inet".into()),
+            from: r.str("from")?,
+            to: r.str("to")?,
+            iif: r.str("iif")?,
+            oif: r.str("oif")?,
+            fwmark: r.u32("fwmark")?,
+            fwmask: r.u32("fwmask")?,
+            table: r.u32("table")?,
+            action: r.str("action")?,
+            invert: r.bool("invert")?.unwrap_or(false),
+            other: r.rest(),
+        })
+    }
+}
+
+/// IPv4 before IPv6, each in the order netnsd gave (the kernel's).
+pub fn family_order(family: &str) -> u8 {
+    match family {
+        "inet" => 0,
+        "inet6" => 1,
+        _ => 2,
+    }
+}
+
+impl fmt::Display for Fwmark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#x}", self.mark)?;
+        if let Some(k) = self.mask {
+            write!(f, "/{k:#x}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{FamilyOpt, NetnsOpt, Scope};
+
+    #[test]
+    fn tables_by_number_and_name() {
+        assert_eq!(parse_table("main"), Ok(254));
+        assert_eq!(parse_table("local"), Ok(255));
+        assert_eq!(parse_table("default"), Ok(253));
+        assert_eq!(parse_table("100"), Ok(100));
+        assert_eq!(parse_table("0x64"), Ok(100));
+        assert_eq!(parse_table("4294967295"), Ok(u32::MAX));
+        for bad in ["0", "", "-1", "x", "4294967296", "0x", "1e3", " 1"] {
+            assert!(parse_table(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(table_name(254), "main");
+        assert_eq!(table_name(253), "default");
+        assert_eq!(table_name(100), "100");
+        assert_eq!("all".parse(), Ok(TableSelection::All));
+        assert_eq!("main".parse(), Ok(TableSelection::Table(254)));
+        assert!(
+            "al".parse::<TableSelection>()
+                .unwrap_err()
+                .ends_with("or all")
+        );
+        assert!(TableSelection::All.contains(7));
+        assert!(!TableSelection::Table(254).contains(7));
+    }
+
+    #[test]
+    fn fwmarks_with_and_without_mask() {
+        assert_eq!(
+            parse_fwmark("16"),
+            Ok(Fwmark {
+                mark: 16,
+                mask: None
+            })
+        );
+        assert_eq!(
+            parse_fwmark("0x10/0xff"),
+            Ok(Fwmark {
+                mark: 16,
+                mask: Some(255)
+            })
+        );
+        for bad in ["", "/", "x", "1/", "/1", "1/2/3", "0xg"] {
+            assert!(parse_fwmark(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_fwmark("1/0xff").unwrap().to_string(), "0x1/0xff");
+    }
+
+    fn route_args(dest: &str) -> RouteArgs {
+        RouteArgs {
+            destination: dest.into(),
+            via: None,
+            dev: None,
+            table: None,
+            metric: None,
+            scope: None,
+            family: FamilyOpt::default(),
+            netns: NetnsOpt {
+                netns: "rootns".into(),
+            },
+        }
+    }
+
+    fn keys(d: &Dict) -> Vec<&str> {
+        let mut k: Vec<&str> = d.keys().copied().collect();
+        k.sort_unstable();
+        k
+    }
+
+    #[test]
+    fn route_dict_sends_only_what_was_given() {
+        let d = route_dict(&route_args("default"), None);
+        assert_eq!(keys(&d), ["destination"]);
+        assert_eq!(d["destination"], Variant::from("default"));
+
+        let mut a = route_args("10.1.0.0/16");
+        a.via = Some("10.0.0.1".into());
+        a.table = Some(100);
+        a.metric = Some(5);
+        a.scope = Some(Scope::Global);
+        a.family.inet = true;
+        let dev = ObjectPath::try_from("/net/netnsd/Netns1/Devices/3").unwrap();
+        let d = route_dict(&a, Some(dev.clone()));
+        assert_eq!(
+            keys(&d),
+            [
+                "destination",
+                "device",
+                "family",
+                "gateway",
+                "metric",
+                "scope",
+                "table"
+            ]
+        );
+        assert_eq!(d["device"], Variant::from(dev));
+        assert_eq!(d["table"], Variant::from(100u32));
+        assert_eq!(d["metric"], Variant::from(5u32));
+        assert_eq!(d["scope"], Variant::from("global"));
+        assert_eq!(d["family"], Variant::from("inet"));
+        assert_eq!(d["gateway"], Variant::from("10.0.0.1"));
+
+        let mut a = route_args("default");
+        a.family.inet6 = true;
+        assert_eq!(route_dict(&a, None)["family"], Variant::from("inet6"));
+    }
+
+    fn rule_args() -> RuleArgs {
+        RuleArgs {
+            from: None,
+            to: None,
+            iif: None,
+            oif: None,
+            fwmark: None,
+            table: 100,
+            priority: None,
+            family: FamilyOpt::default(),
+            netns: NetnsOpt {
+                netns: "rootns".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn rule_dict_sends_only_what_was_given() {
+        let d = rule_dict(&rule_args());
+        assert_eq!(keys(&d), ["table"]);
+        assert_eq!(d["table"], Variant::from(100u32));
+
+        let mut a = rule_args();
+        a.from = Some("10.0.0.0/24".into());
+        a.to = Some("all".into());
+        a.iif = Some("veth0".into());
+        a.oif = Some("tun0".into());
+        a.fwmark = Some(Fwmark {
+            mark: 1,
+            mask: Some(0xff),
+        });
+        a.priority = Some(1000);
+        a.family.inet6 = true;
+        let d = rule_dict(&a);
+        assert_eq!(
+            keys(&d),
+            [
+                "family", "from", "fwmark", "fwmask", "iif", "oif", "priority", "table"
+            ]
+        );
+        assert_eq!(d["from"], Variant::from("10.0.0.0/24"));
+        assert_eq!(d["fwmask"], Variant::from(255u32));
+        assert_eq!(d["priority"], Variant::from(1000u32));
+        assert_eq!(d["family"], Variant::from("inet6"));
+
+        let mut a = rule_args();
+        a.fwmark = Some(Fwmark {
+            mark: 7,
+            mask: None,
+        });
+        assert_eq!(keys(&rule_dict(&a)), ["fwmark", "table"]);
+    }
+
+    pub(crate) fn owned(entries: Vec<(&str, Variant<'static>)>) -> HashMap<String, OwnedVariant> {
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), OwnedVariant::try_from(v).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn routes_are_read_with_device_names() {
+        let dev = ObjectPath::try_from("/net/netnsd/Netns1/Devices/3").unwrap();
+        let d = owned(vec![
+            ("destination", Variant::from("10.0.0.0/24")),
+            ("family", Variant::from("inet")),
+            ("device", Variant::from(dev)),
+            ("table", Variant::from(254u32)),
+            ("scope", Variant::from("link")),
+            ("protocol", Variant::from("kernel")),
+            ("future", Variant::from(7u32)),
+        ]);
+        let r = Route::from_dict(d, &|p| {
+            (p == "/net/netnsd/Netns1/Devices/3").then(|| "veth0".to_owned())
+        })
+        .unwrap();
+        assert_eq!(r.device.as_deref(), Some("veth0"));
+        assert_eq!(
+            r.device_object.as_deref(),
+            Some("/net/netnsd/Netns1/Devices/3")
+        );
+        assert_eq!(r.scope.as_deref(), Some("link"));
+        assert_eq!(r.other["future"], Value::from(7));
+
+        let bad = owned(vec![("table", Variant::from("main"))]);
+        let e = Route::from_dict(bad, &|_| None).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "unexpected reply from netnsd: route key \"table\" is not of type u"
+        );
+    }
+
+    #[test]
+    fn rules_are_read() {
+        let d = owned(vec![
+            ("family", Variant::from("inet")),
+            ("priority", Variant::from(32766u32)),
+            ("table", Variant::from(254u32)),
+        ]);
+        let r = Rule::from_dict(d).unwrap();
+        assert_eq!((r.priority, r.table, r.invert), (32766, Some(254), false));
+        assert!(r.from.is_none() && r.action.is_none());
+    }
+
+    #[test]
+    fn unknown_values_become_json() {
+        assert_eq!(variant_json(&Variant::from(true)), Value::from(true));
+        assert_eq!(variant_json(&Variant::from(-3i32)), Value::from(-3));
+        assert_eq!(variant_json(&Variant::from("x")), Value::from("x"));
+        assert_eq!(
+            variant_json(&Variant::from(vec!["a".to_owned(), "b".to_owned()])),
+            serde_json::json!(["a", "b"])
+        );
+    }
+}
