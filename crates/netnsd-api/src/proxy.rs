@@ -14,12 +14,15 @@ use crate::Error;
 )]
 pub trait NetworkNamespacesController {
     fn list_network_namespaces(&self) -> Result<Vec<OwnedObjectPath>, Error>;
+    #[zbus(allow_interactive_auth)]
     fn add_network_namespace(&self, name: &str) -> Result<OwnedObjectPath, Error>;
+    #[zbus(allow_interactive_auth)]
     fn add_network_namespace_with_options(
         &self,
         name: &str,
         options: HashMap<String, OwnedVariant>,
     ) -> Result<OwnedObjectPath, Error>;
+    #[zbus(allow_interactive_auth)]
     fn remove_network_namespace(&self, name: &str) -> Result<String, Error>;
     fn get_network_namespace_by_name(&self, name: &str) -> Result<OwnedObjectPath, Error>;
 
@@ -52,10 +55,27 @@ pub trait NetNsInstance {
     #[zbus(property)]
     fn dns_servers(&self) -> zbus::Result<Vec<String>>;
 
+    #[zbus(allow_interactive_auth)]
     fn set_uplink(&self, options: HashMap<&str, Variant<'_>>) -> Result<(), Error>;
+    #[zbus(allow_interactive_auth)]
     fn clear_uplink(&self) -> Result<(), Error>;
+    #[zbus(allow_interactive_auth)]
     fn set_dns(&self, servers: &[&str], search: &[&str]) -> Result<(), Error>;
+    #[zbus(allow_interactive_auth)]
     fn clear_dns(&self) -> Result<(), Error>;
+
+    #[zbus(allow_interactive_auth)]
+    fn spawn(
+        &self,
+        argv: &[&str],
+        env: HashMap<&str, &str>,
+        cwd: &str,
+        fds: HashMap<&str, zbus::wire::Fd<'_>>,
+        options: HashMap<&str, Variant<'_>>,
+    ) -> Result<u32, Error>;
+
+    #[zbus(signal)]
+    fn process_exited(&self, pid: u32, status: i32) -> zbus::Result<()>;
 }
 
 /// The namespace-level configuration methods of NetNsInstance (issue 3):
@@ -72,8 +92,12 @@ pub trait NetNsPlatform {
     #[zbus(property)]
     fn all_devices(&self) -> zbus::Result<Vec<OwnedObjectPath>>;
 
+    fn get_device_by_name(&self, name: &str) -> Result<OwnedObjectPath, Error>;
+
+    #[zbus(allow_interactive_auth)]
     fn take_device(&self, device: &ObjectPath<'_>, timeout_ms: i32) -> Result<(), Error>;
 
+    #[zbus(allow_interactive_auth)]
     fn add_veth(
         &self,
         name: &str,
@@ -81,17 +105,20 @@ pub trait NetNsPlatform {
         peer_namespace: &ObjectPath<'_>,
         options: HashMap<&str, Variant<'_>>,
     ) -> Result<(OwnedObjectPath, OwnedObjectPath), Error>;
+    #[zbus(allow_interactive_auth)]
     fn add_macvlan(
         &self,
         name: &str,
         parent: &ObjectPath<'_>,
         options: HashMap<&str, Variant<'_>>,
     ) -> Result<OwnedObjectPath, Error>;
+    #[zbus(allow_interactive_auth)]
     fn add_bridge(
         &self,
         name: &str,
         options: HashMap<&str, Variant<'_>>,
     ) -> Result<OwnedObjectPath, Error>;
+    #[zbus(allow_interactive_auth)]
     fn add_vlan(
         &self,
         name: &str,
@@ -99,19 +126,29 @@ pub trait NetNsPlatform {
         vlan_id: u16,
         options: HashMap<&str, Variant<'_>>,
     ) -> Result<OwnedObjectPath, Error>;
+    #[zbus(allow_interactive_auth)]
     fn delete_device(&self, device: &ObjectPath<'_>) -> Result<(), Error>;
+    #[zbus(allow_interactive_auth)]
     fn set_device_up(&self, device: &ObjectPath<'_>, up: bool) -> Result<(), Error>;
+    #[zbus(allow_interactive_auth)]
     fn set_device_mtu(&self, device: &ObjectPath<'_>, mtu: u32) -> Result<(), Error>;
+    #[zbus(allow_interactive_auth)]
     fn rename_device(&self, device: &ObjectPath<'_>, new_name: &str) -> Result<(), Error>;
 
+    #[zbus(allow_interactive_auth)]
     fn add_address(&self, device: &ObjectPath<'_>, address: &str) -> Result<(), Error>;
+    #[zbus(allow_interactive_auth)]
     fn remove_address(&self, device: &ObjectPath<'_>, address: &str) -> Result<(), Error>;
 
+    #[zbus(allow_interactive_auth)]
     fn add_route(&self, route: HashMap<&str, Variant<'_>>) -> Result<(), Error>;
+    #[zbus(allow_interactive_auth)]
     fn remove_route(&self, route: HashMap<&str, Variant<'_>>) -> Result<(), Error>;
     fn get_routes(&self) -> Result<Vec<HashMap<String, OwnedVariant>>, Error>;
 
+    #[zbus(allow_interactive_auth)]
     fn add_rule(&self, rule: HashMap<&str, Variant<'_>>) -> Result<(), Error>;
+    #[zbus(allow_interactive_auth)]
     fn remove_rule(&self, rule: HashMap<&str, Variant<'_>>) -> Result<(), Error>;
     fn get_rules(&self) -> Result<Vec<HashMap<String, OwnedVariant>>, Error>;
 
@@ -142,6 +179,8 @@ pub trait Device {
     fn mtu(&self) -> zbus::Result<u32>;
     #[zbus(property)]
     fn state(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn up(&self) -> zbus::Result<bool>;
     #[zbus(property)]
     fn addresses(&self) -> zbus::Result<Vec<String>>;
     #[zbus(property)]

@@ -10,6 +10,7 @@ pub mod netlink_ops;
 pub mod netns;
 pub mod platform;
 pub mod record;
+pub mod spawn;
 pub mod spec;
 pub mod sysctl;
 pub mod uplink;

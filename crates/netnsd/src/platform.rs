@@ -156,6 +156,8 @@ pub struct LinkState {
     pub hw_address: String,
     pub mtu: u32,
     pub state: String,
+    /// Administratively up (IFF_UP).
+    pub up: bool,
     pub loopback: bool,
     /// Set on an RTM_DELLINK that reports a move to another namespace.
     pub moved_to_ifindex: Option<u32>,
@@ -166,6 +168,7 @@ impl LinkState {
         let mut s = LinkState {
             ifindex: m.header.index,
             loopback: m.header.flags.contains(LinkFlags::Loopback),
+            up: m.header.flags.contains(LinkFlags::Up),
             state: "unknown".into(),
             ..Default::default()
         };

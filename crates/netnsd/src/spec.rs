@@ -464,10 +464,12 @@ pub struct LinkOptions {
     pub up: bool,
     pub stable_mac: bool,
     pub macvlan_mode: MacvlanMode,
+    /// veth: bring the peer end up too.
+    pub peer_up: bool,
 }
 
 impl LinkOptions {
-    pub const KEYS: &'static [&'static str] = &["mtu", "up", "stable-mac", "mode"];
+    pub const KEYS: &'static [&'static str] = &["mtu", "up", "peer-up", "stable-mac", "mode"];
 
     /// Reads the options; `mode` is accepted for every kind and used by
     /// macvlan only.
@@ -486,6 +488,7 @@ impl LinkOptions {
             up: d.bool("up")?.unwrap_or(false),
             stable_mac: d.bool("stable-mac")?.unwrap_or(false),
             macvlan_mode,
+            peer_up: d.bool("peer-up")?.unwrap_or(false),
         })
     }
 }
@@ -1149,6 +1152,7 @@ mod tests {
                 up: false,
                 stable_mac: false,
                 macvlan_mode: MacvlanMode::Bridge,
+                peer_up: false,
             }
         );
         let o = LinkOptions::from_dict(&dict(&[

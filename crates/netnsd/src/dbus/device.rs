@@ -63,6 +63,12 @@ impl DeviceObject {
         self.read(|d| d.link.state.clone())
     }
 
+    /// Whether the device is administratively up (IFF_UP; `ip link set up`).
+    #[zbus(property)]
+    fn up(&self) -> bool {
+        self.read(|d| d.link.up)
+    }
+
     /// The IPv4 and IPv6 addresses, in CIDR form.
     #[zbus(property)]
     fn addresses(&self) -> Vec<String> {

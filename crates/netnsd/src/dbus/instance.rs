@@ -196,9 +196,26 @@ impl NetNsInstance {
             .device_paths(self.ns.number, true)
     }
 
+    /// The device called NAME in this namespace.
+    #[zbus(out_args("device"))]
+    fn get_device_by_name(&self, name: String) -> Result<OwnedObjectPath, Error> {
+        self.manager
+            .registry
+            .read()
+            .unwrap()
+            .device_named(self.ns.number, &name)
+            .map(|d| d.object_path())
+            .ok_or_else(|| {
+                Error::UnknownDevice(format!(
+                    "no device {name:?} in namespace {:?}",
+                    self.ns.name
+                ))
+            })
+    }
+
     /// Moves DEVICE here from whichever namespace holds it, and answers once
     /// it is seen here, or fails with Timeout after TIMEOUT_MS milliseconds
-    /// (the device is then moved back).
+    /// (the device is then moved back, and the error comes once it is back).
     async fn take_device(
         &self,
         device: ObjectPath<'_>,
@@ -226,7 +243,9 @@ impl NetNsInstance {
         match tokio::time::timeout_at(deadline, arrived).await {
             Ok(Ok(())) => Ok(()),
             _ => {
-                self.manager.undo_take(number, from).await;
+                // Answer only once the device is back where it was.
+                let back = self.manager.undo_take(number, from).await;
+                let _ = tokio::time::timeout(Duration::from_secs(5), back).await;
                 Err(Error::Timeout(format!(
                     "device {device} was not seen in namespace {:?} within {ms} ms",
                     self.ns.name
@@ -502,6 +521,104 @@ impl NetNsInstance {
         self.auth.check(&hdr, actions::CONFIGURE).await?;
         self.manager.set_dns(self.ns.number, Some(dns)).await
     }
+
+    /// Runs ARGV in this namespace as the calling user (uid, gid and groups
+    /// from the bus's credentials for the caller), like `ip netns exec`: in
+    /// a private mount namespace with /etc/netns/NAME/* bound over /etc and
+    /// /sys remounted, the host's resolver sockets hidden, in a session of
+    /// its own, with exactly ENV, in CWD (empty: the user's home), and only
+    /// the descriptors in FDS ("stdin", "stdout", "stderr"; missing ones are
+    /// /dev/null). Options: pty b — make stdin the controlling terminal.
+    /// Returns the pid; ProcessExited announces the end.
+    #[zbus(out_args("pid"))]
+    #[allow(clippy::too_many_arguments)]
+    async fn spawn(
+        &self,
+        argv: Vec<String>,
+        env: HashMap<String, String>,
+        cwd: String,
+        fds: HashMap<String, zbus::wire::OwnedFd>,
+        options: Dict,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
+    ) -> Result<u32, Error> {
+        if self.ns.number == 0 {
+            return Err(Error::InvalidArgument(
+                "Spawn runs programs in other namespaces; run it directly in the root namespace"
+                    .into(),
+            ));
+        }
+        if argv.first().is_none_or(|a| a.is_empty()) {
+            return Err(Error::InvalidArgument("argv is empty".into()));
+        }
+        if let Some(k) = env.keys().find(|k| k.is_empty() || k.contains('=')) {
+            return Err(Error::InvalidArgument(format!(
+                "environment variable name {k:?} is not valid"
+            )));
+        }
+        if !cwd.is_empty() && !cwd.starts_with('/') {
+            return Err(Error::InvalidArgument(format!(
+                "cwd {cwd:?} is not an absolute path"
+            )));
+        }
+        let mut fds = fds;
+        if let Some(k) = fds
+            .keys()
+            .find(|k| !["stdin", "stdout", "stderr"].contains(&k.as_str()))
+        {
+            return Err(Error::InvalidArgument(format!(
+                "fds key {k:?}: only stdin, stdout and stderr can be passed"
+            )));
+        }
+        let mut take = |k: &str| fds.remove(k).map(std::os::fd::OwnedFd::from);
+        let (stdin, stdout, stderr) = (take("stdin"), take("stdout"), take("stderr"));
+        let pty = spec::Dict::new(&options, "option", &["pty"])?
+            .bool("pty")?
+            .unwrap_or(false);
+        if pty && stdin.is_none() {
+            return Err(Error::InvalidArgument(
+                "option \"pty\" needs a terminal passed as stdin".into(),
+            ));
+        }
+        let sender = hdr
+            .sender()
+            .ok_or_else(|| Error::PermissionDenied("the call has no sender".into()))?
+            .to_owned();
+        let creds = zbus::fdo::DBusProxy::new(conn)
+            .await?
+            .get_connection_credentials(sender.into())
+            .await
+            .map_err(|e| Error::PermissionDenied(format!("cannot learn who the caller is: {e}")))?;
+        let uid = creds.unix_user_id().ok_or_else(|| {
+            Error::PermissionDenied("the bus does not know the caller's uid".into())
+        })?;
+        let groups = creds.unix_group_ids().cloned();
+        self.auth.check(&hdr, actions::SPAWN).await?;
+        let identity = tokio::task::spawn_blocking(move || crate::spawn::identity(uid, groups))
+            .await
+            .map_err(|e| Error::Failed(e.to_string()))?
+            .map_err(|e| Error::Failed(format!("look up uid {uid}: {e}")))?;
+        let args = crate::manager::SpawnArgs {
+            argv,
+            env,
+            cwd,
+            stdin,
+            stdout,
+            stderr,
+            pty,
+            identity,
+        };
+        self.manager.spawn(self.ns.number, args).await
+    }
+
+    /// A process started with Spawn ended: its exit status, or minus the
+    /// number of the signal that killed it.
+    #[zbus(signal)]
+    pub async fn process_exited(
+        emitter: &SignalEmitter<'_>,
+        pid: u32,
+        status: i32,
+    ) -> zbus::Result<()>;
 
     /// Removes the namespace's /etc/netns files.
     async fn clear_dns(&self, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {

@@ -136,11 +136,26 @@ impl Manager {
                     let (mac, peer_mac) =
                         (self.mac(&opts, ns, &name), self.mac(&opts, peer_ns, &peer));
                     ops::add_veth(h, &name, &peer, peer_file.as_fd(), &opts, mac, peer_mac).await?;
-                    let a = self.publish_link(ns, &name).await;
-                    let b = self.publish_link(peer_ns, &peer).await;
-                    match (a, b) {
-                        (Ok(a), Ok(b)) => ConfigReply::Pair(a, b),
-                        (Err(e), _) | (_, Err(e)) => {
+                    let made = async {
+                        if opts.peer_up {
+                            let pp = self.platform(peer_ns)?;
+                            let i = ops::ifindex_by_name(&pp.handle, &peer).await?.ok_or_else(
+                                || {
+                                    Error::Failed(format!(
+                                        "device {peer} vanished right after it was made"
+                                    ))
+                                },
+                            )?;
+                            ops::set_up(&pp.handle, i, true).await?;
+                        }
+                        let a = self.publish_link(ns, &name).await?;
+                        let b = self.publish_link(peer_ns, &peer).await?;
+                        Ok::<_, Error>((a, b))
+                    }
+                    .await;
+                    match made {
+                        Ok((a, b)) => ConfigReply::Pair(a, b),
+                        Err(e) => {
                             if let Ok(Some(i)) = ops::ifindex_by_name(h, &name).await {
                                 let _ = ops::delete_link(h, i).await;
                             }

@@ -196,6 +196,9 @@ impl Manager {
             if old.state != new.state {
                 c.push("State");
             }
+            if old.up != new.up {
+                c.push("Up");
+            }
             c
         };
         if !changed.is_empty() {
@@ -324,6 +327,7 @@ impl Manager {
                 "HwAddress" => d.hw_address_changed(e).await,
                 "Mtu" => d.mtu_changed(e).await,
                 "State" => d.state_changed(e).await,
+                "Up" => d.up_changed(e).await,
                 "Addresses" => d.addresses_changed(e).await,
                 "NetworkNamespace" => d.network_namespace_changed(e).await,
                 _ => Ok(()),
@@ -348,7 +352,7 @@ impl Manager {
                     tracing::debug!(device = w.device, ns, name, "device arrived");
                     let _ = w.tx.send(());
                 }
-                Some(back_to) => self.move_back(w.device, back_to).await,
+                Some(back_to) => self.move_back(w.device, back_to, w.tx).await,
             }
         }
     }
@@ -435,19 +439,23 @@ impl Manager {
     }
 
     /// A TakeDevice ran out of time: the device goes back to `back_to`, now
-    /// if it has arrived, or as soon as it does.
-    pub(super) async fn undo_take(&mut self, device: u32, back_to: u32) {
-        let mut pending = false;
-        for w in self.waiters.iter_mut().filter(|w| w.device == device) {
+    /// if it has arrived, or as soon as it does; `reply` fires once it is
+    /// seen back.
+    pub(super) async fn undo_take(
+        &mut self,
+        device: u32,
+        back_to: u32,
+        reply: oneshot::Sender<()>,
+    ) {
+        if let Some(w) = self.waiters.iter_mut().find(|w| w.device == device) {
             w.undo_to = Some(back_to);
-            pending = true;
+            w.tx = reply;
+            return;
         }
-        if !pending {
-            self.move_back(device, back_to).await;
-        }
+        self.move_back(device, back_to, reply).await;
     }
 
-    async fn move_back(&mut self, device: u32, back_to: u32) {
+    async fn move_back(&mut self, device: u32, back_to: u32, reply: oneshot::Sender<()>) {
         let (dev, ns) = {
             let reg = self.registry.read().unwrap();
             (reg.device(device).cloned(), reg.by_number(back_to).cloned())
@@ -455,7 +463,8 @@ impl Manager {
         let (Some(dev), Some(ns)) = (dev, ns) else {
             return;
         };
-        if dev.ns == back_to || dev.in_transit {
+        if dev.ns == back_to && !dev.in_transit {
+            let _ = reply.send(());
             return;
         }
         let (Ok(file), Some(p)) = (self.ns_file(&ns), self.platforms.get(&dev.ns).cloned()) else {
@@ -463,7 +472,14 @@ impl Manager {
         };
         match netlink_ops::set_netns(&p.handle, dev.link.ifindex, file.as_fd()).await {
             Ok(()) => {
-                tracing::info!(device = %dev.link.name, to = %ns.name, "moved device back after a timeout")
+                tracing::info!(device = %dev.link.name, to = %ns.name, "moving device back after a timeout");
+                self.waiters.push(Waiter {
+                    device,
+                    target: back_to,
+                    name: dev.link.name,
+                    tx: reply,
+                    undo_to: None,
+                });
             }
             Err(e) => {
                 tracing::warn!(device = %dev.link.name, "moving back after a timeout: {}", e.message())
@@ -472,8 +488,9 @@ impl Manager {
     }
 }
 
-const ALL_PROPS: [&str; 8] = [
+const ALL_PROPS: [&str; 9] = [
     "Interface",
+    "Up",
     "Ifindex",
     "Kind",
     "HwAddress",

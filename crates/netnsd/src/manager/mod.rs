@@ -6,9 +6,11 @@
 mod config;
 mod devices;
 mod namespaces;
+mod processes;
 mod uplink;
 
 pub use config::{ConfigOp, ConfigReply};
+pub use processes::SpawnArgs;
 pub use uplink::{NsOptions, UPLINK_IF, UplinkKind, UplinkSpec};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -178,8 +180,13 @@ pub enum Request {
         target: u32,
         reply: oneshot::Sender<Result<oneshot::Receiver<()>, Error>>,
     },
-    /// A TakeDevice ran out of time: move the device back if it arrived.
-    UndoTake { device: u32, back_to: u32 },
+    /// A TakeDevice ran out of time: move the device back; `reply` fires
+    /// once it is seen back (or was never gone).
+    UndoTake {
+        device: u32,
+        back_to: u32,
+        reply: oneshot::Sender<()>,
+    },
     AddWithOptions {
         name: String,
         opts: NsOptions,
@@ -194,6 +201,11 @@ pub enum Request {
         ns: u32,
         dns: Option<Dns>,
         reply: oneshot::Sender<Result<(), Error>>,
+    },
+    Spawn {
+        ns: u32,
+        args: SpawnArgs,
+        reply: oneshot::Sender<Result<u32, Error>>,
     },
     /// Links, addresses, routes, rules in namespace `ns`.
     Configure {
@@ -265,12 +277,27 @@ impl ManagerHandle {
         self.ask(|reply| Request::SetDns { ns, dns, reply }).await
     }
 
+    pub async fn spawn(&self, ns: u32, args: SpawnArgs) -> Result<u32, Error> {
+        self.ask(|reply| Request::Spawn { ns, args, reply }).await
+    }
+
     pub async fn configure(&self, ns: u32, op: ConfigOp) -> Result<ConfigReply, Error> {
         self.ask(|reply| Request::Configure { ns, op, reply }).await
     }
 
-    pub async fn undo_take(&self, device: u32, back_to: u32) {
-        let _ = self.tx.send(Request::UndoTake { device, back_to }).await;
+    /// Moves a device back after a TakeDevice that ran out of time; the
+    /// receiver fires once it is seen back where it was.
+    pub async fn undo_take(&self, device: u32, back_to: u32) -> oneshot::Receiver<()> {
+        let (reply, rx) = oneshot::channel();
+        let _ = self
+            .tx
+            .send(Request::UndoTake {
+                device,
+                back_to,
+                reply,
+            })
+            .await;
+        rx
     }
 }
 
@@ -283,6 +310,8 @@ enum Later {
     Link(u32, LinkState),
     /// Give up on a device seen leaving and never seen arriving.
     ExpireMove(u32),
+    /// A spawned process ended: pid, status.
+    Exited(u32, i32),
 }
 
 struct Moving {
@@ -328,6 +357,8 @@ pub struct Manager {
     sysctls: BTreeMap<(String, String), String>,
     /// Uplinks of namespaces that vanished while the daemon was down.
     pending_teardown: Vec<(String, UplinkRecord)>,
+    /// Spawned processes still running: pid → namespace number.
+    processes: HashMap<u32, u32>,
 }
 
 impl Manager {
@@ -374,6 +405,7 @@ impl Manager {
             host_nsswitch: config.host_nsswitch.clone(),
             sysctls: BTreeMap::new(),
             pending_teardown: Vec::new(),
+            processes: HashMap::new(),
         };
         let number = m.allocate_number();
         m.insert(Namespace::new(
@@ -439,6 +471,7 @@ impl Manager {
                     Later::Adopt(name, attempt) => self.on_dir_event(DirEvent::Appeared(name), attempt).await,
                     Later::Link(ns, link) => self.link_seen(ns, link, true).await,
                     Later::ExpireMove(device) => self.expire_move(device).await,
+                    Later::Exited(pid, status) => self.process_exited(pid, status).await,
                 },
             }
         }
@@ -462,7 +495,11 @@ impl Manager {
                 let r = self.take_device(device, target).await;
                 let _ = reply.send(r);
             }
-            Request::UndoTake { device, back_to } => self.undo_take(device, back_to).await,
+            Request::UndoTake {
+                device,
+                back_to,
+                reply,
+            } => self.undo_take(device, back_to, reply).await,
             Request::AddWithOptions { name, opts, reply } => {
                 let r = self.add_with_options(&name, opts).await;
                 let _ = reply.send(r);
@@ -476,6 +513,10 @@ impl Manager {
             }
             Request::SetDns { ns, dns, reply } => {
                 let r = self.set_dns(ns, dns).await;
+                let _ = reply.send(r);
+            }
+            Request::Spawn { ns, args, reply } => {
+                let r = self.spawn(ns, args).await;
                 let _ = reply.send(r);
             }
             Request::Configure { ns, op, reply } => {

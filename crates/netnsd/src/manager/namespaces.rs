@@ -225,6 +225,13 @@ impl Manager {
         let Some(ns) = self.registry.read().unwrap().get(name).cloned() else {
             return Err(Error::NotFound(format!("namespace {name:?} not found")));
         };
+        let running = self.processes_in(ns.number);
+        if !running.is_empty() {
+            return Err(Error::Busy(format!(
+                "namespace {name:?} has {} running process(es) started in it (pids {running:?})",
+                running.len()
+            )));
+        }
         let errors = self.teardown_extras(&ns).await;
         if !errors.is_empty() {
             tracing::warn!(name, "while removing: {}", errors.join("; "));

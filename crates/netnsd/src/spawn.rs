@@ -1,0 +1,295 @@
+//! Running a program inside a namespace as the user who asked, with the
+//! semantics of `ip netns exec` (a private mount namespace in which
+//! /etc/netns/NAME/* is bound over /etc and /sys is remounted) and the known
+//! DNS leaks closed: the host's resolver sockets (systemd-resolved's, nscd's)
+//! are hidden, and the namespace's nsswitch.conf resolves hosts by files and
+//! DNS only.
+//!
+//! Everything that may allocate or take locks (user lookups, paths, C
+//! strings) is prepared in the parent; the child, between fork and exec,
+//! only makes system calls. The fork happens on a blocking-pool thread,
+//! never on an async worker.
+
+use std::collections::HashMap;
+use std::ffi::{CStr, CString};
+use std::fs::{self, File};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use nix::unistd::{Gid, Uid, User};
+
+/// Who the program runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+    pub home: Option<PathBuf>,
+}
+
+/// The identity of uid `uid`: its primary group and home from the user
+/// database; supplementary groups as the bus reported them when it did, else
+/// from the group database.
+pub fn identity(uid: u32, bus_groups: Option<Vec<u32>>) -> io::Result<Identity> {
+    let user = User::from_uid(Uid::from_raw(uid)).map_err(io::Error::from)?;
+    let (gid, home, name) = match &user {
+        Some(u) => (u.gid.as_raw(), Some(u.dir.clone()), Some(u.name.clone())),
+        None => (
+            bus_groups
+                .as_ref()
+                .and_then(|g| g.first().copied())
+                .unwrap_or(uid),
+            None,
+            None,
+        ),
+    };
+    let groups = match (bus_groups, name) {
+        (Some(g), _) => g,
+        (None, Some(name)) => {
+            let c = CString::new(name).map_err(io::Error::other)?;
+            nix::unistd::getgrouplist(&c, Gid::from_raw(gid))
+                .map_err(io::Error::from)?
+                .into_iter()
+                .map(Gid::as_raw)
+                .collect()
+        }
+        (None, None) => vec![gid],
+    };
+    Ok(Identity {
+        uid,
+        gid,
+        groups,
+        home,
+    })
+}
+
+/// A program to start.
+pub struct Request {
+    pub argv: Vec<String>,
+    pub env: HashMap<String, String>,
+    /// Empty: the user's home directory, else "/".
+    pub cwd: String,
+    pub stdin: Option<OwnedFd>,
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+    /// Make stdin the controlling terminal of the new session.
+    pub pty: bool,
+    pub identity: Identity,
+    /// The namespace's file (/run/netns/NAME), or the daemon's own.
+    pub netns: File,
+    /// /etc/netns/NAME, whose entries are bound over /etc; None for rootns.
+    pub etc_dir: Option<PathBuf>,
+}
+
+/// Resolver sockets of the host that must not be reachable from inside.
+const RESOLVER_DIRS: &[&str] = &["/run/systemd/resolve", "/run/nscd"];
+
+fn cstr(s: impl AsRef<[u8]>) -> io::Result<CString> {
+    CString::new(s.as_ref())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in an argument"))
+}
+
+/// (source, target) pairs: each entry of /etc/netns/NAME over /etc/ENTRY,
+/// where /etc/ENTRY exists (as `ip netns exec` does).
+fn etc_binds(dir: &Path) -> io::Result<Vec<(CString, CString)>> {
+    let mut out = Vec::new();
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for e in rd {
+        let e = e?;
+        let target = Path::new("/etc").join(e.file_name());
+        if target.exists() {
+            use std::os::unix::ffi::OsStrExt;
+            out.push((
+                cstr(e.path().as_os_str().as_bytes())?,
+                cstr(target.as_os_str().as_bytes())?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Starts the program; the error is the reason it could not start (a missing
+/// program comes back as io::ErrorKind::NotFound).
+pub fn start(req: Request) -> io::Result<Child> {
+    let program = req
+        .argv
+        .first()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty argv"))?;
+    let binds = match &req.etc_dir {
+        Some(d) => etc_binds(d)?,
+        None => Vec::new(),
+    };
+    let hide: Vec<CString> = RESOLVER_DIRS
+        .iter()
+        .filter(|d| Path::new(d).is_dir())
+        .map(cstr)
+        .collect::<io::Result<_>>()?;
+    let cwd = cstr(if !req.cwd.is_empty() {
+        req.cwd.clone()
+    } else {
+        req.identity
+            .home
+            .as_ref()
+            .filter(|h| h.is_dir())
+            .map(|h| h.display().to_string())
+            .unwrap_or_else(|| "/".into())
+    })?;
+    let sys_ro = sys_is_read_only();
+    let groups: Vec<libc::gid_t> = req.identity.groups.clone();
+    let (uid, gid) = (req.identity.uid, req.identity.gid);
+    let netns_fd = req.netns.as_raw_fd();
+    let pty = req.pty;
+    let in_ns = req.etc_dir.is_some();
+
+    let mut cmd = Command::new(program);
+    cmd.args(&req.argv[1..])
+        .env_clear()
+        .envs(&req.env)
+        .stdin(req.stdin.map_or_else(Stdio::null, Stdio::from))
+        .stdout(req.stdout.map_or_else(Stdio::null, Stdio::from))
+        .stderr(req.stderr.map_or_else(Stdio::null, Stdio::from));
+    // SAFETY: the closure makes system calls only, on data prepared above.
+    unsafe {
+        cmd.pre_exec(move || {
+            child_setup(
+                netns_fd, in_ns, &binds, sys_ro, &hide, pty, &groups, gid, uid, &cwd,
+            )
+        });
+    }
+    let child = cmd.spawn();
+    drop(req.netns);
+    child
+}
+
+fn check(r: libc::c_int) -> io::Result<()> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn child_setup(
+    netns_fd: libc::c_int,
+    in_ns: bool,
+    binds: &[(CString, CString)],
+    sys_ro: bool,
+    hide: &[CString],
+    pty: bool,
+    groups: &[libc::gid_t],
+    gid: u32,
+    uid: u32,
+    cwd: &CStr,
+) -> io::Result<()> {
+    // SAFETY: plain system calls on valid, NUL-terminated strings.
+    unsafe {
+        if in_ns {
+            check(libc::setns(netns_fd, libc::CLONE_NEWNET))?;
+        }
+        check(libc::unshare(libc::CLONE_NEWNS))?;
+        // Nothing done here may propagate back to the host.
+        check(libc::mount(
+            c"none".as_ptr(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_SLAVE | libc::MS_REC,
+            std::ptr::null(),
+        ))?;
+        for (src, dst) in binds {
+            check(libc::mount(
+                src.as_ptr(),
+                dst.as_ptr(),
+                c"none".as_ptr(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            ))?;
+        }
+        if in_ns {
+            // /sys shows the namespace it was mounted in: mount it anew.
+            check(libc::umount2(c"/sys".as_ptr(), libc::MNT_DETACH))?;
+            let flags = if sys_ro { libc::MS_RDONLY } else { 0 };
+            check(libc::mount(
+                c"sysfs".as_ptr(),
+                c"/sys".as_ptr(),
+                c"sysfs".as_ptr(),
+                flags,
+                std::ptr::null(),
+            ))?;
+        }
+        for d in hide {
+            check(libc::mount(
+                c"tmpfs".as_ptr(),
+                d.as_ptr(),
+                c"tmpfs".as_ptr(),
+                libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                c"mode=0755,size=4k".as_ptr().cast(),
+            ))?;
+        }
+        check(libc::setsid())?;
+        if pty {
+            check(libc::ioctl(0, libc::TIOCSCTTY, 0))?;
+        }
+        check(libc::setgroups(groups.len(), groups.as_ptr()))?;
+        check(libc::setresgid(gid, gid, gid))?;
+        check(libc::setresuid(uid, uid, uid))?;
+        check(libc::chdir(cwd.as_ptr()))?;
+        // Only stdin, stdout and stderr go to the program.
+        check(libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        ) as libc::c_int)?;
+    }
+    Ok(())
+}
+
+fn sys_is_read_only() -> bool {
+    nix::sys::statvfs::statvfs("/sys")
+        .map(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+        .unwrap_or(false)
+}
+
+/// How a child ended, as ProcessExited reports it: the exit code, or minus
+/// the number of the signal that killed it.
+pub fn status_code(s: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    match (s.code(), s.signal()) {
+        (Some(c), _) => c,
+        (None, Some(sig)) => -sig,
+        _ => -1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_of_root_has_its_groups() {
+        let id = identity(0, None).unwrap();
+        assert_eq!((id.uid, id.gid), (0, 0));
+        assert!(id.groups.contains(&0));
+        let id = identity(0, Some(vec![0, 27])).unwrap();
+        assert_eq!(id.groups, vec![0, 27]);
+    }
+
+    #[test]
+    fn etc_binds_only_existing_targets() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("resolv.conf"), "").unwrap();
+        fs::write(tmp.path().join("no-such-file-in-etc.conf"), "").unwrap();
+        let b = etc_binds(tmp.path()).unwrap();
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].1.to_str().unwrap(), "/etc/resolv.conf");
+        assert!(etc_binds(&tmp.path().join("missing")).unwrap().is_empty());
+    }
+}
