@@ -34,6 +34,9 @@ use zbus::names::BusName;
 use zbus::proxy::CacheProperties;
 use zbus::{Connection, OwnedObjectPath};
 
+pub mod platform;
+pub use platform::*;
+
 /// How long one test may run before it fails as hung.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long one external command (ip, busctl, gdbus, nsctl) may run.
