@@ -117,24 +117,47 @@ fn owned_path(p: String) -> OwnedObjectPath {
 /// manager writes it, and never holds the lock across an await.
 #[derive(Debug, Default)]
 pub struct Registry {
-    by_name: BTreeMap<String, Namespace>,
+    /// By number, so that lists come out in numbering order.
+    namespaces: BTreeMap<u32, Namespace>,
+    names: HashMap<String, u32>,
     devices: BTreeMap<u32, Device>,
 }
 
 impl Registry {
     pub fn get(&self, name: &str) -> Option<&Namespace> {
-        self.by_name.get(name)
+        self.names.get(name).and_then(|n| self.namespaces.get(n))
     }
 
     pub fn by_number(&self, number: u32) -> Option<&Namespace> {
-        self.by_name.values().find(|ns| ns.number == number)
+        self.namespaces.get(&number)
+    }
+
+    fn by_number_mut(&mut self, number: u32) -> Option<&mut Namespace> {
+        self.namespaces.get_mut(&number)
+    }
+
+    /// All namespaces, in numbering order.
+    pub fn namespaces(&self) -> impl Iterator<Item = &Namespace> {
+        self.namespaces.values()
+    }
+
+    fn insert(&mut self, ns: Namespace) {
+        self.names.insert(ns.name.clone(), ns.number);
+        self.namespaces.insert(ns.number, ns);
+    }
+
+    fn remove(&mut self, number: u32) -> Option<Namespace> {
+        let ns = self.namespaces.remove(&number)?;
+        self.names.remove(&ns.name);
+        Some(ns)
     }
 
     /// Namespace object paths in the order the namespaces were numbered.
     pub fn paths(&self) -> Vec<OwnedObjectPath> {
-        let mut all: Vec<&Namespace> = self.by_name.values().collect();
-        all.sort_by_key(|ns| ns.number);
-        all.into_iter().map(Namespace::object_path).collect()
+        self.namespaces
+            .values()
+            .map(Namespace::object_path)
+            .collect()
     }
 
     pub fn device(&self, number: u32) -> Option<&Device> {
@@ -435,15 +458,13 @@ impl Manager {
         );
         self.conn = Some(conn);
         self.bus = Some((handle, auth));
-        let mut all: Vec<Namespace> = self
+        let all: Vec<Namespace> = self
             .registry
             .read()
             .unwrap()
-            .by_name
-            .values()
+            .namespaces()
             .cloned()
             .collect();
-        all.sort_by_key(|ns| ns.number);
         for ns in all {
             self.export_namespace(&ns).await;
             self.open_platform(&ns, None).await;

@@ -26,11 +26,7 @@ impl Manager {
     }
 
     pub(super) fn insert(&mut self, ns: Namespace) {
-        self.registry
-            .write()
-            .unwrap()
-            .by_name
-            .insert(ns.name.clone(), ns);
+        self.registry.write().unwrap().insert(ns);
     }
 
     fn path_of(&self, name: &str) -> String {
@@ -342,14 +338,7 @@ impl Manager {
     }
 
     fn set_ns_uplink_none(&mut self, number: u32) {
-        if let Some(n) = self
-            .registry
-            .write()
-            .unwrap()
-            .by_name
-            .values_mut()
-            .find(|n| n.number == number)
-        {
+        if let Some(n) = self.registry.write().unwrap().by_number_mut(number) {
             n.uplink = None;
         }
     }
@@ -416,7 +405,7 @@ impl Manager {
     /// announces it.
     pub(super) async fn forget(&mut self, ns: &Namespace) {
         self.drop_devices_of(ns.number).await;
-        self.registry.write().unwrap().by_name.remove(&ns.name);
+        self.registry.write().unwrap().remove(ns.number);
         if let Some(conn) = &self.conn {
             let path = ns.object_path();
             if let Err(e) = conn.object_server().remove::<NetNsInstance, _>(&path).await {

@@ -74,7 +74,7 @@ impl Manager {
 
     fn set_ns_state(&mut self, ns: u32, f: impl FnOnce(&mut Namespace)) {
         let mut reg = self.registry.write().unwrap();
-        if let Some(n) = reg.by_name.values_mut().find(|n| n.number == ns) {
+        if let Some(n) = reg.by_number_mut(ns) {
             f(n);
         }
     }
@@ -346,7 +346,7 @@ impl Manager {
 
     /// Puts back the sysctls changed for uplinks through `up`, once none is left.
     pub(super) async fn restore_sysctls(&mut self, up: &str) {
-        let still_used = self.registry.read().unwrap().by_name.values().any(
+        let still_used = self.registry.read().unwrap().namespaces().any(
             |n| matches!(&n.uplink, Some(UplinkRecord::Veth { uplink_ns, .. }) if uplink_ns == up),
         );
         if still_used {
@@ -421,7 +421,7 @@ impl Manager {
                     v6: s.ns_v6,
                     host_if: host_if.clone(),
                 };
-                let last = !self.registry.read().unwrap().by_name.values().any(|n| {
+                let last = !self.registry.read().unwrap().namespaces().any(|n| {
                     n.number != target.number
                         && matches!(&n.uplink, Some(UplinkRecord::Veth { uplink_ns: u, .. }) if u == uplink_ns)
                 });
