@@ -6,6 +6,7 @@ pub mod actions;
 pub mod error;
 pub mod names;
 pub mod proxy;
+pub mod state;
 pub mod validate;
 
 pub use error::Error;
@@ -22,10 +23,22 @@ pub const NAMESPACE_PATH_PREFIX: &str = "/net/netnsd/Netns1/NetworkNamespace";
 /// Devices are `DEVICE_PATH_PREFIX/N`.
 pub const DEVICE_PATH_PREFIX: &str = "/net/netnsd/Netns1/Devices";
 
+/// Connection profiles: the Settings object, and `SETTINGS_PATH/N` per profile.
+pub const SETTINGS_PATH: &str = "/net/netnsd/Netns1/Settings";
+/// Active connections are `ACTIVE_PATH_PREFIX/N`.
+pub const ACTIVE_PATH_PREFIX: &str = "/net/netnsd/Netns1/ActiveConnection";
+
 /// Interface names.
 pub const CONTROLLER_INTERFACE: &str = "net.netnsd.Netns1.NetworkNamespacesController";
 pub const INSTANCE_INTERFACE: &str = "net.netnsd.Netns1.NetNsInstance";
 pub const DEVICE_INTERFACE: &str = "net.netnsd.Netns1.Device";
+pub const SETTINGS_INTERFACE: &str = "net.netnsd.Netns1.Settings";
+pub const CONNECTION_INTERFACE: &str = "net.netnsd.Netns1.Settings.Connection";
+pub const ACTIVE_INTERFACE: &str = "net.netnsd.Netns1.Connection.Active";
+pub const VPN_INTERFACE: &str = "net.netnsd.Netns1.VPN.Connection";
+
+/// Where profiles live on disk, as NetworkManager keyfiles.
+pub const CONNECTIONS_DIR: &str = "/etc/netnsd/connections";
 
 /// The name under which the daemon's own network namespace is listed.
 pub const ROOT_NS_NAME: &str = "rootns";
@@ -77,4 +90,14 @@ mod tests {
             assert_eq!(object_number(bad, DEVICE_PATH_PREFIX), None, "{bad}");
         }
     }
+}
+
+/// The object path of profile number `n`.
+pub fn connection_path(n: u32) -> String {
+    format!("{SETTINGS_PATH}/{n}")
+}
+
+/// The object path of active connection number `n`.
+pub fn active_path(n: u32) -> String {
+    format!("{ACTIVE_PATH_PREFIX}/{n}")
 }

@@ -186,3 +186,121 @@ pub trait Device {
     #[zbus(property)]
     fn network_namespace(&self) -> zbus::Result<OwnedObjectPath>;
 }
+
+/// A profile as it travels on the bus: setting name → key → value, as
+/// NetworkManager's `a{sa{sv}}`.
+pub type SettingsDict = HashMap<String, HashMap<String, OwnedVariant>>;
+
+#[proxy(
+    interface = "net.netnsd.Netns1.Settings",
+    default_service = "net.netnsd.Netns1",
+    default_path = "/net/netnsd/Netns1/Settings"
+)]
+pub trait Settings {
+    fn list_connections(&self) -> Result<Vec<OwnedObjectPath>, Error>;
+    #[zbus(allow_interactive_auth)]
+    fn add_connection(
+        &self,
+        connection: HashMap<&str, HashMap<&str, Variant<'_>>>,
+    ) -> Result<OwnedObjectPath, Error>;
+    fn get_connection_by_uuid(&self, uuid: &str) -> Result<OwnedObjectPath, Error>;
+    #[zbus(allow_interactive_auth)]
+    fn reload_connections(&self) -> Result<bool, Error>;
+    #[zbus(property)]
+    fn connections(&self) -> zbus::Result<Vec<OwnedObjectPath>>;
+    #[zbus(signal)]
+    fn new_connection(&self, connection: OwnedObjectPath) -> zbus::Result<()>;
+    #[zbus(signal)]
+    fn connection_removed(&self, connection: OwnedObjectPath) -> zbus::Result<()>;
+}
+
+#[proxy(
+    interface = "net.netnsd.Netns1.Settings.Connection",
+    default_service = "net.netnsd.Netns1"
+)]
+pub trait SettingsConnection {
+    fn get_settings(&self) -> Result<SettingsDict, Error>;
+    #[zbus(allow_interactive_auth)]
+    fn get_secrets(&self, setting_name: &str) -> Result<SettingsDict, Error>;
+    #[zbus(allow_interactive_auth)]
+    fn update(&self, properties: HashMap<&str, HashMap<&str, Variant<'_>>>) -> Result<(), Error>;
+    #[zbus(allow_interactive_auth)]
+    fn delete(&self) -> Result<(), Error>;
+    #[zbus(property)]
+    fn filename(&self) -> zbus::Result<String>;
+    #[zbus(signal)]
+    fn updated(&self) -> zbus::Result<()>;
+    #[zbus(signal)]
+    fn removed(&self) -> zbus::Result<()>;
+}
+
+/// The activation methods and properties of NetNsInstance.
+#[proxy(
+    interface = "net.netnsd.Netns1.NetNsInstance",
+    default_service = "net.netnsd.Netns1"
+)]
+pub trait NetNsConnections {
+    #[zbus(allow_interactive_auth)]
+    fn activate_connection(
+        &self,
+        connection: &ObjectPath<'_>,
+        device: &ObjectPath<'_>,
+        specific_object: &ObjectPath<'_>,
+    ) -> Result<OwnedObjectPath, Error>;
+    #[zbus(allow_interactive_auth)]
+    fn deactivate_connection(&self, active_connection: &ObjectPath<'_>) -> Result<(), Error>;
+    #[zbus(property)]
+    fn active_connections(&self) -> zbus::Result<Vec<OwnedObjectPath>>;
+    #[zbus(property)]
+    fn primary_connection(&self) -> zbus::Result<OwnedObjectPath>;
+    #[zbus(property)]
+    fn primary_connection_type(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn activating_connection(&self) -> zbus::Result<OwnedObjectPath>;
+    #[zbus(property)]
+    fn metered(&self) -> zbus::Result<u32>;
+}
+
+#[proxy(
+    interface = "net.netnsd.Netns1.Connection.Active",
+    default_service = "net.netnsd.Netns1"
+)]
+pub trait ActiveConnection {
+    #[zbus(property)]
+    fn connection(&self) -> zbus::Result<OwnedObjectPath>;
+    #[zbus(property)]
+    fn id(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn uuid(&self) -> zbus::Result<String>;
+    #[zbus(property, name = "Type")]
+    fn type_(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn state(&self) -> zbus::Result<u32>;
+    #[zbus(property)]
+    fn state_reason(&self) -> zbus::Result<u32>;
+    #[zbus(property)]
+    fn vpn(&self) -> zbus::Result<bool>;
+    /// Where the connection's device lives (the isolated namespace for an
+    /// isolated VPN).
+    #[zbus(property)]
+    fn network_namespace(&self) -> zbus::Result<OwnedObjectPath>;
+    #[zbus(property)]
+    fn devices(&self) -> zbus::Result<Vec<OwnedObjectPath>>;
+    /// `receive_state_changed_signal()`; `receive_state_changed()` is the
+    /// property's own stream.
+    #[zbus(signal, name = "StateChanged")]
+    fn state_changed_signal(&self, state: u32, reason: u32) -> zbus::Result<()>;
+}
+
+#[proxy(
+    interface = "net.netnsd.Netns1.VPN.Connection",
+    default_service = "net.netnsd.Netns1"
+)]
+pub trait VpnConnection {
+    #[zbus(property)]
+    fn vpn_state(&self) -> zbus::Result<u32>;
+    #[zbus(property)]
+    fn banner(&self) -> zbus::Result<String>;
+    #[zbus(signal, name = "VpnStateChanged")]
+    fn vpn_state_changed_signal(&self, state: u32, reason: u32) -> zbus::Result<()>;
+}
