@@ -14,6 +14,7 @@ pub mod spawn;
 pub mod spec;
 pub mod sysctl;
 pub mod uplink;
+pub mod vpn;
 pub mod watch;
 
 use std::path::PathBuf;

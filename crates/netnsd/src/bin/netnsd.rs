@@ -7,7 +7,12 @@ use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitEx
 /// D-Bus system bus as net.netnsd.Netns1. Clients: nsctl, busctl, gdbus.
 #[derive(Parser)]
 #[command(version, about)]
-struct Args {}
+struct Args {
+    /// Internal: run as a VPN client's "up" hook, handing its environment
+    /// (the pushed configuration) to the daemon over this socket.
+    #[arg(long, hide = true, value_name = "SOCKET")]
+    vpn_helper: Option<std::path::PathBuf>,
+}
 
 fn init_logging() {
     let filter =
@@ -29,25 +34,40 @@ fn init_logging() {
         .init();
 }
 
-async fn shutdown_signal() {
+/// Waits for SIGTERM or SIGINT. The handlers are installed at once, when
+/// this is called, so a signal that comes before the daemon is fully up is
+/// caught too.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM"),
-        _ = int.recv() => tracing::info!("SIGINT"),
-    }
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM"),
+            _ = int.recv() => tracing::info!("SIGINT"),
+        }
+    })
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let _args = Args::parse();
+    let args = Args::parse();
+    if let Some(socket) = args.vpn_helper {
+        return std::process::ExitCode::from(netnsd::vpn::helper::run(&socket) as u8);
+    }
     init_logging();
     if !nix::unistd::geteuid().is_root() {
         eprintln!("netnsd: must run as root (it creates namespaces and mounts)");
         return std::process::ExitCode::from(1);
     }
-    match netnsd::run(netnsd::Config::default(), shutdown_signal()).await {
+    let shutdown = match shutdown_signal() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("netnsd: cannot handle signals: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    match netnsd::run(netnsd::Config::default(), shutdown).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

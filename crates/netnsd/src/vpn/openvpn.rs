@@ -181,7 +181,7 @@ pub fn invocation(
         "2",
         "--up",
         helper,
-        "--up-restart",
+        "--persist-tun",
         "--connect-retry-max",
         "3",
     ]);
