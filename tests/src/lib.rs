@@ -34,6 +34,7 @@ use zbus::names::BusName;
 use zbus::proxy::CacheProperties;
 use zbus::{Connection, OwnedObjectPath};
 
+pub mod openvpn;
 pub mod platform;
 pub use platform::*;
 
