@@ -8,8 +8,10 @@ use clap_complete::Shell;
 
 use crate::error::exit_status_help;
 
+mod ns;
 mod platform;
 
+pub use ns::*;
 pub use platform::*;
 
 const ABOUT: &str = "Manage network namespaces through netnsd";
@@ -22,6 +24,12 @@ Namespaces are the ones iproute2 uses: one added with nsctl is /run/netns/NAME a
 with \"ip netns exec\", and one added with \"ip netns add\" is listed here too, as not managed \
 by netnsd. The host's own namespace is listed as rootns.
 
+\"nsctl exec NS -- CMD\" runs a program in a namespace as the user who runs nsctl, as \"ip \
+netns exec\" would but without root: with the namespace's own resolv.conf, on nsctl's \
+terminal, waiting for the program and exiting with its status. A namespace gets a way out \
+with an uplink (\"nsctl add --uplink\", \"nsctl uplink\": a routed veth with NAT to the host, \
+or a macvlan) and its own name servers (\"nsctl add --dns\", \"nsctl dns\").
+
 Besides namespaces, nsctl manages what is inside them, in the manner of iproute2: devices \
 (\"nsctl device\", moving one into a namespace with \"nsctl device take\"), links (\"nsctl \
 link\": veth pairs, macvlans, bridges), addresses (\"nsctl addr\"), routes (\"nsctl route\") \
@@ -31,9 +39,9 @@ that namespace or by its Device object path (/net/netnsd/Netns1/Devices/N).
 
 Reading is open to every user. Changes are decided by polkit: adding and deleting namespaces \
 by the action net.netnsd.Netns1.manage-namespaces, moving devices by \
-net.netnsd.Netns1.take-device, links, addresses, routes and rules by \
-net.netnsd.Netns1.configure. nsctl lets polkit ask for a password when an authentication \
-agent is running.
+net.netnsd.Netns1.take-device, uplinks, DNS, links, addresses, routes and rules by \
+net.netnsd.Netns1.configure, running programs by net.netnsd.Netns1.spawn. nsctl lets polkit \
+ask for a password when an authentication agent is running.
 
 nsctl uses the system bus at $DBUS_SYSTEM_BUS_ADDRESS if that is set, else at \
 unix:path=/var/run/dbus/system_bus_socket. Errors are printed on stderr as \"nsctl: MESSAGE\"; \
@@ -75,10 +83,11 @@ List network namespaces: the root namespace (rootns) first, then the others by n
 Columns: NAME; ID, the namespace's inode number (as \"lsns\" and \"ls -iL /run/netns/NAME\" \
 show it); MANAGED, yes if netnsd made it, no if it was made by someone else (\"ip netns add\") \
 or is the root namespace; PERSISTENT, yes if it is kept after the connection that made it \
-goes down; PATH, its bind mount under /run/netns; OBJECT, its NetNsInstance object on the bus.
+goes down; UPLINK, none, veth or macvlan; PATH, its bind mount under /run/netns; OBJECT, its \
+NetNsInstance object on the bus.
 
 With --json, prints one JSON array of objects with the keys name, id, path, persistent, \
-managed and object.",
+managed, uplink, dns_servers (an array) and object.",
         after_help = exit_status_help()
     )]
     List,
@@ -89,13 +98,18 @@ managed and object.",
 Add a network namespace: netnsd creates /run/netns/NAME as \"ip netns add NAME\" would, with \
 loopback up, and prints its NetNsInstance object path (with --json, {\"object\": PATH}).
 
-Needs polkit's permission for net.netnsd.Netns1.manage-namespaces.",
+With --uplink, the namespace gets a way out in the same call (see \"nsctl uplink set\"): \
+--uplink veth makes a veth pair to --uplink-netns (rootns by default) with addresses from \
+netnsd's pool, a default route and NAT; --uplink macvlan makes a macvlan on --uplink-parent \
+with the static --address and --gateway. With --dns and --dns-search, netnsd writes the \
+namespace's own /etc/netns/NAME/resolv.conf (see \"nsctl dns set\"). If any step fails, \
+nothing is left behind.
+
+Needs polkit's permission for net.netnsd.Netns1.manage-namespaces, and with an uplink or DNS \
+also for net.netnsd.Netns1.configure.",
         after_help = exit_status_help()
     )]
-    Add {
-        #[arg(value_name = "NAME", help = NAME_HELP, long_help = NAME_LONG_HELP)]
-        name: String,
-    },
+    Add(AddArgs),
 
     /// Delete a network namespace
     #[command(
@@ -117,14 +131,83 @@ Needs polkit's permission for net.netnsd.Netns1.manage-namespaces.",
     #[command(
         long_about = "\
 Show one network namespace as \"Key: value\" lines: Name, Id (inode number), Path, Persistent, \
-Managed and Object (with --json, one object with the keys of \"nsctl list --json\"). \
-\"nsctl show rootns\" shows the host's own namespace.",
+Managed, Uplink (none, veth or macvlan), DNS (its name servers, one per line, - for none) and \
+Object (with --json, one object with the keys of \"nsctl list --json\"). \"nsctl show rootns\" \
+shows the host's own namespace.",
         after_help = exit_status_help()
     )]
     Show {
         #[arg(value_name = "NAME", help = NAME_HELP, long_help = NAME_LONG_HELP)]
         name: String,
     },
+
+    /// Run a program in a namespace, as yourself, and wait for it
+    #[command(
+        long_about = "\
+Run CMD with ARGS in namespace NS, as the user who runs nsctl, and wait for it: nsctl exits \
+with the program's exit status. Like \"ip netns exec\", the program sees the namespace's own \
+network and the files of /etc/netns/NS (resolv.conf) over /etc; unlike it, it needs no root: \
+netnsd starts the program with the uid, gid and groups the system bus knows for nsctl, in a \
+session of its own, and the host's resolver sockets (systemd-resolved, nscd) are out of its \
+reach. CMD is looked up in the PATH passed to it. Put -- before CMD when CMD or ARGS start \
+with a dash; options of nsctl go before it.
+
+Environment: the program gets only what nsctl passes: PATH, HOME, USER, LOGNAME, SHELL, \
+TERM, COLORTERM, LANG, LANGUAGE, LC_*, TZ, DISPLAY, WAYLAND_DISPLAY, XAUTHORITY, \
+XDG_RUNTIME_DIR, XDG_SESSION_TYPE, XDG_CURRENT_DESKTOP, DBUS_SESSION_BUS_ADDRESS and \
+PULSE_SERVER, those of them that are set in nsctl's environment (so that terminal, \
+graphical and sound programs work), plus each --env: --env VAR passes VAR from nsctl's \
+environment (nothing if it is not set), --env VAR=VALUE sets it. The working directory is \
+nsctl's own unless --cwd says otherwise.
+
+Input and output: when stdin and stdout are a terminal (and --no-pty is not given), nsctl \
+does as \"systemd-run --pty\": it opens a pseudo-terminal of the size of its own, which the \
+program gets as its controlling terminal (on stdin, stdout, and stderr unless stderr is \
+redirected), puts its own terminal in raw mode and relays between the two, passing on \
+window-size changes. Line editing, Ctrl-C, Ctrl-Z and full-screen programs then work as in \
+any terminal, and the terminal is restored when the program ends. Otherwise the program gets \
+nsctl's own stdin, stdout and stderr (a closed one is /dev/null), so pipes and redirections \
+work as usual.
+
+Signals: SIGINT, SIGTERM and SIGHUP sent to nsctl while it waits are passed on to the \
+program's process group, and nsctl goes on waiting for its status; at a second one, or if \
+the signal cannot be passed on, nsctl stops waiting, says so, and exits with 128 plus the \
+signal's number while the program may go on running. With a pseudo-terminal, nsctl instead \
+restores its terminal and leaves at once, which hangs up the program's terminal (it gets \
+SIGHUP, as when a terminal window is closed). --json has no effect here.
+
+Needs polkit's permission for net.netnsd.Netns1.spawn (by default granted to users of the \
+active local session).",
+        after_help = crate::exec::exec_exit_status_help()
+    )]
+    Exec(ExecArgs),
+
+    /// Set or clear the uplink of a namespace: a routed veth with NAT, or a macvlan
+    #[command(
+        subcommand,
+        long_about = "\
+The uplink of a namespace, its way out: a veth pair to another namespace (rootns by default), \
+routed, with NAT there (\"nsctl uplink set NS --type veth\"), or a macvlan on a physical \
+device with a static address (\"--type macvlan\"); or none (\"nsctl uplink clear NS\"). \
+\"nsctl show\" and \"nsctl list\" show which a namespace has.
+
+Needs polkit's permission for net.netnsd.Netns1.configure.",
+        after_help = exit_status_help()
+    )]
+    Uplink(UplinkCommand),
+
+    /// Set or clear the name servers of a namespace
+    #[command(
+        subcommand,
+        long_about = "\
+The name servers and search domains of a namespace, which netnsd writes to \
+/etc/netns/NS/resolv.conf: programs run with \"nsctl exec\" or \"ip netns exec\" see it as \
+/etc/resolv.conf. \"nsctl show\" shows them.
+
+Needs polkit's permission for net.netnsd.Netns1.configure.",
+        after_help = exit_status_help()
+    )]
+    Dns(DnsCommand),
 
     /// Devices: list them, show one, move one into another namespace
     #[command(
@@ -232,7 +315,7 @@ mod tests {
         }
         assert!(matches!(
             parse(&["add", "x"]).unwrap().command,
-            Command::Add { .. }
+            Command::Add(_)
         ));
         assert!(matches!(
             parse(&["show", "x"]).unwrap().command,
@@ -252,7 +335,7 @@ mod tests {
     fn names_that_look_like_options_need_a_separator() {
         assert!(parse(&["add", "-x"]).is_err());
         match parse(&["add", "--", "-x"]).unwrap().command {
-            Command::Add { name } => assert_eq!(name, "-x"),
+            Command::Add(a) => assert_eq!(a.name, "-x"),
             other => panic!("{other:?}"),
         }
     }
@@ -618,6 +701,289 @@ mod tests {
         ] {
             assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
         }
+    }
+
+    /// Parses and applies the checks clap cannot make (`cli::check`).
+    fn parse_checked(args: &[&str]) -> Result<Cli, clap::Error> {
+        let cli = parse(args)?;
+        check(&cli)?;
+        Ok(cli)
+    }
+
+    #[test]
+    fn exec_takes_the_command_after_its_own_options() {
+        let e = match parse_checked(&["exec", "vpn", "--", "ls", "-l", "--color", "/"])
+            .unwrap()
+            .command
+        {
+            Command::Exec(e) => e,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(e.netns, "vpn");
+        assert_eq!(e.command, ["ls", "-l", "--color", "/"]);
+        assert!(e.env.is_empty() && e.cwd.is_none() && !e.no_pty);
+
+        // Without --, everything from CMD on is the program's, options too.
+        let e = match parse_checked(&[
+            "exec", "-e", "FOO=1", "vpn", "--env", "BAR", "--cwd", "/tmp", "--no-pty", "sh", "-c",
+            "exit 7", "--env", "X",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Exec(e) => e,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(e.env, ["FOO=1", "BAR"]);
+        assert_eq!(e.cwd.as_deref(), Some(std::path::Path::new("/tmp")));
+        assert!(e.no_pty);
+        assert_eq!(e.command, ["sh", "-c", "exit 7", "--env", "X"]);
+
+        // A program whose name starts with a dash needs --.
+        match parse_checked(&["exec", "vpn", "--", "--weird"])
+            .unwrap()
+            .command
+        {
+            Command::Exec(e) => assert_eq!(e.command, ["--weird"]),
+            other => panic!("{other:?}"),
+        }
+        for bad in [
+            &["exec", "vpn"][..],
+            &["exec", "vpn", "--"],
+            &["exec"],
+            &["exec", "vpn", "--bogus", "ls"],
+            &["exec", "vpn", "--env", "=x", "ls"],
+            &["exec", "vpn", "--env", "", "ls"],
+        ] {
+            assert_eq!(parse_checked(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn add_with_uplink_and_dns() {
+        let a = match parse_checked(&["add", "a"]).unwrap().command {
+            Command::Add(a) => a,
+            other => panic!("{other:?}"),
+        };
+        assert!(!a.has_options());
+        let a = match parse_checked(&[
+            "add",
+            "a",
+            "--uplink",
+            "veth",
+            "--no-ipv6",
+            "--dns",
+            "192.0.2.53",
+            "--dns",
+            "2001:db8::53,192.0.2.54",
+            "--dns-search",
+            "example.test",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Add(a) => a,
+            other => panic!("{other:?}"),
+        };
+        assert!(a.has_options());
+        assert_eq!(a.uplink, Some(UplinkArg::Veth));
+        assert!(a.opts.no_ipv6);
+        let dns: Vec<String> = a.dns.iter().map(ToString::to_string).collect();
+        assert_eq!(dns, ["192.0.2.53", "2001:db8::53", "192.0.2.54"]);
+        assert_eq!(a.dns_search, ["example.test"]);
+        let options = crate::cmd::add::namespace_options(&a);
+        let mut keys: Vec<&str> = options.keys().copied().collect();
+        keys.sort();
+        assert_eq!(keys, ["dns", "dns-search", "ipv6", "uplink"]);
+        assert_eq!(options["uplink"], zbus::wire::Variant::from("veth"));
+        assert_eq!(options["ipv6"], zbus::wire::Variant::from(false));
+
+        // DNS alone is an option too.
+        match parse_checked(&["add", "a", "--dns", "192.0.2.53"])
+            .unwrap()
+            .command
+        {
+            Command::Add(a) => {
+                assert!(a.has_options());
+                let o = crate::cmd::add::namespace_options(&a);
+                assert_eq!(o.keys().copied().collect::<Vec<_>>(), ["dns"]);
+            }
+            other => panic!("{other:?}"),
+        }
+
+        match parse_checked(&[
+            "add",
+            "m",
+            "--uplink",
+            "macvlan",
+            "--uplink-parent",
+            "eth0",
+            "--address",
+            "192.0.2.10/24",
+            "--gateway",
+            "192.0.2.1",
+            "--uplink-netns",
+            "wan",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Add(a) => {
+                let o = crate::cmd::add::namespace_options(&a);
+                let mut keys: Vec<&str> = o.keys().copied().collect();
+                keys.sort();
+                assert_eq!(
+                    keys,
+                    [
+                        "address",
+                        "gateway",
+                        "uplink",
+                        "uplink-netns",
+                        "uplink-parent"
+                    ]
+                );
+                assert_eq!(o["gateway"], zbus::wire::Variant::from("192.0.2.1"));
+            }
+            other => panic!("{other:?}"),
+        }
+
+        for bad in [
+            // Uplink options without an uplink, or of the other kind.
+            &["add", "a", "--address", "192.0.2.10/24"][..],
+            &["add", "a", "--uplink", "none", "--uplink-netns", "x"],
+            &["add", "a", "--uplink", "veth", "--uplink-parent", "eth0"],
+            &["add", "a", "--uplink", "veth", "--gateway", "192.0.2.1"],
+            &[
+                "add",
+                "a",
+                "--uplink",
+                "macvlan",
+                "--address",
+                "192.0.2.10/24",
+            ],
+            &["add", "a", "--uplink", "macvlan", "--uplink-parent", "eth0"],
+            &[
+                "add",
+                "a",
+                "--uplink",
+                "macvlan",
+                "--uplink-parent",
+                "e",
+                "--address",
+                "192.0.2.10/24",
+                "--no-ipv6",
+            ],
+            &["add", "a", "--uplink", "wireguard"],
+            &["add", "a", "--dns", "dns.example"],
+            &["add", "a", "--uplink", "macvlan", "--gateway", "x"],
+        ] {
+            assert_eq!(parse_checked(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn uplink_and_dns_commands() {
+        match parse_checked(&["uplink", "set", "a", "--type", "veth"])
+            .unwrap()
+            .command
+        {
+            Command::Uplink(UplinkCommand::Set { netns, kind, opts }) => {
+                assert_eq!((netns.as_str(), kind), ("a", UplinkKind::Veth));
+                assert_eq!(opts, UplinkOpts::default());
+                let o = crate::cmd::uplink::uplink_options(Some(kind), &opts);
+                assert_eq!(o.keys().copied().collect::<Vec<_>>(), ["uplink"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_checked(&[
+                "uplink",
+                "set",
+                "a",
+                "--type",
+                "macvlan",
+                "--uplink-parent",
+                "eth0",
+                "--address",
+                "fd00::10/64"
+            ])
+            .unwrap()
+            .command,
+            Command::Uplink(UplinkCommand::Set {
+                kind: UplinkKind::Macvlan,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_checked(&["uplink", "clear", "a"]).unwrap().command,
+            Command::Uplink(UplinkCommand::Clear { .. })
+        ));
+        match parse_checked(&[
+            "dns",
+            "set",
+            "a",
+            "--server",
+            "192.0.2.53",
+            "192.0.2.54",
+            "--server",
+            "fd00::53",
+            "--search",
+            "a.test,b.test",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Dns(DnsCommand::Set {
+                netns,
+                servers,
+                search,
+            }) => {
+                assert_eq!(netns, "a");
+                let s: Vec<String> = servers.iter().map(ToString::to_string).collect();
+                assert_eq!(s, ["192.0.2.53", "192.0.2.54", "fd00::53"]);
+                assert_eq!(search, ["a.test", "b.test"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_checked(&["dns", "clear", "a"]).unwrap().command,
+            Command::Dns(DnsCommand::Clear { .. })
+        ));
+        for bad in [
+            &["uplink", "set", "a"][..],
+            &["uplink", "set", "a", "--type", "none"],
+            &[
+                "uplink",
+                "set",
+                "a",
+                "--type",
+                "veth",
+                "--address",
+                "10.0.0.2/24",
+            ],
+            &["uplink", "set", "a", "--type", "macvlan"],
+            &["uplink", "clear"],
+            &["dns", "set", "a"],
+            &["dns", "set", "a", "--server", "not-an-ip"],
+            &["dns", "clear"],
+        ] {
+            assert_eq!(parse_checked(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn exec_help_documents_the_programs_status() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let help = cmd
+            .find_subcommand_mut("exec")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("128+N"), "{help}");
+        assert!(help.contains("  127  the program"), "{help}");
+        assert!(help.contains("WAYLAND_DISPLAY"), "{help}");
+        assert!(help.contains("--env <VAR[=VALUE]>"), "{help}");
     }
 
     #[test]

@@ -114,6 +114,8 @@ pub const POLKIT_HINT: &str = "polkit refused; ask an administrator or add a pol
 pub struct CliError {
     kind: Kind,
     message: String,
+    /// An exit status other than the kind's (`nsctl exec`: 127).
+    code: Option<u8>,
 }
 
 impl CliError {
@@ -121,11 +123,18 @@ impl CliError {
         Self {
             kind,
             message: message.into(),
+            code: None,
         }
     }
 
+    /// The same error, with exit status `code` instead of its kind's.
+    pub fn with_exit_code(mut self, code: u8) -> Self {
+        self.code = Some(code);
+        self
+    }
+
     pub fn exit_code(&self) -> u8 {
-        self.kind.exit_code()
+        self.code.unwrap_or(self.kind.exit_code())
     }
 
     /// The message in plain words, without the `nsctl: ` prefix.

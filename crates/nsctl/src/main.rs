@@ -8,9 +8,11 @@ mod cli;
 mod cmd;
 mod device;
 mod error;
+mod exec;
 mod man;
 mod namespace;
 mod output;
+mod pty;
 mod routing;
 
 use std::io::{self, Write};
@@ -21,11 +23,26 @@ use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
 use error::{CliError, Kind};
 
+/// What a command ends with.
+enum Done {
+    /// Text to print on stdout, then exit 0.
+    Print(String),
+    /// `nsctl exec`: exit with the program's status.
+    Exit(u8),
+}
+
 fn main() -> ExitCode {
     // Usage errors, --help and --version exit here (2 for a usage error).
     let cli = Cli::parse();
-    match run(cli).and_then(|out| print(&out)) {
-        Ok(()) => ExitCode::SUCCESS,
+    if let Err(e) = cli::check(&cli) {
+        e.exit();
+    }
+    let done = run(cli).and_then(|done| match done {
+        Done::Print(out) => print(&out).map(|()| 0),
+        Done::Exit(code) => Ok(code),
+    });
+    match done {
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("nsctl: {}", e.message());
             ExitCode::from(e.exit_code())
@@ -33,7 +50,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<String, CliError> {
+fn run(cli: Cli) -> Result<Done, CliError> {
     match cli.command {
         Command::GenerateMan { dir } => {
             man::write_pages(&dir).map_err(|e| {
@@ -42,12 +59,14 @@ fn run(cli: Cli) -> Result<String, CliError> {
                     format!("cannot write man pages to {}: {e}", dir.display()),
                 )
             })?;
-            Ok(String::new())
+            Ok(Done::Print(String::new()))
         }
         Command::GenerateCompletions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "nsctl", &mut buf);
-            String::from_utf8(buf).map_err(|e| CliError::new(Kind::Failed, e.to_string()))
+            String::from_utf8(buf)
+                .map(Done::Print)
+                .map_err(|e| CliError::new(Kind::Failed, e.to_string()))
         }
         command => {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -59,11 +78,14 @@ fn run(cli: Cli) -> Result<String, CliError> {
     }
 }
 
-async fn bus_command(command: Command, json: bool) -> Result<String, CliError> {
+async fn bus_command(command: Command, json: bool) -> Result<Done, CliError> {
     let conn = cmd::connect().await?;
-    match command {
+    if let Command::Exec(args) = command {
+        return cmd::exec::exec(&conn, args).await.map(Done::Exit);
+    }
+    let out = match command {
         Command::List => cmd::list::exec(&conn, json).await,
-        Command::Add { name } => cmd::add::exec(&conn, &name, json).await,
+        Command::Add(args) => cmd::add::exec(&conn, &args, json).await,
         Command::Delete { name } => cmd::delete::exec(&conn, &name, json).await,
         Command::Show { name } => cmd::show::exec(&conn, &name, json).await,
         Command::Device(c) => cmd::device::exec(&conn, c, json).await,
@@ -71,10 +93,13 @@ async fn bus_command(command: Command, json: bool) -> Result<String, CliError> {
         Command::Addr(c) => cmd::addr::exec(&conn, c).await,
         Command::Route(c) => cmd::route::exec(&conn, c, json).await,
         Command::Rule(c) => cmd::rule::exec(&conn, c, json).await,
-        Command::GenerateMan { .. } | Command::GenerateCompletions { .. } => {
-            unreachable!("handled without the bus")
+        Command::Uplink(c) => cmd::uplink::exec(&conn, c).await,
+        Command::Dns(c) => cmd::dns::exec(&conn, c).await,
+        Command::Exec(_) | Command::GenerateMan { .. } | Command::GenerateCompletions { .. } => {
+            unreachable!("handled above")
         }
-    }
+    };
+    out.map(Done::Print)
 }
 
 /// Writes the output; a reader that went away (`nsctl list | head -1`) is not an error.

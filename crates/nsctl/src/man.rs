@@ -15,6 +15,7 @@ use clap_mangen::Man;
 
 use crate::cli::Cli;
 use crate::error::EXIT_STATUSES;
+use crate::exec::{FORWARDED_ENV, NOT_FOUND_EXIT_CODE};
 
 /// Every page as (file name, roff text): `nsctl.1` first, then one per
 /// visible subcommand at every level, depth first (`nsctl-list.1`, ...,
@@ -119,9 +120,31 @@ fn page(
         }
     }
 
+    let name = page_name(cmd);
+    let exec = name == "nsctl-exec";
     text.push_str(".SH \"EXIT STATUS\"\n");
-    for (code, meaning) in EXIT_STATUSES {
+    if exec {
+        text.push_str(&escape(
+            "The exit status of the program, or 128 plus the number of the signal that killed \
+             it (130 for SIGINT), as a shell reports it. When the program could not be started, \
+             or nsctl stopped waiting for it:",
+        ));
+        text.push('\n');
+        text.push_str(&format!(
+            ".TP\n\\fB{NOT_FOUND_EXIT_CODE}\\fR\n{}\n",
+            escape("the program, or the working directory, was not found")
+        ));
+    }
+    for (code, meaning) in EXIT_STATUSES.iter().filter(|(c, _)| !exec || *c != 0) {
         text.push_str(&format!(".TP\n\\fB{code}\\fR\n{}\n", escape(meaning)));
+    }
+    if exec {
+        text.push_str(&format!(
+            ".TP\n\\fB128+N\\fR\n{}\n",
+            escape(
+                "nsctl got signal N and stopped waiting (see DESCRIPTION); the program may still run"
+            )
+        ));
     }
 
     text.push_str(".SH ENVIRONMENT\n.TP\n\\fBDBUS_SYSTEM_BUS_ADDRESS\\fR\n");
@@ -129,9 +152,22 @@ fn page(
         "The address of the system bus; unix:path=/var/run/dbus/system_bus_socket if unset.",
     ));
     text.push('\n');
+    if exec {
+        let names: Vec<String> = FORWARDED_ENV
+            .iter()
+            .copied()
+            .chain(["LC_*"])
+            .map(|n| format!("\\fB{}\\fR", escape(n)))
+            .collect();
+        text.push_str(&format!(".TP\n{}\n", names.join(", ")));
+        text.push_str(&escape(
+            "Passed on to the program when set, and nothing else of nsctl's environment unless \
+             asked for with --env.",
+        ));
+        text.push('\n');
+    }
 
     text.push_str(".SH \"SEE ALSO\"\n");
-    let name = page_name(cmd);
     let mut see_also: Vec<(String, &str)> = Vec::new();
     if let Some(parent) = parent {
         if parent != "nsctl" {
@@ -145,6 +181,9 @@ fn page(
             .into_iter()
             .map(|p| (p.to_owned(), "8")),
     );
+    if exec {
+        see_also.push(("systemd-run".to_owned(), "1"));
+    }
     see_also.extend(
         [("busctl", "1"), ("pkttyagent", "1"), ("polkit", "8")].map(|(n, s)| (n.to_owned(), s)),
     );
@@ -261,6 +300,13 @@ mod tests {
                 "nsctl-add.1",
                 "nsctl-delete.1",
                 "nsctl-show.1",
+                "nsctl-exec.1",
+                "nsctl-uplink.1",
+                "nsctl-uplink-set.1",
+                "nsctl-uplink-clear.1",
+                "nsctl-dns.1",
+                "nsctl-dns-set.1",
+                "nsctl-dns-clear.1",
                 "nsctl-device.1",
                 "nsctl-device-list.1",
                 "nsctl-device-show.1",
@@ -323,6 +369,31 @@ mod tests {
         let s = see_also("nsctl-show.1");
         assert_eq!(s.matches("\\fBnsctl\\fR(1)").count(), 1, "{s}");
         assert!(s.contains("\\fBip\\-netns\\fR(8)"), "{s}");
+    }
+
+    #[test]
+    fn exec_page_documents_the_programs_status_and_environment() {
+        let (_, text) = pages()
+            .unwrap()
+            .into_iter()
+            .find(|(n, _)| n == "nsctl-exec.1")
+            .unwrap();
+        let status =
+            &text[text.find(".SH \"EXIT STATUS\"").unwrap()..text.find(".SH ENVIRONMENT").unwrap()];
+        assert!(status.contains("exit status of the program"), "{status}");
+        assert!(status.contains(".TP\n\\fB127\\fR\n"), "{status}");
+        assert!(status.contains("\\fB128+N\\fR"), "{status}");
+        assert!(!status.contains(".TP\n\\fB0\\fR\n"), "{status}");
+        let env =
+            &text[text.find(".SH ENVIRONMENT").unwrap()..text.find(".SH \"SEE ALSO\"").unwrap()];
+        for v in ["DISPLAY", "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR", "LC_*"] {
+            assert!(
+                env.contains(&format!("\\fB{}\\fR", escape(v))),
+                "{v}: {env}"
+            );
+        }
+        assert!(text.contains("\\fBsystemd\\-run\\fR(1)"), "{text}");
+        assert!(text.contains("\\fBip\\-netns\\fR(8)"), "{text}");
     }
 
     #[test]

@@ -22,6 +22,10 @@ pub struct Namespace {
     pub persistent: bool,
     /// `Managed b`: made by netnsd (false for one made with `ip netns add`).
     pub managed: bool,
+    /// `Uplink s`: `none`, `veth` or `macvlan`.
+    pub uplink: String,
+    /// `DnsServers as`: the name servers of its resolv.conf (empty: none).
+    pub dns_servers: Vec<String>,
     /// The NetNsInstance object path.
     pub object: String,
 }
@@ -39,6 +43,8 @@ impl Namespace {
             path: prop(&mut props, object, "Path", "s")?,
             persistent: prop(&mut props, object, "Persistent", "b")?,
             managed: prop(&mut props, object, "Managed", "b")?,
+            uplink: prop(&mut props, object, "Uplink", "s")?,
+            dns_servers: prop(&mut props, object, "DnsServers", "as")?,
             object: object.to_owned(),
         })
     }
@@ -94,6 +100,8 @@ pub(crate) mod tests {
             },
             persistent: false,
             managed,
+            uplink: "none".into(),
+            dns_servers: Vec::new(),
             object: netnsd_api::namespace_path(n),
         }
     }
@@ -109,6 +117,14 @@ pub(crate) mod tests {
             ("Path".to_owned(), v(Variant::from("/run/netns/vpn"))),
             ("Persistent".to_owned(), v(Variant::from(true))),
             ("Managed".to_owned(), v(Variant::from(true))),
+            ("Uplink".to_owned(), v(Variant::from("veth"))),
+            (
+                "DnsServers".to_owned(),
+                v(Variant::from(vec![
+                    "192.0.2.53".to_owned(),
+                    "2001:db8::53".to_owned(),
+                ])),
+            ),
             // Properties nsctl does not show are ignored.
             ("Metered".to_owned(), v(Variant::from(0u32))),
         ])
@@ -126,6 +142,8 @@ pub(crate) mod tests {
                 path: "/run/netns/vpn".into(),
                 persistent: true,
                 managed: true,
+                uplink: "veth".into(),
+                dns_servers: vec!["192.0.2.53".into(), "2001:db8::53".into()],
                 object: "/net/netnsd/Netns1/NetworkNamespace/3".into(),
             }
         );

@@ -11,7 +11,15 @@ use crate::namespace::Namespace;
 use crate::routing::{Route, Rule, TABLE_MAIN, table_name};
 
 /// Column headings of `nsctl list`.
-pub const LIST_COLUMNS: [&str; 6] = ["NAME", "ID", "MANAGED", "PERSISTENT", "PATH", "OBJECT"];
+pub const LIST_COLUMNS: [&str; 7] = [
+    "NAME",
+    "ID",
+    "MANAGED",
+    "PERSISTENT",
+    "UPLINK",
+    "PATH",
+    "OBJECT",
+];
 
 /// Column headings of `nsctl device list`.
 pub const DEVICE_COLUMNS: [&str; 9] = [
@@ -95,6 +103,7 @@ pub fn list_table(namespaces: &[Namespace]) -> String {
                 ns.id.to_string(),
                 yes_no(ns.managed).to_owned(),
                 yes_no(ns.persistent).to_owned(),
+                or_dash(&ns.uplink).into_owned(),
                 or_dash(&ns.path).into_owned(),
                 ns.object.clone(),
             ]
@@ -103,29 +112,51 @@ pub fn list_table(namespaces: &[Namespace]) -> String {
     table(&LIST_COLUMNS, &rows)
 }
 
-/// `nsctl --json list`: an array of `{name,id,path,persistent,managed,object}`.
+/// `nsctl --json list`: an array of
+/// `{name,id,path,persistent,managed,uplink,dns_servers,object}`.
 pub fn list_json(namespaces: &[Namespace]) -> String {
     to_line(&namespaces)
 }
 
-/// `nsctl show NAME`: `Key: value` lines, values aligned.
+/// `nsctl show NAME`: `Key: value` lines, values aligned, one name
+/// server per line.
 pub fn show_text(ns: &Namespace) -> String {
-    let lines = [
+    let mut lines: Vec<(&str, Cow<'_, str>)> = vec![
         ("Name", terminal_safe(&ns.name)),
         ("Id", Cow::Owned(ns.id.to_string())),
         ("Path", or_dash(&ns.path)),
         ("Persistent", Cow::Borrowed(yes_no(ns.persistent))),
         ("Managed", Cow::Borrowed(yes_no(ns.managed))),
-        ("Object", Cow::Borrowed(ns.object.as_str())),
+        ("Uplink", or_dash(&ns.uplink)),
     ];
+    if ns.dns_servers.is_empty() {
+        lines.push(("DNS", Cow::Borrowed("-")));
+    }
+    for (i, s) in ns.dns_servers.iter().enumerate() {
+        lines.push((if i == 0 { "DNS" } else { "" }, terminal_safe(s)));
+    }
+    lines.push(("Object", Cow::Borrowed(ns.object.as_str())));
+    key_value_lines(&lines)
+}
+
+/// `Key: value` lines, the values aligned; an empty key continues the
+/// value above.
+fn key_value_lines(lines: &[(&str, Cow<'_, str>)]) -> String {
     let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     lines
         .iter()
-        .map(|(k, v)| format!("{:<width$} {v}\n", format!("{k}:")))
+        .map(|(k, v)| {
+            let key = if k.is_empty() {
+                String::new()
+            } else {
+                format!("{k}:")
+            };
+            format!("{key:<width$} {v}\n")
+        })
         .collect()
 }
 
-/// `nsctl --json show NAME`: one `{name,id,path,persistent,managed,object}`.
+/// `nsctl --json show NAME`: one object with the keys of `nsctl --json list`.
 pub fn show_json(ns: &Namespace) -> String {
     to_line(ns)
 }
@@ -205,18 +236,7 @@ pub fn device_show_text(d: &Device) -> String {
         lines.push((if i == 0 { "Addresses" } else { "" }, terminal_safe(a)));
     }
     lines.push(("Object", Cow::Borrowed(d.object.as_str())));
-    let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
-    lines
-        .iter()
-        .map(|(k, v)| {
-            let key = if k.is_empty() {
-                String::new()
-            } else {
-                format!("{k}:")
-            };
-            format!("{key:<width$} {v}\n")
-        })
-        .collect()
+    key_value_lines(&lines)
 }
 
 /// `nsctl --json device show DEV`: one object with the keys namespace,
@@ -322,6 +342,8 @@ mod tests {
     fn sample() -> Vec<Namespace> {
         let mut vpn = ns("vpn", 1, 4026532281, true);
         vpn.persistent = true;
+        vpn.uplink = "veth".into();
+        vpn.dns_servers = vec!["10.0.0.53".into(), "10.0.0.54".into()];
         vec![
             ns("rootns", 0, 4026531840, false),
             vpn,
@@ -332,10 +354,10 @@ mod tests {
     #[test]
     fn table_has_aligned_columns_and_no_trailing_blanks() {
         let expected = "\
-NAME     ID          MANAGED  PERSISTENT  PATH                OBJECT
-rootns   4026531840  no       no          -                   /net/netnsd/Netns1/NetworkNamespace/0
-vpn      4026532281  yes      yes         /run/netns/vpn      /net/netnsd/Netns1/NetworkNamespace/1
-from-ip  4026532400  no       no          /run/netns/from-ip  /net/netnsd/Netns1/NetworkNamespace/2
+NAME     ID          MANAGED  PERSISTENT  UPLINK  PATH                OBJECT
+rootns   4026531840  no       no          none    -                   /net/netnsd/Netns1/NetworkNamespace/0
+vpn      4026532281  yes      yes         veth    /run/netns/vpn      /net/netnsd/Netns1/NetworkNamespace/1
+from-ip  4026532400  no       no          none    /run/netns/from-ip  /net/netnsd/Netns1/NetworkNamespace/2
 ";
         assert_eq!(list_table(&sample()), expected);
     }
@@ -344,7 +366,7 @@ from-ip  4026532400  no       no          /run/netns/from-ip  /net/netnsd/Netns1
     fn table_of_nothing_is_the_header() {
         assert_eq!(
             list_table(&[]),
-            "NAME  ID  MANAGED  PERSISTENT  PATH  OBJECT\n"
+            "NAME  ID  MANAGED  PERSISTENT  UPLINK  PATH  OBJECT\n"
         );
     }
 
@@ -372,12 +394,14 @@ from-ip  4026532400  no       no          /run/netns/from-ip  /net/netnsd/Netns1
                 "path": "/run/netns/vpn",
                 "persistent": true,
                 "managed": true,
+                "uplink": "veth",
+                "dns_servers": ["10.0.0.53", "10.0.0.54"],
                 "object": "/net/netnsd/Netns1/NetworkNamespace/1",
             })
         );
         // Keys in the documented order.
         assert!(out.starts_with(
-            r#"[{"name":"rootns","id":4026531840,"path":"","persistent":false,"managed":false,"object":"/net/netnsd/Netns1/NetworkNamespace/0"}"#
+            r#"[{"name":"rootns","id":4026531840,"path":"","persistent":false,"managed":false,"uplink":"none","dns_servers":[],"object":"/net/netnsd/Netns1/NetworkNamespace/0"}"#
         ));
         assert_eq!(list_json(&[]), "[]\n");
     }
@@ -396,17 +420,31 @@ Id:         4026532281
 Path:       /run/netns/vpn
 Persistent: yes
 Managed:    yes
+Uplink:     veth
+DNS:        10.0.0.53
+            10.0.0.54
 Object:     /net/netnsd/Netns1/NetworkNamespace/1
 ";
         assert_eq!(show_text(&sample()[1]), expected);
-        assert!(show_text(&sample()[0]).contains("Path:       -\n"));
+        let root = show_text(&sample()[0]);
+        assert!(root.contains("Path:       -\n"), "{root}");
+        assert!(root.contains("Uplink:     none\nDNS:        -\n"), "{root}");
     }
 
     #[test]
     fn show_json_is_one_object() {
         let v: Value = serde_json::from_str(&show_json(&sample()[1])).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-        let mut expected = vec!["name", "id", "path", "persistent", "managed", "object"];
+        let mut expected = vec![
+            "name",
+            "id",
+            "path",
+            "persistent",
+            "managed",
+            "uplink",
+            "dns_servers",
+            "object",
+        ];
         expected.sort();
         let mut keys = keys;
         keys.sort();

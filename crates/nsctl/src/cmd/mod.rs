@@ -1,15 +1,18 @@
 //! One module per subcommand; each `exec()` talks to netnsd and returns the
-//! text to print on stdout.
+//! text to print on stdout (`exec::exec`: the exit status).
 
 pub mod add;
 pub mod addr;
 pub mod delete;
 pub mod device;
+pub mod dns;
+pub mod exec;
 pub mod link;
 pub mod list;
 pub mod route;
 pub mod rule;
 pub mod show;
+pub mod uplink;
 
 use std::collections::HashMap;
 

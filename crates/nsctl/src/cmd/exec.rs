@@ -1,0 +1,243 @@
+//! `nsctl exec NS [--env VAR[=VALUE]]... [--cwd DIR] [--no-pty] -- CMD [ARGS...]`
+//!
+//! Calls NetNsInstance.Spawn and waits for ProcessExited with the pid it
+//! returned. With a terminal on stdin and stdout, the program gets a
+//! pseudo-terminal of its own (see `pty`); otherwise nsctl's own
+//! descriptors.
+
+use std::collections::HashMap;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use netnsd_api::Error as BusError;
+use netnsd_api::proxy::NetNsInstanceProxy;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::signal::unix::{SignalKind, signal};
+use zbus::Connection;
+use zbus::proxy::CacheProperties;
+use zbus::wire::{Fd, Variant};
+
+use crate::cli::ExecArgs;
+use crate::cmd::{check_name, controller};
+use crate::error::{CliError, Kind};
+use crate::exec::{self, NOT_FOUND_EXIT_CODE};
+use crate::pty::{self, Pty, RawMode, Relay, is_open, is_terminal, stdio};
+
+/// Runs the program and returns nsctl's exit status: the program's.
+pub async fn exec(conn: &Connection, args: ExecArgs) -> Result<u8, CliError> {
+    check_name(&args.netns)?;
+    let env = exec::environment(std::env::vars_os(), &args.env)?;
+    let cwd = exec::working_directory(args.cwd.as_deref(), std::env::current_dir())?;
+    let object = controller(conn)
+        .await?
+        .get_network_namespace_by_name(&args.netns)
+        .await?;
+    let proxy = NetNsInstanceProxy::builder(conn)
+        .path(object)
+        .cache_properties(CacheProperties::No)
+        .build()
+        .await?;
+    // Subscribe before Spawn: the program may end before its reply arrives.
+    let mut exited = proxy.receive_process_exited().await?;
+    let mut owner = proxy.inner().receive_owner_changed().await?;
+
+    let pty = if !args.no_pty && is_terminal(0) && is_terminal(1) {
+        Some(Pty::open().map_err(|e| {
+            CliError::new(
+                Kind::Failed,
+                format!("cannot open a pseudo-terminal: {e} (try --no-pty)"),
+            )
+        })?)
+    } else {
+        None
+    };
+    let pid = {
+        let mut fds: HashMap<&str, Fd<'_>> = HashMap::new();
+        for (name, fd) in [("stdin", 0), ("stdout", 1), ("stderr", 2)] {
+            match &pty {
+                // The terminal goes through the pseudo-terminal; a redirected
+                // stderr (2>file) goes to the program as it is.
+                Some(p) if fd < 2 || is_terminal(fd) => {
+                    fds.insert(name, Fd::from(p.slave.as_fd()));
+                }
+                // A closed descriptor is /dev/null for the program.
+                _ if is_open(fd) => {
+                    fds.insert(name, Fd::from(stdio(fd)));
+                }
+                _ => {}
+            }
+        }
+        let mut options = HashMap::new();
+        if pty.is_some() {
+            options.insert("pty", Variant::from(true));
+        }
+        let argv: Vec<&str> = args.command.iter().map(String::as_str).collect();
+        let env = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        proxy
+            .spawn(&argv, env, &cwd, fds, options)
+            .await
+            .map_err(spawn_error)?
+    };
+
+    // The program has its own copy of the subordinate end now; with ours
+    // closed, reading the controlling end fails (EIO) once it is gone.
+    let mut session = match pty {
+        Some(Pty { master, slave }) => {
+            drop(slave);
+            Some(Session::start(master)?)
+        }
+        None => None,
+    };
+    let mut sigint = signal(SignalKind::interrupt()).map_err(signal_error)?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(signal_error)?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(signal_error)?;
+    let mut sigwinch = signal(SignalKind::window_change()).map_err(signal_error)?;
+    let mut forwarded = false;
+
+    let status = loop {
+        let sig = tokio::select! {
+            s = exited.next() => match s {
+                Some(s) => {
+                    let a = s.args()?;
+                    if a.pid == pid {
+                        break a.status;
+                    }
+                    continue;
+                }
+                None => {
+                    return Err(CliError::new(
+                        Kind::Unreachable,
+                        format!("lost the system bus while PID {pid} was running; its exit status is unknown"),
+                    ));
+                }
+            },
+            o = owner.next() => match o {
+                Some(Some(_)) => continue,
+                _ => {
+                    return Err(CliError::new(
+                        Kind::Unreachable,
+                        format!("netnsd stopped while PID {pid} was running; its exit status is unknown"),
+                    ));
+                }
+            },
+            _ = sigwinch.recv(), if session.is_some() => {
+                if let Some(s) = &session {
+                    pty::copy_window_size(&s.master);
+                }
+                continue;
+            }
+            _ = sigint.recv() => Signal::SIGINT,
+            _ = sigterm.recv() => Signal::SIGTERM,
+            _ = sighup.recv() => Signal::SIGHUP,
+        };
+        // nsctl was asked to stop.
+        let code = 128 + sig as u8;
+        if let Some(s) = session.take() {
+            // Leaving closes the controlling end: the kernel hangs up the
+            // program's terminal, as when a terminal window is closed.
+            drop(s);
+            eprintln!("nsctl: {sig}: hung up the terminal of PID {pid}");
+            return Ok(code);
+        }
+        if !forwarded && forward(&proxy, pid, sig).await {
+            // Wait for the program to end of it; its status tells.
+            forwarded = true;
+            continue;
+        }
+        eprintln!(
+            "nsctl: {sig}: no longer waiting for PID {pid}, which may still run in namespace {:?}",
+            args.netns
+        );
+        return Ok(code);
+    };
+    drop(session);
+    Ok(exec::exit_code(status))
+}
+
+/// Sends `sig` to the program's process group (it leads a session of its
+/// own), if it is still the program: a process with that pid in the
+/// namespace, as seen from here (nsctl may be in another pid namespace than
+/// netnsd, or the pid reused).
+async fn forward(proxy: &NetNsInstanceProxy<'_>, pid: u32, sig: Signal) -> bool {
+    let Ok(id) = proxy.id().await else {
+        return false;
+    };
+    let same = std::fs::metadata(format!("/proc/{pid}/ns/net")).is_ok_and(|m| m.ino() == id);
+    let Ok(p) = i32::try_from(pid) else {
+        return false;
+    };
+    same && killpg(Pid::from_raw(p), sig).is_ok()
+}
+
+/// Spawn's errors: a missing program (or working directory) as a shell
+/// reports it, 127; the rest as any other call's.
+fn spawn_error(e: BusError) -> CliError {
+    match e {
+        BusError::NotFound(m) => {
+            CliError::new(Kind::NotFound, m).with_exit_code(NOT_FOUND_EXIT_CODE)
+        }
+        e => CliError::from(e),
+    }
+}
+
+fn signal_error(e: std::io::Error) -> CliError {
+    CliError::new(Kind::Failed, format!("cannot handle signals: {e}"))
+}
+
+/// The terminal side while the program runs: nsctl's terminal in raw mode
+/// and the relay. Dropping it passes on the program's last output, then
+/// restores the terminal, on every way out of `exec`.
+struct Session {
+    // Field order is drop order: the relay finishes before the terminal
+    // leaves raw mode.
+    _relay: Relay,
+    _raw: Option<RawMode>,
+    master: Arc<OwnedFd>,
+}
+
+impl Session {
+    fn start(master: Arc<OwnedFd>) -> Result<Self, CliError> {
+        let raw = match RawMode::enter() {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("nsctl: cannot put the terminal in raw mode: {e}");
+                None
+            }
+        };
+        let relay = Relay::start(master.clone(), Some(0), Some(1))
+            .map_err(|e| CliError::new(Kind::Failed, format!("cannot relay the terminal: {e}")))?;
+        Ok(Self {
+            _relay: relay,
+            _raw: raw,
+            master,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_program_is_127_with_the_daemons_words() {
+        let m = "could not start \"nonexist\" in namespace \"a\": No such file or directory";
+        let e = spawn_error(BusError::NotFound(m.into()));
+        assert_eq!(e.exit_code(), 127);
+        assert_eq!(e.message(), m);
+    }
+
+    #[test]
+    fn other_spawn_errors_keep_their_exit_codes() {
+        let e = spawn_error(BusError::PermissionDenied(
+            "not authorized for net.netnsd.Netns1.spawn".into(),
+        ));
+        assert_eq!(e.exit_code(), 5);
+        let e = spawn_error(BusError::InvalidArgument("argv is empty".into()));
+        assert_eq!(e.exit_code(), 6);
+        let e = spawn_error(BusError::Busy("x".into()));
+        assert_eq!(e.exit_code(), 7);
+    }
+}

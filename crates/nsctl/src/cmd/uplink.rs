@@ -1,0 +1,54 @@
+//! `nsctl uplink set NS --type veth|macvlan ...`, `nsctl uplink clear NS`
+
+use zbus::Connection;
+use zbus::wire::Variant;
+
+use crate::cli::{UplinkCommand, UplinkKind, UplinkOpts};
+use crate::cmd::{call_authorized, netns};
+use crate::error::CliError;
+use crate::routing::Dict;
+
+pub async fn exec(conn: &Connection, command: UplinkCommand) -> Result<String, CliError> {
+    match command {
+        UplinkCommand::Set {
+            netns: ns,
+            kind,
+            opts,
+        } => {
+            let ns = netns(conn, &ns).await?;
+            let options = uplink_options(Some(kind), &opts);
+            call_authorized::<_, ()>(ns.platform.inner(), "SetUplink", &(options,)).await?;
+        }
+        UplinkCommand::Clear { netns: ns } => {
+            let ns = netns(conn, &ns).await?;
+            call_authorized::<_, ()>(ns.platform.inner(), "ClearUplink", &()).await?;
+        }
+    }
+    Ok(String::new())
+}
+
+/// The uplink keys of SetUplink and AddNetworkNamespaceWithOptions: `uplink`
+/// and what was given of the rest.
+pub fn uplink_options(kind: Option<UplinkKind>, opts: &UplinkOpts) -> Dict {
+    let mut d = Dict::new();
+    d.insert(
+        "uplink",
+        Variant::from(kind.map_or("none", UplinkKind::as_str)),
+    );
+    if let Some(n) = &opts.uplink_netns {
+        d.insert("uplink-netns", Variant::from(n.clone()));
+    }
+    if let Some(p) = &opts.uplink_parent {
+        d.insert("uplink-parent", Variant::from(p.clone()));
+    }
+    if let Some(a) = &opts.address {
+        d.insert("address", Variant::from(a.clone()));
+    }
+    if let Some(g) = &opts.gateway {
+        d.insert("gateway", Variant::from(g.to_string()));
+    }
+    if opts.no_ipv6 {
+        d.insert("ipv6", Variant::from(false));
+    }
+    d
+}
