@@ -36,6 +36,7 @@ use zbus::{Connection, OwnedObjectPath};
 
 pub mod openvpn;
 pub mod platform;
+pub mod wan;
 pub use platform::*;
 
 /// How long one test may run before it fails as hung.

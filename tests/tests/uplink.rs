@@ -1,0 +1,716 @@
+//! Uplinks (issue 4): a veth to rootns with NAT in the daemon's own nftables
+//! table, a macvlan on a parent, made in one call with
+//! AddNetworkNamespaceWithOptions or later with SetUplink/ClearUplink, and
+//! what they leave behind (nothing) on removal, on refusal and after a crash.
+//!
+//! A `wan` namespace stands in for the internet (see netnsd_tests::wan): an
+//! HTTP server and dnsmasq serving `web.test`. iproute2, nft and /proc/sys
+//! are the observers; curl and ping carry real traffic.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use netnsd_tests::wan::*;
+use netnsd_tests::*;
+use zbus::Connection;
+use zbus::wire::Variant;
+
+/// The sysctls set to 1.
+fn ones(m: &BTreeMap<String, String>) -> BTreeSet<String> {
+    m.iter()
+        .filter(|(_, v)| v.as_str() == "1")
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// The four sysctls a veth uplink through `host_if` may turn on, with the
+/// rootns default-route interface wan0.
+fn uplink_forwarding(host_ifs: &[&str]) -> BTreeSet<String> {
+    let mut s = BTreeSet::new();
+    for dev in host_ifs.iter().chain([&WAN_HOST_IF]) {
+        s.insert(format!("net.ipv4.conf.{dev}.forwarding"));
+        s.insert(format!("net.ipv6.conf.{dev}.force_forwarding"));
+    }
+    s
+}
+
+/// The IPv4 and IPv6 networks of pool slot N, as nft prints set elements.
+fn slot_nets(n: u32) -> (String, String) {
+    let v4 = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 231, 0, 0)) + 4 * n);
+    let v6 = Ipv6Addr::from(
+        u128::from("fd6e:6574:6e73::".parse::<Ipv6Addr>().unwrap()) + ((n as u128) << 64),
+    );
+    (format!("{v4}/30"), format!("{v6}/64"))
+}
+
+fn set(sets: &BTreeMap<String, BTreeSet<String>>, name: &str) -> BTreeSet<String> {
+    sets.get(name).cloned().unwrap_or_default()
+}
+
+/// Asserts the nft sets hold exactly these slots' elements.
+async fn assert_nat_for(slots: &[u32]) {
+    let sets = nft_sets().await;
+    let want4: BTreeSet<String> = slots.iter().map(|n| slot_nets(*n).0).collect();
+    let want6: BTreeSet<String> = slots.iter().map(|n| slot_nets(*n).1).collect();
+    let wantif: BTreeSet<String> = slots.iter().map(|n| format!("nsu{n}")).collect();
+    let ruleset = nft_ruleset().await;
+    assert_eq!(set(&sets, "uplink4"), want4, "set uplink4:\n{ruleset}");
+    assert_eq!(set(&sets, "uplink6"), want6, "set uplink6:\n{ruleset}");
+    assert_eq!(set(&sets, "hostifs"), wantif, "set hostifs:\n{ruleset}");
+    assert_eq!(
+        ruleset.matches("masquerade").count(),
+        2,
+        "one masquerade rule per family in table inet netnsd:\n{ruleset}"
+    );
+}
+
+/// Asserts that nothing of netnsd's is left in nftables.
+async fn assert_no_nat() {
+    let ruleset = nft_ruleset().await;
+    assert!(
+        !ruleset.contains("netnsd") && !nft_table_exists().await,
+        "table inet netnsd is still there:\n{ruleset}"
+    );
+}
+
+/// Asserts that no nsuN link is left in rootns.
+async fn assert_no_host_ends() {
+    let links = ip_link_names(ROOT_NS_NAME).await;
+    assert!(
+        !links.iter().any(|l| l.starts_with("nsu")),
+        "a veth uplink's host end is left in rootns: {links:?}"
+    );
+}
+
+/// Files of the sandbox that uplinks and DNS must never change.
+fn host_files() -> Vec<(&'static str, Vec<u8>)> {
+    ["/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf"]
+        .into_iter()
+        .map(|f| (f, std::fs::read(f).unwrap_or_default()))
+        .collect()
+}
+
+/// The spare veth pair of [`prepare_rootns`], deleted on drop.
+struct Spare;
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", "spare0"])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+/// Forwarding explicitly off on wan0 (so turning it on, and back, shows)
+/// and a spare veth pair in rootns that no uplink has any business with.
+async fn prepare_rootns() -> Spare {
+    let spare = Spare;
+    set_sysctl(&format!("net.ipv4.conf.{WAN_HOST_IF}.forwarding"), "0");
+    set_sysctl(
+        &format!("net.ipv6.conf.{WAN_HOST_IF}.force_forwarding"),
+        "0",
+    );
+    ip(&[
+        "link", "add", "spare0", "type", "veth", "peer", "name", "spare1",
+    ])
+    .await
+    .ok();
+    ip(&["link", "set", "spare0", "up"]).await.ok();
+    set_sysctl("net.ipv4.conf.spare0.forwarding", "0");
+    set_sysctl("net.ipv6.conf.spare0.force_forwarding", "0");
+    spare
+}
+
+async fn uplink_of(conn: &Connection, path: &str) -> String {
+    instance(conn, path)
+        .await
+        .uplink()
+        .await
+        .unwrap_or_else(|e| panic!("{path}: reading Uplink: {e}"))
+}
+
+async fn dns_of(conn: &Connection, path: &str) -> Vec<String> {
+    instance(conn, path)
+        .await
+        .dns_servers()
+        .await
+        .unwrap_or_else(|e| panic!("{path}: reading DnsServers: {e}"))
+}
+
+async fn remove(conn: &Connection, name: &str) {
+    let r = controller(conn)
+        .await
+        .remove_network_namespace(name)
+        .await
+        .unwrap_or_else(|e| panic!("RemoveNetworkNamespace({name:?}): {e:?}"));
+    assert_eq!(r, "Success");
+}
+
+/// Asserts the namespace's veth uplink is as the pool says for its slot.
+async fn assert_veth_shape(ns: &str) -> VethUplink {
+    let u = veth_uplink(ns).await;
+    let (h4, n4, h6, n6) = slot_addrs(u.slot);
+    assert_eq!(
+        u.host_addrs,
+        BTreeSet::from([h4.clone(), h6.clone()]),
+        "addresses of {} (host end of {ns}'s uplink)",
+        u.host_if
+    );
+    assert_eq!(
+        u.ns_addrs,
+        BTreeSet::from([n4, n6]),
+        "addresses of {UPLINK_IF} in {ns}"
+    );
+    let (d4, d6) = default_routes(ns).await;
+    let gw4 = h4.split('/').next().unwrap();
+    let gw6 = h6.split('/').next().unwrap();
+    assert!(
+        d4.contains(&format!("default via {gw4} dev {UPLINK_IF}")),
+        "{ns}: no IPv4 default route via {gw4}: {d4:?}"
+    );
+    assert!(
+        d6.contains(&format!("default via {gw6} dev {UPLINK_IF}")),
+        "{ns}: no IPv6 default route via {gw6}: {d6:?}"
+    );
+    let host = must(
+        ip_link(ROOT_NS_NAME, &u.host_if).await,
+        &format!("no {} in rootns", u.host_if),
+    );
+    assert!(
+        link_flags(&host).contains(&"UP".to_owned()),
+        "{} is not up: {host}",
+        u.host_if
+    );
+    u
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn veth_uplink_reaches_wan_by_name_through_nat_and_over_ipv6() {
+    let _env = TestEnv::new();
+    timed(async {
+        let wan = Wan::start().await;
+        let _spare = prepare_rootns().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let files_before = host_files();
+        let sysctls_before = forwarding_sysctls();
+        assert_no_nat().await;
+        // The test name is in no file and no DNS server the sandbox asks.
+        run("getent", &["hosts", WEB_NAME]).await.failed();
+
+        let path = add_veth_ns(&conn, "up-app").await;
+        assert_eq!(uplink_of(&conn, &path).await, "veth");
+        assert_eq!(dns_of(&conn, &path).await, vec![WAN_V4.to_owned()]);
+        let u = assert_veth_shape("up-app").await;
+        assert_nat_for(&[u.slot]).await;
+
+        // Forwarding only where needed: the host end and rootns's
+        // default-route interface, nothing else (not all, not spare0).
+        let sysctls = forwarding_sysctls();
+        assert_eq!(
+            ones(&sysctls),
+            &ones(&sysctls_before) | &uplink_forwarding(&[&u.host_if]),
+            "forwarding sysctls with one uplink (before: {sysctls_before:?})"
+        );
+
+        // By name, through the namespace's own resolv.conf, to dnsmasq in wan.
+        let out = curl_web("up-app").await;
+        assert_fetched(&out, "up-app");
+        let got = in_ns("up-app", &["getent", "ahostsv4", WEB_NAME])
+            .await
+            .ok();
+        assert!(got.stdout.contains(WAN_V4), "{got}");
+        // The server saw rootns's address: masqueraded, since wan has no
+        // route back to the pool.
+        ip_ns(WAN_NS, &["route", "get", &u.ns_v4()]).await.failed();
+        let clients = wan.http_clients();
+        assert_eq!(
+            clients,
+            BTreeSet::from([HOST_V4.to_owned()]),
+            "HTTP clients wan saw"
+        );
+
+        // IPv6 too: wan has no route to fd6e:…, so this needs NAT as well.
+        ip_ns(WAN_NS, &["-6", "route", "get", "fd6e:6574:6e73::2"])
+            .await
+            .failed();
+        let p = ping_until_answered("up-app", &["-6", WAN_V6]).await;
+        assert!(p.success(), "ping -6 {WAN_V6} from up-app: {p}");
+        let p = ping("up-app", 2, &["-4", WAN_V4]).await;
+        assert!(p.success(), "ping {WAN_V4} from up-app: {p}");
+
+        assert_eq!(
+            host_files(),
+            files_before,
+            "the sandbox's own /etc files changed"
+        );
+
+        remove(&conn, "up-app").await;
+        assert!(
+            ip_link(ROOT_NS_NAME, &u.host_if).await.is_none(),
+            "{} left behind",
+            u.host_if
+        );
+        assert_no_host_ends().await;
+        assert_no_nat().await;
+        assert_eq!(etc_netns_entries(), Vec::<String>::new(), "/etc/netns");
+        assert_eq!(
+            forwarding_sysctls(),
+            sysctls_before,
+            "forwarding sysctls not restored"
+        );
+        assert_eq!(host_files(), files_before);
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_namespaces_get_distinct_addresses_and_their_own_nat() {
+    let _env = TestEnv::new();
+    timed(async {
+        let wan = Wan::start().await;
+        let _spare = prepare_rootns().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let sysctls_before = forwarding_sysctls();
+
+        add_veth_ns(&conn, "up-a").await;
+        add_veth_ns(&conn, "up-b").await;
+        let a = assert_veth_shape("up-a").await;
+        let b = assert_veth_shape("up-b").await;
+        assert_ne!(a.host_if, b.host_if, "both uplinks on one host end");
+        assert_ne!(a.slot, b.slot);
+        assert!(
+            a.ns_addrs.is_disjoint(&b.ns_addrs) && a.host_addrs.is_disjoint(&b.host_addrs),
+            "addresses shared: {a:?} {b:?}"
+        );
+        assert_nat_for(&[a.slot, b.slot]).await;
+        assert_eq!(
+            ones(&forwarding_sysctls()),
+            &ones(&sysctls_before) | &uplink_forwarding(&[&a.host_if, &b.host_if])
+        );
+        assert_fetched(&curl_web("up-a").await, "up-a");
+        assert_fetched(&curl_web("up-b").await, "up-b");
+        assert_eq!(wan.http_clients(), BTreeSet::from([HOST_V4.to_owned()]));
+
+        // Removing one takes only its own parts; the other still works.
+        remove(&conn, "up-a").await;
+        assert!(ip_link(ROOT_NS_NAME, &a.host_if).await.is_none());
+        assert!(ip_link(ROOT_NS_NAME, &b.host_if).await.is_some());
+        assert_nat_for(&[b.slot]).await;
+        assert_eq!(
+            ones(&forwarding_sysctls()),
+            &ones(&sysctls_before) | &uplink_forwarding(&[&b.host_if]),
+            "wan0 must keep forwarding while up-b uses it"
+        );
+        assert_eq!(etc_netns_entries(), vec!["up-b".to_owned()]);
+        assert_fetched(&curl_web("up-b").await, "up-b");
+
+        remove(&conn, "up-b").await;
+        assert_no_host_ends().await;
+        assert_no_nat().await;
+        assert_eq!(etc_netns_entries(), Vec::<String>::new());
+        assert_eq!(forwarding_sysctls(), sysctls_before);
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_and_clear_uplink_and_dns_on_an_existing_namespace() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _wan = Wan::start().await;
+        let _spare = prepare_rootns().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let sysctls_before = forwarding_sysctls();
+        let path = add_ns_ready(&conn, "up-later").await;
+        let inst = instance(&conn, &path).await;
+        assert_eq!(uplink_of(&conn, &path).await, "none");
+        assert_eq!(dns_of(&conn, &path).await, Vec::<String>::new());
+        ping("up-later", 1, &[WAN_V4]).await.failed();
+
+        let mut opts = std::collections::HashMap::new();
+        opts.insert("uplink", Variant::from("veth"));
+        inst.set_uplink(opts).await.expect("SetUplink veth");
+        assert_eq!(uplink_of(&conn, &path).await, "veth");
+        let u = assert_veth_shape("up-later").await;
+        assert_nat_for(&[u.slot]).await;
+        // No DNS yet: the name does not resolve, the address is reachable.
+        assert!(!curl_web("up-later").await.success());
+        let p = ping("up-later", 2, &[WAN_V4]).await;
+        assert!(p.success(), "{p}");
+
+        inst.set_dns(&[WAN_V4], &["test"]).await.expect("SetDns");
+        assert_eq!(dns_of(&conn, &path).await, vec![WAN_V4.to_owned()]);
+        assert_fetched(&curl_web("up-later").await, "up-later");
+
+        inst.clear_uplink().await.expect("ClearUplink");
+        assert_eq!(uplink_of(&conn, &path).await, "none");
+        assert!(ip_link("up-later", UPLINK_IF).await.is_none());
+        assert_no_host_ends().await;
+        assert_no_nat().await;
+        assert_eq!(forwarding_sysctls(), sysctls_before);
+        let (d4, d6) = default_routes("up-later").await;
+        assert!(d4.trim().is_empty() && d6.trim().is_empty(), "{d4}{d6}");
+        ping("up-later", 1, &[WAN_V4]).await.failed();
+        // Clearing twice is fine.
+        inst.clear_uplink().await.expect("ClearUplink again");
+
+        inst.clear_dns().await.expect("ClearDns");
+        assert_eq!(dns_of(&conn, &path).await, Vec::<String>::new());
+        assert_eq!(etc_netns_entries(), Vec::<String>::new());
+
+        // Set again, then the namespace goes with everything in it.
+        let mut opts = std::collections::HashMap::new();
+        opts.insert("uplink", Variant::from("veth"));
+        opts.insert("ipv6", Variant::from(false));
+        inst.set_uplink(opts)
+            .await
+            .expect("SetUplink veth, no IPv6");
+        let u = veth_uplink("up-later").await;
+        let (h4, n4, _, _) = slot_addrs(u.slot);
+        assert_eq!(u.ns_addrs, BTreeSet::from([n4]), "ipv6=false: IPv4 only");
+        assert_eq!(u.host_addrs, BTreeSet::from([h4]));
+        let sets = nft_sets().await;
+        assert_eq!(set(&sets, "uplink6"), BTreeSet::new(), "{sets:?}");
+        assert_eq!(set(&sets, "uplink4"), BTreeSet::from([slot_nets(u.slot).0]));
+        remove(&conn, "up-later").await;
+        assert_no_host_ends().await;
+        assert_no_nat().await;
+        assert_eq!(forwarding_sysctls(), sysctls_before);
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn macvlan_uplink_on_the_wan_veth_reaches_wan() {
+    let _env = TestEnv::new();
+    timed(async {
+        let wan = Wan::start().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let sysctls_before = forwarding_sysctls();
+        let links_before = ip_link_names(ROOT_NS_NAME).await;
+
+        let path = add_with_options(
+            &conn,
+            "up-mv",
+            options(vec![
+                ("uplink", Variant::from("macvlan")),
+                ("uplink-parent", Variant::from(WAN_HOST_IF)),
+                ("address", Variant::from("203.0.113.50/24")),
+                ("gateway", Variant::from(WAN_V4)),
+                ("dns", strs(&[WAN_V4])),
+            ]),
+        )
+        .await
+        .expect("AddNetworkNamespaceWithOptions macvlan");
+        assert_eq!(uplink_of(&conn, &path).await, "macvlan");
+        let link = must(ip_link("up-mv", UPLINK_IF).await, "no uplink0 in up-mv");
+        assert_eq!(link["linkinfo"]["info_kind"], "macvlan", "{link}");
+        assert!(
+            global_addrs("up-mv", UPLINK_IF)
+                .await
+                .contains("203.0.113.50/24")
+        );
+        let (d4, _) = default_routes("up-mv").await;
+        assert!(
+            d4.contains(&format!("default via {WAN_V4} dev {UPLINK_IF}")),
+            "{d4:?}"
+        );
+
+        assert_fetched(&curl_web("up-mv").await, "up-mv");
+        // Bridged, not routed: wan sees the namespace's own address, no NAT.
+        assert_eq!(
+            wan.http_clients(),
+            BTreeSet::from(["203.0.113.50".to_owned()])
+        );
+        assert_no_nat().await;
+        assert_eq!(forwarding_sysctls(), sysctls_before);
+        assert_eq!(ip_link_names(ROOT_NS_NAME).await, links_before);
+
+        remove(&conn, "up-mv").await;
+        assert_eq!(ip_link_names(ROOT_NS_NAME).await, links_before);
+        assert!(
+            ip_link(ROOT_NS_NAME, WAN_HOST_IF).await.is_some(),
+            "the parent must stay"
+        );
+        assert_eq!(etc_netns_entries(), Vec::<String>::new());
+        // The parent still carries traffic for rootns.
+        let p = ping(ROOT_NS_NAME, 2, &[WAN_V4]).await;
+        assert!(p.success(), "{p}");
+    })
+    .await
+}
+
+/// A refused AddNetworkNamespaceWithOptions: (error short name, message).
+async fn refused(
+    conn: &Connection,
+    name: &str,
+    entries: Vec<(&str, Variant<'_>)>,
+) -> (String, String) {
+    err_name(add_with_options(conn, name, options(entries)).await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_options_are_refused_naming_the_key_and_leave_nothing() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _wan = Wan::start().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let before = uplink_traces(&conn).await;
+
+        type Case<'a> = (&'a str, Vec<(&'a str, Variant<'a>)>);
+        let veth = || ("uplink", Variant::from("veth"));
+        let mv = || ("uplink", Variant::from("macvlan"));
+        let parent = || ("uplink-parent", Variant::from(WAN_HOST_IF));
+        let addr = || ("address", Variant::from("203.0.113.50/24"));
+        let cases: Vec<Case<'_>> = vec![
+            ("uplink", vec![("uplink", Variant::from("gre"))]),
+            ("uplink", vec![("uplink", Variant::from(1u32))]),
+            ("bogus", vec![veth(), ("bogus", Variant::from(1u32))]),
+            ("address", vec![veth(), addr()]),
+            ("uplink-parent", vec![veth(), parent()]),
+            ("gateway", vec![veth(), ("gateway", Variant::from(WAN_V4))]),
+            ("ipv6", vec![veth(), ("ipv6", Variant::from("yes"))]),
+            ("uplink-parent", vec![mv(), addr()]),
+            ("address", vec![mv(), parent()]),
+            (
+                "address",
+                vec![mv(), parent(), ("address", Variant::from("not-an-address"))],
+            ),
+            (
+                "gateway",
+                vec![mv(), parent(), addr(), ("gateway", Variant::from(WAN_V6))],
+            ),
+            (
+                "gateway",
+                vec![mv(), parent(), addr(), ("gateway", Variant::from("nope"))],
+            ),
+            (
+                "uplink-parent",
+                vec![mv(), ("uplink-parent", Variant::from("bad name")), addr()],
+            ),
+            (
+                "ipv6",
+                vec![mv(), parent(), addr(), ("ipv6", Variant::from(true))],
+            ),
+            ("address", vec![addr()]),
+            (
+                "uplink-netns",
+                vec![("uplink-netns", Variant::from("rootns"))],
+            ),
+            ("dns", vec![veth(), ("dns", strs(&["nope"]))]),
+            ("dns", vec![veth(), ("dns", Variant::from(WAN_V4))]),
+            (
+                "dns-search",
+                vec![
+                    veth(),
+                    ("dns", strs(&[WAN_V4])),
+                    ("dns-search", strs(&["a b"])),
+                ],
+            ),
+            (
+                "dns-search",
+                vec![veth(), ("dns-search", Variant::from(7u32))],
+            ),
+        ];
+        let mut wrong = Vec::new();
+        for (key, entries) in cases {
+            let what = format!("{entries:?}");
+            let (name, msg) = refused(&conn, "up-bad", entries).await;
+            if name != "InvalidArgument" || !msg.contains(&format!("\"{key}\"")) {
+                wrong.push(format!(
+                    "{what}: wanted InvalidArgument naming \"{key}\", got {name}: {msg}"
+                ));
+            }
+            assert_eq!(uplink_traces(&conn).await, before, "after refusing {what}");
+        }
+
+        // A namespace that does not exist as the uplink namespace.
+        let (name, msg) = refused(
+            &conn,
+            "up-bad",
+            vec![veth(), ("uplink-netns", Variant::from("no-such-ns"))],
+        )
+        .await;
+        assert_eq!(name, "NotFound", "{msg}");
+        assert!(msg.contains("uplink-netns"), "{msg}");
+        assert_eq!(uplink_traces(&conn).await, before);
+
+        // Valid options that fail on the host: the namespace made for them
+        // goes again, with its DNS files.
+        let r = add_with_options(
+            &conn,
+            "up-bad",
+            options(vec![
+                mv(),
+                ("uplink-parent", Variant::from("nosuch0")),
+                addr(),
+                ("dns", strs(&[WAN_V4])),
+            ]),
+        )
+        .await;
+        let (name, msg) = err_name(r);
+        assert!(
+            msg.contains("nosuch0"),
+            "the failure ({name}) must name the missing parent: {msg}"
+        );
+        assert_eq!(
+            uplink_traces(&conn).await,
+            before,
+            "a failed macvlan uplink left something"
+        );
+        assert_eq!(ip_netns_list().await, vec![WAN_NS.to_owned()]);
+
+        // SetUplink/SetDns on an existing namespace: refused, nothing changes.
+        let path = add_ns_ready(&conn, "up-ok").await;
+        let inst = instance(&conn, &path).await;
+        let before = uplink_traces(&conn).await;
+        let set_cases: Vec<(&str, Vec<(&str, Variant<'_>)>)> = vec![
+            ("uplink", vec![("uplink", Variant::from("none"))]),
+            ("uplink", vec![]),
+            ("uplink", vec![("uplink", Variant::from("bridge"))]),
+            ("dns", vec![veth(), ("dns", strs(&[WAN_V4]))]),
+            (
+                "uplink-netns",
+                vec![veth(), ("uplink-netns", Variant::from("up-ok"))],
+            ),
+            ("address", vec![mv(), parent()]),
+        ];
+        for (key, entries) in set_cases {
+            let what = format!("SetUplink {entries:?}");
+            let (name, msg) = err_name(inst.set_uplink(entries.into_iter().collect()).await);
+            assert_eq!(name, "InvalidArgument", "{what}: {msg}");
+            assert!(
+                msg.contains(&format!("\"{key}\"")),
+                "{what} must name \"{key}\": {msg}"
+            );
+            assert_eq!(uplink_traces(&conn).await, before, "after {what}");
+            assert_eq!(uplink_of(&conn, &path).await, "none");
+        }
+        let (name, msg) = err_name(inst.set_dns(&["nope"], &[]).await);
+        assert_eq!(name, "InvalidArgument", "{msg}");
+        assert!(msg.contains("nope"), "{msg}");
+        let (name, msg) = err_name(inst.set_dns(&[WAN_V4], &["x\nnameserver 1.2.3.4"]).await);
+        assert_eq!(name, "InvalidArgument", "{msg}");
+        assert_eq!(uplink_traces(&conn).await, before);
+        assert_eq!(dns_of(&conn, &path).await, Vec::<String>::new());
+
+        // A macvlan on a parent that is not there: refused, nothing made.
+        let (name, msg) = err_name(
+            inst.set_uplink(
+                vec![mv(), ("uplink-parent", Variant::from("nosuch0")), addr()]
+                    .into_iter()
+                    .collect(),
+            )
+            .await,
+        );
+        assert!(msg.contains("nosuch0"), "{name}: {msg}");
+        assert_eq!(uplink_of(&conn, &path).await, "none");
+        assert!(ip_link("up-ok", UPLINK_IF).await.is_none());
+        assert_eq!(uplink_traces(&conn).await, before);
+
+        // The root namespace has no DNS files of its own to set.
+        let root = instance(&conn, &namespace_path(0)).await;
+        let (name, msg) = err_name(root.set_dns(&[WAN_V4], &[]).await);
+        assert!(
+            name == "PermissionDenied" || name == "InvalidArgument",
+            "SetDns on rootns: {name}: {msg}"
+        );
+        assert_eq!(uplink_traces(&conn).await, before);
+        assert!(
+            wrong.is_empty(),
+            "AddNetworkNamespaceWithOptions refusals:\n{}",
+            wrong.join("\n")
+        );
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uplinks_survive_a_daemon_crash_and_are_removed_after() {
+    let _env = TestEnv::new();
+    timed(async {
+        let wan = Wan::start().await;
+        let _spare = prepare_rootns().await;
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let sysctls_before = forwarding_sysctls();
+        add_veth_ns(&conn, "up-c1").await;
+        add_veth_ns(&conn, "up-c2").await;
+        let a = assert_veth_shape("up-c1").await;
+        let b = assert_veth_shape("up-c2").await;
+        assert_fetched(&curl_web("up-c1").await, "up-c1");
+        let sets = nft_sets().await;
+
+        daemon.kill9().await;
+        // The kernel's state is untouched by the crash.
+        assert_eq!(nft_sets().await, sets);
+        assert_fetched(&curl_web("up-c2").await, "up-c2");
+
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        for (name, u) in [("up-c1", &a), ("up-c2", &b)] {
+            let path = wait_ns_on_bus(&conn, name, WATCH_TIMEOUT).await;
+            assert_eq!(
+                uplink_of(&conn, &path).await,
+                "veth",
+                "{name} after restart"
+            );
+            assert_eq!(dns_of(&conn, &path).await, vec![WAN_V4.to_owned()]);
+            assert_eq!(&veth_uplink(name).await, u, "{name}'s uplink after restart");
+        }
+        assert_nat_for(&[a.slot, b.slot]).await;
+        assert_fetched(&curl_web("up-c1").await, "up-c1");
+
+        // The pool remembers: a new uplink takes neither slot.
+        add_veth_ns(&conn, "up-c3").await;
+        let c = assert_veth_shape("up-c3").await;
+        assert!(
+            c.slot != a.slot && c.slot != b.slot,
+            "up-c3 got a slot in use: {c:?} ({a:?}, {b:?})"
+        );
+        assert_nat_for(&[a.slot, b.slot, c.slot]).await;
+        assert_fetched(&curl_web("up-c3").await, "up-c3");
+
+        remove(&conn, "up-c1").await;
+        assert!(ip_link(ROOT_NS_NAME, &a.host_if).await.is_none());
+        assert_nat_for(&[b.slot, c.slot]).await;
+        assert_eq!(
+            etc_netns_entries(),
+            vec!["up-c2".to_owned(), "up-c3".to_owned()]
+        );
+        remove(&conn, "up-c2").await;
+        remove(&conn, "up-c3").await;
+        assert_no_host_ends().await;
+        assert_no_nat().await;
+        assert_eq!(etc_netns_entries(), Vec::<String>::new());
+        assert_eq!(
+            forwarding_sysctls(),
+            sysctls_before,
+            "forwarding sysctls not restored after a crash and restart"
+        );
+
+        // A further restart finds nothing of them to restore: the compacted
+        // journal names none, and nothing comes back.
+        daemon.stop().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        for name in ["up-c1", "up-c2", "up-c3"] {
+            assert!(!records_mention(name), "{name} in {:?}", records());
+        }
+        assert_eq!(
+            bus_names(&conn).await,
+            BTreeSet::from(["rootns".to_owned(), WAN_NS.to_owned()])
+        );
+        assert_no_host_ends().await;
+        assert_no_nat().await;
+        assert_eq!(forwarding_sysctls(), sysctls_before);
+        drop(wan);
+    })
+    .await
+}
