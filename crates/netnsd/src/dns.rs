@@ -100,11 +100,22 @@ pub fn write(etc_netns: &Path, name: &str, d: &Dns, host_nsswitch: &Path) -> io:
     write_atomic(&dir.join("nsswitch.conf"), &nsswitch_conf(&host))
 }
 
-/// Removes namespace `name`'s files (and the directory).
+/// Removes the files netnsd wrote for namespace `name`, and the directory
+/// when nothing else (an administrator's own file) is left in it.
 pub fn remove(etc_netns: &Path, name: &str) -> io::Result<()> {
-    match fs::remove_dir_all(dir(etc_netns, name)) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
+    let dir = dir(etc_netns, name);
+    for f in ["resolv.conf", "hosts", "nsswitch.conf"] {
+        match fs::remove_file(dir.join(f)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    match fs::remove_dir(&dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        // Not empty: leave what is not ours.
+        Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -152,6 +163,12 @@ mod tests {
         remove(tmp.path(), "vpn").unwrap();
         assert!(!dir.exists());
         remove(tmp.path(), "vpn").unwrap();
+        // An administrator's own file stays, and so does the directory.
+        write(tmp.path(), "vpn", &d, &nss).unwrap();
+        fs::write(dir.join("gai.conf"), "").unwrap();
+        remove(tmp.path(), "vpn").unwrap();
+        assert!(dir.join("gai.conf").exists());
+        assert!(!dir.join("resolv.conf").exists());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod netlink_ops;
 pub mod netns;
 pub mod platform;
 pub mod record;
+pub mod settings;
 pub mod spawn;
 pub mod spec;
 pub mod sysctl;
@@ -39,6 +40,8 @@ pub struct Config {
     /// Address pools for veth uplinks.
     pub pool_v4: spec::Cidr,
     pub pool_v6: Option<spec::Cidr>,
+    /// Connection profiles (NetworkManager keyfiles).
+    pub connections_dir: PathBuf,
 }
 
 impl Default for Config {
@@ -50,6 +53,7 @@ impl Default for Config {
             host_nsswitch: "/etc/nsswitch.conf".into(),
             pool_v4: uplink::DEFAULT_POOL_V4.parse().expect("valid default pool"),
             pool_v6: Some(uplink::DEFAULT_POOL_V6.parse().expect("valid default pool")),
+            connections_dir: netnsd_api::CONNECTIONS_DIR.into(),
         }
     }
 }
@@ -102,6 +106,13 @@ pub async fn run(
         )
         .await
         .map_err(bus("export the controller"))?;
+    server
+        .at(
+            netnsd_api::SETTINGS_PATH,
+            dbus::settings::Settings::new(handle.clone(), auth.clone()),
+        )
+        .await
+        .map_err(bus("export the settings"))?;
     let mut manager = manager;
     manager.attach(conn.clone(), handle, auth).await;
 

@@ -60,6 +60,16 @@ pub enum Entry {
         ns: String,
         key: String,
     },
+    /// A VPN client process was started for an activation.
+    VpnStarted {
+        active: u32,
+        pid: u32,
+        tundev: String,
+    },
+    /// That activation ended.
+    VpnStopped {
+        active: u32,
+    },
 }
 
 /// What an uplink is made of, enough to find and remove it after a crash.
@@ -71,6 +81,9 @@ pub enum UplinkRecord {
         uplink_ns: String,
         host_if: String,
         slot: u32,
+        /// Whether it has IPv6 (its NAT has an IPv6 element).
+        #[serde(default = "yes")]
+        ipv6: bool,
     },
     Macvlan {
         uplink_ns: String,
@@ -78,6 +91,10 @@ pub enum UplinkRecord {
         address: String,
         gateway: Option<String>,
     },
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Everything the journal says, after replay.
@@ -89,6 +106,8 @@ pub struct Recorded {
     pub dns: BTreeMap<String, (Vec<String>, Vec<String>)>,
     /// (namespace, key) → original value.
     pub sysctls: BTreeMap<(String, String), String>,
+    /// VPN clients that were running: active number → (pid, tunnel device).
+    pub vpn_clients: BTreeMap<u32, (u32, String)>,
 }
 
 /// What the journal says about one namespace after replay.
@@ -205,6 +224,16 @@ fn replay(r: impl BufRead) -> Recorded {
             Ok(Entry::SysctlRestored { ns, key }) => {
                 st.sysctls.remove(&(ns, key));
             }
+            Ok(Entry::VpnStarted {
+                active,
+                pid,
+                tundev,
+            }) => {
+                st.vpn_clients.insert(active, (pid, tundev));
+            }
+            Ok(Entry::VpnStopped { active }) => {
+                st.vpn_clients.remove(&active);
+            }
             Err(e) => tracing::warn!("skipping an unreadable journal line ({e}): {line:?}"),
         }
     }
@@ -272,6 +301,7 @@ mod tests {
             uplink_ns: "rootns".into(),
             host_if: "nsu0".into(),
             slot: 0,
+            ipv6: true,
         };
         for e in [
             Entry::UplinkSet {

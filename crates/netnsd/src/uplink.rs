@@ -15,6 +15,7 @@ pub struct Pool {
     v4: Ipv4Addr,
     v4_prefix: u8,
     v6: Option<Ipv6Addr>,
+    v6_prefix: Option<u8>,
     used: BTreeSet<u32>,
 }
 
@@ -31,6 +32,7 @@ pub struct Slot {
 impl Pool {
     /// `v4` must be /8 to /30 and `v6` /16 to /64 (or absent: no IPv6).
     pub fn new(v4: &Cidr, v6: Option<&Cidr>) -> Result<Pool, String> {
+        let v6_pool = v6;
         let IpAddr::V4(a) = v4.network().addr else {
             return Err(format!("IPv4 pool {v4} is not IPv4"));
         };
@@ -48,12 +50,19 @@ impl Pool {
             v4: a,
             v4_prefix: v4.prefix,
             v6,
+            v6_prefix: v6.and(v6_pool.map(|c| c.prefix)),
             used: BTreeSet::new(),
         })
     }
 
+    /// Slots available: a /30 of the IPv4 pool and a /64 of the IPv6 one each.
     pub fn capacity(&self) -> u32 {
-        1u32 << (30 - self.v4_prefix)
+        let v4 = 1u64 << (30 - self.v4_prefix);
+        let v6 = match self.v6_prefix {
+            Some(p) => 1u64 << (64 - p).min(32),
+            None => u64::MAX,
+        };
+        v4.min(v6).min(u32::MAX as u64) as u32
     }
 
     /// The addresses of slot `i`.
@@ -142,5 +151,12 @@ mod tests {
         assert!(p.allocate().is_none());
         assert!(Pool::new(&"10.9.0.0/31".parse().unwrap(), None).is_err());
         assert!(Pool::new(&"fd00::/64".parse().unwrap(), None).is_err());
+        // The smaller of the two pools decides.
+        let p = Pool::new(
+            &"10.0.0.0/8".parse().unwrap(),
+            Some(&"fd00::/60".parse().unwrap()),
+        )
+        .unwrap();
+        assert_eq!(p.capacity(), 16);
     }
 }

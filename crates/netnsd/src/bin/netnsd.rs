@@ -8,10 +8,21 @@ use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitEx
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
+    /// IPv4 pool for veth uplinks; each uplink takes a /30 of it.
+    #[arg(long, value_name = "CIDR", default_value = netnsd::uplink::DEFAULT_POOL_V4)]
+    uplink_pool_v4: netnsd::spec::Cidr,
+    /// IPv6 pool for veth uplinks (each takes a /64), or "none" for IPv4 only.
+    #[arg(long, value_name = "CIDR|none", default_value = netnsd::uplink::DEFAULT_POOL_V6)]
+    uplink_pool_v6: String,
+
     /// Internal: run as a VPN client's "up" hook, handing its environment
     /// (the pushed configuration) to the daemon over this socket.
     #[arg(long, hide = true, value_name = "SOCKET")]
     vpn_helper: Option<std::path::PathBuf>,
+    /// Internal: the arguments a VPN client appends to its hook command
+    /// (device, MTU, ...); the environment carries all of it.
+    #[arg(hide = true, num_args = 0.., allow_hyphen_values = true)]
+    hook_args: Vec<String>,
 }
 
 fn init_logging() {
@@ -67,7 +78,21 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    match netnsd::run(netnsd::Config::default(), shutdown).await {
+    let mut config = netnsd::Config {
+        pool_v4: args.uplink_pool_v4,
+        ..Default::default()
+    };
+    config.pool_v6 = match args.uplink_pool_v6.as_str() {
+        "none" => None,
+        s => match s.parse() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("netnsd: --uplink-pool-v6 {s:?}: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        },
+    };
+    match netnsd::run(config, shutdown).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

@@ -98,6 +98,29 @@ impl NetNsInstance {
             .unwrap_or_default())
     }
 
+    fn actives(
+        &self,
+        f: impl Fn(&crate::manager::ActiveInfo) -> bool,
+    ) -> Vec<crate::manager::ActiveInfo> {
+        let n = self.ns.number;
+        self.manager
+            .registry
+            .read()
+            .unwrap()
+            .actives
+            .values()
+            .filter(|a| (a.uplink_ns == n || a.ns == n) && f(a))
+            .cloned()
+            .collect()
+    }
+
+    fn primary(&self) -> Option<crate::manager::ActiveInfo> {
+        let n = self.ns.number;
+        self.actives(|a| a.ns == n && a.state == netnsd_api::state::active::ACTIVATED)
+            .into_iter()
+            .next()
+    }
+
     /// The namespace as the manager knows it now.
     fn current(&self) -> Option<Namespace> {
         self.manager
@@ -146,6 +169,28 @@ pub fn resolve_uplink_ns(manager: &ManagerHandle, name: &str) -> Result<u32, Err
                 "option \"uplink-netns\": namespace {name:?} not found"
             ))
         })
+}
+
+fn root_path() -> OwnedObjectPath {
+    ObjectPath::from_static_str_unchecked("/").into()
+}
+
+/// Announces the connection properties of namespace `ns`.
+pub async fn connections_changed(conn: Option<&zbus::Connection>, ns: u32) {
+    let Some(conn) = conn else { return };
+    let Ok(iface) = conn
+        .object_server()
+        .interface::<_, NetNsInstance>(netnsd_api::namespace_path(ns))
+        .await
+    else {
+        return;
+    };
+    let e = iface.signal_emitter();
+    let i = iface.get().await;
+    let _ = i.active_connections_changed(e).await;
+    let _ = i.primary_connection_changed(e).await;
+    let _ = i.primary_connection_type_changed(e).await;
+    let _ = i.activating_connection_changed(e).await;
 }
 
 fn cidr(s: &str) -> Result<Cidr, Error> {
@@ -483,6 +528,106 @@ impl NetNsInstance {
         )
     }
 
+    /// Activates CONNECTION (a Settings.Connection object) from this
+    /// namespace: a VPN client runs here, where the uplink is; with
+    /// connection.netns-isolate its tunnel is then taken into the namespace
+    /// netns-name names. DEVICE and SPECIFIC_OBJECT are "/" for VPNs.
+    /// Returns the Connection.Active object at once; its StateChanged and
+    /// VpnStateChanged signals tell how it goes.
+    #[zbus(out_args("active_connection"))]
+    async fn activate_connection(
+        &self,
+        connection: ObjectPath<'_>,
+        device: ObjectPath<'_>,
+        specific_object: ObjectPath<'_>,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<OwnedObjectPath, Error> {
+        let profile = object_number(connection.as_str(), netnsd_api::SETTINGS_PATH)
+            .filter(|n| {
+                self.manager
+                    .registry
+                    .read()
+                    .unwrap()
+                    .profiles
+                    .contains_key(n)
+            })
+            .ok_or_else(|| Error::NotFound(format!("no connection at {connection}")))?;
+        if device.as_str() != "/" {
+            return Err(Error::NotSupported(format!(
+                "activating on a device ({device}) is not supported; pass \"/\" for a VPN"
+            )));
+        }
+        if specific_object.as_str() != "/" {
+            return Err(Error::InvalidArgument(format!(
+                "specific_object {specific_object}: pass \"/\""
+            )));
+        }
+        self.auth.check(&hdr, actions::ACTIVATE_CONNECTION).await?;
+        self.manager.activate(profile, self.ns.number).await
+    }
+
+    /// Deactivates ACTIVE_CONNECTION.
+    async fn deactivate_connection(
+        &self,
+        active_connection: ObjectPath<'_>,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(), Error> {
+        let n = object_number(active_connection.as_str(), netnsd_api::ACTIVE_PATH_PREFIX)
+            .filter(|n| {
+                self.manager
+                    .registry
+                    .read()
+                    .unwrap()
+                    .actives
+                    .contains_key(n)
+            })
+            .ok_or_else(|| {
+                Error::NotFound(format!("no active connection at {active_connection}"))
+            })?;
+        self.auth.check(&hdr, actions::ACTIVATE_CONNECTION).await?;
+        self.manager.deactivate(n).await
+    }
+
+    /// The active connections that run from or end in this namespace.
+    #[zbus(property)]
+    fn active_connections(&self) -> Vec<OwnedObjectPath> {
+        self.actives(|_| true)
+            .into_iter()
+            .map(|a| a.object_path())
+            .collect()
+    }
+
+    /// The activated connection whose device is in this namespace ("/" if
+    /// none): for an isolated namespace, its VPN.
+    #[zbus(property)]
+    fn primary_connection(&self) -> OwnedObjectPath {
+        self.primary()
+            .map(|a| a.object_path())
+            .unwrap_or_else(root_path)
+    }
+
+    /// The type of PrimaryConnection ("vpn"), empty if none.
+    #[zbus(property)]
+    fn primary_connection_type(&self) -> String {
+        self.primary().map(|a| a.kind).unwrap_or_default()
+    }
+
+    /// A connection being activated from or into this namespace ("/" if none).
+    #[zbus(property)]
+    fn activating_connection(&self) -> OwnedObjectPath {
+        self.actives(|a| a.state == netnsd_api::state::active::ACTIVATING)
+            .first()
+            .map(|a| a.object_path())
+            .unwrap_or_else(root_path)
+    }
+
+    /// NMMetered of the primary connection: 0 unknown (netnsd does not
+    /// guess metering).
+    #[zbus(property)]
+    fn metered(&self) -> u32 {
+        0
+    }
+
     /// Gives the namespace an uplink (replacing any it has): see
     /// AddNetworkNamespaceWithOptions for the keys.
     async fn set_uplink(
@@ -622,6 +767,11 @@ impl NetNsInstance {
 
     /// Removes the namespace's /etc/netns files.
     async fn clear_dns(&self, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
+        if self.ns.number == 0 {
+            return Err(Error::PermissionDenied(
+                "the root namespace uses the host's own /etc files".into(),
+            ));
+        }
         self.auth.check(&hdr, actions::CONFIGURE).await?;
         self.manager.set_dns(self.ns.number, None).await
     }

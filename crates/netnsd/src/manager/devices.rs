@@ -233,7 +233,8 @@ impl Manager {
         self.ifindex.retain(|_, n| *n != number);
         self.moving.retain(|m| m.device != number);
         if !dev.in_transit {
-            self.device_listed_as(dev.ns, number, false, dev.internal()).await;
+            self.device_listed_as(dev.ns, number, false, dev.internal())
+                .await;
         }
         if let Some(conn) = &self.conn
             && let Err(e) = conn
@@ -263,7 +264,13 @@ impl Manager {
 
     /// Announces a device joining or leaving namespace `ns`'s lists.
     async fn device_listed(&self, ns: u32, number: u32, added: bool) {
-        let internal = self.registry.read().unwrap().devices.get(&number).map(Device::internal);
+        let internal = self
+            .registry
+            .read()
+            .unwrap()
+            .devices
+            .get(&number)
+            .map(Device::internal);
         if let Some(internal) = internal {
             self.device_listed_as(ns, number, added, internal).await;
         }

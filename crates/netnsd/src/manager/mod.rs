@@ -4,13 +4,17 @@
 //! puts objects on and off the bus.
 
 mod config;
+mod connections;
 mod devices;
 mod namespaces;
 mod processes;
+mod profiles;
 mod uplink;
 
 pub use config::{ConfigOp, ConfigReply};
+pub use connections::{ActiveInfo, ProfileEntry, Profiles};
 pub use processes::SpawnArgs;
+pub use profiles::ProfileOp;
 pub use uplink::{NsOptions, UPLINK_IF, UplinkKind, UplinkSpec};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -121,6 +125,10 @@ pub struct Registry {
     namespaces: BTreeMap<u32, Namespace>,
     names: HashMap<String, u32>,
     devices: BTreeMap<u32, Device>,
+    /// Connection profiles, by object number.
+    pub profiles: Profiles,
+    /// Active connections, by object number.
+    pub actives: BTreeMap<u32, ActiveInfo>,
 }
 
 impl Registry {
@@ -230,6 +238,19 @@ pub enum Request {
         args: SpawnArgs,
         reply: oneshot::Sender<Result<u32, Error>>,
     },
+    Activate {
+        profile: u32,
+        ns: u32,
+        reply: oneshot::Sender<Result<OwnedObjectPath, Error>>,
+    },
+    Deactivate {
+        active: u32,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    Profile {
+        op: ProfileOp,
+        reply: oneshot::Sender<Result<OwnedObjectPath, Error>>,
+    },
     /// Links, addresses, routes, rules in namespace `ns`.
     Configure {
         ns: u32,
@@ -300,6 +321,22 @@ impl ManagerHandle {
         self.ask(|reply| Request::SetDns { ns, dns, reply }).await
     }
 
+    pub async fn activate(&self, profile: u32, ns: u32) -> Result<OwnedObjectPath, Error> {
+        self.ask(|reply| Request::Activate { profile, ns, reply })
+            .await
+    }
+
+    pub async fn deactivate(&self, active: u32) -> Result<(), Error> {
+        self.ask(|reply| Request::Deactivate { active, reply })
+            .await
+    }
+
+    /// Adds, updates, deletes or reloads profiles; answers with the profile's
+    /// object path ("/" for a reload).
+    pub async fn profile(&self, op: ProfileOp) -> Result<OwnedObjectPath, Error> {
+        self.ask(|reply| Request::Profile { op, reply }).await
+    }
+
     pub async fn spawn(&self, ns: u32, args: SpawnArgs) -> Result<u32, Error> {
         self.ask(|reply| Request::Spawn { ns, args, reply }).await
     }
@@ -335,6 +372,18 @@ enum Later {
     ExpireMove(u32),
     /// A spawned process ended: pid, status.
     Exited(u32, i32),
+    /// A VPN client's up hook reported the pushed configuration.
+    VpnUp(u32, HashMap<String, String>, oneshot::Sender<String>),
+    /// The tunnel was seen in the isolated namespace.
+    TunArrived(u32),
+    /// It was not, within netns-timeout.
+    TunTimeout(u32),
+    /// A VPN client process ended.
+    VpnExited(u32, i32),
+    /// The activation took too long.
+    ConnectTimeout(u32),
+    /// Take a deactivated connection's object off the bus.
+    ForgetActive(u32),
 }
 
 struct Moving {
@@ -382,6 +431,14 @@ pub struct Manager {
     pending_teardown: Vec<(String, UplinkRecord)>,
     /// Spawned processes still running: pid → namespace number.
     processes: HashMap<u32, u32>,
+    state_dir: PathBuf,
+    next_active: u32,
+    /// Running VPN clients, by active connection number.
+    runs: HashMap<u32, connections::VpnRun>,
+    /// Namespaces to remove once their last spawned process exits.
+    remove_when_idle: BTreeSet<u32>,
+    next_profile: u32,
+    store: crate::settings::Store,
 }
 
 impl Manager {
@@ -429,6 +486,12 @@ impl Manager {
             sysctls: BTreeMap::new(),
             pending_teardown: Vec::new(),
             processes: HashMap::new(),
+            state_dir: state_dir.clone(),
+            next_active: 0,
+            runs: HashMap::new(),
+            remove_when_idle: BTreeSet::new(),
+            next_profile: 0,
+            store: crate::settings::Store::new(&config.connections_dir),
         };
         let number = m.allocate_number();
         m.insert(Namespace::new(
@@ -440,6 +503,7 @@ impl Manager {
             false,
         ));
         m.reconcile(records)?;
+        m.load_profiles();
         Ok(m)
     }
 
@@ -470,6 +534,7 @@ impl Manager {
             self.open_platform(&ns, None).await;
         }
         self.finish_pending_teardown().await;
+        self.export_profiles().await;
     }
 
     /// Runs the manager until `shutdown` resolves.
@@ -493,6 +558,15 @@ impl Manager {
                     Later::Link(ns, link) => self.link_seen(ns, link, true).await,
                     Later::ExpireMove(device) => self.expire_move(device).await,
                     Later::Exited(pid, status) => self.process_exited(pid, status).await,
+                    Later::VpnUp(n, env, reply) => self.vpn_up(n, env, reply).await,
+                    Later::TunArrived(n) => self.tun_arrived(n).await,
+                    Later::TunTimeout(n) => {
+                        tracing::warn!(active = n, "the tunnel was not seen in its namespace within netns-timeout");
+                        self.fail(n, netnsd_api::state::reason::CONNECT_TIMEOUT).await
+                    }
+                    Later::VpnExited(n, status) => self.vpn_exited(n, status).await,
+                    Later::ConnectTimeout(n) => self.connect_timeout(n).await,
+                    Later::ForgetActive(n) => self.forget_active(n).await,
                 },
             }
         }
@@ -534,6 +608,18 @@ impl Manager {
             }
             Request::SetDns { ns, dns, reply } => {
                 let r = self.set_dns(ns, dns).await;
+                let _ = reply.send(r);
+            }
+            Request::Activate { profile, ns, reply } => {
+                let r = self.activate(profile, ns).await;
+                let _ = reply.send(r);
+            }
+            Request::Deactivate { active, reply } => {
+                let r = self.deactivate(active).await;
+                let _ = reply.send(r);
+            }
+            Request::Profile { op, reply } => {
+                let r = self.profile_op(op).await;
                 let _ = reply.send(r);
             }
             Request::Spawn { ns, args, reply } => {

@@ -126,6 +126,54 @@ impl Manager {
                 tracing::warn!(%name, "removing /etc/netns files: {e}");
             }
         }
+        // VPN clients of activations that were running when the daemon died
+        // are ours and orphaned: stop them (their tunnels go with them).
+        for (active, (pid, tundev)) in &recorded.vpn_clients {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let ours = String::from_utf8_lossy(&cmdline).contains("--vpn-helper")
+                && String::from_utf8_lossy(&cmdline).contains(tundev.as_str());
+            if ours {
+                tracing::info!(active, pid, "stopping a VPN client left by a previous run");
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(*pid as i32),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+            }
+        }
+        // Namespaces made for connections (not persistent) whose connection
+        // is gone with the previous run: removed, unless something still
+        // runs in them.
+        let transient: Vec<Namespace> = self
+            .registry
+            .read()
+            .unwrap()
+            .namespaces()
+            .filter(|n| n.managed && !n.persistent)
+            .cloned()
+            .collect();
+        for ns in transient {
+            if netns_in_use(ns.inode) {
+                tracing::info!(name = %ns.name, "keeping a connection's namespace: processes still run in it");
+                continue;
+            }
+            tracing::info!(name = %ns.name, "removing the namespace of a connection that ended with the previous run");
+            match self.run_dir.remove(&ns.name) {
+                Ok(()) => {
+                    self.registry.write().unwrap().remove(ns.number);
+                    keep.retain(|e| {
+                        !matches!(e,
+                            Entry::NetnsCreated { name, .. }
+                            | Entry::UplinkSet { name, .. }
+                            | Entry::DnsSet { name, .. } if *name == ns.name)
+                    });
+                    if let Some(u) = recorded.uplinks.get(&ns.name) {
+                        self.pending_teardown.push((ns.name.clone(), u.clone()));
+                    }
+                    let _ = crate::dns::remove(&self.etc_netns, &ns.name);
+                }
+                Err(e) => tracing::warn!(name = %ns.name, "{e}"),
+            }
+        }
         for ((ns, key), old) in &recorded.sysctls {
             keep.push(Entry::SysctlSet {
                 ns: ns.clone(),
@@ -140,6 +188,16 @@ impl Manager {
     }
 
     pub(super) async fn add(&mut self, name: &str) -> Result<OwnedObjectPath, Error> {
+        self.add_namespace(name, true).await
+    }
+
+    /// Makes a namespace; a non-persistent one belongs to a connection and
+    /// goes when it ends.
+    pub(super) async fn add_namespace(
+        &mut self,
+        name: &str,
+        persistent: bool,
+    ) -> Result<OwnedObjectPath, Error> {
         if self.registry.read().unwrap().get(name).is_some() {
             return Err(Error::AlreadyExists(format!(
                 "namespace {name:?} already exists"
@@ -183,7 +241,7 @@ impl Manager {
                 self.record(Entry::NetnsCreated {
                     name: name.to_owned(),
                     inode: created.inode,
-                    persistent: true,
+                    persistent,
                 })
             };
         if let Err(e) = finish.await {
@@ -201,7 +259,7 @@ impl Manager {
             name.to_owned(),
             created.inode,
             self.path_of(name),
-            true,
+            persistent,
             true,
         );
         self.insert(ns.clone());
@@ -437,4 +495,19 @@ impl Manager {
             tracing::warn!("PropertiesChanged for NetworkNamespaces: {e}");
         }
     }
+}
+
+/// Whether any process is in the network namespace with this inode.
+fn netns_in_use(inode: u64) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    rd.filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .any(|e| std::fs::metadata(e.path().join("ns/net")).is_ok_and(|m| m.ino() == inode))
 }

@@ -206,12 +206,16 @@ impl Manager {
                 let _ = ops::delete_link(&hp.handle, i).await;
             }
             self.pool.release(slot.index);
+            // Forwarding turned on for this uplink goes back off if no other
+            // uplink needs it.
+            self.restore_sysctls(&up.name).await;
             return Err(e);
         }
         Ok(UplinkRecord::Veth {
             uplink_ns: up.name.clone(),
             host_if,
             slot: slot.index,
+            ipv6,
         })
     }
 
@@ -413,12 +417,13 @@ impl Manager {
                 uplink_ns,
                 host_if,
                 slot,
+                ipv6,
             } => {
                 let up = self.registry.read().unwrap().get(uplink_ns).cloned();
                 let s = self.pool.slot(*slot);
                 let nat = UplinkNat {
                     v4: s.ns_v4,
-                    v6: s.ns_v6,
+                    v6: if *ipv6 { s.ns_v6 } else { None },
                     host_if: host_if.clone(),
                 };
                 let last = !self.registry.read().unwrap().namespaces().any(|n| {

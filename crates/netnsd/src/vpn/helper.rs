@@ -15,7 +15,9 @@ use std::time::Duration;
 /// Runs the helper side; returns the process exit code.
 pub fn run(socket: &Path) -> i32 {
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    let Ok(line) = serde_json::to_string(&env) else { return 1 };
+    let Ok(line) = serde_json::to_string(&env) else {
+        return 1;
+    };
     let result = (|| -> std::io::Result<String> {
         let mut s = UnixStream::connect(socket)?;
         s.set_read_timeout(Some(Duration::from_secs(120)))?;

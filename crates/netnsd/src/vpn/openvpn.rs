@@ -39,7 +39,10 @@ fn push(a: &mut Vec<String>, xs: &[&str]) {
 }
 
 fn yes(data: &BTreeMap<String, String>, key: &str) -> bool {
-    matches!(data.get(key).map(String::as_str), Some("yes" | "true" | "1"))
+    matches!(
+        data.get(key).map(String::as_str),
+        Some("yes" | "true" | "1")
+    )
 }
 
 /// Builds the openvpn invocation for a profile's vpn.data and vpn.secrets.
@@ -54,17 +57,28 @@ pub fn invocation(
     auth_path: &Path,
     askpass_path: &Path,
 ) -> Result<Invocation, Error> {
-    let ctype = data.get("connection-type").map(String::as_str).unwrap_or("tls");
+    let ctype = data
+        .get("connection-type")
+        .map(String::as_str)
+        .unwrap_or("tls");
     let mut a: Vec<String> = Vec::new();
     let remote = need(data, "remote", "the server to connect to")?;
     let default_port = data.get("port").cloned().unwrap_or_else(|| "1194".into());
-    let default_proto = if yes(data, "proto-tcp") { "tcp-client" } else { "udp" };
+    let default_proto = if yes(data, "proto-tcp") {
+        "tcp-client"
+    } else {
+        "udp"
+    };
     for r in remote.split([',', ' ']).filter(|r| !r.is_empty()) {
         // host, host:port or host:port:proto (IPv6 literals in brackets).
         let (host, rest) = match r.strip_prefix('[') {
             Some(v6) => match v6.split_once(']') {
                 Some((h, rest)) => (h.to_string(), rest.trim_start_matches(':').to_string()),
-                None => return Err(Error::InvalidArgument(format!("vpn.data.remote: {r:?} has an unclosed '['"))),
+                None => {
+                    return Err(Error::InvalidArgument(format!(
+                        "vpn.data.remote: {r:?} has an unclosed '['"
+                    )));
+                }
             },
             None => match r.split_once(':') {
                 Some((h, rest)) => (h.to_string(), rest.to_string()),
@@ -72,15 +86,28 @@ pub fn invocation(
             },
         };
         let mut parts = rest.split(':');
-        let port = parts.next().filter(|p| !p.is_empty()).map(str::to_string).unwrap_or(default_port.clone());
+        let port = parts
+            .next()
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .unwrap_or(default_port.clone());
         if port.parse::<u16>().is_err() {
-            return Err(Error::InvalidArgument(format!("vpn.data.remote: port {port:?} in {r:?} is not a port number")));
+            return Err(Error::InvalidArgument(format!(
+                "vpn.data.remote: port {port:?} in {r:?} is not a port number"
+            )));
         }
         let proto = match parts.next() {
             None | Some("") => default_proto.to_string(),
-            Some("udp") => "udp".into(),
+            Some(p @ ("udp" | "udp4" | "udp6")) => p.into(),
             Some("tcp" | "tcp-client") => "tcp-client".into(),
-            Some(p) => return Err(Error::InvalidArgument(format!("vpn.data.remote: protocol {p:?} in {r:?} is neither udp nor tcp"))),
+            Some(p @ ("tcp4-client" | "tcp6-client")) => p.into(),
+            Some("tcp4") => "tcp4-client".into(),
+            Some("tcp6") => "tcp6-client".into(),
+            Some(p) => {
+                return Err(Error::InvalidArgument(format!(
+                    "vpn.data.remote: protocol {p:?} in {r:?} is neither udp nor tcp"
+                )));
+            }
         };
         push(&mut a, &["--remote", &host, &port, &proto]);
     }
@@ -91,19 +118,50 @@ pub fn invocation(
             "vpn.data.dev-type: {t:?} — only tun devices can be moved into a namespace of their own"
         )));
     }
-    push(&mut a, &["--dev", tundev, "--dev-type", "tun", "--nobind", "--verb", "3"]);
+    push(
+        &mut a,
+        &[
+            "--dev",
+            tundev,
+            "--dev-type",
+            "tun",
+            "--nobind",
+            "--verb",
+            "3",
+        ],
+    );
     match ctype {
         "tls" | "password-tls" | "password" => {
             push(&mut a, &["--client"]);
             let ca = need(data, "ca", "connection-type tls needs the CA certificate")?;
             push(&mut a, &["--ca", ca]);
             if ctype != "password" {
-                push(&mut a, &["--cert", need(data, "cert", "connection-type tls needs a client certificate")?]);
-                push(&mut a, &["--key", need(data, "key", "connection-type tls needs a client key")?]);
+                push(
+                    &mut a,
+                    &[
+                        "--cert",
+                        need(
+                            data,
+                            "cert",
+                            "connection-type tls needs a client certificate",
+                        )?,
+                    ],
+                );
+                push(
+                    &mut a,
+                    &[
+                        "--key",
+                        need(data, "key", "connection-type tls needs a client key")?,
+                    ],
+                );
             }
         }
         "static-key" => {
-            let key = need(data, "static-key", "connection-type static-key needs the key")?;
+            let key = need(
+                data,
+                "static-key",
+                "connection-type static-key needs the key",
+            )?;
             push(&mut a, &["--secret", key]);
             if let Some(d) = data.get("static-key-direction") {
                 a.push(d.clone());
@@ -120,12 +178,24 @@ pub fn invocation(
     }
     let mut auth_file = None;
     if ctype == "password" || ctype == "password-tls" {
-        let user = need(data, "username", "password authentication needs a user name")?;
-        let pass = secrets
-            .get("password")
-            .ok_or_else(|| Error::InvalidArgument("vpn.secrets.password: missing (password authentication)".into()))?;
+        let user = need(
+            data,
+            "username",
+            "password authentication needs a user name",
+        )?;
+        let pass = secrets.get("password").ok_or_else(|| {
+            Error::InvalidArgument("vpn.secrets.password: missing (password authentication)".into())
+        })?;
         auth_file = Some(format!("{user}\n{pass}\n"));
-        push(&mut a, &["--auth-user-pass", &auth_path.display().to_string(), "--auth-retry", "none"]);
+        push(
+            &mut a,
+            &[
+                "--auth-user-pass",
+                &auth_path.display().to_string(),
+                "--auth-retry",
+                "none",
+            ],
+        );
     }
     let mut askpass_file = None;
     if let Some(p) = secrets.get("cert-pass") {
@@ -146,7 +216,7 @@ pub fn invocation(
         ("data-ciphers", "--data-ciphers"),
         ("auth", "--auth"),
         ("remote-cert-tls", "--remote-cert-tls"),
-        ("tun-mtu", "--tun-mtu"),
+        ("tunnel-mtu", "--tun-mtu"),
         ("mssfix", "--mssfix"),
         ("reneg-seconds", "--reneg-sec"),
         ("tls-version-min", "--tls-version-min"),
@@ -168,24 +238,40 @@ pub fn invocation(
     if let Some(v) = data.get("ping-exit") {
         push(&mut a, &["--ping-exit", v]);
     } else {
-        push(&mut a, &["--ping-exit", "30", "--pull-filter", "ignore", "ping-restart"]);
+        push(
+            &mut a,
+            &[
+                "--ping-exit",
+                "30",
+                "--pull-filter",
+                "ignore",
+                "ping-restart",
+            ],
+        );
         if !data.contains_key("ping") {
             push(&mut a, &["--ping", "5"]);
         }
     }
     // The daemon configures the tunnel; openvpn touches nothing.
-    push(&mut a, &[
-        "--ifconfig-noexec",
-        "--route-noexec",
-        "--script-security",
-        "2",
-        "--up",
-        helper,
-        "--persist-tun",
-        "--connect-retry-max",
-        "3",
-    ]);
-    Ok(Invocation { args: a, auth_file, askpass_file })
+    push(
+        &mut a,
+        &[
+            "--ifconfig-noexec",
+            "--route-noexec",
+            "--script-security",
+            "2",
+            "--up",
+            helper,
+            "--persist-tun",
+            "--connect-retry-max",
+            "3",
+        ],
+    );
+    Ok(Invocation {
+        args: a,
+        auth_file,
+        askpass_file,
+    })
 }
 
 fn netmask_prefix(mask: &str) -> Option<u8> {
@@ -198,8 +284,14 @@ fn netmask_prefix(mask: &str) -> Option<u8> {
 /// `--up` command.
 pub fn parse_env(env: &HashMap<String, String>) -> Result<VpnConfig, Error> {
     let bad = |what: &str| Error::InvalidArgument(format!("openvpn reported an unusable {what}"));
-    let tundev = env.get("dev").cloned().ok_or_else(|| bad("configuration (no dev)"))?;
-    let mut c = VpnConfig { tundev, ..Default::default() };
+    let tundev = env
+        .get("dev")
+        .cloned()
+        .ok_or_else(|| bad("configuration (no dev)"))?;
+    let mut c = VpnConfig {
+        tundev,
+        ..Default::default()
+    };
     c.mtu = env.get("tun_mtu").and_then(|m| m.parse().ok());
     if let Some(local) = env.get("ifconfig_local") {
         let addr: IpAddr = local.parse().map_err(|_| bad("ifconfig_local"))?;
@@ -215,27 +307,41 @@ pub fn parse_env(env: &HashMap<String, String>) -> Result<VpnConfig, Error> {
             (None, None) => c.addr4 = Some(Cidr { addr, prefix: 32 }),
         }
     }
-    if let (Some(a), Some(bits)) = (env.get("ifconfig_ipv6_local"), env.get("ifconfig_ipv6_netbits")) {
+    if let (Some(a), Some(bits)) = (
+        env.get("ifconfig_ipv6_local"),
+        env.get("ifconfig_ipv6_netbits"),
+    ) {
         c.addr6 = Some(Cidr {
             addr: a.parse().map_err(|_| bad("ifconfig_ipv6_local"))?,
             prefix: bits.parse().map_err(|_| bad("ifconfig_ipv6_netbits"))?,
         });
     }
     for i in 1.. {
-        let Some(net) = env.get(&format!("route_network_{i}")) else { break };
-        let mask = env.get(&format!("route_netmask_{i}")).map(String::as_str).unwrap_or("255.255.255.255");
+        let Some(net) = env.get(&format!("route_network_{i}")) else {
+            break;
+        };
+        let mask = env
+            .get(&format!("route_netmask_{i}"))
+            .map(String::as_str)
+            .unwrap_or("255.255.255.255");
         let prefix = netmask_prefix(mask).ok_or_else(|| bad("route_netmask"))?;
         let addr: IpAddr = net.parse().map_err(|_| bad("route_network"))?;
-        let gw = env.get(&format!("route_gateway_{i}")).and_then(|g| g.parse().ok());
+        let gw = env
+            .get(&format!("route_gateway_{i}"))
+            .and_then(|g| g.parse().ok());
         c.routes.push((Cidr { addr, prefix }.network(), gw));
     }
     for i in 1.. {
-        let Some(net) = env.get(&format!("route_ipv6_network_{i}")) else { break };
+        let Some(net) = env.get(&format!("route_ipv6_network_{i}")) else {
+            break;
+        };
         let cidr: Cidr = net.parse().map_err(|_| bad("route_ipv6_network"))?;
         c.routes.push((cidr.network(), None));
     }
     for i in 1.. {
-        let Some(opt) = env.get(&format!("foreign_option_{i}")) else { break };
+        let Some(opt) = env.get(&format!("foreign_option_{i}")) else {
+            break;
+        };
         let mut w = opt.split_whitespace();
         if w.next() != Some("dhcp-option") {
             continue;
@@ -251,10 +357,10 @@ pub fn parse_env(env: &HashMap<String, String>) -> Result<VpnConfig, Error> {
                     c.dns.push(ip);
                 }
             }
-            (Some("DOMAIN" | "DOMAIN-SEARCH"), Some(d)) => {
-                if crate::dns::check_search(d).is_ok() && !c.domains.iter().any(|x| x == d) {
-                    c.domains.push(d.to_string());
-                }
+            (Some("DOMAIN" | "DOMAIN-SEARCH"), Some(d))
+                if crate::dns::check_search(d).is_ok() && !c.domains.iter().any(|x| x == d) =>
+            {
+                c.domains.push(d.to_string());
             }
             _ => {}
         }
@@ -281,11 +387,20 @@ mod tests {
     use super::*;
 
     fn data(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
-        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn inv(d: &[(&str, &str)], s: &[(&str, &str)]) -> Result<Invocation, Error> {
-        invocation(&data(d), &data(s), "nsvpn0", "/usr/libexec/netnsd --vpn-helper /run/x.sock", Path::new("/run/a"), Path::new("/run/p"))
+        invocation(
+            &data(d),
+            &data(s),
+            "nsvpn0",
+            "/usr/libexec/netnsd --vpn-helper /run/x.sock",
+            Path::new("/run/a"),
+            Path::new("/run/p"),
+        )
     }
 
     #[test]
@@ -315,27 +430,71 @@ mod tests {
     #[test]
     fn password_goes_to_a_file_not_the_command_line() {
         let i = inv(
-            &[("remote", "10.0.0.1"), ("connection-type", "password"), ("ca", "/ca"), ("username", "alice"), ("proto-tcp", "yes")],
+            &[
+                ("remote", "10.0.0.1"),
+                ("connection-type", "password"),
+                ("ca", "/ca"),
+                ("username", "alice"),
+                ("proto-tcp", "yes"),
+            ],
             &[("password", "s3cret")],
         )
         .unwrap();
         assert!(!i.args.iter().any(|a| a.contains("s3cret")));
         assert_eq!(i.auth_file.as_deref(), Some("alice\ns3cret\n"));
-        assert!(i.args.join(" ").contains("--remote 10.0.0.1 1194 tcp-client"));
+        assert!(
+            i.args
+                .join(" ")
+                .contains("--remote 10.0.0.1 1194 tcp-client")
+        );
     }
 
     #[test]
     fn refusals_name_the_key() {
         let e = inv(&[("connection-type", "tls")], &[]).unwrap_err();
-        assert!(matches!(&e, Error::InvalidArgument(m) if m.contains("vpn.data.remote")), "{e:?}");
-        let e = inv(&[("remote", "h"), ("connection-type", "tls"), ("ca", "/ca")], &[]).unwrap_err();
-        assert!(matches!(&e, Error::InvalidArgument(m) if m.contains("vpn.data.cert")), "{e:?}");
-        let e = inv(&[("remote", "h:99999"), ("ca", "/c"), ("cert", "/c"), ("key", "/k")], &[]).unwrap_err();
-        assert!(matches!(&e, Error::InvalidArgument(m) if m.contains("port")), "{e:?}");
+        assert!(
+            matches!(&e, Error::InvalidArgument(m) if m.contains("vpn.data.remote")),
+            "{e:?}"
+        );
+        let e = inv(
+            &[("remote", "h"), ("connection-type", "tls"), ("ca", "/ca")],
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidArgument(m) if m.contains("vpn.data.cert")),
+            "{e:?}"
+        );
+        let e = inv(
+            &[
+                ("remote", "h:99999"),
+                ("ca", "/c"),
+                ("cert", "/c"),
+                ("key", "/k"),
+            ],
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidArgument(m) if m.contains("port")),
+            "{e:?}"
+        );
         let e = inv(&[("remote", "h"), ("dev-type", "tap")], &[]).unwrap_err();
         assert!(matches!(e, Error::NotSupported(_)));
-        let e = inv(&[("remote", "h"), ("connection-type", "password"), ("ca", "/c"), ("username", "u")], &[]).unwrap_err();
-        assert!(matches!(&e, Error::InvalidArgument(m) if m.contains("vpn.secrets.password")), "{e:?}");
+        let e = inv(
+            &[
+                ("remote", "h"),
+                ("connection-type", "password"),
+                ("ca", "/c"),
+                ("username", "u"),
+            ],
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidArgument(m) if m.contains("vpn.secrets.password")),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -359,7 +518,13 @@ mod tests {
         assert_eq!(c.tundev, "nsvpn0");
         assert_eq!(c.mtu, Some(1500));
         assert_eq!(c.addr4.unwrap().to_string(), "10.8.0.2/24");
-        assert_eq!(c.routes, vec![("10.99.0.0/24".parse().unwrap(), Some("10.8.0.1".parse().unwrap()))]);
+        assert_eq!(
+            c.routes,
+            vec![(
+                "10.99.0.0/24".parse().unwrap(),
+                Some("10.8.0.1".parse().unwrap())
+            )]
+        );
         assert_eq!(c.dns, vec!["10.99.0.53".parse::<IpAddr>().unwrap()]);
         assert_eq!(c.domains, vec!["corp.test".to_string()]);
         let mut p2p = env.clone();
@@ -374,7 +539,13 @@ mod tests {
     #[test]
     fn failure_reasons() {
         use netnsd_api::state::reason;
-        assert_eq!(failure_reason("... AUTH: Received control message: AUTH_FAILED"), reason::LOGIN_FAILED);
-        assert_eq!(failure_reason("[server] Inactivity timeout (--ping-exit), exiting"), reason::SERVICE_STOPPED);
+        assert_eq!(
+            failure_reason("... AUTH: Received control message: AUTH_FAILED"),
+            reason::LOGIN_FAILED
+        );
+        assert_eq!(
+            failure_reason("[server] Inactivity timeout (--ping-exit), exiting"),
+            reason::SERVICE_STOPPED
+        );
     }
 }

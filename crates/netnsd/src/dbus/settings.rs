@@ -1,0 +1,283 @@
+//! net.netnsd.Netns1.Settings and net.netnsd.Netns1.Settings.Connection:
+//! connection profiles as NetworkManager's `a{sa{sv}}` dictionaries.
+
+use std::collections::HashMap;
+
+use netnsd_api::{Error, SETTINGS_PATH, actions, connection_path};
+use zbus::message::Header;
+use zbus::object_server::SignalEmitter;
+use zbus::wire::{ObjectPath, OwnedObjectPath, OwnedVariant};
+use zbus::{Connection, interface};
+
+use super::auth::Authority;
+use crate::manager::{ManagerHandle, ProfileOp, SharedRegistry};
+use crate::settings::Profile;
+
+type Dict = HashMap<String, HashMap<String, OwnedVariant>>;
+
+fn path(p: String) -> OwnedObjectPath {
+    ObjectPath::try_from(p).expect("valid path").into()
+}
+
+pub struct Settings {
+    manager: ManagerHandle,
+    auth: Authority,
+}
+
+impl Settings {
+    pub fn new(manager: ManagerHandle, auth: Authority) -> Self {
+        Settings { manager, auth }
+    }
+}
+
+#[interface(name = "net.netnsd.Netns1.Settings")]
+impl Settings {
+    /// The connection profiles.
+    #[zbus(out_args("connections"))]
+    fn list_connections(&self) -> Vec<OwnedObjectPath> {
+        self.connections()
+    }
+
+    /// Adds a profile and saves it as a keyfile under
+    /// /etc/netnsd/connections (root-only, 0600). A missing uuid is made.
+    #[zbus(out_args("path"))]
+    async fn add_connection(
+        &self,
+        connection: Dict,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<OwnedObjectPath, Error> {
+        let profile = Profile::from_dbus(&connection)?;
+        self.auth.check(&hdr, actions::MODIFY_SETTINGS).await?;
+        self.manager
+            .profile(ProfileOp::Add(Box::new(profile)))
+            .await
+    }
+
+    /// Imports a configuration file of another tool as a new profile (ext).
+    /// KIND: "openvpn" — a plain OpenVPN client configuration, whose inline
+    /// <ca>/<cert>/<key>/<tls-auth>/<tls-crypt> blocks are stored next to the
+    /// profile (root-only files) and whose relative paths are taken from
+    /// BASE_DIR. ID names the profile.
+    #[zbus(out_args("path"))]
+    async fn import_connection(
+        &self,
+        kind: String,
+        id: String,
+        contents: String,
+        base_dir: String,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<OwnedObjectPath, Error> {
+        if kind != "openvpn" {
+            return Err(Error::NotSupported(format!(
+                "importing {kind:?} configurations is not supported (only \"openvpn\")"
+            )));
+        }
+        if id.is_empty() {
+            return Err(Error::InvalidArgument("id is empty".into()));
+        }
+        if !base_dir.starts_with('/') {
+            return Err(Error::InvalidArgument(format!(
+                "base_dir {base_dir:?} is not an absolute path"
+            )));
+        }
+        let imported =
+            crate::settings::import_ovpn(&contents, &id, std::path::Path::new(&base_dir))?;
+        self.auth.check(&hdr, actions::MODIFY_SETTINGS).await?;
+        self.manager
+            .profile(ProfileOp::Import(Box::new(imported)))
+            .await
+    }
+
+    /// The profile with this uuid.
+    #[zbus(out_args("connection"))]
+    fn get_connection_by_uuid(&self, uuid: String) -> Result<OwnedObjectPath, Error> {
+        self.manager
+            .registry
+            .read()
+            .unwrap()
+            .profiles
+            .values()
+            .find(|p| p.profile.uuid() == uuid)
+            .map(|p| path(connection_path(p.number)))
+            .ok_or_else(|| Error::NotFound(format!("no connection with uuid {uuid:?}")))
+    }
+
+    /// Reads the keyfiles again: new ones appear, changed ones update,
+    /// deleted ones go.
+    #[zbus(out_args("status"))]
+    async fn reload_connections(&self, #[zbus(header)] hdr: Header<'_>) -> Result<bool, Error> {
+        self.auth.check(&hdr, actions::MODIFY_SETTINGS).await?;
+        self.manager.profile(ProfileOp::Reload).await?;
+        Ok(true)
+    }
+
+    /// The connection profiles.
+    #[zbus(property)]
+    fn connections(&self) -> Vec<OwnedObjectPath> {
+        self.manager
+            .registry
+            .read()
+            .unwrap()
+            .profiles
+            .keys()
+            .map(|n| path(connection_path(*n)))
+            .collect()
+    }
+
+    /// A profile was added.
+    #[zbus(signal)]
+    pub async fn new_connection(
+        emitter: &SignalEmitter<'_>,
+        connection: ObjectPath<'_>,
+    ) -> zbus::Result<()>;
+
+    /// A profile was removed.
+    #[zbus(signal)]
+    pub async fn connection_removed(
+        emitter: &SignalEmitter<'_>,
+        connection: ObjectPath<'_>,
+    ) -> zbus::Result<()>;
+}
+
+pub struct SettingsConnection {
+    number: u32,
+    manager: ManagerHandle,
+    auth: Authority,
+    registry: SharedRegistry,
+}
+
+impl SettingsConnection {
+    fn profile(&self) -> Result<Profile, Error> {
+        self.registry
+            .read()
+            .unwrap()
+            .profiles
+            .get(&self.number)
+            .map(|p| p.profile.clone())
+            .ok_or_else(|| {
+                Error::NotFound(format!("no connection {}", connection_path(self.number)))
+            })
+    }
+}
+
+#[interface(name = "net.netnsd.Netns1.Settings.Connection")]
+impl SettingsConnection {
+    /// The profile, without its secrets.
+    #[zbus(out_args("settings"))]
+    fn get_settings(&self) -> Result<Dict, Error> {
+        Ok(self.profile()?.to_dbus(false))
+    }
+
+    /// The secrets of one setting (e.g. "vpn"); needs the read-secrets
+    /// action (administrators only by default).
+    #[zbus(out_args("secrets"))]
+    async fn get_secrets(
+        &self,
+        setting_name: String,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<Dict, Error> {
+        let p = self.profile()?;
+        self.auth.check(&hdr, actions::READ_SECRETS).await?;
+        Ok(p.secrets_dbus(&setting_name))
+    }
+
+    /// Replaces the profile's settings (its uuid stays) and saves it.
+    async fn update(&self, properties: Dict, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
+        let mut p = self.profile()?;
+        p.update(&properties)?;
+        self.auth.check(&hdr, actions::MODIFY_SETTINGS).await?;
+        self.manager
+            .profile(ProfileOp::Update(self.number, Box::new(p)))
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the profile (deactivating it first) and its keyfile.
+    async fn delete(&self, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
+        self.profile()?;
+        self.auth.check(&hdr, actions::MODIFY_SETTINGS).await?;
+        self.manager.profile(ProfileOp::Delete(self.number)).await?;
+        Ok(())
+    }
+
+    /// The keyfile the profile is stored in.
+    #[zbus(property)]
+    fn filename(&self) -> String {
+        self.registry
+            .read()
+            .unwrap()
+            .profiles
+            .get(&self.number)
+            .map(|p| p.path.display().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The profile changed.
+    #[zbus(signal)]
+    pub async fn updated(emitter: &SignalEmitter<'_>) -> zbus::Result<()>;
+
+    /// The profile was deleted.
+    #[zbus(signal)]
+    pub async fn removed(emitter: &SignalEmitter<'_>) -> zbus::Result<()>;
+}
+
+pub async fn export(
+    conn: Option<&Connection>,
+    number: u32,
+    bus: Option<&(ManagerHandle, Authority)>,
+    registry: SharedRegistry,
+) {
+    let (Some(conn), Some((manager, auth))) = (conn, bus) else {
+        return;
+    };
+    let obj = SettingsConnection {
+        number,
+        manager: manager.clone(),
+        auth: auth.clone(),
+        registry,
+    };
+    if let Err(e) = conn
+        .object_server()
+        .at(connection_path(number).as_str(), obj)
+        .await
+    {
+        tracing::error!("export {}: {e}", connection_path(number));
+    }
+}
+
+pub async fn unexport(conn: Option<&Connection>, number: u32) {
+    let Some(conn) = conn else { return };
+    let _ = conn
+        .object_server()
+        .remove::<SettingsConnection, _>(connection_path(number).as_str())
+        .await;
+}
+
+/// NewConnection / Removed + ConnectionRemoved, and Connections changed.
+pub async fn added(conn: Option<&Connection>, number: u32, added: bool) {
+    let Some(conn) = conn else { return };
+    let p = path(connection_path(number));
+    if !added && let Ok(e) = SignalEmitter::new(conn, p.clone()) {
+        let _ = SettingsConnection::removed(&e).await;
+    }
+    if let Ok(iface) = conn
+        .object_server()
+        .interface::<_, Settings>(SETTINGS_PATH)
+        .await
+    {
+        let e = iface.signal_emitter();
+        let _ = if added {
+            Settings::new_connection(e, p.as_ref()).await
+        } else {
+            Settings::connection_removed(e, p.as_ref()).await
+        };
+        let _ = iface.get().await.connections_changed(e).await;
+    }
+}
+
+pub async fn updated(conn: Option<&Connection>, number: u32) {
+    let Some(conn) = conn else { return };
+    if let Ok(e) = SignalEmitter::new(conn, connection_path(number)) {
+        let _ = SettingsConnection::updated(&e).await;
+    }
+}

@@ -1,0 +1,727 @@
+//! Connection profiles and their activation: the isolated VPN lifecycle.
+//!
+//! As in NetworkManager's netns prototype: the VPN client runs in the
+//! namespace that has the uplink; when it reports the tunnel up (through
+//! `netnsd --vpn-helper`), the tunnel device is taken into the namespace
+//! netns-name names (made if missing), waiting up to netns-timeout, and
+//! configured there with the pushed addresses, routes and DNS. That
+//! namespace holds only lo and the tunnel: a kill switch by construction.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io::{BufRead, BufReader};
+use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use netnsd_api::state::{active as st, reason, vpn as vs};
+use netnsd_api::{Error, active_path};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::sync::oneshot;
+use zbus::wire::{ObjectPath, OwnedObjectPath};
+
+use super::{Later, Manager, Namespace, Waiter};
+use crate::dns::Dns;
+use crate::netlink_ops as ops;
+use crate::settings::Profile;
+use crate::spec::{Cidr, Family, RouteSpec, TABLE_MAIN};
+use crate::vpn::{VpnConfig, openvpn};
+
+/// An active connection as the bus sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveInfo {
+    pub number: u32,
+    /// The profile's object number.
+    pub profile: u32,
+    pub id: String,
+    pub uuid: String,
+    pub kind: String,
+    pub vpn: bool,
+    pub state: u32,
+    pub vpn_state: u32,
+    pub reason: u32,
+    /// Where the client runs.
+    pub uplink_ns: u32,
+    /// Where the tunnel is (the isolated namespace once it is there).
+    pub ns: u32,
+    pub banner: String,
+}
+
+impl ActiveInfo {
+    pub fn object_path(&self) -> OwnedObjectPath {
+        ObjectPath::try_from(active_path(self.number))
+            .expect("valid path")
+            .into()
+    }
+}
+
+/// The daemon's side of one running VPN client.
+pub(super) struct VpnRun {
+    pid: Option<u32>,
+    tundev: String,
+    /// netns-isolate: (namespace name, made by this activation, persistent).
+    isolate: Option<(String, bool, bool)>,
+    timeout_ms: i32,
+    /// The helper waiting for the verdict on the pushed configuration.
+    helper_reply: Option<oneshot::Sender<String>>,
+    config: Option<VpnConfig>,
+    files: Vec<PathBuf>,
+    log: Arc<Mutex<VecDeque<String>>>,
+    /// The end was asked for (user, failure): its reason.
+    ending: Option<u32>,
+}
+
+const LOG_LINES: usize = 200;
+
+impl Manager {
+    fn active(&self, n: u32) -> Option<ActiveInfo> {
+        self.registry.read().unwrap().actives.get(&n).cloned()
+    }
+
+    fn set_active(&mut self, n: u32, f: impl FnOnce(&mut ActiveInfo)) {
+        if let Some(a) = self.registry.write().unwrap().actives.get_mut(&n) {
+            f(a);
+        }
+    }
+
+    /// Moves an active connection to new states and announces them.
+    async fn transition(&mut self, n: u32, state: Option<u32>, vpn_state: Option<u32>, why: u32) {
+        let Some(before) = self.active(n) else { return };
+        self.set_active(n, |a| {
+            if let Some(s) = state {
+                a.state = s;
+            }
+            if let Some(v) = vpn_state {
+                a.vpn_state = v;
+            }
+            a.reason = why;
+        });
+        tracing::info!(
+            id = %before.id,
+            state = st::name(state.unwrap_or(before.state)),
+            vpn_state = vs::name(vpn_state.unwrap_or(before.vpn_state)),
+            reason = reason::name(why),
+            "connection state"
+        );
+        crate::dbus::active::announce(
+            self.conn.as_ref(),
+            n,
+            state.filter(|s| *s != before.state),
+            vpn_state.filter(|v| *v != before.vpn_state),
+            why,
+        )
+        .await;
+        self.namespace_connections_changed(before.uplink_ns).await;
+        if before.ns != before.uplink_ns {
+            self.namespace_connections_changed(before.ns).await;
+        }
+    }
+
+    pub(super) async fn activate(
+        &mut self,
+        profile_number: u32,
+        uplink_ns: u32,
+    ) -> Result<OwnedObjectPath, Error> {
+        let profile = self
+            .registry
+            .read()
+            .unwrap()
+            .profiles
+            .get(&profile_number)
+            .map(|p| p.profile.clone())
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "no connection {}",
+                    netnsd_api::connection_path(profile_number)
+                ))
+            })?;
+        if let Some(a) = self
+            .registry
+            .read()
+            .unwrap()
+            .actives
+            .values()
+            .find(|a| a.profile == profile_number && a.state < st::DEACTIVATED)
+        {
+            return Err(Error::AlreadyExists(format!(
+                "connection {:?} is already active at {}",
+                profile.id(),
+                active_path(a.number)
+            )));
+        }
+        match (profile.kind(), profile.vpn_service_type()) {
+            ("vpn", Some(openvpn::SERVICE_TYPE)) => {}
+            ("vpn", Some(other)) => {
+                return Err(Error::NotSupported(format!(
+                    "VPN service type {other:?} is not supported"
+                )));
+            }
+            (kind, _) => {
+                return Err(Error::NotSupported(format!(
+                    "activating {kind:?} connections is not supported"
+                )));
+            }
+        }
+        let isolate = profile.netns().isolate.then(|| profile.netns_name());
+        if let Some(name) = &isolate {
+            netnsd_api::validate::netns_name(name)
+                .map_err(|e| Error::InvalidArgument(format!("connection.netns-name: {e}")))?;
+            let busy = self.registry.read().unwrap().actives.values().any(|a| {
+                a.state < st::DEACTIVATED
+                    && self
+                        .runs
+                        .get(&a.number)
+                        .and_then(|r| r.isolate.as_ref())
+                        .is_some_and(|(n, ..)| n == name)
+            });
+            if busy {
+                return Err(Error::Busy(format!(
+                    "namespace {name:?} is in use by another active connection"
+                )));
+            }
+            if name == netnsd_api::ROOT_NS_NAME {
+                return Err(Error::InvalidArgument(
+                    "connection.netns-name: the root namespace cannot be isolated".into(),
+                ));
+            }
+        }
+        let number = self.next_active;
+        let tundev = format!("nsvpn{number}");
+        let dir = self.state_dir.join("vpn");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::Failed(format!("create {}: {e}", dir.display())))?;
+        let socket = dir.join(format!("{number}.sock"));
+        let auth = dir.join(format!("{number}.auth"));
+        let askpass = dir.join(format!("{number}.pass"));
+        let exe =
+            std::env::current_exe().map_err(|e| Error::Failed(format!("own executable: {e}")))?;
+        let helper = format!("{} --vpn-helper {}", exe.display(), socket.display());
+        let inv = openvpn::invocation(
+            &profile.vpn_data(),
+            &profile.vpn_secrets(),
+            &tundev,
+            &helper,
+            &auth,
+            &askpass,
+        )?;
+        self.next_active += 1;
+
+        let mut files = vec![socket.clone()];
+        for (path, content) in [(&auth, &inv.auth_file), (&askpass, &inv.askpass_file)] {
+            if let Some(c) = content {
+                let written = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(path)
+                    .and_then(|mut f| std::io::Write::write_all(&mut f, c.as_bytes()));
+                files.push(path.clone());
+                if let Err(e) = written {
+                    remove_files(&files);
+                    return Err(Error::Failed(format!("write {}: {e}", path.display())));
+                }
+            }
+        }
+        let _ = std::fs::remove_file(&socket);
+        let listener = match tokio::net::UnixListener::bind(&socket) {
+            Ok(l) => l,
+            Err(e) => {
+                remove_files(&files);
+                return Err(Error::Failed(format!(
+                    "listen on {}: {e}",
+                    socket.display()
+                )));
+            }
+        };
+        let later = self.later_tx.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (r, mut w) = stream.into_split();
+                let mut line = String::new();
+                if tokio::io::BufReader::new(r)
+                    .read_line(&mut line)
+                    .await
+                    .is_err()
+                {
+                    continue;
+                }
+                let env: HashMap<String, String> = serde_json::from_str(&line).unwrap_or_default();
+                let (tx, rx) = oneshot::channel();
+                if later.send(Later::VpnUp(number, env, tx)).is_err() {
+                    break;
+                }
+                let verdict = rx.await.unwrap_or_else(|_| "the daemon went away".into());
+                let _ = w.write_all(format!("{verdict}\n").as_bytes()).await;
+            }
+        });
+
+        let info = ActiveInfo {
+            number,
+            profile: profile_number,
+            id: profile.id().to_owned(),
+            uuid: profile.uuid().to_owned(),
+            kind: profile.kind().to_owned(),
+            vpn: true,
+            state: st::ACTIVATING,
+            vpn_state: vs::PREPARE,
+            reason: reason::NONE,
+            uplink_ns,
+            ns: uplink_ns,
+            banner: String::new(),
+        };
+        self.registry
+            .write()
+            .unwrap()
+            .actives
+            .insert(number, info.clone());
+        crate::dbus::active::export(self.conn.as_ref(), number, self.registry.clone()).await;
+        let log = Arc::new(Mutex::new(VecDeque::new()));
+        self.runs.insert(
+            number,
+            VpnRun {
+                pid: None,
+                tundev: tundev.clone(),
+                isolate: isolate.map(|n| (n, false, profile.netns().persistent)),
+                timeout_ms: profile.netns().timeout_ms,
+                helper_reply: None,
+                config: None,
+                files,
+                log: log.clone(),
+                ending: None,
+            },
+        );
+        self.namespace_connections_changed(uplink_ns).await;
+
+        // Start the client in the uplink namespace.
+        let netns = match self.registry.read().unwrap().by_number(uplink_ns).cloned() {
+            Some(ns) if ns.number != 0 => Some(self.ns_file(&ns)?),
+            _ => None,
+        };
+        let args = inv.args.clone();
+        let spawned = tokio::task::spawn_blocking(move || {
+            let mut cmd = Command::new("openvpn");
+            cmd.args(&args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            if let Some(f) = netns {
+                // SAFETY: setns is async-signal-safe; the closure only makes that call.
+                unsafe {
+                    cmd.pre_exec(move || {
+                        nix::sched::setns(f.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
+                            .map_err(std::io::Error::from)
+                    });
+                }
+            }
+            cmd.spawn()
+        })
+        .await
+        .map_err(|e| Error::Failed(e.to_string()))?;
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) => {
+                let err = if e.kind() == std::io::ErrorKind::NotFound {
+                    Error::NotSupported("openvpn is not installed (Debian package openvpn)".into())
+                } else {
+                    Error::Failed(format!("start openvpn: {e}"))
+                };
+                self.fail(number, reason::SERVICE_START_FAILED).await;
+                return Err(err);
+            }
+        };
+        let pid = child.id();
+        if let Some(r) = self.runs.get_mut(&number) {
+            r.pid = Some(pid);
+        }
+        self.record(crate::record::Entry::VpnStarted {
+            active: number,
+            pid,
+            tundev,
+        })?;
+        for out in [
+            child
+                .stdout
+                .take()
+                .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    tracing::debug!(target: "netnsd::openvpn", active = number, "{line}");
+                    let mut l = log.lock().unwrap();
+                    if l.len() == LOG_LINES {
+                        l.pop_front();
+                    }
+                    l.push_back(line);
+                }
+            });
+        }
+        let later = self.later_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let status = child.wait().map(crate::spawn::status_code).unwrap_or(-1);
+            let _ = later.send(Later::VpnExited(number, status));
+        });
+        let timeout = super::profiles::vpn_timeout(&profile);
+        self.later(timeout, Later::ConnectTimeout(number));
+        self.transition(number, None, Some(vs::CONNECT), reason::NONE)
+            .await;
+        tracing::info!(id = %info.id, pid, "openvpn started");
+        Ok(info.object_path())
+    }
+
+    /// The client reported the tunnel up with its pushed configuration.
+    pub(super) async fn vpn_up(
+        &mut self,
+        n: u32,
+        env: HashMap<String, String>,
+        reply: oneshot::Sender<String>,
+    ) {
+        let Some(run) = self.runs.get_mut(&n) else {
+            let _ = reply.send("no such activation".into());
+            return;
+        };
+        if run.ending.is_some() {
+            let _ = reply.send("the connection is going down".into());
+            return;
+        }
+        let config = match openvpn::parse_env(&env) {
+            Ok(c) if c.tundev == run.tundev => c,
+            Ok(c) => {
+                let _ = reply.send(format!("unexpected device {}", c.tundev));
+                return self.fail(n, reason::IP_CONFIG_INVALID).await;
+            }
+            Err(e) => {
+                let _ = reply.send(e.message());
+                return self.fail(n, reason::IP_CONFIG_INVALID).await;
+            }
+        };
+        run.helper_reply = Some(reply);
+        run.config = Some(config);
+        let isolate = run.isolate.clone();
+        let (timeout_ms, tundev) = (run.timeout_ms, run.tundev.clone());
+        self.transition(n, None, Some(vs::IP_CONFIG_GET), reason::NONE)
+            .await;
+        let Some((name, _, persistent)) = isolate else {
+            return self.tun_arrived(n).await;
+        };
+        // The isolated namespace: the one named, made now if missing.
+        let existing = self.registry.read().unwrap().get(&name).cloned();
+        let target = match existing {
+            Some(ns) => ns,
+            None => match self.add_namespace(&name, persistent).await {
+                Ok(_) => {
+                    if let Some((_, created, _)) =
+                        self.runs.get_mut(&n).and_then(|r| r.isolate.as_mut())
+                    {
+                        *created = true;
+                    }
+                    let made = self.registry.read().unwrap().get(&name).cloned();
+                    match made {
+                        Some(ns) => ns,
+                        None => return self.fail(n, reason::IP_CONFIG_INVALID).await,
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(%name, "making the isolated namespace: {}", e.message());
+                    return self.fail(n, reason::IP_CONFIG_INVALID).await;
+                }
+            },
+        };
+        let Some(up) = self.active(n).map(|a| a.uplink_ns) else {
+            return;
+        };
+        let moved = async {
+            let p = self.platform(up)?;
+            let idx = ops::ifindex_by_name(&p.handle, &tundev)
+                .await?
+                .ok_or_else(|| Error::Failed(format!("{tundev} is not in the uplink namespace")))?;
+            let file = self.ns_file(&target)?;
+            ops::set_netns(&p.handle, idx, file.as_fd()).await
+        }
+        .await;
+        if let Err(e) = moved {
+            tracing::warn!(%tundev, "taking the tunnel into {name:?}: {}", e.message());
+            return self.fail(n, reason::IP_CONFIG_INVALID).await;
+        }
+        // Wait, exactly netns-timeout, for it to be seen there.
+        let (tx, rx) = oneshot::channel();
+        self.waiters.push(Waiter {
+            device: u32::MAX,
+            target: target.number,
+            name: tundev,
+            tx,
+            undo_to: None,
+        });
+        let later = self.later_tx.clone();
+        tokio::spawn(async move {
+            let arrived = tokio::time::timeout(Duration::from_millis(timeout_ms as u64), rx).await;
+            let _ = later.send(match arrived {
+                Ok(Ok(())) => Later::TunArrived(n),
+                _ => Later::TunTimeout(n),
+            });
+        });
+        self.set_active(n, |a| a.ns = target.number);
+    }
+
+    /// The tunnel is where it belongs: configure it there.
+    pub(super) async fn tun_arrived(&mut self, n: u32) {
+        let (Some(a), Some(run)) = (self.active(n), self.runs.get(&n)) else {
+            return;
+        };
+        if run.ending.is_some() {
+            return;
+        }
+        let Some(c) = run.config.clone() else { return };
+        let isolated = run.isolate.is_some();
+        let configured = async {
+            let p = self.platform(a.ns)?;
+            let h = &p.handle;
+            let idx = ops::ifindex_by_name(h, &c.tundev)
+                .await?
+                .ok_or_else(|| Error::Failed(format!("{} vanished", c.tundev)))?;
+            if let Some(mtu) = c.mtu {
+                ops::set_mtu(h, idx, mtu).await?;
+            }
+            if let Some(a4) = &c.addr4 {
+                ops::add_address(h, idx, a4).await?;
+            }
+            if let Some(a6) = &c.addr6 {
+                ops::add_address_with(h, idx, a6, true).await?;
+            }
+            ops::set_up(h, idx, true).await?;
+            let route = |destination: Option<Cidr>, family| RouteSpec {
+                destination,
+                family,
+                gateway: None,
+                oif: Some(idx),
+                table: TABLE_MAIN,
+                metric: None,
+                scope: None,
+            };
+            if let Some(peer) = c.peer4 {
+                ops::add_route(
+                    h,
+                    &route(
+                        Some(Cidr {
+                            addr: peer,
+                            prefix: 32,
+                        }),
+                        Family::V4,
+                    ),
+                )
+                .await?;
+            }
+            if isolated {
+                // Everything goes through the tunnel: there is no other way out.
+                ops::add_route(h, &route(None, Family::V4)).await?;
+                if c.addr6.is_some() {
+                    ops::add_route(h, &route(None, Family::V6)).await?;
+                }
+            }
+            for (dst, _) in &c.routes {
+                let in_subnet = c.addr4.is_some_and(|a| a.network() == *dst);
+                if in_subnet {
+                    continue;
+                }
+                match ops::add_route(h, &route(Some(*dst), dst.family())).await {
+                    Ok(()) | Err(Error::AlreadyExists(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        if let Err(e) = configured {
+            tracing::warn!(id = %a.id, "configuring the tunnel: {}", e.message());
+            return self.fail(n, reason::IP_CONFIG_INVALID).await;
+        }
+        if isolated && (!c.dns.is_empty() || !c.domains.is_empty()) {
+            let dns = Dns {
+                servers: c.dns.clone(),
+                search: c.domains.clone(),
+            };
+            if let Err(e) = self.set_dns(a.ns, Some(dns)).await {
+                tracing::warn!(id = %a.id, "writing the VPN's DNS: {}", e.message());
+                return self.fail(n, reason::IP_CONFIG_INVALID).await;
+            }
+        }
+        if let Some(reply) = self.runs.get_mut(&n).and_then(|r| r.helper_reply.take()) {
+            let _ = reply.send("ok".into());
+        }
+        self.set_active(n, |x| x.banner = c.banner.clone());
+        self.transition(n, Some(st::ACTIVATED), Some(vs::ACTIVATED), reason::NONE)
+            .await;
+    }
+
+    /// Ends an activation that went wrong: the client is stopped and
+    /// everything it had is removed.
+    pub(super) async fn fail(&mut self, n: u32, why: u32) {
+        let Some(run) = self.runs.get_mut(&n) else {
+            return;
+        };
+        if run.ending.is_some() {
+            return;
+        }
+        run.ending = Some(why);
+        if let Some(reply) = run.helper_reply.take() {
+            let _ = reply.send(format!("failed: {}", reason::name(why)));
+        }
+        let pid = run.pid;
+        self.transition(n, Some(st::DEACTIVATING), Some(vs::FAILED), why)
+            .await;
+        match pid {
+            Some(pid) => stop(pid),
+            None => self.finish(n).await,
+        }
+    }
+
+    pub(super) async fn deactivate(&mut self, n: u32) -> Result<(), Error> {
+        let a = self
+            .active(n)
+            .ok_or_else(|| Error::NotFound(format!("no active connection {}", active_path(n))))?;
+        if a.state >= st::DEACTIVATING {
+            return Ok(());
+        }
+        let Some(run) = self.runs.get_mut(&n) else {
+            return Ok(());
+        };
+        run.ending = Some(reason::USER_DISCONNECTED);
+        if let Some(reply) = run.helper_reply.take() {
+            let _ = reply.send("deactivated".into());
+        }
+        let pid = run.pid;
+        self.transition(
+            n,
+            Some(st::DEACTIVATING),
+            Some(vs::DISCONNECTED),
+            reason::USER_DISCONNECTED,
+        )
+        .await;
+        match pid {
+            Some(pid) => stop(pid),
+            None => self.finish(n).await,
+        }
+        Ok(())
+    }
+
+    pub(super) async fn connect_timeout(&mut self, n: u32) {
+        if self.active(n).is_some_and(|a| a.state == st::ACTIVATING) {
+            tracing::warn!(active = n, "the VPN did not come up in time");
+            self.fail(n, reason::CONNECT_TIMEOUT).await;
+        }
+    }
+
+    pub(super) async fn vpn_exited(&mut self, n: u32, status: i32) {
+        let Some(run) = self.runs.get_mut(&n) else {
+            return;
+        };
+        run.pid = None;
+        if run.ending.is_none() {
+            let log: Vec<String> = run.log.lock().unwrap().iter().cloned().collect();
+            let why = openvpn::failure_reason(&log.join("\n"));
+            tracing::warn!(
+                active = n,
+                status,
+                reason = reason::name(why),
+                "openvpn ended: {}",
+                log.last().cloned().unwrap_or_default()
+            );
+            run.ending = Some(why);
+            if let Some(reply) = run.helper_reply.take() {
+                let _ = reply.send("failed".into());
+            }
+            self.transition(n, Some(st::DEACTIVATING), Some(vs::FAILED), why)
+                .await;
+        }
+        self.finish(n).await;
+    }
+
+    /// The client is gone: take down what the activation made.
+    async fn finish(&mut self, n: u32) {
+        let Some(run) = self.runs.remove(&n) else {
+            return;
+        };
+        if let Some(pid) = run.pid {
+            stop(pid);
+        }
+        remove_files(&run.files);
+        let _ = self.record(crate::record::Entry::VpnStopped { active: n });
+        if let Some((name, created, persistent)) = &run.isolate {
+            let ns = self.registry.read().unwrap().get(name).cloned();
+            if let Some(ns) = ns {
+                if ns.dns.is_some() {
+                    let _ = self.set_dns(ns.number, None).await;
+                }
+                if *created && !*persistent {
+                    self.remove_when_empty(ns).await;
+                }
+            }
+        }
+        let why = run.ending.unwrap_or(reason::UNKNOWN);
+        self.transition(n, Some(st::DEACTIVATED), None, why).await;
+        self.later(Duration::from_secs(2), Later::ForgetActive(n));
+    }
+
+    /// Removes a namespace an activation made, once no process started in
+    /// it is left (until then they stay inside, with no way out).
+    pub(super) async fn remove_when_empty(&mut self, ns: Namespace) {
+        if self.processes_in(ns.number).is_empty() {
+            if let Err(e) = self.remove(&ns.name).await {
+                tracing::warn!(name = %ns.name, "removing the isolated namespace: {}", e.message());
+            }
+        } else {
+            tracing::info!(name = %ns.name, "the isolated namespace goes once its processes have exited");
+            self.remove_when_idle.insert(ns.number);
+        }
+    }
+
+    pub(super) async fn forget_active(&mut self, n: u32) {
+        if self.runs.contains_key(&n) {
+            return;
+        }
+        let Some(a) = self.registry.write().unwrap().actives.remove(&n) else {
+            return;
+        };
+        crate::dbus::active::unexport(self.conn.as_ref(), n).await;
+        self.namespace_connections_changed(a.uplink_ns).await;
+    }
+
+    /// Announces the connection properties of a namespace.
+    async fn namespace_connections_changed(&self, ns: u32) {
+        crate::dbus::instance::connections_changed(self.conn.as_ref(), ns).await;
+    }
+}
+
+fn stop(pid: u32) {
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+}
+
+fn remove_files(files: &[PathBuf]) {
+    for f in files {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
+/// Profiles as the bus layer reads them.
+#[derive(Debug, Clone)]
+pub struct ProfileEntry {
+    pub number: u32,
+    pub path: PathBuf,
+    pub profile: Profile,
+}
+
+pub type Profiles = BTreeMap<u32, ProfileEntry>;
