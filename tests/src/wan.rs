@@ -778,8 +778,8 @@ impl Spawned {
     }
 }
 
-/// Runs a program (as `uid` through setpriv, or as root) with `stdin` fed to
-/// it and closed, within [`COMMAND_TIMEOUT`].
+/// Runs a program (as `uid` through setpriv, or as root), in `/`, with
+/// `stdin` fed to it and closed, within [`COMMAND_TIMEOUT`].
 pub async fn run_as_with_stdin<S: AsRef<str>>(
     uid: Option<u32>,
     program: &str,
@@ -805,6 +805,9 @@ pub async fn run_as_with_stdin<S: AsRef<str>>(
                 "env".into(),
                 "HOME=/".into(),
                 format!("USER={}", user.name),
+                // A user's PATH: the harness's own may hold directories
+                // only root can search (exec then fails with EACCES).
+                "PATH=/usr/local/bin:/usr/bin:/bin".into(),
                 program.into(),
             ]);
             "setpriv".to_owned()
@@ -816,8 +819,11 @@ pub async fn run_as_with_stdin<S: AsRef<str>>(
         uid.map(|u| format!("(as uid {u}) ")).unwrap_or_default(),
         full.join(" ")
     );
+    // In "/", which every user may enter (a program's working directory
+    // defaults to its caller's).
     let mut child = tokio::process::Command::new(&prog)
         .args(&full)
+        .current_dir("/")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -977,6 +983,45 @@ pub async fn exited_within(
                 }
             }
             _ => return false,
+        }
+    }
+}
+
+/// Kills, on drop, every process left in one network namespace (programs a
+/// test started there through Spawn or nsctl exec, which outlive the daemon
+/// when a test fails half-way). Only processes whose /proc/PID/ns/net is
+/// that namespace are touched.
+pub struct NsReaper {
+    net: String,
+}
+
+impl NsReaper {
+    /// For the namespace bound at /run/netns/NAME.
+    pub fn new(name: &str) -> NsReaper {
+        NsReaper {
+            net: format!("net:[{}]", netns_inode(name)),
+        }
+    }
+}
+
+impl Drop for NsReaper {
+    fn drop(&mut self) {
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for e in procs.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                continue;
+            };
+            let net = std::fs::read_link(e.path().join("ns/net")).ok();
+            if pid != std::process::id() as i32
+                && net.as_deref().and_then(|p| p.to_str()) == Some(self.net.as_str())
+            {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
         }
     }
 }

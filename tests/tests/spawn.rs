@@ -426,6 +426,7 @@ async fn a_running_process_blocks_removal_until_it_ends() {
         let _daemon = Daemon::start().await;
         let conn = system_conn().await;
         let path = add_ns_ready(&conn, "sp-busy").await;
+        let _reaper = NsReaper::new("sp-busy");
         let mut exits = process_exits(&conn, &path).await;
 
         // `cat` reading a pipe we hold: it runs until we close our end.
@@ -467,6 +468,7 @@ async fn a_running_process_blocks_removal_until_it_ends() {
 
         // The same for a process of another user, ended by a signal.
         let path = add_ns_ready(&conn, "sp-busy2").await;
+        let _reaper2 = NsReaper::new("sp-busy2");
         let mut exits = process_exits(&conn, &path).await;
         let _rule = PolkitRules::install("50-spawn-nobody", &grant_nobody_rule(SPAWN));
         wait_polkit(NOBODY_UID, SPAWN, true).await;

@@ -714,3 +714,80 @@ async fn uplinks_survive_a_daemon_crash_and_are_removed_after() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn veth_uplink_can_hang_off_another_namespace() {
+    let _env = TestEnv::new();
+    timed(async {
+        let wan = Wan::start().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let root_before = uplink_traces(&conn).await;
+        let wan_nft = || async { in_ns(WAN_NS, &["nft", "list", "ruleset"]).await.ok().stdout };
+        assert_eq!(wan_nft().await, "");
+
+        // wan (made with `ip netns add`, adopted by the daemon) holds the
+        // host end and the NAT this time.
+        let path = add_with_options(
+            &conn,
+            "up-via",
+            options(vec![
+                ("uplink", Variant::from("veth")),
+                ("uplink-netns", Variant::from(WAN_NS)),
+                ("dns", strs(&[WAN_V4])),
+            ]),
+        )
+        .await
+        .expect("AddNetworkNamespaceWithOptions uplink-netns=wan");
+        assert_eq!(uplink_of(&conn, &path).await, "veth");
+        let link = must(ip_link("up-via", UPLINK_IF).await, "no uplink0 in up-via");
+        let host_if = ip_link_names(WAN_NS)
+            .await
+            .into_iter()
+            .find(|l| l.starts_with("nsu"))
+            .unwrap_or_else(|| panic!("no nsuN in wan; uplink0 is {link}"));
+        let slot: u32 = host_if[3..].parse().expect("nsuN");
+        let (h4, n4, h6, n6) = slot_addrs(slot);
+        assert_eq!(
+            global_addrs(WAN_NS, &host_if).await,
+            BTreeSet::from([h4, h6])
+        );
+        assert_eq!(
+            global_addrs("up-via", UPLINK_IF).await,
+            BTreeSet::from([n4, n6])
+        );
+        let ruleset = wan_nft().await;
+        assert!(
+            ruleset.contains("table inet netnsd") && ruleset.contains(&format!("\"{host_if}\"")),
+            "wan's nftables:\n{ruleset}"
+        );
+        // Nothing of it in rootns.
+        assert_eq!(
+            uplink_traces(&conn).await.nft_ruleset,
+            root_before.nft_ruleset
+        );
+        assert_eq!(
+            uplink_traces(&conn).await.root_links,
+            root_before.root_links
+        );
+        assert_eq!(uplink_traces(&conn).await.sysctls, root_before.sysctls);
+
+        assert_fetched(&curl_web("up-via").await, "up-via");
+        let p = ping_until_answered("up-via", &["-6", WAN_V6]).await;
+        assert!(p.success(), "{p}");
+
+        remove(&conn, "up-via").await;
+        assert!(
+            !ip_link_names(WAN_NS)
+                .await
+                .iter()
+                .any(|l| l.starts_with("nsu")),
+            "host end left in wan"
+        );
+        assert_eq!(wan_nft().await, "", "NAT left in wan");
+        assert_eq!(etc_netns_entries(), Vec::<String>::new());
+        assert_eq!(uplink_traces(&conn).await, root_before);
+        drop(wan);
+    })
+    .await
+}
