@@ -73,6 +73,7 @@ async fn list_add_show_delete_as_root() {
                 inode.as_str(),
                 "yes",
                 "yes",
+                "none",
                 "/run/netns/nsctl-one",
                 path.as_str()
             ],

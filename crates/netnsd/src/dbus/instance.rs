@@ -285,8 +285,10 @@ impl NetNsInstance {
             .ok_or_else(|| Error::UnknownDevice(format!("no device at {device}")))?;
         self.auth.check(&hdr, actions::TAKE_DEVICE).await?;
         let arrived = self.manager.take_device(number, self.ns.number).await?;
+        // An arrival counts only if it came by the deadline: a future that is
+        // already resolved would otherwise win over a deadline already past.
         match tokio::time::timeout_at(deadline, arrived).await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) if tokio::time::Instant::now() <= deadline => Ok(()),
             _ => {
                 // Answer only once the device is back where it was.
                 let back = self.manager.undo_take(number, from).await;
@@ -662,7 +664,7 @@ impl NetNsInstance {
                 "the root namespace uses the host's own /etc files".into(),
             ));
         }
-        let dns = super::options::parse_dns(&servers, &search)?;
+        let dns = super::options::parse_dns(&servers, &search, "servers", "search")?;
         self.auth.check(&hdr, actions::CONFIGURE).await?;
         self.manager.set_dns(self.ns.number, Some(dns)).await
     }

@@ -126,18 +126,26 @@ fn parse_uplink(d: &Dict<'_>) -> Result<Option<UplinkRequest>, Error> {
     }))
 }
 
-/// Checks DNS settings: servers are IP addresses, search domains are domains.
-pub fn parse_dns(servers: &[String], search: &[String]) -> Result<Dns, Error> {
+/// Checks DNS settings: servers are IP addresses, search domains are
+/// domains. Errors name the argument or option (`servers_key`, `search_key`).
+pub fn parse_dns(
+    servers: &[String],
+    search: &[String],
+    servers_key: &str,
+    search_key: &str,
+) -> Result<Dns, Error> {
     let servers = servers
         .iter()
         .map(|s| {
             s.parse::<IpAddr>().map_err(|_| {
-                Error::InvalidArgument(format!("DNS server {s:?} is not an IP address"))
+                Error::InvalidArgument(format!(
+                    "{servers_key}: DNS server {s:?} is not an IP address"
+                ))
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
     for d in search {
-        dns::check_search(d).map_err(Error::InvalidArgument)?;
+        dns::check_search(d).map_err(|e| Error::InvalidArgument(format!("{search_key}: {e}")))?;
     }
     Ok(Dns {
         servers,
@@ -160,7 +168,12 @@ pub fn namespace(
     let search = d.strs("dns-search")?;
     let dns = match (servers, search) {
         (None, None) => None,
-        (s, q) => Some(parse_dns(&s.unwrap_or_default(), &q.unwrap_or_default())?),
+        (s, q) => Some(parse_dns(
+            &s.unwrap_or_default(),
+            &q.unwrap_or_default(),
+            "option \"dns\"",
+            "option \"dns-search\"",
+        )?),
     };
     Ok((up, dns))
 }

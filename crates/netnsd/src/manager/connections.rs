@@ -28,7 +28,7 @@ use crate::dns::Dns;
 use crate::netlink_ops as ops;
 use crate::settings::Profile;
 use crate::spec::{Cidr, Family, RouteSpec, TABLE_MAIN};
-use crate::vpn::{VpnConfig, openvpn};
+use crate::vpn::{VpnConfig, openconnect, openvpn, wireguard};
 
 /// An active connection as the bus sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +60,7 @@ impl ActiveInfo {
 
 /// The daemon's side of one running VPN client.
 pub(super) struct VpnRun {
+    plugin: Plugin,
     pid: Option<u32>,
     tundev: String,
     /// netns-isolate: (namespace name, made by this activation, persistent).
@@ -152,19 +153,7 @@ impl Manager {
                 active_path(a.number)
             )));
         }
-        match (profile.kind(), profile.vpn_service_type()) {
-            ("vpn", Some(openvpn::SERVICE_TYPE)) => {}
-            ("vpn", Some(other)) => {
-                return Err(Error::NotSupported(format!(
-                    "VPN service type {other:?} is not supported"
-                )));
-            }
-            (kind, _) => {
-                return Err(Error::NotSupported(format!(
-                    "activating {kind:?} connections is not supported"
-                )));
-            }
-        }
+        let plugin = Plugin::of(&profile)?;
         let isolate = profile.netns().isolate.then(|| profile.netns_name());
         if let Some(name) = &isolate {
             netnsd_api::validate::netns_name(name)
@@ -190,6 +179,7 @@ impl Manager {
         }
         let number = self.next_active;
         let tundev = format!("nsvpn{number}");
+        let (info_tundev, n_for_wg) = (tundev.clone(), number);
         let dir = self.state_dir.join("vpn");
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::Failed(format!("create {}: {e}", dir.display())))?;
@@ -199,19 +189,13 @@ impl Manager {
         let exe =
             std::env::current_exe().map_err(|e| Error::Failed(format!("own executable: {e}")))?;
         let helper = format!("{} --vpn-helper {}", exe.display(), socket.display());
-        let inv = openvpn::invocation(
-            &profile.vpn_data(),
-            &profile.vpn_secrets(),
-            &tundev,
-            &helper,
-            &auth,
-            &askpass,
-        )?;
+        let launch = plugin.launch(&profile, &tundev, &helper, &auth, &askpass)?;
         self.next_active += 1;
 
         let mut files = vec![socket.clone()];
-        for (path, content) in [(&auth, &inv.auth_file), (&askpass, &inv.askpass_file)] {
-            if let Some(c) = content {
+        for (path, content) in &launch.files {
+            {
+                let c = content;
                 let written = std::fs::OpenOptions::new()
                     .write(true)
                     .create(true)
@@ -266,8 +250,8 @@ impl Manager {
             uuid: profile.uuid().to_owned(),
             kind: profile.kind().to_owned(),
             vpn: true,
-            state: st::ACTIVATING,
-            vpn_state: vs::PREPARE,
+            state: st::UNKNOWN,
+            vpn_state: vs::UNKNOWN,
             reason: reason::NONE,
             uplink_ns,
             ns: uplink_ns,
@@ -288,24 +272,36 @@ impl Manager {
                 isolate: isolate.map(|n| (n, false, profile.netns().persistent)),
                 timeout_ms: profile.netns().timeout_ms,
                 helper_reply: None,
+                plugin,
                 config: None,
                 files,
                 log: log.clone(),
                 ending: None,
             },
         );
-        self.namespace_connections_changed(uplink_ns).await;
+        // As NetworkManager: the object appears, then goes to activating.
+        self.transition(
+            number,
+            Some(st::ACTIVATING),
+            Some(vs::PREPARE),
+            reason::NONE,
+        )
+        .await;
 
         // Start the client in the uplink namespace.
         let netns = match self.registry.read().unwrap().by_number(uplink_ns).cloned() {
             Some(ns) if ns.number != 0 => Some(self.ns_file(&ns)?),
             _ => None,
         };
-        let args = inv.args.clone();
+        let (program, args, stdin) = (launch.program, launch.args.clone(), launch.stdin.clone());
         let spawned = tokio::task::spawn_blocking(move || {
-            let mut cmd = Command::new("openvpn");
+            let mut cmd = Command::new(program);
             cmd.args(&args)
-                .stdin(Stdio::null())
+                .stdin(if stdin.is_some() {
+                    Stdio::piped()
+                } else {
+                    Stdio::null()
+                })
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
             if let Some(f) = netns {
@@ -317,7 +313,12 @@ impl Manager {
                     });
                 }
             }
-            cmd.spawn()
+            let mut child = cmd.spawn()?;
+            if let (Some(secret), Some(mut input)) = (stdin, child.stdin.take()) {
+                // Secrets go in on stdin, never on a command line.
+                std::io::Write::write_all(&mut input, secret.as_bytes())?;
+            }
+            Ok::<_, std::io::Error>(child)
         })
         .await
         .map_err(|e| Error::Failed(e.to_string()))?;
@@ -325,9 +326,11 @@ impl Manager {
             Ok(c) => c,
             Err(e) => {
                 let err = if e.kind() == std::io::ErrorKind::NotFound {
-                    Error::NotSupported("openvpn is not installed (Debian package openvpn)".into())
+                    Error::NotSupported(format!(
+                        "{program} is not installed (Debian package {program})"
+                    ))
                 } else {
-                    Error::Failed(format!("start openvpn: {e}"))
+                    Error::Failed(format!("start {program}: {e}"))
                 };
                 self.fail(number, reason::SERVICE_START_FAILED).await;
                 return Err(err);
@@ -367,6 +370,19 @@ impl Manager {
                 }
             });
         }
+        if plugin == Plugin::WireGuard {
+            // wireguard-go has no hook: configure it over its control
+            // socket, then go on as if a hook had reported.
+            let cfg = wireguard::Config::from_profile(&profile)?;
+            let (later, dev) = (self.later_tx.clone(), info_tundev.clone());
+            tokio::task::spawn_blocking(move || {
+                let r = wireguard::resolve(&cfg).and_then(|eps| {
+                    wireguard::configure(&dev, &cfg.uapi(&eps), Duration::from_secs(5))?;
+                    Ok(cfg.vpn_config(&dev))
+                });
+                let _ = later.send(Later::Configured(n_for_wg, r.map_err(|e| e.message())));
+            });
+        }
         let later = self.later_tx.clone();
         tokio::task::spawn_blocking(move || {
             let status = child.wait().map(crate::spawn::status_code).unwrap_or(-1);
@@ -395,7 +411,16 @@ impl Manager {
             let _ = reply.send("the connection is going down".into());
             return;
         }
-        let config = match openvpn::parse_env(&env) {
+        if run.plugin == Plugin::OpenConnect && openconnect::reason(&env) != "connect" {
+            // pre-init, disconnect, reconnect: nothing for the daemon to do.
+            let _ = reply.send("ok".into());
+            return;
+        }
+        let parsed = match run.plugin {
+            Plugin::OpenConnect => openconnect::parse_env(&env),
+            _ => openvpn::parse_env(&env),
+        };
+        let config = match parsed {
             Ok(c) if c.tundev == run.tundev => c,
             Ok(c) => {
                 let _ = reply.send(format!("unexpected device {}", c.tundev));
@@ -407,6 +432,18 @@ impl Manager {
             }
         };
         run.helper_reply = Some(reply);
+        self.vpn_configured(n, config).await;
+    }
+
+    /// The client is up with this configuration: take the tunnel where it
+    /// belongs (or configure it where it is).
+    pub(super) async fn vpn_configured(&mut self, n: u32, config: VpnConfig) {
+        let Some(run) = self.runs.get_mut(&n) else {
+            return;
+        };
+        if run.ending.is_some() {
+            return;
+        }
         run.config = Some(config);
         let isolate = run.isolate.clone();
         let (timeout_ms, tundev) = (run.timeout_ms, run.tundev.clone());
@@ -464,13 +501,18 @@ impl Manager {
             undo_to: None,
         });
         let later = self.later_tx.clone();
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms as u64);
         tokio::spawn(async move {
-            let arrived = tokio::time::timeout(Duration::from_millis(timeout_ms as u64), rx).await;
+            // netns-timeout is honoured exactly: an arrival after the deadline
+            // does not count, even if it is already known when we look.
+            let arrived = tokio::time::timeout_at(deadline, rx).await;
+            let in_time = tokio::time::Instant::now() <= deadline;
             let _ = later.send(match arrived {
-                Ok(Ok(())) => Later::TunArrived(n),
+                Ok(Ok(())) if in_time => Later::TunArrived(n),
                 _ => Later::TunTimeout(n),
             });
         });
+
         self.set_active(n, |a| a.ns = target.number);
     }
 
@@ -629,7 +671,10 @@ impl Manager {
         run.pid = None;
         if run.ending.is_none() {
             let log: Vec<String> = run.log.lock().unwrap().iter().cloned().collect();
-            let why = openvpn::failure_reason(&log.join("\n"));
+            let why = match run.plugin {
+                Plugin::OpenConnect => openconnect::failure_reason(&log.join("\n")),
+                _ => openvpn::failure_reason(&log.join("\n")),
+            };
             tracing::warn!(
                 active = n,
                 status,
@@ -725,3 +770,90 @@ pub struct ProfileEntry {
 }
 
 pub type Profiles = BTreeMap<u32, ProfileEntry>;
+
+/// The VPN client a profile needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Plugin {
+    OpenVpn,
+    OpenConnect,
+    WireGuard,
+}
+
+/// How to start a client: program, arguments, what goes to its stdin, and
+/// root-only files to write first.
+struct Launch {
+    program: &'static str,
+    args: Vec<String>,
+    stdin: Option<String>,
+    files: Vec<(PathBuf, String)>,
+}
+
+impl Plugin {
+    fn of(p: &Profile) -> Result<Plugin, Error> {
+        match (p.kind(), p.vpn_service_type()) {
+            ("vpn", Some(openvpn::SERVICE_TYPE)) => Ok(Plugin::OpenVpn),
+            ("vpn", Some(openconnect::SERVICE_TYPE)) => Ok(Plugin::OpenConnect),
+            ("vpn", Some(other)) => Err(Error::NotSupported(format!(
+                "VPN service type {other:?} is not supported"
+            ))),
+            ("wireguard", _) => Ok(Plugin::WireGuard),
+            (kind, _) => Err(Error::NotSupported(format!(
+                "activating {kind:?} connections is not supported"
+            ))),
+        }
+    }
+
+    fn launch(
+        self,
+        p: &Profile,
+        tundev: &str,
+        helper: &str,
+        auth: &std::path::Path,
+        askpass: &std::path::Path,
+    ) -> Result<Launch, Error> {
+        Ok(match self {
+            Plugin::OpenVpn => {
+                let inv = openvpn::invocation(
+                    &p.vpn_data(),
+                    &p.vpn_secrets(),
+                    tundev,
+                    helper,
+                    auth,
+                    askpass,
+                )?;
+                let mut files = Vec::new();
+                if let Some(c) = inv.auth_file {
+                    files.push((auth.to_path_buf(), c));
+                }
+                if let Some(c) = inv.askpass_file {
+                    files.push((askpass.to_path_buf(), c));
+                }
+                Launch {
+                    program: "openvpn",
+                    args: inv.args,
+                    stdin: None,
+                    files,
+                }
+            }
+            Plugin::OpenConnect => {
+                let inv = openconnect::invocation(&p.vpn_data(), &p.vpn_secrets(), tundev, helper)?;
+                Launch {
+                    program: "openconnect",
+                    args: inv.args,
+                    stdin: inv.stdin,
+                    files: Vec::new(),
+                }
+            }
+            Plugin::WireGuard => {
+                // Checked now, so a bad profile fails the call.
+                wireguard::Config::from_profile(p)?;
+                Launch {
+                    program: "wireguard-go",
+                    args: vec!["-f".into(), tundev.into()],
+                    stdin: None,
+                    files: Vec::new(),
+                }
+            }
+        })
+    }
+}

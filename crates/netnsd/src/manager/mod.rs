@@ -374,6 +374,8 @@ enum Later {
     Exited(u32, i32),
     /// A VPN client's up hook reported the pushed configuration.
     VpnUp(u32, HashMap<String, String>, oneshot::Sender<String>),
+    /// A client configured by the daemon itself (WireGuard) is up, or not.
+    Configured(u32, Result<crate::vpn::VpnConfig, String>),
     /// The tunnel was seen in the isolated namespace.
     TunArrived(u32),
     /// It was not, within netns-timeout.
@@ -560,6 +562,11 @@ impl Manager {
                     Later::Exited(pid, status) => self.process_exited(pid, status).await,
                     Later::VpnUp(n, env, reply) => self.vpn_up(n, env, reply).await,
                     Later::TunArrived(n) => self.tun_arrived(n).await,
+                    Later::Configured(n, Ok(config)) => self.vpn_configured(n, config).await,
+                    Later::Configured(n, Err(e)) => {
+                        tracing::warn!(active = n, "configuring the VPN client: {e}");
+                        self.fail(n, netnsd_api::state::reason::SERVICE_START_FAILED).await
+                    }
                     Later::TunTimeout(n) => {
                         tracing::warn!(active = n, "the tunnel was not seen in its namespace within netns-timeout");
                         self.fail(n, netnsd_api::state::reason::CONNECT_TIMEOUT).await

@@ -5,7 +5,9 @@
 //! applies it where the tunnel ends up.
 
 pub mod helper;
+pub mod openconnect;
 pub mod openvpn;
+pub mod wireguard;
 
 use std::net::IpAddr;
 

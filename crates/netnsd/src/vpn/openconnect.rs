@@ -1,0 +1,286 @@
+//! OpenConnect (AnyConnect, Juniper/Pulse, GlobalProtect, F5, Fortinet,
+//! Array), the way NetworkManager-openconnect profiles describe it.
+//!
+//! openconnect runs in the uplink namespace with `netnsd --vpn-helper` as
+//! its `--script`, in place of vpnc-script: it hands the configuration the
+//! gateway sent (the vpnc-script variables: TUNDEV, INTERNAL_IP4_*,
+//! CISCO_*) to the daemon instead of touching the host. Passwords and
+//! cookies go to openconnect's standard input, never on a command line.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr};
+
+use netnsd_api::Error;
+
+use super::VpnConfig;
+use crate::spec::Cidr;
+
+pub const SERVICE_TYPE: &str = "org.freedesktop.NetworkManager.openconnect";
+
+const PROTOCOLS: &[&str] = &["anyconnect", "nc", "pulse", "gp", "f5", "fortinet", "array"];
+
+/// What to run: openconnect's arguments, and what to write to its stdin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub args: Vec<String>,
+    pub stdin: Option<String>,
+}
+
+fn need<'a>(data: &'a BTreeMap<String, String>, key: &str, why: &str) -> Result<&'a str, Error> {
+    data.get(key)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::InvalidArgument(format!("vpn.data.{key}: missing ({why})")))
+}
+
+/// Builds the openconnect invocation for a profile's vpn.data and
+/// vpn.secrets; `script` is the daemon's helper command.
+pub fn invocation(
+    data: &BTreeMap<String, String>,
+    secrets: &BTreeMap<String, String>,
+    tundev: &str,
+    script: &str,
+) -> Result<Invocation, Error> {
+    let gateway = need(data, "gateway", "the VPN gateway to connect to")?;
+    let protocol = data
+        .get("protocol")
+        .map(String::as_str)
+        .unwrap_or("anyconnect");
+    if !PROTOCOLS.contains(&protocol) {
+        return Err(Error::InvalidArgument(format!(
+            "vpn.data.protocol: {protocol:?} is not one of {}",
+            PROTOCOLS.join(", ")
+        )));
+    }
+    let mut a: Vec<String> = vec![
+        "--non-inter".into(),
+        format!("--protocol={protocol}"),
+        format!("--interface={tundev}"),
+        "--script".into(),
+        script.into(),
+    ];
+    for (key, opt) in [
+        ("cacert", "--cafile"),
+        ("usercert", "--certificate"),
+        ("userkey", "--sslkey"),
+        ("username", "--user"),
+        ("useragent", "--useragent"),
+        ("reported-os", "--os"),
+        ("authgroup", "--authgroup"),
+    ] {
+        if let Some(v) = data.get(key).filter(|v| !v.is_empty()) {
+            a.push(format!("{opt}={v}"));
+        }
+    }
+    // NetworkManager-openconnect keeps the accepted server certificate as
+    // "gwcert" (secrets) or "servercert".
+    if let Some(pin) = secrets.get("gwcert").or_else(|| data.get("servercert")) {
+        a.push(format!("--servercert={pin}"));
+    }
+    let stdin = if let Some(cookie) = secrets.get("cookie") {
+        a.push("--cookie-on-stdin".into());
+        Some(format!("{cookie}\n"))
+    } else if let Some(pw) = secrets
+        .get("password")
+        .or_else(|| secrets.get("form:main:password"))
+    {
+        a.push("--passwd-on-stdin".into());
+        Some(format!("{pw}\n"))
+    } else {
+        None
+    };
+    if stdin.is_none() && !data.contains_key("usercert") {
+        return Err(Error::InvalidArgument(
+            "vpn.secrets.password: missing (no password, cookie or user certificate to log in with)".into(),
+        ));
+    }
+    a.push(gateway.to_string());
+    Ok(Invocation { args: a, stdin })
+}
+
+fn mask_prefix(mask: &str) -> Option<u8> {
+    let m: Ipv4Addr = mask.parse().ok()?;
+    let bits = u32::from(m);
+    (bits.leading_ones() + bits.trailing_zeros() == 32).then_some(bits.leading_ones() as u8)
+}
+
+/// The reason openconnect ran the script: only "connect" carries a
+/// configuration to apply.
+pub fn reason(env: &HashMap<String, String>) -> &str {
+    env.get("reason").map(String::as_str).unwrap_or("")
+}
+
+/// Reads the configuration from vpnc-script variables.
+pub fn parse_env(env: &HashMap<String, String>) -> Result<VpnConfig, Error> {
+    let bad =
+        |what: &str| Error::InvalidArgument(format!("openconnect reported an unusable {what}"));
+    let get = |k: &str| env.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let tundev = get("TUNDEV")
+        .ok_or_else(|| bad("configuration (no TUNDEV)"))?
+        .to_string();
+    let mut c = VpnConfig {
+        tundev,
+        ..Default::default()
+    };
+    c.mtu = get("INTERNAL_IP4_MTU").and_then(|m| m.parse().ok());
+    if let Some(a) = get("INTERNAL_IP4_ADDRESS") {
+        let addr: IpAddr = a.parse().map_err(|_| bad("INTERNAL_IP4_ADDRESS"))?;
+        let prefix = match (get("INTERNAL_IP4_NETMASKLEN"), get("INTERNAL_IP4_NETMASK")) {
+            (Some(l), _) => l.parse().map_err(|_| bad("INTERNAL_IP4_NETMASKLEN"))?,
+            (None, Some(m)) => mask_prefix(m).ok_or_else(|| bad("INTERNAL_IP4_NETMASK"))?,
+            _ => 32,
+        };
+        c.addr4 = Some(Cidr { addr, prefix });
+    }
+    if let Some(a) = get("INTERNAL_IP6_NETMASK").or(get("INTERNAL_IP6_ADDRESS")) {
+        let cidr: Cidr = a.parse().map_err(|_| bad("INTERNAL_IP6_ADDRESS"))?;
+        let addr = get("INTERNAL_IP6_ADDRESS")
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(cidr.addr);
+        c.addr6 = Some(Cidr {
+            addr,
+            prefix: cidr.prefix,
+        });
+    }
+    for d in get("INTERNAL_IP4_DNS")
+        .into_iter()
+        .chain(get("INTERNAL_IP6_DNS"))
+        .flat_map(str::split_whitespace)
+    {
+        if let Ok(ip) = d.parse() {
+            c.dns.push(ip);
+        }
+    }
+    for d in get("CISCO_DEF_DOMAIN")
+        .into_iter()
+        .flat_map(|s| s.split([' ', ',']))
+        .chain(
+            get("CISCO_SPLIT_DNS")
+                .into_iter()
+                .flat_map(|s| s.split(',')),
+        )
+    {
+        let d = d.trim();
+        if !d.is_empty() && crate::dns::check_search(d).is_ok() && !c.domains.iter().any(|x| x == d)
+        {
+            c.domains.push(d.to_string());
+        }
+    }
+    let n: usize = get("CISCO_SPLIT_INC")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    for i in 0..n {
+        let Some(addr) =
+            get(&format!("CISCO_SPLIT_INC_{i}_ADDR")).and_then(|a| a.parse::<IpAddr>().ok())
+        else {
+            continue;
+        };
+        let prefix = get(&format!("CISCO_SPLIT_INC_{i}_MASKLEN"))
+            .and_then(|l| l.parse().ok())
+            .or_else(|| get(&format!("CISCO_SPLIT_INC_{i}_MASK")).and_then(mask_prefix))
+            .unwrap_or(32);
+        c.routes.push((Cidr { addr, prefix }.network(), None));
+    }
+    c.banner = get("CISCO_BANNER").unwrap_or_default().to_string();
+    Ok(c)
+}
+
+/// Why an openconnect process ended, from what it printed.
+pub fn failure_reason(log: &str) -> u32 {
+    use netnsd_api::state::reason;
+    let l = log.to_lowercase();
+    if l.contains("login failed")
+        || l.contains("authentication failed")
+        || l.contains("failed to obtain webvpn cookie")
+    {
+        reason::LOGIN_FAILED
+    } else if l.contains("failed to connect") || l.contains("failed to open https") {
+        reason::SERVICE_START_FAILED
+    } else {
+        reason::SERVICE_STOPPED
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn password_on_stdin_not_command_line() {
+        let i = invocation(
+            &m(&[
+                ("gateway", "vpn.example.com"),
+                ("protocol", "gp"),
+                ("username", "alice"),
+                ("cacert", "/ca.pem"),
+            ]),
+            &m(&[("password", "hunter2")]),
+            "nsvpn3",
+            "/usr/libexec/netnsd --vpn-helper /run/s",
+        )
+        .unwrap();
+        let s = i.args.join(" ");
+        assert!(!s.contains("hunter2"));
+        assert_eq!(i.stdin.as_deref(), Some("hunter2\n"));
+        assert!(
+            s.contains("--protocol=gp")
+                && s.contains("--interface=nsvpn3")
+                && s.contains("--user=alice"),
+            "{s}"
+        );
+        assert!(
+            s.contains("--passwd-on-stdin") && s.ends_with("vpn.example.com"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn refusals() {
+        assert!(
+            matches!(invocation(&m(&[]), &m(&[]), "t", "s"), Err(Error::InvalidArgument(e)) if e.contains("gateway"))
+        );
+        assert!(
+            matches!(invocation(&m(&[("gateway", "g"), ("protocol", "ipsec")]), &m(&[("password", "p")]), "t", "s"), Err(Error::InvalidArgument(e)) if e.contains("protocol"))
+        );
+        assert!(
+            matches!(invocation(&m(&[("gateway", "g")]), &m(&[]), "t", "s"), Err(Error::InvalidArgument(e)) if e.contains("password"))
+        );
+    }
+
+    #[test]
+    fn vpnc_script_variables() {
+        let env: HashMap<String, String> = [
+            ("reason", "connect"),
+            ("TUNDEV", "nsvpn3"),
+            ("INTERNAL_IP4_ADDRESS", "192.168.100.5"),
+            ("INTERNAL_IP4_NETMASK", "255.255.255.0"),
+            ("INTERNAL_IP4_MTU", "1400"),
+            ("INTERNAL_IP4_DNS", "10.99.0.53 10.99.0.54"),
+            ("CISCO_DEF_DOMAIN", "corp.test"),
+            ("CISCO_SPLIT_DNS", "intra.test,corp.test"),
+            ("CISCO_SPLIT_INC", "1"),
+            ("CISCO_SPLIT_INC_0_ADDR", "10.99.0.0"),
+            ("CISCO_SPLIT_INC_0_MASKLEN", "24"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(reason(&env), "connect");
+        let c = parse_env(&env).unwrap();
+        assert_eq!(c.tundev, "nsvpn3");
+        assert_eq!(c.addr4.unwrap().to_string(), "192.168.100.5/24");
+        assert_eq!(c.mtu, Some(1400));
+        assert_eq!(c.dns.len(), 2);
+        assert_eq!(
+            c.domains,
+            vec!["corp.test".to_string(), "intra.test".to_string()]
+        );
+        assert_eq!(c.routes, vec![("10.99.0.0/24".parse().unwrap(), None)]);
+    }
+}
