@@ -175,15 +175,21 @@ impl Manager {
             )));
         }
         let file = self.store.save(&p, None)?;
+        tracing::info!(id = p.id(), file = %file.display(), "added connection profile");
+        let number = self.publish_profile(file, p).await;
+        Ok(path(number))
+    }
+
+    /// Numbers a new profile, puts it on the bus and announces it.
+    async fn publish_profile(&mut self, file: PathBuf, profile: Profile) -> u32 {
         let number = self.next_profile;
         self.next_profile += 1;
-        tracing::info!(id = p.id(), file = %file.display(), "added connection profile");
         self.registry.write().unwrap().profiles.insert(
             number,
             ProfileEntry {
                 number,
                 path: file,
-                profile: p,
+                profile,
             },
         );
         crate::dbus::settings::export(
@@ -194,7 +200,7 @@ impl Manager {
         )
         .await;
         crate::dbus::settings::added(self.conn.as_ref(), number, true).await;
-        Ok(path(number))
+        number
     }
 
     async fn delete_profile(&mut self, n: u32) -> Result<(), Error> {
@@ -258,24 +264,7 @@ impl Manager {
                     crate::dbus::settings::updated(self.conn.as_ref(), n).await;
                 }
                 None => {
-                    let number = self.next_profile;
-                    self.next_profile += 1;
-                    self.registry.write().unwrap().profiles.insert(
-                        number,
-                        ProfileEntry {
-                            number,
-                            path: file,
-                            profile: p,
-                        },
-                    );
-                    crate::dbus::settings::export(
-                        self.conn.as_ref(),
-                        number,
-                        self.bus.as_ref(),
-                        self.registry.clone(),
-                    )
-                    .await;
-                    crate::dbus::settings::added(self.conn.as_ref(), number, true).await;
+                    self.publish_profile(file, p).await;
                 }
             }
         }
