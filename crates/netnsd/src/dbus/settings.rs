@@ -67,13 +67,22 @@ impl Settings {
         base_dir: String,
         #[zbus(header)] hdr: Header<'_>,
     ) -> Result<OwnedObjectPath, Error> {
-        if kind != "openvpn" {
+        if kind != "openvpn" && kind != "wireguard" {
             return Err(Error::NotSupported(format!(
-                "importing {kind:?} configurations is not supported (only \"openvpn\")"
+                "importing {kind:?} configurations is not supported (only \"openvpn\" and \"wireguard\")"
             )));
         }
         if id.is_empty() {
             return Err(Error::InvalidArgument("id is empty".into()));
+        }
+        // A wg-quick file names no other files: base_dir is not used.
+        if kind == "wireguard" {
+            let profile = crate::settings::import_wg_quick(&contents, &id)?;
+            self.auth.check(&hdr, actions::MODIFY_SETTINGS).await?;
+            return self
+                .manager
+                .profile(ProfileOp::Add(Box::new(profile)))
+                .await;
         }
         if !base_dir.starts_with('/') {
             return Err(Error::InvalidArgument(format!(

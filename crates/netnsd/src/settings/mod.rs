@@ -26,6 +26,7 @@ mod ovpn;
 mod schema;
 mod store;
 mod uuid;
+pub mod wgquick;
 mod wire;
 
 use std::collections::{BTreeMap, HashMap};
@@ -38,6 +39,7 @@ pub use ovpn::{Imported, import_ovpn};
 pub use schema::is_secret;
 pub use store::{KEYFILE_SUFFIX, Store};
 pub use uuid::{is_valid_uuid, new_uuid_v4};
+pub use wgquick::import_wg_quick;
 
 use schema::{Kind, VPN_PROPERTIES, VPN_SECRETS_GROUP, WIREGUARD_PEER_PREFIX};
 
