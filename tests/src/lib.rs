@@ -36,6 +36,7 @@ use zbus::{Connection, OwnedObjectPath};
 
 pub mod openvpn;
 pub mod platform;
+pub mod vpnpeers;
 pub mod wan;
 pub use platform::*;
 

@@ -1,0 +1,454 @@
+//! Isolated WireGuard connections (issue 6) against a real peer: Debian's
+//! wireguard-go as `wgs0` in `wan` (203.0.113.1:51820, 10.66.0.1/24), keys
+//! made now with `wg genkey`/`wg pubkey`, behind it the OpenVPN rig's private
+//! network corp (10.99.0.0/24: intranet.corp.test on 10.99.0.10:8080, known
+//! only to dnsmasq on 10.99.0.53). rootns reaches the peer but never corp.
+//!
+//! The daemon runs its own wireguard-go in rootns (the uplink) and moves the
+//! interface into the isolated namespace. The tests check with iproute2, ss,
+//! curl and /proc: only the isolated namespace reaches corp, by name through
+//! the profile's DNS; it holds only lo and the tunnel, its default route
+//! goes through it; the UDP socket stays in rootns; the private key is on no
+//! command line and in no file others can read; a dead wireguard-go, a
+//! netns-timeout of 0 and deactivation leave nothing; a persistent namespace
+//! stays, empty; a wg-quick file imports (ImportConnection "wireguard").
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use netnsd_api::state::{active, reason, vpn};
+use netnsd_tests::openvpn::*;
+use netnsd_tests::vpnpeers::*;
+use netnsd_tests::*;
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Waits until the stored profile with `uuid` is on the bus.
+async fn connection_by_uuid(conn: &zbus::Connection, uuid: &str) -> String {
+    settings_proxy(conn)
+        .await
+        .get_connection_by_uuid(uuid)
+        .await
+        .unwrap_or_else(|e| panic!("no connection with uuid {uuid}: {e:?}"))
+        .to_string()
+}
+
+/// The daemon's wireguard-go: exactly one, run as `wireguard-go -f nsvpnN`.
+fn the_client(peer: &WgPeer) -> (u32, String) {
+    let clients = peer.client_processes();
+    assert_eq!(clients.len(), 1, "one wireguard-go client: {clients:?}");
+    clients[0].clone()
+}
+
+/// Everything that must hold while an isolated WireGuard connection into
+/// `ns` is up.
+async fn assert_isolated_and_working(
+    conn: &zbus::Connection,
+    rig: &OpenVpnRig,
+    peer: &WgPeer,
+    daemon: &Daemon,
+    ns: &str,
+    ac: &str,
+) {
+    let ns_path = wait_ns_on_bus(conn, ns, Duration::from_secs(1)).await;
+    assert_eq!(
+        active_proxy(conn, ac)
+            .await
+            .network_namespace()
+            .await
+            .unwrap()
+            .to_string(),
+        ns_path,
+        "Connection.Active.NetworkNamespace"
+    );
+
+    // Only lo and the tunnel, which has the profile's address.
+    let links = brief_links(ns).await;
+    let tuns = tun_links(ns).await;
+    assert_eq!(tuns.len(), 1, "one tunnel in {ns}: {links:?}");
+    let tun = tuns[0].clone();
+    assert_eq!(
+        links.iter().cloned().collect::<BTreeSet<_>>(),
+        BTreeSet::from(["lo".to_owned(), tun.clone()]),
+        "{ns} must hold only lo and the tunnel"
+    );
+    let addrs = ip_addrs(ns, &tun).await;
+    assert!(
+        addrs.contains(&format!("{WG_CLIENT_ADDR}/24")),
+        "{tun} lacks {WG_CLIENT_ADDR}/24: {}",
+        names(&addrs)
+    );
+    assert_eq!(
+        client_tunnels().await,
+        std::collections::BTreeMap::from([(ns.to_owned(), vec![tun.clone()])]),
+        "the client's tunnel must be in {ns} and nowhere else"
+    );
+    let (pid, cmdline) = the_client(peer);
+    assert!(
+        cmdline.ends_with(&format!("-f {tun}")),
+        "the client runs as `wireguard-go -f {tun}`: {cmdline}"
+    );
+
+    // The default route, and every other, goes through the tunnel.
+    let routes = all_routes(ns).await;
+    for r in &routes {
+        let dev = route_dev(r);
+        assert!(
+            dev == Some("lo") || dev == Some(tun.as_str()) || route_is_dead_end(r),
+            "route in {ns} that bypasses the tunnel: {r:?}\nall routes:\n{}",
+            routes.join("\n")
+        );
+    }
+    let default = ip_ns(ns, &["-4", "route", "show", "default"]).await.ok();
+    assert_eq!(
+        route_dev(&default.stdout),
+        Some(tun.as_str()),
+        "{ns}'s default route: {default}"
+    );
+    for dst in [INTRANET_ADDR, SERVER_ADDR] {
+        let get = ip_ns(ns, &["route", "get", dst]).await.ok();
+        assert_eq!(route_dev(&get.stdout), Some(tun.as_str()), "{get}");
+    }
+
+    // The profile's DNS, in the namespace's own resolv.conf.
+    let resolv = read(&format!("{NETNS_ETC_DIR}/{ns}/resolv.conf"));
+    assert!(
+        resolv
+            .lines()
+            .any(|l| l.split_whitespace().eq(["nameserver", CORP_DNS])),
+        "/etc/netns/{ns}/resolv.conf has no `nameserver {CORP_DNS}`:\n{resolv}"
+    );
+    assert!(
+        resolv.lines().any(|l| {
+            let mut w = l.split_whitespace();
+            matches!(w.next(), Some("search" | "domain")) && w.any(|d| d == CORP_DOMAIN)
+        }),
+        "/etc/netns/{ns}/resolv.conf does not search {CORP_DOMAIN}:\n{resolv}"
+    );
+
+    // Traffic: the peer's tunnel address, and the private host by name
+    // (only dnsmasq behind the tunnel knows it) and by its short name.
+    let out = ping_until_answered(ns, &[WG_SERVER_TUN]).await;
+    assert!(out.success(), "ping {WG_SERVER_TUN} from {ns}: {out}");
+    assert!(
+        peer.latest_handshake().await > 0,
+        "the peer saw no handshake"
+    );
+    let out = curl_in(ns, &intranet_url(), 10).await;
+    assert!(
+        out.success() && out.stdout.contains(INTRANET_TOKEN),
+        "`ip netns exec {ns} curl {}` failed: {out}\n{}",
+        intranet_url(),
+        rig.logs()
+    );
+    let out = run(
+        "ip",
+        &["netns", "exec", ns, "getent", "ahostsv4", "intranet"],
+    )
+    .await;
+    assert!(
+        out.success() && out.stdout.contains(INTRANET_ADDR),
+        "the search domain {CORP_DOMAIN} does not apply in {ns}: {out}"
+    );
+    // rootns still cannot reach the private side.
+    rig.assert_rootns_cut_off().await;
+
+    // The UDP socket stays in the uplink namespace (rootns); the isolated
+    // namespace has none at all.
+    let root_udp = udp_sockets(ROOT_NS_NAME).await;
+    assert!(
+        root_udp
+            .iter()
+            .any(|l| l.contains("\"wireguard-go\"") && l.contains(&format!("pid={pid},"))),
+        "no UDP socket of wireguard-go (pid {pid}) in rootns:\n{}",
+        root_udp.join("\n")
+    );
+    let ns_udp = udp_sockets(ns).await;
+    assert!(
+        ns_udp.is_empty(),
+        "UDP sockets in {ns}:\n{}",
+        ns_udp.join("\n")
+    );
+
+    // The private key: on no command line or environment, in no file
+    // anyone but root can read, not in the daemon's log.
+    let hex = key_hex(&peer.client_private);
+    for needle in [peer.client_private.as_str(), hex.as_str()] {
+        let hits = processes_mentioning(needle);
+        assert!(
+            hits.is_empty(),
+            "the private key is visible in /proc:\n{}",
+            hits.join("\n")
+        );
+    }
+    let exposed = exposed_files_with(
+        &["/run", "/etc/netnsd", "/etc/netns", "/tmp"],
+        &[peer.client_private.as_str(), hex.as_str()],
+        &[rig.dir()],
+    );
+    assert!(
+        exposed.is_empty(),
+        "the private key is in files others can read: {exposed:?}"
+    );
+    let log = daemon.log_text();
+    assert!(
+        !log.contains(&peer.client_private) && !log.contains(&hex),
+        "the daemon logged the private key"
+    );
+}
+
+/// (a) A keyfile in /etc/netnsd/connections before the daemon starts: the
+/// connection comes up isolated in a namespace of its own (not
+/// persistent), works, and deactivation removes everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyfile_profile_reaches_the_private_network_only_from_its_namespace() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let peer = WgPeer::start(&rig).await;
+        rig.assert_rootns_cut_off().await;
+        let uuid = new_uuid();
+        install_keyfile_text(
+            "corp-wg",
+            &peer.keyfile("corp-wg", &uuid, &["netns-isolate=true", "netns-name=wg1"]),
+        );
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let resolv_before = read("/etc/resolv.conf");
+        let path = connection_by_uuid(&conn, &uuid).await;
+        let mut log = StateLog::new(&conn).await;
+        let t0 = std::time::Instant::now();
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        eprintln!("wireguard activation took {:?}", t0.elapsed());
+        let active = active_proxy(&conn, &ac).await;
+        assert_eq!(active.uuid().await.unwrap(), uuid);
+        assert_eq!(active.type_().await.unwrap(), "wireguard");
+
+        assert_isolated_and_working(&conn, &rig, &peer, &daemon, "wg1", &ac).await;
+        assert_eq!(read("/etc/resolv.conf"), resolv_before);
+
+        let t0 = std::time::Instant::now();
+        deactivate_until_down(&conn, &mut log, &ac).await;
+        wait_clean_of(
+            &conn,
+            WG_GO_BIN,
+            &[peer.pid()],
+            Some("wg1"),
+            VPN_DOWN_TIMEOUT,
+        )
+        .await;
+        eprintln!("wireguard deactivation and cleanup took {:?}", t0.elapsed());
+        rig.assert_rootns_cut_off().await;
+        assert_eq!(read("/etc/resolv.conf"), resolv_before);
+        drop(daemon);
+    })
+    .await
+}
+
+/// (b) A wg-quick file imported with Settings.ImportConnection("wireguard"):
+/// stored as a wireguard profile (the private key a secret, the keyfile
+/// root's 0600), made isolated and persistent with Update; it connects,
+/// and after deactivation the namespace stays with only lo. Hooks are
+/// refused naming the line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_wg_quick_file_connects_in_a_persistent_namespace() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let peer = WgPeer::start(&rig).await;
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+
+        // A hook is refused, naming the line; nothing is stored.
+        let with_hook = peer.wg_quick().replace(
+            "[Peer]",
+            "PostUp = iptables -A FORWARD -i %i -j ACCEPT\n[Peer]",
+        );
+        let err = import_connection(&conn, "wireguard", "hooked", &with_hook, "/")
+            .await
+            .expect_err("a PostUp line must be refused");
+        let name = zbus_error_name(&err);
+        assert!(name.ends_with(".InvalidArgument"), "{name}: {err}");
+        let msg = err.to_string();
+        assert!(msg.contains("PostUp") && msg.contains("line 7"), "{msg}");
+        assert!(list_connections(&conn).await.is_empty());
+
+        let path = import_connection(&conn, "wireguard", "corp-wgq", &peer.wg_quick(), "")
+            .await
+            .unwrap_or_else(|e| panic!("ImportConnection(wireguard): {e}"));
+        let proxy = connection_proxy(&conn, &path).await;
+        let s = proxy.get_settings().await.unwrap();
+        assert_eq!(
+            setting_str(&s, "connection", "type").as_deref(),
+            Some("wireguard")
+        );
+        assert_eq!(
+            setting_str(&s, "connection", "id").as_deref(),
+            Some("corp-wgq")
+        );
+        assert_eq!(
+            setting_str(&s, "ipv4", "address1").as_deref(),
+            Some(format!("{WG_CLIENT_ADDR}/24").as_str())
+        );
+        assert!(
+            setting_str(&s, "wireguard", "private-key").is_none(),
+            "GetSettings must not show the private key"
+        );
+        let peer_setting = format!("wireguard-peer.{}", peer.server_public);
+        assert_eq!(
+            setting_str(&s, &peer_setting, "endpoint").as_deref(),
+            Some(format!("{SERVER_ADDR}:{WG_PORT}").as_str())
+        );
+        let secrets = proxy.get_secrets("wireguard").await.unwrap();
+        assert_eq!(
+            setting_str(&secrets, "wireguard", "private-key").as_deref(),
+            Some(peer.client_private.as_str())
+        );
+        // Stored in a keyfile only root can read.
+        let files = connection_files();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let text = read(files[0].to_str().unwrap());
+        assert!(text.contains("type=wireguard"), "{text}");
+        let m = std::fs::metadata(&files[0]).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!((m.uid(), m.mode() & 0o777), (0, 0o600));
+
+        set_connection_keys(
+            &conn,
+            &path,
+            &[
+                ("netns-isolate", Key::Bool(true)),
+                ("netns-name", Key::Str("wgkeep".into())),
+                ("netns-persistent", Key::Bool(true)),
+            ],
+        )
+        .await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        assert_isolated_and_working(&conn, &rig, &peer, &daemon, "wgkeep", &ac).await;
+
+        deactivate_until_down(&conn, &mut log, &ac).await;
+        // The namespace stays, empty; the client and its tunnel are gone.
+        wait_clean_of(&conn, WG_GO_BIN, &[peer.pid()], None, VPN_DOWN_TIMEOUT).await;
+        assert!(ip_netns_list().await.iter().any(|n| n == "wgkeep"));
+        assert!(ns_on_bus(&conn, "wgkeep").await);
+        assert_eq!(brief_links("wgkeep").await, ["lo"]);
+        let out = curl_in("wgkeep", &intranet_url_by_addr(), 2).await;
+        assert!(
+            !out.success(),
+            "the kept namespace still reaches corp: {out}"
+        );
+        drop(daemon);
+    })
+    .await
+}
+
+/// (c) wireguard-go killed under the connection: it fails and everything
+/// goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wireguard_go_dying_fails_the_connection_and_cleans_up() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let peer = WgPeer::start(&rig).await;
+        let uuid = new_uuid();
+        install_keyfile_text(
+            "corp-wg-dies",
+            &peer.keyfile(
+                "corp-wg-dies",
+                &uuid,
+                &["netns-isolate=true", "netns-name=wgdies"],
+            ),
+        );
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = connection_by_uuid(&conn, &uuid).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        let (pid, _) = the_client(&peer);
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
+        let (st, why) = log.states(&ac, Sig::State).last().copied().unwrap();
+        assert_eq!(
+            (st, why),
+            (active::DEACTIVATED, reason::SERVICE_STOPPED),
+            "{}",
+            log.describe()
+        );
+        log.wait(&ac, Duration::from_secs(5), "VpnState failed", |ev| {
+            ev.iter()
+                .any(|e| e.sig == Sig::Vpn && e.state == vpn::FAILED)
+        })
+        .await;
+        wait_clean_of(
+            &conn,
+            WG_GO_BIN,
+            &[peer.pid()],
+            Some("wgdies"),
+            VPN_DOWN_TIMEOUT,
+        )
+        .await;
+    })
+    .await
+}
+
+/// (d) netns-timeout=0: the tunnel cannot arrive in time; the connection
+/// fails with connect-timeout and leaves no namespace, tunnel or process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn netns_timeout_zero_fails_and_leaves_nothing() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let peer = WgPeer::start(&rig).await;
+        let uuid = new_uuid();
+        install_keyfile_text(
+            "corp-wg-hurry",
+            &peer.keyfile(
+                "corp-wg-hurry",
+                &uuid,
+                &[
+                    "netns-isolate=true",
+                    "netns-name=wghurry",
+                    "netns-timeout=0",
+                ],
+            ),
+        );
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = connection_by_uuid(&conn, &uuid).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate(&conn, &path)
+            .await
+            .unwrap_or_else(|e| panic!("ActivateConnection: {e:?}"));
+        log.wait_deactivated(&ac, VPN_UP_TIMEOUT).await;
+        let states = log.states(&ac, Sig::State);
+        assert!(
+            !states.iter().any(|s| s.0 == active::ACTIVATED),
+            "netns-timeout 0 must not let it come up:\n{}",
+            log.describe()
+        );
+        assert_eq!(
+            states.last().unwrap().1,
+            reason::CONNECT_TIMEOUT,
+            "{}",
+            log.describe()
+        );
+        wait_clean_of(
+            &conn,
+            WG_GO_BIN,
+            &[peer.pid()],
+            Some("wghurry"),
+            VPN_DOWN_TIMEOUT,
+        )
+        .await;
+        assert!(!Path::new(&format!("{NETNS_ETC_DIR}/wghurry")).exists());
+    })
+    .await
+}
