@@ -151,6 +151,26 @@ fn file_text(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| format!("(cannot read {}: {e})\n", p.display()))
 }
 
+/// SIGKILLs every openvpn process in the sandbox and waits (bounded) for
+/// them to go.
+fn kill_all_openvpn(why: &str) {
+    let procs = openvpn_processes();
+    if procs.is_empty() {
+        return;
+    }
+    for (pid, cmdline) in &procs {
+        eprintln!("openvpn rig: killing openvpn pid {pid} ({why}): {cmdline}");
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !openvpn_processes().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Removes every file in /etc/netnsd/connections (the tests' profiles and
 /// what AddConnection wrote).
 pub fn clear_connections_dir() {
@@ -180,8 +200,29 @@ pub struct ClientFiles {
     pub ta: PathBuf,
 }
 
+/// How the server is set up.
+#[derive(Debug, Clone)]
+pub struct RigOptions {
+    /// A tls-auth key (server direction 0, clients 1). Default: yes.
+    pub tls_auth: bool,
+    /// The server also asks for a user name and password
+    /// (`auth-user-pass-verify`) and accepts only this pair; profiles are
+    /// then `password-tls`. Default: none.
+    pub user_pass: Option<(String, String)>,
+}
+
+impl Default for RigOptions {
+    fn default() -> Self {
+        RigOptions {
+            tls_auth: true,
+            user_pass: None,
+        }
+    }
+}
+
 /// wan, corp, the OpenVPN server, the intranet's web server and DNS.
 pub struct OpenVpnRig {
+    opts: RigOptions,
     dir: PathBuf,
     server: Option<RigProc>,
     services: Vec<RigProc>,
@@ -198,12 +239,11 @@ impl OpenVpnRig {
     /// its namespaces) and before [`Daemon::start`]; drop it after the
     /// daemon.
     pub async fn start() -> OpenVpnRig {
-        Self::start_with(true).await
+        Self::start_with(RigOptions::default()).await
     }
 
-    /// As [`OpenVpnRig::start`]; `tls_auth` false runs the server without a
-    /// tls-auth key (the profile must then have no `ta`).
-    pub async fn start_with(tls_auth: bool) -> OpenVpnRig {
+    /// As [`OpenVpnRig::start`], with the server set up as `opts` says.
+    pub async fn start_with(opts: RigOptions) -> OpenVpnRig {
         for bin in [
             OPENVPN_BIN,
             PYTHON_BIN,
@@ -216,6 +256,9 @@ impl OpenVpnRig {
                 "the OpenVPN rig needs {bin} (tests/run installs it)"
             );
         }
+        // An openvpn left by an earlier test (a daemon that did not stop
+        // its client) must not count against this one.
+        kill_all_openvpn("left running before the rig started");
         for ns in [RIG_WAN_NS, RIG_CORP_NS, RIG_SCRATCH_NS] {
             remove_ns(ns);
         }
@@ -224,6 +267,7 @@ impl OpenVpnRig {
         std::fs::create_dir_all(dir.join("www")).expect("create the rig's directory");
         clear_connections_dir();
         let mut rig = OpenVpnRig {
+            opts: opts.clone(),
             files: ClientFiles {
                 ca: dir.join("ca.crt"),
                 cert: dir.join("client.crt"),
@@ -237,10 +281,10 @@ impl OpenVpnRig {
             old_logs: Vec::new(),
             hosts_before: None,
         };
-        rig.make_pki(tls_auth).await;
+        rig.make_pki(opts.tls_auth).await;
         rig.make_network().await;
         rig.name_hosts();
-        rig.start_server(tls_auth).await;
+        rig.start_server().await;
         rig.start_intranet().await;
         rig
     }
@@ -512,7 +556,7 @@ impl OpenVpnRig {
         RigProc { what, child, log }
     }
 
-    async fn start_server(&mut self, tls_auth: bool) {
+    async fn start_server(&mut self) {
         let d = self.dir.display();
         let mut conf = format!(
             "# netnsd test server\n\
@@ -532,8 +576,25 @@ impl OpenVpnRig {
              duplicate-cn\n\
              verb 3\n"
         );
-        if tls_auth {
+        if self.opts.tls_auth {
             conf.push_str(&format!("tls-auth {d}/ta.key 0\n"));
+        }
+        if let Some((user, pass)) = &self.opts.user_pass {
+            // The script gets a file: the user name, then the password.
+            let check = self.dir.join("check-user-pass.sh");
+            std::fs::write(
+                &check,
+                format!(
+                    "#!/bin/sh\n[ \"$(sed -n 1p \"$1\")\" = '{user}' ] && \
+                     [ \"$(sed -n 2p \"$1\")\" = '{pass}' ]\n"
+                ),
+            )
+            .unwrap();
+            std::fs::set_permissions(&check, std::fs::Permissions::from_mode(0o755)).unwrap();
+            conf.push_str(&format!(
+                "script-security 2\nauth-user-pass-verify {} via-file\ntmp-dir {d}\n",
+                check.display()
+            ));
         }
         let path = self.dir.join("server.conf");
         std::fs::write(&path, conf).unwrap();
@@ -737,6 +798,12 @@ impl OpenVpnRig {
         if self.files.ta.exists() {
             conf.push_str(&format!("tls-auth {d}/ta.key 1\n"));
         }
+        if let Some((user, pass)) = &self.opts.user_pass {
+            let auth = self.dir.join("client-auth.txt");
+            std::fs::write(&auth, format!("{user}\n{pass}\n")).unwrap();
+            std::fs::set_permissions(&auth, std::fs::Permissions::from_mode(0o600)).unwrap();
+            conf.push_str(&format!("auth-user-pass {}\n", auth.display()));
+        }
         let conf_path = self.dir.join("client.conf");
         std::fs::write(&conf_path, conf).unwrap();
         let log = self.dir.join("openvpn-client.log");
@@ -856,15 +923,23 @@ impl OpenVpnRig {
 
     /// A TLS profile for this server, as NetworkManager-openvpn writes it:
     /// remote 203.0.113.1:1194 over UDP, the CA, client certificate and key,
-    /// the tls-auth key with direction 1 (if the server has one). No netns
-    /// keys yet.
+    /// the tls-auth key with direction 1 (if the server has one); with
+    /// [`RigOptions::user_pass`], `password-tls` with the user name (the
+    /// password, a secret, is the test's to add). No netns keys yet.
     pub fn profile(&self, id: &str) -> VpnProfile {
         let mut data = BTreeMap::new();
         let mut put = |k: &str, v: &str| {
             data.insert(k.to_owned(), v.to_owned());
         };
         put("remote", &format!("{SERVER_ADDR}:{SERVER_PORT}"));
-        put("connection-type", "tls");
+        match &self.opts.user_pass {
+            None => put("connection-type", "tls"),
+            Some((user, _)) => {
+                put("connection-type", "password-tls");
+                put("username", user);
+                put("password-flags", "0");
+            }
+        }
         put("ca", self.files.ca.to_str().unwrap());
         put("cert", self.files.cert.to_str().unwrap());
         put("key", self.files.key.to_str().unwrap());
@@ -922,6 +997,9 @@ impl Drop for OpenVpnRig {
         {
             kill_child(&mut p.child);
         }
+        // The daemon's clients, if a test left any (after the daemon has
+        // stopped: every openvpn in the sandbox is the tests').
+        kill_all_openvpn("left running after the test");
         for ns in [RIG_SCRATCH_NS, RIG_CORP_NS, RIG_WAN_NS] {
             remove_ns(ns);
         }
@@ -1315,47 +1393,43 @@ impl std::fmt::Display for Event {
 /// object, from the moment this is made: subscribe before activating, and
 /// nothing is missed.
 pub struct StateLog {
-    state: MessageStream,
-    vpn: MessageStream,
+    /// One stream for both signals, so their order is the bus's.
+    stream: MessageStream,
     pub events: Vec<Event>,
 }
 
 impl StateLog {
     pub async fn new(conn: &Connection) -> StateLog {
-        let rule = |iface: &'static str, member: &'static str| {
-            MatchRule::builder()
-                .msg_type(zbus::message::Type::Signal)
-                .sender(BUS_NAME)
-                .interface(iface)
-                .member(member)
-                .build()
-                .expect("match rule")
-        };
-        let queue = std::num::NonZeroUsize::new(4096);
-        let state =
-            MessageStream::for_match_rule(rule(ACTIVE_INTERFACE, "StateChanged"), conn, queue)
-                .await
-                .expect("subscribe to StateChanged");
-        let vpn =
-            MessageStream::for_match_rule(rule(VPN_INTERFACE, "VpnStateChanged"), conn, queue)
-                .await
-                .expect("subscribe to VpnStateChanged");
+        let rule = MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .sender(BUS_NAME)
+            .path_namespace(netnsd_api::ACTIVE_PATH_PREFIX)
+            .build()
+            .expect("match rule");
+        let stream = MessageStream::for_match_rule(rule, conn, std::num::NonZeroUsize::new(4096))
+            .await
+            .expect("subscribe to the active connections' signals");
         StateLog {
-            state,
-            vpn,
+            stream,
             events: Vec::new(),
         }
     }
 
-    fn record(&mut self, sig: Sig, msg: zbus::Result<zbus::Message>) {
-        let Ok(msg) = msg else { return };
+    fn record(&mut self, msg: zbus::Message) {
         let header = msg.header();
-        let Some(path) = header.path().map(|p| p.to_string()) else {
+        let (Some(path), Some(iface), Some(member)) =
+            (header.path(), header.interface(), header.member())
+        else {
             return;
+        };
+        let sig = match (iface.as_str(), member.as_str()) {
+            (ACTIVE_INTERFACE, "StateChanged") => Sig::State,
+            (VPN_INTERFACE, "VpnStateChanged") => Sig::Vpn,
+            _ => return,
         };
         if let Ok((state, reason)) = msg.body().deserialize::<(u32, u32)>() {
             self.events.push(Event {
-                path,
+                path: path.to_string(),
                 sig,
                 state,
                 reason,
@@ -1363,24 +1437,21 @@ impl StateLog {
         }
     }
 
-    /// Takes in what has arrived, waiting at most `limit` for the next one.
-    async fn pump(&mut self, limit: Duration) {
-        tokio::select! {
-            m = self.state.next() => if let Some(m) = m { self.record(Sig::State, m) },
-            m = self.vpn.next() => if let Some(m) = m { self.record(Sig::Vpn, m) },
-            _ = tokio::time::sleep(limit) => {}
+    /// Takes in the next message, waiting at most `limit`; false if none came.
+    async fn pump(&mut self, limit: Duration) -> bool {
+        match tokio::time::timeout(limit, self.stream.next()).await {
+            Ok(Some(Ok(m))) => {
+                self.record(m);
+                true
+            }
+            Ok(Some(Err(_))) => true,
+            Ok(None) | Err(_) => false,
         }
     }
 
     /// Takes in everything already queued.
     pub async fn drain(&mut self) {
-        loop {
-            let before = self.events.len();
-            self.pump(Duration::from_millis(20)).await;
-            if self.events.len() == before {
-                return;
-            }
-        }
+        while self.pump(Duration::from_millis(20)).await {}
     }
 
     /// Reads signals until `done` holds for the events of `path`, within
@@ -1402,7 +1473,7 @@ impl StateLog {
                     self.describe()
                 );
             }
-            self.pump(deadline - now).await;
+            let _ = self.pump(deadline - now).await;
         }
     }
 

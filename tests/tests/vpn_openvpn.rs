@@ -115,7 +115,8 @@ async fn activate_and_wait(
     );
     assert!(
         vpn_states.windows(2).all(|w| w[0] < w[1]),
-        "VpnState went backwards on the way up: {vpn_states:?}"
+        "VpnState went backwards on the way up: {vpn_states:?}; signals:\n{}",
+        log.describe()
     );
     // The properties agree with the signals.
     assert_eq!(
@@ -414,6 +415,31 @@ async fn isolated_vpn_reaches_the_private_network_and_cleans_up() {
         // A process spawned over the bus in the namespace gets there too.
         let out = spawn_curl(&conn, &vpn1).await;
         assert!(out.contains(INTRANET_TOKEN), "Spawn curl printed {out:?}");
+        // And so does an ordinary user's program, through nsctl exec (a
+        // polkit rule lets netns-admins spawn), by name.
+        let _rules = PolkitRules::install("50-netns-admins", GRANT_ADMINS_RULE);
+        wait_polkit(ADMIN_UID, netnsd_api::actions::SPAWN, true).await;
+        let url = intranet_url();
+        let out = nsctl(
+            Some(ADMIN_UID),
+            &[
+                "exec",
+                "--cwd",
+                "/",
+                "vpn1",
+                "--",
+                "curl",
+                "-sS",
+                "--max-time",
+                "10",
+                &url,
+            ],
+        )
+        .await;
+        assert!(
+            out.success() && out.stdout.contains(INTRANET_TOKEN),
+            "nsctl exec vpn1 -- curl, as {ADMIN_USER}: {out}"
+        );
 
         // Nothing of the host changed.
         assert_eq!(
@@ -597,33 +623,35 @@ async fn netns_timeout_zero_fails_and_leaves_nothing() {
         let profile = rig.profile("corp-hurry").isolated("vpnhurry").timeout_ms(0);
         let path = add_connection(&conn, &profile).await;
         let mut log = StateLog::new(&conn).await;
-        match activate(&conn, &path).await {
-            Ok(ac) => {
-                log.wait_deactivated(&ac, VPN_UP_TIMEOUT).await;
-                let states = log.states(&ac, Sig::State);
-                assert!(
-                    !states.iter().any(|s| s.0 == active::ACTIVATED),
-                    "netns-timeout 0 must not let the connection come up; signals:\n{}",
-                    log.describe()
-                );
-                let (_, why) = *states.last().unwrap();
-                assert!(
-                    matches!(why, reason::CONNECT_TIMEOUT | reason::SERVICE_START_TIMEOUT),
-                    "the failure's reason must be a timeout, not {why} ({}); signals:\n{}",
-                    reason::name(why),
-                    log.describe()
-                );
-                let vpn_end = log.states(&ac, Sig::Vpn).last().copied();
-                assert!(
-                    matches!(vpn_end, Some((vpn::FAILED, _))),
-                    "VpnState must end failed; signals:\n{}",
-                    log.describe()
-                );
-            }
-            Err(e) => {
-                assert_eq!(e.short_name(), "Timeout", "{e:?}");
-            }
-        }
+        // The activation is accepted; the tunnel then cannot be seen in
+        // vpnhurry within 0 ms of its move, and the connection fails with
+        // connect-timeout (the daemon's reason for a tunnel that does not
+        // arrive within netns-timeout).
+        let ac = activate(&conn, &path)
+            .await
+            .unwrap_or_else(|e| panic!("ActivateConnection: {e:?}"));
+        log.wait_deactivated(&ac, VPN_UP_TIMEOUT).await;
+        let states = log.states(&ac, Sig::State);
+        assert!(
+            !states.iter().any(|s| s.0 == active::ACTIVATED),
+            "netns-timeout 0 must not let the connection come up; signals:\n{}",
+            log.describe()
+        );
+        let (_, why) = *states.last().unwrap();
+        assert_eq!(
+            why,
+            reason::CONNECT_TIMEOUT,
+            "the failure's reason must be connect-timeout, not {} ; signals:\n{}",
+            reason::name(why),
+            log.describe()
+        );
+        log.wait(&ac, Duration::from_secs(5), "VpnState failed", |ev| {
+            ev.iter()
+                .any(|e| e.sig == Sig::Vpn && e.state == vpn::FAILED)
+        })
+        .await;
+        let (_, vpn_why) = log.states(&ac, Sig::Vpn).last().copied().unwrap();
+        assert_eq!(vpn_why, reason::CONNECT_TIMEOUT, "{}", log.describe());
         wait_clean(&conn, &rig, Some("vpnhurry"), VPN_DOWN_TIMEOUT).await;
         assert!(!std::path::Path::new(&format!("{NETNS_ETC_DIR}/vpnhurry")).exists());
         let pgrep = run("pgrep", &["-f", "openvpn.*client"]).await;
@@ -998,6 +1026,247 @@ async fn activation_needs_polkit() {
         assert!(out.stdout.contains(INTRANET_TOKEN), "{out}");
         deactivate_and_wait(&conn, &mut log, &ac).await;
         wait_clean(&conn, &rig, Some("vpnpk"), VPN_DOWN_TIMEOUT).await;
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------
+// More of the lifecycle
+
+/// Without netns-isolate the tunnel is configured where openvpn runs (the
+/// root namespace), as NetworkManager would: the pushed route goes through
+/// it there, no namespace is made, the host's resolv.conf is left alone;
+/// deactivation puts rootns back as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_isolated_vpn_is_configured_in_the_uplink_namespace() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        rig.assert_rootns_cut_off().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let before = settled_host_view().await;
+        let namespaces = ip_netns_list().await;
+        let path = add_connection(&conn, &rig.profile("corp-plain")).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_and_wait(&conn, &mut log, &path).await;
+
+        assert_eq!(
+            active_proxy(&conn, &ac)
+                .await
+                .network_namespace()
+                .await
+                .unwrap()
+                .as_str(),
+            rootns_path()
+        );
+        assert_eq!(ip_netns_list().await, namespaces, "no namespace is made");
+        let tuns = client_tuns().await;
+        let tun = match tuns.get(ROOT_NS_NAME).map(Vec::as_slice) {
+            Some([t]) if tuns.len() == 1 => t.clone(),
+            _ => panic!("one client tunnel, in rootns: {tuns:?}"),
+        };
+        let addrs = ip_addrs(ROOT_NS_NAME, &tun).await;
+        assert!(
+            addrs.iter().any(|a| a.starts_with("10.8.0.")),
+            "{tun}: {addrs:?}"
+        );
+        let get = ip_ns(ROOT_NS_NAME, &["route", "get", INTRANET_ADDR])
+            .await
+            .ok();
+        assert_eq!(route_dev(&get.stdout), Some(tun.as_str()), "{get}");
+        let out = curl_in(ROOT_NS_NAME, &intranet_url_by_addr(), 10).await;
+        assert!(out.stdout.contains(INTRANET_TOKEN), "{out}");
+        // The rest of rootns's routing is as it was: the server is still
+        // reached over the wan link, not through the tunnel.
+        let get = ip_ns(ROOT_NS_NAME, &["route", "get", SERVER_ADDR])
+            .await
+            .ok();
+        assert_eq!(route_dev(&get.stdout), Some(RIG_HOST_IF), "{get}");
+        assert_eq!(read("/etc/resolv.conf"), before.resolv_conf);
+
+        deactivate_and_wait(&conn, &mut log, &ac).await;
+        wait_clean(&conn, &rig, None, VPN_DOWN_TIMEOUT).await;
+        assert_eq!(ip_netns_list().await, namespaces);
+        assert_eq!(host_view().await, before, "rootns after the VPN");
+        rig.assert_rootns_cut_off().await;
+    })
+    .await
+}
+
+/// The openvpn client dying (killed) fails the connection with
+/// service-stopped and takes everything down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openvpn_dying_fails_the_connection_and_cleans_up() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &rig.profile("corp-dies").isolated("vpndies")).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_and_wait(&conn, &mut log, &path).await;
+        let clients = rig.foreign_openvpn_pids();
+        assert_eq!(clients.len(), 1, "one openvpn client: {clients:?}");
+        let (pid, cmdline) = &clients[0];
+        assert!(cmdline.contains("--client"), "{cmdline}");
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+
+        log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
+        let (st, why) = log.states(&ac, Sig::State).last().copied().unwrap();
+        assert_eq!(
+            (st, why),
+            (active::DEACTIVATED, reason::SERVICE_STOPPED),
+            "{}",
+            log.describe()
+        );
+        let vpn_end = log.states(&ac, Sig::Vpn).last().copied();
+        assert_eq!(
+            vpn_end,
+            Some((vpn::FAILED, reason::SERVICE_STOPPED)),
+            "{}",
+            log.describe()
+        );
+        wait_clean(&conn, &rig, Some("vpndies"), VPN_DOWN_TIMEOUT).await;
+        assert!(!std::path::Path::new(&format!("{NETNS_ETC_DIR}/vpndies")).exists());
+    })
+    .await
+}
+
+/// A server that refuses the password: the connection fails with
+/// login-failed and leaves nothing; with the right password (a secret,
+/// never on a command line) it comes up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_login_fails_and_the_right_password_connects() {
+    let _env = TestEnv::new();
+    timed(async {
+        const USER: &str = "alice";
+        const PASSWORD: &str = "correct-horse-7Qx";
+        let rig = OpenVpnRig::start_with(RigOptions {
+            user_pass: Some((USER.into(), PASSWORD.into())),
+            ..RigOptions::default()
+        })
+        .await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+
+        let wrong = rig
+            .profile("corp-wrong")
+            .isolated("vpnlogin")
+            .secret("password", "wrong-password");
+        let path = add_connection(&conn, &wrong).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate(&conn, &path)
+            .await
+            .unwrap_or_else(|e| panic!("ActivateConnection: {e:?}"));
+        log.wait_deactivated(&ac, VPN_UP_TIMEOUT).await;
+        assert!(
+            !log.states(&ac, Sig::State)
+                .iter()
+                .any(|s| s.0 == active::ACTIVATED),
+            "{}",
+            log.describe()
+        );
+        let (_, why) = log.states(&ac, Sig::State).last().copied().unwrap();
+        assert_eq!(why, reason::LOGIN_FAILED, "{}", log.describe());
+        assert_eq!(
+            log.states(&ac, Sig::Vpn).last().copied(),
+            Some((vpn::FAILED, reason::LOGIN_FAILED)),
+            "{}",
+            log.describe()
+        );
+        wait_clean(&conn, &rig, Some("vpnlogin"), VPN_DOWN_TIMEOUT).await;
+
+        let right = rig
+            .profile("corp-right")
+            .isolated("vpnlogin")
+            .secret("password", PASSWORD);
+        let path = add_connection(&conn, &right).await;
+        let ac = activate_and_wait(&conn, &mut log, &path).await;
+        for (pid, cmdline) in rig.foreign_openvpn_pids() {
+            assert!(
+                !cmdline.contains(PASSWORD),
+                "the password is on openvpn's command line (pid {pid}): {cmdline}"
+            );
+        }
+        let out = curl_in("vpnlogin", &intranet_url(), 10).await;
+        assert!(out.stdout.contains(INTRANET_TOKEN), "{out}");
+        deactivate_and_wait(&conn, &mut log, &ac).await;
+        wait_clean(&conn, &rig, Some("vpnlogin"), VPN_DOWN_TIMEOUT).await;
+    })
+    .await
+}
+
+/// A non-persistent namespace with a process the daemon started in it
+/// (Spawn) outlives the connection: the tunnel goes, the process stays
+/// inside with no way out (only lo), and the namespace is removed once the
+/// process has exited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isolated_namespace_goes_once_its_last_process_exits() {
+    use std::os::fd::AsFd;
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &rig.profile("corp-busy").isolated("vpnbusy")).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_and_wait(&conn, &mut log, &path).await;
+        let ns_path = wait_ns_on_bus(&conn, "vpnbusy", Duration::from_secs(1)).await;
+
+        // `sh -c 'read x'` with its stdin a pipe we hold: it runs until we
+        // close our end.
+        let (rd, wr) = nix::unistd::pipe().unwrap();
+        let inst = instance(&conn, &ns_path).await;
+        let mut exits = inst.receive_process_exited().await.unwrap();
+        let pid = inst
+            .spawn(
+                &["/bin/sh", "-c", "read x"],
+                std::collections::HashMap::from([("PATH", "/usr/bin:/bin")]),
+                "/",
+                std::collections::HashMap::from([("stdin", zbus::wire::Fd::from(rd.as_fd()))]),
+                std::collections::HashMap::new(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("Spawn in vpnbusy: {e:?}"));
+        drop(rd);
+
+        deactivate_and_wait(&conn, &mut log, &ac).await;
+        wait_clean(&conn, &rig, None, VPN_DOWN_TIMEOUT).await;
+        // The process is still there, and so is its namespace, with
+        // nothing in it but lo.
+        assert!(
+            std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "the spawned process died with the connection"
+        );
+        assert!(ip_netns_list().await.iter().any(|n| n == "vpnbusy"));
+        assert!(ns_on_bus(&conn, "vpnbusy").await);
+        assert_eq!(brief_links("vpnbusy").await, vec!["lo".to_owned()]);
+        for r in all_routes("vpnbusy").await {
+            assert_eq!(route_dev(&r), Some("lo"), "left in vpnbusy: {r}");
+        }
+        let out = curl_in("vpnbusy", &intranet_url_by_addr(), 2).await;
+        assert!(!out.stdout.contains(INTRANET_TOKEN), "{out}");
+
+        // The process ends; the namespace goes.
+        drop(wr);
+        tokio::time::timeout(Duration::from_secs(10), async {
+            use futures::StreamExt;
+            while let Some(sig) = exits.next().await {
+                if sig.args().unwrap().pid == pid {
+                    return;
+                }
+            }
+            panic!("the ProcessExited stream ended")
+        })
+        .await
+        .expect("ProcessExited within 10 s");
+        wait_ns_off_bus(&conn, "vpnbusy", VPN_DOWN_TIMEOUT).await;
+        assert!(!ip_netns_list().await.iter().any(|n| n == "vpnbusy"));
     })
     .await
 }
