@@ -1,0 +1,226 @@
+//! Isolated OpenConnect connections (issue 6) against a real gateway:
+//! Debian's ocserv in `wan` (tcp/udp 443 on 203.0.113.1, a password user
+//! made with ocpasswd, a CA and server certificate made now with openssl,
+//! `isolate-workers = false`), handing out 192.168.100.0/24, DNS 10.99.0.53,
+//! domain corp.test and a route to the OpenVPN rig's private network corp
+//! (10.99.0.0/24, intranet.corp.test known only to its dnsmasq).
+//!
+//! The daemon runs openconnect in rootns with its helper as --script and the
+//! password on stdin; the tunnel is moved into the isolated namespace.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use netnsd_api::state::{active, reason};
+use netnsd_tests::openvpn::*;
+use netnsd_tests::vpnpeers::*;
+use netnsd_tests::*;
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+async fn assert_isolated_and_working(
+    conn: &zbus::Connection,
+    rig: &OpenVpnRig,
+    daemon: &Daemon,
+    ns: &str,
+    ac: &str,
+) {
+    let ns_path = wait_ns_on_bus(conn, ns, Duration::from_secs(1)).await;
+    assert_eq!(
+        active_proxy(conn, ac)
+            .await
+            .network_namespace()
+            .await
+            .unwrap()
+            .to_string(),
+        ns_path
+    );
+    let links = brief_links(ns).await;
+    let tuns = tun_links(ns).await;
+    assert_eq!(tuns.len(), 1, "one tunnel in {ns}: {links:?}");
+    let tun = tuns[0].clone();
+    assert_eq!(
+        links.iter().cloned().collect::<BTreeSet<_>>(),
+        BTreeSet::from(["lo".to_owned(), tun.clone()]),
+        "{ns} must hold only lo and the tunnel"
+    );
+    let addrs = ip_addrs(ns, &tun).await;
+    assert!(
+        addrs.iter().any(|a| a.starts_with(OC_NET_PREFIX)),
+        "{tun} has no address the gateway gave ({OC_NET_PREFIX}x): {}",
+        names(&addrs)
+    );
+    let routes = all_routes(ns).await;
+    for r in &routes {
+        let dev = route_dev(r);
+        assert!(
+            dev == Some("lo") || dev == Some(tun.as_str()) || route_is_dead_end(r),
+            "route in {ns} that bypasses the tunnel: {r:?}\n{}",
+            routes.join("\n")
+        );
+    }
+    assert!(
+        routes
+            .iter()
+            .any(|r| r.starts_with(CORP_NET) && route_dev(r) == Some(tun.as_str())),
+        "no pushed route to {CORP_NET} through {tun}:\n{}",
+        routes.join("\n")
+    );
+    let resolv = read(&format!("{NETNS_ETC_DIR}/{ns}/resolv.conf"));
+    assert!(
+        resolv
+            .lines()
+            .any(|l| l.split_whitespace().eq(["nameserver", CORP_DNS])),
+        "/etc/netns/{ns}/resolv.conf lacks the gateway's DNS:\n{resolv}"
+    );
+    assert!(
+        resolv.lines().any(|l| {
+            let mut w = l.split_whitespace();
+            matches!(w.next(), Some("search" | "domain")) && w.any(|d| d == CORP_DOMAIN)
+        }),
+        "/etc/netns/{ns}/resolv.conf lacks the gateway's domain:\n{resolv}"
+    );
+    let out = curl_in(ns, &intranet_url(), 10).await;
+    assert!(
+        out.success() && out.stdout.contains(INTRANET_TOKEN),
+        "`ip netns exec {ns} curl {}` failed: {out}\n{}",
+        intranet_url(),
+        rig.logs()
+    );
+    rig.assert_rootns_cut_off().await;
+    let hits = processes_mentioning(OC_PASSWORD);
+    assert!(
+        hits.is_empty(),
+        "the password is visible in /proc:\n{}",
+        hits.join("\n")
+    );
+    let exposed = exposed_files_with(
+        &["/run", "/etc/netnsd", "/etc/netns", "/tmp"],
+        &[OC_PASSWORD],
+        &[rig.dir()],
+    );
+    assert!(exposed.is_empty(), "the password is in {exposed:?}");
+    assert!(
+        !daemon.log_text().contains(OC_PASSWORD),
+        "the daemon logged the password"
+    );
+    let clients = processes_of(OPENCONNECT_BIN);
+    assert_eq!(clients.len(), 1, "one openconnect: {clients:?}");
+    assert!(
+        clients[0].1.contains("--passwd-on-stdin"),
+        "{}",
+        clients[0].1
+    );
+}
+
+/// (a) Password login with the CA given: activated, the tunnel in the
+/// isolated namespace with the gateway's address, route, DNS and domain;
+/// only that namespace reaches corp; deactivation leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_login_reaches_the_private_network_and_cleans_up() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let oc = OcServer::start(&rig).await;
+        rig.assert_rootns_cut_off().await;
+        let profile = oc
+            .profile("corp-oc")
+            .secret("password", OC_PASSWORD)
+            .isolated("oc1");
+        profile.install_keyfile("corp-oc");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = settings_proxy(&conn)
+            .await
+            .get_connection_by_uuid(&profile.uuid)
+            .await
+            .unwrap()
+            .to_string();
+        let mut log = StateLog::new(&conn).await;
+        let t0 = std::time::Instant::now();
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        eprintln!("openconnect activation took {:?}", t0.elapsed());
+        assert_isolated_and_working(&conn, &rig, &daemon, "oc1", &ac).await;
+        let t0 = std::time::Instant::now();
+        deactivate_until_down(&conn, &mut log, &ac).await;
+        wait_clean_of(&conn, OPENCONNECT_BIN, &[], Some("oc1"), VPN_DOWN_TIMEOUT).await;
+        eprintln!(
+            "openconnect deactivation and cleanup took {:?}",
+            t0.elapsed()
+        );
+        rig.assert_rootns_cut_off().await;
+        drop(daemon);
+        drop(oc);
+    })
+    .await
+}
+
+/// (b) The server certificate pinned (servercert) instead of a CA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pinned_server_certificate_connects() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let oc = OcServer::start(&rig).await;
+        let mut profile = oc
+            .profile("corp-oc-pin")
+            .secret("password", OC_PASSWORD)
+            .data("servercert", &oc.pin)
+            .isolated("ocpin");
+        profile.data.remove("cacert");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        let out = curl_in("ocpin", &intranet_url(), 10).await;
+        assert!(out.stdout.contains(INTRANET_TOKEN), "{out}");
+        deactivate_until_down(&conn, &mut log, &ac).await;
+        wait_clean_of(&conn, OPENCONNECT_BIN, &[], Some("ocpin"), VPN_DOWN_TIMEOUT).await;
+        drop(daemon);
+        drop(oc);
+    })
+    .await
+}
+
+/// (c) A wrong password: the connection fails with login-failed and leaves
+/// no namespace, tunnel or openconnect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_fails_with_login_failed_and_cleans_up() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let oc = OcServer::start(&rig).await;
+        let profile = oc
+            .profile("corp-oc-bad")
+            .secret("password", "not-the-password")
+            .isolated("ocbad");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate(&conn, &path)
+            .await
+            .unwrap_or_else(|e| panic!("ActivateConnection: {e:?}"));
+        log.wait_deactivated(&ac, VPN_UP_TIMEOUT).await;
+        let states = log.states(&ac, Sig::State);
+        assert!(
+            !states.iter().any(|s| s.0 == active::ACTIVATED),
+            "{}",
+            log.describe()
+        );
+        assert_eq!(
+            states.last().unwrap().1,
+            reason::LOGIN_FAILED,
+            "{}\n{}",
+            log.describe(),
+            daemon.log_text()
+        );
+        wait_clean_of(&conn, OPENCONNECT_BIN, &[], Some("ocbad"), VPN_DOWN_TIMEOUT).await;
+        drop(daemon);
+        drop(oc);
+    })
+    .await
+}
