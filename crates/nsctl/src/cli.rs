@@ -8,9 +8,11 @@ use clap_complete::Shell;
 
 use crate::error::exit_status_help;
 
+mod conn;
 mod ns;
 mod platform;
 
+pub use conn::*;
 pub use ns::*;
 pub use platform::*;
 
@@ -35,13 +37,23 @@ Besides namespaces, nsctl manages what is inside them, in the manner of iproute2
 link\": veth pairs, macvlans, bridges), addresses (\"nsctl addr\"), routes (\"nsctl route\") \
 and policy-routing rules (\"nsctl rule\"). Those commands work in the namespace given with \
 --netns, the host's own (rootns) by default, and take a device either by its interface name in \
-that namespace or by its Device object path (/net/netnsd/Netns1/Devices/N).
+that namespace or by its Device object path (/net/netnsd/Netns1/Devices/N), which names it \
+in whatever namespace it is.
+
+VPNs: \"nsctl connection\" manages connection profiles (NetworkManager keyfiles; \"nsctl \
+connection import\" reads an OpenVPN configuration), \"nsctl vpn up NAME\" brings one up and \
+shows it coming up, \"nsctl vpn down\" and \"nsctl vpn status\" do the rest. A profile with \
+connection.netns-isolate puts the VPN's tunnel into a namespace of its own, where it is the \
+only way out, and \"nsctl exec\" runs programs there.
 
 Reading is open to every user. Changes are decided by polkit: adding and deleting namespaces \
 by the action net.netnsd.Netns1.manage-namespaces, moving devices by \
 net.netnsd.Netns1.take-device, uplinks, DNS, links, addresses, routes and rules by \
-net.netnsd.Netns1.configure, running programs by net.netnsd.Netns1.spawn. nsctl lets polkit \
-ask for a password when an authentication agent is running.
+net.netnsd.Netns1.configure, running programs by net.netnsd.Netns1.spawn, changing \
+connection profiles by net.netnsd.Netns1.modify-settings, reading their secrets by \
+net.netnsd.Netns1.read-secrets, bringing VPNs up and down by \
+net.netnsd.Netns1.activate-connection. nsctl lets polkit ask for a password when an \
+authentication agent is running.
 
 nsctl uses the system bus at $DBUS_SYSTEM_BUS_ADDRESS if that is set, else at \
 unix:path=/var/run/dbus/system_bus_socket. Errors are printed on stderr as \"nsctl: MESSAGE\"; \
@@ -273,6 +285,41 @@ open to all.",
         after_help = exit_status_help()
     )]
     Rule(RuleCommand),
+
+    /// Connection profiles: list, show, add, import, modify, delete, reload
+    #[command(
+        subcommand,
+        visible_alias = "con",
+        long_about = "\
+Connection profiles, as NetworkManager has them: a{sa{sv}} dictionaries on the bus and \
+NetworkManager keyfiles in /etc/netnsd/connections (root-only). A VPN profile names its plugin \
+(vpn.service-type: OpenVPN's), its configuration (vpn.data) and its secrets (vpn.secrets), and \
+with the namespace keys of its connection setting (netns-isolate, netns-name, \
+netns-persistent, netns-timeout) whether its tunnel goes into a namespace of its own. A \
+keyfile of NetworkManager's OpenVPN plugin copied into /etc/netnsd/connections works as it is \
+(\"nsctl connection reload\" picks it up), and \"nsctl connection import\" turns a plain \
+OpenVPN configuration into a profile. \"nsctl vpn up\" brings a profile up.
+
+Reading is open to every user, except secrets; changes need polkit's permission for \
+net.netnsd.Netns1.modify-settings, secrets net.netnsd.Netns1.read-secrets.",
+        after_help = exit_status_help()
+    )]
+    Connection(ConnectionCommand),
+
+    /// VPNs: bring one up or down, show the active ones
+    #[command(
+        subcommand,
+        long_about = "\
+Bring a VPN profile up (\"nsctl vpn up\"), watching it come up, or down (\"nsctl vpn down\"), \
+and list the active connections (\"nsctl vpn status\"). An isolated VPN's tunnel device ends \
+up in a namespace of its own, where it is the only way out: run a program there with \"nsctl \
+exec NS -- CMD\".
+
+Bringing up and down needs polkit's permission for net.netnsd.Netns1.activate-connection (by \
+default granted to users of the active local session).",
+        after_help = exit_status_help()
+    )]
+    Vpn(VpnCommand),
 
     /// Write the man pages (nsctl.1, nsctl-SUBCOMMAND.1) into DIR
     #[command(hide = true)]
@@ -984,6 +1031,150 @@ mod tests {
         assert!(help.contains("  127  the program"), "{help}");
         assert!(help.contains("WAYLAND_DISPLAY"), "{help}");
         assert!(help.contains("--env <VAR[=VALUE]>"), "{help}");
+    }
+
+    #[test]
+    fn connection_commands() {
+        match parse(&[
+            "connection",
+            "add",
+            "office",
+            "--vpn-type",
+            "openvpn",
+            "--isolate",
+            "--netns-name",
+            "vpn1",
+            "--netns-timeout",
+            "5000",
+            "--data",
+            "remote=vpn.example:1194",
+            "--secret",
+            "password=-",
+            "--secret",
+            "cert-pass=x",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Connection(ConnectionCommand::Add(a)) => {
+                assert_eq!((a.id.as_str(), a.kind.as_str()), ("office", "vpn"));
+                assert!(a.netns.isolate && !a.netns.persistent && a.netns.any());
+                assert_eq!(a.netns.netns_name.as_deref(), Some("vpn1"));
+                assert_eq!(a.netns.timeout, Some(5000));
+                assert_eq!(a.data[0].key, "remote");
+                assert_eq!(a.secret[0].value, None);
+                assert_eq!(a.secret[1].value.as_deref(), Some("x"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["con", "import", "/tmp/a.ovpn", "--timeout", "0"])
+            .unwrap()
+            .command
+        {
+            Command::Connection(ConnectionCommand::Import(i)) => {
+                assert_eq!(i.file, std::path::Path::new("/tmp/a.ovpn"));
+                assert_eq!((i.id, i.netns.timeout), (None, Some(0)));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&[
+            "connection",
+            "modify",
+            "office",
+            "--no-isolate",
+            "--remove-data",
+            "verb",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Connection(ConnectionCommand::Modify(m)) => {
+                assert!(m.no_isolate && !m.isolate);
+                assert_eq!(m.remove_data, ["verb"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(&["connection", "show", "office", "--secrets"])
+                .unwrap()
+                .command,
+            Command::Connection(ConnectionCommand::Show { secrets: true, .. })
+        ));
+        for verb in ["delete", "del", "remove"] {
+            assert!(matches!(
+                parse(&["connection", verb, "office"]).unwrap().command,
+                Command::Connection(ConnectionCommand::Delete { .. })
+            ));
+        }
+        for ok in [
+            &["connection", "list"][..],
+            &["connection", "ls"],
+            &["con", "reload"],
+        ] {
+            assert!(parse(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            &["connection", "add"][..],
+            &["connection", "add", "x", "--type", "ethernet"],
+            &["connection", "add", "x", "--data", "novalue"],
+            &["connection", "add", "x", "--data", "=v"],
+            &["connection", "add", "x", "--netns-name", "a/b"],
+            &["connection", "add", "x", "--timeout", "-1"],
+            &["connection", "import"],
+            &["connection", "modify", "x"],
+            &["connection", "modify", "x", "--isolate", "--no-isolate"],
+            &[
+                "connection",
+                "modify",
+                "x",
+                "--persistent",
+                "--no-persistent",
+            ],
+            &["connection", "modify", "x", "--remove-data", "a=b"],
+            &["connection", "show"],
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn vpn_commands() {
+        match parse(&["vpn", "up", "office"]).unwrap().command {
+            Command::Vpn(VpnCommand::Up {
+                connection,
+                from,
+                timeout,
+            }) => assert_eq!(
+                (connection.as_str(), from.as_str(), timeout),
+                ("office", "rootns", 90)
+            ),
+            other => panic!("{other:?}"),
+        }
+        match parse(&["vpn", "up", "office", "--from", "wan", "--timeout", "0"])
+            .unwrap()
+            .command
+        {
+            Command::Vpn(VpnCommand::Up { from, timeout, .. }) => {
+                assert_eq!((from.as_str(), timeout), ("wan", 0));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(&["vpn", "down", "office"]).unwrap().command,
+            Command::Vpn(VpnCommand::Down { timeout: 30, .. })
+        ));
+        assert!(matches!(
+            parse(&["--json", "vpn", "status"]).unwrap().command,
+            Command::Vpn(VpnCommand::Status)
+        ));
+        for bad in [
+            &["vpn", "up"][..],
+            &["vpn", "up", "x", "--timeout", "-1"],
+            &["vpn", "down"],
+            &["vpn", "status", "x"],
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
     }
 
     #[test]

@@ -59,19 +59,19 @@ pub const USAGE_EXIT_CODE: u8 = 2;
 /// Every exit status with its meaning, as `--help` and the man page show them.
 pub const EXIT_STATUSES: &[(u8, &str)] = &[
     (0, "success"),
-    (1, "any other failure"),
+    (1, "any other failure; for \"nsctl vpn up\", the VPN failed"),
     (
         USAGE_EXIT_CODE,
         "usage error: unknown subcommand or option, missing argument",
     ),
     (
         Kind::NotFound.exit_code(),
-        "the namespace or device was not found",
+        "the namespace, device or connection profile was not found, or the profile is not active",
     ),
     (
         Kind::AlreadyExists.exit_code(),
-        "a namespace or device of that name already exists, or the device is already in the \
-         target namespace",
+        "a namespace or device of that name already exists, the device is already in the \
+         target namespace, or the connection is already active",
     ),
     (
         Kind::PermissionDenied.exit_code(),
@@ -85,7 +85,10 @@ pub const EXIT_STATUSES: &[(u8, &str)] = &[
         Kind::Busy.exit_code(),
         "busy: the namespace is in use, or the device must be down first",
     ),
-    (Kind::Timeout.exit_code(), "netnsd timed out"),
+    (
+        Kind::Timeout.exit_code(),
+        "timed out: netnsd, or nsctl waiting for a VPN to come up or go down",
+    ),
     (
         Kind::NotSupported.exit_code(),
         "not supported by the kernel or by this netnsd",
@@ -377,7 +380,7 @@ mod tests {
         let help = exit_status_help();
         assert!(help.starts_with("Exit status:\n"));
         assert!(help.contains("   0  success\n"));
-        assert!(help.contains("   3  the namespace or device was not found\n"));
+        assert!(help.contains("   3  the namespace, device or connection profile was not found"));
         assert!(help.contains("  10  netnsd is not running"));
         assert_eq!(help.lines().count(), 1 + EXIT_STATUSES.len());
     }

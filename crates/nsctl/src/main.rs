@@ -12,15 +12,17 @@ mod exec;
 mod man;
 mod namespace;
 mod output;
+mod profile;
 mod pty;
 mod routing;
+mod secret;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, ConnectionCommand};
 use error::{CliError, Kind};
 
 /// What a command ends with.
@@ -69,16 +71,26 @@ fn run(cli: Cli) -> Result<Done, CliError> {
                 .map_err(|e| CliError::new(Kind::Failed, e.to_string()))
         }
         command => {
+            // Secrets from stdin are read before anything else happens.
+            let secrets = match &command {
+                Command::Connection(ConnectionCommand::Add(a)) => secret::read_all(&a.secret)?,
+                Command::Connection(ConnectionCommand::Modify(m)) => secret::read_all(&m.secret)?,
+                _ => Vec::new(),
+            };
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| CliError::new(Kind::Failed, format!("cannot start: {e}")))?;
-            runtime.block_on(bus_command(command, cli.json))
+            runtime.block_on(bus_command(command, secrets, cli.json))
         }
     }
 }
 
-async fn bus_command(command: Command, json: bool) -> Result<Done, CliError> {
+async fn bus_command(
+    command: Command,
+    secrets: cmd::connection::Secrets,
+    json: bool,
+) -> Result<Done, CliError> {
     let conn = cmd::connect().await?;
     if let Command::Exec(args) = command {
         return cmd::exec::exec(&conn, args).await.map(Done::Exit);
@@ -95,6 +107,8 @@ async fn bus_command(command: Command, json: bool) -> Result<Done, CliError> {
         Command::Rule(c) => cmd::rule::exec(&conn, c, json).await,
         Command::Uplink(c) => cmd::uplink::exec(&conn, c).await,
         Command::Dns(c) => cmd::dns::exec(&conn, c).await,
+        Command::Connection(c) => cmd::connection::exec(&conn, c, secrets, json).await,
+        Command::Vpn(c) => cmd::vpn::exec(&conn, c, json).await,
         Command::Exec(_) | Command::GenerateMan { .. } | Command::GenerateCompletions { .. } => {
             unreachable!("handled above")
         }

@@ -72,6 +72,12 @@ fn page_name(cmd: &clap::Command) -> String {
 
 type Section = fn(&Man, &mut dyn Write) -> io::Result<()>;
 
+/// The pages about connection profiles and VPNs, which point to nmcli and
+/// openvpn too.
+fn is_vpn_page(name: &str) -> bool {
+    matches!(name.split('-').nth(1), Some("connection" | "vpn"))
+}
+
 /// The iproute2 pages that match a page: `nsctl-route-add` → ip-route(8).
 fn iproute2_pages(name: &str) -> Vec<&'static str> {
     let group = name.split('-').nth(1).unwrap_or("");
@@ -81,6 +87,7 @@ fn iproute2_pages(name: &str) -> Vec<&'static str> {
         "addr" => vec!["ip-address"],
         "route" => vec!["ip-route"],
         "rule" => vec!["ip-rule"],
+        "connection" | "vpn" => vec!["ip-netns"],
         _ => vec!["ip-netns"],
     }
 }
@@ -183,6 +190,9 @@ fn page(
     );
     if exec {
         see_also.push(("systemd-run".to_owned(), "1"));
+    }
+    if is_vpn_page(&name) {
+        see_also.extend([("nmcli".to_owned(), "1"), ("openvpn".to_owned(), "8")]);
     }
     see_also.extend(
         [("busctl", "1"), ("pkttyagent", "1"), ("polkit", "8")].map(|(n, s)| (n.to_owned(), s)),
@@ -330,6 +340,18 @@ mod tests {
                 "nsctl-rule-add.1",
                 "nsctl-rule-del.1",
                 "nsctl-rule-list.1",
+                "nsctl-connection.1",
+                "nsctl-connection-list.1",
+                "nsctl-connection-show.1",
+                "nsctl-connection-add.1",
+                "nsctl-connection-import.1",
+                "nsctl-connection-delete.1",
+                "nsctl-connection-modify.1",
+                "nsctl-connection-reload.1",
+                "nsctl-vpn.1",
+                "nsctl-vpn-up.1",
+                "nsctl-vpn-down.1",
+                "nsctl-vpn-status.1",
             ]
         );
     }
@@ -369,6 +391,13 @@ mod tests {
         let s = see_also("nsctl-show.1");
         assert_eq!(s.matches("\\fBnsctl\\fR(1)").count(), 1, "{s}");
         assert!(s.contains("\\fBip\\-netns\\fR(8)"), "{s}");
+        let s = see_also("nsctl-vpn-up.1");
+        assert!(s.contains("\\fBnsctl\\-vpn\\fR(1)"), "{s}");
+        assert!(s.contains("\\fBnmcli\\fR(1)"), "{s}");
+        assert!(s.contains("\\fBopenvpn\\fR(8)"), "{s}");
+        let s = see_also("nsctl-connection.1");
+        assert!(s.contains("\\fBnsctl\\-connection\\-import\\fR(1)"), "{s}");
+        assert!(!see_also("nsctl-route.1").contains("nmcli"));
     }
 
     #[test]

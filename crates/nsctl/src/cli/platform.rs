@@ -12,7 +12,8 @@ const DEV_HELP: &str = "Device: interface name in the namespace, or Device objec
 const DEV_LONG_HELP: &str = "\
 Device: its interface name in the namespace (as \"ip link\" shows it there), or its Device \
 object path (/net/netnsd/Netns1/Devices/N, as \"nsctl device list\" shows it), which names it \
-in whatever namespace it is.";
+in whatever namespace it is: the command then works in the device's namespace, and --netns is \
+not needed.";
 
 const TABLE_LONG_HELP: &str = "\
 Routing table: a number from 1 to 4294967295, or main (254), default (253) or local (255).";

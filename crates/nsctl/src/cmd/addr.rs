@@ -3,7 +3,7 @@
 use zbus::Connection;
 
 use crate::cli::{AddrArgs, AddrCommand};
-use crate::cmd::{call_authorized, netns, resolve_device};
+use crate::cmd::{call_authorized, device_and_netns};
 use crate::error::CliError;
 
 pub async fn exec(conn: &Connection, command: AddrCommand) -> Result<String, CliError> {
@@ -11,8 +11,7 @@ pub async fn exec(conn: &Connection, command: AddrCommand) -> Result<String, Cli
         AddrCommand::Add(a) => ("AddAddress", a),
         AddrCommand::Del(a) => ("RemoveAddress", a),
     };
-    let ns = netns(conn, &args.netns.netns).await?;
-    let device = resolve_device(conn, &ns, &args.dev).await?;
+    let (ns, device) = device_and_netns(conn, &args.netns.netns, &args.dev).await?;
     call_authorized::<_, ()>(ns.platform.inner(), method, &(&device, args.cidr.as_str())).await?;
     Ok(String::new())
 }

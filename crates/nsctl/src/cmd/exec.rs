@@ -43,6 +43,13 @@ pub async fn exec(conn: &Connection, args: ExecArgs) -> Result<u8, CliError> {
     // Subscribe before Spawn: the program may end before its reply arrives.
     let mut exited = proxy.receive_process_exited().await?;
     let mut owner = proxy.inner().receive_owner_changed().await?;
+    // Catch signals before Spawn too: the program runs before its reply
+    // arrives, and a signal sent to nsctl then is passed on once its pid is
+    // known, instead of ending nsctl and leaving the program behind.
+    let mut sigint = signal(SignalKind::interrupt()).map_err(signal_error)?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(signal_error)?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(signal_error)?;
+    let mut sigwinch = signal(SignalKind::window_change()).map_err(signal_error)?;
 
     let pty = if !args.no_pty && is_terminal(0) && is_terminal(1) {
         Some(Pty::open().map_err(|e| {
@@ -91,10 +98,6 @@ pub async fn exec(conn: &Connection, args: ExecArgs) -> Result<u8, CliError> {
         }
         None => None,
     };
-    let mut sigint = signal(SignalKind::interrupt()).map_err(signal_error)?;
-    let mut sigterm = signal(SignalKind::terminate()).map_err(signal_error)?;
-    let mut sighup = signal(SignalKind::hangup()).map_err(signal_error)?;
-    let mut sigwinch = signal(SignalKind::window_change()).map_err(signal_error)?;
     let mut forwarded = false;
 
     let status = loop {

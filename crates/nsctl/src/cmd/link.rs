@@ -5,7 +5,7 @@ use zbus::Connection;
 use zbus::wire::{OwnedObjectPath, Variant};
 
 use crate::cli::{LinkAdd, LinkCommand, LinkOpts, LinkSet, MacvlanMode};
-use crate::cmd::{Netns, call_authorized, netns, resolve_device};
+use crate::cmd::{Netns, call_authorized, device_and_netns, netns, resolve_device};
 use crate::error::CliError;
 use crate::output;
 use crate::routing::Dict;
@@ -14,8 +14,7 @@ pub async fn exec(conn: &Connection, command: LinkCommand, json: bool) -> Result
     match command {
         LinkCommand::Add(add) => add_link(conn, add, json).await,
         LinkCommand::Delete { dev, netns: ns } => {
-            let ns = netns(conn, &ns.netns).await?;
-            let device = resolve_device(conn, &ns, &dev).await?;
+            let (ns, device) = device_and_netns(conn, &ns.netns, &dev).await?;
             call_authorized::<_, ()>(ns.platform.inner(), "DeleteDevice", &(&device,)).await?;
             Ok(String::new())
         }
@@ -184,8 +183,7 @@ fn changes(set: &LinkSet) -> Vec<Change<'_>> {
 }
 
 async fn set_link(conn: &Connection, set: LinkSet) -> Result<(), CliError> {
-    let ns = netns(conn, &set.netns.netns).await?;
-    let d = resolve_device(conn, &ns, &set.dev).await?;
+    let (ns, d) = device_and_netns(conn, &set.netns.netns, &set.dev).await?;
     let proxy = ns.platform.inner();
     for change in changes(&set) {
         match change {

@@ -3,6 +3,7 @@
 
 pub mod add;
 pub mod addr;
+pub mod connection;
 pub mod delete;
 pub mod device;
 pub mod dns;
@@ -13,12 +14,13 @@ pub mod route;
 pub mod rule;
 pub mod show;
 pub mod uplink;
+pub mod vpn;
 
 use std::collections::HashMap;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use netnsd_api::proxy::{DeviceProxy, NetNsPlatformProxy, NetworkNamespacesControllerProxy};
-use netnsd_api::{BUS_NAME, DEVICE_INTERFACE, Error as BusError, INSTANCE_INTERFACE};
+use netnsd_api::{BUS_NAME, DEVICE_INTERFACE, Error as BusError, INSTANCE_INTERFACE, ROOT_PATH};
 use zbus::proxy::{CacheProperties, MethodFlags};
 use zbus::wire::{DynamicDeserialize, DynamicType, ObjectPath, OwnedObjectPath, OwnedVariant};
 use zbus::{Connection, fdo};
@@ -209,6 +211,59 @@ pub async fn resolve_device(
     }
     find_device(device_names(conn, ns).await?, dev)
         .ok_or_else(|| CliError::device_not_found(dev, &ns.name))
+}
+
+/// The namespace a command about device `dev` works in, and the device's
+/// object: for an interface name, namespace `ns_name` (--netns) and the
+/// device of that name there; for an object path, the namespace the device
+/// is in now, wherever that is (--netns does not matter).
+pub async fn device_and_netns(
+    conn: &Connection,
+    ns_name: &str,
+    dev: &str,
+) -> Result<(Netns, OwnedObjectPath), CliError> {
+    if !dev.starts_with('/') {
+        let ns = netns(conn, ns_name).await?;
+        let device = resolve_device(conn, &ns, dev).await?;
+        return Ok((ns, device));
+    }
+    let device = object_path(dev)?;
+    let ns_object = device_at(conn, device.as_str())
+        .await?
+        .ok_or_else(|| CliError::new(Kind::NotFound, format!("no device at {device}")))?
+        .namespace_object;
+    let ns = namespace_at(conn, &ns_object).await?.ok_or_else(|| {
+        CliError::new(
+            Kind::NotFound,
+            format!("the namespace of device {device} ({ns_object}) is gone"),
+        )
+    })?;
+    let object = object_path(&ns_object)?;
+    Ok((
+        Netns {
+            name: ns.name,
+            platform: platform_at(conn, object.clone()).await?,
+            object,
+        },
+        device,
+    ))
+}
+
+/// Every object netnsd has, with the properties of each of its interfaces,
+/// in one call (org.freedesktop.DBus.ObjectManager.GetManagedObjects).
+pub type ManagedObjects = HashMap<OwnedObjectPath, HashMap<String, HashMap<String, OwnedVariant>>>;
+
+pub async fn managed_objects(conn: &Connection) -> Result<ManagedObjects, CliError> {
+    let reply = conn
+        .call_method(
+            Some(BUS_NAME),
+            ROOT_PATH,
+            Some("org.freedesktop.DBus.ObjectManager"),
+            "GetManagedObjects",
+            &(),
+        )
+        .await?;
+    Ok(reply.body().deserialize()?)
 }
 
 /// The object of the device named `name` among `devices`.

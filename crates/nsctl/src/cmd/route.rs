@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use zbus::Connection;
 
 use crate::cli::{RouteArgs, RouteCommand};
-use crate::cmd::{call_authorized, device_names, netns, resolve_device};
+use crate::cmd::{call_authorized, device_and_netns, device_names, netns};
 use crate::error::CliError;
 use crate::output;
 use crate::routing::{Route, family_order, route_dict};
@@ -50,10 +50,12 @@ async fn change(
     method: &'static str,
     args: RouteArgs,
 ) -> Result<String, CliError> {
-    let ns = netns(conn, &args.netns.netns).await?;
-    let device = match &args.dev {
-        Some(dev) => Some(resolve_device(conn, &ns, dev).await?.into_inner()),
-        None => None,
+    let (ns, device) = match &args.dev {
+        Some(dev) => {
+            let (ns, device) = device_and_netns(conn, &args.netns.netns, dev).await?;
+            (ns, Some(device.into_inner()))
+        }
+        None => (netns(conn, &args.netns.netns).await?, None),
     };
     call_authorized::<_, ()>(ns.platform.inner(), method, &(route_dict(&args, device),)).await?;
     Ok(String::new())
