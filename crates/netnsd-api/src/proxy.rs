@@ -204,6 +204,15 @@ pub trait Settings {
         connection: HashMap<&str, HashMap<&str, Variant<'_>>>,
     ) -> Result<OwnedObjectPath, Error>;
     fn get_connection_by_uuid(&self, uuid: &str) -> Result<OwnedObjectPath, Error>;
+    /// Imports another tool's configuration ("openvpn", "wireguard").
+    #[zbus(allow_interactive_auth)]
+    fn import_connection(
+        &self,
+        kind: &str,
+        id: &str,
+        contents: &str,
+        base_dir: &str,
+    ) -> Result<OwnedObjectPath, Error>;
     #[zbus(allow_interactive_auth)]
     fn reload_connections(&self) -> Result<bool, Error>;
     #[zbus(property)]
@@ -284,8 +293,9 @@ pub trait ActiveConnection {
     /// isolated VPN).
     #[zbus(property)]
     fn network_namespace(&self) -> zbus::Result<OwnedObjectPath>;
+    /// Where the VPN client runs (the uplink's namespace).
     #[zbus(property)]
-    fn devices(&self) -> zbus::Result<Vec<OwnedObjectPath>>;
+    fn uplink_network_namespace(&self) -> zbus::Result<OwnedObjectPath>;
     /// `receive_state_changed_signal()`; `receive_state_changed()` is the
     /// property's own stream.
     #[zbus(signal, name = "StateChanged")]

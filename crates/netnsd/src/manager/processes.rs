@@ -76,6 +76,19 @@ impl Manager {
             return;
         };
         tracing::info!(pid, status, ns, "process exited");
+        self.announce_exit(ns, pid, status).await;
+        // A connection's namespace waiting for its last process goes now.
+        if self.processes_in(ns).is_empty() && self.remove_when_idle.remove(&ns) {
+            let gone = self.registry.read().unwrap().by_number(ns).cloned();
+            if let Some(gone) = gone
+                && let Err(e) = self.remove(&gone.name).await
+            {
+                tracing::warn!(name = %gone.name, "removing the isolated namespace: {}", e.message());
+            }
+        }
+    }
+
+    async fn announce_exit(&self, ns: u32, pid: u32, status: i32) {
         let Some(conn) = &self.conn else { return };
         let path = netnsd_api::namespace_path(ns);
         match zbus::object_server::SignalEmitter::new(conn, path) {
