@@ -147,6 +147,40 @@ async fn live_introspection_equals_dbus_interfaces_files() {
         add_ns(&conn, "intro-own").await;
         ip(&["netns", "add", "intro-adopted"]).await.ok();
         wait_ns_on_bus(&conn, "intro-adopted", WATCH_TIMEOUT).await;
+        // A profile (Settings.Connection) and an active connection
+        // (Connection.Active, VPN.Connection): an OpenVPN static-key client
+        // brings its tunnel up without any server answering.
+        let key = "/run/netnsd-intro-static.key";
+        run("openvpn", &["--genkey", "secret", key]).await.ok();
+        let added = busctl_call(
+            None,
+            netnsd_api::SETTINGS_PATH,
+            netnsd_api::SETTINGS_INTERFACE,
+            "AddConnection",
+            &[
+                "a{sa{sv}}", "2",
+                "connection", "3", "id", "s", "intro-vpn", "type", "s", "vpn",
+                "netns-isolate", "b", "true",
+                "vpn", "2", "service-type", "s", "org.freedesktop.NetworkManager.openvpn",
+                "data", "a{ss}", "6", "remote", "127.0.0.1:1", "connection-type", "static-key",
+                "static-key", key, "local-ip", "10.9.0.2", "remote-ip", "10.9.0.1",
+                "cipher", "AES-256-CBC",
+            ],
+        )
+        .await
+        .ok();
+        let profile = busctl_json_data(&added)[0].as_str().unwrap().to_owned();
+        let activated = busctl_call(
+            None,
+            &namespace_path(0),
+            INSTANCE_INTERFACE,
+            "ActivateConnection",
+            &["ooo", &profile, "/", "/"],
+        )
+        .await
+        .ok();
+        let active = busctl_json_data(&activated)[0].as_str().unwrap().to_owned();
+        assert!(active.starts_with(netnsd_api::ACTIVE_PATH_PREFIX), "{active}");
 
         let files = contract_files();
         assert!(

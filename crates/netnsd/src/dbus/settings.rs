@@ -89,9 +89,11 @@ impl Settings {
                 "base_dir {base_dir:?} is not an absolute path"
             )));
         }
+        // Authorized first: importing reads files the configuration names,
+        // as root, and its errors must tell nothing to a refused caller.
+        self.auth.check(&hdr, actions::MODIFY_SETTINGS).await?;
         let imported =
             crate::settings::import_ovpn(&contents, &id, std::path::Path::new(&base_dir))?;
-        self.auth.check(&hdr, actions::MODIFY_SETTINGS).await?;
         self.manager
             .profile(ProfileOp::Import(Box::new(imported)))
             .await

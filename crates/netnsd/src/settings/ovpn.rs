@@ -188,6 +188,14 @@ fn file_path(base_dir: &Path, f: &str) -> Result<String, String> {
 /// The first two non-empty lines of a credentials file (auth-user-pass,
 /// http-proxy): user name and password.
 fn read_credentials(path: &str) -> Result<(String, Option<String>), String> {
+    // A credentials file is a small regular file: refuse anything else
+    // (a device, a FIFO, something huge) before reading it.
+    let meta = fs::metadata(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    if !meta.is_file() || meta.len() > 64 * 1024 {
+        return Err(format!(
+            "{path} is not a credentials file (a regular file of at most 64 KiB)"
+        ));
+    }
     let text = fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let user = lines
