@@ -1569,7 +1569,8 @@ pub async fn tun_links(ns: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every tun device outside `wan` (where the server's is): namespace →
+/// Every tunnel of the daemon's VPN clients (named nsvpnN) outside `wan`
+/// (where the server's is): namespace →
 /// names. Empty when no client tunnel is left anywhere.
 pub async fn client_tuns() -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
@@ -1579,7 +1580,11 @@ pub async fn client_tuns() -> BTreeMap<String, Vec<String>> {
         if ns == RIG_WAN_NS {
             continue;
         }
-        let tuns = tun_links(&ns).await;
+        let tuns: Vec<String> = tun_links(&ns)
+            .await
+            .into_iter()
+            .filter(|t| t.starts_with("nsvpn"))
+            .collect();
         if !tuns.is_empty() {
             out.insert(ns, tuns);
         }

@@ -118,6 +118,9 @@ async fn veth_macvlan_and_tun_are_taken_keeping_their_path() {
         assert!(ip_link(ROOT_NS_NAME, "tkt0").await.is_some());
         assert!(ip_link("tk-a", "tkt0").await.is_none());
         assert_eq!(dev_info(&conn, &tun).await.netns, root);
+        // A persistent tun outlives the test: remove it, so later tests in
+        // this sandbox do not find it.
+        ip(&["link", "del", "tkt0"]).await.ok();
     })
     .await;
 }
