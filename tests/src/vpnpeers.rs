@@ -127,13 +127,46 @@ pub fn processes_mentioning(needle: &str) -> Vec<String> {
     hits
 }
 
-/// Files under `roots` (recursively, not following links) that contain any
-/// of `needles` and that someone other than root could read: the file or a
-/// directory on its way is readable (and searchable) by others, or the
-/// file is not root's. Files under `skip` are not looked at.
+/// When this test process started: files older than that cannot hold a
+/// secret the test made (other checkouts of this repository in /tmp, say).
+fn process_start() -> std::time::SystemTime {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_comm = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    // Field 22 (starttime) is the 20th after the command name.
+    let ticks: u64 = after_comm
+        .split_whitespace()
+        .nth(19)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let btime: u64 = std::fs::read_to_string("/proc/stat")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    std::time::UNIX_EPOCH
+        + std::time::Duration::from_secs(btime)
+        + std::time::Duration::from_millis(ticks * 1000 / hz)
+        - std::time::Duration::from_secs(1)
+}
+
+/// Files under `roots` (recursively, not following links), written since
+/// this test process started, that contain any of `needles` and that
+/// someone other than root could read: the file or a directory on its way
+/// is readable (and searchable) by others, or the file is not root's.
+/// Files under `skip` are not looked at.
 pub fn exposed_files_with(roots: &[&str], needles: &[&str], skip: &[&Path]) -> Vec<String> {
+    let since = process_start();
     let mut out = Vec::new();
-    fn walk(dir: &Path, open_path: bool, needles: &[&str], skip: &[&Path], out: &mut Vec<String>) {
+    fn walk(
+        dir: &Path,
+        open_path: bool,
+        needles: &[&str],
+        skip: &[&Path],
+        since: std::time::SystemTime,
+        out: &mut Vec<String>,
+    ) {
         let Ok(rd) = std::fs::read_dir(dir) else {
             return;
         };
@@ -147,8 +180,15 @@ pub fn exposed_files_with(roots: &[&str], needles: &[&str], skip: &[&Path]) -> V
             };
             let others = m.mode() & 0o005;
             if m.is_dir() {
-                walk(&p, open_path && others & 0o001 != 0, needles, skip, out);
-            } else if m.is_file() && m.len() < 4 << 20 {
+                walk(
+                    &p,
+                    open_path && others & 0o001 != 0,
+                    needles,
+                    skip,
+                    since,
+                    out,
+                );
+            } else if m.is_file() && m.len() < 4 << 20 && m.modified().is_ok_and(|t| t >= since) {
                 let Ok(b) = std::fs::read(&p) else { continue };
                 let text = String::from_utf8_lossy(&b);
                 if needles.iter().any(|n| text.contains(n))
@@ -168,7 +208,7 @@ pub fn exposed_files_with(roots: &[&str], needles: &[&str], skip: &[&Path]) -> V
         let open = std::fs::metadata(r)
             .map(|m| m.mode() & 0o001 != 0)
             .unwrap_or(false);
-        walk(Path::new(r), open, needles, skip, &mut out);
+        walk(Path::new(r), open, needles, skip, since, &mut out);
     }
     out
 }
