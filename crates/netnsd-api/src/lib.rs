@@ -66,6 +66,16 @@ pub fn object_number(path: &str, prefix: &str) -> Option<u32> {
     n.parse().ok()
 }
 
+/// The object path of profile number `n`.
+pub fn connection_path(n: u32) -> String {
+    format!("{SETTINGS_PATH}/{n}")
+}
+
+/// The object path of active connection number `n`.
+pub fn active_path(n: u32) -> String {
+    format!("{ACTIVE_PATH_PREFIX}/{n}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,14 +100,4 @@ mod tests {
             assert_eq!(object_number(bad, DEVICE_PATH_PREFIX), None, "{bad}");
         }
     }
-}
-
-/// The object path of profile number `n`.
-pub fn connection_path(n: u32) -> String {
-    format!("{SETTINGS_PATH}/{n}")
-}
-
-/// The object path of active connection number `n`.
-pub fn active_path(n: u32) -> String {
-    format!("{ACTIVE_PATH_PREFIX}/{n}")
 }
