@@ -1,0 +1,383 @@
+//! The floor: the daemon's own building blocks (netnsd's library) called in
+//! process, with no D-Bus, no polkit and no bookkeeping — the same end
+//! result as AddNetworkNamespaceWithOptions with a veth uplink, NAT and DNS:
+//! the namespace bound at /run/netns/NAME (loopback up), a veth whose peer
+//! is born inside, IPv4 and IPv6 addresses on both ends, default routes,
+//! forwarding on the host end, the NAT set elements in table `inet netnsd`,
+//! and /etc/netns/NAME/{resolv.conf,hosts,nsswitch.conf}.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use netnsd::dns::{self, Dns};
+use netnsd::firewall::{self, UplinkNat};
+use netnsd::netlink_ops as ops;
+use netnsd::netns::RunDir;
+use netnsd::platform::Platform;
+use netnsd::spec::{Family, LinkOptions, RouteSpec, TABLE_MAIN};
+use netnsd::sysctl;
+use netnsd::uplink::{Pool, Slot};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::scale::Subject;
+use crate::stats::Samples;
+use crate::{DNS_SERVERS, ETC_NETNS, err, pool};
+
+const UPLINK_IF: &str = "uplink0";
+
+struct Made {
+    platform: Platform,
+    slot: Slot,
+    host_if: String,
+}
+
+/// Time per step, in the order the steps run.
+#[derive(Debug, Default, Clone)]
+pub struct Steps(Vec<(&'static str, Samples)>);
+
+impl Steps {
+    fn add(&mut self, step: &'static str, d: Duration) {
+        match self.0.iter_mut().find(|(s, _)| *s == step) {
+            Some((_, v)) => v.push(d),
+            None => {
+                let mut v = Samples::new();
+                v.push(d);
+                self.0.push((step, v));
+            }
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &(&'static str, Samples)> {
+        self.0.iter()
+    }
+
+    pub fn to_json(&self) -> Value {
+        Value::Array(
+            self.0
+                .iter()
+                .map(|(step, s)| {
+                    let mut v = s.to_json();
+                    v["step"] = json!(step);
+                    v
+                })
+                .collect(),
+        )
+    }
+}
+
+/// A clock that hands out the time since the previous step.
+struct Lap(Instant);
+
+impl Lap {
+    fn start() -> Self {
+        Lap(Instant::now())
+    }
+
+    fn lap(&mut self) -> Duration {
+        let now = Instant::now();
+        let d = now - self.0;
+        self.0 = now;
+        d
+    }
+}
+
+pub struct FloorSubject {
+    run_dir: RunDir,
+    root: Platform,
+    events: mpsc::UnboundedSender<netnsd::platform::Event>,
+    pool: Pool,
+    made: HashMap<String, Made>,
+    next_number: u32,
+    host_prefix: &'static str,
+    dns: Dns,
+    recording: bool,
+    create_steps: Steps,
+    remove_steps: Steps,
+    /// (alive, create steps, remove steps) of the timed cycles at each size.
+    pub steps: Vec<(usize, Steps, Steps)>,
+    /// (alive, routes, samples): a route dump of the root namespace.
+    pub route_dumps: Vec<(usize, usize, Samples)>,
+}
+
+fn default_route(family: Family, gateway: std::net::IpAddr, oif: u32) -> RouteSpec {
+    RouteSpec {
+        destination: None,
+        family,
+        gateway: Some(gateway),
+        oif: Some(oif),
+        table: TABLE_MAIN,
+        metric: None,
+        scope: None,
+    }
+}
+
+fn nat(m: &Made) -> UplinkNat {
+    UplinkNat {
+        v4: m.slot.ns_v4,
+        v6: m.slot.ns_v6,
+        host_if: m.host_if.clone(),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(f).await.map_err(err(what))
+}
+
+impl FloorSubject {
+    pub fn setup(host_prefix: &'static str) -> Result<Self, String> {
+        let run_dir = RunDir::new(netnsd_api::NETNS_RUN_DIR);
+        run_dir.prepare().map_err(err("prepare /run/netns"))?;
+        let (events, mut rx) = mpsc::unbounded_channel();
+        // The platforms' link and address events are read and dropped.
+        tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        let root = Platform::open_here(&tokio::runtime::Handle::current(), 0, events.clone())
+            .map_err(err("netlink in the root namespace"))?;
+        let dns = Dns {
+            servers: DNS_SERVERS
+                .iter()
+                .map(|s| s.parse().map_err(err("DNS server")))
+                .collect::<Result<_, _>>()?,
+            search: Vec::new(),
+        };
+        Ok(FloorSubject {
+            run_dir,
+            root,
+            events,
+            pool: pool()?,
+            made: HashMap::new(),
+            next_number: 1,
+            host_prefix,
+            dns,
+            recording: false,
+            create_steps: Steps::default(),
+            remove_steps: Steps::default(),
+            steps: Vec::new(),
+            route_dumps: Vec::new(),
+        })
+    }
+
+    /// Removes the table once nothing is left in it.
+    pub async fn finish(self) -> Result<(), String> {
+        let slot = self.pool.slot(0);
+        let last = UplinkNat {
+            v4: slot.ns_v4,
+            v6: slot.ns_v6,
+            host_if: format!("{}0", self.host_prefix),
+        };
+        blocking("nft", move || {
+            firewall::apply(&firewall::remove_batch(&last, true), None)
+        })
+        .await?
+        .map_err(|e| e.message())
+    }
+
+    async fn build(&mut self, name: &str, m: &Made, ns_file: &File) -> Result<(), String> {
+        let mut lap = Lap::start();
+        let mut steps: Vec<(&'static str, Duration)> = Vec::new();
+        let (hp, np) = (&self.root.handle, &m.platform.handle);
+        let opts = LinkOptions {
+            up: true,
+            ..Default::default()
+        };
+        ops::add_veth(
+            hp,
+            &m.host_if,
+            UPLINK_IF,
+            ns_file.as_fd(),
+            &opts,
+            None,
+            None,
+        )
+        .await
+        .map_err(|e| e.message())?;
+        steps.push(("veth, peer born inside", lap.lap()));
+        let hidx = ops::ifindex_by_name(hp, &m.host_if)
+            .await
+            .map_err(|e| e.message())?
+            .ok_or("host end vanished")?;
+        let nidx = ops::ifindex_by_name(np, UPLINK_IF)
+            .await
+            .map_err(|e| e.message())?
+            .ok_or("uplink0 vanished")?;
+        ops::set_up(np, nidx, true).await.map_err(|e| e.message())?;
+        steps.push(("look up both ends, peer up", lap.lap()));
+        let s = &m.slot;
+        let (h6, n6) = (s.host_v6.ok_or("no IPv6")?, s.ns_v6.ok_or("no IPv6")?);
+        for (h, i, a) in [
+            (hp, hidx, &s.host_v4),
+            (np, nidx, &s.ns_v4),
+            (hp, hidx, &h6),
+            (np, nidx, &n6),
+        ] {
+            ops::add_address_with(h, i, a, true)
+                .await
+                .map_err(|e| e.message())?;
+        }
+        steps.push(("4 addresses (v4, v6 nodad)", lap.lap()));
+        ops::add_route(np, &default_route(Family::V4, s.host_v4.addr, nidx))
+            .await
+            .map_err(|e| e.message())?;
+        ops::add_route(np, &default_route(Family::V6, h6.addr, nidx))
+            .await
+            .map_err(|e| e.message())?;
+        steps.push(("2 default routes", lap.lap()));
+        for key in [
+            format!("net/ipv4/conf/{}/forwarding", m.host_if),
+            format!("net/ipv6/conf/{}/force_forwarding", m.host_if),
+        ] {
+            sysctl::set(None, &key, "1").map_err(|e| format!("sysctl {key}: {e}"))?;
+        }
+        steps.push(("forwarding sysctls", lap.lap()));
+        let batch = firewall::add_batch(&nat(m));
+        blocking("nft", move || firewall::apply(&batch, None))
+            .await?
+            .map_err(|e| e.message())?;
+        steps.push(("nft batch (nft -j -f - child)", lap.lap()));
+        let (etc, n, d) = (Path::new(ETC_NETNS), name.to_owned(), self.dns.clone());
+        blocking("DNS files", move || {
+            dns::write(etc, &n, &d, Path::new("/etc/nsswitch.conf"))
+        })
+        .await?
+        .map_err(err("DNS files"))?;
+        steps.push(("/etc/netns files", lap.lap()));
+        if self.recording {
+            for (step, d) in steps {
+                self.create_steps.add(step, d);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Subject for FloorSubject {
+    async fn create(&mut self, name: &str) -> Result<(), String> {
+        let t = Instant::now();
+        let slot = self.pool.allocate().ok_or("address pool exhausted")?;
+        let number = self.next_number;
+        self.next_number += 1;
+        let (rd, n, rt, ev) = (
+            self.run_dir.clone(),
+            name.to_owned(),
+            tokio::runtime::Handle::current(),
+            self.events.clone(),
+        );
+        let created = blocking("create", move || rd.create(&n, &rt, number, ev))
+            .await?
+            .map_err(|e| e.to_string());
+        let created = match created {
+            Ok(c) => c,
+            Err(e) => {
+                self.pool.release(slot.index);
+                return Err(e);
+            }
+        };
+        let lo = created.platform.loopback_up().await;
+        let m = Made {
+            platform: created.platform,
+            host_if: format!("{}{}", self.host_prefix, slot.index),
+            slot,
+        };
+        let ns_file = File::open(self.run_dir.path_of(name)).map_err(err("open the namespace"))?;
+        if self.recording {
+            self.create_steps.add(
+                "namespace: unshare, bind mount, netlink, lo up",
+                t.elapsed(),
+            );
+        }
+        let r = match lo {
+            Ok(()) => self.build(name, &m, &ns_file).await,
+            Err(e) => Err(format!("lo up: {e}")),
+        };
+        self.made.insert(name.to_owned(), m);
+        r
+    }
+
+    async fn remove(&mut self, name: &str) -> Result<(), String> {
+        let Some(m) = self.made.remove(name) else {
+            return Err(format!("{name} was not made by the floor"));
+        };
+        let mut lap = Lap::start();
+        let mut steps: Vec<(&'static str, Duration)> = Vec::new();
+        let mut first_err = None;
+        let hp = &self.root.handle;
+        match ops::ifindex_by_name(hp, &m.host_if).await {
+            Ok(Some(i)) => {
+                if let Err(e) = ops::delete_link(hp, i).await {
+                    first_err.get_or_insert(e.message());
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                first_err.get_or_insert(e.message());
+            }
+        }
+        steps.push(("delete the veth", lap.lap()));
+        let batch = firewall::remove_batch(&nat(&m), false);
+        if let Err(e) = blocking("nft", move || firewall::apply(&batch, None))
+            .await?
+            .map_err(|e| e.message())
+        {
+            first_err.get_or_insert(e);
+        }
+        steps.push(("nft batch (nft -j -f - child)", lap.lap()));
+        if let Err(e) = dns::remove(Path::new(ETC_NETNS), name) {
+            first_err.get_or_insert(format!("remove /etc/netns/{name}: {e}"));
+        }
+        steps.push(("/etc/netns files", lap.lap()));
+        self.pool.release(m.slot.index);
+        drop(m.platform);
+        let (rd, n) = (self.run_dir.clone(), name.to_owned());
+        if let Err(e) = blocking("remove", move || rd.remove(&n)).await? {
+            first_err.get_or_insert(e.to_string());
+        }
+        steps.push(("namespace: close netlink, unmount, unlink", lap.lap()));
+        if self.recording {
+            for (step, d) in steps {
+                self.remove_steps.add(step, d);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    fn cycles_begin(&mut self) {
+        self.recording = true;
+    }
+
+    /// A probe for the profile: what one route dump of the root namespace
+    /// costs at this size — the daemon's enable_forwarding makes one per
+    /// veth uplink, to find the default routes' devices.
+    async fn at_size(&mut self, alive: usize, _largest: bool) -> Result<(), String> {
+        let mut s = Samples::new();
+        let mut routes = 0;
+        for _ in 0..20 {
+            let t = Instant::now();
+            routes = ops::list_routes(&self.root.handle)
+                .await
+                .map_err(|e| e.message())?
+                .len();
+            s.push(t.elapsed());
+        }
+        eprintln!(
+            "bench: floor: route dump of the root namespace at {alive}: {routes} routes, p50 {:.3} ms",
+            s.p50()
+        );
+        self.route_dumps.push((alive, routes, s));
+        Ok(())
+    }
+
+    fn cycles_end(&mut self, alive: usize) {
+        self.recording = false;
+        self.steps.push((
+            alive,
+            std::mem::take(&mut self.create_steps),
+            std::mem::take(&mut self.remove_steps),
+        ));
+    }
+}
