@@ -478,7 +478,7 @@ impl Report {
             );
             s.push_str(&self.steps_table());
         }
-        let _ = writeln!(s, "{END}");
+        let _ = writeln!(s, "\n{END}");
         s
     }
 
