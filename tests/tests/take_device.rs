@@ -218,6 +218,64 @@ async fn timeout_is_honoured_and_the_move_undone() {
     .await;
 }
 
+/// A device moved back and forth for longer than the daemon keeps a
+/// departure waiting for its arrival (2 s) stays one live object: a departure
+/// already matched to its arrival must not expire a later move of the same
+/// device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_one_device_back_and_forth_keeps_it() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let root = namespace_path(0);
+        let a = add_ns_ready(&conn, "tk-bf").await;
+        let pa = platform(&conn, &a).await;
+        let proot = platform(&conn, &root).await;
+        ip(&[
+            "link", "add", "tkb0", "type", "veth", "peer", "name", "tkb1",
+        ])
+        .await
+        .ok();
+        let dev = wait_device(&conn, &root, "tkb0").await;
+        let start = std::time::Instant::now();
+        let mut trips = 0;
+        // At least 3.5 s of moves, so the timers of the first moves fire
+        // while later ones are under way.
+        while trips < 10 || start.elapsed() < Duration::from_millis(3500) {
+            pa.take_device(&op(&dev), 5000)
+                .await
+                .unwrap_or_else(|e| panic!("trip {trips} into tk-bf: {e:?}"));
+            assert!(ip_link("tk-bf", "tkb0").await.is_some(), "trip {trips}");
+            proot
+                .take_device(&op(&dev), 5000)
+                .await
+                .unwrap_or_else(|e| panic!("trip {trips} back to rootns: {e:?}"));
+            assert!(
+                ip_link(ROOT_NS_NAME, "tkb0").await.is_some(),
+                "trip {trips}"
+            );
+            trips += 1;
+        }
+        // Past every timer armed by the moves: the object is still there,
+        // in rootns, with the right ifindex, and can move again.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let info = dev_info(&conn, &dev).await;
+        assert_eq!(info.netns, root, "{info:?}");
+        assert_eq!(info.interface, "tkb0");
+        let link = must(ip_link(ROOT_NS_NAME, "tkb0").await, "tkb0 in rootns");
+        assert_eq!(i64::from(info.ifindex), link["ifindex"].as_i64().unwrap());
+        assert_eq!(
+            find_device(&conn, &root, "tkb0").await.as_deref(),
+            Some(&*dev)
+        );
+        assert_eq!(find_device(&conn, &a, "tkb0").await, None);
+        pa.take_device(&op(&dev), 5000).await.unwrap();
+        assert_eq!(dev_info(&conn, &dev).await.netns, a);
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_are_typed_and_change_nothing() {
     let _env = TestEnv::new();

@@ -89,6 +89,12 @@ impl Manager {
             let mv = self.moving.remove(pos);
             return self.arrive(mv.device, ns, link).await;
         }
+        // The arrival of a device we are moving here ourselves (TakeDevice,
+        // or its undo): no need to wait for the departure, which comes on
+        // another socket, in no fixed order.
+        if let Some(number) = self.expected_arrival(ns, &link) {
+            return self.arrive_early(number, ns, link).await;
+        }
         let elsewhere = self
             .registry
             .read()
@@ -111,24 +117,63 @@ impl Manager {
                 if let Some(d) = self.registry.write().unwrap().devices.get_mut(&number) {
                     d.in_transit = true;
                 }
+                let seq = self.next_move;
+                self.next_move += 1;
                 self.moving.push(Moving {
                     device: number,
+                    seq,
                     name: link.name,
                     new_ifindex,
                 });
                 self.device_listed(ns, number, false).await;
-                self.later(MOVE_GRACE, Later::ExpireMove(number));
+                self.later(MOVE_GRACE, Later::ExpireMove(number, seq));
             }
             None => self.drop_device(number).await,
         }
     }
 
-    pub(super) async fn expire_move(&mut self, number: u32) {
-        if let Some(pos) = self.moving.iter().position(|m| m.device == number) {
+    pub(super) async fn expire_move(&mut self, number: u32, seq: u64) {
+        if let Some(pos) = self
+            .moving
+            .iter()
+            .position(|m| m.device == number && m.seq == seq)
+        {
             self.moving.remove(pos);
             tracing::debug!(number, "device left for a namespace netnsd does not know");
             self.drop_device(number).await;
         }
+    }
+
+    /// The device a waiter expects to arrive in `ns` under this name, if it
+    /// is still recorded where it came from (its departure not seen yet).
+    fn expected_arrival(&self, ns: u32, link: &LinkState) -> Option<u32> {
+        let reg = self.registry.read().unwrap();
+        self.waiters
+            .iter()
+            .filter(|w| w.target == ns && w.name == link.name)
+            .map(|w| w.device)
+            .find(|n| {
+                reg.devices
+                    .get(n)
+                    .is_some_and(|d| d.ns != ns && !d.in_transit && d.link.kind == link.kind)
+            })
+    }
+
+    /// A moved device's arrival, handled before its departure: the
+    /// departure is done here, and its RTM_DELLINK will find nothing left.
+    async fn arrive_early(&mut self, number: u32, ns: u32, link: LinkState) {
+        let from = self
+            .registry
+            .read()
+            .unwrap()
+            .devices
+            .get(&number)
+            .map(|d| (d.ns, d.link.ifindex));
+        if let Some((from_ns, from_ifindex)) = from {
+            self.ifindex.remove(&(from_ns, from_ifindex));
+            self.device_listed(from_ns, number, false).await;
+        }
+        self.arrive(number, ns, link).await;
     }
 
     async fn new_device(&mut self, ns: u32, link: LinkState) {

@@ -368,8 +368,9 @@ enum Later {
     /// A link that appeared while a device of the same name existed elsewhere:
     /// perhaps the arrival of a move whose departure is not seen yet.
     Link(u32, LinkState),
-    /// Give up on a device seen leaving and never seen arriving.
-    ExpireMove(u32),
+    /// Give up on a device seen leaving and never seen arriving: device
+    /// number and the number of that departure.
+    ExpireMove(u32, u64),
     /// A spawned process ended: pid, status.
     Exited(u32, i32),
     /// A VPN client's up hook reported the pushed configuration.
@@ -390,6 +391,9 @@ enum Later {
 
 struct Moving {
     device: u32,
+    /// Which departure this is: a device can leave, arrive and leave again
+    /// before the first departure's timer fires.
+    seq: u64,
     name: String,
     new_ifindex: u32,
 }
@@ -421,6 +425,8 @@ pub struct Manager {
     /// (namespace number, ifindex) → device number.
     ifindex: HashMap<(u32, u32), u32>,
     moving: Vec<Moving>,
+    /// Numbers departures, so a stale timer cannot expire a later move.
+    next_move: u64,
     waiters: Vec<Waiter>,
     /// The daemon's own network namespace, for moving devices back to it.
     root_ns: File,
@@ -480,6 +486,7 @@ impl Manager {
             platforms: HashMap::new(),
             ifindex: HashMap::new(),
             moving: Vec::new(),
+            next_move: 0,
             waiters: Vec::new(),
             root_ns,
             pool,
@@ -558,7 +565,7 @@ impl Manager {
                 Some(l) = later.recv() => match l {
                     Later::Adopt(name, attempt) => self.on_dir_event(DirEvent::Appeared(name), attempt).await,
                     Later::Link(ns, link) => self.link_seen(ns, link, true).await,
-                    Later::ExpireMove(device) => self.expire_move(device).await,
+                    Later::ExpireMove(device, seq) => self.expire_move(device, seq).await,
                     Later::Exited(pid, status) => self.process_exited(pid, status).await,
                     Later::VpnUp(n, env, reply) => self.vpn_up(n, env, reply).await,
                     Later::TunArrived(n) => self.tun_arrived(n).await,
