@@ -355,3 +355,45 @@ async fn a_second_instance_fails_and_leaves_the_first_alone() {
     })
     .await;
 }
+
+/// Started with the usual soft limit of 1024 open files (systemd's default
+/// for services), the daemon raises it to the hard limit, since every
+/// namespace costs it descriptors; a program it starts gets 1024 back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_descriptor_limit_is_raised_for_the_daemon_only() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let _env = TestEnv::new();
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    assert!(
+        hard > 1024,
+        "this test needs a hard limit above 1024, not {hard}"
+    );
+    setrlimit(Resource::RLIMIT_NOFILE, 1024, hard).unwrap();
+    struct Restore(u64, u64);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, self.0, self.1);
+        }
+    }
+    let _restore = Restore(soft, hard);
+    timed(async {
+        let daemon = Daemon::start().await;
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", daemon.pid())).unwrap();
+        let line = limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .expect("Max open files in /proc/PID/limits");
+        let nums: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+        assert_eq!(
+            nums,
+            [hard.to_string(), hard.to_string()],
+            "the daemon's soft limit: {line}"
+        );
+        let conn = system_conn().await;
+        add_ns(&conn, "lc-fd").await;
+        let out = nsctl(None, &["exec", "lc-fd", "--", "sh", "-c", "ulimit -n"]).await;
+        assert!(out.success(), "{out:?}");
+        assert_eq!(out.stdout.trim(), "1024", "a spawned program's soft limit");
+    })
+    .await;
+}

@@ -5,6 +5,7 @@
 pub mod dbus;
 pub mod dns;
 pub mod firewall;
+pub mod limits;
 pub mod manager;
 pub mod netlink_ops;
 pub mod netns;

@@ -71,6 +71,13 @@ async fn main() -> std::process::ExitCode {
         eprintln!("netnsd: must run as root (it creates namespaces and mounts)");
         return std::process::ExitCode::from(1);
     }
+    match netnsd::limits::raise_nofile() {
+        Ok((old, new)) if old != new => {
+            tracing::debug!(old, new, "raised the soft limit on open files");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("could not raise the limit on open files: {e}"),
+    }
     let shutdown = match shutdown_signal() {
         Ok(s) => s,
         Err(e) => {
