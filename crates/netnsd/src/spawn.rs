@@ -189,6 +189,7 @@ fn child_setup(
     uid: u32,
     cwd: &CStr,
 ) -> io::Result<()> {
+    crate::limits::restore_nofile_in_child()?;
     // SAFETY: plain system calls on valid, NUL-terminated strings.
     unsafe {
         if in_ns {
@@ -260,6 +261,33 @@ fn sys_is_read_only() -> bool {
 
 /// How a child ended, as ProcessExited reports it: the exit code, or minus
 /// the number of the signal that killed it.
+/// Waits for a child to end without holding a thread: a pidfd becomes
+/// readable when the process exits, and is watched by the runtime. (Without
+/// pidfd_open, Linux < 5.3, a blocking-pool thread waits instead.)
+pub async fn wait_exit(mut child: Child) -> io::Result<std::process::ExitStatus> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
+    if fd < 0 {
+        return tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .map_err(io::Error::other)?;
+    }
+    // SAFETY: fd is a descriptor we just opened and nothing else owns.
+    let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as libc::c_int) };
+    // SAFETY: the AsyncFd owns the OwnedFd, which stays open and the same
+    // for the AsyncFd's whole life.
+    let watched = unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
+    }
+    .map_err(|e| e.into_parts().1)?;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        watched.readable().await?.clear_ready();
+    }
+}
+
 pub fn status_code(s: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
     match (s.code(), s.signal()) {

@@ -384,8 +384,11 @@ impl Manager {
             });
         }
         let later = self.later_tx.clone();
-        tokio::task::spawn_blocking(move || {
-            let status = child.wait().map(crate::spawn::status_code).unwrap_or(-1);
+        tokio::spawn(async move {
+            let status = crate::spawn::wait_exit(child)
+                .await
+                .map(crate::spawn::status_code)
+                .unwrap_or(-1);
             let _ = later.send(Later::VpnExited(number, status));
         });
         let timeout = super::profiles::vpn_timeout(&profile);

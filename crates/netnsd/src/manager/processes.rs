@@ -63,9 +63,11 @@ impl Manager {
         self.processes.insert(pid, ns);
         tracing::info!(pid, uid, program, ns = %target.name, "spawned");
         let tx = self.later_tx.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut child = child;
-            let status = child.wait().map(spawn::status_code).unwrap_or(-1);
+        tokio::spawn(async move {
+            let status = spawn::wait_exit(child)
+                .await
+                .map(spawn::status_code)
+                .unwrap_or(-1);
             let _ = tx.send(Later::Exited(pid, status));
         });
         Ok(pid)
