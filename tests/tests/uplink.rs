@@ -8,7 +8,7 @@
 //! are the observers; curl and ping carry real traffic.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 
 use netnsd_tests::wan::*;
 use netnsd_tests::*;
@@ -34,52 +34,76 @@ fn uplink_forwarding(host_ifs: &[&str]) -> BTreeSet<String> {
     s
 }
 
-/// The IPv4 and IPv6 networks of pool slot N, as nft prints set elements.
-fn slot_nets(n: u32) -> (String, String) {
-    let v4 = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 231, 0, 0)) + 4 * n);
-    let v6 = Ipv6Addr::from(
-        u128::from("fd6e:6574:6e73::".parse::<Ipv6Addr>().unwrap()) + ((n as u128) << 64),
-    );
-    (format!("{v4}/30"), format!("{v6}/64"))
-}
-
 fn set(sets: &BTreeMap<String, BTreeSet<String>>, name: &str) -> BTreeSet<String> {
     sets.get(name).cloned().unwrap_or_default()
 }
 
-/// Asserts the nft sets hold exactly these slots' elements.
+/// How long removed uplinks' leftovers may take to go: the daemon takes NAT
+/// elements out in one batch once removals pause (1 s), and a host end goes
+/// with its namespace in the kernel's own time.
+const CLEANUP: Duration = Duration::from_secs(10);
+
+/// Asserts the NAT set holds exactly these slots' host ends (within
+/// CLEANUP: elements of removed uplinks go in a batch, a moment later), and
+/// the table one masquerade rule for both families.
 async fn assert_nat_for(slots: &[u32]) {
-    let sets = nft_sets().await;
-    let want4: BTreeSet<String> = slots.iter().map(|n| slot_nets(*n).0).collect();
-    let want6: BTreeSet<String> = slots.iter().map(|n| slot_nets(*n).1).collect();
     let wantif: BTreeSet<String> = slots.iter().map(|n| format!("nsu{n}")).collect();
+    let sets = wait_for(
+        CLEANUP,
+        "the NAT set to hold exactly the live uplinks",
+        || {
+            let wantif = wantif.clone();
+            async move {
+                let sets = nft_sets().await;
+                (set(&sets, "hostifs") == wantif).then_some(sets)
+            }
+        },
+    )
+    .await;
     let ruleset = nft_ruleset().await;
-    assert_eq!(set(&sets, "uplink4"), want4, "set uplink4:\n{ruleset}");
-    assert_eq!(set(&sets, "uplink6"), want6, "set uplink6:\n{ruleset}");
-    assert_eq!(set(&sets, "hostifs"), wantif, "set hostifs:\n{ruleset}");
+    assert_eq!(sets.len(), 1, "one set, hostifs:\n{ruleset}");
     assert_eq!(
         ruleset.matches("masquerade").count(),
-        2,
-        "one masquerade rule per family in table inet netnsd:\n{ruleset}"
+        1,
+        "one masquerade rule in table inet netnsd:\n{ruleset}"
+    );
+    assert!(
+        ruleset.contains("iifname @hostifs oifname != @hostifs masquerade"),
+        "{ruleset}"
     );
 }
 
-/// Asserts that nothing of netnsd's is left in nftables.
+/// Asserts that nothing of netnsd's is left in nftables (within CLEANUP).
 async fn assert_no_nat() {
+    wait_for(CLEANUP, "table inet netnsd to go", || async {
+        (!nft_table_exists().await).then_some(())
+    })
+    .await;
     let ruleset = nft_ruleset().await;
-    assert!(
-        !ruleset.contains("netnsd") && !nft_table_exists().await,
-        "table inet netnsd is still there:\n{ruleset}"
-    );
+    assert!(!ruleset.contains("netnsd"), "{ruleset}");
 }
 
-/// Asserts that no nsuN link is left in rootns.
+/// Asserts that host end `name` goes from rootns (within CLEANUP: it dies
+/// with its namespace).
+async fn assert_host_end_gone(name: &str) {
+    wait_for(CLEANUP, &format!("{name} to go from rootns"), || async {
+        ip_link(ROOT_NS_NAME, name).await.is_none().then_some(())
+    })
+    .await;
+}
+
+/// Asserts that no nsuN link is left in rootns (within CLEANUP: a host end
+/// goes with its namespace).
 async fn assert_no_host_ends() {
-    let links = ip_link_names(ROOT_NS_NAME).await;
-    assert!(
-        !links.iter().any(|l| l.starts_with("nsu")),
-        "a veth uplink's host end is left in rootns: {links:?}"
-    );
+    wait_for(
+        CLEANUP,
+        "no veth uplink host end left in rootns",
+        || async {
+            let links = ip_link_names(ROOT_NS_NAME).await;
+            (!links.iter().any(|l| l.starts_with("nsu"))).then_some(())
+        },
+    )
+    .await;
 }
 
 /// Files of the sandbox that uplinks and DNS must never change.
@@ -247,11 +271,7 @@ async fn veth_uplink_reaches_wan_by_name_through_nat_and_over_ipv6() {
         );
 
         remove(&conn, "up-app").await;
-        assert!(
-            ip_link(ROOT_NS_NAME, &u.host_if).await.is_none(),
-            "{} left behind",
-            u.host_if
-        );
+        assert_host_end_gone(&u.host_if).await;
         assert_no_host_ends().await;
         assert_no_nat().await;
         assert_eq!(etc_netns_entries(), Vec::<String>::new(), "/etc/netns");
@@ -296,7 +316,7 @@ async fn two_namespaces_get_distinct_addresses_and_their_own_nat() {
 
         // Removing one takes only its own parts; the other still works.
         remove(&conn, "up-a").await;
-        assert!(ip_link(ROOT_NS_NAME, &a.host_if).await.is_none());
+        assert_host_end_gone(&a.host_if).await;
         assert!(ip_link(ROOT_NS_NAME, &b.host_if).await.is_some());
         assert_nat_for(&[b.slot]).await;
         assert_eq!(
@@ -373,9 +393,7 @@ async fn set_and_clear_uplink_and_dns_on_an_existing_namespace() {
         let (h4, n4, _, _) = slot_addrs(u.slot);
         assert_eq!(u.ns_addrs, BTreeSet::from([n4]), "ipv6=false: IPv4 only");
         assert_eq!(u.host_addrs, BTreeSet::from([h4]));
-        let sets = nft_sets().await;
-        assert_eq!(set(&sets, "uplink6"), BTreeSet::new(), "{sets:?}");
-        assert_eq!(set(&sets, "uplink4"), BTreeSet::from([slot_nets(u.slot).0]));
+        assert_nat_for(&[u.slot]).await;
         remove(&conn, "up-later").await;
         assert_no_host_ends().await;
         assert_no_nat().await;
@@ -678,7 +696,7 @@ async fn uplinks_survive_a_daemon_crash_and_are_removed_after() {
         assert_fetched(&curl_web("up-c3").await, "up-c3");
 
         remove(&conn, "up-c1").await;
-        assert!(ip_link(ROOT_NS_NAME, &a.host_if).await.is_none());
+        assert_host_end_gone(&a.host_if).await;
         assert_nat_for(&[b.slot, c.slot]).await;
         assert_eq!(
             etc_netns_entries(),
@@ -777,17 +795,152 @@ async fn veth_uplink_can_hang_off_another_namespace() {
         assert!(p.success(), "{p}");
 
         remove(&conn, "up-via").await;
-        assert!(
-            !ip_link_names(WAN_NS)
+        wait_for(CLEANUP, "the host end in wan to go", || async {
+            (!ip_link_names(WAN_NS)
                 .await
                 .iter()
-                .any(|l| l.starts_with("nsu")),
-            "host end left in wan"
-        );
-        assert_eq!(wan_nft().await, "", "NAT left in wan");
+                .any(|l| l.starts_with("nsu")))
+            .then_some(())
+        })
+        .await;
+        wait_for(CLEANUP, "the NAT in wan to go", || async {
+            wan_nft().await.is_empty().then_some(())
+        })
+        .await;
         assert_eq!(etc_netns_entries(), Vec::<String>::new());
         assert_eq!(uplink_traces(&conn).await, root_before);
         drop(wan);
+    })
+    .await
+}
+
+/// Removal leaves the host end to die with its namespace and takes the NAT
+/// elements out a moment later, in a batch. What that must not break: a
+/// namespace made right after one is removed works (its slot is one whose
+/// host end is gone); a namespace kept alive by a process inside it loses
+/// its host end anyway; NAT removed behind the daemon's back comes back,
+/// whole, with the next uplink.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_churn_a_namespace_kept_alive_and_a_flushed_table() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _wan = Wan::start().await;
+        let _spare = prepare_rootns().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        add_veth_ns(&conn, "up-stay").await;
+        let stay = assert_veth_shape("up-stay").await;
+
+        // Remove and make again at once, five times: every one works.
+        for round in 0..5 {
+            add_veth_ns(&conn, "up-churn").await;
+            let u = assert_veth_shape("up-churn").await;
+            assert_ne!(u.slot, stay.slot, "round {round}");
+            assert_fetched(&curl_web("up-churn").await, "up-churn");
+            remove(&conn, "up-churn").await;
+        }
+        assert_nat_for(&[stay.slot]).await;
+        assert_no_other_host_ends(&[&stay.host_if]).await;
+
+        // A process inside keeps the namespace alive after its removal: the
+        // daemon deletes the host end itself, and the peer goes with it.
+        add_veth_ns(&conn, "up-held").await;
+        let held = assert_veth_shape("up-held").await;
+        let netns = std::fs::File::open("/run/netns/up-held").unwrap();
+        let mut keeper = tokio::process::Command::new("ip")
+            .args(["netns", "exec", "up-held", "sleep", "60"])
+            .kill_on_drop(true)
+            .spawn()
+            .expect("ip netns exec sleep");
+        let keeper_pid = keeper.id().unwrap();
+        wait_for(CLEANUP, "sleep to be inside up-held", || async {
+            let ns =
+                std::fs::read_link(format!("/proc/{keeper_pid}/task/{keeper_pid}/ns/net")).ok();
+            let ours = std::fs::read_link("/proc/self/ns/net").ok();
+            // ip netns exec execs sleep in place once inside.
+            let comm =
+                std::fs::read_to_string(format!("/proc/{keeper_pid}/comm")).unwrap_or_default();
+            (ns.is_some() && ns != ours && comm.trim() == "sleep").then_some(())
+        })
+        .await;
+        drop(netns);
+        remove(&conn, "up-held").await;
+        assert_host_end_gone(&held.host_if).await;
+        let in_held = run(
+            "nsenter",
+            &[
+                &format!("--net=/proc/{keeper_pid}/ns/net"),
+                "ip",
+                "-o",
+                "link",
+            ],
+        )
+        .await;
+        assert!(in_held.success(), "{in_held}");
+        assert!(
+            !in_held.stdout.contains(UPLINK_IF),
+            "uplink0 still in the namespace kept alive: {in_held}"
+        );
+        keeper.kill().await.ok();
+        assert_nat_for(&[stay.slot]).await;
+
+        // NAT flushed from outside: the next uplink declares it again with
+        // every live uplink's element, and both namespaces reach wan.
+        let flushed = run("nft", &["delete", "table", "inet", "netnsd"]).await;
+        assert!(flushed.success(), "{flushed}");
+        add_veth_ns(&conn, "up-after").await;
+        let after = assert_veth_shape("up-after").await;
+        assert_nat_for(&[stay.slot, after.slot]).await;
+        assert_fetched(&curl_web("up-stay").await, "up-stay");
+        assert_fetched(&curl_web("up-after").await, "up-after");
+
+        remove(&conn, "up-after").await;
+        remove(&conn, "up-stay").await;
+        assert_no_host_ends().await;
+        assert_no_nat().await;
+    })
+    .await
+}
+
+/// Asserts that, within CLEANUP, the only nsuN links in rootns are these.
+async fn assert_no_other_host_ends(keep: &[&str]) {
+    let keep: BTreeSet<String> = keep.iter().map(|s| s.to_string()).collect();
+    wait_for(
+        CLEANUP,
+        "only the live uplinks' host ends in rootns",
+        || {
+            let keep = keep.clone();
+            async move {
+                let ends: BTreeSet<String> = ip_link_names(ROOT_NS_NAME)
+                    .await
+                    .into_iter()
+                    .filter(|l| l.starts_with("nsu"))
+                    .collect();
+                (ends == keep).then_some(())
+            }
+        },
+    )
+    .await;
+}
+
+/// NAT a crash left behind (elements queued for removal never removed) is
+/// cleaned at the next start: with no uplink left, the table goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nat_table_left_with_no_uplink_is_removed_at_start() {
+    let _env = TestEnv::new();
+    timed(async {
+        let made = run(
+            "nft",
+            &[
+                "add table inet netnsd; add set inet netnsd hostifs { type ifname; }; \
+                 add element inet netnsd hostifs { \"nsu9\" }",
+            ],
+        )
+        .await;
+        assert!(made.success(), "{made}");
+        assert!(nft_table_exists().await);
+        let _daemon = Daemon::start().await;
+        assert_no_nat().await;
     })
     .await
 }

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use netnsd::dns::{self, Dns};
-use netnsd::firewall::{self, UplinkNat};
+use netnsd::firewall;
 use netnsd::netlink_ops as ops;
 use netnsd::netns::RunDir;
 use netnsd::platform::Platform;
@@ -101,7 +101,15 @@ pub struct FloorSubject {
     pub steps: Vec<(usize, Steps, Steps)>,
     /// (alive, routes, samples): a route dump of the root namespace.
     pub route_dumps: Vec<(usize, usize, Samples)>,
+    /// Slots whose host end is dying with its namespace: (slot, host end).
+    draining: Vec<(u32, String)>,
+    /// Host ends whose NAT elements are still to be removed, in one batch.
+    nat_removals: Vec<String>,
 }
+
+/// As the daemon does: NAT elements of removed namespaces go in one batch
+/// once this many are queued (or at the end).
+const NAT_FLUSH_AT: usize = 256;
 
 fn default_route(family: Family, gateway: std::net::IpAddr, oif: u32) -> RouteSpec {
     RouteSpec {
@@ -112,14 +120,6 @@ fn default_route(family: Family, gateway: std::net::IpAddr, oif: u32) -> RouteSp
         table: TABLE_MAIN,
         metric: None,
         scope: None,
-    }
-}
-
-fn nat(m: &Made) -> UplinkNat {
-    UplinkNat {
-        v4: m.slot.ns_v4,
-        v6: m.slot.ns_v6,
-        host_if: m.host_if.clone(),
     }
 }
 
@@ -134,6 +134,8 @@ impl FloorSubject {
     pub fn setup(host_prefix: &'static str) -> Result<Self, String> {
         let run_dir = RunDir::new(netnsd_api::NETNS_RUN_DIR);
         run_dir.prepare().map_err(err("prepare /run/netns"))?;
+        // The table, once, as the daemon declares it with its first uplink.
+        firewall::apply(&firewall::declare_batch(&[]), None).map_err(|e| e.message())?;
         let (events, mut rx) = mpsc::unbounded_channel();
         // The platforms' link and address events are read and dropped.
         tokio::spawn(async move { while rx.recv().await.is_some() {} });
@@ -160,22 +162,43 @@ impl FloorSubject {
             remove_steps: Steps::default(),
             steps: Vec::new(),
             route_dumps: Vec::new(),
+            draining: Vec::new(),
+            nat_removals: Vec::new(),
         })
     }
 
     /// Removes the table once nothing is left in it.
     pub async fn finish(self) -> Result<(), String> {
-        let slot = self.pool.slot(0);
-        let last = UplinkNat {
-            v4: slot.ns_v4,
-            v6: slot.ns_v6,
-            host_if: format!("{}0", self.host_prefix),
-        };
         blocking("nft", move || {
-            firewall::apply(&firewall::remove_batch(&last, true), None)
+            firewall::apply(&firewall::delete_table_batch(), None)
         })
         .await?
         .map_err(|e| e.message())
+    }
+
+    /// Takes out the queued NAT elements, in one transaction.
+    async fn flush_nat(&mut self) -> Result<(), String> {
+        let names = std::mem::take(&mut self.nat_removals);
+        blocking("nft", move || {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            firewall::remove_host_ifs(None, &names)
+        })
+        .await?
+        .map_err(err("remove NAT elements"))
+    }
+
+    /// Frees the slots whose host end has gone with its namespace.
+    async fn reap_draining(&mut self) -> Result<(), String> {
+        let mut still = Vec::new();
+        for (slot, host_if) in std::mem::take(&mut self.draining) {
+            match ops::ifindex_by_name(&self.root.handle, &host_if).await {
+                Ok(None) => self.pool.release(slot),
+                Ok(Some(_)) => still.push((slot, host_if)),
+                Err(e) => return Err(e.message()),
+            }
+        }
+        self.draining = still;
+        Ok(())
     }
 
     async fn build(&mut self, name: &str, m: &Made, ns_file: &File) -> Result<(), String> {
@@ -235,11 +258,11 @@ impl FloorSubject {
             sysctl::set(None, &key, "1").map_err(|e| format!("sysctl {key}: {e}"))?;
         }
         steps.push(("forwarding sysctls", lap.lap()));
-        let batch = firewall::add_batch(&nat(m));
-        blocking("nft", move || firewall::apply(&batch, None))
+        let host_if = m.host_if.clone();
+        blocking("nft", move || firewall::add_host_if(None, &host_if))
             .await?
-            .map_err(|e| e.message())?;
-        steps.push(("nft batch (nft -j -f - child)", lap.lap()));
+            .map_err(err("add the NAT element"))?;
+        steps.push(("NAT element (nf_tables netlink, in process)", lap.lap()));
         let (etc, n, d) = (Path::new(ETC_NETNS), name.to_owned(), self.dns.clone());
         blocking("DNS files", move || {
             dns::write(etc, &n, &d, Path::new("/etc/nsswitch.conf"))
@@ -259,6 +282,10 @@ impl FloorSubject {
 impl Subject for FloorSubject {
     async fn create(&mut self, name: &str) -> Result<(), String> {
         let t = Instant::now();
+        // As the daemon does: a slot comes back once its host end is gone.
+        if !self.draining.is_empty() {
+            self.reap_draining().await?;
+        }
         let slot = self.pool.allocate().ok_or("address pool exhausted")?;
         let number = self.next_number;
         self.next_number += 1;
@@ -306,32 +333,20 @@ impl Subject for FloorSubject {
         let mut lap = Lap::start();
         let mut steps: Vec<(&'static str, Duration)> = Vec::new();
         let mut first_err = None;
-        let hp = &self.root.handle;
-        match ops::ifindex_by_name(hp, &m.host_if).await {
-            Ok(Some(i)) => {
-                if let Err(e) = ops::delete_link(hp, i).await {
-                    first_err.get_or_insert(e.message());
-                }
-            }
-            Ok(None) => {}
-            Err(e) => {
-                first_err.get_or_insert(e.message());
-            }
-        }
-        steps.push(("delete the veth", lap.lap()));
-        let batch = firewall::remove_batch(&nat(&m), false);
-        if let Err(e) = blocking("nft", move || firewall::apply(&batch, None))
-            .await?
-            .map_err(|e| e.message())
+        // The veth dies with the namespace (the kernel's batched cleanup);
+        // its NAT element goes later, with others, in one transaction.
+        self.nat_removals.push(m.host_if.clone());
+        if self.nat_removals.len() >= NAT_FLUSH_AT
+            && let Err(e) = self.flush_nat().await
         {
             first_err.get_or_insert(e);
         }
-        steps.push(("nft batch (nft -j -f - child)", lap.lap()));
+        steps.push(("NAT element queued (a batch per 256)", lap.lap()));
         if let Err(e) = dns::remove(Path::new(ETC_NETNS), name) {
             first_err.get_or_insert(format!("remove /etc/netns/{name}: {e}"));
         }
         steps.push(("/etc/netns files", lap.lap()));
-        self.pool.release(m.slot.index);
+        self.draining.push((m.slot.index, m.host_if.clone()));
         drop(m.platform);
         let (rd, n) = (self.run_dir.clone(), name.to_owned());
         if let Err(e) = blocking("remove", move || rd.remove(&n)).await? {

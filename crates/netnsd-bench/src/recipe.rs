@@ -14,12 +14,9 @@ use crate::{DNS_SERVERS, ETC_NETNS, err, pool};
 /// would (the same shape as the daemon's table `inet netnsd`).
 const NFT_SETUP: &str = "\
 add table inet netnsd
-add set inet netnsd uplink4 { type ipv4_addr; flags interval; }
-add set inet netnsd uplink6 { type ipv6_addr; flags interval; }
 add set inet netnsd hostifs { type ifname; }
 add chain inet netnsd postrouting { type nat hook postrouting priority srcnat; policy accept; }
-add rule inet netnsd postrouting ip saddr @uplink4 oifname != @hostifs masquerade
-add rule inet netnsd postrouting ip6 saddr @uplink6 oifname != @hostifs masquerade
+add rule inet netnsd postrouting iifname @hostifs oifname != @hostifs masquerade
 ";
 
 /// Runs one command; its failure is an error that shows its stderr.
@@ -93,31 +90,14 @@ impl RecipeSubject {
     }
 }
 
-fn nft_elements(verb: &str, slot: &Slot, host_if: &str) -> Vec<String> {
-    let v4 = slot.ns_v4.network().to_string();
-    let v6 = slot.ns_v6.map(|c| c.network().to_string());
+fn nft_elements(verb: &str, host_if: &str) -> Vec<String> {
     let host = format!("\"{host_if}\"");
-    let mut a: Vec<String> = vec![verb, "element", "inet", "netnsd", "uplink4", "{", &v4, "}"]
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    if let Some(v6) = &v6 {
-        a.extend(
-            [
-                ";", verb, "element", "inet", "netnsd", "uplink6", "{", v6, "}",
-            ]
-            .into_iter()
-            .map(str::to_owned),
-        );
-    }
-    a.extend(
-        [
-            ";", verb, "element", "inet", "netnsd", "hostifs", "{", &host, "}",
-        ]
-        .into_iter()
-        .map(str::to_owned),
-    );
-    a
+    [
+        verb, "element", "inet", "netnsd", "hostifs", "{", &host, "}",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect()
 }
 
 impl Subject for RecipeSubject {
@@ -171,7 +151,7 @@ impl Subject for RecipeSubject {
                     &format!("net.ipv6.conf.{h}.force_forwarding=1"),
                 ],
             )?;
-            let nft = nft_elements("add", &slot, h);
+            let nft = nft_elements("add", h);
             sh("nft", &nft.iter().map(String::as_str).collect::<Vec<_>>())?;
             let dir = format!("{ETC_NETNS}/{name}");
             sh("mkdir", &["-p", &dir])?;
@@ -194,7 +174,7 @@ impl Subject for RecipeSubject {
         self.pool.release(slot.index);
         let h = host_if.as_str();
         let mut first_err = None;
-        let nft = nft_elements("delete", &slot, h);
+        let nft = nft_elements("delete", h);
         let dir = format!("{ETC_NETNS}/{name}");
         for r in [
             sh("ip", &["link", "del", h]),

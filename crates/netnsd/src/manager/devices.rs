@@ -55,7 +55,11 @@ impl Manager {
                 self.link_seen(ns, LinkState::from_message(&m), false).await
             }
             RouteNetlinkMessage::DelLink(m) => {
-                self.link_gone(ns, LinkState::from_message(&m)).await
+                let link = LinkState::from_message(&m);
+                if link.moved_to_ifindex.is_none() {
+                    self.host_end_gone(ns, &link.name);
+                }
+                self.link_gone(ns, link).await
             }
             RouteNetlinkMessage::NewAddress(m) => {
                 if let Some((ifindex, a)) = address_of(&m) {

@@ -371,6 +371,11 @@ enum Later {
     /// Give up on a device seen leaving and never seen arriving: device
     /// number and the number of that departure.
     ExpireMove(u32, u64),
+    /// Removals have paused: take out the NAT elements queued (the
+    /// generation of the removal that armed it).
+    FlushNat(u64),
+    /// A host end left to die with its namespace should be gone by now.
+    ReapHostEnd(u32),
     /// A spawned process ended: pid, status.
     Exited(u32, i32),
     /// A VPN client's up hook reported the pushed configuration.
@@ -437,6 +442,21 @@ pub struct Manager {
     sysctls: BTreeMap<(String, String), String>,
     /// Uplinks of namespaces that vanished while the daemon was down.
     pending_teardown: Vec<(String, UplinkRecord)>,
+    /// Uplink namespaces whose NAT table this daemon has declared.
+    nat_declared: BTreeSet<String>,
+    /// The default-route devices forwarding was turned on for, by uplink
+    /// namespace, while it has uplinks.
+    forward_devs: BTreeMap<String, BTreeSet<String>>,
+    /// Host ends whose NAT elements are to go, by uplink namespace: removed
+    /// in one batch once removals pause (a removal's commit waits for an
+    /// RCU grace period, ~15 ms, which no caller should wait for).
+    nat_removals: BTreeMap<String, BTreeSet<String>>,
+    /// Counts removals, so only the timer of the latest one flushes.
+    nat_generation: u64,
+    /// Uplink slots whose host end has not been seen gone yet: slot →
+    /// (uplink namespace, host end). A host end dies with its namespace, in
+    /// the kernel's own time; the slot is free again once it has.
+    draining: BTreeMap<u32, (String, String)>,
     /// Spawned processes still running: pid → namespace number.
     processes: HashMap<u32, u32>,
     state_dir: PathBuf,
@@ -494,6 +514,11 @@ impl Manager {
             host_nsswitch: config.host_nsswitch.clone(),
             sysctls: BTreeMap::new(),
             pending_teardown: Vec::new(),
+            nat_declared: BTreeSet::new(),
+            forward_devs: BTreeMap::new(),
+            nat_removals: BTreeMap::new(),
+            nat_generation: 0,
+            draining: BTreeMap::new(),
             processes: HashMap::new(),
             state_dir: state_dir.clone(),
             next_active: 0,
@@ -543,6 +568,7 @@ impl Manager {
             self.open_platform(&ns, None).await;
         }
         self.finish_pending_teardown().await;
+        self.heal_nat().await;
         self.export_profiles().await;
     }
 
@@ -566,6 +592,8 @@ impl Manager {
                     Later::Adopt(name, attempt) => self.on_dir_event(DirEvent::Appeared(name), attempt).await,
                     Later::Link(ns, link) => self.link_seen(ns, link, true).await,
                     Later::ExpireMove(device, seq) => self.expire_move(device, seq).await,
+                    Later::FlushNat(generation) => self.flush_nat(Some(generation)).await,
+                    Later::ReapHostEnd(slot) => self.reap_host_end(slot).await,
                     Later::Exited(pid, status) => self.process_exited(pid, status).await,
                     Later::VpnUp(n, env, reply) => self.vpn_up(n, env, reply).await,
                     Later::TunArrived(n) => self.tun_arrived(n).await,
@@ -584,6 +612,8 @@ impl Manager {
                 },
             }
         }
+        // NAT elements queued for removal go now rather than at the next start.
+        self.flush_nat(None).await;
     }
 
     async fn handle(&mut self, req: Request) {

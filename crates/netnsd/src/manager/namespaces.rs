@@ -375,7 +375,7 @@ impl Manager {
     pub(super) async fn teardown_extras(&mut self, ns: &Namespace) -> Vec<String> {
         let mut errors = Vec::new();
         if let Some(u) = ns.uplink.clone() {
-            errors.extend(self.teardown_uplink(ns, &u).await);
+            errors.extend(self.teardown_uplink(ns, &u, true).await);
             let _ = self.record(Entry::UplinkCleared {
                 name: ns.name.clone(),
             });
@@ -406,7 +406,7 @@ impl Manager {
     pub(super) async fn finish_pending_teardown(&mut self) {
         for (name, u) in std::mem::take(&mut self.pending_teardown) {
             let gone = Namespace::new(u32::MAX, name.clone(), 0, String::new(), false, false);
-            let errors = self.teardown_uplink(&gone, &u).await;
+            let errors = self.teardown_uplink(&gone, &u, true).await;
             if !errors.is_empty() {
                 tracing::warn!(%name, "cleaning up a stale uplink: {}", errors.join("; "));
             }

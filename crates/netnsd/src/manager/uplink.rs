@@ -4,13 +4,14 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::os::fd::AsFd;
+use std::time::Duration;
 
 use netnsd_api::Error;
 use zbus::wire::OwnedObjectPath;
 
 use super::{Manager, Namespace};
 use crate::dns::{self, Dns};
-use crate::firewall::{self, UplinkNat};
+use crate::firewall;
 use crate::netlink_ops as ops;
 use crate::record::{Entry, UplinkRecord};
 use crate::spec::{Cidr, Family, LinkOptions, MacvlanMode, RouteSpec, TABLE_MAIN};
@@ -18,6 +19,14 @@ use crate::sysctl;
 
 /// The uplink device's name inside the namespace.
 pub const UPLINK_IF: &str = "uplink0";
+
+/// How long removals must pause before the NAT elements they leave are
+/// taken out, and how many may queue before that happens anyway.
+const NAT_FLUSH_AFTER: Duration = Duration::from_secs(1);
+const NAT_FLUSH_AT: usize = 256;
+/// When a host end left to die with its namespace is looked for again (and
+/// deleted, if something keeps that namespace alive).
+const REAP_HOST_END_AFTER: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UplinkKind {
@@ -141,22 +150,26 @@ impl Manager {
         up: &Namespace,
         ipv6: bool,
     ) -> Result<UplinkRecord, Error> {
-        let mut slot = self
-            .pool
-            .allocate()
-            .ok_or_else(|| Error::Failed("the uplink address pool is exhausted".into()))?;
+        let hp = self.platform(up.number)?;
+        let np = self.platform(target.number)?;
+        let (mut slot, host_if) = loop {
+            let slot = self
+                .pool
+                .allocate()
+                .ok_or_else(|| Error::Failed("the uplink address pool is exhausted".into()))?;
+            let host_if = format!("nsu{}", slot.index);
+            // A free slot whose host end is still there (kept by a
+            // namespace that outlived a daemon crash, or not ours): the
+            // slot stays taken and the next one is tried.
+            if ops::ifindex_by_name(&hp.handle, &host_if).await?.is_none() {
+                break (slot, host_if);
+            }
+            tracing::warn!(%host_if, uplink = %up.name, "skipping uplink slot {}: its host end exists", slot.index);
+        };
         if !ipv6 {
             slot.host_v6 = None;
             slot.ns_v6 = None;
         }
-        let host_if = format!("nsu{}", slot.index);
-        let nat = UplinkNat {
-            v4: slot.ns_v4,
-            v6: slot.ns_v6,
-            host_if: host_if.clone(),
-        };
-        let hp = self.platform(up.number)?;
-        let np = self.platform(target.number)?;
         let made = async {
             let ns_file = self.ns_file(target)?;
             let opts = LinkOptions {
@@ -193,11 +206,7 @@ impl Manager {
                 ops::add_route(&np.handle, &default_route(Family::V6, Some(h6.addr), nidx)).await?;
             }
             self.enable_forwarding(up, &host_if).await?;
-            let up_file = self.netns_file_for_tools(up)?;
-            let batch = firewall::add_batch(&nat);
-            tokio::task::spawn_blocking(move || firewall::apply(&batch, up_file.as_ref()))
-                .await
-                .map_err(|e| Error::Failed(format!("nft: {e}")))??;
+            self.add_nat(up, &host_if).await?;
             Ok::<_, Error>(())
         }
         .await;
@@ -290,7 +299,27 @@ impl Manager {
     /// interface and on the interfaces of its default routes, and nowhere
     /// else. The original values of the latter are recorded and put back
     /// when the last uplink through that namespace goes.
+    ///
+    /// The default-route devices are found once, by the first uplink
+    /// through `up` (a dump of every route, O(n) with n host ends there),
+    /// and remembered until the last uplink through `up` goes: later
+    /// uplinks only turn forwarding on for their own host end.
     async fn enable_forwarding(&mut self, up: &Namespace, host_if: &str) -> Result<(), Error> {
+        let known = self.forward_devs.contains_key(&up.name);
+        let out_devs = if known {
+            BTreeSet::new()
+        } else {
+            self.default_route_devices(up).await?
+        };
+        self.forward(up, host_if, &out_devs).await?;
+        if !known {
+            self.forward_devs.insert(up.name.clone(), out_devs);
+        }
+        Ok(())
+    }
+
+    /// The devices of the default routes of namespace `up`.
+    async fn default_route_devices(&self, up: &Namespace) -> Result<BTreeSet<String>, Error> {
         let hp = self.platform(up.number)?;
         let mut out_devs = BTreeSet::new();
         for r in ops::list_routes(&hp.handle).await? {
@@ -311,6 +340,17 @@ impl Manager {
                 out_devs.insert(name);
             }
         }
+        Ok(out_devs)
+    }
+
+    /// Forwarding on for `host_if` and, with their old values recorded, on
+    /// `out_devs`.
+    async fn forward(
+        &mut self,
+        up: &Namespace,
+        host_if: &str,
+        out_devs: &BTreeSet<String>,
+    ) -> Result<(), Error> {
         let file = self.netns_file_for_tools(up)?;
         let set = |key: String| {
             let f = file.as_ref().and_then(|f| f.try_clone().ok());
@@ -356,6 +396,7 @@ impl Manager {
         if still_used {
             return;
         }
+        self.forward_devs.remove(up);
         let keys: Vec<(String, String)> = self
             .sysctls
             .keys()
@@ -384,7 +425,7 @@ impl Manager {
         let Some(record) = target.uplink.clone() else {
             return Ok(());
         };
-        let errors = self.teardown_uplink(&target, &record).await;
+        let errors = self.teardown_uplink(&target, &record, false).await;
         self.record(Entry::UplinkCleared {
             name: target.name.clone(),
         })?;
@@ -406,10 +447,14 @@ impl Manager {
 
     /// Removes what an uplink is made of; keeps going past failures and
     /// returns them all. Works whether or not the namespace still exists.
+    /// When `ns_going`, the namespace is about to go (or gone): its veth dies
+    /// with it in the kernel's own batched cleanup, so the host end is not
+    /// deleted here — its slot waits until it is seen gone.
     pub(super) async fn teardown_uplink(
         &mut self,
         target: &Namespace,
         record: &UplinkRecord,
+        ns_going: bool,
     ) -> Vec<String> {
         let mut errors = Vec::new();
         match record {
@@ -417,43 +462,31 @@ impl Manager {
                 uplink_ns,
                 host_if,
                 slot,
-                ipv6,
+                ..
             } => {
                 let up = self.registry.read().unwrap().get(uplink_ns).cloned();
-                let s = self.pool.slot(*slot);
-                let nat = UplinkNat {
-                    v4: s.ns_v4,
-                    v6: if *ipv6 { s.ns_v6 } else { None },
-                    host_if: host_if.clone(),
-                };
-                let last = !self.registry.read().unwrap().namespaces().any(|n| {
-                    n.number != target.number
-                        && matches!(&n.uplink, Some(UplinkRecord::Veth { uplink_ns: u, .. }) if u == uplink_ns)
-                });
-                if let Some(up) = up {
-                    if let Ok(p) = self.platform(up.number)
-                        && let Ok(Some(i)) = ops::ifindex_by_name(&p.handle, host_if).await
-                        && let Err(e) = ops::delete_link(&p.handle, i).await
-                    {
-                        errors.push(e.message());
-                    }
-                    match self.netns_file_for_tools(&up) {
-                        Ok(f) => {
-                            let batch = firewall::remove_batch(&nat, last);
-                            match tokio::task::spawn_blocking(move || {
-                                firewall::apply(&batch, f.as_ref())
-                            })
-                            .await
-                            {
-                                Ok(Ok(())) => {}
-                                Ok(Err(e)) => errors.push(e.message()),
-                                Err(e) => errors.push(e.to_string()),
-                            }
-                        }
-                        Err(e) => errors.push(e.message()),
-                    }
+                if up.is_some() {
+                    self.queue_nat_removal(uplink_ns, host_if).await;
                 }
-                self.pool.release(*slot);
+                match up {
+                    Some(up) if ns_going => {
+                        self.pool.reserve(*slot);
+                        self.draining
+                            .insert(*slot, (up.name.clone(), host_if.clone()));
+                        self.later(REAP_HOST_END_AFTER, super::Later::ReapHostEnd(*slot));
+                    }
+                    Some(up) => {
+                        if let Ok(p) = self.platform(up.number)
+                            && let Ok(Some(i)) = ops::ifindex_by_name(&p.handle, host_if).await
+                            && let Err(e) = ops::delete_link(&p.handle, i).await
+                        {
+                            errors.push(e.message());
+                        }
+                        self.pool.release(*slot);
+                    }
+                    // The uplink namespace is gone, and the host end with it.
+                    None => self.pool.release(*slot),
+                }
             }
             UplinkRecord::Macvlan { .. } => {
                 if let Ok(p) = self.platform(target.number)
@@ -465,6 +498,217 @@ impl Manager {
             }
         }
         errors
+    }
+
+    /// A link went away in namespace `ns`: if it was a host end waiting to
+    /// die with its namespace, its slot is free again.
+    pub(super) fn host_end_gone(&mut self, ns: u32, name: &str) {
+        if self.draining.is_empty() {
+            return;
+        }
+        let Some(ns_name) = self
+            .registry
+            .read()
+            .unwrap()
+            .by_number(ns)
+            .map(|n| n.name.clone())
+        else {
+            return;
+        };
+        let slot = self
+            .draining
+            .iter()
+            .find(|(_, (u, h))| *u == ns_name && h == name)
+            .map(|(s, _)| *s);
+        if let Some(slot) = slot {
+            self.draining.remove(&slot);
+            self.pool.release(slot);
+        }
+    }
+
+    /// A host end left to die with its namespace is still there after
+    /// REAP_HOST_END_AFTER: something keeps that namespace alive (a process
+    /// inside it, a bind mount elsewhere), so the veth is deleted now.
+    pub(super) async fn reap_host_end(&mut self, slot: u32) {
+        let Some((up_name, host_if)) = self.draining.remove(&slot) else {
+            return;
+        };
+        let up = self.registry.read().unwrap().get(&up_name).cloned();
+        if let Some(up) = up
+            && let Ok(p) = self.platform(up.number)
+        {
+            match ops::ifindex_by_name(&p.handle, &host_if).await {
+                Ok(Some(i)) => {
+                    tracing::info!(%host_if, "the namespace of this host end outlived its removal: deleting the veth");
+                    if let Err(e) = ops::delete_link(&p.handle, i).await {
+                        tracing::warn!(%host_if, "deleting a left-over host end: {}", e.message());
+                        // Keep the slot taken: its name is still in use.
+                        return;
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(%host_if, "looking for a left-over host end: {}", e.message());
+                    return;
+                }
+            }
+        }
+        self.pool.release(slot);
+    }
+
+    /// Host ends of the live veth uplinks through uplink namespace `up`.
+    fn live_host_ifs(&self, up: &str) -> Vec<String> {
+        self.registry
+            .read()
+            .unwrap()
+            .namespaces()
+            .filter_map(|n| match &n.uplink {
+                Some(UplinkRecord::Veth {
+                    uplink_ns, host_if, ..
+                }) if uplink_ns == up => Some(host_if.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Runs an nft JSON batch in namespace `up`.
+    async fn nft(&self, up: &Namespace, batch: serde_json::Value) -> Result<(), Error> {
+        let file = self.netns_file_for_tools(up)?;
+        tokio::task::spawn_blocking(move || firewall::apply(&batch, file.as_ref()))
+            .await
+            .map_err(|e| Error::Failed(format!("nft: {e}")))?
+    }
+
+    /// (Re)declares the NAT table of uplink namespace `up` holding the live
+    /// uplinks' host ends and `extra`.
+    async fn declare_nat(&mut self, up: &Namespace, extra: Option<&str>) -> Result<(), Error> {
+        let mut ifs = self.live_host_ifs(&up.name);
+        ifs.extend(extra.map(str::to_owned));
+        ifs.sort();
+        ifs.dedup();
+        self.nft(up, firewall::declare_batch(&ifs)).await?;
+        // Whatever was queued for removal is not in the new table.
+        self.nat_removals.remove(&up.name);
+        self.nat_declared.insert(up.name.clone());
+        Ok(())
+    }
+
+    /// NAT for a new host end: one set element, added in process once the
+    /// table is there.
+    async fn add_nat(&mut self, up: &Namespace, host_if: &str) -> Result<(), Error> {
+        if let Some(q) = self.nat_removals.get_mut(&up.name) {
+            q.remove(host_if);
+        }
+        if self.nat_declared.contains(&up.name) {
+            let file = self.netns_file_for_tools(up)?;
+            let name = host_if.to_owned();
+            let added =
+                tokio::task::spawn_blocking(move || firewall::add_host_if(file.as_ref(), &name))
+                    .await
+                    .map_err(|e| Error::Failed(format!("nftables: {e}")))?;
+            match added {
+                Ok(()) => return Ok(()),
+                // The table was removed behind our back: declare it again.
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                    tracing::warn!(uplink = %up.name, "table inet {} is gone: declaring it again", firewall::TABLE);
+                }
+                Err(e) => {
+                    return Err(Error::Failed(format!(
+                        "adding {host_if} to set {} of table inet {}: {e}",
+                        firewall::SET,
+                        firewall::TABLE
+                    )));
+                }
+            }
+        }
+        self.declare_nat(up, Some(host_if)).await
+    }
+
+    /// Queues the removal of a host end's NAT element.
+    async fn queue_nat_removal(&mut self, up: &str, host_if: &str) {
+        self.nat_removals
+            .entry(up.to_owned())
+            .or_default()
+            .insert(host_if.to_owned());
+        self.nat_generation += 1;
+        let queued: usize = self.nat_removals.values().map(BTreeSet::len).sum();
+        if queued >= NAT_FLUSH_AT {
+            self.flush_nat(None).await;
+        } else {
+            self.later(NAT_FLUSH_AFTER, super::Later::FlushNat(self.nat_generation));
+        }
+    }
+
+    /// Takes out the NAT elements queued for removal, in one transaction per
+    /// uplink namespace, and the table of one with no uplink left. With a
+    /// generation, only if no removal came since the timer was armed.
+    pub(super) async fn flush_nat(&mut self, generation: Option<u64>) {
+        if generation.is_some_and(|g| g != self.nat_generation) {
+            return;
+        }
+        for (up_name, names) in std::mem::take(&mut self.nat_removals) {
+            let up = self.registry.read().unwrap().get(&up_name).cloned();
+            // An uplink namespace that is gone took its table with it.
+            let Some(up) = up else {
+                self.nat_declared.remove(&up_name);
+                continue;
+            };
+            let live = self.live_host_ifs(&up_name);
+            let r = if live.is_empty() {
+                self.nat_declared.remove(&up_name);
+                self.nft(&up, firewall::delete_table_batch()).await
+            } else {
+                let gone: Vec<String> = names.into_iter().filter(|n| !live.contains(n)).collect();
+                let file = self.netns_file_for_tools(&up);
+                match file {
+                    Ok(file) => tokio::task::spawn_blocking(move || {
+                        let names: Vec<&str> = gone.iter().map(String::as_str).collect();
+                        firewall::remove_host_ifs(file.as_ref(), &names)
+                    })
+                    .await
+                    .map_err(|e| Error::Failed(e.to_string()))
+                    .and_then(|r| r.map_err(|e| Error::Failed(e.to_string()))),
+                    Err(e) => Err(e),
+                }
+            };
+            if let Err(e) = r {
+                tracing::warn!(uplink = %up_name, "removing NAT for uplinks gone: {}", e.message());
+            }
+        }
+    }
+
+    /// At start: the NAT table of every uplink namespace with live uplinks
+    /// is declared afresh (what a crash left queued goes with it), and a
+    /// table left in the root namespace with none is removed.
+    pub(super) async fn heal_nat(&mut self) {
+        let ups: BTreeSet<String> = self
+            .registry
+            .read()
+            .unwrap()
+            .namespaces()
+            .filter_map(|n| match &n.uplink {
+                Some(UplinkRecord::Veth { uplink_ns, .. }) => Some(uplink_ns.clone()),
+                _ => None,
+            })
+            .collect();
+        for name in &ups {
+            let up = self.registry.read().unwrap().get(name).cloned();
+            if let Some(up) = up
+                && let Err(e) = self.declare_nat(&up, None).await
+            {
+                tracing::warn!(uplink = %name, "declaring NAT: {}", e.message());
+            }
+        }
+        let root = self.registry.read().unwrap().by_number(0).cloned();
+        if let Some(root) = root
+            && !ups.contains(&root.name)
+            && self
+                .nft(&root, firewall::delete_table_batch())
+                .await
+                .is_ok()
+        {
+            tracing::info!("removed a NAT table left with no uplink");
+        }
     }
 
     /// Writes (Some) or removes (None) a namespace's /etc/netns files.
