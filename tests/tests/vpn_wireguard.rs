@@ -11,7 +11,8 @@
 //! goes through it; the UDP socket stays in rootns; the private key is on no
 //! command line and in no file others can read; a dead wireguard-go, a
 //! netns-timeout of 0 and deactivation leave nothing; a persistent namespace
-//! stays, empty; a wg-quick file imports (ImportConnection "wireguard").
+//! stays, empty; a wg-quick file imports (ImportConnection "wireguard"),
+//! also through `nsctl connection import`, and nsctl brings it up and down.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -451,6 +452,95 @@ async fn netns_timeout_zero_fails_and_leaves_nothing() {
         )
         .await;
         assert!(!Path::new(&format!("{NETNS_ETC_DIR}/wghurry")).exists());
+    })
+    .await
+}
+
+/// (e) nsctl end to end: `nsctl connection import wg0.conf --isolate
+/// --netns-name wgn` makes the wireguard profile (seen over the bus),
+/// `nsctl vpn up` brings it up isolated and working, `nsctl vpn down`
+/// takes it all away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nsctl_imports_a_wg_quick_file_and_brings_it_up() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let peer = WgPeer::start(&rig).await;
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        // Root-only, as /etc/wireguard's files are.
+        let file = rig.dir().join("corp-wgn.conf");
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&file)
+                .unwrap();
+            std::io::Write::write_all(&mut f, peer.wg_quick().as_bytes()).unwrap();
+        }
+        let out = nsctl(
+            None,
+            &[
+                "connection",
+                "import",
+                file.to_str().unwrap(),
+                "--isolate",
+                "--netns-name",
+                "wgn",
+            ],
+        )
+        .await
+        .ok();
+        let path = out.stdout.trim().to_owned();
+        let s = connection_proxy(&conn, &path)
+            .await
+            .get_settings()
+            .await
+            .unwrap();
+        assert_eq!(
+            setting_str(&s, "connection", "type").as_deref(),
+            Some("wireguard")
+        );
+        assert_eq!(
+            setting_str(&s, "connection", "id").as_deref(),
+            Some("corp-wgn")
+        );
+        assert_eq!(setting_bool(&s, "connection", "netns-isolate"), Some(true));
+        assert_eq!(
+            setting_str(&s, "connection", "netns-name").as_deref(),
+            Some("wgn")
+        );
+
+        let out = nsctl(None, &["vpn", "up", "corp-wgn", "--timeout", "20"]).await;
+        assert!(out.success(), "{out}\n{}", daemon.log_text());
+        // nsctl returned once it was up: the one active connection of
+        // rootns is activated.
+        let actives = ns_connections(&conn, &rootns_path())
+            .await
+            .active_connections()
+            .await
+            .unwrap();
+        assert_eq!(actives.len(), 1, "{actives:?}");
+        let ac = actives[0].to_string();
+        assert_eq!(
+            active_proxy(&conn, &ac).await.state().await.unwrap(),
+            active::ACTIVATED
+        );
+        assert_isolated_and_working(&conn, &rig, &peer, &daemon, "wgn", &ac).await;
+
+        let out = nsctl(None, &["vpn", "down", "corp-wgn"]).await;
+        assert!(out.success(), "{out}");
+        wait_clean_of(
+            &conn,
+            WG_GO_BIN,
+            &[peer.pid()],
+            Some("wgn"),
+            VPN_DOWN_TIMEOUT,
+        )
+        .await;
+        drop(daemon);
     })
     .await
 }
