@@ -4,8 +4,12 @@
 //! network corp (10.99.0.0/24: intranet.corp.test on 10.99.0.10:8080, known
 //! only to dnsmasq on 10.99.0.53). rootns reaches the peer but never corp.
 //!
-//! The daemon runs its own wireguard-go in rootns (the uplink) and moves the
-//! interface into the isolated namespace. The tests check with iproute2, ss,
+//! The daemon makes the interface in rootns (the uplink) and moves it into
+//! the isolated namespace: a kernel `wireguard` link where the kernel has
+//! WireGuard, else (as on the machines these tests were written on) its
+//! own wireguard-go, after the kernel refused the link kind; each test
+//! checks from the daemon's log that it chose according to what
+//! `ip link add … type wireguard` can do here. The tests check with iproute2, ss,
 //! curl and /proc: only the isolated namespace reaches corp, by name through
 //! the profile's DNS; it holds only lo and the tunnel, its default route
 //! goes through it; the UDP socket stays in rootns; the private key is on no
@@ -44,6 +48,31 @@ fn the_client(peer: &WgPeer) -> (u32, String) {
     clients[0].clone()
 }
 
+/// Which WireGuard the daemon used, from its log, checked against what
+/// the kernel can do: the kernel's where it has WireGuard, else (as on the
+/// machines these tests were written on, whose kernel refuses the link
+/// kind) wireguard-go after the kernel refused the link.
+async fn assert_the_right_wireguard(daemon: &Daemon) -> bool {
+    let kernel = kernel_has_wireguard().await;
+    let log = daemon.log_text();
+    if kernel {
+        assert!(
+            log.contains("kernel WireGuard interface made"),
+            "the kernel has WireGuard, but the daemon did not use it:\n{log}"
+        );
+        assert!(!log.contains("falling back to wireguard-go"), "{log}");
+    } else {
+        assert!(
+            log.contains("the kernel has no support for link kind 'wireguard'")
+                && log.contains("falling back to wireguard-go"),
+            "the kernel has no WireGuard: the daemon must have tried it and fallen back \
+             to wireguard-go:\n{log}"
+        );
+        assert!(!log.contains("kernel WireGuard interface made"), "{log}");
+    }
+    kernel
+}
+
 /// Everything that must hold while an isolated WireGuard connection into
 /// `ns` is up.
 async fn assert_isolated_and_working(
@@ -66,9 +95,11 @@ async fn assert_isolated_and_working(
         "Connection.Active.NetworkNamespace"
     );
 
+    // The kernel's WireGuard if it has it, else wireguard-go's tun.
+    let kernel = assert_the_right_wireguard(daemon).await;
     // Only lo and the tunnel, which has the profile's address.
     let links = brief_links(ns).await;
-    let tuns = tun_links(ns).await;
+    let tuns = links_of_kinds(ns, &[if kernel { "wireguard" } else { "tun" }]).await;
     assert_eq!(tuns.len(), 1, "one tunnel in {ns}: {links:?}");
     let tun = tuns[0].clone();
     assert_eq!(
@@ -87,11 +118,18 @@ async fn assert_isolated_and_working(
         std::collections::BTreeMap::from([(ns.to_owned(), vec![tun.clone()])]),
         "the client's tunnel must be in {ns} and nowhere else"
     );
-    let (pid, cmdline) = the_client(peer);
-    assert!(
-        cmdline.ends_with(&format!("-f {tun}")),
-        "the client runs as `wireguard-go -f {tun}`: {cmdline}"
-    );
+    let pid = if kernel {
+        let clients = peer.client_processes();
+        assert!(clients.is_empty(), "wireguard-go runs: {clients:?}");
+        None
+    } else {
+        let (pid, cmdline) = the_client(peer);
+        assert!(
+            cmdline.ends_with(&format!("-f {tun}")),
+            "the client runs as `wireguard-go -f {tun}`: {cmdline}"
+        );
+        Some(pid)
+    };
 
     // The default route, and every other, goes through the tunnel.
     let routes = all_routes(ns).await;
@@ -160,13 +198,31 @@ async fn assert_isolated_and_working(
     // The UDP socket stays in the uplink namespace (rootns); the isolated
     // namespace has none at all.
     let root_udp = udp_sockets(ROOT_NS_NAME).await;
-    assert!(
-        root_udp
-            .iter()
-            .any(|l| l.contains("\"wireguard-go\"") && l.contains(&format!("pid={pid},"))),
-        "no UDP socket of wireguard-go (pid {pid}) in rootns:\n{}",
-        root_udp.join("\n")
-    );
+    match pid {
+        Some(pid) => assert!(
+            root_udp
+                .iter()
+                .any(|l| l.contains("\"wireguard-go\"") && l.contains(&format!("pid={pid},"))),
+            "no UDP socket of wireguard-go (pid {pid}) in rootns:\n{}",
+            root_udp.join("\n")
+        ),
+        None => {
+            // The kernel's socket belongs to no process: find it by the
+            // port wg reports for the interface.
+            let out = ip(&["netns", "exec", ns, WG_BIN, "show", &tun, "listen-port"])
+                .await
+                .ok();
+            let port = out.stdout.trim().to_owned();
+            assert!(
+                root_udp.iter().any(|l| l
+                    .split_whitespace()
+                    .nth(3)
+                    .is_some_and(|a| a.ends_with(&format!(":{port}")))),
+                "no UDP socket on port {port} in rootns:\n{}",
+                root_udp.join("\n")
+            );
+        }
+    }
     let ns_udp = udp_sockets(ns).await;
     assert!(
         ns_udp.is_empty(),
@@ -349,8 +405,9 @@ async fn imported_wg_quick_file_connects_in_a_persistent_namespace() {
     .await
 }
 
-/// (c) wireguard-go killed under the connection: it fails and everything
-/// goes.
+/// (c) wireguard-go killed under the connection (on a kernel with
+/// WireGuard: its interface deleted): it fails with service-stopped and
+/// everything goes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wireguard_go_dying_fails_the_connection_and_cleans_up() {
     let _env = TestEnv::new();
@@ -366,17 +423,25 @@ async fn wireguard_go_dying_fails_the_connection_and_cleans_up() {
                 &["netns-isolate=true", "netns-name=wgdies"],
             ),
         );
-        let _daemon = Daemon::start().await;
+        let daemon = Daemon::start().await;
         let conn = system_conn().await;
         let path = connection_by_uuid(&conn, &uuid).await;
         let mut log = StateLog::new(&conn).await;
         let ac = activate_until_up(&conn, &mut log, &path).await;
-        let (pid, _) = the_client(&peer);
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        )
-        .unwrap();
+        if assert_the_right_wireguard(&daemon).await {
+            // The kernel's WireGuard has no process: its interface deleted
+            // is the same loss.
+            let tuns = links_of_kinds("wgdies", &["wireguard"]).await;
+            assert_eq!(tuns.len(), 1, "{tuns:?}");
+            ip_ns("wgdies", &["link", "del", &tuns[0]]).await.ok();
+        } else {
+            let (pid, _) = the_client(&peer);
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            )
+            .unwrap();
+        }
         log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
         let (st, why) = log.states(&ac, Sig::State).last().copied().unwrap();
         assert_eq!(
@@ -423,7 +488,7 @@ async fn netns_timeout_zero_fails_and_leaves_nothing() {
                 ],
             ),
         );
-        let _daemon = Daemon::start().await;
+        let daemon = Daemon::start().await;
         let conn = system_conn().await;
         let path = connection_by_uuid(&conn, &uuid).await;
         let mut log = StateLog::new(&conn).await;
@@ -452,6 +517,7 @@ async fn netns_timeout_zero_fails_and_leaves_nothing() {
         )
         .await;
         assert!(!Path::new(&format!("{NETNS_ETC_DIR}/wghurry")).exists());
+        assert_the_right_wireguard(&daemon).await;
     })
     .await
 }
