@@ -610,3 +610,59 @@ async fn nsctl_imports_a_wg_quick_file_and_brings_it_up() {
     })
     .await
 }
+
+/// (f) The daemon crashes (SIGKILL) under an activated connection in a
+/// persistent namespace (where the tunnel does not die with a removed
+/// namespace): the daemon started again stops the wireguard-go the
+/// previous run left (recorded under /run/netnsd), so that no client and
+/// no tunnel is left; the namespace stays, with only lo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_daemon_stops_what_a_crashed_one_left() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let peer = WgPeer::start(&rig).await;
+        let uuid = new_uuid();
+        install_keyfile_text(
+            "corp-wg-crash",
+            &peer.keyfile(
+                "corp-wg-crash",
+                &uuid,
+                &[
+                    "netns-isolate=true",
+                    "netns-name=wgcrash",
+                    "netns-persistent=true",
+                ],
+            ),
+        );
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = connection_by_uuid(&conn, &uuid).await;
+        let mut log = StateLog::new(&conn).await;
+        activate_until_up(&conn, &mut log, &path).await;
+        let kernel = assert_the_right_wireguard(&daemon).await;
+        let client = (!kernel).then(|| the_client(&peer).0);
+        drop(log);
+        daemon.kill9().await;
+        // The crash left it all behind.
+        if let Some(pid) = client {
+            assert!(
+                Path::new(&format!("/proc/{pid}")).exists(),
+                "wireguard-go died with the daemon"
+            );
+        }
+        assert!(ip_netns_list().await.iter().any(|n| n == "wgcrash"));
+
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        wait_clean_of(&conn, WG_GO_BIN, &[peer.pid()], None, VPN_DOWN_TIMEOUT).await;
+        if let Some(pid) = client {
+            assert!(!Path::new(&format!("/proc/{pid}")).exists());
+        }
+        assert!(ns_on_bus(&conn, "wgcrash").await);
+        assert_eq!(brief_links("wgcrash").await, ["lo"]);
+        rig.assert_rootns_cut_off().await;
+        drop(daemon);
+    })
+    .await
+}
