@@ -759,6 +759,26 @@ pub async fn run<S: AsRef<str>>(program: &str, args: &[S]) -> Out {
 }
 
 async fn run_env<S: AsRef<str>>(program: &str, args: &[S], env: &[(&str, &str)]) -> Out {
+    run_full(program, args, env, None).await
+}
+
+/// Runs a command with `input` on its stdin (then closed).
+pub async fn run_with_input<S: AsRef<str>>(program: &str, args: &[S], input: &str) -> Out {
+    run_full(program, args, &[], Some(input)).await
+}
+
+/// nsctl (NSCTL_BIN) as root, with `input` on its stdin (`--secret KEY=-`).
+pub async fn nsctl_with_input<S: AsRef<str>>(args: &[S], input: &str) -> Out {
+    let bin = nsctl_bin();
+    run_with_input(bin.to_str().expect("NSCTL_BIN is UTF-8"), args, input).await
+}
+
+async fn run_full<S: AsRef<str>>(
+    program: &str,
+    args: &[S],
+    env: &[(&str, &str)],
+    input: Option<&str>,
+) -> Out {
     let args: Vec<&str> = args.iter().map(|a| a.as_ref()).collect();
     let what = std::iter::once(program)
         .chain(args.iter().copied())
@@ -773,16 +793,27 @@ async fn run_env<S: AsRef<str>>(program: &str, args: &[S], env: &[(&str, &str)])
         .join(" ");
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(&args)
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let child = cmd
+    let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run `{what}`: {e}"));
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        use tokio::io::AsyncWriteExt;
+        stdin
+            .write_all(text.as_bytes())
+            .await
+            .unwrap_or_else(|e| panic!("`{what}`: writing its stdin: {e}"));
+    }
     let out = tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output())
         .await
         .unwrap_or_else(|_| panic!("`{what}` did not finish within {COMMAND_TIMEOUT:?}"))

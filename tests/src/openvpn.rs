@@ -1555,6 +1555,12 @@ pub async fn curl_in(ns: &str, url: &str, max_secs: u32) -> Out {
 
 /// The tun devices in a namespace (by kind, whatever their names).
 pub async fn tun_links(ns: &str) -> Vec<String> {
+    links_of_kinds(ns, &["tun"]).await
+}
+
+/// The links of a namespace whose kind (`ip -d link`'s info_kind) is one
+/// of `kinds`.
+pub async fn links_of_kinds(ns: &str, kinds: &[&str]) -> Vec<String> {
     let out = ip_ns(ns, &["-d", "-j", "link", "show"]).await;
     if !out.success() {
         return Vec::new();
@@ -1564,13 +1570,17 @@ pub async fn tun_links(ns: &str) -> Vec<String> {
     v.as_array()
         .into_iter()
         .flatten()
-        .filter(|l| l["linkinfo"]["info_kind"].as_str() == Some("tun"))
+        .filter(|l| {
+            l["linkinfo"]["info_kind"]
+                .as_str()
+                .is_some_and(|k| kinds.contains(&k))
+        })
         .filter_map(|l| l["ifname"].as_str().map(str::to_owned))
         .collect()
 }
 
-/// Every tunnel of the daemon's VPN clients (named nsvpnN) outside `wan`
-/// (where the server's is): namespace →
+/// Every tunnel of the daemon's VPN clients (named nsvpnN: tun devices, or
+/// kernel WireGuard links) outside `wan` (where the server's is): namespace →
 /// names. Empty when no client tunnel is left anywhere.
 pub async fn client_tuns() -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
@@ -1580,7 +1590,7 @@ pub async fn client_tuns() -> BTreeMap<String, Vec<String>> {
         if ns == RIG_WAN_NS {
             continue;
         }
-        let tuns: Vec<String> = tun_links(&ns)
+        let tuns: Vec<String> = links_of_kinds(&ns, &["tun", "wireguard"])
             .await
             .into_iter()
             .filter(|t| t.starts_with("nsvpn"))

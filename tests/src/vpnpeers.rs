@@ -359,6 +359,18 @@ pub async fn set_connection_keys(conn: &Connection, path: &str, keys: &[(&str, K
 // ---------------------------------------------------------------------------
 // WireGuard
 
+/// Whether this kernel has WireGuard: a `wireguard` link can be made (in a
+/// throw-away network namespace). Where it cannot (EOPNOTSUPP, "unknown
+/// device type"), the daemon falls back to wireguard-go.
+pub async fn kernel_has_wireguard() -> bool {
+    run(
+        "unshare",
+        &["--net", "ip", "link", "add", "wgprobe", "type", "wireguard"],
+    )
+    .await
+    .success()
+}
+
 /// Runs a wg subcommand with `input` on stdin; its trimmed output.
 pub fn wg_tool(args: &[&str], input: &str) -> String {
     let mut child = Command::new(WG_BIN)

@@ -288,3 +288,397 @@ async fn a_granted_user_adds_and_deletes() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------
+// Connection profiles: WireGuard and OpenConnect from nsctl
+
+/// Keys in WireGuard's form (32 bytes of base64), made up for these tests.
+const WG_PRIVATE: &str = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+const WG_PEER: &str = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+const WG_PSK: &str = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=";
+
+fn wg_quick_text() -> String {
+    format!(
+        "[Interface]\nPrivateKey = {WG_PRIVATE}\nAddress = 10.66.0.2/24\n\
+         DNS = 10.99.0.53, corp.test\n\n[Peer]\nPublicKey = {WG_PEER}\n\
+         PresharedKey = {WG_PSK}\nAllowedIPs = 0.0.0.0/0\n\
+         Endpoint = 203.0.113.1:51820\nPersistentKeepalive = 25\n"
+    )
+}
+
+/// A root-only scratch directory for configuration files, removed on drop.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::path::PathBuf::from(format!("/run/netnsd-tests-{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        Scratch(dir)
+    }
+
+    fn write(&self, file: &str, text: &str) -> String {
+        let p = self.0.join(file);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The profile's settings and secrets over the bus, from the object path
+/// nsctl printed.
+async fn profile_at(
+    conn: &zbus::Connection,
+    out: &Out,
+) -> (
+    netnsd_api::proxy::SettingsDict,
+    netnsd_api::proxy::SettingsDict,
+) {
+    let path = out.stdout.trim();
+    assert!(
+        path.starts_with("/net/netnsd/Netns1/Settings/"),
+        "nsctl printed no object path: {out}"
+    );
+    let p = openvpn::connection_proxy(conn, path).await;
+    let settings = p.get_settings().await.expect("GetSettings");
+    let secrets = p.get_secrets("").await.expect("GetSecrets");
+    (settings, secrets)
+}
+
+/// `nsctl connection import` takes a wg-quick file (.conf, or any name
+/// with --type wireguard) to a wireguard profile on the bus, with the
+/// namespace keys asked for and the keys as secrets; an OpenVPN file named
+/// .conf needs --type openvpn; a name that says nothing needs --type,
+/// and then nothing is added.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_import_reads_wg_quick_files() {
+    use openvpn::{list_connections, setting_bool, setting_str};
+    let _env = TestEnv::new();
+    timed(async {
+        openvpn::clear_connections_dir();
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let dir = Scratch::new("nsctl-import");
+        let wg = dir.write("corp-wg.conf", &wg_quick_text());
+
+        let out = nsctl(
+            None,
+            &[
+                "connection",
+                "import",
+                &wg,
+                "--isolate",
+                "--netns-name",
+                "wgq",
+                "--persistent",
+            ],
+        )
+        .await
+        .ok();
+        let (s, secrets) = profile_at(&conn, &out).await;
+        assert_eq!(
+            setting_str(&s, "connection", "type").as_deref(),
+            Some("wireguard")
+        );
+        assert_eq!(
+            setting_str(&s, "connection", "id").as_deref(),
+            Some("corp-wg"),
+            "the id comes from the file's name"
+        );
+        assert_eq!(setting_bool(&s, "connection", "netns-isolate"), Some(true));
+        assert_eq!(
+            setting_str(&s, "connection", "netns-name").as_deref(),
+            Some("wgq")
+        );
+        assert_eq!(
+            setting_bool(&s, "connection", "netns-persistent"),
+            Some(true)
+        );
+        assert_eq!(
+            setting_str(&s, "ipv4", "address1").as_deref(),
+            Some("10.66.0.2/24")
+        );
+        let peer = format!("wireguard-peer.{WG_PEER}");
+        assert_eq!(
+            setting_str(&s, &peer, "endpoint").as_deref(),
+            Some("203.0.113.1:51820")
+        );
+        assert!(setting_str(&s, "wireguard", "private-key").is_none());
+        assert!(setting_str(&s, &peer, "preshared-key").is_none());
+        // The keys are secrets, kept through the Update that set the
+        // namespace keys.
+        assert_eq!(
+            setting_str(&secrets, "wireguard", "private-key").as_deref(),
+            Some(WG_PRIVATE)
+        );
+        assert_eq!(
+            setting_str(&secrets, &peer, "preshared-key").as_deref(),
+            Some(WG_PSK)
+        );
+        let list = json(&nsctl(None, &["--json", "connection", "list"]).await.ok());
+        let row = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "corp-wg")
+            .unwrap_or_else(|| panic!("corp-wg not listed: {list}"));
+        assert_eq!(row["type"], "wireguard", "{row}");
+        assert_eq!(row["netns_name"], "wgq", "{row}");
+
+        // Any other name: --type is needed, and nothing is added.
+        let before = list_connections(&conn).await;
+        let txt = dir.write("corp.txt", &wg_quick_text());
+        let out = nsctl(None, &["connection", "import", &txt]).await;
+        assert_fails_with(&out, INVALID_ARGUMENT);
+        assert!(out.stderr.contains("--type"), "{out}");
+        assert_eq!(list_connections(&conn).await, before);
+        let out = nsctl(
+            None,
+            &[
+                "connection",
+                "import",
+                &txt,
+                "--type",
+                "wireguard",
+                "--id",
+                "txt",
+            ],
+        )
+        .await
+        .ok();
+        let (s, _) = profile_at(&conn, &out).await;
+        assert_eq!(
+            setting_str(&s, "connection", "type").as_deref(),
+            Some("wireguard")
+        );
+        assert_eq!(setting_str(&s, "connection", "id").as_deref(), Some("txt"));
+
+        // An OpenVPN configuration named .conf: read as wg-quick it is
+        // refused (naming the line); with --type openvpn it imports.
+        let ovpn = dir.write(
+            "office.conf",
+            "client\ndev tun\nproto udp\nremote 203.0.113.1 1194\nca ca.crt\n",
+        );
+        let before = list_connections(&conn).await;
+        let out = nsctl(None, &["connection", "import", &ovpn]).await;
+        assert_fails_with(&out, INVALID_ARGUMENT);
+        assert!(out.stderr.contains("line 1"), "{out}");
+        assert_eq!(list_connections(&conn).await, before);
+        let out = nsctl(None, &["connection", "import", &ovpn, "--type", "openvpn"])
+            .await
+            .ok();
+        let (s, _) = profile_at(&conn, &out).await;
+        assert_eq!(
+            setting_str(&s, "connection", "type").as_deref(),
+            Some("vpn")
+        );
+        assert_eq!(
+            setting_str(&s, "vpn", "service-type").as_deref(),
+            Some("org.freedesktop.NetworkManager.openvpn")
+        );
+        // A hook line is refused by netnsd, naming it.
+        let hooked = dir.write(
+            "hooked.conf",
+            &wg_quick_text().replace("[Peer]", "PostUp = echo hi\n[Peer]"),
+        );
+        let out = nsctl(None, &["connection", "import", &hooked]).await;
+        assert_fails_with(&out, INVALID_ARGUMENT);
+        assert!(out.stderr.contains("PostUp"), "{out}");
+    })
+    .await
+}
+
+/// `nsctl connection add --type wireguard` makes a WireGuard profile with
+/// the private and preshared keys read from stdin (on no command line);
+/// without a key, peer or address it is refused and nothing is added.
+/// `--vpn-type openconnect` makes an OpenConnect profile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_add_makes_wireguard_and_openconnect_profiles() {
+    use openvpn::{list_connections, setting_map, setting_str};
+    let _env = TestEnv::new();
+    timed(async {
+        openvpn::clear_connections_dir();
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let peer_arg = format!(
+            "{WG_PEER} endpoint=203.0.113.1:51820 allowed-ips=0.0.0.0/0,10.99.0.0/24 \
+             persistent-keepalive=25"
+        );
+        let wg_args = [
+            "connection",
+            "add",
+            "wg-added",
+            "--type",
+            "wireguard",
+            "--isolate",
+            "--netns-name",
+            "wga",
+            "--address",
+            "10.66.0.2/24",
+            "--dns",
+            "10.99.0.53",
+            "--dns-search",
+            "corp.test",
+            "--peer",
+            &peer_arg,
+            "--secret",
+            "private-key=-",
+            "--secret",
+            "preshared-key=-",
+        ];
+        let out = nsctl_with_input(&wg_args, &format!("{WG_PRIVATE}\n{WG_PSK}\n"))
+            .await
+            .ok();
+        let (s, secrets) = profile_at(&conn, &out).await;
+        assert_eq!(
+            setting_str(&s, "connection", "type").as_deref(),
+            Some("wireguard")
+        );
+        assert_eq!(
+            setting_str(&s, "connection", "netns-name").as_deref(),
+            Some("wga")
+        );
+        let peer = format!("wireguard-peer.{WG_PEER}");
+        assert_eq!(
+            setting_str(&s, &peer, "endpoint").as_deref(),
+            Some("203.0.113.1:51820")
+        );
+        assert_eq!(
+            setting_str(&s, "ipv4", "address1").as_deref(),
+            Some("10.66.0.2/24")
+        );
+        let text = nsctl(None, &["connection", "show", "wg-added"]).await.ok();
+        for line in [
+            format!("{peer}.allowed-ips = 0.0.0.0/0,10.99.0.0/24"),
+            format!("{peer}.persistent-keepalive = 25"),
+            "ipv4.dns = 10.99.0.53".to_owned(),
+            "ipv4.dns-search = corp.test".to_owned(),
+        ] {
+            assert!(
+                text.stdout.lines().any(|l| l.trim() == line),
+                "no `{line}` in:\n{text}"
+            );
+        }
+        assert!(!text.stdout.contains(WG_PRIVATE) && !text.stdout.contains(WG_PSK));
+        assert_eq!(
+            setting_str(&secrets, "wireguard", "private-key").as_deref(),
+            Some(WG_PRIVATE)
+        );
+        assert_eq!(
+            setting_str(&secrets, &peer, "preshared-key").as_deref(),
+            Some(WG_PSK)
+        );
+
+        // Refused, naming what is missing; nothing added.
+        let before = list_connections(&conn).await;
+        let no_key: Vec<&str> = wg_args[..wg_args.len() - 4].to_vec();
+        let out = nsctl(None, &no_key).await;
+        assert_fails_with(&out, INVALID_ARGUMENT);
+        assert!(out.stderr.contains("private-key=-"), "{out}");
+        let out = nsctl_with_input(
+            &[
+                "connection",
+                "add",
+                "wg-nopeer",
+                "--type",
+                "wireguard",
+                "--address",
+                "10.66.0.2/24",
+                "--secret",
+                "private-key=-",
+            ],
+            &format!("{WG_PRIVATE}\n"),
+        )
+        .await;
+        assert_fails_with(&out, INVALID_ARGUMENT);
+        assert!(out.stderr.contains("--peer"), "{out}");
+        let out = nsctl(
+            None,
+            &[
+                "connection",
+                "add",
+                "wg-data",
+                "--type",
+                "wireguard",
+                "--data",
+                "remote=x",
+            ],
+        )
+        .await;
+        assert_fails_with(&out, INVALID_ARGUMENT);
+        assert_eq!(list_connections(&conn).await, before);
+
+        // OpenConnect: a VPN of the openconnect plugin, password from stdin.
+        let out = nsctl_with_input(
+            &[
+                "connection",
+                "add",
+                "oc-added",
+                "--vpn-type",
+                "openconnect",
+                "--isolate",
+                "--data",
+                "gateway=203.0.113.1",
+                "--data",
+                "protocol=anyconnect",
+                "--data",
+                "username=alice",
+                "--secret",
+                "password=-",
+            ],
+            "oc-secret-pw\n",
+        )
+        .await
+        .ok();
+        let (s, secrets) = profile_at(&conn, &out).await;
+        assert_eq!(
+            setting_str(&s, "connection", "type").as_deref(),
+            Some("vpn")
+        );
+        assert_eq!(
+            setting_str(&s, "vpn", "service-type").as_deref(),
+            Some("org.freedesktop.NetworkManager.openconnect")
+        );
+        assert_eq!(
+            setting_map(&s, "vpn", "data")
+                .unwrap_or_default()
+                .get("gateway")
+                .map(String::as_str),
+            Some("203.0.113.1")
+        );
+        assert_eq!(
+            setting_map(&secrets, "vpn", "secrets")
+                .unwrap_or_default()
+                .get("password")
+                .map(String::as_str),
+            Some("oc-secret-pw")
+        );
+        let list = json(&nsctl(None, &["--json", "connection", "list"]).await.ok());
+        let types: std::collections::BTreeMap<String, String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap().to_owned(),
+                    format!("{}/{}", r["type"], r["vpn_type"]),
+                )
+            })
+            .collect();
+        assert_eq!(
+            types,
+            std::collections::BTreeMap::from([
+                ("oc-added".to_owned(), "\"vpn\"/\"openconnect\"".to_owned()),
+                ("wg-added".to_owned(), "\"wireguard\"/null".to_owned()),
+            ])
+        );
+    })
+    .await
+}

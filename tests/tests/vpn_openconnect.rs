@@ -7,11 +7,15 @@
 //!
 //! The daemon runs openconnect in rootns with its helper as --script and the
 //! password on stdin; the tunnel is moved into the isolated namespace.
+//! Besides a working connection: a wrong password, openconnect dying, a
+//! netns-timeout of 0 and deactivation leave nothing (as ps and iproute2
+//! see it); a persistent namespace stays, empty, and is used again.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::Duration;
 
-use netnsd_api::state::{active, reason};
+use netnsd_api::state::{active, reason, vpn};
 use netnsd_tests::openvpn::*;
 use netnsd_tests::vpnpeers::*;
 use netnsd_tests::*;
@@ -221,6 +225,251 @@ async fn wrong_password_fails_with_login_failed_and_cleans_up() {
             daemon.log_text()
         );
         wait_clean_of(&conn, OPENCONNECT_BIN, &[], Some("ocbad"), VPN_DOWN_TIMEOUT).await;
+        drop(daemon);
+        drop(oc);
+    })
+    .await
+}
+
+/// What the activation keeps for itself under the daemon's state
+/// directory (its helper socket, credentials files): nothing once it ended.
+fn vpn_state_files() -> Vec<String> {
+    std::fs::read_dir("/run/netnsd/vpn")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `ps -C openconnect`: the openconnect processes ps sees (pid and args).
+async fn ps_openconnect() -> Vec<String> {
+    let out = run("ps", &["-C", "openconnect", "-o", "pid=,args="]).await;
+    out_lines(&out)
+}
+
+/// Everything an ended activation into `ns` must have taken down, seen
+/// from outside the daemon: no openconnect (ps), no client tunnel anywhere
+/// (ip link), no namespace `ns` (ip netns list, the bus, /etc/netns), no
+/// state files, and rootns as it was in `before`.
+async fn assert_all_gone(ns: &str, before: &[NetSnapshot]) {
+    let ps = ps_openconnect().await;
+    assert!(ps.is_empty(), "ps still shows openconnect: {ps:?}");
+    let tuns = client_tunnels().await;
+    assert!(tuns.is_empty(), "client tunnels left: {tuns:?}");
+    let root_links = brief_links(ROOT_NS_NAME).await;
+    assert!(
+        !root_links.iter().any(|l| l.starts_with("nsvpn")),
+        "a tunnel is left in rootns: {root_links:?}"
+    );
+    assert!(
+        !ip_netns_list().await.iter().any(|n| n == ns),
+        "`ip netns list` still shows {ns}"
+    );
+    let probe = ip_ns(ns, &["link"]).await;
+    assert!(!probe.success(), "`ip -n {ns} link` still works: {probe}");
+    assert!(!Path::new(&format!("/run/netns/{ns}")).exists());
+    assert!(!Path::new(&format!("{NETNS_ETC_DIR}/{ns}")).exists());
+    let files = vpn_state_files();
+    assert!(files.is_empty(), "left in /run/netnsd/vpn: {files:?}");
+    assert_unchanged(before, "the activation").await;
+}
+
+/// (d) openconnect killed under an activated connection: it fails with
+/// NetworkManager's reason for a VPN service that stopped
+/// (service-stopped, State deactivated, VpnState failed), and the
+/// transient namespace, the tunnel and the daemon's files for it are all
+/// gone, as ps and iproute2 see it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openconnect_dying_fails_the_connection_and_cleans_up() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let oc = OcServer::start(&rig).await;
+        let before = settled_snapshots(&[ROOT_NS_NAME]).await;
+        let profile = oc
+            .profile("corp-oc-dies")
+            .secret("password", OC_PASSWORD)
+            .isolated("ocdies");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        assert_eq!(tun_links("ocdies").await.len(), 1, "no tunnel in ocdies");
+        let clients = processes_of(OPENCONNECT_BIN);
+        assert_eq!(clients.len(), 1, "one openconnect: {clients:?}");
+        let pid = clients[0].0;
+        assert_eq!(ps_openconnect().await.len(), 1);
+
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
+        let (st, why) = log.states(&ac, Sig::State).last().copied().unwrap();
+        assert_eq!(
+            (st, why),
+            (active::DEACTIVATED, reason::SERVICE_STOPPED),
+            "{}\n{}",
+            log.describe(),
+            daemon.log_text()
+        );
+        assert_eq!(
+            log.states(&ac, Sig::Vpn).last().copied(),
+            Some((vpn::FAILED, reason::SERVICE_STOPPED)),
+            "{}",
+            log.describe()
+        );
+        wait_clean_of(
+            &conn,
+            OPENCONNECT_BIN,
+            &[],
+            Some("ocdies"),
+            VPN_DOWN_TIMEOUT,
+        )
+        .await;
+        assert_all_gone("ocdies", &before).await;
+        rig.assert_rootns_cut_off().await;
+        drop(daemon);
+        drop(oc);
+    })
+    .await
+}
+
+/// (e) netns-timeout=0: the tunnel cannot be seen in the isolated
+/// namespace in no time, so the activation fails with connect-timeout
+/// (never activated) and leaves no namespace, tunnel, openconnect or file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn netns_timeout_zero_fails_and_leaves_nothing() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let oc = OcServer::start(&rig).await;
+        let before = settled_snapshots(&[ROOT_NS_NAME]).await;
+        let profile = oc
+            .profile("corp-oc-hurry")
+            .secret("password", OC_PASSWORD)
+            .isolated("ochurry")
+            .timeout_ms(0);
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate(&conn, &path)
+            .await
+            .unwrap_or_else(|e| panic!("ActivateConnection: {e:?}"));
+        log.wait_deactivated(&ac, VPN_UP_TIMEOUT).await;
+        let states = log.states(&ac, Sig::State);
+        assert!(
+            !states.iter().any(|s| s.0 == active::ACTIVATED),
+            "netns-timeout 0 must not let it come up:\n{}",
+            log.describe()
+        );
+        assert_eq!(
+            states.last().copied(),
+            Some((active::DEACTIVATED, reason::CONNECT_TIMEOUT)),
+            "{}\n{}",
+            log.describe(),
+            daemon.log_text()
+        );
+        // It got as far as the gateway's configuration: the timeout is the
+        // namespace's, not vpn.timeout's.
+        assert!(
+            log.states(&ac, Sig::Vpn)
+                .iter()
+                .any(|s| s.0 == vpn::IP_CONFIG_GET),
+            "{}",
+            log.describe()
+        );
+        assert_eq!(
+            log.states(&ac, Sig::Vpn).last().copied(),
+            Some((vpn::FAILED, reason::CONNECT_TIMEOUT)),
+            "{}",
+            log.describe()
+        );
+        wait_clean_of(
+            &conn,
+            OPENCONNECT_BIN,
+            &[],
+            Some("ochurry"),
+            VPN_DOWN_TIMEOUT,
+        )
+        .await;
+        assert_all_gone("ochurry", &before).await;
+        drop(daemon);
+        drop(oc);
+    })
+    .await
+}
+
+/// (f) A persistent namespace (netns-persistent, netns-name given): after
+/// deactivation it stays, on the bus (Persistent) and for iproute2, with
+/// only lo, no route but lo's and no DNS files; the tunnel and openconnect
+/// are gone and it reaches nothing. A second activation reuses it (same
+/// object) and works again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistent_namespace_stays_empty_after_deactivation() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let oc = OcServer::start(&rig).await;
+        let profile = oc
+            .profile("corp-oc-keep")
+            .secret("password", OC_PASSWORD)
+            .isolated("ockeep")
+            .persistent(true);
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let mut log = StateLog::new(&conn).await;
+        let mut kept: Option<String> = None;
+        for round in 0..2 {
+            let ac = activate_until_up(&conn, &mut log, &path).await;
+            assert_isolated_and_working(&conn, &rig, &daemon, "ockeep", &ac).await;
+            let ns_path = wait_ns_on_bus(&conn, "ockeep", Duration::from_secs(1)).await;
+            assert!(
+                instance(&conn, &ns_path).await.persistent().await.unwrap(),
+                "round {round}: ockeep.Persistent"
+            );
+            if let Some(k) = &kept {
+                assert_eq!(k, &ns_path, "round {round}: the kept namespace is reused");
+            }
+            deactivate_until_down(&conn, &mut log, &ac).await;
+            let (st, why) = log.states(&ac, Sig::State).last().copied().unwrap();
+            assert_eq!((st, why), (active::DEACTIVATED, reason::USER_DISCONNECTED));
+            wait_clean_of(&conn, OPENCONNECT_BIN, &[], None, VPN_DOWN_TIMEOUT).await;
+
+            // Kept, as iproute2 and the bus see it, with only lo in it.
+            assert!(
+                ip_netns_list().await.iter().any(|n| n == "ockeep"),
+                "round {round}: `ip netns list` lost ockeep"
+            );
+            assert_eq!(
+                wait_ns_on_bus(&conn, "ockeep", Duration::from_secs(1)).await,
+                ns_path,
+                "round {round}: the namespace kept its object"
+            );
+            assert_eq!(brief_links("ockeep").await, ["lo"], "round {round}");
+            assert!(tun_links("ockeep").await.is_empty());
+            for r in all_routes("ockeep").await {
+                assert_eq!(route_dev(&r), Some("lo"), "left in ockeep: {r}");
+            }
+            assert!(
+                !Path::new(&format!("{NETNS_ETC_DIR}/ockeep/resolv.conf")).exists(),
+                "round {round}: the VPN's resolv.conf is left"
+            );
+            let ps = ps_openconnect().await;
+            assert!(ps.is_empty(), "ps still shows openconnect: {ps:?}");
+            let out = curl_in("ockeep", &intranet_url_by_addr(), 2).await;
+            assert!(
+                !out.success() && !out.stdout.contains(INTRANET_TOKEN),
+                "round {round}: the kept namespace still reaches corp: {out}"
+            );
+            kept = Some(ns_path);
+        }
         drop(daemon);
         drop(oc);
     })

@@ -347,6 +347,29 @@ pub async fn add_bridge(
     Ok(())
 }
 
+/// Creates a WireGuard interface (down, unconfigured) in the handle's
+/// namespace. A kernel without WireGuard refuses it with NotSupported.
+pub async fn add_wireguard(h: &Handle, name: &str) -> Result<(), Error> {
+    check_name(name)?;
+    let msg = new_link(
+        name,
+        InfoKind::Wireguard,
+        None,
+        &LinkOptions::default(),
+        None,
+    );
+    request(h, RouteNetlinkMessage::NewLink(msg), CREATE)
+        .await
+        .map_err(|e| {
+            create_err(
+                e,
+                &format!("create WireGuard interface {name}"),
+                "wireguard",
+            )
+        })?;
+    Ok(())
+}
+
 fn vlan_message(
     name: &str,
     parent: u32,
@@ -976,6 +999,28 @@ mod tests {
 
     #[test]
     fn plain_link_stays_down_without_extras() {
+        let m = new_link(
+            "wg9",
+            InfoKind::Wireguard,
+            None,
+            &LinkOptions::default(),
+            None,
+        );
+        assert!(
+            m.attributes
+                .contains(&LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+                    InfoKind::Wireguard
+                )]))
+        );
+        let e = create_err(
+            nl_err(libc::EOPNOTSUPP),
+            "create WireGuard interface x",
+            "wireguard",
+        );
+        assert!(
+            matches!(&e, Error::NotSupported(m) if m.contains("(WireGuard)")),
+            "{e:?}"
+        );
         let m = new_link("br0", InfoKind::Bridge, None, &LinkOptions::default(), None);
         assert!(!m.header.flags.contains(LinkFlags::Up));
         assert_eq!(

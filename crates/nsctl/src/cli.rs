@@ -41,7 +41,7 @@ that namespace or by its Device object path (/net/netnsd/Netns1/Devices/N), whic
 in whatever namespace it is.
 
 VPNs: \"nsctl connection\" manages connection profiles (NetworkManager keyfiles; \"nsctl \
-connection import\" reads an OpenVPN configuration), \"nsctl vpn up NAME\" brings one up and \
+connection import\" reads an OpenVPN or wg-quick configuration), \"nsctl vpn up NAME\" brings one up and \
 shows it coming up, \"nsctl vpn down\" and \"nsctl vpn status\" do the rest. A profile with \
 connection.netns-isolate puts the VPN's tunnel into a namespace of its own, where it is the \
 only way out, and \"nsctl exec\" runs programs there.
@@ -293,12 +293,13 @@ open to all.",
         long_about = "\
 Connection profiles, as NetworkManager has them: a{sa{sv}} dictionaries on the bus and \
 NetworkManager keyfiles in /etc/netnsd/connections (root-only). A VPN profile names its plugin \
-(vpn.service-type: OpenVPN's), its configuration (vpn.data) and its secrets (vpn.secrets), and \
-with the namespace keys of its connection setting (netns-isolate, netns-name, \
-netns-persistent, netns-timeout) whether its tunnel goes into a namespace of its own. A \
-keyfile of NetworkManager's OpenVPN plugin copied into /etc/netnsd/connections works as it is \
-(\"nsctl connection reload\" picks it up), and \"nsctl connection import\" turns a plain \
-OpenVPN configuration into a profile. \"nsctl vpn up\" brings a profile up.
+(vpn.service-type: OpenVPN's or OpenConnect's), its configuration (vpn.data) and its secrets \
+(vpn.secrets); a WireGuard profile has its keys and peers; and with the namespace keys of its \
+connection setting (netns-isolate, netns-name, netns-persistent, netns-timeout) a profile says \
+whether its tunnel goes into a namespace of its own. A keyfile of NetworkManager's OpenVPN, \
+OpenConnect or WireGuard kind copied into /etc/netnsd/connections works as it is (\"nsctl \
+connection reload\" picks it up), and \"nsctl connection import\" turns a plain OpenVPN \
+configuration or a wg-quick file into a profile. \"nsctl vpn up\" brings a profile up.
 
 Reading is open to every user, except secrets; changes need polkit's permission for \
 net.netnsd.Netns1.modify-settings, secrets net.netnsd.Netns1.read-secrets.",
@@ -1057,7 +1058,8 @@ mod tests {
         .command
         {
             Command::Connection(ConnectionCommand::Add(a)) => {
-                assert_eq!((a.id.as_str(), a.kind.as_str()), ("office", "vpn"));
+                assert_eq!((a.id.as_str(), a.kind), ("office", conn::AddType::Vpn));
+                assert_eq!(a.vpn_type.as_deref(), Some("openvpn"));
                 assert!(a.netns.isolate && !a.netns.persistent && a.netns.any());
                 assert_eq!(a.netns.netns_name.as_deref(), Some("vpn1"));
                 assert_eq!(a.netns.timeout, Some(5000));
@@ -1073,7 +1075,42 @@ mod tests {
         {
             Command::Connection(ConnectionCommand::Import(i)) => {
                 assert_eq!(i.file, std::path::Path::new("/tmp/a.ovpn"));
-                assert_eq!((i.id, i.netns.timeout), (None, Some(0)));
+                assert_eq!((i.id, i.netns.timeout, i.kind), (None, Some(0), None));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["con", "import", "/tmp/a.conf", "--type", "openvpn"])
+            .unwrap()
+            .command
+        {
+            Command::Connection(ConnectionCommand::Import(i)) => {
+                assert_eq!(i.kind, Some(conn::ImportType::Openvpn));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&[
+            "connection",
+            "add",
+            "wg",
+            "--type",
+            "wireguard",
+            "--address",
+            "10.66.0.2/24",
+            "--dns",
+            "10.99.0.53",
+            "--peer",
+            "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg= endpoint=203.0.113.1:51820",
+            "--secret",
+            "private-key=-",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Connection(ConnectionCommand::Add(a)) => {
+                assert_eq!(a.kind, conn::AddType::Wireguard);
+                assert_eq!(a.wireguard.address, ["10.66.0.2/24"]);
+                assert_eq!(a.wireguard.peer.len(), 1);
+                assert_eq!(a.secret[0].value, None);
             }
             other => panic!("{other:?}"),
         }
@@ -1121,6 +1158,16 @@ mod tests {
             &["connection", "add", "x", "--netns-name", "a/b"],
             &["connection", "add", "x", "--timeout", "-1"],
             &["connection", "import"],
+            &["connection", "import", "x.conf", "--type", "ipsec"],
+            &[
+                "connection",
+                "add",
+                "x",
+                "--type",
+                "wireguard",
+                "--peer",
+                "nokey",
+            ],
             &["connection", "modify", "x"],
             &["connection", "modify", "x", "--isolate", "--no-isolate"],
             &[

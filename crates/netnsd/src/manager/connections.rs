@@ -28,7 +28,7 @@ use crate::dns::Dns;
 use crate::netlink_ops as ops;
 use crate::settings::Profile;
 use crate::spec::{Cidr, Family, RouteSpec, TABLE_MAIN};
-use crate::vpn::{VpnConfig, openconnect, openvpn, wireguard};
+use crate::vpn::{VpnConfig, openconnect, openvpn, wg_kernel, wireguard};
 
 /// An active connection as the bus sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +73,9 @@ pub(super) struct VpnRun {
     log: Arc<Mutex<VecDeque<String>>>,
     /// The end was asked for (user, failure): its reason.
     ending: Option<u32>,
+    /// WireGuard in the kernel: the tunnel is a `wireguard` link the
+    /// daemon made (no client process), deleted when the connection ends.
+    kernel_link: bool,
 }
 
 const LOG_LINES: usize = 200;
@@ -277,6 +280,7 @@ impl Manager {
                 files,
                 log: log.clone(),
                 ending: None,
+                kernel_link: false,
             },
         );
         // As NetworkManager: the object appears, then goes to activating.
@@ -288,6 +292,23 @@ impl Manager {
         )
         .await;
 
+        // WireGuard: the kernel's, where it has it.
+        if plugin == Plugin::WireGuard {
+            match self.kernel_wireguard(number, uplink_ns, &profile).await {
+                Ok(true) => {
+                    let timeout = super::profiles::vpn_timeout(&profile);
+                    self.later(timeout, Later::ConnectTimeout(number));
+                    self.transition(number, None, Some(vs::CONNECT), reason::NONE)
+                        .await;
+                    return Ok(info.object_path());
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    self.fail(number, reason::SERVICE_START_FAILED).await;
+                    return Err(e);
+                }
+            }
+        }
         // Start the client in the uplink namespace.
         let netns = match self.registry.read().unwrap().by_number(uplink_ns).cloned() {
             Some(ns) if ns.number != 0 => Some(self.ns_file(&ns)?),
@@ -371,6 +392,7 @@ impl Manager {
             });
         }
         if plugin == Plugin::WireGuard {
+            // The kernel had no WireGuard (see kernel_wireguard), and
             // wireguard-go has no hook: configure it over its control
             // socket, then go on as if a hook had reported.
             let cfg = wireguard::Config::from_profile(&profile)?;
@@ -395,8 +417,92 @@ impl Manager {
         self.later(timeout, Later::ConnectTimeout(number));
         self.transition(number, None, Some(vs::CONNECT), reason::NONE)
             .await;
-        tracing::info!(id = %info.id, pid, "openvpn started");
+        tracing::info!(id = %info.id, pid, program, "VPN client started");
         Ok(info.object_path())
+    }
+
+    /// WireGuard in the kernel: makes the `wireguard` link `nsvpnN` in the
+    /// uplink namespace and has it configured over generic netlink (off
+    /// the runtime; the result comes back as `Later::Configured`, as for
+    /// wireguard-go). Ok(false): this kernel has no WireGuard, use
+    /// wireguard-go instead.
+    async fn kernel_wireguard(
+        &mut self,
+        n: u32,
+        uplink_ns: u32,
+        profile: &Profile,
+    ) -> Result<bool, Error> {
+        let cfg = wireguard::Config::from_profile(profile)?;
+        // The generic netlink socket is opened there, as the link is made.
+        let netns = match self.registry.read().unwrap().by_number(uplink_ns).cloned() {
+            Some(ns) if ns.number != 0 => Some(self.ns_file(&ns)?),
+            _ => None,
+        };
+        let Some(tundev) = self.runs.get(&n).map(|r| r.tundev.clone()) else {
+            return Ok(false);
+        };
+        let p = self.platform(uplink_ns)?;
+        match ops::add_wireguard(&p.handle, &tundev).await {
+            Ok(()) => {}
+            Err(Error::NotSupported(m)) => {
+                tracing::info!(active = n, "{m}: falling back to wireguard-go");
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        }
+        if let Some(r) = self.runs.get_mut(&n) {
+            r.kernel_link = true;
+        }
+        let ifindex = ops::ifindex_by_name(&p.handle, &tundev)
+            .await?
+            .ok_or_else(|| Error::Failed(format!("{tundev} vanished after it was made")))?;
+        tracing::info!(active = n, %tundev, ifindex, "kernel WireGuard interface made");
+        let later = self.later_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let r = wireguard::resolve(&cfg).and_then(|eps| {
+                let msg = wg_kernel::set_device_message(ifindex, &cfg, &eps)?;
+                wg_kernel::configure(netns, msg)?;
+                Ok(cfg.vpn_config(&tundev))
+            });
+            let _ = later.send(Later::Configured(n, r.map_err(|e| e.message())));
+        });
+        Ok(true)
+    }
+
+    /// Deletes an ended connection's kernel WireGuard link, wherever it is
+    /// now (its isolated namespace, or still the uplink one).
+    async fn delete_kernel_link(&mut self, n: u32, tundev: &str) {
+        let Some(a) = self.active(n) else { return };
+        for ns in [a.ns, a.uplink_ns] {
+            let Ok(p) = self.platform(ns) else { continue };
+            if let Ok(Some(idx)) = ops::ifindex_by_name(&p.handle, tundev).await {
+                if let Err(e) = ops::delete_link(&p.handle, idx).await {
+                    tracing::warn!(%tundev, "deleting the WireGuard interface: {}", e.message());
+                }
+                return;
+            }
+        }
+    }
+
+    /// A link was deleted (not moved) in namespace `ns`: if it was the
+    /// kernel WireGuard tunnel of a running connection, that connection
+    /// has lost its tunnel, as when a VPN client dies.
+    pub(super) async fn link_deleted(&mut self, ns: u32, name: &str) {
+        let gone: Vec<u32> = self
+            .runs
+            .iter()
+            .filter(|(n, r)| {
+                r.kernel_link
+                    && r.ending.is_none()
+                    && r.tundev == name
+                    && self.active(**n).is_some_and(|a| a.ns == ns)
+            })
+            .map(|(n, _)| *n)
+            .collect();
+        for n in gone {
+            tracing::warn!(active = n, "the WireGuard interface {name} was deleted");
+            self.fail(n, reason::SERVICE_STOPPED).await;
+        }
     }
 
     /// The client reported the tunnel up with its pushed configuration.
@@ -704,6 +810,9 @@ impl Manager {
             stop(pid);
         }
         remove_files(&run.files);
+        if run.kernel_link {
+            self.delete_kernel_link(n, &run.tundev).await;
+        }
         let _ = self.record(crate::record::Entry::VpnStopped { active: n });
         if let Some((name, created, persistent)) = &run.isolate {
             let ns = self.registry.read().unwrap().get(name).cloned();

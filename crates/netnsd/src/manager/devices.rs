@@ -132,7 +132,10 @@ impl Manager {
                 self.device_listed(ns, number, false).await;
                 self.later(MOVE_GRACE, Later::ExpireMove(number, seq));
             }
-            None => self.drop_device(number).await,
+            None => {
+                self.drop_device(number).await;
+                self.link_deleted(ns, &link.name).await;
+            }
         }
     }
 

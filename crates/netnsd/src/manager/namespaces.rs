@@ -130,9 +130,7 @@ impl Manager {
         // are ours and orphaned: stop them (their tunnels go with them).
         for (active, (pid, tundev)) in &recorded.vpn_clients {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let ours = String::from_utf8_lossy(&cmdline).contains("--vpn-helper")
-                && String::from_utf8_lossy(&cmdline).contains(tundev.as_str());
-            if ours {
+            if is_our_client(&cmdline, tundev) {
                 tracing::info!(active, pid, "stopping a VPN client left by a previous run");
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(*pid as i32),
@@ -510,4 +508,42 @@ fn netns_in_use(inode: u64) -> bool {
                 .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
         })
         .any(|e| std::fs::metadata(e.path().join("ns/net")).is_ok_and(|m| m.ino() == inode))
+}
+
+/// Whether a process's command line (NUL-separated) is the VPN client the
+/// journal recorded for tunnel `tundev`: openvpn and openconnect run with
+/// the daemon's `--vpn-helper` and name the tunnel; wireguard-go has no
+/// helper and runs as `wireguard-go -f TUNDEV`.
+fn is_our_client(cmdline: &[u8], tundev: &str) -> bool {
+    let args: Vec<&[u8]> = cmdline
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .collect();
+    let text = String::from_utf8_lossy(cmdline);
+    let helper = text.contains("--vpn-helper") && text.contains(tundev);
+    let wireguard_go = args.first().is_some_and(|a| a.ends_with(b"wireguard-go"))
+        && args[1..] == [b"-f".as_slice(), tundev.as_bytes()];
+    helper || wireguard_go
+}
+
+#[cfg(test)]
+mod client_tests {
+    use super::is_our_client;
+
+    #[test]
+    fn recorded_clients_are_recognised() {
+        assert!(is_our_client(b"wireguard-go\0-f\0nsvpn3\0", "nsvpn3"));
+        assert!(is_our_client(
+            b"/usr/bin/wireguard-go\0-f\0nsvpn3\0",
+            "nsvpn3"
+        ));
+        assert!(!is_our_client(b"wireguard-go\0-f\0nsvpn30\0", "nsvpn3"));
+        assert!(!is_our_client(b"wireguard-go\0-f\0wgs0\0", "nsvpn3"));
+        assert!(is_our_client(
+            b"openconnect\0--interface=nsvpn1\0--script\0/usr/libexec/netnsd --vpn-helper /run/netnsd/vpn/1.sock\0gw\0",
+            "nsvpn1"
+        ));
+        assert!(!is_our_client(b"sleep\0nsvpn1\0", "nsvpn1"));
+        assert!(!is_our_client(b"", "nsvpn1"));
+    }
 }

@@ -7,6 +7,7 @@
 pub mod helper;
 pub mod openconnect;
 pub mod openvpn;
+pub mod wg_kernel;
 pub mod wireguard;
 
 use std::net::IpAddr;

@@ -1,11 +1,14 @@
 //! WireGuard, from NetworkManager's wireguard profiles (`[wireguard]` and
 //! `[wireguard-peer.KEY]`).
 //!
-//! This kernel has no WireGuard, so wireguard-go provides the interface: it
-//! is started in the uplink namespace, where its UDP socket stays, and the
-//! daemon configures it over its UAPI socket (/run/wireguard/IF.sock) — the
-//! private key never appears on a command line or in a world-readable file.
-//! The interface is then taken into the isolated namespace like any tunnel,
+//! Where the kernel has WireGuard, the interface is a `wireguard` link the
+//! daemon makes in the uplink namespace and configures over generic netlink
+//! (`wg_kernel`). Where it has not (as on the machines netnsd is tested on),
+//! wireguard-go provides the interface: it is started in the uplink
+//! namespace, where its UDP socket stays, and the daemon configures it over
+//! its UAPI socket (/run/wireguard/IF.sock). Either way the private key
+//! never appears on a command line or in a world-readable file. The
+//! interface is then taken into the isolated namespace like any tunnel,
 //! and given the profile's addresses, routes and DNS there.
 
 use std::io::{BufRead, BufReader, Write};

@@ -87,13 +87,29 @@ pub fn vpn_type_name(service_type: &str) -> &str {
         .unwrap_or(service_type)
 }
 
-const SECRET_LONG_HELP: &str = "\
-A secret of the VPN (a vpn.secrets item, such as password or cert-pass for OpenVPN); repeat \
-for more. Secrets are stored root-only and are not shown by \"nsctl connection show\" without \
+/// The end of the secrets' help, shared by `connection add` and `modify`.
+macro_rules! secret_rest {
+    () => {
+        "\
+repeat for more. Secrets are stored root-only and are not shown by \"nsctl connection show\" without \
 --secrets. To keep a secret off the command line (where other users can see it in ps and it \
 lands in shell history), give KEY=- and nsctl reads the value from stdin: one line per KEY=-, \
 in the order given, asking for it without echo when stdin is a terminal. A secret that is \
-literally \"-\" must come that way too.";
+literally \"-\" must come that way too."
+    };
+}
+
+const SECRET_LONG_HELP: &str = concat!(
+    "A secret of the VPN (a vpn.secrets item, such as password or cert-pass for OpenVPN); ",
+    secret_rest!()
+);
+
+const ADD_SECRET_LONG_HELP: &str = concat!(
+    "A secret: of a VPN, a vpn.secrets item (password or cert-pass for OpenVPN, password or ",
+    "cookie for OpenConnect); of a WireGuard profile, private-key, and preshared-key (or ",
+    "preshared-key.PUBLIC-KEY with several peers); ",
+    secret_rest!()
+);
 
 /// The four namespace keys, for `connection add` and `connection import`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
@@ -124,32 +140,181 @@ impl NetnsKeysOpts {
     }
 }
 
+/// `--peer`: a WireGuard peer, its public key and then KEY=VALUE items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WgPeerArg {
+    pub public_key: String,
+    pub endpoint: Option<String>,
+    pub allowed_ips: Vec<String>,
+    pub persistent_keepalive: Option<u32>,
+}
+
+/// Whether `s` has the shape of a WireGuard key: 32 bytes in standard
+/// base64 (43 characters and `=`). netnsd checks it again.
+pub fn is_wg_key(s: &str) -> bool {
+    s.len() == 44
+        && s.ends_with('=')
+        && s[..43]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+}
+
+/// `--peer "PUBLIC-KEY [endpoint=HOST:PORT] [allowed-ips=CIDR,...]
+/// [persistent-keepalive=SECONDS]"`.
+pub fn parse_wg_peer(s: &str) -> Result<WgPeerArg, String> {
+    let mut words = s.split_whitespace();
+    let key = words.next().ok_or("the peer's public key is missing")?;
+    if !is_wg_key(key) {
+        return Err(format!(
+            "{key:?} is not a WireGuard public key (44 characters of base64)"
+        ));
+    }
+    let mut peer = WgPeerArg {
+        public_key: key.to_owned(),
+        endpoint: None,
+        allowed_ips: Vec::new(),
+        persistent_keepalive: None,
+    };
+    for w in words {
+        let kv = parse_key_value(w)?;
+        match kv.key.as_str() {
+            "endpoint" if !kv.value.is_empty() => peer.endpoint = Some(kv.value),
+            "allowed-ips" => peer.allowed_ips.extend(
+                kv.value
+                    .split([',', ';'])
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_owned),
+            ),
+            "persistent-keepalive" => {
+                peer.persistent_keepalive = Some(kv.value.parse().map_err(|_| {
+                    format!("persistent-keepalive={}: not a number of seconds", kv.value)
+                })?)
+            }
+            "preshared-key" => {
+                return Err("a preshared key is a secret: give it as --secret \
+                            preshared-key=- (read from stdin), not in --peer"
+                    .into());
+            }
+            other => {
+                return Err(format!(
+                    "{other:?}: a peer takes endpoint=, allowed-ips= and persistent-keepalive="
+                ));
+            }
+        }
+    }
+    Ok(peer)
+}
+
+/// What `connection add --type` and `connection import --type` make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AddType {
+    /// A VPN of one of NetworkManager's VPN plugins (vpn.service-type)
+    Vpn,
+    /// A WireGuard connection (connection.type wireguard)
+    Wireguard,
+}
+
+/// The WireGuard options of `connection add --type wireguard`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+#[command(next_help_heading = "WireGuard (--type wireguard)")]
+pub struct WireGuardOpts {
+    /// The tunnel's address, CIDR (ipv4/ipv6.address1, ...); repeat for more
+    #[arg(long, value_name = "CIDR")]
+    pub address: Vec<String>,
+    /// A name server for the isolated namespace (ipv4/ipv6.dns); repeat for more
+    #[arg(long, value_name = "IP")]
+    pub dns: Vec<std::net::IpAddr>,
+    /// A search domain for the isolated namespace (ipv4.dns-search); repeat for more
+    #[arg(long, value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// The UDP port to listen on (wireguard.listen-port); by default a random one
+    #[arg(long, value_name = "PORT")]
+    pub listen_port: Option<u16>,
+    /// The tunnel's MTU (wireguard.mtu)
+    #[arg(long, value_name = "N")]
+    pub mtu: Option<u32>,
+    /// A peer: its public key, then endpoint=HOST:PORT, allowed-ips=CIDR[,CIDR...] and
+    /// persistent-keepalive=SECONDS, separated by spaces (one argument); repeat for more
+    #[arg(long, value_name = "PEER", value_parser = parse_wg_peer, long_help = PEER_LONG_HELP)]
+    pub peer: Vec<WgPeerArg>,
+}
+
+impl WireGuardOpts {
+    pub fn any(&self) -> bool {
+        *self != Self::default()
+    }
+}
+
+const PEER_LONG_HELP: &str = "\
+A WireGuard peer (a wireguard-peer.PUBLIC-KEY setting), as one argument: its public key, then \
+any of endpoint=HOST:PORT (IPv6 in brackets), allowed-ips=CIDR[,CIDR...] (what goes to it \
+through the tunnel; 0.0.0.0/0,::/0 for everything) and persistent-keepalive=SECONDS, separated \
+by spaces, e.g. --peer \"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg= \
+endpoint=vpn.example.org:51820 allowed-ips=0.0.0.0/0\". Repeat for more peers. A preshared \
+key is a secret: give it with --secret preshared-key=- (one peer) or --secret \
+preshared-key.PUBLIC-KEY=-.";
+
 #[derive(Debug, Clone, Args)]
 pub struct ConnectionAddArgs {
     /// The profile's name (connection.id)
     #[arg(value_name = "ID")]
     pub id: String,
-    /// Connection type; netnsd runs VPNs
-    #[arg(long = "type", value_name = "TYPE", default_value = "vpn", value_parser = ["vpn"])]
-    pub kind: String,
-    /// VPN plugin: openvpn, or a full vpn.service-type
-    #[arg(long, value_name = "TYPE", default_value = "openvpn")]
-    pub vpn_type: String,
+    /// Connection type: vpn (a VPN plugin's, see --vpn-type) or wireguard
+    #[arg(long = "type", value_name = "TYPE", value_enum, default_value_t = AddType::Vpn)]
+    pub kind: AddType,
+    /// VPN plugin: openvpn (the default), openconnect, or a full vpn.service-type
+    #[arg(long, value_name = "TYPE")]
+    pub vpn_type: Option<String>,
     #[command(flatten)]
     pub netns: NetnsKeysOpts,
     /// A vpn.data item, such as remote=vpn.example.org:1194, ca=/path/ca.crt; repeat for more
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub data: Vec<KeyValue>,
-    /// A vpn.secrets item (KEY=- reads it from stdin); repeat for more
-    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_secret, long_help = SECRET_LONG_HELP)]
+    /// A secret (KEY=- reads it from stdin): a vpn.secrets item, or for WireGuard private-key and preshared-key; repeat for more
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_secret, long_help = ADD_SECRET_LONG_HELP)]
     pub secret: Vec<SecretArg>,
+    #[command(flatten)]
+    pub wireguard: WireGuardOpts,
+}
+
+/// What `connection import` reads: an OpenVPN or a wg-quick configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportType {
+    /// A plain OpenVPN client configuration (.ovpn)
+    Openvpn,
+    /// A wg-quick configuration (.conf)
+    Wireguard,
+}
+
+impl ImportType {
+    /// The kind of Settings.ImportConnection.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportType::Openvpn => "openvpn",
+            ImportType::Wireguard => "wireguard",
+        }
+    }
+
+    /// The type a file's extension stands for: .ovpn OpenVPN, .conf
+    /// wg-quick (as /etc/wireguard/wg0.conf).
+    pub fn of_file(file: &std::path::Path) -> Option<ImportType> {
+        match file.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "ovpn" => Some(ImportType::Openvpn),
+            "conf" => Some(ImportType::Wireguard),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ConnectionImportArgs {
-    /// The OpenVPN client configuration to import
+    /// The configuration to import: an OpenVPN client configuration or a wg-quick file
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    /// What FILE is: openvpn or wireguard (wg-quick); by default from its extension, .ovpn for
+    /// openvpn, .conf for wireguard
+    #[arg(long = "type", value_name = "TYPE", value_enum)]
+    pub kind: Option<ImportType>,
     /// The new profile's name (connection.id); by default the file's name without its extension
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
@@ -251,36 +416,58 @@ administrators have it).",
         secrets: bool,
     },
 
-    /// Add a VPN connection profile
+    /// Add a VPN or WireGuard connection profile
     #[command(
         long_about = "\
-Add a VPN connection profile named ID and print its object path (with --json, {\"object\": \
+Add a connection profile named ID and print its object path (with --json, {\"object\": \
 PATH, \"uuid\": UUID}). netnsd stores it as a NetworkManager keyfile in \
-/etc/netnsd/connections (root-only) and gives it a uuid. The VPN's configuration goes in \
-vpn.data items (--data KEY=VALUE, with the keys of NetworkManager's plugin: for OpenVPN \
-remote, connection-type, ca, cert, key, ta, ta-dir, proto-tcp, port, cipher, ...), its \
-passwords in vpn.secrets items (--secret).
+/etc/netnsd/connections (root-only) and gives it a uuid.
 
-Namespace keys of the connection setting: --isolate puts the VPN's tunnel device into a \
+A VPN (--type vpn, the default) names its plugin with --vpn-type: openvpn (the default), \
+openconnect, or a full vpn.service-type. Its configuration goes in vpn.data items (--data \
+KEY=VALUE, with the keys of NetworkManager's plugin: for OpenVPN remote, connection-type, ca, \
+cert, key, ta, ta-dir, proto-tcp, port, cipher, ...; for OpenConnect gateway, protocol \
+(anyconnect, nc, pulse, gp, f5, fortinet, array), cacert, servercert, username, ...), its \
+passwords in vpn.secrets items (--secret, e.g. --secret password=-).
+
+A WireGuard connection (--type wireguard) takes its private key as a secret, \
+--secret private-key=- (read from stdin, so that it is on no command line), its addresses \
+with --address, each peer with --peer, and optionally --dns, --dns-search, --listen-port and \
+--mtu; a preshared key is --secret preshared-key=- (or preshared-key.PUBLIC-KEY=- with several \
+peers). \"nsctl connection import\" reads a wg-quick file instead.
+
+Namespace keys of the connection setting: --isolate puts the tunnel device into a \
 namespace of its own, named by --netns-name: \"uuid\" (the default) for the profile's uuid, \
-\"name\" for its id, anything else as it is; the namespace is made when the VPN comes up and \
-removed when it goes down, unless --persistent. --timeout is how long netnsd waits for the \
-tunnel to appear there (2000 ms by default). Options not given are left to netnsd's defaults.
+\"name\" for its id, anything else as it is; the namespace is made when the connection comes \
+up and removed when it goes down, unless --persistent. --timeout is how long netnsd waits for \
+the tunnel to appear there (2000 ms by default). Options not given are left to netnsd's \
+defaults.
 
 Needs polkit's permission for net.netnsd.Netns1.modify-settings.",
         after_help = exit_status_help()
     )]
     Add(ConnectionAddArgs),
 
-    /// Import an OpenVPN configuration file as a connection profile
+    /// Import an OpenVPN or wg-quick configuration file as a connection profile
     #[command(
         long_about = "\
-Import FILE, a plain OpenVPN client configuration (.ovpn or .conf), as a new VPN profile, as \
-NetworkManager's OpenVPN importer does, and print its object path (with --json, {\"object\": \
-PATH, \"uuid\": UUID}). nsctl reads the file and sends it to netnsd; files it names by a \
-relative path (ca ca.crt) are taken from FILE's directory. Inline blocks (<ca>, <cert>, \
-<key>, <tls-auth>, <tls-crypt>) are stored by netnsd in files of their own, root-only, next to \
-the profile. The profile is named --id, by default after FILE without its extension.
+Import FILE as a new profile and print its object path (with --json, {\"object\": PATH, \
+\"uuid\": UUID}). nsctl reads the file and sends it to netnsd. The profile is named --id, by \
+default after FILE without its extension.
+
+--type says what FILE is; without it, the extension does: .ovpn for openvpn, .conf for \
+wireguard (an OpenVPN configuration named .conf needs --type openvpn); any other name needs \
+--type.
+
+openvpn: a plain OpenVPN client configuration, made a VPN profile as NetworkManager's OpenVPN \
+importer does. Files it names by a relative path (ca ca.crt) are taken from FILE's \
+directory. Inline blocks (<ca>, <cert>, <key>, <tls-auth>, <tls-crypt>) are stored by netnsd \
+in files of their own, root-only, next to the profile.
+
+wireguard: a wg-quick configuration (/etc/wireguard/wg0.conf), made a WireGuard profile as \
+NetworkManager's importer (nmcli connection import type wireguard) does: the private and \
+preshared keys become the profile's secrets, Address its addresses, DNS its name servers and \
+search domains. PreUp, PostUp, PreDown and PostDown are refused: netnsd runs no hooks.
 
 With --isolate, --netns-name, --persistent or --timeout, the profile's namespace keys are set \
 right after the import (see \"nsctl connection add\"); if that fails, the imported profile is \
@@ -437,6 +624,42 @@ mod tests {
             Some("--")
         );
         assert!(parse_key("a=b").is_err() && parse_key("").is_err());
+    }
+
+    const PK: &str = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+
+    #[test]
+    fn wireguard_peers() {
+        let p = parse_wg_peer(&format!(
+            "{PK} endpoint=203.0.113.1:51820 allowed-ips=0.0.0.0/0,::/0 persistent-keepalive=25"
+        ))
+        .unwrap();
+        assert_eq!(p.public_key, PK);
+        assert_eq!(p.endpoint.as_deref(), Some("203.0.113.1:51820"));
+        assert_eq!(p.allowed_ips, ["0.0.0.0/0", "::/0"]);
+        assert_eq!(p.persistent_keepalive, Some(25));
+        assert_eq!(parse_wg_peer(PK).unwrap().endpoint, None);
+        assert!(parse_wg_peer("").is_err());
+        assert!(parse_wg_peer("short endpoint=a:1").is_err());
+        assert!(parse_wg_peer(&format!("{PK} persistent-keepalive=x")).is_err());
+        assert!(parse_wg_peer(&format!("{PK} mtu=1400")).is_err());
+        let e = parse_wg_peer(&format!("{PK} preshared-key={PK}")).unwrap_err();
+        assert!(e.contains("--secret preshared-key=-"), "{e}");
+    }
+
+    #[test]
+    fn import_type_from_the_extension() {
+        use std::path::Path;
+        assert_eq!(
+            ImportType::of_file(Path::new("/etc/wireguard/wg0.conf")),
+            Some(ImportType::Wireguard)
+        );
+        assert_eq!(
+            ImportType::of_file(Path::new("work.OVPN")),
+            Some(ImportType::Openvpn)
+        );
+        assert_eq!(ImportType::of_file(Path::new("work.txt")), None);
+        assert_eq!(ImportType::of_file(Path::new("work")), None);
     }
 
     #[test]

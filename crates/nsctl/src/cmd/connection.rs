@@ -11,7 +11,8 @@ use zbus::proxy::CacheProperties;
 use zbus::wire::{OwnedObjectPath, OwnedVariant};
 
 use crate::cli::{
-    ConnectionAddArgs, ConnectionCommand, ConnectionImportArgs, ConnectionModifyArgs, KeyValue,
+    AddType, ConnectionAddArgs, ConnectionCommand, ConnectionImportArgs, ConnectionModifyArgs,
+    ImportType, KeyValue,
 };
 use crate::cmd::vpn::{self, Active};
 use crate::cmd::{PARALLEL_READS, call_authorized, is_gone, managed_objects, object_path};
@@ -282,7 +283,31 @@ async fn add(
     secrets: &[KeyValue],
     json: bool,
 ) -> Result<String, CliError> {
-    let s = profile::new_vpn(&args.id, &args.vpn_type, &args.netns, &args.data, secrets);
+    let s = match args.kind {
+        AddType::Vpn => {
+            if args.wireguard.any() {
+                return Err(CliError::new(
+                    Kind::InvalidArgument,
+                    "--address, --dns, --dns-search, --listen-port, --mtu and --peer are for \
+                     --type wireguard"
+                        .to_owned(),
+                ));
+            }
+            let vpn_type = args.vpn_type.as_deref().unwrap_or("openvpn");
+            profile::new_vpn(&args.id, vpn_type, &args.netns, &args.data, secrets)
+        }
+        AddType::Wireguard => {
+            if args.vpn_type.is_some() || !args.data.is_empty() {
+                return Err(CliError::new(
+                    Kind::InvalidArgument,
+                    "--vpn-type and --data are for --type vpn; a WireGuard profile takes \
+                     --address, --peer and --secret private-key=-"
+                        .to_owned(),
+                ));
+            }
+            profile::new_wireguard(&args.id, &args.netns, &args.wireguard, secrets)?
+        }
+    };
     let object: OwnedObjectPath =
         call_authorized(settings(conn).await?.inner(), "AddConnection", &(s,)).await?;
     added(conn, object, json).await
@@ -313,6 +338,19 @@ async fn import(
     json: bool,
 ) -> Result<String, CliError> {
     let file = &args.file;
+    let kind = match args.kind.or_else(|| ImportType::of_file(file)) {
+        Some(k) => k,
+        None => {
+            return Err(CliError::new(
+                Kind::InvalidArgument,
+                format!(
+                    "cannot tell what {} is from its name (.ovpn is OpenVPN, .conf wg-quick); \
+                     give --type openvpn or --type wireguard",
+                    file.display()
+                ),
+            ));
+        }
+    };
     let id = match &args.id {
         Some(id) => id.clone(),
         None => default_id(file).ok_or_else(|| {
@@ -336,17 +374,23 @@ async fn import(
             format!("{} is not a text file (not UTF-8)", file.display()),
         )
     })?;
-    let dir = base_dir(file)?;
-    let dir = dir.to_str().ok_or_else(|| {
-        CliError::new(
-            Kind::InvalidArgument,
-            format!("the directory of {} is not UTF-8", file.display()),
-        )
-    })?;
+    // A wg-quick file names no other files: no base directory.
+    let dir = match kind {
+        ImportType::Openvpn => base_dir(file)?
+            .to_str()
+            .ok_or_else(|| {
+                CliError::new(
+                    Kind::InvalidArgument,
+                    format!("the directory of {} is not UTF-8", file.display()),
+                )
+            })?
+            .to_owned(),
+        ImportType::Wireguard => String::new(),
+    };
     let object: OwnedObjectPath = call_authorized(
         settings(conn).await?.inner(),
         "ImportConnection",
-        &("openvpn", id.as_str(), contents.as_str(), dir),
+        &(kind.as_str(), id.as_str(), contents.as_str(), dir.as_str()),
     )
     .await?;
     if args.netns.any() {
