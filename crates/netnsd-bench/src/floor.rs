@@ -16,7 +16,7 @@ use netnsd::dns::{self, Dns};
 use netnsd::firewall::{self, UplinkNat};
 use netnsd::netlink_ops as ops;
 use netnsd::netns::RunDir;
-use netnsd::platform::Platform;
+use netnsd::platform::{Events, Platform};
 use netnsd::spec::{Family, LinkOptions, RouteSpec, TABLE_MAIN};
 use netnsd::sysctl;
 use netnsd::uplink::{Pool, Slot};
@@ -88,7 +88,7 @@ impl Lap {
 pub struct FloorSubject {
     run_dir: RunDir,
     root: Platform,
-    events: mpsc::UnboundedSender<netnsd::platform::Event>,
+    events: Events,
     pool: Pool,
     made: HashMap<String, Made>,
     next_number: u32,
@@ -134,10 +134,12 @@ impl FloorSubject {
     pub fn setup(host_prefix: &'static str) -> Result<Self, String> {
         let run_dir = RunDir::new(netnsd_api::NETNS_RUN_DIR);
         run_dir.prepare().map_err(err("prepare /run/netns"))?;
-        let (events, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = mpsc::unbounded_channel();
         // The platforms' link and address events are read and dropped.
         tokio::spawn(async move { while rx.recv().await.is_some() {} });
-        let root = Platform::open_here(&tokio::runtime::Handle::current(), 0, events.clone())
+        let rt = tokio::runtime::Handle::current();
+        let events = Events::start(&rt, tx).map_err(err("the netlink events socket"))?;
+        let root = Platform::open_here(&rt, 0, events.clone())
             .map_err(err("netlink in the root namespace"))?;
         let dns = Dns {
             servers: DNS_SERVERS
