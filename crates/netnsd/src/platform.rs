@@ -14,10 +14,13 @@
 //!
 //! Requests: a [`NetlinkHandle`] per namespace opens its netlink connection
 //! when a request comes and drops it once unused for [`IDLE`], so an idle
-//! namespace costs no socket and no buffer. A socket belongs to the namespace
-//! it was opened in, so a socket for another namespace is opened on a
-//! throw-away OS thread that enters it (never a tokio worker) and is then
-//! driven from the runtime like any other.
+//! namespace costs no socket and no buffer, only the namespace's file, kept
+//! open: it is how the connection is opened again, and it keeps the namespace
+//! reachable (and alive) after `/run/netns/NAME` is gone until the daemon has
+//! cleaned up after it, as the old per-namespace sockets did. A socket
+//! belongs to the namespace it was opened in, so a socket for another
+//! namespace is opened on a throw-away OS thread that enters it (never a
+//! tokio worker) and is then driven from the runtime like any other.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -432,8 +435,8 @@ struct Lazy {
 enum Target {
     /// The daemon's own namespace, where all its threads are.
     Own,
-    /// The namespace bound at `path`, as long as it still has this inode.
-    Bound { path: PathBuf, inode: u64 },
+    /// Another namespace: its nsfs file, and where it is bound (for messages).
+    Other { file: File, path: PathBuf },
 }
 
 struct Open {
@@ -471,7 +474,7 @@ impl NetlinkHandle {
         let handle = self.connect().await.map_err(|e| {
             let wher = match &self.0.target {
                 Target::Own => "the daemon's namespace".to_owned(),
-                Target::Bound { path, .. } => path.display().to_string(),
+                Target::Other { path, .. } => path.display().to_string(),
             };
             rtnetlink::Error::NamespaceError(format!("cannot open netlink in {wher}: {e}"))
         })?;
@@ -485,16 +488,18 @@ impl NetlinkHandle {
     }
 
     async fn connect(&self) -> io::Result<Handle> {
-        let (path, inode) = match &self.0.target {
-            Target::Own => return connect_here(&self.0.rt),
-            Target::Bound { path, inode } => (path.clone(), *inode),
-        };
-        let rt = self.0.rt.clone();
+        if let Target::Own = self.0.target {
+            return connect_here(&self.0.rt);
+        }
+        let lazy = self.0.clone();
         let (tx, rx) = oneshot::channel();
         std::thread::Builder::new()
             .name("netns-open".into())
             .spawn(move || {
-                let _ = tx.send(connect_in(&path, inode, &rt));
+                let Target::Other { file, .. } = &lazy.target else {
+                    unreachable!("the daemon's namespace needs no thread")
+                };
+                let _ = tx.send(connect_in(file, &lazy.rt));
             })?;
         rx.await
             .unwrap_or_else(|_| Err(io::Error::other("the netlink thread panicked")))
@@ -535,18 +540,11 @@ fn connect_here(rt: &tokio::runtime::Handle) -> io::Result<Handle> {
     Ok(handle)
 }
 
-/// Runs on a throw-away thread: enters the namespace bound at `path` (if it
-/// is still the one with `inode`), opens a connection there, and leaves.
-fn connect_in(path: &Path, inode: u64, rt: &tokio::runtime::Handle) -> io::Result<Handle> {
-    let target = File::open(path)?;
-    if target.metadata()?.ino() != inode {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            "another namespace is bound there now",
-        ));
-    }
+/// Runs on a throw-away thread: enters the namespace of `target`, opens a
+/// connection there, and leaves.
+fn connect_in(target: &File, rt: &tokio::runtime::Handle) -> io::Result<Handle> {
     let own = File::open("/proc/thread-self/ns/net")?;
-    setns(&target, CloneFlags::CLONE_NEWNET)?;
+    setns(target, CloneFlags::CLONE_NEWNET)?;
     let opened = connect_here(rt);
     if let Err(e) = setns(&own, CloneFlags::CLONE_NEWNET) {
         tracing::error!("could not return the netlink thread to its namespace: {e}");
@@ -555,7 +553,9 @@ fn connect_in(path: &Path, inode: u64, rt: &tokio::runtime::Handle) -> io::Resul
 }
 
 /// One namespace as the daemon sees it: its requests, and its events, which
-/// go to the manager while the last clone lives.
+/// go to the manager while a clone lives. The namespace's file and any open
+/// connection close when the last clone is dropped, which matters: either
+/// keeps the namespace alive after `/run/netns/NAME` is gone.
 #[derive(Clone)]
 pub struct Platform {
     pub handle: NetlinkHandle,
@@ -584,12 +584,11 @@ impl Platform {
         events: Events,
     ) -> io::Result<Self> {
         let here = File::open("/proc/thread-self/ns/net")?;
-        let inode = here.metadata()?.ino();
         let watch = events.watch(ns, &here)?;
         let handle = connect_here(rt)?;
-        let target = Target::Bound {
+        let target = Target::Other {
+            file: here,
             path: path.to_owned(),
-            inode,
         };
         Ok(Platform {
             _events: Arc::new(watch),
@@ -606,11 +605,10 @@ impl Platform {
         events: Events,
     ) -> io::Result<Self> {
         let file = File::open(path)?;
-        let inode = file.metadata()?.ino();
         let watch = events.watch(ns, &file)?;
-        let target = Target::Bound {
+        let target = Target::Other {
+            file,
             path: path.to_owned(),
-            inode,
         };
         Ok(Platform {
             _events: Arc::new(watch),
