@@ -29,6 +29,7 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -444,16 +445,32 @@ struct Open {
     last_use: Instant,
 }
 
+/// Request connections open right now, in all namespaces.
+static OPEN: AtomicUsize = AtomicUsize::new(0);
+
+impl Open {
+    fn new(handle: Handle) -> Self {
+        OPEN.fetch_add(1, Ordering::Relaxed);
+        Open {
+            handle,
+            last_use: Instant::now(),
+        }
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        OPEN.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl NetlinkHandle {
     fn new(rt: &tokio::runtime::Handle, target: Target, open: Option<Handle>) -> Self {
         let opened = open.is_some();
         let h = NetlinkHandle(Arc::new(Lazy {
             rt: rt.clone(),
             target,
-            open: tokio::sync::Mutex::new(open.map(|handle| Open {
-                handle,
-                last_use: Instant::now(),
-            })),
+            open: tokio::sync::Mutex::new(open.map(Open::new)),
         }));
         if opened {
             h.close_when_idle();
@@ -466,9 +483,8 @@ impl NetlinkHandle {
     /// connection ends when the last handle is gone.
     pub async fn get(&self) -> Result<Handle, rtnetlink::Error> {
         let mut open = self.0.open.lock().await;
-        let now = Instant::now();
         if let Some(o) = open.as_mut() {
-            o.last_use = now;
+            o.last_use = Instant::now();
             return Ok(o.handle.clone());
         }
         let handle = self.connect().await.map_err(|e| {
@@ -478,10 +494,7 @@ impl NetlinkHandle {
             };
             rtnetlink::Error::NamespaceError(format!("cannot open netlink in {wher}: {e}"))
         })?;
-        *open = Some(Open {
-            handle: handle.clone(),
-            last_use: now,
-        });
+        *open = Some(Open::new(handle.clone()));
         drop(open);
         self.close_when_idle();
         Ok(handle)
@@ -507,7 +520,10 @@ impl NetlinkHandle {
 
     /// Drops the connection once unused for [`IDLE`]: one timer per opening,
     /// which wakes once per IDLE while the connection is in use, and not at
-    /// all once it is closed.
+    /// all once it is closed. When the last connection of all closes, the
+    /// daemon has been idle for IDLE: the allocator gives its free memory
+    /// back then, so that the daemon's size follows its population down
+    /// after removals.
     fn close_when_idle(&self) {
         let lazy: Weak<Lazy> = Arc::downgrade(&self.0);
         self.0.rt.spawn(async move {
@@ -521,11 +537,29 @@ impl NetlinkHandle {
                     _ => {
                         // Requests still under way keep their own handles.
                         *open = None;
+                        if OPEN.load(Ordering::Relaxed) == 0 {
+                            release_free_memory();
+                        }
                         return;
                     }
                 }
             }
         });
+    }
+}
+
+/// Returns the allocator's free memory to the kernel (glibc keeps freed
+/// memory in its arenas, most of it below live chunks where it never trims
+/// on its own).
+fn release_free_memory() {
+    #[cfg(target_env = "gnu")]
+    {
+        let t = std::time::Instant::now();
+        // SAFETY: malloc_trim only walks the allocator's own free lists.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+        tracing::debug!(elapsed = ?t.elapsed(), "gave free memory back to the kernel");
     }
 }
 
