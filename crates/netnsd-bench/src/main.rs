@@ -200,6 +200,10 @@ async fn run_daemon(args: &Args, out: &mut Report) -> Result<(), String> {
         for round in 2..=args.daemon_rounds {
             s.churn(largest, round).await?;
         }
+        // What it keeps once idle: the daemon closes its netlink connections
+        // 1 s after their last use and then gives free memory back.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        s.usage("0, 3 s after the last removal", 0)?;
         out.scalings.push(scaling);
         out.extras = Some(std::mem::take(&mut s.extras));
         Ok::<_, String>(())
