@@ -10,7 +10,10 @@
 //! (RTM_NEWNSID, the kernel picks the number), before the first dump of its
 //! links and addresses, so that nothing between the two is missed; the nsid is
 //! mapped back to netnsd's namespace number and the event goes to the manager
-//! tagged with that number.
+//! tagged with that number. The kernel frees an nsid only when its namespace
+//! is destroyed, which is after the daemon stopped following it (and closed
+//! its file); the reader keeps the socket drained, so an event of a dead
+//! namespace is not left to be read after its nsid went to a new one.
 //!
 //! Requests: a [`NetlinkHandle`] per namespace opens its netlink connection
 //! when a request comes and drops it once unused for [`IDLE`], so an idle
