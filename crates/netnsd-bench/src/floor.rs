@@ -134,12 +134,12 @@ impl FloorSubject {
     pub fn setup(host_prefix: &'static str) -> Result<Self, String> {
         let run_dir = RunDir::new(netnsd_api::NETNS_RUN_DIR);
         run_dir.prepare().map_err(err("prepare /run/netns"))?;
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (events, mut rx) = mpsc::unbounded_channel();
         // The platforms' link and address events are read and dropped.
         tokio::spawn(async move { while rx.recv().await.is_some() {} });
-        let rt = tokio::runtime::Handle::current();
-        let events = Events::start(&rt, tx).map_err(err("the netlink events socket"))?;
-        let root = Platform::open_here(&rt, 0, events.clone())
+        let events = Events::start(&tokio::runtime::Handle::current(), events)
+            .map_err(err("the netlink events socket"))?;
+        let root = Platform::open_here(&tokio::runtime::Handle::current(), 0, events.clone())
             .map_err(err("netlink in the root namespace"))?;
         let dns = Dns {
             servers: DNS_SERVERS

@@ -1,11 +1,12 @@
 //! Link, address, route and rule operations over one namespace's
-//! [`NetlinkHandle`].
+//! [`NetlinkHandle`] (`Handle` here).
 //!
 //! The handle is already bound to the namespace the operation happens in (its
-//! socket is opened there; see `platform`): nothing here forks, runs `ip` or
-//! calls setns. Devices are named by ifindex in the handle's namespace; other
-//! namespaces by a borrowed fd of their nsfs file, which the kernel takes as
-//! IFLA_NET_NS_FD so that a new link is born directly where it belongs.
+//! socket is opened there when needed; see `platform`): nothing here forks,
+//! runs `ip` or calls setns. Devices are named by ifindex in the handle's
+//! namespace; other namespaces by a borrowed fd of their nsfs file, which the
+//! kernel takes as IFLA_NET_NS_FD so that a new link is born directly where
+//! it belongs.
 //!
 //! Each operation builds its message with a pure function (tested below
 //! without a kernel), sends it with [`request`], and turns a kernel refusal
@@ -33,7 +34,7 @@ use rtnetlink::packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
 };
 
-use crate::platform::NetlinkHandle;
+use crate::platform::NetlinkHandle as Handle;
 use crate::spec::{self, Cidr, Family, LinkOptions, MacvlanMode as Mode, RouteSpec, RuleSpec};
 
 /// Create something new; fail if it exists (`ip … add`).
@@ -45,7 +46,7 @@ const DUMP: u16 = NLM_F_REQUEST | NLM_F_DUMP;
 /// Sends one request and collects what the kernel answers; a NACK becomes
 /// the error. The one place where messages go out.
 async fn request(
-    h: &NetlinkHandle,
+    h: &Handle,
     msg: RouteNetlinkMessage,
     flags: u16,
 ) -> Result<Vec<RouteNetlinkMessage>, rtnetlink::Error> {
@@ -257,7 +258,7 @@ fn veth_message(
 /// goes to both ends; `opts.up` brings up this end only — bring the peer up
 /// with [`set_up`] on a handle of its namespace.
 pub async fn add_veth(
-    h: &NetlinkHandle,
+    h: &Handle,
     name: &str,
     peer: &str,
     peer_ns: BorrowedFd<'_>,
@@ -309,7 +310,7 @@ fn macvlan_message(
 /// Creates a macvlan on `parent_ifindex` (a device of the handle's
 /// namespace); with `target_ns` it is born in that namespace.
 pub async fn add_macvlan(
-    h: &NetlinkHandle,
+    h: &Handle,
     name: &str,
     parent_ifindex: u32,
     target_ns: Option<BorrowedFd<'_>>,
@@ -337,7 +338,7 @@ pub async fn add_macvlan(
 
 /// Creates a bridge (down unless `opts.up`).
 pub async fn add_bridge(
-    h: &NetlinkHandle,
+    h: &Handle,
     name: &str,
     opts: &LinkOptions,
     mac: Option<[u8; 6]>,
@@ -370,7 +371,7 @@ fn vlan_message(
 /// Creates an 802.1Q VLAN `vlan_id` (1..=4094) on `parent_ifindex`; with
 /// `target_ns` it is born in that namespace.
 pub async fn add_vlan(
-    h: &NetlinkHandle,
+    h: &Handle,
     name: &str,
     parent_ifindex: u32,
     vlan_id: u16,
@@ -405,14 +406,14 @@ fn link_change(ifindex: u32) -> LinkMessage {
     m
 }
 
-async fn change_link(h: &NetlinkHandle, m: LinkMessage) -> Result<(), rtnetlink::Error> {
+async fn change_link(h: &Handle, m: LinkMessage) -> Result<(), rtnetlink::Error> {
     request(h, RouteNetlinkMessage::SetLink(m), CHANGE)
         .await
         .map(drop)
 }
 
 /// Deletes a link (a veth takes its peer with it).
-pub async fn delete_link(h: &NetlinkHandle, ifindex: u32) -> Result<(), Error> {
+pub async fn delete_link(h: &Handle, ifindex: u32) -> Result<(), Error> {
     request(
         h,
         RouteNetlinkMessage::DelLink(link_change(ifindex)),
@@ -436,7 +437,7 @@ pub async fn delete_link(h: &NetlinkHandle, ifindex: u32) -> Result<(), Error> {
 }
 
 /// Brings a link up or down.
-pub async fn set_up(h: &NetlinkHandle, ifindex: u32, up: bool) -> Result<(), Error> {
+pub async fn set_up(h: &Handle, ifindex: u32, up: bool) -> Result<(), Error> {
     let mut m = link_change(ifindex);
     if up {
         m.header.flags |= LinkFlags::Up;
@@ -449,7 +450,7 @@ pub async fn set_up(h: &NetlinkHandle, ifindex: u32, up: bool) -> Result<(), Err
 }
 
 /// Sets a link's MTU.
-pub async fn set_mtu(h: &NetlinkHandle, ifindex: u32, mtu: u32) -> Result<(), Error> {
+pub async fn set_mtu(h: &Handle, ifindex: u32, mtu: u32) -> Result<(), Error> {
     spec::mtu(mtu).map_err(invalid)?;
     let mut m = link_change(ifindex);
     m.attributes.push(LinkAttribute::Mtu(mtu));
@@ -468,7 +469,7 @@ pub async fn set_mtu(h: &NetlinkHandle, ifindex: u32, mtu: u32) -> Result<(), Er
 /// Renames a link. Older kernels rename only a link that is down (EBUSY);
 /// this never takes it down, and answers Busy saying so. (The 6.18 kernel
 /// here renames an up veth without complaint.)
-pub async fn rename(h: &NetlinkHandle, ifindex: u32, new_name: &str) -> Result<(), Error> {
+pub async fn rename(h: &Handle, ifindex: u32, new_name: &str) -> Result<(), Error> {
     check_name(new_name)?;
     let mut m = link_change(ifindex);
     m.attributes.push(LinkAttribute::IfName(new_name.into()));
@@ -487,11 +488,7 @@ pub async fn rename(h: &NetlinkHandle, ifindex: u32, new_name: &str) -> Result<(
 
 /// Moves a link into the namespace of `target_ns` (TakeDevice). The kernel
 /// gives it a new ifindex there when its own is taken.
-pub async fn set_netns(
-    h: &NetlinkHandle,
-    ifindex: u32,
-    target_ns: BorrowedFd<'_>,
-) -> Result<(), Error> {
+pub async fn set_netns(h: &Handle, ifindex: u32, target_ns: BorrowedFd<'_>) -> Result<(), Error> {
     let mut m = link_change(ifindex);
     m.attributes
         .push(LinkAttribute::NetNsFd(target_ns.as_raw_fd()));
@@ -516,12 +513,12 @@ pub async fn set_netns(
 }
 
 /// Looks a link up by name: None if there is none.
-pub async fn ifindex_by_name(h: &NetlinkHandle, name: &str) -> Result<Option<u32>, Error> {
+pub async fn ifindex_by_name(h: &Handle, name: &str) -> Result<Option<u32>, Error> {
     Ok(link_by_name(h, name).await?.map(|l| l.header.index))
 }
 
 /// The link named `name`, as the kernel describes it, if there is one.
-pub async fn link_by_name(h: &NetlinkHandle, name: &str) -> Result<Option<LinkMessage>, Error> {
+pub async fn link_by_name(h: &Handle, name: &str) -> Result<Option<LinkMessage>, Error> {
     check_name(name)?;
     let mut m = LinkMessage::default();
     m.attributes.push(LinkAttribute::IfName(name.into()));
@@ -536,7 +533,7 @@ pub async fn link_by_name(h: &NetlinkHandle, name: &str) -> Result<Option<LinkMe
 }
 
 /// A link's name: None if there is no such link.
-pub async fn link_name(h: &NetlinkHandle, ifindex: u32) -> Result<Option<String>, Error> {
+pub async fn link_name(h: &Handle, ifindex: u32) -> Result<Option<String>, Error> {
     match request(
         h,
         RouteNetlinkMessage::GetLink(link_change(ifindex)),
@@ -573,14 +570,14 @@ fn address_message(ifindex: u32, a: &Cidr) -> RouteNetlinkMessage {
 }
 
 /// Adds an address to a device (`ip addr add`).
-pub async fn add_address(h: &NetlinkHandle, ifindex: u32, a: &Cidr) -> Result<(), Error> {
+pub async fn add_address(h: &Handle, ifindex: u32, a: &Cidr) -> Result<(), Error> {
     add_address_with(h, ifindex, a, false).await
 }
 
 /// Adds an address to a device; with `no_dad`, an IPv6 address is usable at
 /// once (`ip addr add … nodad`), for links whose other end the daemon owns.
 pub async fn add_address_with(
-    h: &NetlinkHandle,
+    h: &Handle,
     ifindex: u32,
     a: &Cidr,
     no_dad: bool,
@@ -607,7 +604,7 @@ pub async fn add_address_with(
 }
 
 /// Removes an address from a device (`ip addr del`); NotFound if absent.
-pub async fn del_address(h: &NetlinkHandle, ifindex: u32, a: &Cidr) -> Result<(), Error> {
+pub async fn del_address(h: &Handle, ifindex: u32, a: &Cidr) -> Result<(), Error> {
     let RouteNetlinkMessage::NewAddress(m) = address_message(ifindex, a) else {
         unreachable!("address_message builds NewAddress")
     };
@@ -667,7 +664,7 @@ fn route_message(r: &RouteSpec, add: bool) -> RouteMessage {
 
 /// Adds a route (`ip route add`). A gateway that is not on-link gives
 /// InvalidArgument naming the gateway and the device.
-pub async fn add_route(h: &NetlinkHandle, r: &RouteSpec) -> Result<(), Error> {
+pub async fn add_route(h: &Handle, r: &RouteSpec) -> Result<(), Error> {
     let what = format!("add route {r}");
     let Err(e) = request(
         h,
@@ -704,7 +701,7 @@ pub async fn add_route(h: &NetlinkHandle, r: &RouteSpec) -> Result<(), Error> {
 }
 
 /// Removes a route (`ip route del`); NotFound if there is no such route.
-pub async fn del_route(h: &NetlinkHandle, r: &RouteSpec) -> Result<(), Error> {
+pub async fn del_route(h: &Handle, r: &RouteSpec) -> Result<(), Error> {
     request(
         h,
         RouteNetlinkMessage::DelRoute(route_message(r, false)),
@@ -733,7 +730,7 @@ fn route_table(m: &RouteMessage) -> u32 {
 
 /// The routes of both families in every table but `local`, without cached
 /// (cloned) entries.
-pub async fn list_routes(h: &NetlinkHandle) -> Result<Vec<RouteMessage>, Error> {
+pub async fn list_routes(h: &Handle) -> Result<Vec<RouteMessage>, Error> {
     let mut out = Vec::new();
     for family in [Family::V4, Family::V6] {
         let mut m = RouteMessage::default();
@@ -784,7 +781,7 @@ fn rule_message(r: &RuleSpec, add: bool) -> RuleMessage {
 }
 
 /// Adds a policy-routing rule (`ip rule add … lookup TABLE`).
-pub async fn add_rule(h: &NetlinkHandle, r: &RuleSpec) -> Result<(), Error> {
+pub async fn add_rule(h: &Handle, r: &RuleSpec) -> Result<(), Error> {
     request(
         h,
         RouteNetlinkMessage::NewRule(rule_message(r, true)),
@@ -802,7 +799,7 @@ pub async fn add_rule(h: &NetlinkHandle, r: &RuleSpec) -> Result<(), Error> {
 }
 
 /// Removes a rule (`ip rule del`); NotFound if there is no such rule.
-pub async fn del_rule(h: &NetlinkHandle, r: &RuleSpec) -> Result<(), Error> {
+pub async fn del_rule(h: &Handle, r: &RuleSpec) -> Result<(), Error> {
     request(
         h,
         RouteNetlinkMessage::DelRule(rule_message(r, false)),
@@ -820,7 +817,7 @@ pub async fn del_rule(h: &NetlinkHandle, r: &RuleSpec) -> Result<(), Error> {
 }
 
 /// The rules of both families.
-pub async fn list_rules(h: &NetlinkHandle) -> Result<Vec<RuleMessage>, Error> {
+pub async fn list_rules(h: &Handle) -> Result<Vec<RuleMessage>, Error> {
     let mut out = Vec::new();
     for family in [Family::V4, Family::V6] {
         let mut m = RuleMessage::default();
