@@ -523,10 +523,7 @@ impl NetlinkHandle {
 
     /// Drops the connection once unused for [`IDLE`]: one timer per opening,
     /// which wakes once per IDLE while the connection is in use, and not at
-    /// all once it is closed. When the last connection of all closes, the
-    /// daemon has been idle for IDLE: the allocator gives its free memory
-    /// back then, so that the daemon's size follows its population down
-    /// after removals.
+    /// all once it is closed.
     fn close_when_idle(&self) {
         let lazy: Weak<Lazy> = Arc::downgrade(&self.0);
         self.0.rt.spawn(async move {
@@ -540,15 +537,57 @@ impl NetlinkHandle {
                     _ => {
                         // Requests still under way keep their own handles.
                         *open = None;
-                        if OPEN.load(Ordering::Relaxed) == 0 {
-                            release_free_memory();
-                        }
+                        release_memory_when_idle(&lazy.rt);
                         return;
                     }
                 }
             }
         });
     }
+}
+
+impl Drop for Lazy {
+    fn drop(&mut self) {
+        // A namespace forgotten: removals free memory.
+        release_memory_when_idle(&self.rt);
+    }
+}
+
+/// When to give free memory back, and whether a timer is set for it.
+static TRIM: Mutex<(Option<Instant>, bool)> = Mutex::new((None, false));
+
+/// Gives the allocator's free memory back to the kernel once, when for
+/// [`IDLE`] no connection has been open and no namespace has been dropped
+/// since the last call: after a burst of work, and above all after removals,
+/// so that the daemon's size follows its population down. One timer at a
+/// time, which wakes at most once per IDLE while the burst lasts and not at
+/// all once it is done.
+fn release_memory_when_idle(rt: &tokio::runtime::Handle) {
+    let mut trim = TRIM.lock().unwrap_or_else(|e| e.into_inner());
+    trim.0 = Some(Instant::now() + IDLE);
+    if trim.1 {
+        return;
+    }
+    trim.1 = true;
+    drop(trim);
+    rt.spawn(async {
+        loop {
+            let deadline = TRIM.lock().unwrap_or_else(|e| e.into_inner()).0;
+            let deadline = deadline.unwrap_or_else(Instant::now);
+            tokio::time::sleep_until(deadline).await;
+            let mut trim = TRIM.lock().unwrap_or_else(|e| e.into_inner());
+            if trim.0.is_some_and(|d| d > Instant::now()) {
+                continue;
+            }
+            *trim = (None, false);
+            drop(trim);
+            // Still busy: the last connection to close calls again.
+            if OPEN.load(Ordering::Relaxed) == 0 {
+                release_free_memory();
+            }
+            return;
+        }
+    });
 }
 
 /// Returns the allocator's free memory to the kernel (glibc keeps freed
