@@ -271,3 +271,59 @@ async fn bus_follows_a_burst_of_ip_netns_changes() {
     })
     .await;
 }
+
+/// The daemon follows every namespace's links and addresses through one
+/// socket, by the namespace ids (nsids) the host namespace has for them. A
+/// namespace that already has one (`ip netns set NAME 7`, before the daemon
+/// saw it) keeps it and is followed live all the same; one the daemon finds
+/// without an id is given one, as `ip netns set NAME auto` would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespaces_with_and_without_an_nsid_are_followed_live() {
+    let _env = TestEnv::new();
+    timed(async {
+        ip(&["netns", "add", "ipr-nsid"]).await.ok();
+        ip(&["netns", "set", "ipr-nsid", "7"]).await.ok();
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let preset = wait_ns_on_bus(&conn, "ipr-nsid", WATCH_TIMEOUT).await;
+        let own = add_ns(&conn, "ipr-nsid-own").await;
+        ip(&["netns", "add", "ipr-nsid-ext"]).await.ok();
+        let ext = wait_ns_on_bus(&conn, "ipr-nsid-ext", WATCH_TIMEOUT).await;
+
+        let list = ip(&["netns", "list"]).await.ok().stdout;
+        assert!(list.contains("ipr-nsid (id: 7)"), "{list}");
+        for name in ["ipr-nsid-own", "ipr-nsid-ext"] {
+            assert!(
+                list.lines()
+                    .any(|l| l.starts_with(&format!("{name} (id: "))),
+                "{name} has no nsid: {list}"
+            );
+        }
+
+        for (name, path) in [
+            ("ipr-nsid", &preset),
+            ("ipr-nsid-own", &own),
+            ("ipr-nsid-ext", &ext),
+        ] {
+            ip_ns(
+                name,
+                &["link", "add", "q0", "type", "veth", "peer", "name", "q1"],
+            )
+            .await
+            .ok();
+            ip_ns(name, &["addr", "add", "192.0.2.1/24", "dev", "q0"])
+                .await
+                .ok();
+            let q0 = wait_device(&conn, path, "q0").await;
+            wait_device(&conn, path, "q1").await;
+            wait_dev(&conn, &q0, "the address of q0", |d| {
+                d.addresses.contains("192.0.2.1/24")
+            })
+            .await;
+            ip_ns(name, &["link", "del", "q0"]).await.ok();
+            wait_device_gone(&conn, path, "q0").await;
+            wait_device_gone(&conn, path, "q1").await;
+        }
+    })
+    .await;
+}

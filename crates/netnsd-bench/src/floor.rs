@@ -16,7 +16,7 @@ use netnsd::dns::{self, Dns};
 use netnsd::firewall;
 use netnsd::netlink_ops as ops;
 use netnsd::netns::RunDir;
-use netnsd::platform::Platform;
+use netnsd::platform::{Events, Platform};
 use netnsd::spec::{Family, LinkOptions, RouteSpec, TABLE_MAIN};
 use netnsd::sysctl;
 use netnsd::uplink::{Pool, Slot};
@@ -88,7 +88,7 @@ impl Lap {
 pub struct FloorSubject {
     run_dir: RunDir,
     root: Platform,
-    events: mpsc::UnboundedSender<netnsd::platform::Event>,
+    events: Events,
     pool: Pool,
     made: HashMap<String, Made>,
     next_number: u32,
@@ -139,6 +139,8 @@ impl FloorSubject {
         let (events, mut rx) = mpsc::unbounded_channel();
         // The platforms' link and address events are read and dropped.
         tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        let events = Events::start(&tokio::runtime::Handle::current(), events)
+            .map_err(err("the netlink events socket"))?;
         let root = Platform::open_here(&tokio::runtime::Handle::current(), 0, events.clone())
             .map_err(err("netlink in the root namespace"))?;
         let dns = Dns {

@@ -200,6 +200,17 @@ async fn run_daemon(args: &Args, out: &mut Report) -> Result<(), String> {
         for round in 2..=args.daemon_rounds {
             s.churn(largest, round).await?;
         }
+        // What it keeps once idle: the daemon closes its netlink connections
+        // 1 s after their last use and then gives free memory back (after
+        // whatever its own timers still do once removals pause).
+        tokio::time::sleep(Duration::from_secs_f64(args.idle_settle_secs)).await;
+        s.usage(
+            &format!(
+                "0, idle {:.0} s after the last removal",
+                args.idle_settle_secs
+            ),
+            0,
+        )?;
         out.scalings.push(scaling);
         out.extras = Some(std::mem::take(&mut s.extras));
         Ok::<_, String>(())

@@ -1,10 +1,12 @@
-//! Link, address, route and rule operations over one `rtnetlink::Handle`.
+//! Link, address, route and rule operations over one namespace's
+//! [`NetlinkHandle`] (`Handle` here).
 //!
 //! The handle is already bound to the namespace the operation happens in (its
-//! socket was opened there; see `platform`): nothing here forks, runs `ip` or
-//! calls setns. Devices are named by ifindex in the handle's namespace; other
-//! namespaces by a borrowed fd of their nsfs file, which the kernel takes as
-//! IFLA_NET_NS_FD so that a new link is born directly where it belongs.
+//! socket is opened there when needed; see `platform`): nothing here forks,
+//! runs `ip` or calls setns. Devices are named by ifindex in the handle's
+//! namespace; other namespaces by a borrowed fd of their nsfs file, which the
+//! kernel takes as IFLA_NET_NS_FD so that a new link is born directly where
+//! it belongs.
 //!
 //! Each operation builds its message with a pure function (tested below
 //! without a kernel), sends it with [`request`], and turns a kernel refusal
@@ -27,11 +29,12 @@ use netlink_packet_route::route::{
 use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
 use netnsd_api::Error;
 use nix::errno::Errno;
+use rtnetlink::AddressMessageBuilder;
 use rtnetlink::packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
 };
-use rtnetlink::{AddressMessageBuilder, Handle};
 
+use crate::platform::NetlinkHandle as Handle;
 use crate::spec::{self, Cidr, Family, LinkOptions, MacvlanMode as Mode, RouteSpec, RuleSpec};
 
 /// Create something new; fail if it exists (`ip … add`).
@@ -50,7 +53,9 @@ async fn request(
     tracing::trace!(?msg, flags, "netlink request");
     let mut req = NetlinkMessage::from(msg);
     req.header.flags = flags;
-    let mut answers = h.clone().request(req)?;
+    // Held until the last answer: the connection ends with its last handle.
+    let mut handle = h.get().await?;
+    let mut answers = handle.request(req)?;
     let mut out = Vec::new();
     while let Some(answer) = answers.next().await {
         match answer.payload {

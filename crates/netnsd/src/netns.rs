@@ -15,7 +15,7 @@ use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::stat::Mode;
 
-use crate::platform::{EventTx, Platform};
+use crate::platform::{Events, Platform};
 
 /// `f_type` of the nsfs pseudo file system that namespace files live on.
 const NSFS_MAGIC: i64 = 0x6e73_6673;
@@ -125,7 +125,7 @@ impl RunDir {
         name: &str,
         rt: &tokio::runtime::Handle,
         number: u32,
-        events: EventTx,
+        events: Events,
     ) -> Result<Created, NetnsError> {
         let _lock = self.lock()?;
         self.make_shared()?;
@@ -248,7 +248,7 @@ fn in_new_netns(
     path: &Path,
     rt: &tokio::runtime::Handle,
     number: u32,
-    events: EventTx,
+    events: Events,
 ) -> Result<Platform, NetnsError> {
     let orig = File::open("/proc/thread-self/ns/net").map_err(os("open own netns"))?;
     unshare(CloneFlags::CLONE_NEWNET).map_err(os("unshare the network namespace"))?;
@@ -261,7 +261,7 @@ fn in_new_netns(
             None::<&str>,
         )
         .map_err(os(format!("bind the new namespace at {}", path.display())))?;
-        Platform::open_here(rt, number, events)
+        Platform::open_new(path, rt, number, events)
             .map_err(os("open a netlink socket in the new namespace"))
     })();
     // Leave the namespace whatever happened; the thread ends right after.

@@ -35,7 +35,7 @@ use zbus::wire::{ObjectPath, OwnedObjectPath};
 use crate::dbus::auth::Authority;
 use crate::dbus::controller::Controller;
 use crate::netns::RunDir;
-use crate::platform::{Event, LinkState, Platform};
+use crate::platform::{Event, Events, LinkState, Platform};
 use crate::record::{Entry, Journal};
 use crate::watch::DirEvent;
 
@@ -424,7 +424,8 @@ pub struct Manager {
     bus: Option<(ManagerHandle, Authority)>,
     later_tx: mpsc::UnboundedSender<Later>,
     later_rx: Option<mpsc::UnboundedReceiver<Later>>,
-    events_tx: mpsc::UnboundedSender<Event>,
+    /// The link and address events of every namespace (one socket).
+    events_tx: Events,
     events_rx: Option<mpsc::UnboundedReceiver<Event>>,
     platforms: HashMap<u32, Platform>,
     /// (namespace number, ifindex) → device number.
@@ -489,6 +490,8 @@ impl Manager {
             .map_err(|e| Error::Failed(format!("open own network namespace: {e}")))?;
         let (later_tx, later_rx) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let events_tx = Events::start(&tokio::runtime::Handle::current(), events_tx)
+            .map_err(|e| Error::Failed(format!("open the netlink events socket: {e}")))?;
         let mut m = Manager {
             run_dir,
             journal,
