@@ -104,7 +104,7 @@ pub struct FloorSubject {
     /// Slots whose host end is dying with its namespace: (slot, host end).
     draining: Vec<(u32, String)>,
     /// Host ends whose NAT elements are still to be removed, in one batch.
-    nat_removals: Vec<String>,
+    nat_removals: std::collections::BTreeSet<String>,
 }
 
 /// As the daemon does: NAT elements of removed namespaces go in one batch
@@ -165,7 +165,7 @@ impl FloorSubject {
             steps: Vec::new(),
             route_dumps: Vec::new(),
             draining: Vec::new(),
-            nat_removals: Vec::new(),
+            nat_removals: Default::default(),
         })
     }
 
@@ -260,6 +260,8 @@ impl FloorSubject {
             sysctl::set(None, &key, "1").map_err(|e| format!("sysctl {key}: {e}"))?;
         }
         steps.push(("forwarding sysctls", lap.lap()));
+        // A host end whose removal is still queued is in use again: keep it.
+        self.nat_removals.remove(&m.host_if);
         let host_if = m.host_if.clone();
         blocking("nft", move || firewall::add_host_if(None, &host_if))
             .await?
@@ -337,7 +339,7 @@ impl Subject for FloorSubject {
         let mut first_err = None;
         // The veth dies with the namespace (the kernel's batched cleanup);
         // its NAT element goes later, with others, in one transaction.
-        self.nat_removals.push(m.host_if.clone());
+        self.nat_removals.insert(m.host_if.clone());
         if self.nat_removals.len() >= NAT_FLUSH_AT
             && let Err(e) = self.flush_nat().await
         {
