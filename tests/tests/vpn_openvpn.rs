@@ -1270,3 +1270,45 @@ async fn isolated_namespace_goes_once_its_last_process_exits() {
     })
     .await
 }
+
+/// Deleting the profile of an active connection ends the connection, as
+/// NetworkManager does, with connection-removed (not user-disconnected),
+/// and leaves nothing: no client, no isolated namespace, no profile file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_profile_ends_its_connection_with_connection_removed() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &rig.profile("corp-del").isolated("vpndel")).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_and_wait(&conn, &mut log, &path).await;
+        assert_eq!(rig.foreign_openvpn_pids().len(), 1);
+
+        connection_proxy(&conn, &path)
+            .await
+            .delete()
+            .await
+            .expect("Delete");
+        log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
+        let states: Vec<(u32, u32)> = log.states(&ac, Sig::State);
+        assert!(
+            in_order(
+                &states.iter().map(|s| s.0).collect::<Vec<_>>(),
+                &[active::ACTIVATED, active::DEACTIVATING, active::DEACTIVATED]
+            ),
+            "{}",
+            log.describe()
+        );
+        assert_eq!(
+            states.last().copied(),
+            Some((active::DEACTIVATED, reason::CONNECTION_REMOVED)),
+            "{}",
+            log.describe()
+        );
+        wait_clean(&conn, &rig, Some("vpndel"), VPN_DOWN_TIMEOUT).await;
+        assert!(list_connections(&conn).await.is_empty());
+    })
+    .await
+}

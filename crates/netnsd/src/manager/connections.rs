@@ -737,7 +737,15 @@ impl Manager {
         }
     }
 
+    /// DeactivateConnection: the user asked, user-disconnected.
     pub(super) async fn deactivate(&mut self, n: u32) -> Result<(), Error> {
+        self.deactivate_because(n, reason::USER_DISCONNECTED).await
+    }
+
+    /// Ends an active connection with `why` as the reason of its last
+    /// state changes (connection-removed when its profile is deleted, as
+    /// NetworkManager does).
+    pub(super) async fn deactivate_because(&mut self, n: u32, why: u32) -> Result<(), Error> {
         let a = self
             .active(n)
             .ok_or_else(|| Error::NotFound(format!("no active connection {}", active_path(n))))?;
@@ -747,18 +755,13 @@ impl Manager {
         let Some(run) = self.runs.get_mut(&n) else {
             return Ok(());
         };
-        run.ending = Some(reason::USER_DISCONNECTED);
+        run.ending = Some(why);
         if let Some(reply) = run.helper_reply.take() {
             let _ = reply.send("deactivated".into());
         }
         let pid = run.pid;
-        self.transition(
-            n,
-            Some(st::DEACTIVATING),
-            Some(vs::DISCONNECTED),
-            reason::USER_DISCONNECTED,
-        )
-        .await;
+        self.transition(n, Some(st::DEACTIVATING), Some(vs::DISCONNECTED), why)
+            .await;
         match pid {
             Some(pid) => stop(pid),
             None => self.finish(n).await,

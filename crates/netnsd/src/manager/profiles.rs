@@ -222,7 +222,9 @@ impl Manager {
             .map(|a| a.number)
             .collect();
         for a in active {
-            let _ = self.deactivate(a).await;
+            let _ = self
+                .deactivate_because(a, netnsd_api::state::reason::CONNECTION_REMOVED)
+                .await;
         }
         self.store.delete(&entry.path)?;
         let _ = self.store.remove_files(entry.profile.uuid());
