@@ -1312,3 +1312,39 @@ async fn deleting_the_profile_ends_its_connection_with_connection_removed() {
     })
     .await
 }
+
+/// A client that does not end on SIGTERM (here: stopped with SIGSTOP, so the
+/// signal stays pending) is killed a few seconds later: the deactivation
+/// completes, with user-disconnected, and leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_ignores_sigterm_is_killed_and_the_deactivation_ends() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &rig.profile("corp-hung").isolated("vpnhung")).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_and_wait(&conn, &mut log, &path).await;
+        let clients = rig.foreign_openvpn_pids();
+        assert_eq!(clients.len(), 1, "{clients:?}");
+        let pid = nix::unistd::Pid::from_raw(clients[0].0 as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+
+        deactivate(&conn, &ac).await.expect("DeactivateConnection");
+        // SIGTERM cannot end a stopped process; only the daemon's SIGKILL can.
+        log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
+        assert_eq!(
+            log.states(&ac, Sig::State).last().copied(),
+            Some((active::DEACTIVATED, reason::USER_DISCONNECTED)),
+            "{}",
+            log.describe()
+        );
+        assert!(
+            rig.foreign_openvpn_pids().is_empty(),
+            "the stopped client is still there"
+        );
+        wait_clean(&conn, &rig, Some("vpnhung"), VPN_DOWN_TIMEOUT).await;
+    })
+    .await
+}

@@ -732,7 +732,7 @@ impl Manager {
         self.transition(n, Some(st::DEACTIVATING), Some(vs::FAILED), why)
             .await;
         match pid {
-            Some(pid) => stop(pid),
+            Some(pid) => self.stop_client(n, pid),
             None => self.finish(n).await,
         }
     }
@@ -763,7 +763,7 @@ impl Manager {
         self.transition(n, Some(st::DEACTIVATING), Some(vs::DISCONNECTED), why)
             .await;
         match pid {
-            Some(pid) => stop(pid),
+            Some(pid) => self.stop_client(n, pid),
             None => self.finish(n).await,
         }
         Ok(())
@@ -860,6 +860,34 @@ impl Manager {
     /// Announces the connection properties of a namespace.
     async fn namespace_connections_changed(&self, ns: u32) {
         crate::dbus::instance::connections_changed(self.conn.as_ref(), ns).await;
+    }
+}
+
+/// How long a VPN client has to end after SIGTERM before it gets SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+impl Manager {
+    /// Asks a connection's client to end (SIGTERM), and makes sure it does:
+    /// one still running STOP_GRACE later (hung, stopped, or ignoring the
+    /// signal) is killed, so the connection cannot stay deactivating.
+    fn stop_client(&self, n: u32, pid: u32) {
+        stop(pid);
+        self.later(STOP_GRACE, Later::KillClient(n, pid));
+    }
+
+    /// STOP_GRACE after SIGTERM: a client that has not exited is killed.
+    pub(super) fn kill_client(&self, n: u32, pid: u32) {
+        if self.runs.get(&n).and_then(|r| r.pid) == Some(pid) {
+            tracing::warn!(
+                active = n,
+                pid,
+                "the VPN client did not end on SIGTERM: SIGKILL"
+            );
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
     }
 }
 

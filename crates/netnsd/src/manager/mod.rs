@@ -376,6 +376,8 @@ enum Later {
     FlushNat(u64),
     /// A host end left to die with its namespace should be gone by now.
     ReapHostEnd(u32),
+    /// A VPN client sent SIGTERM should have ended by now: activation, pid.
+    KillClient(u32, u32),
     /// A spawned process ended: pid, status.
     Exited(u32, i32),
     /// A VPN client's up hook reported the pushed configuration.
@@ -597,6 +599,7 @@ impl Manager {
                     Later::ExpireMove(device, seq) => self.expire_move(device, seq).await,
                     Later::FlushNat(generation) => self.flush_nat(Some(generation)).await,
                     Later::ReapHostEnd(slot) => self.reap_host_end(slot).await,
+                    Later::KillClient(n, pid) => self.kill_client(n, pid),
                     Later::Exited(pid, status) => self.process_exited(pid, status).await,
                     Later::VpnUp(n, env, reply) => self.vpn_up(n, env, reply).await,
                     Later::TunArrived(n) => self.tun_arrived(n).await,
