@@ -65,7 +65,7 @@ pub const PLAIN_UID: u32 = 4243;
 /// The polkit action that guards adding and removing namespaces.
 pub const MANAGE_ACTION: &str = netnsd_api::actions::MANAGE_NAMESPACES;
 
-/// The rule of the README: members of netns-admins may do everything netnsd offers.
+/// The rule of docs/bus-api.md (Authorization): members of netns-admins may do everything netnsd offers.
 pub const GRANT_ADMINS_RULE: &str = r#"polkit.addRule(function(action, subject) {
     if (action.id.indexOf("net.netnsd.Netns1.") == 0 && subject.isInGroup("netns-admins"))
         return polkit.Result.YES;

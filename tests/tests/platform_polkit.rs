@@ -2,7 +2,7 @@
 //! nobody (uid 65534) is refused TakeDevice (take-device) and every
 //! configure method, and nothing changes; nobody still reads devices,
 //! routes and rules; validation comes before polkit; root is allowed; the
-//! README's rule lets members of netns-admins configure and take devices.
+//! rule of docs/bus-api.md lets members of netns-admins configure and take devices.
 
 use netnsd_api::actions;
 use netnsd_tests::*;
@@ -170,7 +170,7 @@ async fn nobody_is_refused_take_device_and_configure() {
     .await;
 }
 
-/// The README's rule grants netns-admins everything: nsadmin can then take
+/// The rule of docs/bus-api.md grants netns-admins everything: nsadmin can then take
 /// devices and configure; nsuser still cannot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_file_grants_take_device_and_configure_to_the_group() {

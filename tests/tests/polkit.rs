@@ -261,7 +261,7 @@ async fn root_is_allowed_through_every_client() {
     .await;
 }
 
-/// The README's rule: members of netns-admins may manage namespaces. nsadmin
+/// The rule of docs/bus-api.md: members of netns-admins may manage namespaces. nsadmin
 /// (uid 4242, in the group) is refused before the rule, allowed with it, and
 /// refused again once it is gone; nsuser (not in the group) stays refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
