@@ -12,7 +12,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use netnsd_api::Error;
 
-use super::VpnConfig;
+use super::{Activation, Client, Launch, VpnConfig, VpnType};
+use crate::settings::Profile;
 use crate::spec::Cidr;
 
 pub const SERVICE_TYPE: &str = "org.freedesktop.NetworkManager.openconnect";
@@ -183,6 +184,47 @@ pub fn parse_env(env: &HashMap<String, String>) -> Result<VpnConfig, Error> {
     }
     c.banner = get("CISCO_BANNER").unwrap_or_default().to_string();
     Ok(c)
+}
+
+/// OpenConnect as a [`VpnType`]: openconnect reports through the helper
+/// (`--script`); its password or cookie goes to its stdin.
+pub struct OpenConnect;
+
+impl VpnType for OpenConnect {
+    fn name(&self) -> &'static str {
+        "OpenConnect"
+    }
+
+    fn validate(&self, p: &Profile) -> Result<(), Error> {
+        // The names only go into the arguments: any will do to check.
+        invocation(&p.vpn_data(), &p.vpn_secrets(), "tun", "script").map(drop)
+    }
+
+    fn launch(&self, p: &Profile, at: &Activation) -> Result<Launch, Error> {
+        let inv = invocation(&p.vpn_data(), &p.vpn_secrets(), &at.tundev, &at.helper)?;
+        Ok(Launch {
+            client: Client {
+                program: "openconnect",
+                args: inv.args,
+                stdin: inv.stdin,
+                files: Vec::new(),
+            },
+            kernel: None,
+            configure: None,
+        })
+    }
+
+    fn reported(&self, env: &HashMap<String, String>) -> Result<Option<VpnConfig>, Error> {
+        if reason(env) != "connect" {
+            // pre-init, disconnect, reconnect: nothing for the daemon to do.
+            return Ok(None);
+        }
+        parse_env(env).map(Some)
+    }
+
+    fn failure_reason(&self, log: &str) -> u32 {
+        failure_reason(log)
+    }
 }
 
 /// Why an openconnect process ended, from what it printed.

@@ -13,7 +13,8 @@ use std::path::Path;
 
 use netnsd_api::Error;
 
-use super::VpnConfig;
+use super::{Activation, Client, Launch, VpnConfig, VpnType};
+use crate::settings::Profile;
 use crate::spec::Cidr;
 
 pub const SERVICE_TYPE: &str = "org.freedesktop.NetworkManager.openvpn";
@@ -366,6 +367,59 @@ pub fn parse_env(env: &HashMap<String, String>) -> Result<VpnConfig, Error> {
         }
     }
     Ok(c)
+}
+
+/// OpenVPN as a [`VpnType`]: openvpn reports through the helper (`--up`);
+/// the credentials go to 0600 files (`N.auth`, `N.pass`).
+pub struct OpenVpn;
+
+impl VpnType for OpenVpn {
+    fn name(&self) -> &'static str {
+        "OpenVPN"
+    }
+
+    fn validate(&self, p: &Profile) -> Result<(), Error> {
+        // The names only go into the arguments: any will do to check.
+        let (auth, askpass) = (Path::new("auth"), Path::new("pass"));
+        invocation(&p.vpn_data(), &p.vpn_secrets(), "tun", "up", auth, askpass).map(drop)
+    }
+
+    fn launch(&self, p: &Profile, at: &Activation) -> Result<Launch, Error> {
+        let (auth, askpass) = (at.file("auth"), at.file("pass"));
+        let inv = invocation(
+            &p.vpn_data(),
+            &p.vpn_secrets(),
+            &at.tundev,
+            &at.helper,
+            &auth,
+            &askpass,
+        )?;
+        let mut files = Vec::new();
+        if let Some(c) = inv.auth_file {
+            files.push((auth, c));
+        }
+        if let Some(c) = inv.askpass_file {
+            files.push((askpass, c));
+        }
+        Ok(Launch {
+            client: Client {
+                program: "openvpn",
+                args: inv.args,
+                stdin: None,
+                files,
+            },
+            kernel: None,
+            configure: None,
+        })
+    }
+
+    fn reported(&self, env: &HashMap<String, String>) -> Result<Option<VpnConfig>, Error> {
+        parse_env(env).map(Some)
+    }
+
+    fn failure_reason(&self, log: &str) -> u32 {
+        failure_reason(log)
+    }
 }
 
 /// Why an openvpn process ended, from what it printed.
