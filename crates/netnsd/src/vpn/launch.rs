@@ -49,10 +49,11 @@ impl Activation {
             .map_err(|e| Error::Failed(format!("create {}: {e}", dir.display())))?;
         let exe =
             std::env::current_exe().map_err(|e| Error::Failed(format!("own executable: {e}")))?;
-        Ok(Activation::with(dir, number, &exe))
+        Ok(Activation::in_dir(dir, number, &exe))
     }
 
-    fn with(dir: PathBuf, number: u32, exe: &Path) -> Activation {
+    /// Activation `number`, its files in `dir`, its helper `exe`.
+    pub(crate) fn in_dir(dir: PathBuf, number: u32, exe: &Path) -> Activation {
         let socket = dir.join(format!("{number}.sock"));
         Activation {
             number,
@@ -258,5 +259,128 @@ pub fn kill(pid: u32) {
 pub fn remove_files(files: &[PathBuf]) {
     for f in files {
         let _ = std::fs::remove_file(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::Duration;
+
+    fn activation(dir: &Path, number: u32) -> Activation {
+        Activation::in_dir(dir.to_path_buf(), number, Path::new("/usr/sbin/netnsd"))
+    }
+
+    fn client(program: &'static str, args: &[&str], stdin: Option<&str>) -> Client {
+        Client {
+            program,
+            args: args.iter().map(|a| a.to_string()).collect(),
+            stdin: stdin.map(str::to_string),
+            files: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn names_of_an_activation() {
+        let at = activation(Path::new("/run/netnsd/vpn"), 7);
+        assert_eq!(at.tundev, "nsvpn7");
+        assert_eq!(at.socket, Path::new("/run/netnsd/vpn/7.sock"));
+        assert_eq!(
+            at.helper,
+            "/usr/sbin/netnsd --vpn-helper /run/netnsd/vpn/7.sock"
+        );
+        assert_eq!(at.file("auth"), Path::new("/run/netnsd/vpn/7.auth"));
+    }
+
+    #[tokio::test]
+    async fn secrets_written_0600_and_the_helper_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = activation(dir.path(), 3);
+        let mut c = client("true", &[], None);
+        c.files.push((at.file("auth"), "user\npass\n".into()));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (files, _helper) = prepare(&at, &c, move |env, reply| {
+            let _ = reply.send("ok".into());
+            tx.send(env).is_ok()
+        })
+        .unwrap();
+        assert_eq!(files, [at.socket.clone(), at.file("auth")]);
+        let meta = std::fs::metadata(at.file("auth")).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::read_to_string(at.file("auth")).unwrap(),
+            "user\npass\n"
+        );
+
+        // The helper's side: its environment in, the verdict out.
+        let socket = at.socket.clone();
+        let code = tokio::task::spawn_blocking(move || super::super::helper::run(&socket))
+            .await
+            .unwrap();
+        assert_eq!(code, 0);
+        let env = rx.recv().await.unwrap();
+        assert!(env.contains_key("PATH"), "{env:?}");
+
+        remove_files(&files);
+        assert!(!at.socket.exists() && !at.file("auth").exists());
+    }
+
+    #[tokio::test]
+    async fn a_file_that_cannot_be_written_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = activation(dir.path(), 4);
+        let mut c = client("true", &[], None);
+        c.files.push((at.file("auth"), "a".into()));
+        c.files.push((dir.path().join("no/such/dir"), "b".into()));
+        let e = prepare(&at, &c, |_, _| true).err().unwrap();
+        assert!(
+            matches!(e, Error::Failed(ref m) if m.starts_with("write ")),
+            "{e:?}"
+        );
+        assert!(!at.file("auth").exists());
+    }
+
+    #[tokio::test]
+    async fn client_started_with_secrets_on_stdin_and_its_log_kept() {
+        let c = client(
+            "sh",
+            &["-c", "read x; echo got $x; echo late >&2; exit 3"],
+            Some("it\n"),
+        );
+        let mut child = start(&c, None).await.unwrap();
+        let log = Log::default();
+        capture_log(&mut child, 1, &log);
+        let (tx, rx) = oneshot::channel();
+        watch_exit(child, move |status| {
+            let _ = tx.send(status);
+        });
+        let status = tokio::time::timeout(Duration::from_secs(10), rx)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(status, 3);
+        // The log threads finish at end of file, shortly after the exit.
+        for _ in 0..100 {
+            if log.lock().unwrap().len() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut lines: Vec<String> = log.lock().unwrap().iter().cloned().collect();
+        lines.sort();
+        assert_eq!(lines, ["got it", "late"]);
+    }
+
+    #[tokio::test]
+    async fn a_missing_client_is_not_supported() {
+        let c = client("netnsd-no-such-vpn-client", &[], None);
+        match start(&c, None).await {
+            Err(Error::NotSupported(m)) => assert_eq!(
+                m,
+                "netnsd-no-such-vpn-client is not installed (Debian package netnsd-no-such-vpn-client)"
+            ),
+            other => panic!("{:?}", other.map(|c| c.id())),
+        }
     }
 }

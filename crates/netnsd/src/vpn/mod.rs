@@ -153,3 +153,76 @@ pub fn lookup(p: &Profile) -> Result<&'static dyn VpnType, Error> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) const OPENVPN: &str = "[connection]
+id=work
+uuid=5d1f1a52-6d3e-4d0c-9b43-3b1b6f1c2a11
+type=vpn
+
+[vpn]
+service-type=org.freedesktop.NetworkManager.openvpn
+remote=vpn.example.com:1194
+connection-type=password
+username=alice
+ca=/etc/ca.crt
+
+[vpn-secrets]
+password=s3cret
+";
+
+    fn profile(text: &str) -> Profile {
+        Profile::from_keyfile(text).unwrap()
+    }
+
+    fn vpn(service: &str) -> Profile {
+        profile(&format!(
+            "[connection]\nid=v\nuuid=5d1f1a52-6d3e-4d0c-9b43-3b1b6f1c2a12\ntype=vpn\n\n\
+             [vpn]\nservice-type={service}\n"
+        ))
+    }
+
+    #[test]
+    fn each_type_found_by_what_names_it() {
+        assert_eq!(lookup(&profile(OPENVPN)).unwrap().name(), "OpenVPN");
+        assert_eq!(
+            lookup(&vpn(openconnect::SERVICE_TYPE)).unwrap().name(),
+            "OpenConnect"
+        );
+        let wg = profile(
+            "[connection]\nid=wg\nuuid=5d1f1a52-6d3e-4d0c-9b43-3b1b6f1c2a13\ntype=wireguard\n",
+        );
+        assert_eq!(lookup(&wg).unwrap().name(), "WireGuard");
+    }
+
+    #[test]
+    fn others_not_supported() {
+        let e = lookup(&vpn("org.freedesktop.NetworkManager.vpnc"))
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&e, Error::NotSupported(m)
+                if m == "VPN service type \"org.freedesktop.NetworkManager.vpnc\" is not supported"),
+            "{e:?}"
+        );
+        let eth = profile(
+            "[connection]\nid=e\nuuid=5d1f1a52-6d3e-4d0c-9b43-3b1b6f1c2a14\ntype=ethernet\n",
+        );
+        let e = lookup(&eth).err().unwrap();
+        assert!(
+            matches!(&e, Error::NotSupported(m)
+                if m == "activating \"802-3-ethernet\" connections is not supported"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn one_entry_per_key() {
+        for (i, (k, _)) in TYPES.iter().enumerate() {
+            assert!(TYPES[..i].iter().all(|(other, _)| other != k), "{k:?}");
+        }
+    }
+}

@@ -325,4 +325,52 @@ mod tests {
         );
         assert_eq!(c.routes, vec![("10.99.0.0/24".parse().unwrap(), None)]);
     }
+
+    #[test]
+    fn as_a_vpn_type() {
+        let p = Profile::from_keyfile(
+            "[connection]\nid=oc\nuuid=5d1f1a52-6d3e-4d0c-9b43-3b1b6f1c2a21\ntype=vpn\n\n\
+             [vpn]\nservice-type=org.freedesktop.NetworkManager.openconnect\n\
+             gateway=vpn.example.com\nusername=alice\n\n[vpn-secrets]\npassword=hunter2\n",
+        )
+        .unwrap();
+        OpenConnect.validate(&p).unwrap();
+        let at = Activation::in_dir("/run/netnsd/vpn".into(), 2, std::path::Path::new("/bin/n"));
+        let l = OpenConnect.launch(&p, &at).unwrap();
+        assert!(l.kernel.is_none() && l.configure.is_none());
+        let c = l.client;
+        assert_eq!(c.program, "openconnect");
+        assert_eq!(c.stdin.as_deref(), Some("hunter2\n"));
+        assert!(c.files.is_empty());
+        let s = c.args.join(" ");
+        assert!(
+            s.contains("--interface=nsvpn2")
+                && s.contains("--script /bin/n --vpn-helper /run/netnsd/vpn/2.sock"),
+            "{s}"
+        );
+
+        let env = |reason: &str| -> HashMap<String, String> {
+            [
+                ("reason", reason),
+                ("TUNDEV", "nsvpn2"),
+                ("INTERNAL_IP4_ADDRESS", "10.9.0.2"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+        };
+        assert_eq!(OpenConnect.reported(&env("pre-init")).unwrap(), None);
+        assert_eq!(
+            OpenConnect
+                .reported(&env("connect"))
+                .unwrap()
+                .unwrap()
+                .tundev,
+            "nsvpn2"
+        );
+        assert_eq!(
+            OpenConnect.failure_reason("Login failed."),
+            netnsd_api::state::reason::LOGIN_FAILED
+        );
+    }
 }

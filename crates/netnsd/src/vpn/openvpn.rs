@@ -602,4 +602,49 @@ mod tests {
             reason::SERVICE_STOPPED
         );
     }
+
+    fn activation() -> Activation {
+        Activation::in_dir("/run/netnsd/vpn".into(), 7, Path::new("/usr/sbin/netnsd"))
+    }
+
+    #[test]
+    fn as_a_vpn_type() {
+        let p = Profile::from_keyfile(crate::vpn::tests::OPENVPN).unwrap();
+        OpenVpn.validate(&p).unwrap();
+        let l = OpenVpn.launch(&p, &activation()).unwrap();
+        assert!(l.kernel.is_none() && l.configure.is_none());
+        let c = l.client;
+        assert_eq!((c.program, c.stdin), ("openvpn", None));
+        let s = c.args.join(" ");
+        assert!(
+            s.contains("--dev nsvpn7 ")
+                && s.contains("--up /usr/sbin/netnsd --vpn-helper /run/netnsd/vpn/7.sock")
+                && s.contains("--auth-user-pass /run/netnsd/vpn/7.auth"),
+            "{s}"
+        );
+        assert!(!s.contains("s3cret"), "{s}");
+        assert_eq!(
+            c.files,
+            [("/run/netnsd/vpn/7.auth".into(), "alice\ns3cret\n".into())]
+        );
+
+        let no_remote = crate::vpn::tests::OPENVPN.replace("remote=", "x-remote=");
+        let e = OpenVpn
+            .validate(&Profile::from_keyfile(&no_remote).unwrap())
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidArgument(m) if m.contains("vpn.data.remote")),
+            "{e:?}"
+        );
+
+        let env: HashMap<String, String> = [("dev", "nsvpn7"), ("ifconfig_local", "10.8.0.6")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(OpenVpn.reported(&env).unwrap().unwrap().tundev, "nsvpn7");
+        assert_eq!(
+            OpenVpn.failure_reason("AUTH_FAILED"),
+            netnsd_api::state::reason::LOGIN_FAILED
+        );
+    }
 }

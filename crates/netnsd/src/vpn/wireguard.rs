@@ -436,4 +436,33 @@ method=manual
             "{e:?}"
         );
     }
+
+    #[test]
+    fn as_a_vpn_type() {
+        let p = profile(KF);
+        WireGuard.validate(&p).unwrap();
+        let at = Activation::in_dir("/run/netnsd/vpn".into(), 5, std::path::Path::new("/bin/n"));
+        let l = WireGuard.launch(&p, &at).unwrap();
+        // The kernel's link first, wireguard-go where it has none; the
+        // daemon configures either: no helper, no file, no key in argv.
+        assert!(l.kernel.is_some() && l.configure.is_some());
+        assert_eq!(
+            l.client,
+            Client {
+                program: "wireguard-go",
+                args: vec!["-f".into(), "nsvpn5".into()],
+                stdin: None,
+                files: Vec::new(),
+            }
+        );
+        assert!(WireGuard.reported(&Default::default()).is_err());
+
+        let e = WireGuard
+            .validate(&profile(&KF.replace("private-key=", "x-private-key=")))
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidArgument(m) if m.contains("wireguard.private-key")),
+            "{e:?}"
+        );
+    }
 }
