@@ -80,7 +80,9 @@ pub struct Client {
     pub files: Vec<(PathBuf, String)>,
 }
 
-/// The listener of an activation's helper socket.
+/// The listener of an activation's helper socket, held by its connection
+/// while it runs. Dropping it does not stop the listener today: its task
+/// lives as long as the daemon.
 pub struct Helper {
     _task: tokio::task::JoinHandle<()>,
 }
