@@ -7,19 +7,13 @@
 //! configured there with the pushed addresses, routes and DNS. That
 //! namespace holds only lo and the tunnel: a kill switch by construction.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::io::{BufRead, BufReader};
+use std::collections::{BTreeMap, HashMap};
 use std::os::fd::AsFd;
-use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use netnsd_api::state::{active as st, reason, vpn as vs};
 use netnsd_api::{Error, active_path};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 use zbus::wire::{ObjectPath, OwnedObjectPath};
 
@@ -28,7 +22,8 @@ use crate::dns::Dns;
 use crate::netlink_ops as ops;
 use crate::settings::Profile;
 use crate::spec::{Cidr, Family, RouteSpec, TABLE_MAIN};
-use crate::vpn::{VpnConfig, openconnect, openvpn, wg_kernel, wireguard};
+use crate::vpn::launch::{self, remove_files, stop};
+use crate::vpn::{KernelTunnel, VpnConfig, VpnType};
 
 /// An active connection as the bus sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +55,7 @@ impl ActiveInfo {
 
 /// The daemon's side of one running VPN client.
 pub(super) struct VpnRun {
-    plugin: Plugin,
+    vpn: &'static dyn VpnType,
     pid: Option<u32>,
     tundev: String,
     /// netns-isolate: (namespace name, made by this activation, persistent).
@@ -70,15 +65,15 @@ pub(super) struct VpnRun {
     helper_reply: Option<oneshot::Sender<String>>,
     config: Option<VpnConfig>,
     files: Vec<PathBuf>,
-    log: Arc<Mutex<VecDeque<String>>>,
+    /// The helper socket's listener.
+    _helper: launch::Helper,
+    log: launch::Log,
     /// The end was asked for (user, failure): its reason.
     ending: Option<u32>,
-    /// WireGuard in the kernel: the tunnel is a `wireguard` link the
-    /// daemon made (no client process), deleted when the connection ends.
+    /// A kernel tunnel (WireGuard's): the tunnel is a link the daemon
+    /// made (no client process), deleted when the connection ends.
     kernel_link: bool,
 }
-
-const LOG_LINES: usize = 200;
 
 impl Manager {
     fn active(&self, n: u32) -> Option<ActiveInfo> {
@@ -124,22 +119,116 @@ impl Manager {
         }
     }
 
+    /// ActivateConnection: checks the profile and its namespace keys, asks
+    /// its VPN type how to bring the tunnel up, and brings it up in the
+    /// uplink namespace with the common launch.
     pub(super) async fn activate(
         &mut self,
         profile_number: u32,
         uplink_ns: u32,
     ) -> Result<OwnedObjectPath, Error> {
+        let profile = self.inactive_profile(profile_number)?;
+        let vpn = crate::vpn::lookup(&profile)?;
+        let isolate = self.isolation(&profile)?;
+        let number = self.next_active;
+        let at = launch::Activation::new(&self.state_dir, number)?;
+        vpn.validate(&profile)?;
+        let plan = vpn.launch(&profile, &at)?;
+        self.next_active += 1;
+        let later = self.later_tx.clone();
+        let (files, helper) = launch::prepare(&at, &plan.client, move |env, tx| {
+            later.send(Later::VpnUp(number, env, tx)).is_ok()
+        })?;
+
+        let info = ActiveInfo {
+            number,
+            profile: profile_number,
+            id: profile.id().to_owned(),
+            uuid: profile.uuid().to_owned(),
+            kind: profile.kind().to_owned(),
+            vpn: true,
+            state: st::UNKNOWN,
+            vpn_state: vs::UNKNOWN,
+            reason: reason::NONE,
+            uplink_ns,
+            ns: uplink_ns,
+            banner: String::new(),
+        };
+        self.registry
+            .write()
+            .unwrap()
+            .actives
+            .insert(number, info.clone());
+        crate::dbus::active::export(self.conn.as_ref(), number, self.registry.clone()).await;
+        self.runs.insert(
+            number,
+            VpnRun {
+                pid: None,
+                tundev: at.tundev.clone(),
+                isolate: isolate.map(|n| (n, false, profile.netns().persistent)),
+                timeout_ms: profile.netns().timeout_ms,
+                helper_reply: None,
+                vpn,
+                config: None,
+                files,
+                _helper: helper,
+                log: launch::Log::default(),
+                ending: None,
+                kernel_link: false,
+            },
+        );
+        // As NetworkManager: the object appears, then goes to activating.
+        self.transition(
+            number,
+            Some(st::ACTIVATING),
+            Some(vs::PREPARE),
+            reason::NONE,
+        )
+        .await;
+
+        // A tunnel the kernel provides, where it has it; else the client.
+        let kernel = match plan.kernel {
+            Some(kernel) => {
+                self.kernel_tunnel(number, uplink_ns, kernel, plan.client.program)
+                    .await
+            }
+            None => Ok(false),
+        };
+        let pid = match kernel {
+            Ok(true) => None,
+            Ok(false) => Some(
+                self.start_client(number, uplink_ns, &at, &plan.client, plan.configure)
+                    .await?,
+            ),
+            Err(e) => {
+                self.fail(number, reason::SERVICE_START_FAILED).await;
+                return Err(e);
+            }
+        };
+        let timeout = super::profiles::vpn_timeout(&profile);
+        self.later(timeout, Later::ConnectTimeout(number));
+        self.transition(number, None, Some(vs::CONNECT), reason::NONE)
+            .await;
+        if let Some(pid) = pid {
+            let program = plan.client.program;
+            tracing::info!(id = %info.id, pid, program, "VPN client started");
+        }
+        Ok(info.object_path())
+    }
+
+    /// The profile `number`, if it is not active already.
+    fn inactive_profile(&self, number: u32) -> Result<Profile, Error> {
         let profile = self
             .registry
             .read()
             .unwrap()
             .profiles
-            .get(&profile_number)
+            .get(&number)
             .map(|p| p.profile.clone())
             .ok_or_else(|| {
                 Error::NotFound(format!(
                     "no connection {}",
-                    netnsd_api::connection_path(profile_number)
+                    netnsd_api::connection_path(number)
                 ))
             })?;
         if let Some(a) = self
@@ -148,7 +237,7 @@ impl Manager {
             .unwrap()
             .actives
             .values()
-            .find(|a| a.profile == profile_number && a.state < st::DEACTIVATED)
+            .find(|a| a.profile == number && a.state < st::DEACTIVATED)
         {
             return Err(Error::AlreadyExists(format!(
                 "connection {:?} is already active at {}",
@@ -156,7 +245,12 @@ impl Manager {
                 active_path(a.number)
             )));
         }
-        let plugin = Plugin::of(&profile)?;
+        Ok(profile)
+    }
+
+    /// The namespace keys: the namespace the tunnel is to be isolated in
+    /// (None: it stays in the uplink namespace), checked.
+    fn isolation(&self, profile: &Profile) -> Result<Option<String>, Error> {
         let isolate = profile.netns().isolate.then(|| profile.netns_name());
         if let Some(name) = &isolate {
             netnsd_api::validate::netns_name(name)
@@ -180,272 +274,84 @@ impl Manager {
                 ));
             }
         }
-        let number = self.next_active;
-        let tundev = format!("nsvpn{number}");
-        let (info_tundev, n_for_wg) = (tundev.clone(), number);
-        let dir = self.state_dir.join("vpn");
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::Failed(format!("create {}: {e}", dir.display())))?;
-        let socket = dir.join(format!("{number}.sock"));
-        let auth = dir.join(format!("{number}.auth"));
-        let askpass = dir.join(format!("{number}.pass"));
-        let exe =
-            std::env::current_exe().map_err(|e| Error::Failed(format!("own executable: {e}")))?;
-        let helper = format!("{} --vpn-helper {}", exe.display(), socket.display());
-        let launch = plugin.launch(&profile, &tundev, &helper, &auth, &askpass)?;
-        self.next_active += 1;
-
-        let mut files = vec![socket.clone()];
-        for (path, content) in &launch.files {
-            {
-                let c = content;
-                let written = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .mode(0o600)
-                    .open(path)
-                    .and_then(|mut f| std::io::Write::write_all(&mut f, c.as_bytes()));
-                files.push(path.clone());
-                if let Err(e) = written {
-                    remove_files(&files);
-                    return Err(Error::Failed(format!("write {}: {e}", path.display())));
-                }
-            }
-        }
-        let _ = std::fs::remove_file(&socket);
-        let listener = match tokio::net::UnixListener::bind(&socket) {
-            Ok(l) => l,
-            Err(e) => {
-                remove_files(&files);
-                return Err(Error::Failed(format!(
-                    "listen on {}: {e}",
-                    socket.display()
-                )));
-            }
-        };
-        let later = self.later_tx.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (r, mut w) = stream.into_split();
-                let mut line = String::new();
-                if tokio::io::BufReader::new(r)
-                    .read_line(&mut line)
-                    .await
-                    .is_err()
-                {
-                    continue;
-                }
-                let env: HashMap<String, String> = serde_json::from_str(&line).unwrap_or_default();
-                let (tx, rx) = oneshot::channel();
-                if later.send(Later::VpnUp(number, env, tx)).is_err() {
-                    break;
-                }
-                let verdict = rx.await.unwrap_or_else(|_| "the daemon went away".into());
-                let _ = w.write_all(format!("{verdict}\n").as_bytes()).await;
-            }
-        });
-
-        let info = ActiveInfo {
-            number,
-            profile: profile_number,
-            id: profile.id().to_owned(),
-            uuid: profile.uuid().to_owned(),
-            kind: profile.kind().to_owned(),
-            vpn: true,
-            state: st::UNKNOWN,
-            vpn_state: vs::UNKNOWN,
-            reason: reason::NONE,
-            uplink_ns,
-            ns: uplink_ns,
-            banner: String::new(),
-        };
-        self.registry
-            .write()
-            .unwrap()
-            .actives
-            .insert(number, info.clone());
-        crate::dbus::active::export(self.conn.as_ref(), number, self.registry.clone()).await;
-        let log = Arc::new(Mutex::new(VecDeque::new()));
-        self.runs.insert(
-            number,
-            VpnRun {
-                pid: None,
-                tundev: tundev.clone(),
-                isolate: isolate.map(|n| (n, false, profile.netns().persistent)),
-                timeout_ms: profile.netns().timeout_ms,
-                helper_reply: None,
-                plugin,
-                config: None,
-                files,
-                log: log.clone(),
-                ending: None,
-                kernel_link: false,
-            },
-        );
-        // As NetworkManager: the object appears, then goes to activating.
-        self.transition(
-            number,
-            Some(st::ACTIVATING),
-            Some(vs::PREPARE),
-            reason::NONE,
-        )
-        .await;
-
-        // WireGuard: the kernel's, where it has it.
-        if plugin == Plugin::WireGuard {
-            match self.kernel_wireguard(number, uplink_ns, &profile).await {
-                Ok(true) => {
-                    let timeout = super::profiles::vpn_timeout(&profile);
-                    self.later(timeout, Later::ConnectTimeout(number));
-                    self.transition(number, None, Some(vs::CONNECT), reason::NONE)
-                        .await;
-                    return Ok(info.object_path());
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    self.fail(number, reason::SERVICE_START_FAILED).await;
-                    return Err(e);
-                }
-            }
-        }
-        // Start the client in the uplink namespace.
-        let netns = match self.registry.read().unwrap().by_number(uplink_ns).cloned() {
-            Some(ns) if ns.number != 0 => Some(self.ns_file(&ns)?),
-            _ => None,
-        };
-        let (program, args, stdin) = (launch.program, launch.args.clone(), launch.stdin.clone());
-        let spawned = tokio::task::spawn_blocking(move || {
-            let mut cmd = Command::new(program);
-            cmd.args(&args)
-                .stdin(if stdin.is_some() {
-                    Stdio::piped()
-                } else {
-                    Stdio::null()
-                })
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            if let Some(f) = netns {
-                // SAFETY: setns is async-signal-safe; the closure only makes that call.
-                unsafe {
-                    cmd.pre_exec(move || {
-                        nix::sched::setns(f.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
-                            .map_err(std::io::Error::from)
-                    });
-                }
-            }
-            let mut child = cmd.spawn()?;
-            if let (Some(secret), Some(mut input)) = (stdin, child.stdin.take()) {
-                // Secrets go in on stdin, never on a command line.
-                std::io::Write::write_all(&mut input, secret.as_bytes())?;
-            }
-            Ok::<_, std::io::Error>(child)
-        })
-        .await
-        .map_err(|e| Error::Failed(e.to_string()))?;
-        let mut child = match spawned {
-            Ok(c) => c,
-            Err(e) => {
-                let err = if e.kind() == std::io::ErrorKind::NotFound {
-                    Error::NotSupported(format!(
-                        "{program} is not installed (Debian package {program})"
-                    ))
-                } else {
-                    Error::Failed(format!("start {program}: {e}"))
-                };
-                self.fail(number, reason::SERVICE_START_FAILED).await;
-                return Err(err);
-            }
-        };
-        let pid = child.id();
-        if let Some(r) = self.runs.get_mut(&number) {
-            r.pid = Some(pid);
-        }
-        self.record(crate::record::Entry::VpnStarted {
-            active: number,
-            pid,
-            tundev,
-        })?;
-        for out in [
-            child
-                .stdout
-                .take()
-                .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(out).lines().map_while(Result::ok) {
-                    tracing::debug!(target: "netnsd::openvpn", active = number, "{line}");
-                    let mut l = log.lock().unwrap();
-                    if l.len() == LOG_LINES {
-                        l.pop_front();
-                    }
-                    l.push_back(line);
-                }
-            });
-        }
-        if plugin == Plugin::WireGuard {
-            // The kernel had no WireGuard (see kernel_wireguard), and
-            // wireguard-go has no hook: configure it over its control
-            // socket, then go on as if a hook had reported.
-            let cfg = wireguard::Config::from_profile(&profile)?;
-            let (later, dev) = (self.later_tx.clone(), info_tundev.clone());
-            tokio::task::spawn_blocking(move || {
-                let r = wireguard::resolve(&cfg).and_then(|eps| {
-                    wireguard::configure(&dev, &cfg.uapi(&eps), Duration::from_secs(5))?;
-                    Ok(cfg.vpn_config(&dev))
-                });
-                let _ = later.send(Later::Configured(n_for_wg, r.map_err(|e| e.message())));
-            });
-        }
-        let later = self.later_tx.clone();
-        tokio::spawn(async move {
-            let status = crate::spawn::wait_exit(child)
-                .await
-                .map(crate::spawn::status_code)
-                .unwrap_or(-1);
-            let _ = later.send(Later::VpnExited(number, status));
-        });
-        let timeout = super::profiles::vpn_timeout(&profile);
-        self.later(timeout, Later::ConnectTimeout(number));
-        self.transition(number, None, Some(vs::CONNECT), reason::NONE)
-            .await;
-        tracing::info!(id = %info.id, pid, program, "VPN client started");
-        Ok(info.object_path())
+        Ok(isolate)
     }
 
-    /// WireGuard in the kernel: makes the `wireguard` link `nsvpnN` in the
-    /// uplink namespace and has it configured over generic netlink (off
-    /// the runtime; the result comes back as `Later::Configured`, as for
-    /// wireguard-go). Ok(false): this kernel has no WireGuard, use
-    /// wireguard-go instead.
-    async fn kernel_wireguard(
+    /// Starts activation `n`'s client in the uplink namespace and watches
+    /// it: its log, its end, and (`configure`) the daemon configuring its
+    /// tunnel when it has no hook. Returns its pid.
+    async fn start_client(
         &mut self,
         n: u32,
         uplink_ns: u32,
-        profile: &Profile,
-    ) -> Result<bool, Error> {
-        let cfg = wireguard::Config::from_profile(profile)?;
-        // The generic netlink socket is opened there, as the link is made.
+        at: &launch::Activation,
+        client: &launch::Client,
+        configure: Option<crate::vpn::Configure>,
+    ) -> Result<u32, Error> {
         let netns = match self.registry.read().unwrap().by_number(uplink_ns).cloned() {
             Some(ns) if ns.number != 0 => Some(self.ns_file(&ns)?),
             _ => None,
         };
-        let Some(tundev) = self.runs.get(&n).map(|r| r.tundev.clone()) else {
+        let mut child = match launch::start(client, netns).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.fail(n, reason::SERVICE_START_FAILED).await;
+                return Err(e);
+            }
+        };
+        let pid = child.id();
+        let log = self.runs.get_mut(&n).map(|r| {
+            r.pid = Some(pid);
+            r.log.clone()
+        });
+        self.record(crate::record::Entry::VpnStarted {
+            active: n,
+            pid,
+            tundev: at.tundev.clone(),
+        })?;
+        launch::capture_log(&mut child, n, &log.unwrap_or_default());
+        if let Some(configure) = configure {
+            // The client has no hook: the daemon configures its tunnel,
+            // then goes on as if a hook had reported.
+            let later = self.later_tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let r = configure();
+                let _ = later.send(Later::Configured(n, r.map_err(|e| e.message())));
+            });
+        }
+        let later = self.later_tx.clone();
+        launch::watch_exit(child, move |status| {
+            let _ = later.send(Later::VpnExited(n, status));
+        });
+        Ok(pid)
+    }
+
+    /// A tunnel the kernel provides (WireGuard's): makes the link `nsvpnN`
+    /// in the uplink namespace and has it configured there (off the
+    /// runtime; the result comes back as `Later::Configured`, as for a
+    /// client the daemon configures). Ok(false): this kernel lacks it, run
+    /// `fallback`, the client, instead.
+    async fn kernel_tunnel(
+        &mut self,
+        n: u32,
+        uplink_ns: u32,
+        kernel: KernelTunnel,
+        fallback: &str,
+    ) -> Result<bool, Error> {
+        // The configuring socket is opened there, as the link is made.
+        let netns = match self.registry.read().unwrap().by_number(uplink_ns).cloned() {
+            Some(ns) if ns.number != 0 => Some(self.ns_file(&ns)?),
+            _ => None,
+        };
+        let Some((tundev, name)) = self.runs.get(&n).map(|r| (r.tundev.clone(), r.vpn.name()))
+        else {
             return Ok(false);
         };
         let p = self.platform(uplink_ns)?;
-        match ops::add_wireguard(&p.handle, &tundev).await {
+        match (kernel.make)(&p.handle, &tundev).await {
             Ok(()) => {}
             Err(Error::NotSupported(m)) => {
-                tracing::info!(active = n, "{m}: falling back to wireguard-go");
+                tracing::info!(active = n, "{m}: falling back to {fallback}");
                 return Ok(false);
             }
             Err(e) => return Err(e),
@@ -456,28 +362,24 @@ impl Manager {
         let ifindex = ops::ifindex_by_name(&p.handle, &tundev)
             .await?
             .ok_or_else(|| Error::Failed(format!("{tundev} vanished after it was made")))?;
-        tracing::info!(active = n, %tundev, ifindex, "kernel WireGuard interface made");
+        tracing::info!(active = n, %tundev, ifindex, "kernel {name} interface made");
         let later = self.later_tx.clone();
         tokio::task::spawn_blocking(move || {
-            let r = wireguard::resolve(&cfg).and_then(|eps| {
-                let msg = wg_kernel::set_device_message(ifindex, &cfg, &eps)?;
-                wg_kernel::configure(netns, msg)?;
-                Ok(cfg.vpn_config(&tundev))
-            });
+            let r = (kernel.configure)(ifindex, netns);
             let _ = later.send(Later::Configured(n, r.map_err(|e| e.message())));
         });
         Ok(true)
     }
 
-    /// Deletes an ended connection's kernel WireGuard link, wherever it is
-    /// now (its isolated namespace, or still the uplink one).
+    /// Deletes an ended connection's kernel tunnel, wherever it is now
+    /// (its isolated namespace, or still the uplink one).
     async fn delete_kernel_link(&mut self, n: u32, tundev: &str) {
         let Some(a) = self.active(n) else { return };
         for ns in [a.ns, a.uplink_ns] {
             let Ok(p) = self.platform(ns) else { continue };
             if let Ok(Some(idx)) = ops::ifindex_by_name(&p.handle, tundev).await {
                 if let Err(e) = ops::delete_link(&p.handle, idx).await {
-                    tracing::warn!(%tundev, "deleting the WireGuard interface: {}", e.message());
+                    tracing::warn!(%tundev, "deleting the kernel tunnel: {}", e.message());
                 }
                 return;
             }
@@ -485,10 +387,10 @@ impl Manager {
     }
 
     /// A link was deleted (not moved) in namespace `ns`: if it was the
-    /// kernel WireGuard tunnel of a running connection, that connection
-    /// has lost its tunnel, as when a VPN client dies.
+    /// kernel tunnel of a running connection, that connection has lost
+    /// its tunnel, as when a VPN client dies.
     pub(super) async fn link_deleted(&mut self, ns: u32, name: &str) {
-        let gone: Vec<u32> = self
+        let gone: Vec<(u32, &str)> = self
             .runs
             .iter()
             .filter(|(n, r)| {
@@ -497,10 +399,10 @@ impl Manager {
                     && r.tundev == name
                     && self.active(**n).is_some_and(|a| a.ns == ns)
             })
-            .map(|(n, _)| *n)
+            .map(|(n, r)| (*n, r.vpn.name()))
             .collect();
-        for n in gone {
-            tracing::warn!(active = n, "the WireGuard interface {name} was deleted");
+        for (n, kind) in gone {
+            tracing::warn!(active = n, "the {kind} interface {name} was deleted");
             self.fail(n, reason::SERVICE_STOPPED).await;
         }
     }
@@ -520,18 +422,15 @@ impl Manager {
             let _ = reply.send("the connection is going down".into());
             return;
         }
-        if run.plugin == Plugin::OpenConnect && openconnect::reason(&env) != "connect" {
-            // pre-init, disconnect, reconnect: nothing for the daemon to do.
-            let _ = reply.send("ok".into());
-            return;
-        }
-        let parsed = match run.plugin {
-            Plugin::OpenConnect => openconnect::parse_env(&env),
-            _ => openvpn::parse_env(&env),
-        };
-        let config = match parsed {
-            Ok(c) if c.tundev == run.tundev => c,
-            Ok(c) => {
+        let config = match run.vpn.reported(&env) {
+            Ok(None) => {
+                // Nothing for the daemon to do (openconnect's pre-init,
+                // disconnect, reconnect).
+                let _ = reply.send("ok".into());
+                return;
+            }
+            Ok(Some(c)) if c.tundev == run.tundev => c,
+            Ok(Some(c)) => {
                 let _ = reply.send(format!("unexpected device {}", c.tundev));
                 return self.fail(n, reason::IP_CONFIG_INVALID).await;
             }
@@ -783,10 +682,7 @@ impl Manager {
         run.pid = None;
         if run.ending.is_none() {
             let log: Vec<String> = run.log.lock().unwrap().iter().cloned().collect();
-            let why = match run.plugin {
-                Plugin::OpenConnect => openconnect::failure_reason(&log.join("\n")),
-                _ => openvpn::failure_reason(&log.join("\n")),
-            };
+            let why = run.vpn.failure_reason(&log.join("\n"));
             tracing::warn!(
                 active = n,
                 status,
@@ -883,24 +779,8 @@ impl Manager {
                 pid,
                 "the VPN client did not end on SIGTERM: SIGKILL"
             );
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            launch::kill(pid);
         }
-    }
-}
-
-fn stop(pid: u32) {
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    );
-}
-
-fn remove_files(files: &[PathBuf]) {
-    for f in files {
-        let _ = std::fs::remove_file(f);
     }
 }
 
@@ -913,90 +793,3 @@ pub struct ProfileEntry {
 }
 
 pub type Profiles = BTreeMap<u32, ProfileEntry>;
-
-/// The VPN client a profile needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Plugin {
-    OpenVpn,
-    OpenConnect,
-    WireGuard,
-}
-
-/// How to start a client: program, arguments, what goes to its stdin, and
-/// root-only files to write first.
-struct Launch {
-    program: &'static str,
-    args: Vec<String>,
-    stdin: Option<String>,
-    files: Vec<(PathBuf, String)>,
-}
-
-impl Plugin {
-    fn of(p: &Profile) -> Result<Plugin, Error> {
-        match (p.kind(), p.vpn_service_type()) {
-            ("vpn", Some(openvpn::SERVICE_TYPE)) => Ok(Plugin::OpenVpn),
-            ("vpn", Some(openconnect::SERVICE_TYPE)) => Ok(Plugin::OpenConnect),
-            ("vpn", Some(other)) => Err(Error::NotSupported(format!(
-                "VPN service type {other:?} is not supported"
-            ))),
-            ("wireguard", _) => Ok(Plugin::WireGuard),
-            (kind, _) => Err(Error::NotSupported(format!(
-                "activating {kind:?} connections is not supported"
-            ))),
-        }
-    }
-
-    fn launch(
-        self,
-        p: &Profile,
-        tundev: &str,
-        helper: &str,
-        auth: &std::path::Path,
-        askpass: &std::path::Path,
-    ) -> Result<Launch, Error> {
-        Ok(match self {
-            Plugin::OpenVpn => {
-                let inv = openvpn::invocation(
-                    &p.vpn_data(),
-                    &p.vpn_secrets(),
-                    tundev,
-                    helper,
-                    auth,
-                    askpass,
-                )?;
-                let mut files = Vec::new();
-                if let Some(c) = inv.auth_file {
-                    files.push((auth.to_path_buf(), c));
-                }
-                if let Some(c) = inv.askpass_file {
-                    files.push((askpass.to_path_buf(), c));
-                }
-                Launch {
-                    program: "openvpn",
-                    args: inv.args,
-                    stdin: None,
-                    files,
-                }
-            }
-            Plugin::OpenConnect => {
-                let inv = openconnect::invocation(&p.vpn_data(), &p.vpn_secrets(), tundev, helper)?;
-                Launch {
-                    program: "openconnect",
-                    args: inv.args,
-                    stdin: inv.stdin,
-                    files: Vec::new(),
-                }
-            }
-            Plugin::WireGuard => {
-                // Checked now, so a bad profile fails the call.
-                wireguard::Config::from_profile(p)?;
-                Launch {
-                    program: "wireguard-go",
-                    args: vec!["-f".into(), tundev.into()],
-                    stdin: None,
-                    files: Vec::new(),
-                }
-            }
-        })
-    }
-}

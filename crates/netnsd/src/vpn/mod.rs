@@ -1,17 +1,36 @@
-//! VPN plugins: each VPN type turns a profile into a client process run in
-//! the uplink namespace, with the daemon in charge of the configuration:
-//! the client touches no address, route or DNS of the host, and hands what
-//! the server pushed to the daemon (through `netnsd --vpn-helper`), which
-//! applies it where the tunnel ends up.
+//! VPN types behind one trait: each turns a profile into a tunnel that
+//! comes up in the uplink namespace, with the daemon in charge of the
+//! configuration: the client touches no address, route or DNS of the
+//! host, and hands what the server pushed to the daemon (through `netnsd
+//! --vpn-helper`), or the daemon configures the tunnel itself (WireGuard),
+//! and applies it where the tunnel ends up.
+//!
+//! As netavark's `NetworkDriver`: [`VpnType`] says what a type checks in a
+//! profile, how its tunnel is brought up and what it reports; [`lookup`]
+//! picks the type for a profile from [`TYPES`]; what every launch shares
+//! (secret files, the helper socket, starting the client in its namespace,
+//! its log) is in [`launch`]. The manager never matches on the type. A new
+//! VPN type is one new file and one line in [`TYPES`].
 
 pub mod helper;
+pub mod launch;
 pub mod openconnect;
 pub mod openvpn;
 pub mod wg_kernel;
 pub mod wireguard;
 
+use std::collections::HashMap;
+use std::fs::File;
 use std::net::IpAddr;
 
+use futures::future::BoxFuture;
+use netnsd_api::Error;
+use netnsd_api::state::reason;
+
+pub use launch::{Activation, Client};
+
+use crate::platform::NetlinkHandle;
+use crate::settings::Profile;
 use crate::spec::Cidr;
 
 /// What a VPN server pushed, as the daemon applies it.
@@ -29,4 +48,181 @@ pub struct VpnConfig {
     pub dns: Vec<IpAddr>,
     pub domains: Vec<String>,
     pub banner: String,
+}
+
+/// One VPN type. The manager asks it, never matches on it.
+///
+/// How a connection ends is the same for every type: the client gets
+/// SIGTERM (SIGKILL if it has not ended 5 s later), the files of its
+/// launch are removed, and a link the daemon made itself (a
+/// [`KernelTunnel`]) is deleted wherever it is by then.
+pub trait VpnType: Send + Sync {
+    /// The type's name in messages ("OpenVPN", "WireGuard").
+    fn name(&self) -> &'static str;
+
+    /// Checks what the type needs in a profile, before anything is made,
+    /// so a bad profile fails the activation call itself.
+    fn validate(&self, profile: &Profile) -> Result<(), Error>;
+
+    /// How the tunnel `at.tundev` is brought up in the uplink namespace:
+    /// the client to run, and what the daemon does itself.
+    fn launch(&self, profile: &Profile, at: &Activation) -> Result<Launch, Error>;
+
+    /// What the client's hook reported through the helper (its whole
+    /// environment): the configuration to apply, or None when the call
+    /// carries nothing to apply (openconnect's pre-init, for one).
+    fn reported(&self, env: &HashMap<String, String>) -> Result<Option<VpnConfig>, Error> {
+        let _ = env;
+        Err(Error::InvalidArgument(format!(
+            "{} does not report through the helper",
+            self.name()
+        )))
+    }
+
+    /// Why the client ended by itself, from what it printed (its last
+    /// lines): one of NetworkManager's VPN reasons.
+    fn failure_reason(&self, log: &str) -> u32 {
+        let _ = log;
+        reason::SERVICE_STOPPED
+    }
+}
+
+/// How a type's tunnel comes up.
+pub struct Launch {
+    /// The client, run in the uplink namespace (when there is no kernel
+    /// tunnel, or this kernel lacks it).
+    pub client: Client,
+    /// Tried before the client: a tunnel the kernel provides, which the
+    /// daemon makes and configures itself (no client process then).
+    pub kernel: Option<KernelTunnel>,
+    /// None: the client configures its tunnel and reports the pushed
+    /// configuration through the helper ([`VpnType::reported`]). Some: the
+    /// client has no hook, and the daemon configures its tunnel once it
+    /// is started, with this (blocking: run off the runtime).
+    pub configure: Option<Configure>,
+}
+
+/// Configures a tunnel (blocking) and returns what to apply where it
+/// ends up.
+pub type Configure = Box<dyn FnOnce() -> Result<VpnConfig, Error> + Send>;
+
+/// Makes a link named `tundev`, down and unconfigured, in the handle's
+/// namespace; NotSupported where the kernel lacks its kind.
+pub type MakeLink = for<'a> fn(&'a NetlinkHandle, &'a str) -> BoxFuture<'a, Result<(), Error>>;
+
+/// A tunnel the kernel provides (WireGuard's own link): made in the uplink
+/// namespace, where its socket then stays, and configured by the daemon.
+pub struct KernelTunnel {
+    pub make: MakeLink,
+    /// Configures the link (blocking: run off the runtime), given its
+    /// ifindex and the uplink namespace (None: the daemon's own), and
+    /// returns what to apply where it ends up.
+    pub configure: Box<dyn FnOnce(u32, Option<File>) -> Result<VpnConfig, Error> + Send>,
+}
+
+/// What names a VPN type in a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A `vpn` connection with this `vpn.service-type` (NetworkManager's
+    /// VPN plugin names).
+    Service(&'static str),
+    /// A connection of this `connection.type`.
+    Connection(&'static str),
+}
+
+/// The built-in VPN types.
+pub static TYPES: &[(Key, &dyn VpnType)] = &[
+    (Key::Service(openvpn::SERVICE_TYPE), &openvpn::OpenVpn),
+    (
+        Key::Service(openconnect::SERVICE_TYPE),
+        &openconnect::OpenConnect,
+    ),
+    (Key::Connection("wireguard"), &wireguard::WireGuard),
+];
+
+/// The VPN type a profile needs; NotSupported for any other profile.
+pub fn lookup(p: &Profile) -> Result<&'static dyn VpnType, Error> {
+    let find = |named: &dyn Fn(&Key) -> bool| TYPES.iter().find(|(k, _)| named(k)).map(|(_, t)| *t);
+    match (p.kind(), p.vpn_service_type()) {
+        ("vpn", Some(service)) => find(&|k| matches!(k, Key::Service(s) if *s == service))
+            .ok_or_else(|| {
+                Error::NotSupported(format!("VPN service type {service:?} is not supported"))
+            }),
+        (kind, _) => find(&|k| matches!(k, Key::Connection(c) if *c == kind)).ok_or_else(|| {
+            Error::NotSupported(format!("activating {kind:?} connections is not supported"))
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) const OPENVPN: &str = "[connection]
+id=work
+uuid=5d1f1a52-6d3e-4d0c-9b43-3b1b6f1c2a11
+type=vpn
+
+[vpn]
+service-type=org.freedesktop.NetworkManager.openvpn
+remote=vpn.example.com:1194
+connection-type=password
+username=alice
+ca=/etc/ca.crt
+
+[vpn-secrets]
+password=s3cret
+";
+
+    fn profile(text: &str) -> Profile {
+        Profile::from_keyfile(text).unwrap()
+    }
+
+    fn vpn(service: &str) -> Profile {
+        profile(&format!(
+            "[connection]\nid=v\nuuid=5d1f1a52-6d3e-4d0c-9b43-3b1b6f1c2a12\ntype=vpn\n\n\
+             [vpn]\nservice-type={service}\n"
+        ))
+    }
+
+    #[test]
+    fn each_type_found_by_what_names_it() {
+        assert_eq!(lookup(&profile(OPENVPN)).unwrap().name(), "OpenVPN");
+        assert_eq!(
+            lookup(&vpn(openconnect::SERVICE_TYPE)).unwrap().name(),
+            "OpenConnect"
+        );
+        let wg = profile(
+            "[connection]\nid=wg\nuuid=5d1f1a52-6d3e-4d0c-9b43-3b1b6f1c2a13\ntype=wireguard\n",
+        );
+        assert_eq!(lookup(&wg).unwrap().name(), "WireGuard");
+    }
+
+    #[test]
+    fn others_not_supported() {
+        let e = lookup(&vpn("org.freedesktop.NetworkManager.vpnc"))
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&e, Error::NotSupported(m)
+                if m == "VPN service type \"org.freedesktop.NetworkManager.vpnc\" is not supported"),
+            "{e:?}"
+        );
+        let eth = profile(
+            "[connection]\nid=e\nuuid=5d1f1a52-6d3e-4d0c-9b43-3b1b6f1c2a14\ntype=ethernet\n",
+        );
+        let e = lookup(&eth).err().unwrap();
+        assert!(
+            matches!(&e, Error::NotSupported(m)
+                if m == "activating \"802-3-ethernet\" connections is not supported"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn one_entry_per_key() {
+        for (i, (k, _)) in TYPES.iter().enumerate() {
+            assert!(TYPES[..i].iter().all(|(other, _)| other != k), "{k:?}");
+        }
+    }
 }

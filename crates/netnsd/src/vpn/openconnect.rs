@@ -12,7 +12,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use netnsd_api::Error;
 
-use super::VpnConfig;
+use super::{Activation, Client, Launch, VpnConfig, VpnType};
+use crate::settings::Profile;
 use crate::spec::Cidr;
 
 pub const SERVICE_TYPE: &str = "org.freedesktop.NetworkManager.openconnect";
@@ -185,6 +186,47 @@ pub fn parse_env(env: &HashMap<String, String>) -> Result<VpnConfig, Error> {
     Ok(c)
 }
 
+/// OpenConnect as a [`VpnType`]: openconnect reports through the helper
+/// (`--script`); its password or cookie goes to its stdin.
+pub struct OpenConnect;
+
+impl VpnType for OpenConnect {
+    fn name(&self) -> &'static str {
+        "OpenConnect"
+    }
+
+    fn validate(&self, p: &Profile) -> Result<(), Error> {
+        // The names only go into the arguments: any will do to check.
+        invocation(&p.vpn_data(), &p.vpn_secrets(), "tun", "script").map(drop)
+    }
+
+    fn launch(&self, p: &Profile, at: &Activation) -> Result<Launch, Error> {
+        let inv = invocation(&p.vpn_data(), &p.vpn_secrets(), &at.tundev, &at.helper)?;
+        Ok(Launch {
+            client: Client {
+                program: "openconnect",
+                args: inv.args,
+                stdin: inv.stdin,
+                files: Vec::new(),
+            },
+            kernel: None,
+            configure: None,
+        })
+    }
+
+    fn reported(&self, env: &HashMap<String, String>) -> Result<Option<VpnConfig>, Error> {
+        if reason(env) != "connect" {
+            // pre-init, disconnect, reconnect: nothing for the daemon to do.
+            return Ok(None);
+        }
+        parse_env(env).map(Some)
+    }
+
+    fn failure_reason(&self, log: &str) -> u32 {
+        failure_reason(log)
+    }
+}
+
 /// Why an openconnect process ended, from what it printed.
 pub fn failure_reason(log: &str) -> u32 {
     use netnsd_api::state::reason;
@@ -282,5 +324,53 @@ mod tests {
             vec!["corp.test".to_string(), "intra.test".to_string()]
         );
         assert_eq!(c.routes, vec![("10.99.0.0/24".parse().unwrap(), None)]);
+    }
+
+    #[test]
+    fn as_a_vpn_type() {
+        let p = Profile::from_keyfile(
+            "[connection]\nid=oc\nuuid=5d1f1a52-6d3e-4d0c-9b43-3b1b6f1c2a21\ntype=vpn\n\n\
+             [vpn]\nservice-type=org.freedesktop.NetworkManager.openconnect\n\
+             gateway=vpn.example.com\nusername=alice\n\n[vpn-secrets]\npassword=hunter2\n",
+        )
+        .unwrap();
+        OpenConnect.validate(&p).unwrap();
+        let at = Activation::in_dir("/run/netnsd/vpn".into(), 2, std::path::Path::new("/bin/n"));
+        let l = OpenConnect.launch(&p, &at).unwrap();
+        assert!(l.kernel.is_none() && l.configure.is_none());
+        let c = l.client;
+        assert_eq!(c.program, "openconnect");
+        assert_eq!(c.stdin.as_deref(), Some("hunter2\n"));
+        assert!(c.files.is_empty());
+        let s = c.args.join(" ");
+        assert!(
+            s.contains("--interface=nsvpn2")
+                && s.contains("--script /bin/n --vpn-helper /run/netnsd/vpn/2.sock"),
+            "{s}"
+        );
+
+        let env = |reason: &str| -> HashMap<String, String> {
+            [
+                ("reason", reason),
+                ("TUNDEV", "nsvpn2"),
+                ("INTERNAL_IP4_ADDRESS", "10.9.0.2"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+        };
+        assert_eq!(OpenConnect.reported(&env("pre-init")).unwrap(), None);
+        assert_eq!(
+            OpenConnect
+                .reported(&env("connect"))
+                .unwrap()
+                .unwrap()
+                .tundev,
+            "nsvpn2"
+        );
+        assert_eq!(
+            OpenConnect.failure_reason("Login failed."),
+            netnsd_api::state::reason::LOGIN_FAILED
+        );
     }
 }

@@ -13,7 +13,8 @@ use std::path::Path;
 
 use netnsd_api::Error;
 
-use super::VpnConfig;
+use super::{Activation, Client, Launch, VpnConfig, VpnType};
+use crate::settings::Profile;
 use crate::spec::Cidr;
 
 pub const SERVICE_TYPE: &str = "org.freedesktop.NetworkManager.openvpn";
@@ -368,6 +369,59 @@ pub fn parse_env(env: &HashMap<String, String>) -> Result<VpnConfig, Error> {
     Ok(c)
 }
 
+/// OpenVPN as a [`VpnType`]: openvpn reports through the helper (`--up`);
+/// the credentials go to 0600 files (`N.auth`, `N.pass`).
+pub struct OpenVpn;
+
+impl VpnType for OpenVpn {
+    fn name(&self) -> &'static str {
+        "OpenVPN"
+    }
+
+    fn validate(&self, p: &Profile) -> Result<(), Error> {
+        // The names only go into the arguments: any will do to check.
+        let (auth, askpass) = (Path::new("auth"), Path::new("pass"));
+        invocation(&p.vpn_data(), &p.vpn_secrets(), "tun", "up", auth, askpass).map(drop)
+    }
+
+    fn launch(&self, p: &Profile, at: &Activation) -> Result<Launch, Error> {
+        let (auth, askpass) = (at.file("auth"), at.file("pass"));
+        let inv = invocation(
+            &p.vpn_data(),
+            &p.vpn_secrets(),
+            &at.tundev,
+            &at.helper,
+            &auth,
+            &askpass,
+        )?;
+        let mut files = Vec::new();
+        if let Some(c) = inv.auth_file {
+            files.push((auth, c));
+        }
+        if let Some(c) = inv.askpass_file {
+            files.push((askpass, c));
+        }
+        Ok(Launch {
+            client: Client {
+                program: "openvpn",
+                args: inv.args,
+                stdin: None,
+                files,
+            },
+            kernel: None,
+            configure: None,
+        })
+    }
+
+    fn reported(&self, env: &HashMap<String, String>) -> Result<Option<VpnConfig>, Error> {
+        parse_env(env).map(Some)
+    }
+
+    fn failure_reason(&self, log: &str) -> u32 {
+        failure_reason(log)
+    }
+}
+
 /// Why an openvpn process ended, from what it printed.
 pub fn failure_reason(log: &str) -> u32 {
     use netnsd_api::state::reason;
@@ -546,6 +600,51 @@ mod tests {
         assert_eq!(
             failure_reason("[server] Inactivity timeout (--ping-exit), exiting"),
             reason::SERVICE_STOPPED
+        );
+    }
+
+    fn activation() -> Activation {
+        Activation::in_dir("/run/netnsd/vpn".into(), 7, Path::new("/usr/sbin/netnsd"))
+    }
+
+    #[test]
+    fn as_a_vpn_type() {
+        let p = Profile::from_keyfile(crate::vpn::tests::OPENVPN).unwrap();
+        OpenVpn.validate(&p).unwrap();
+        let l = OpenVpn.launch(&p, &activation()).unwrap();
+        assert!(l.kernel.is_none() && l.configure.is_none());
+        let c = l.client;
+        assert_eq!((c.program, c.stdin), ("openvpn", None));
+        let s = c.args.join(" ");
+        assert!(
+            s.contains("--dev nsvpn7 ")
+                && s.contains("--up /usr/sbin/netnsd --vpn-helper /run/netnsd/vpn/7.sock")
+                && s.contains("--auth-user-pass /run/netnsd/vpn/7.auth"),
+            "{s}"
+        );
+        assert!(!s.contains("s3cret"), "{s}");
+        assert_eq!(
+            c.files,
+            [("/run/netnsd/vpn/7.auth".into(), "alice\ns3cret\n".into())]
+        );
+
+        let no_remote = crate::vpn::tests::OPENVPN.replace("remote=", "x-remote=");
+        let e = OpenVpn
+            .validate(&Profile::from_keyfile(&no_remote).unwrap())
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidArgument(m) if m.contains("vpn.data.remote")),
+            "{e:?}"
+        );
+
+        let env: HashMap<String, String> = [("dev", "nsvpn7"), ("ifconfig_local", "10.8.0.6")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(OpenVpn.reported(&env).unwrap().unwrap().tundev, "nsvpn7");
+        assert_eq!(
+            OpenVpn.failure_reason("AUTH_FAILED"),
+            netnsd_api::state::reason::LOGIN_FAILED
         );
     }
 }

@@ -19,7 +19,10 @@ use std::time::{Duration, Instant};
 
 use netnsd_api::Error;
 
-use super::VpnConfig;
+use futures::future::BoxFuture;
+
+use super::{Activation, Client, KernelTunnel, Launch, VpnConfig, VpnType, wg_kernel};
+use crate::platform::NetlinkHandle;
 use crate::settings::{Profile, Value};
 use crate::spec::Cidr;
 
@@ -306,6 +309,55 @@ pub fn configure(tundev: &str, request: &str, wait: Duration) -> Result<(), Erro
     }
 }
 
+/// WireGuard as a [`VpnType`]: the kernel's link where it has one, else
+/// wireguard-go, configured by the daemon either way (no helper).
+pub struct WireGuard;
+
+impl VpnType for WireGuard {
+    fn name(&self) -> &'static str {
+        "WireGuard"
+    }
+
+    fn validate(&self, p: &Profile) -> Result<(), Error> {
+        Config::from_profile(p).map(drop)
+    }
+
+    fn launch(&self, p: &Profile, at: &Activation) -> Result<Launch, Error> {
+        let cfg = Config::from_profile(p)?;
+        let (kernel_cfg, kernel_dev) = (cfg.clone(), at.tundev.clone());
+        let dev = at.tundev.clone();
+        Ok(Launch {
+            client: Client {
+                program: "wireguard-go",
+                args: vec!["-f".into(), at.tundev.clone()],
+                stdin: None,
+                files: Vec::new(),
+            },
+            kernel: Some(KernelTunnel {
+                make: make_link,
+                configure: Box::new(move |ifindex, netns| {
+                    let eps = resolve(&kernel_cfg)?;
+                    let msg = wg_kernel::set_device_message(ifindex, &kernel_cfg, &eps)?;
+                    wg_kernel::configure(netns, msg)?;
+                    Ok(kernel_cfg.vpn_config(&kernel_dev))
+                }),
+            }),
+            // wireguard-go has no hook: the daemon configures it over its
+            // control socket, then goes on as if a hook had reported.
+            configure: Some(Box::new(move || {
+                let eps = resolve(&cfg)?;
+                configure(&dev, &cfg.uapi(&eps), Duration::from_secs(5))?;
+                Ok(cfg.vpn_config(&dev))
+            })),
+        })
+    }
+}
+
+/// Makes the kernel's `wireguard` link.
+fn make_link<'a>(h: &'a NetlinkHandle, name: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+    Box::pin(crate::netlink_ops::add_wireguard(h, name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,6 +431,35 @@ method=manual
         );
         let bad_key = KF.replace("yAnz5TF", "!!!");
         let e = Config::from_profile(&profile(&bad_key)).unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidArgument(m) if m.contains("wireguard.private-key")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn as_a_vpn_type() {
+        let p = profile(KF);
+        WireGuard.validate(&p).unwrap();
+        let at = Activation::in_dir("/run/netnsd/vpn".into(), 5, std::path::Path::new("/bin/n"));
+        let l = WireGuard.launch(&p, &at).unwrap();
+        // The kernel's link first, wireguard-go where it has none; the
+        // daemon configures either: no helper, no file, no key in argv.
+        assert!(l.kernel.is_some() && l.configure.is_some());
+        assert_eq!(
+            l.client,
+            Client {
+                program: "wireguard-go",
+                args: vec!["-f".into(), "nsvpn5".into()],
+                stdin: None,
+                files: Vec::new(),
+            }
+        );
+        assert!(WireGuard.reported(&Default::default()).is_err());
+
+        let e = WireGuard
+            .validate(&profile(&KF.replace("private-key=", "x-private-key=")))
+            .unwrap_err();
         assert!(
             matches!(&e, Error::InvalidArgument(m) if m.contains("wireguard.private-key")),
             "{e:?}"
