@@ -17,9 +17,11 @@ use netnsd::firewall;
 use netnsd::netlink_ops as ops;
 use netnsd::netns::RunDir;
 use netnsd::platform::{Events, Platform};
-use netnsd::spec::{Family, LinkOptions, RouteSpec, TABLE_MAIN};
 use netnsd::sysctl;
 use netnsd::uplink::{Pool, Slot};
+use netnsd_api::link::LinkOptions;
+use netnsd_api::route::TABLE_MAIN;
+use netnsd_api::{Family, Route};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -111,8 +113,8 @@ pub struct FloorSubject {
 /// once this many are queued (or at the end).
 const NAT_FLUSH_AT: usize = 256;
 
-fn default_route(family: Family, gateway: std::net::IpAddr, oif: u32) -> RouteSpec {
-    RouteSpec {
+fn default_route(family: Family, gateway: std::net::IpAddr, oif: u32) -> Route {
+    Route {
         destination: None,
         family,
         gateway: Some(gateway),

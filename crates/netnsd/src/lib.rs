@@ -39,8 +39,8 @@ pub struct Config {
     /// The host's nsswitch.conf, the model for the namespaces' own.
     pub host_nsswitch: PathBuf,
     /// Address pools for veth uplinks.
-    pub pool_v4: spec::Cidr,
-    pub pool_v6: Option<spec::Cidr>,
+    pub pool_v4: netnsd_api::Cidr,
+    pub pool_v6: Option<netnsd_api::Cidr>,
     /// Connection profiles (NetworkManager keyfiles).
     pub connections_dir: PathBuf,
 }

@@ -35,7 +35,11 @@ use rtnetlink::packet_core::{
 };
 
 use crate::platform::NetlinkHandle as Handle;
-use crate::spec::{self, Cidr, Family, LinkOptions, MacvlanMode as Mode, RouteSpec, RuleSpec};
+use netnsd_api::link::{LinkOptions, MacvlanMode as Mode};
+use netnsd_api::route::TABLE_LOCAL;
+use netnsd_api::{Cidr, Family, Route, Rule, validate};
+
+use crate::spec::{address_family, route_scope};
 
 /// Create something new; fail if it exists (`ip … add`).
 const CREATE: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
@@ -185,12 +189,12 @@ fn replace_enodev(err: Error, what: &str) -> Error {
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
-    spec::ifname(name).map_err(invalid)
+    validate::ifname(name).map_err(invalid)
 }
 
 fn check_mtu(opts: &LinkOptions) -> Result<(), Error> {
     match opts.mtu {
-        Some(m) => spec::mtu(m).map_err(invalid),
+        Some(m) => validate::mtu(m).map_err(invalid),
         None => Ok(()),
     }
 }
@@ -474,7 +478,7 @@ pub async fn set_up(h: &Handle, ifindex: u32, up: bool) -> Result<(), Error> {
 
 /// Sets a link's MTU.
 pub async fn set_mtu(h: &Handle, ifindex: u32, mtu: u32) -> Result<(), Error> {
-    spec::mtu(mtu).map_err(invalid)?;
+    validate::mtu(mtu).map_err(invalid)?;
     let mut m = link_change(ifindex);
     m.attributes.push(LinkAttribute::Mtu(mtu));
     change_link(h, m).await.map_err(|e| {
@@ -655,21 +659,21 @@ fn header_table(table: u32) -> u8 {
 /// The route message for `ip route add` (`add`) or `ip route del`. An added
 /// route without gateway gets scope link unless told otherwise, like
 /// iproute2; a delete matches any scope, protocol and type unless told.
-fn route_message(r: &RouteSpec, add: bool) -> RouteMessage {
+fn route_message(r: &Route, add: bool) -> RouteMessage {
     let mut m = RouteMessage::default();
     let h = &mut m.header;
-    h.address_family = r.family.address_family();
+    h.address_family = address_family(r.family);
     h.table = header_table(r.table);
     if add {
         h.protocol = RouteProtocol::from(RTPROT_NETNSD);
         h.kind = RouteType::Unicast;
         h.scope = match (r.scope, r.gateway) {
-            (Some(s), _) => s.route_scope(),
+            (Some(s), _) => route_scope(s),
             (None, None) => RouteScope::Link,
             (None, Some(_)) => RouteScope::Universe,
         };
     } else {
-        h.scope = r.scope.map_or(RouteScope::NoWhere, |s| s.route_scope());
+        h.scope = r.scope.map_or(RouteScope::NoWhere, route_scope);
     }
     m.attributes.push(RouteAttribute::Table(r.table));
     if let Some(d) = r.destination {
@@ -687,7 +691,7 @@ fn route_message(r: &RouteSpec, add: bool) -> RouteMessage {
 
 /// Adds a route (`ip route add`). A gateway that is not on-link gives
 /// InvalidArgument naming the gateway and the device.
-pub async fn add_route(h: &Handle, r: &RouteSpec) -> Result<(), Error> {
+pub async fn add_route(h: &Handle, r: &Route) -> Result<(), Error> {
     let what = format!("add route {r}");
     let Err(e) = request(
         h,
@@ -724,7 +728,7 @@ pub async fn add_route(h: &Handle, r: &RouteSpec) -> Result<(), Error> {
 }
 
 /// Removes a route (`ip route del`); NotFound if there is no such route.
-pub async fn del_route(h: &Handle, r: &RouteSpec) -> Result<(), Error> {
+pub async fn del_route(h: &Handle, r: &Route) -> Result<(), Error> {
     request(
         h,
         RouteNetlinkMessage::DelRoute(route_message(r, false)),
@@ -757,13 +761,13 @@ pub async fn list_routes(h: &Handle) -> Result<Vec<RouteMessage>, Error> {
     let mut out = Vec::new();
     for family in [Family::V4, Family::V6] {
         let mut m = RouteMessage::default();
-        m.header.address_family = family.address_family();
+        m.header.address_family = address_family(family);
         let answers = request(h, RouteNetlinkMessage::GetRoute(m), DUMP)
             .await
             .map_err(|e| map_err(e, &format!("list {family} routes")))?;
         out.extend(answers.into_iter().filter_map(|a| match a {
             RouteNetlinkMessage::NewRoute(r)
-                if route_table(&r) != spec::TABLE_LOCAL
+                if route_table(&r) != TABLE_LOCAL
                     && !r.header.flags.contains(RouteFlags::Cloned) =>
             {
                 Some(r)
@@ -775,13 +779,13 @@ pub async fn list_routes(h: &Handle) -> Result<Vec<RouteMessage>, Error> {
 }
 
 /// The rule message for `ip rule add|del`.
-fn rule_message(r: &RuleSpec, add: bool) -> RuleMessage {
+fn rule_message(r: &Rule, add: bool) -> RuleMessage {
     let mut m = RuleMessage::default();
     if add {
         m.attributes
             .push(RuleAttribute::Protocol(RouteProtocol::from(RTPROT_NETNSD)));
     }
-    m.header.family = r.family.address_family();
+    m.header.family = address_family(r.family);
     m.header.table = header_table(r.table);
     m.header.action = RuleAction::ToTable;
     m.attributes.push(RuleAttribute::Table(r.table));
@@ -804,7 +808,7 @@ fn rule_message(r: &RuleSpec, add: bool) -> RuleMessage {
 }
 
 /// Adds a policy-routing rule (`ip rule add … lookup TABLE`).
-pub async fn add_rule(h: &Handle, r: &RuleSpec) -> Result<(), Error> {
+pub async fn add_rule(h: &Handle, r: &Rule) -> Result<(), Error> {
     request(
         h,
         RouteNetlinkMessage::NewRule(rule_message(r, true)),
@@ -822,7 +826,7 @@ pub async fn add_rule(h: &Handle, r: &RuleSpec) -> Result<(), Error> {
 }
 
 /// Removes a rule (`ip rule del`); NotFound if there is no such rule.
-pub async fn del_rule(h: &Handle, r: &RuleSpec) -> Result<(), Error> {
+pub async fn del_rule(h: &Handle, r: &Rule) -> Result<(), Error> {
     request(
         h,
         RouteNetlinkMessage::DelRule(rule_message(r, false)),
@@ -844,7 +848,7 @@ pub async fn list_rules(h: &Handle) -> Result<Vec<RuleMessage>, Error> {
     let mut out = Vec::new();
     for family in [Family::V4, Family::V6] {
         let mut m = RuleMessage::default();
-        m.header.family = family.address_family();
+        m.header.family = address_family(family);
         let answers = request(h, RouteNetlinkMessage::GetRule(m), DUMP)
             .await
             .map_err(|e| map_err(e, &format!("list {family} rules")))?;
@@ -866,7 +870,8 @@ mod tests {
     use netlink_packet_route::address::AddressAttribute;
     use rtnetlink::packet_core::ErrorMessage;
 
-    use crate::spec::Scope;
+    use netnsd_api::Scope;
+    use netnsd_api::route::TABLE_MAIN;
 
     fn nl_err(errno: i32) -> rtnetlink::Error {
         let mut m = ErrorMessage::default();
@@ -1071,10 +1076,10 @@ mod tests {
         );
     }
 
-    fn spec(dest: Option<&str>, gw: Option<&str>, oif: Option<u32>) -> RouteSpec {
+    fn spec(dest: Option<&str>, gw: Option<&str>, oif: Option<u32>) -> Route {
         let destination: Option<Cidr> = dest.map(|d| d.parse().unwrap());
         let gateway: Option<IpAddr> = gw.map(|g| g.parse().unwrap());
-        RouteSpec {
+        Route {
             family: destination
                 .map(|c| c.family())
                 .or(gateway.as_ref().map(Family::of))
@@ -1082,7 +1087,7 @@ mod tests {
             destination,
             gateway,
             oif,
-            table: spec::TABLE_MAIN,
+            table: TABLE_MAIN,
             metric: None,
             scope: None,
         }
@@ -1131,7 +1136,7 @@ mod tests {
 
     #[test]
     fn rule_messages() {
-        let r = RuleSpec {
+        let r = Rule {
             family: Family::V4,
             from: Some("10.8.0.0/24".parse().unwrap()),
             to: None,
@@ -1169,7 +1174,7 @@ mod tests {
         ] {
             assert!(m.attributes.contains(&a), "{a:?} missing from {m:?}");
         }
-        let big = RuleSpec {
+        let big = Rule {
             table: 51820,
             from: None,
             ..r

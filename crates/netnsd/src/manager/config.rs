@@ -6,13 +6,14 @@
 use std::collections::HashMap;
 use std::os::fd::AsFd;
 
-use netnsd_api::Error;
+use netnsd_api::link::LinkOptions;
+use netnsd_api::{Cidr, Error, Route, Rule};
 use zbus::wire::{OwnedObjectPath, OwnedVariant};
 
 use super::Manager;
 use crate::netlink_ops as ops;
 use crate::platform::{LinkState, Platform};
-use crate::spec::{self, Cidr, LinkOptions, RouteSpec, RuleSpec};
+use crate::spec;
 
 /// A configuration step in one namespace. Devices are device numbers that
 /// the bus layer checked are in the right namespace.
@@ -44,11 +45,11 @@ pub enum ConfigOp {
     Rename(u32, String),
     AddAddress(u32, Cidr),
     RemoveAddress(u32, Cidr),
-    AddRoute(RouteSpec),
-    RemoveRoute(RouteSpec),
+    AddRoute(Route),
+    RemoveRoute(Route),
     ListRoutes,
-    AddRule(RuleSpec),
-    RemoveRule(RuleSpec),
+    AddRule(Rule),
+    RemoveRule(Rule),
     ListRules,
 }
 

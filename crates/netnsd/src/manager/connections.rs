@@ -17,8 +17,9 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use netnsd_api::route::TABLE_MAIN;
 use netnsd_api::state::{active as st, reason, vpn as vs};
-use netnsd_api::{Error, active_path};
+use netnsd_api::{Cidr, Error, Family, Route, active_path};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 use zbus::wire::{ObjectPath, OwnedObjectPath};
@@ -27,7 +28,6 @@ use super::{Later, Manager, Namespace, Waiter};
 use crate::dns::Dns;
 use crate::netlink_ops as ops;
 use crate::settings::Profile;
-use crate::spec::{Cidr, Family, RouteSpec, TABLE_MAIN};
 use crate::vpn::{VpnConfig, openconnect, openvpn, wg_kernel, wireguard};
 
 /// An active connection as the bus sees it.
@@ -651,7 +651,7 @@ impl Manager {
                 ops::add_address_with(h, idx, a6, true).await?;
             }
             ops::set_up(h, idx, true).await?;
-            let route = |destination: Option<Cidr>, family| RouteSpec {
+            let route = |destination: Option<Cidr>, family| Route {
                 destination,
                 family,
                 gateway: None,

@@ -6,7 +6,9 @@ use std::net::IpAddr;
 use std::os::fd::AsFd;
 use std::time::Duration;
 
-use netnsd_api::Error;
+use netnsd_api::link::{LinkOptions, MacvlanMode};
+use netnsd_api::route::TABLE_MAIN;
+use netnsd_api::{Cidr, Error, Family, Route};
 use zbus::wire::OwnedObjectPath;
 
 use super::{Manager, Namespace};
@@ -14,7 +16,6 @@ use crate::dns::{self, Dns};
 use crate::firewall;
 use crate::netlink_ops as ops;
 use crate::record::{Entry, UplinkRecord};
-use crate::spec::{Cidr, Family, LinkOptions, MacvlanMode, RouteSpec, TABLE_MAIN};
 use crate::sysctl;
 
 /// The uplink device's name inside the namespace.
@@ -57,8 +58,8 @@ pub struct NsOptions {
     pub dns: Option<Dns>,
 }
 
-fn default_route(family: Family, gateway: Option<IpAddr>, oif: u32) -> RouteSpec {
-    RouteSpec {
+fn default_route(family: Family, gateway: Option<IpAddr>, oif: u32) -> Route {
+    Route {
         destination: None,
         family,
         gateway,

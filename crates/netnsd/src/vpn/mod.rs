@@ -12,7 +12,7 @@ pub mod wireguard;
 
 use std::net::IpAddr;
 
-use crate::spec::Cidr;
+use netnsd_api::Cidr;
 
 /// What a VPN server pushed, as the daemon applies it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

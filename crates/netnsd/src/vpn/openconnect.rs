@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use netnsd_api::Error;
 
 use super::VpnConfig;
-use crate::spec::Cidr;
+use netnsd_api::Cidr;
 
 pub const SERVICE_TYPE: &str = "org.freedesktop.NetworkManager.openconnect";
 

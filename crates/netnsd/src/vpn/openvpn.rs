@@ -14,7 +14,7 @@ use std::path::Path;
 use netnsd_api::Error;
 
 use super::VpnConfig;
-use crate::spec::Cidr;
+use netnsd_api::Cidr;
 
 pub const SERVICE_TYPE: &str = "org.freedesktop.NetworkManager.openvpn";
 

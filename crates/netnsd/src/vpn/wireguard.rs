@@ -21,7 +21,7 @@ use netnsd_api::Error;
 
 use super::VpnConfig;
 use crate::settings::{Profile, Value};
-use crate::spec::Cidr;
+use netnsd_api::Cidr;
 
 /// Where wireguard-go puts its control sockets.
 pub const UAPI_DIR: &str = "/run/wireguard";
