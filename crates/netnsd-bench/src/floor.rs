@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 
 use netnsd::dns::{self, Dns};
 use netnsd::firewall;
-use netnsd::netlink_ops as ops;
+use netnsd::netlink::{self as ops, Events, Platform};
 use netnsd::netns::RunDir;
-use netnsd::platform::{Events, Platform};
 use netnsd::sysctl;
 use netnsd::uplink::{Pool, Slot};
 use netnsd_api::link::LinkOptions;
@@ -301,9 +300,11 @@ impl Subject for FloorSubject {
             tokio::runtime::Handle::current(),
             self.events.clone(),
         );
-        let created = blocking("create", move || rd.create(&n, &rt, number, ev))
-            .await?
-            .map_err(|e| e.to_string());
+        let created = blocking("create", move || {
+            rd.create(&n, move |path| Platform::open_new(path, &rt, number, ev))
+        })
+        .await?
+        .map_err(|e| e.to_string());
         let created = match created {
             Ok(c) => c,
             Err(e) => {

@@ -11,9 +11,7 @@ use netnsd_api::{Cidr, Error, Route, Rule};
 use zbus::wire::{OwnedObjectPath, OwnedVariant};
 
 use super::Manager;
-use crate::netlink_ops as ops;
-use crate::platform::{LinkState, Platform};
-use crate::spec;
+use crate::netlink::{self as ops, LinkState, Platform};
 
 /// A configuration step in one namespace. Devices are device numbers that
 /// the bus layer checked are in the right namespace.
@@ -93,7 +91,7 @@ impl Manager {
 
     fn mac(&self, opts: &LinkOptions, ns: u32, name: &str) -> Option<[u8; 6]> {
         opts.stable_mac
-            .then(|| spec::stable_mac(&self.ns_name(ns), name))
+            .then(|| ops::stable_mac(&self.ns_name(ns), name))
     }
 
     /// Looks the link up right away and publishes it, so that the reply can
@@ -259,7 +257,7 @@ impl Manager {
                     ConfigReply::List(
                         routes
                             .iter()
-                            .map(|m| spec::route_to_dict(m, &path_of))
+                            .map(|m| ops::route_to_dict(m, &path_of))
                             .collect(),
                     )
                 }
@@ -273,7 +271,7 @@ impl Manager {
                 }
                 ConfigOp::ListRules => {
                     let rules = ops::list_rules(h).await?;
-                    ConfigReply::List(rules.iter().map(spec::rule_to_dict).collect())
+                    ConfigReply::List(rules.iter().map(ops::rule_to_dict).collect())
                 }
             })
         }

@@ -26,7 +26,7 @@ use zbus::wire::{ObjectPath, OwnedObjectPath};
 
 use super::{Later, Manager, Namespace, Waiter};
 use crate::dns::Dns;
-use crate::netlink_ops as ops;
+use crate::netlink as ops;
 use crate::settings::Profile;
 use crate::vpn::{VpnConfig, openconnect, openvpn, wg_kernel, wireguard};
 

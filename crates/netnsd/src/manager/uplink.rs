@@ -14,7 +14,7 @@ use zbus::wire::OwnedObjectPath;
 use super::{Manager, Namespace};
 use crate::dns::{self, Dns};
 use crate::firewall;
-use crate::netlink_ops as ops;
+use crate::netlink as ops;
 use crate::record::{Entry, UplinkRecord};
 use crate::sysctl;
 
@@ -251,7 +251,7 @@ impl Manager {
             up: true,
             ..Default::default()
         };
-        let mac = Some(crate::spec::stable_mac(&target.name, UPLINK_IF));
+        let mac = Some(ops::stable_mac(&target.name, UPLINK_IF));
         ops::add_macvlan(
             &hp.handle,
             UPLINK_IF,
@@ -324,7 +324,7 @@ impl Manager {
         let hp = self.platform(up.number)?;
         let mut out_devs = BTreeSet::new();
         for r in ops::list_routes(&hp.handle).await? {
-            let d = crate::spec::route_to_dict(&r, &|_| None);
+            let d = ops::route_to_dict(&r, &|_| None);
             let is_default = d
                 .get("destination")
                 .and_then(|v| String::try_from(v.clone()).ok())

@@ -1,21 +1,34 @@
-//! Kernel route and rule messages as GetRoutes and GetRules answer them (the
-//! names `ip route` and `ip rule` print), and the link values the daemon
-//! derives itself (stable MAC addresses). The values and their `a{sv}` form
-//! are netnsd-api's.
+//! Routes: adding and removing them (`ip route add|del`), listing them, and
+//! a kernel route as GetRoutes lists it (the names `ip route` prints). The
+//! daemon marks what it installs with its own protocol number,
+//! [`RTPROT_NETNSD`].
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use netlink_packet_route::AddressFamily;
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType, RouteVia,
+    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    RouteVia,
 };
-use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessage};
-use netnsd_api::{Cidr, Family, RouteEntry, RuleEntry, Scope};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netnsd_api::route::TABLE_LOCAL;
+use netnsd_api::{Cidr, Error, Family, Route, RouteEntry, Scope};
+use nix::errno::Errno;
 use zbus::wire::{OwnedObjectPath, OwnedVariant};
 
+use super::error::{errno, invalid, map_err, map_err_with};
+use super::handles::NetlinkHandle as Handle;
+use super::link::link_name;
+use super::request::{CHANGE, CREATE, DUMP, request};
+
+/// The routing protocol number netnsd marks its routes and rules with
+/// (`ip route show proto 110`), so that the kernel itself records which
+/// routes the daemon installed, and they can be found after a restart and
+/// removed exactly. 110 is unassigned in iproute2's rt_protos.
+pub const RTPROT_NETNSD: u8 = 110;
+
 /// The kernel's name of a family.
-pub fn address_family(f: Family) -> AddressFamily {
+pub(super) fn address_family(f: Family) -> AddressFamily {
     match f {
         Family::V4 => AddressFamily::Inet,
         Family::V6 => AddressFamily::Inet6,
@@ -23,7 +36,7 @@ pub fn address_family(f: Family) -> AddressFamily {
 }
 
 /// The kernel's value of a scope.
-pub fn route_scope(s: Scope) -> RouteScope {
+pub(super) fn route_scope(s: Scope) -> RouteScope {
     match s {
         Scope::Global => RouteScope::Universe,
         Scope::Link => RouteScope::Link,
@@ -31,56 +44,139 @@ pub fn route_scope(s: Scope) -> RouteScope {
     }
 }
 
-fn family_of(f: AddressFamily) -> Family {
+pub(super) fn family_of(f: AddressFamily) -> Family {
     match f {
         AddressFamily::Inet6 => Family::V6,
         _ => Family::V4,
     }
 }
 
-/// FNV-1a, 64 bits: fixed by its definition, so the same on every build.
-fn fnv1a64(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            // A separator, so ("ab", "c") and ("a", "bc") differ.
-            h ^= 0xff;
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        for &b in *part {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+/// The table in a route or rule header: the 8-bit field for tables below 256,
+/// else "unspec" with the 32-bit attribute deciding (as iproute2 sends it).
+pub(super) fn header_table(table: u32) -> u8 {
+    u8::try_from(table).unwrap_or(0)
+}
+
+/// The route message for `ip route add` (`add`) or `ip route del`. An added
+/// route without gateway gets scope link unless told otherwise, like
+/// iproute2; a delete matches any scope, protocol and type unless told.
+fn route_message(r: &Route, add: bool) -> RouteMessage {
+    let mut m = RouteMessage::default();
+    let h = &mut m.header;
+    h.address_family = address_family(r.family);
+    h.table = header_table(r.table);
+    if add {
+        h.protocol = RouteProtocol::from(RTPROT_NETNSD);
+        h.kind = RouteType::Unicast;
+        h.scope = match (r.scope, r.gateway) {
+            (Some(s), _) => route_scope(s),
+            (None, None) => RouteScope::Link,
+            (None, Some(_)) => RouteScope::Universe,
+        };
+    } else {
+        h.scope = r.scope.map_or(RouteScope::NoWhere, route_scope);
     }
-    h
+    m.attributes.push(RouteAttribute::Table(r.table));
+    if let Some(d) = r.destination {
+        m.header.destination_prefix_length = d.prefix;
+        m.attributes
+            .push(RouteAttribute::Destination(d.addr.into()));
+    }
+    if let Some(gw) = r.gateway {
+        m.attributes.push(RouteAttribute::Gateway(gw.into()));
+    }
+    m.attributes.extend(r.oif.map(RouteAttribute::Oif));
+    m.attributes.extend(r.metric.map(RouteAttribute::Priority));
+    m
 }
 
-/// murmur3's fmix64 finalizer: FNV's low bits are weakly mixed.
-fn fmix64(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
+/// Adds a route (`ip route add`). A gateway that is not on-link gives
+/// InvalidArgument naming the gateway and the device.
+pub async fn add_route(h: &Handle, r: &Route) -> Result<(), Error> {
+    let what = format!("add route {r}");
+    let Err(e) = request(
+        h,
+        RouteNetlinkMessage::NewRoute(route_message(r, true)),
+        CREATE,
+    )
+    .await
+    else {
+        return Ok(());
+    };
+    let unreachable = matches!(errno(&e), Some(Errno::ENETUNREACH | Errno::EHOSTUNREACH));
+    if let (true, Some(gw)) = (unreachable, r.gateway) {
+        let reason = match r.oif {
+            Some(i) => {
+                let dev = match link_name(h, i).await {
+                    Ok(Some(n)) => n,
+                    _ => format!("#{i}"),
+                };
+                format!("gateway {gw} is not reachable from device {dev}")
+            }
+            None => format!("gateway {gw} is not reachable on any device"),
+        };
+        return Err(invalid(format!("{what}: {reason}")));
+    }
+    Err(map_err_with(
+        e,
+        &what,
+        &[
+            (Errno::EEXIST, "the route already exists"),
+            (Errno::ENODEV, "no such device"),
+            (Errno::ENETDOWN, "the device is down; bring it up first"),
+        ],
+    ))
 }
 
-/// A MAC address derived from the namespace and interface names: the same
-/// names give the same address on every run, and it is a locally
-/// administered unicast address (first octet: bit 0 clear, bit 1 set).
-pub fn stable_mac(namespace: &str, ifname: &str) -> [u8; 6] {
-    let h = fmix64(fnv1a64(&[namespace.as_bytes(), ifname.as_bytes()])).to_be_bytes();
-    let mut mac = [0u8; 6];
-    mac.copy_from_slice(&h[..6]);
-    mac[0] = (mac[0] & !0x01) | 0x02;
-    mac
+/// Removes a route (`ip route del`); NotFound if there is no such route.
+pub async fn del_route(h: &Handle, r: &Route) -> Result<(), Error> {
+    request(
+        h,
+        RouteNetlinkMessage::DelRoute(route_message(r, false)),
+        CHANGE,
+    )
+    .await
+    .map_err(|e| {
+        map_err_with(
+            e,
+            &format!("remove route {r}"),
+            &[(Errno::ESRCH, "no such route")],
+        )
+    })?;
+    Ok(())
 }
 
-/// `aa:bb:cc:dd:ee:ff`, lowercase.
-pub fn format_mac(mac: &[u8]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+fn route_table(m: &RouteMessage) -> u32 {
+    m.attributes
+        .iter()
+        .find_map(|a| match a {
+            RouteAttribute::Table(t) => Some(*t),
+            _ => None,
+        })
+        .unwrap_or(u32::from(m.header.table))
+}
+
+/// The routes of both families in every table but `local`, without cached
+/// (cloned) entries.
+pub async fn list_routes(h: &Handle) -> Result<Vec<RouteMessage>, Error> {
+    let mut out = Vec::new();
+    for family in [Family::V4, Family::V6] {
+        let mut m = RouteMessage::default();
+        m.header.address_family = address_family(family);
+        let answers = request(h, RouteNetlinkMessage::GetRoute(m), DUMP)
+            .await
+            .map_err(|e| map_err(e, &format!("list {family} routes")))?;
+        out.extend(answers.into_iter().filter_map(|a| match a {
+            RouteNetlinkMessage::NewRoute(r)
+                if route_table(&r) != TABLE_LOCAL
+                    && !r.header.flags.contains(RouteFlags::Cloned) =>
+            {
+                Some(r)
+            }
+            _ => None,
+        }));
+    }
+    Ok(out)
 }
 
 fn route_address(a: &RouteAddress) -> Option<IpAddr> {
@@ -93,7 +189,7 @@ fn route_address(a: &RouteAddress) -> Option<IpAddr> {
 
 /// The table a route or rule is in: the 32-bit attribute when present,
 /// else the 8-bit header field.
-fn table_of(header: u8, attr: Option<u32>) -> u32 {
+pub(super) fn table_of(header: u8, attr: Option<u32>) -> u32 {
     attr.unwrap_or(u32::from(header))
 }
 
@@ -116,7 +212,7 @@ pub fn protocol_name(p: RouteProtocol) -> String {
         RouteProtocol::Ospf => "ospf".into(),
         RouteProtocol::Rip => "rip".into(),
         RouteProtocol::Eigrp => "eigrp".into(),
-        other if u8::from(other) == crate::netlink_ops::RTPROT_NETNSD => "netnsd".into(),
+        other if u8::from(other) == RTPROT_NETNSD => "netnsd".into(),
         other => u8::from(other).to_string(),
     }
 }
@@ -206,96 +302,69 @@ pub fn route_to_dict(
     route_entry(msg, device_path).to_dict()
 }
 
-fn rule_action_name(a: RuleAction) -> String {
-    match a {
-        RuleAction::ToTable => "lookup".into(),
-        RuleAction::Goto => "goto".into(),
-        RuleAction::Nop => "nop".into(),
-        RuleAction::Blackhole => "blackhole".into(),
-        RuleAction::Unreachable => "unreachable".into(),
-        RuleAction::Prohibit => "prohibit".into(),
-        other => u8::from(other).to_string(),
-    }
-}
-
-/// A kernel rule as GetRules lists it.
-pub fn rule_entry(msg: &RuleMessage) -> RuleEntry {
-    let h = &msg.header;
-    let mut e = RuleEntry {
-        family: family_of(h.family),
-        ..Default::default()
-    };
-    let mut table = None;
-    for attr in &msg.attributes {
-        match attr {
-            RuleAttribute::Source(a) => {
-                e.from = Some(Cidr {
-                    addr: *a,
-                    prefix: h.src_len,
-                });
-            }
-            RuleAttribute::Destination(a) => {
-                e.to = Some(Cidr {
-                    addr: *a,
-                    prefix: h.dst_len,
-                });
-            }
-            RuleAttribute::Iifname(n) => e.iif = Some(n.clone()),
-            RuleAttribute::Oifname(n) => e.oif = Some(n.clone()),
-            RuleAttribute::FwMark(m) => e.fwmark = Some(*m),
-            RuleAttribute::FwMask(m) => e.fwmask = Some(*m),
-            RuleAttribute::Table(t) => table = Some(*t),
-            // The kernel leaves FRA_PRIORITY out for priority 0 (the local rule).
-            RuleAttribute::Priority(p) => e.priority = *p,
-            _ => {}
-        }
-    }
-    e.table = Some(table_of(h.table, table)).filter(|t| *t != 0);
-    e.action = (h.action != RuleAction::ToTable).then(|| rule_action_name(h.action));
-    e.invert = h.flags.contains(RuleFlags::Invert);
-    e
-}
-
-/// [`rule_entry`] as the dictionary GetRules answers with.
-pub fn rule_to_dict(msg: &RuleMessage) -> HashMap<String, OwnedVariant> {
-    rule_entry(msg).to_dict()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use netlink_packet_route::route::RouteHeader;
-    use netnsd_api::{Error, Route, Rule};
+    use netnsd_api::route::TABLE_MAIN;
     use zbus::wire::Variant;
 
-    #[test]
-    fn stable_macs() {
-        let a = stable_mac("vpn1", "veth0");
-        assert_eq!(a, stable_mac("vpn1", "veth0"));
-        assert_eq!(a[0] & 0x01, 0, "unicast");
-        assert_eq!(a[0] & 0x02, 0x02, "locally administered");
-        assert_ne!(a, stable_mac("vpn2", "veth0"));
-        assert_ne!(a, stable_mac("vpn1", "veth1"));
-        assert_ne!(stable_mac("ab", "c"), stable_mac("a", "bc"));
-        // Pinned (computed independently): a change here changes every
-        // stable address in the field.
-        assert_eq!(format_mac(&a), "c6:33:21:34:58:79");
-        // FNV-1a's published test vectors.
-        assert_eq!(fnv1a64(&[b"a"]), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(fnv1a64(&[b"foobar"]), 0x8594_4171_f739_67e8);
-        for i in 0..200 {
-            let m = stable_mac(&format!("ns{i}"), "eth0");
-            assert_eq!(m[0] & 0x03, 0x02, "{}", format_mac(&m));
+    fn spec(dest: Option<&str>, gw: Option<&str>, oif: Option<u32>) -> Route {
+        let destination: Option<Cidr> = dest.map(|d| d.parse().unwrap());
+        let gateway: Option<IpAddr> = gw.map(|g| g.parse().unwrap());
+        Route {
+            family: destination
+                .map(|c| c.family())
+                .or(gateway.as_ref().map(Family::of))
+                .unwrap_or(Family::V4),
+            destination,
+            gateway,
+            oif,
+            table: TABLE_MAIN,
+            metric: None,
+            scope: None,
         }
     }
 
     #[test]
-    fn macs_format() {
-        assert_eq!(
-            format_mac(&[0x02, 0xAB, 0, 1, 0x10, 0xff]),
-            "02:ab:00:01:10:ff"
+    fn route_messages() {
+        // A device route gets scope link, like `ip route add 10.0.0.0/24 dev X`.
+        let m = route_message(&spec(Some("10.0.0.0/24"), None, Some(3)), true);
+        assert_eq!(m.header.address_family, AddressFamily::Inet);
+        assert_eq!(m.header.destination_prefix_length, 24);
+        assert_eq!(m.header.scope, RouteScope::Link);
+        assert_eq!(m.header.protocol, RouteProtocol::from(RTPROT_NETNSD));
+        assert_eq!(m.header.kind, RouteType::Unicast);
+        assert_eq!(m.header.table, 254);
+        assert!(m.attributes.contains(&RouteAttribute::Oif(3)));
+        assert!(m.attributes.contains(&RouteAttribute::Table(254)));
+
+        // A default route via a gateway in a big table, with a metric.
+        let mut r = spec(None, Some("fd00::1"), None);
+        r.table = 1000;
+        r.metric = Some(5);
+        let m = route_message(&r, true);
+        assert_eq!(m.header.address_family, AddressFamily::Inet6);
+        assert_eq!(m.header.destination_prefix_length, 0);
+        assert_eq!(m.header.scope, RouteScope::Universe);
+        assert_eq!(m.header.table, 0);
+        assert!(m.attributes.contains(&RouteAttribute::Table(1000)));
+        assert!(m.attributes.contains(&RouteAttribute::Priority(5)));
+        assert!(
+            !m.attributes
+                .iter()
+                .any(|a| matches!(a, RouteAttribute::Destination(_)))
         );
-        assert_eq!(format_mac(&[]), "");
+
+        // A delete matches any scope, protocol and type unless told.
+        let m = route_message(&spec(Some("10.0.0.0/24"), None, Some(3)), false);
+        assert_eq!(m.header.scope, RouteScope::NoWhere);
+        assert_eq!(m.header.protocol, RouteProtocol::Unspec);
+        assert_eq!(m.header.kind, RouteType::Unspec);
+        let mut r = spec(Some("10.0.0.1/32"), None, Some(1));
+        r.scope = Some(Scope::Host);
+        assert_eq!(route_message(&r, false).header.scope, RouteScope::Host);
+        assert_eq!(route_message(&r, true).header.scope, RouteScope::Host);
     }
 
     /// Resolves /dev/N to ifindex N.
@@ -394,49 +463,5 @@ mod tests {
         let r = Route::from_dict(&d, &resolver).unwrap();
         assert_eq!(r.destination, Some("10.0.0.0/24".parse().unwrap()));
         assert_eq!((r.oif, r.table, r.scope), (Some(3), 254, Some(Scope::Link)));
-    }
-
-    #[test]
-    fn rules_to_dicts() {
-        let mut m = RuleMessage::default();
-        m.header.family = AddressFamily::Inet;
-        m.header.src_len = 24;
-        m.header.table = 100;
-        m.header.action = RuleAction::ToTable;
-        m.attributes = vec![
-            RuleAttribute::Table(100),
-            RuleAttribute::Priority(1000),
-            RuleAttribute::Source("10.8.0.0".parse().unwrap()),
-            RuleAttribute::Iifname("veth0".into()),
-            RuleAttribute::FwMark(0x10),
-            RuleAttribute::FwMask(0xff),
-        ];
-        let d = rule_to_dict(&m);
-        assert_eq!(get_str(&d, "family"), "inet");
-        assert_eq!(get_str(&d, "from"), "10.8.0.0/24");
-        assert_eq!(get_str(&d, "iif"), "veth0");
-        assert_eq!(get_u32(&d, "table"), 100);
-        assert_eq!(get_u32(&d, "priority"), 1000);
-        assert_eq!(get_u32(&d, "fwmark"), 0x10);
-        assert_eq!(get_u32(&d, "fwmask"), 0xff);
-        assert!(!d.contains_key("action") && !d.contains_key("invert"));
-        assert!(!d.contains_key("to") && !d.contains_key("oif"));
-        // It reads back as the same rule.
-        let r = Rule::from_dict(&d).unwrap();
-        assert_eq!(
-            r.to_string(),
-            "pref 1000 from 10.8.0.0/24 iif veth0 fwmark 0x10/0xff lookup 100"
-        );
-
-        let mut m = RuleMessage::default();
-        m.header.family = AddressFamily::Inet6;
-        m.header.action = RuleAction::Unreachable;
-        m.header.flags = RuleFlags::Invert;
-        let d = rule_to_dict(&m);
-        assert_eq!(get_str(&d, "family"), "inet6");
-        assert_eq!(get_str(&d, "action"), "unreachable");
-        assert!(bool::try_from(d.get("invert").unwrap()).unwrap());
-        assert!(!d.contains_key("table"));
-        assert_eq!(get_u32(&d, "priority"), 0);
     }
 }
