@@ -1,15 +1,24 @@
 //! What netnsd, nsctl and the tests agree on: bus names, object paths,
-//! interface names, polkit action ids, error names, argument validation and
-//! the client-side proxies.
+//! interface names, polkit action ids, error names, argument validation, the
+//! client-side proxies, and the values that travel as `a{sv}` dictionaries
+//! (routes, rules, link options) with the reader of those dictionaries.
 
 pub mod actions;
+pub mod cidr;
+pub mod dict;
 pub mod error;
+pub mod link;
 pub mod names;
 pub mod proxy;
+pub mod route;
+pub mod rule;
 pub mod state;
 pub mod validate;
 
+pub use cidr::{Cidr, Family};
 pub use error::Error;
+pub use route::{Route, RouteEntry, Scope};
+pub use rule::{Rule, RuleEntry};
 
 /// The daemon's well-known name on the system bus.
 pub const BUS_NAME: &str = "net.netnsd.Netns1";

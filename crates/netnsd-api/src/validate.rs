@@ -1,4 +1,5 @@
-//! Argument checks shared by the daemon (authoritative) and nsctl (early, friendlier).
+//! Argument checks shared by the daemon (authoritative) and nsctl (early,
+//! friendlier): namespace names, interface names, MTUs.
 
 /// Longest namespace name: NAME_MAX, as iproute2 allows.
 pub const NETNS_NAME_MAX: usize = 255;
@@ -24,6 +25,47 @@ pub fn netns_name(name: &str) -> Result<(), String> {
     }
     if name.contains('\0') {
         return Err("namespace name contains a NUL byte".into());
+    }
+    Ok(())
+}
+
+/// Checks an interface name as the kernel's `dev_valid_name` does: 1 to 15
+/// bytes, not `.` or `..`, no `/`, `:` or whitespace. `%` is refused as
+/// well: the kernel would take the name as a pattern (`veth%d`) and choose
+/// another.
+pub fn ifname(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("empty interface name".into());
+    }
+    if name.len() > 15 {
+        return Err(format!(
+            "interface name '{name}' is {} bytes long; the kernel allows at most 15",
+            name.len()
+        ));
+    }
+    if name == "." || name == ".." {
+        return Err(format!("'{name}' is not a valid interface name"));
+    }
+    // The kernel's isspace() also counts VT and 0xa0, a byte that occurs
+    // inside UTF-8 sequences.
+    let bad = |b: u8| matches!(b, b'/' | b':' | b'%' | 0 | b' ' | b'\t'..=b'\r' | 0xa0);
+    if let Some(b) = name.bytes().find(|&b| bad(b)) {
+        let what = match b {
+            b'/' | b':' | b'%' => format!("'{}'", b as char),
+            0 => "a NUL byte".into(),
+            _ => "whitespace".into(),
+        };
+        return Err(format!("interface name '{name}' contains {what}"));
+    }
+    Ok(())
+}
+
+/// Checks an MTU for a link that carries IPv4.
+pub fn mtu(mtu: u32) -> Result<(), String> {
+    if !(68..=65535).contains(&mtu) {
+        return Err(format!(
+            "MTU {mtu} is out of range: it must be between 68 (the IPv4 minimum) and 65535"
+        ));
     }
     Ok(())
 }
@@ -63,5 +105,41 @@ mod tests {
         }
         let long = "n".repeat(256);
         assert!(netns_name(&long).unwrap_err().contains("longer than 255"));
+    }
+
+    #[test]
+    fn ifnames() {
+        for good in ["eth0", "veth-ns1", "a", "fifteen-chars-x", "wg.0", "tun_1"] {
+            assert_eq!(ifname(good), Ok(()), "{good}");
+        }
+        for (bad, word) in [
+            ("", "empty"),
+            ("sixteen-chars-xx", "at most 15"),
+            (".", "not a valid"),
+            ("..", "not a valid"),
+            ("a/b", "'/'"),
+            ("a:b", "':'"),
+            ("a b", "whitespace"),
+            ("a\tb", "whitespace"),
+            ("a\x0bb", "whitespace"),
+            ("veth%d", "'%'"),
+            ("a\0b", "NUL"),
+            // U+00E0 is C3 A0 in UTF-8; the kernel's isspace() takes 0xa0.
+            ("\u{e0}", "whitespace"),
+        ] {
+            let e = ifname(bad).unwrap_err();
+            assert!(e.contains(word), "{bad:?}: {e:?} should say {word:?}");
+        }
+    }
+
+    #[test]
+    fn mtus() {
+        assert!(mtu(68).is_ok());
+        assert!(mtu(1500).is_ok());
+        assert!(mtu(65535).is_ok());
+        for bad in [0, 67, 65536] {
+            let e = mtu(bad).unwrap_err();
+            assert!(e.contains("68 (the IPv4 minimum)"), "{e}");
+        }
     }
 }

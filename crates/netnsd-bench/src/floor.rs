@@ -14,12 +14,13 @@ use std::time::{Duration, Instant};
 
 use netnsd::dns::{self, Dns};
 use netnsd::firewall;
-use netnsd::netlink_ops as ops;
+use netnsd::netlink::{self as ops, Events, Platform};
 use netnsd::netns::RunDir;
-use netnsd::platform::{Events, Platform};
-use netnsd::spec::{Family, LinkOptions, RouteSpec, TABLE_MAIN};
 use netnsd::sysctl;
 use netnsd::uplink::{Pool, Slot};
+use netnsd_api::link::LinkOptions;
+use netnsd_api::route::TABLE_MAIN;
+use netnsd_api::{Family, Route};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -111,8 +112,8 @@ pub struct FloorSubject {
 /// once this many are queued (or at the end).
 const NAT_FLUSH_AT: usize = 256;
 
-fn default_route(family: Family, gateway: std::net::IpAddr, oif: u32) -> RouteSpec {
-    RouteSpec {
+fn default_route(family: Family, gateway: std::net::IpAddr, oif: u32) -> Route {
+    Route {
         destination: None,
         family,
         gateway: Some(gateway),
@@ -299,9 +300,11 @@ impl Subject for FloorSubject {
             tokio::runtime::Handle::current(),
             self.events.clone(),
         );
-        let created = blocking("create", move || rd.create(&n, &rt, number, ev))
-            .await?
-            .map_err(|e| e.to_string());
+        let created = blocking("create", move || {
+            rd.create(&n, move |path| Platform::open_new(path, &rt, number, ev))
+        })
+        .await?
+        .map_err(|e| e.to_string());
         let created = match created {
             Ok(c) => c,
             Err(e) => {

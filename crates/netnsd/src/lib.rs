@@ -7,13 +7,11 @@ pub mod dns;
 pub mod firewall;
 pub mod limits;
 pub mod manager;
-pub mod netlink_ops;
+pub mod netlink;
 pub mod netns;
-pub mod platform;
 pub mod record;
 pub mod settings;
 pub mod spawn;
-pub mod spec;
 pub mod sysctl;
 pub mod uplink;
 pub mod vpn;
@@ -39,8 +37,8 @@ pub struct Config {
     /// The host's nsswitch.conf, the model for the namespaces' own.
     pub host_nsswitch: PathBuf,
     /// Address pools for veth uplinks.
-    pub pool_v4: spec::Cidr,
-    pub pool_v6: Option<spec::Cidr>,
+    pub pool_v4: netnsd_api::Cidr,
+    pub pool_v6: Option<netnsd_api::Cidr>,
     /// Connection profiles (NetworkManager keyfiles).
     pub connections_dir: PathBuf,
 }

@@ -2,7 +2,8 @@
 //! iproute2 does (`ip/ipnetns.c`): a flock on the directory, the directory made
 //! a shared mount point, and the new namespace bind-mounted on a file of its
 //! own. Everything here blocks; callers run it off the async workers, and the
-//! `unshare`/`setns` happen on a dedicated OS thread that is thrown away.
+//! `unshare`/`setns` happen on a dedicated OS thread that is thrown away
+//! ([`thread`], which the netlink layer and sysctls use too).
 
 use std::fs::{self, File};
 use std::io;
@@ -12,10 +13,9 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg, OFlag};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
-use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::stat::Mode;
 
-use crate::platform::{Events, Platform};
+pub mod thread;
 
 /// `f_type` of the nsfs pseudo file system that namespace files live on.
 const NSFS_MAGIC: i64 = 0x6e73_6673;
@@ -42,11 +42,11 @@ fn os<E: Into<io::Error>>(step: impl Into<String>) -> impl FnOnce(E) -> NetnsErr
     }
 }
 
-/// A namespace the daemon has just made: its inode, and the netlink platform
-/// opened inside it.
-pub struct Created {
+/// A namespace the daemon has just made: its inode, and what was opened
+/// inside it while it was made (the daemon's netlink platform).
+pub struct Created<T> {
     pub inode: u64,
-    pub platform: Platform,
+    pub platform: T,
 }
 
 /// An entry found in the run directory.
@@ -117,16 +117,15 @@ impl RunDir {
         self.make_shared()
     }
 
-    /// Makes a new namespace bound at `/run/netns/NAME` and opens a netlink
-    /// platform inside it, whose events go to `events` tagged `number`. On
-    /// failure nothing is left behind.
-    pub fn create(
+    /// Makes a new namespace bound at `/run/netns/NAME` and runs `open`
+    /// inside it, on the thread that made it, with the path it is bound at
+    /// (the daemon opens its netlink platform there). On failure nothing is
+    /// left behind.
+    pub fn create<T: Send + 'static>(
         &self,
         name: &str,
-        rt: &tokio::runtime::Handle,
-        number: u32,
-        events: Events,
-    ) -> Result<Created, NetnsError> {
+        open: impl FnOnce(&Path) -> io::Result<T> + Send + 'static,
+    ) -> Result<Created<T>, NetnsError> {
         let _lock = self.lock()?;
         self.make_shared()?;
         let path = self.path_of(name);
@@ -147,15 +146,9 @@ impl RunDir {
         }
         let made = {
             let path = path.clone();
-            let rt = rt.clone();
-            std::thread::Builder::new()
-                .name("netns-create".into())
-                .spawn(move || in_new_netns(&path, &rt, number, events))
-                .map_err(os("start the namespace thread"))?
-                .join()
-                .unwrap_or_else(|_| {
-                    Err(os("namespace thread")(io::Error::other("thread panicked")))
-                })
+            thread::run("netns-create", move || Ok(in_new_netns(&path, open)))
+                .map_err(os("start the namespace thread"))
+                .and_then(|made| made)
         };
         let result = made.and_then(|platform| {
             let inode = fs::metadata(&path)
@@ -243,16 +236,12 @@ pub fn current_netns_inode() -> io::Result<u64> {
 }
 
 /// Runs on a throw-away thread: moves the thread into a new namespace, binds
-/// it at `path`, opens a netlink socket inside it and moves back.
-fn in_new_netns(
+/// it at `path`, runs `open` inside it and moves back.
+fn in_new_netns<T>(
     path: &Path,
-    rt: &tokio::runtime::Handle,
-    number: u32,
-    events: Events,
-) -> Result<Platform, NetnsError> {
-    let orig = File::open("/proc/thread-self/ns/net").map_err(os("open own netns"))?;
-    unshare(CloneFlags::CLONE_NEWNET).map_err(os("unshare the network namespace"))?;
-    let inside = (|| {
+    open: impl FnOnce(&Path) -> io::Result<T>,
+) -> Result<T, NetnsError> {
+    thread::within_new(|| {
         mount(
             Some("/proc/thread-self/ns/net"),
             path,
@@ -261,14 +250,9 @@ fn in_new_netns(
             None::<&str>,
         )
         .map_err(os(format!("bind the new namespace at {}", path.display())))?;
-        Platform::open_new(path, rt, number, events)
-            .map_err(os("open a netlink socket in the new namespace"))
-    })();
-    // Leave the namespace whatever happened; the thread ends right after.
-    if let Err(e) = setns(&orig, CloneFlags::CLONE_NEWNET) {
-        tracing::error!("could not return the namespace thread to its namespace: {e}");
-    }
-    inside
+        open(path).map_err(os("open a netlink socket in the new namespace"))
+    })
+    .map_err(os("unshare the network namespace"))?
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! Per-namespace sysctls (/proc/sys/net/...). /proc/sys/net shows the
 //! namespace of the thread that opens it, so another namespace's values are
-//! read and written from a throw-away thread that has entered it.
+//! read and written from a throw-away thread that has entered it
+//! ([`crate::netns::thread`]).
 
 use std::fs::{self, File};
 use std::io;
 use std::path::Path;
 
-use nix::sched::{CloneFlags, setns};
+use crate::netns::thread;
 
 /// Sets `key` (e.g. `net/ipv4/conf/eth0/forwarding`) to `value` in the
 /// namespace open at `netns` (the daemon's own when None), and returns the
@@ -27,17 +28,5 @@ pub fn set(netns: Option<&File>, key: &str, value: &str) -> io::Result<Option<St
     };
     let Some(ns) = netns else { return work() };
     let target = ns.try_clone()?;
-    std::thread::Builder::new()
-        .name("netns-sysctl".into())
-        .spawn(move || {
-            let own = File::open("/proc/thread-self/ns/net")?;
-            setns(&target, CloneFlags::CLONE_NEWNET)?;
-            let r = work();
-            if let Err(e) = setns(&own, CloneFlags::CLONE_NEWNET) {
-                tracing::error!("could not return the sysctl thread to its namespace: {e}");
-            }
-            r
-        })?
-        .join()
-        .unwrap_or_else(|_| Err(io::Error::other("the sysctl thread panicked")))
+    thread::run("netns-sysctl", move || thread::within(&target, work)?)
 }

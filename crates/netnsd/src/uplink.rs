@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::spec::Cidr;
+use netnsd_api::Cidr;
 
 /// Default pools; both can be changed with daemon options.
 pub const DEFAULT_POOL_V4: &str = "10.231.0.0/16";

@@ -1,7 +1,9 @@
 //! Routes and rules as nsctl sends and shows them: the command-line values
 //! (tables, firewall marks), the `a{sv}` dictionaries of AddRoute/RemoveRoute
 //! and AddRule/RemoveRule, and the dictionaries GetRoutes and GetRules answer
-//! with, read into [`Route`] and [`Rule`].
+//! with, read into [`Route`] and [`Rule`] for display. The keys, and the
+//! reading of the answers, are netnsd-api's ([`netnsd_api::route`],
+//! [`netnsd_api::rule`]).
 //!
 //! The daemon checks every value (prefixes, host bits, families, interface
 //! names) and is the authority; nsctl only puts the keys together.
@@ -10,17 +12,23 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
+use netnsd_api::route::{self, RouteEntry, TABLE_DEFAULT, TABLE_LOCAL};
+use netnsd_api::rule::{self, RuleEntry};
 use serde::Serialize;
 use serde_json::Value;
 use zbus::wire::{ObjectPath, OwnedVariant, Variant};
 
 use crate::cli::{RouteArgs, RuleArgs};
-use crate::error::{CliError, Kind};
+use crate::error::CliError;
 
 /// The main table, where `ip route` and nsctl put routes unless told otherwise.
-pub const TABLE_MAIN: u32 = 254;
+pub use netnsd_api::route::TABLE_MAIN;
 /// Table names iproute2 knows without /etc/iproute2/rt_tables.
-const TABLE_NAMES: [(&str, u32); 3] = [("default", 253), ("main", TABLE_MAIN), ("local", 255)];
+const TABLE_NAMES: [(&str, u32); 3] = [
+    ("default", TABLE_DEFAULT),
+    ("main", TABLE_MAIN),
+    ("local", TABLE_LOCAL),
+];
 
 /// A dictionary as the platform methods take it (`a{sv}`).
 pub type Dict = HashMap<&'static str, Variant<'static>>;
@@ -124,125 +132,68 @@ fn prefix(s: &Option<String>) -> Option<&str> {
 /// The dictionary of AddRoute/RemoveRoute for `nsctl route add|del`, with
 /// the device already resolved to its object path.
 pub fn route_dict(args: &RouteArgs, device: Option<ObjectPath<'static>>) -> Dict {
+    use route::key;
     let mut d = Dict::new();
-    d.insert("destination", string(&args.destination));
+    d.insert(key::DESTINATION, string(&args.destination));
     if let Some(gw) = &args.via {
-        d.insert("gateway", string(gw));
+        d.insert(key::GATEWAY, string(gw));
     }
     if let Some(p) = device {
-        d.insert("device", Variant::from(p));
+        d.insert(key::DEVICE, Variant::from(p));
     }
     if let Some(t) = args.table {
-        d.insert("table", Variant::from(t));
+        d.insert(key::TABLE, Variant::from(t));
     }
     if let Some(m) = args.metric {
-        d.insert("metric", Variant::from(m));
+        d.insert(key::METRIC, Variant::from(m));
     }
     if let Some(s) = args.scope {
-        d.insert("scope", string(s.as_str()));
+        d.insert(key::SCOPE, string(s.as_str()));
     }
     if let Some(f) = args.family.family() {
-        d.insert("family", string(f));
+        d.insert(key::FAMILY, string(f));
     }
     d
 }
 
 /// The dictionary of AddRule/RemoveRule for `nsctl rule add|del`.
 pub fn rule_dict(args: &RuleArgs) -> Dict {
+    use rule::key;
     let mut d = Dict::new();
-    d.insert("table", Variant::from(args.table));
+    d.insert(key::TABLE, Variant::from(args.table));
     if let Some(c) = prefix(&args.from) {
-        d.insert("from", string(c));
+        d.insert(key::FROM, string(c));
     }
     if let Some(c) = prefix(&args.to) {
-        d.insert("to", string(c));
+        d.insert(key::TO, string(c));
     }
     if let Some(i) = &args.iif {
-        d.insert("iif", string(i));
+        d.insert(key::IIF, string(i));
     }
     if let Some(o) = &args.oif {
-        d.insert("oif", string(o));
+        d.insert(key::OIF, string(o));
     }
     if let Some(m) = args.fwmark {
-        d.insert("fwmark", Variant::from(m.mark));
+        d.insert(key::FWMARK, Variant::from(m.mark));
         if let Some(k) = m.mask {
-            d.insert("fwmask", Variant::from(k));
+            d.insert(key::FWMASK, Variant::from(k));
         }
     }
     if let Some(p) = args.priority {
-        d.insert("priority", Variant::from(p));
+        d.insert(key::PRIORITY, Variant::from(p));
     }
     if let Some(f) = args.family.family() {
-        d.insert("family", string(f));
+        d.insert(key::FAMILY, string(f));
     }
     d
 }
 
-/// A dictionary from GetRoutes or GetRules, read key by key.
-struct Reply {
-    dict: HashMap<String, OwnedVariant>,
-    what: &'static str,
-}
-
-impl Reply {
-    fn wrong(&self, key: &str, sig: &str) -> CliError {
-        CliError::new(
-            Kind::Failed,
-            format!(
-                "unexpected reply from netnsd: {} key {key:?} is not of type {sig}",
-                self.what
-            ),
-        )
-    }
-
-    fn str(&mut self, key: &str) -> Result<Option<String>, CliError> {
-        match self.dict.remove(key) {
-            None => Ok(None),
-            Some(v) => match &*v {
-                Variant::Str(s) => Ok(Some(s.as_str().to_owned())),
-                _ => Err(self.wrong(key, "s")),
-            },
-        }
-    }
-
-    fn u32(&mut self, key: &str) -> Result<Option<u32>, CliError> {
-        match self.dict.remove(key) {
-            None => Ok(None),
-            Some(v) => match &*v {
-                Variant::U32(n) => Ok(Some(*n)),
-                _ => Err(self.wrong(key, "u")),
-            },
-        }
-    }
-
-    fn bool(&mut self, key: &str) -> Result<Option<bool>, CliError> {
-        match self.dict.remove(key) {
-            None => Ok(None),
-            Some(v) => match &*v {
-                Variant::Bool(b) => Ok(Some(*b)),
-                _ => Err(self.wrong(key, "b")),
-            },
-        }
-    }
-
-    fn path(&mut self, key: &str) -> Result<Option<String>, CliError> {
-        match self.dict.remove(key) {
-            None => Ok(None),
-            Some(v) => match &*v {
-                Variant::ObjectPath(p) => Ok(Some(p.as_str().to_owned())),
-                _ => Err(self.wrong(key, "o")),
-            },
-        }
-    }
-
-    /// The keys this nsctl does not know, for JSON, so that a newer
-    /// daemon's additions reach scripts.
-    fn rest(self) -> BTreeMap<String, Value> {
-        self.dict
-            .into_iter()
-            .map(|(k, v)| (k, variant_json(&v)))
-            .collect()
-    }
+/// The keys this nsctl does not know, for JSON, so that a newer daemon's
+/// additions reach scripts.
+fn rest(dict: HashMap<String, OwnedVariant>) -> BTreeMap<String, Value> {
+    dict.into_iter()
+        .map(|(k, v)| (k, variant_json(&v)))
+        .collect()
 }
 
 /// A variant as JSON: numbers, strings and booleans as themselves, arrays
@@ -306,23 +257,22 @@ impl Route {
         dict: HashMap<String, OwnedVariant>,
         device_name: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, CliError> {
-        let mut r = Reply {
-            dict,
-            what: "route",
-        };
-        let device_object = r.path("device")?;
+        let (e, other) = RouteEntry::from_dict(dict).map_err(CliError::from_bus)?;
+        let device_object = e.device.map(|p| p.as_str().to_owned());
         Ok(Route {
-            destination: r.str("destination")?.unwrap_or_else(|| "default".into()),
-            family: r.str("family")?.unwrap_or_else(|| "inet".into()),
-            gateway: r.str("gateway")?,
+            destination: e
+                .destination
+                .map_or_else(|| route::DEFAULT.into(), |c| c.to_string()),
+            family: e.family.as_str().into(),
+            gateway: e.gateway.map(|gw| gw.to_string()),
             device: device_object.as_deref().and_then(device_name),
             device_object,
-            table: r.u32("table")?.unwrap_or(TABLE_MAIN),
-            metric: r.u32("metric")?,
-            scope: r.str("scope")?,
-            protocol: r.str("protocol")?,
-            kind: r.str("type")?,
-            other: r.rest(),
+            table: e.table,
+            metric: e.metric,
+            scope: e.scope,
+            protocol: e.protocol,
+            kind: e.kind,
+            other: rest(other),
         })
     }
 }
@@ -358,20 +308,20 @@ pub struct Rule {
 
 impl Rule {
     pub fn from_dict(dict: HashMap<String, OwnedVariant>) -> Result<Self, CliError> {
-        let mut r = Reply { dict, what: "rule" };
+        let (e, other) = RuleEntry::from_dict(dict).map_err(CliError::from_bus)?;
         Ok(Rule {
-            priority: r.u32("priority")?.unwrap_or(0),
-            family: r.str("family")?.unwrap_or_else(|| "inet".into()),
-            from: r.str("from")?,
-            to: r.str("to")?,
-            iif: r.str("iif")?,
-            oif: r.str("oif")?,
-            fwmark: r.u32("fwmark")?,
-            fwmask: r.u32("fwmask")?,
-            table: r.u32("table")?,
-            action: r.str("action")?,
-            invert: r.bool("invert")?.unwrap_or(false),
-            other: r.rest(),
+            priority: e.priority,
+            family: e.family.as_str().into(),
+            from: e.from.map(|c| c.to_string()),
+            to: e.to.map(|c| c.to_string()),
+            iif: e.iif,
+            oif: e.oif,
+            fwmark: e.fwmark,
+            fwmask: e.fwmask,
+            table: e.table,
+            action: e.action,
+            invert: e.invert,
+            other: rest(other),
         })
     }
 }

@@ -10,7 +10,7 @@ use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitEx
 struct Args {
     /// IPv4 pool for veth uplinks; each uplink takes a /30 of it.
     #[arg(long, value_name = "CIDR", default_value = netnsd::uplink::DEFAULT_POOL_V4)]
-    uplink_pool_v4: netnsd::spec::Cidr,
+    uplink_pool_v4: netnsd_api::Cidr,
     /// IPv6 pool for veth uplinks (each takes a /64), or "none" for IPv4 only.
     #[arg(long, value_name = "CIDR|none", default_value = netnsd::uplink::DEFAULT_POOL_V6)]
     uplink_pool_v6: String,

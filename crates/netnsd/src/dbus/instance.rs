@@ -3,7 +3,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use netnsd_api::{DEVICE_PATH_PREFIX, Error, NAMESPACE_PATH_PREFIX, actions, object_number};
+use netnsd_api::dict;
+use netnsd_api::link::LinkOptions;
+use netnsd_api::{
+    Cidr, DEVICE_PATH_PREFIX, Error, NAMESPACE_PATH_PREFIX, Route, Rule, actions, object_number,
+    validate,
+};
 use zbus::interface;
 use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
@@ -11,7 +16,6 @@ use zbus::wire::{ObjectPath, OwnedObjectPath, OwnedVariant};
 
 use super::auth::Authority;
 use crate::manager::{ConfigOp, ConfigReply, ManagerHandle, Namespace};
-use crate::spec::{self, Cidr, LinkOptions, RouteSpec, RuleSpec};
 
 type Dict = HashMap<String, OwnedVariant>;
 
@@ -69,7 +73,7 @@ impl NetNsInstance {
 
     /// A new interface name: valid, and free in namespace `ns`.
     fn new_ifname(&self, name: &str, ns: u32) -> Result<(), Error> {
-        spec::ifname(name).map_err(Error::InvalidArgument)?;
+        validate::ifname(name).map_err(Error::InvalidArgument)?;
         let reg = self.manager.registry.read().unwrap();
         if reg.device_named(ns, name).is_some() {
             let ns_name = reg
@@ -437,7 +441,7 @@ impl NetNsInstance {
         #[zbus(header)] hdr: Header<'_>,
     ) -> Result<(), Error> {
         let d = self.device_here(&device)?;
-        spec::mtu(mtu).map_err(Error::InvalidArgument)?;
+        validate::mtu(mtu).map_err(Error::InvalidArgument)?;
         done(self.configure(&hdr, ConfigOp::SetMtu(d, mtu)).await?)
     }
 
@@ -482,7 +486,7 @@ impl NetNsInstance {
     /// link, host), family s (inet, inet6). Installed with protocol 110
     /// ("netnsd").
     async fn add_route(&self, route: Dict, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
-        let r = RouteSpec::from_dict(&route, &|p| self.ifindex_here(p))?;
+        let r = Route::from_dict(&route, &|p| self.ifindex_here(p))?;
         done(self.configure(&hdr, ConfigOp::AddRoute(r)).await?)
     }
 
@@ -492,7 +496,7 @@ impl NetNsInstance {
         route: Dict,
         #[zbus(header)] hdr: Header<'_>,
     ) -> Result<(), Error> {
-        let r = RouteSpec::from_dict(&route, &|p| self.ifindex_here(p))?;
+        let r = Route::from_dict(&route, &|p| self.ifindex_here(p))?;
         done(self.configure(&hdr, ConfigOp::RemoveRoute(r)).await?)
     }
 
@@ -510,13 +514,13 @@ impl NetNsInstance {
     /// Adds a policy-routing rule. Keys: table u (required), priority u,
     /// from s, to s (CIDR), iif s, oif s, fwmark u, fwmask u, family s.
     async fn add_rule(&self, rule: Dict, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
-        let r = RuleSpec::from_dict(&rule)?;
+        let r = Rule::from_dict(&rule)?;
         done(self.configure(&hdr, ConfigOp::AddRule(r)).await?)
     }
 
     /// Removes a rule described with the keys of AddRule.
     async fn remove_rule(&self, rule: Dict, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
-        let r = RuleSpec::from_dict(&rule)?;
+        let r = Rule::from_dict(&rule)?;
         done(self.configure(&hdr, ConfigOp::RemoveRule(r)).await?)
     }
 
@@ -719,7 +723,7 @@ impl NetNsInstance {
         }
         let mut take = |k: &str| fds.remove(k).map(std::os::fd::OwnedFd::from);
         let (stdin, stdout, stderr) = (take("stdin"), take("stdout"), take("stderr"));
-        let pty = spec::Dict::new(&options, "option", &["pty"])?
+        let pty = dict::Dict::new(&options, "option", &["pty"])?
             .bool("pty")?
             .unwrap_or(false);
         if pty && stdin.is_none() {

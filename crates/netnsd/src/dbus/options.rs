@@ -14,12 +14,12 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use netnsd_api::dict::Dict;
 use netnsd_api::{Error, ROOT_NS_NAME};
 use zbus::wire::OwnedVariant;
 
 use crate::dns::{self, Dns};
 use crate::manager::{UplinkKind, UplinkSpec};
-use crate::spec::Dict;
 
 pub const UPLINK_KEYS: &[&str] = &[
     "uplink",
@@ -96,12 +96,12 @@ fn parse_uplink(d: &Dict<'_>) -> Result<Option<UplinkRequest>, Error> {
             let Some(p) = &parent else {
                 return Err(d.invalid("uplink-parent", "a macvlan uplink needs its parent device"));
             };
-            crate::spec::ifname(p).map_err(|e| d.invalid("uplink-parent", e))?;
+            netnsd_api::validate::ifname(p).map_err(|e| d.invalid("uplink-parent", e))?;
             let Some(a) = address else {
                 return Err(d.invalid("address", "a macvlan uplink needs an address"));
             };
             if let Some(g) = gateway
-                && crate::spec::Family::of(&g) != a.family()
+                && netnsd_api::Family::of(&g) != a.family()
             {
                 return Err(d.invalid(
                     "gateway",

@@ -6,13 +6,12 @@
 use std::collections::HashMap;
 use std::os::fd::AsFd;
 
-use netnsd_api::Error;
+use netnsd_api::link::LinkOptions;
+use netnsd_api::{Cidr, Error, Route, Rule};
 use zbus::wire::{OwnedObjectPath, OwnedVariant};
 
 use super::Manager;
-use crate::netlink_ops as ops;
-use crate::platform::{LinkState, Platform};
-use crate::spec::{self, Cidr, LinkOptions, RouteSpec, RuleSpec};
+use crate::netlink::{self as ops, LinkState, Platform};
 
 /// A configuration step in one namespace. Devices are device numbers that
 /// the bus layer checked are in the right namespace.
@@ -44,11 +43,11 @@ pub enum ConfigOp {
     Rename(u32, String),
     AddAddress(u32, Cidr),
     RemoveAddress(u32, Cidr),
-    AddRoute(RouteSpec),
-    RemoveRoute(RouteSpec),
+    AddRoute(Route),
+    RemoveRoute(Route),
     ListRoutes,
-    AddRule(RuleSpec),
-    RemoveRule(RuleSpec),
+    AddRule(Rule),
+    RemoveRule(Rule),
     ListRules,
 }
 
@@ -92,7 +91,7 @@ impl Manager {
 
     fn mac(&self, opts: &LinkOptions, ns: u32, name: &str) -> Option<[u8; 6]> {
         opts.stable_mac
-            .then(|| spec::stable_mac(&self.ns_name(ns), name))
+            .then(|| ops::stable_mac(&self.ns_name(ns), name))
     }
 
     /// Looks the link up right away and publishes it, so that the reply can
@@ -258,7 +257,7 @@ impl Manager {
                     ConfigReply::List(
                         routes
                             .iter()
-                            .map(|m| spec::route_to_dict(m, &path_of))
+                            .map(|m| ops::route_to_dict(m, &path_of))
                             .collect(),
                     )
                 }
@@ -272,7 +271,7 @@ impl Manager {
                 }
                 ConfigOp::ListRules => {
                     let rules = ops::list_rules(h).await?;
-                    ConfigReply::List(rules.iter().map(spec::rule_to_dict).collect())
+                    ConfigReply::List(rules.iter().map(ops::rule_to_dict).collect())
                 }
             })
         }

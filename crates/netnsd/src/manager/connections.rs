@@ -12,16 +12,16 @@ use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use netnsd_api::route::TABLE_MAIN;
 use netnsd_api::state::{active as st, reason, vpn as vs};
-use netnsd_api::{Error, active_path};
+use netnsd_api::{Cidr, Error, Family, Route, active_path};
 use tokio::sync::oneshot;
 use zbus::wire::{ObjectPath, OwnedObjectPath};
 
 use super::{Later, Manager, Namespace, Waiter};
 use crate::dns::Dns;
-use crate::netlink_ops as ops;
+use crate::netlink as ops;
 use crate::settings::Profile;
-use crate::spec::{Cidr, Family, RouteSpec, TABLE_MAIN};
 use crate::vpn::launch::{self, remove_files, stop};
 use crate::vpn::{KernelTunnel, VpnConfig, VpnType};
 
@@ -550,7 +550,7 @@ impl Manager {
                 ops::add_address_with(h, idx, a6, true).await?;
             }
             ops::set_up(h, idx, true).await?;
-            let route = |destination: Option<Cidr>, family| RouteSpec {
+            let route = |destination: Option<Cidr>, family| Route {
                 destination,
                 family,
                 gateway: None,

@@ -14,8 +14,7 @@ use zbus::wire::OwnedObjectPath;
 use super::{Device, Later, Manager, Moving, Namespace, Waiter};
 use crate::dbus::device::DeviceObject;
 use crate::dbus::instance::NetNsInstance;
-use crate::netlink_ops;
-use crate::platform::{LinkState, Platform, address_of};
+use crate::netlink::{self, LinkState, Platform, address_of};
 
 /// How long a device seen leaving a namespace is kept for its arrival in
 /// another one; after that it is dropped (it went somewhere we do not see).
@@ -484,12 +483,12 @@ impl Manager {
             tx,
             undo_to: None,
         });
-        let moved = netlink_ops::set_netns(&platform.handle, dev.link.ifindex, file.as_fd()).await;
+        let moved = netlink::set_netns(&platform.handle, dev.link.ifindex, file.as_fd()).await;
         if let Err(e) = moved {
             self.waiters
                 .retain(|w| !(w.device == device && w.target == target));
             let ctx = format!("take {} into {:?}", dev.link.name, target_ns.name);
-            return Err(netlink_ops::with_context(e, &ctx));
+            return Err(netlink::with_context(e, &ctx));
         }
         tracing::info!(device = %dev.link.name, to = %target_ns.name, "moved device");
         Ok(rx)
@@ -527,7 +526,7 @@ impl Manager {
         let (Ok(file), Some(p)) = (self.ns_file(&ns), self.platforms.get(&dev.ns).cloned()) else {
             return;
         };
-        match netlink_ops::set_netns(&p.handle, dev.link.ifindex, file.as_fd()).await {
+        match netlink::set_netns(&p.handle, dev.link.ifindex, file.as_fd()).await {
             Ok(()) => {
                 tracing::info!(device = %dev.link.name, to = %ns.name, "moving device back after a timeout");
                 self.waiters.push(Waiter {

@@ -34,8 +34,8 @@ use zbus::wire::{ObjectPath, OwnedObjectPath};
 
 use crate::dbus::auth::Authority;
 use crate::dbus::controller::Controller;
+use crate::netlink::{Event, Events, LinkState, Platform};
 use crate::netns::RunDir;
-use crate::platform::{Event, Events, LinkState, Platform};
 use crate::record::{Entry, Journal};
 use crate::watch::DirEvent;
 

@@ -9,8 +9,8 @@ use super::{Later, Manager, Namespace};
 use crate::dbus::controller::Controller;
 use crate::dbus::instance::NetNsInstance;
 use crate::dns::Dns;
+use crate::netlink::Platform;
 use crate::netns::NetnsError;
-use crate::platform::Platform;
 use crate::record::{Entry, NetnsRecord, Recorded, UplinkRecord};
 use crate::watch::DirEvent;
 
@@ -210,14 +210,18 @@ impl Manager {
             let name = name.to_owned();
             let rt = self.rt.clone();
             let events = self.events_tx.clone();
-            tokio::task::spawn_blocking(move || run_dir.create(&name, &rt, number, events))
-                .await
-                .unwrap_or_else(|e| {
-                    Err(NetnsError::Os {
-                        step: "create".into(),
-                        source: std::io::Error::other(e),
-                    })
+            tokio::task::spawn_blocking(move || {
+                run_dir.create(&name, move |path| {
+                    Platform::open_new(path, &rt, number, events)
                 })
+            })
+            .await
+            .unwrap_or_else(|e| {
+                Err(NetnsError::Os {
+                    step: "create".into(),
+                    source: std::io::Error::other(e),
+                })
+            })
         };
         let created = match created {
             Ok(c) => c,

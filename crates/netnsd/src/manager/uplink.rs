@@ -6,15 +6,16 @@ use std::net::IpAddr;
 use std::os::fd::AsFd;
 use std::time::Duration;
 
-use netnsd_api::Error;
+use netnsd_api::link::{LinkOptions, MacvlanMode};
+use netnsd_api::route::TABLE_MAIN;
+use netnsd_api::{Cidr, Error, Family, Route};
 use zbus::wire::OwnedObjectPath;
 
 use super::{Manager, Namespace};
 use crate::dns::{self, Dns};
 use crate::firewall;
-use crate::netlink_ops as ops;
+use crate::netlink as ops;
 use crate::record::{Entry, UplinkRecord};
-use crate::spec::{Cidr, Family, LinkOptions, MacvlanMode, RouteSpec, TABLE_MAIN};
 use crate::sysctl;
 
 /// The uplink device's name inside the namespace.
@@ -57,8 +58,8 @@ pub struct NsOptions {
     pub dns: Option<Dns>,
 }
 
-fn default_route(family: Family, gateway: Option<IpAddr>, oif: u32) -> RouteSpec {
-    RouteSpec {
+fn default_route(family: Family, gateway: Option<IpAddr>, oif: u32) -> Route {
+    Route {
         destination: None,
         family,
         gateway,
@@ -250,7 +251,7 @@ impl Manager {
             up: true,
             ..Default::default()
         };
-        let mac = Some(crate::spec::stable_mac(&target.name, UPLINK_IF));
+        let mac = Some(ops::stable_mac(&target.name, UPLINK_IF));
         ops::add_macvlan(
             &hp.handle,
             UPLINK_IF,
@@ -323,7 +324,7 @@ impl Manager {
         let hp = self.platform(up.number)?;
         let mut out_devs = BTreeSet::new();
         for r in ops::list_routes(&hp.handle).await? {
-            let d = crate::spec::route_to_dict(&r, &|_| None);
+            let d = ops::route_to_dict(&r, &|_| None);
             let is_default = d
                 .get("destination")
                 .and_then(|v| String::try_from(v.clone()).ok())

@@ -297,7 +297,7 @@ pub fn import_wg_quick(text: &str, id: &str) -> Result<Profile, Error> {
     con.insert("id".into(), Value::from(id));
     con.insert("uuid".into(), Value::Str(new_uuid_v4()));
     con.insert("type".into(), Value::from("wireguard"));
-    if crate::spec::ifname(id).is_ok() {
+    if netnsd_api::validate::ifname(id).is_ok() {
         con.insert("interface-name".into(), Value::from(id));
     }
     wg.insert("private-key".into(), Value::Str(private_key));

@@ -24,14 +24,13 @@ use std::fs::File;
 use std::net::IpAddr;
 
 use futures::future::BoxFuture;
-use netnsd_api::Error;
 use netnsd_api::state::reason;
+use netnsd_api::{Cidr, Error};
 
 pub use launch::{Activation, Client};
 
-use crate::platform::NetlinkHandle;
+use crate::netlink::NetlinkHandle;
 use crate::settings::Profile;
-use crate::spec::Cidr;
 
 /// What a VPN server pushed, as the daemon applies it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

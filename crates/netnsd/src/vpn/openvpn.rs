@@ -15,7 +15,7 @@ use netnsd_api::Error;
 
 use super::{Activation, Client, Launch, VpnConfig, VpnType};
 use crate::settings::Profile;
-use crate::spec::Cidr;
+use netnsd_api::Cidr;
 
 pub const SERVICE_TYPE: &str = "org.freedesktop.NetworkManager.openvpn";
 

@@ -22,9 +22,9 @@ use netnsd_api::Error;
 use futures::future::BoxFuture;
 
 use super::{Activation, Client, KernelTunnel, Launch, VpnConfig, VpnType, wg_kernel};
-use crate::platform::NetlinkHandle;
+use crate::netlink::NetlinkHandle;
 use crate::settings::{Profile, Value};
-use crate::spec::Cidr;
+use netnsd_api::Cidr;
 
 /// Where wireguard-go puts its control sockets.
 pub const UAPI_DIR: &str = "/run/wireguard";
@@ -355,7 +355,7 @@ impl VpnType for WireGuard {
 
 /// Makes the kernel's `wireguard` link.
 fn make_link<'a>(h: &'a NetlinkHandle, name: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-    Box::pin(crate::netlink_ops::add_wireguard(h, name))
+    Box::pin(crate::netlink::add_wireguard(h, name))
 }
 
 #[cfg(test)]

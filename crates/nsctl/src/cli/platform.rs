@@ -418,26 +418,8 @@ on success. Also available as \"nsctl addr delete\" and \"nsctl addr remove\".",
     Del(AddrArgs),
 }
 
-/// Route scopes, as `ip route … scope S` takes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Scope {
-    /// Anywhere (the default for a route via a gateway)
-    Global,
-    /// On the link (the default for a route on a device without gateway)
-    Link,
-    /// On this host
-    Host,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Global => "global",
-            Scope::Link => "link",
-            Scope::Host => "host",
-        }
-    }
-}
+/// Route scopes, as `ip route … scope S` takes them (a clap ValueEnum).
+pub use netnsd_api::Scope;
 
 /// `nsctl route add|del DEST …`.
 #[derive(Debug, Args)]

@@ -1,0 +1,125 @@
+//! Addresses: adding and removing them (`ip addr add|del`), and reading
+//! address messages (dumps and events).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
+use netnsd_api::{Cidr, Error};
+use nix::errno::Errno;
+use rtnetlink::AddressMessageBuilder;
+
+use super::error::map_err_with;
+use super::handles::NetlinkHandle as Handle;
+use super::request::{CHANGE, CREATE, request};
+
+/// `ip addr add|del ADDR/PREFIX dev IFINDEX`; IPv4 with the broadcast
+/// address `brd +` would compute, IPv6 with duplicate address detection.
+fn address_message(ifindex: u32, a: &Cidr) -> RouteNetlinkMessage {
+    let m = match a.addr {
+        IpAddr::V4(v4) => AddressMessageBuilder::<Ipv4Addr>::new()
+            .index(ifindex)
+            .address(v4, a.prefix)
+            .build(),
+        IpAddr::V6(v6) => AddressMessageBuilder::<Ipv6Addr>::new()
+            .index(ifindex)
+            .address(v6, a.prefix)
+            .build(),
+    };
+    RouteNetlinkMessage::NewAddress(m)
+}
+
+/// Adds an address to a device (`ip addr add`).
+pub async fn add_address(h: &Handle, ifindex: u32, a: &Cidr) -> Result<(), Error> {
+    add_address_with(h, ifindex, a, false).await
+}
+
+/// Adds an address to a device; with `no_dad`, an IPv6 address is usable at
+/// once (`ip addr add … nodad`), for links whose other end the daemon owns.
+pub async fn add_address_with(
+    h: &Handle,
+    ifindex: u32,
+    a: &Cidr,
+    no_dad: bool,
+) -> Result<(), Error> {
+    let mut msg = address_message(ifindex, a);
+    if no_dad
+        && a.addr.is_ipv6()
+        && let RouteNetlinkMessage::NewAddress(m) = &mut msg
+    {
+        m.attributes
+            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+    }
+    request(h, msg, CREATE).await.map_err(|e| {
+        map_err_with(
+            e,
+            &format!("add address {a} to device {ifindex}"),
+            &[
+                (Errno::EEXIST, "the device already has this address"),
+                (Errno::ENODEV, "no such device"),
+            ],
+        )
+    })?;
+    Ok(())
+}
+
+/// Removes an address from a device (`ip addr del`); NotFound if absent.
+pub async fn del_address(h: &Handle, ifindex: u32, a: &Cidr) -> Result<(), Error> {
+    let RouteNetlinkMessage::NewAddress(m) = address_message(ifindex, a) else {
+        unreachable!("address_message builds NewAddress")
+    };
+    request(h, RouteNetlinkMessage::DelAddress(m), CHANGE)
+        .await
+        .map_err(|e| {
+            map_err_with(
+                e,
+                &format!("remove address {a} from device {ifindex}"),
+                &[
+                    (Errno::EADDRNOTAVAIL, "the device has no such address"),
+                    (Errno::ENODEV, "no such device"),
+                ],
+            )
+        })?;
+    Ok(())
+}
+
+/// `addr/prefix` and ifindex of an address message.
+pub fn address_of(m: &AddressMessage) -> Option<(u32, String)> {
+    let mut local: Option<IpAddr> = None;
+    let mut address: Option<IpAddr> = None;
+    for a in &m.attributes {
+        match a {
+            AddressAttribute::Local(ip) => local = Some(*ip),
+            AddressAttribute::Address(ip) => address = Some(*ip),
+            _ => {}
+        }
+    }
+    let ip = local.or(address)?;
+    Some((m.header.index, format!("{ip}/{}", m.header.prefix_len)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_route::AddressFamily;
+
+    #[test]
+    fn address_messages() {
+        let RouteNetlinkMessage::NewAddress(m) =
+            address_message(4, &"10.0.0.1/24".parse().unwrap())
+        else {
+            panic!()
+        };
+        assert_eq!((m.header.index, m.header.prefix_len), (4, 24));
+        assert!(
+            m.attributes
+                .contains(&AddressAttribute::Broadcast("10.0.0.255".parse().unwrap()))
+        );
+        let RouteNetlinkMessage::NewAddress(m) = address_message(4, &"fd00::1/64".parse().unwrap())
+        else {
+            panic!()
+        };
+        assert_eq!(m.header.family, AddressFamily::Inet6);
+        assert!(m.header.flags.is_empty(), "no NODAD by default");
+    }
+}

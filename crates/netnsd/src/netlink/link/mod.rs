@@ -1,0 +1,171 @@
+//! Links: creating them (`add`), changing, moving and deleting them, and
+//! looking them up by name or ifindex; what a link message says (`state`).
+//! Devices are named by ifindex in the handle's namespace; another namespace
+//! by a borrowed fd of its nsfs file, which the kernel takes as
+//! IFLA_NET_NS_FD.
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netnsd_api::{Error, validate};
+use nix::errno::Errno;
+
+use crate::netlink::error::{errno, invalid, map_err, map_err_with};
+use crate::netlink::handles::NetlinkHandle as Handle;
+use crate::netlink::request::{CHANGE, GET, request};
+
+mod add;
+mod state;
+
+use add::check_name;
+pub use add::{add_bridge, add_macvlan, add_veth, add_vlan, add_wireguard, stable_mac};
+pub use state::{LinkState, format_mac};
+
+/// A change to the existing link `ifindex`.
+fn link_change(ifindex: u32) -> LinkMessage {
+    let mut m = LinkMessage::default();
+    m.header.index = ifindex;
+    m
+}
+
+async fn change_link(h: &Handle, m: LinkMessage) -> Result<(), rtnetlink::Error> {
+    request(h, RouteNetlinkMessage::SetLink(m), CHANGE)
+        .await
+        .map(drop)
+}
+
+/// Deletes a link (a veth takes its peer with it).
+pub async fn delete_link(h: &Handle, ifindex: u32) -> Result<(), Error> {
+    request(
+        h,
+        RouteNetlinkMessage::DelLink(link_change(ifindex)),
+        CHANGE,
+    )
+    .await
+    .map_err(|e| {
+        map_err_with(
+            e,
+            &format!("delete device {ifindex}"),
+            &[
+                (Errno::ENODEV, "no such device"),
+                (
+                    Errno::EOPNOTSUPP,
+                    "this kind of device cannot be deleted (a physical device, or lo)",
+                ),
+            ],
+        )
+    })?;
+    Ok(())
+}
+
+/// Brings a link up or down.
+pub async fn set_up(h: &Handle, ifindex: u32, up: bool) -> Result<(), Error> {
+    let mut m = link_change(ifindex);
+    if up {
+        m.header.flags |= LinkFlags::Up;
+    }
+    m.header.change_mask |= LinkFlags::Up;
+    let what = format!("bring device {ifindex} {}", if up { "up" } else { "down" });
+    change_link(h, m)
+        .await
+        .map_err(|e| map_err_with(e, &what, &[(Errno::ENODEV, "no such device")]))
+}
+
+/// Sets a link's MTU.
+pub async fn set_mtu(h: &Handle, ifindex: u32, mtu: u32) -> Result<(), Error> {
+    validate::mtu(mtu).map_err(invalid)?;
+    let mut m = link_change(ifindex);
+    m.attributes.push(LinkAttribute::Mtu(mtu));
+    change_link(h, m).await.map_err(|e| {
+        map_err_with(
+            e,
+            &format!("set the MTU of device {ifindex} to {mtu}"),
+            &[
+                (Errno::ENODEV, "no such device"),
+                (Errno::EINVAL, "outside the range this device accepts"),
+            ],
+        )
+    })
+}
+
+/// Renames a link. Older kernels rename only a link that is down (EBUSY);
+/// this never takes it down, and answers Busy saying so. (The 6.18 kernel
+/// here renames an up veth without complaint.)
+pub async fn rename(h: &Handle, ifindex: u32, new_name: &str) -> Result<(), Error> {
+    check_name(new_name)?;
+    let mut m = link_change(ifindex);
+    m.attributes.push(LinkAttribute::IfName(new_name.into()));
+    change_link(h, m).await.map_err(|e| {
+        map_err_with(
+            e,
+            &format!("rename device {ifindex} to {new_name}"),
+            &[
+                (Errno::EBUSY, "the device is up; bring it down first"),
+                (Errno::EEXIST, "a device of that name already exists"),
+                (Errno::ENODEV, "no such device"),
+            ],
+        )
+    })
+}
+
+/// Moves a link into the namespace of `target_ns` (TakeDevice). The kernel
+/// gives it a new ifindex there when its own is taken.
+pub async fn set_netns(h: &Handle, ifindex: u32, target_ns: BorrowedFd<'_>) -> Result<(), Error> {
+    let mut m = link_change(ifindex);
+    m.attributes
+        .push(LinkAttribute::NetNsFd(target_ns.as_raw_fd()));
+    change_link(h, m).await.map_err(|e| {
+        map_err_with(
+            e,
+            &format!("move device {ifindex} to another namespace"),
+            &[
+                (
+                    Errno::EEXIST,
+                    "a device of the same name exists in the target namespace",
+                ),
+                (
+                    Errno::EINVAL,
+                    "the kernel refuses to move it (lo, bridges and some \
+                     other devices are bound to their namespace)",
+                ),
+                (Errno::ENODEV, "no such device"),
+            ],
+        )
+    })
+}
+
+/// Looks a link up by name: None if there is none.
+pub async fn ifindex_by_name(h: &Handle, name: &str) -> Result<Option<u32>, Error> {
+    Ok(link_by_name(h, name).await?.map(|l| l.header.index))
+}
+
+/// The link named `name`, as the kernel describes it, if there is one.
+pub async fn link_by_name(h: &Handle, name: &str) -> Result<Option<LinkMessage>, Error> {
+    check_name(name)?;
+    let mut m = LinkMessage::default();
+    m.attributes.push(LinkAttribute::IfName(name.into()));
+    match request(h, RouteNetlinkMessage::GetLink(m), GET).await {
+        Ok(answers) => Ok(answers.into_iter().find_map(|a| match a {
+            RouteNetlinkMessage::NewLink(l) => Some(l),
+            _ => None,
+        })),
+        Err(e) if errno(&e) == Some(Errno::ENODEV) => Ok(None),
+        Err(e) => Err(map_err(e, &format!("look up device {name}"))),
+    }
+}
+
+/// A link's name: None if there is no such link.
+pub async fn link_name(h: &Handle, ifindex: u32) -> Result<Option<String>, Error> {
+    match request(h, RouteNetlinkMessage::GetLink(link_change(ifindex)), GET).await {
+        Ok(answers) => Ok(answers.into_iter().find_map(|a| match a {
+            RouteNetlinkMessage::NewLink(l) => l.attributes.into_iter().find_map(|a| match a {
+                LinkAttribute::IfName(n) => Some(n),
+                _ => None,
+            }),
+            _ => None,
+        })),
+        Err(e) if errno(&e) == Some(Errno::ENODEV) => Ok(None),
+        Err(e) => Err(map_err(e, &format!("look up device {ifindex}"))),
+    }
+}

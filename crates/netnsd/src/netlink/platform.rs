@@ -1,0 +1,114 @@
+//! [`Platform`]: one namespace as the daemon sees it, its request handle
+//! and its place on the events socket.
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use netlink_packet_route::address::AddressMessage;
+use netlink_packet_route::link::LinkMessage;
+use rtnetlink::LinkUnspec;
+
+use super::events::{Events, Watch};
+use super::handles::{NetlinkHandle, Target, connect_here};
+use crate::netns::thread;
+
+/// One namespace as the daemon sees it: its requests, and its events, which
+/// go to the manager while a clone lives. The namespace's file and any open
+/// connection close when the last clone is dropped, which matters: either
+/// keeps the namespace alive after `/run/netns/NAME` is gone.
+#[derive(Clone)]
+pub struct Platform {
+    pub handle: NetlinkHandle,
+    _events: Arc<Watch>,
+}
+
+impl Platform {
+    /// The daemon's own namespace (the calling thread's, which must be
+    /// the daemon's), as namespace `ns`, its events going to `events`.
+    /// Opens no connection yet.
+    pub fn open_here(rt: &tokio::runtime::Handle, ns: u32, events: Events) -> io::Result<Self> {
+        let own = thread::current()?;
+        Ok(Platform {
+            _events: Arc::new(events.watch(ns, &own)?),
+            handle: NetlinkHandle::new(rt, Target::Own, None),
+        })
+    }
+
+    /// A namespace just made and bound at `path`, from a thread that is
+    /// inside it: follows its events, and opens the request connection
+    /// right away since the thread is there anyway.
+    pub fn open_new(
+        path: &Path,
+        rt: &tokio::runtime::Handle,
+        ns: u32,
+        events: Events,
+    ) -> io::Result<Self> {
+        let here = thread::current()?;
+        let watch = events.watch(ns, &here)?;
+        let handle = connect_here(rt)?;
+        let target = Target::Other {
+            file: here,
+            path: path.to_owned(),
+        };
+        Ok(Platform {
+            _events: Arc::new(watch),
+            handle: NetlinkHandle::new(rt, target, Some(handle)),
+        })
+    }
+
+    /// The namespace bound at `path`, as namespace `ns`. Blocks briefly
+    /// (opens the file, asks for an nsid); opens no connection yet.
+    pub fn open_in(
+        path: &Path,
+        rt: &tokio::runtime::Handle,
+        ns: u32,
+        events: Events,
+    ) -> io::Result<Self> {
+        let file = File::open(path)?;
+        let watch = events.watch(ns, &file)?;
+        let target = Target::Other {
+            file,
+            path: path.to_owned(),
+        };
+        Ok(Platform {
+            _events: Arc::new(watch),
+            handle: NetlinkHandle::new(rt, target, None),
+        })
+    }
+
+    /// Brings the loopback device (ifindex 1 in every namespace) up.
+    pub async fn loopback_up(&self) -> Result<(), rtnetlink::Error> {
+        self.handle
+            .get()
+            .await?
+            .link()
+            .set(LinkUnspec::new_with_index(1).up().build())
+            .execute()
+            .await
+    }
+
+    /// Every link in the namespace.
+    pub async fn dump_links(&self) -> Result<Vec<LinkMessage>, rtnetlink::Error> {
+        let h = self.handle.get().await?;
+        let mut out = Vec::new();
+        let mut s = h.link().get().execute();
+        while let Some(m) = s.next().await {
+            out.push(m?);
+        }
+        Ok(out)
+    }
+
+    /// Every address in the namespace.
+    pub async fn dump_addresses(&self) -> Result<Vec<AddressMessage>, rtnetlink::Error> {
+        let h = self.handle.get().await?;
+        let mut out = Vec::new();
+        let mut s = h.address().get().execute();
+        while let Some(m) = s.next().await {
+            out.push(m?);
+        }
+        Ok(out)
+    }
+}
