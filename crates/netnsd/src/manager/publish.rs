@@ -1,6 +1,6 @@
 //! What the manager tells the world: every change to its state, as a typed
 //! [`Change`], handed to a [`Publisher`] that the manager's side defines.
-//! The bus layer (`crate::dbus::publish`) is the publisher the daemon runs
+//! The bus layer (`dbus/publish.rs`) is the publisher the daemon runs
 //! with, and the only code that exports objects or emits signals; unit tests
 //! use a [`Recorder`].
 //!
