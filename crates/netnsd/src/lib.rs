@@ -19,10 +19,12 @@ pub mod watch;
 
 use std::path::PathBuf;
 
-use netnsd_api::{BUS_NAME, CONTROLLER_PATH, ROOT_PATH};
+use std::sync::Arc;
+
+use netnsd_api::BUS_NAME;
 use tokio::sync::mpsc;
 
-use crate::dbus::{auth::Authority, controller::Controller};
+use crate::dbus::{auth::Authority, publish::Bus};
 use crate::manager::Manager;
 use crate::netns::RunDir;
 
@@ -93,27 +95,11 @@ pub async fn run(
     let auth = Authority::new(&conn)
         .await
         .map_err(bus("make the polkit proxy"))?;
-    let server = conn.object_server();
-    server
-        .at(ROOT_PATH, zbus::fdo::ObjectManager)
+    let published = Bus::serve(&conn, handle, auth)
         .await
-        .map_err(bus("export the object manager"))?;
-    server
-        .at(
-            CONTROLLER_PATH,
-            Controller::new(handle.clone(), auth.clone()),
-        )
-        .await
-        .map_err(bus("export the controller"))?;
-    server
-        .at(
-            netnsd_api::SETTINGS_PATH,
-            dbus::settings::Settings::new(handle.clone(), auth.clone()),
-        )
-        .await
-        .map_err(bus("export the settings"))?;
+        .map_err(|(step, source)| StartError::Bus { step, source })?;
     let mut manager = manager;
-    manager.attach(conn.clone(), handle, auth).await;
+    manager.attach(Arc::new(published)).await;
 
     let (dir_tx, dir_rx) = mpsc::unbounded_channel();
     watch::spawn(run_dir.dir(), dir_tx)

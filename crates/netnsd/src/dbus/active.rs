@@ -6,7 +6,9 @@ use zbus::object_server::SignalEmitter;
 use zbus::wire::{ObjectPath, OwnedObjectPath};
 use zbus::{Connection, interface};
 
-use crate::manager::{ActiveInfo, SharedRegistry};
+use crate::manager::{ActiveInfo, ActiveTable, Shared};
+
+type Table = Shared<ActiveTable>;
 
 fn path(p: String) -> OwnedObjectPath {
     ObjectPath::try_from(p).expect("valid path").into()
@@ -14,15 +16,13 @@ fn path(p: String) -> OwnedObjectPath {
 
 pub struct Active {
     number: u32,
-    registry: SharedRegistry,
+    actives: Table,
 }
 
 impl Active {
     fn read<T: Default>(&self, f: impl FnOnce(&ActiveInfo) -> T) -> T {
-        self.registry
+        self.actives
             .read()
-            .unwrap()
-            .actives
             .get(&self.number)
             .map(f)
             .unwrap_or_default()
@@ -98,7 +98,7 @@ impl Active {
 
 pub struct Vpn {
     number: u32,
-    registry: SharedRegistry,
+    actives: Table,
 }
 
 #[interface(name = "net.netnsd.Netns1.VPN.Connection")]
@@ -107,10 +107,8 @@ impl Vpn {
     /// 4 ip-config-get, 5 activated, 6 failed, 7 disconnected.
     #[zbus(property)]
     fn vpn_state(&self) -> u32 {
-        self.registry
+        self.actives
             .read()
-            .unwrap()
-            .actives
             .get(&self.number)
             .map(|a| a.vpn_state)
             .unwrap_or_default()
@@ -119,10 +117,8 @@ impl Vpn {
     /// The login banner the server sent, if any.
     #[zbus(property)]
     fn banner(&self) -> String {
-        self.registry
+        self.actives
             .read()
-            .unwrap()
-            .actives
             .get(&self.number)
             .map(|a| a.banner.clone())
             .unwrap_or_default()
@@ -137,8 +133,8 @@ impl Vpn {
     ) -> zbus::Result<()>;
 }
 
-pub async fn export(conn: Option<&Connection>, number: u32, registry: SharedRegistry) {
-    let Some(conn) = conn else { return };
+/// Puts active connection `number`'s object on the bus.
+pub async fn export(conn: &Connection, number: u32, actives: Table) {
     let p = active_path(number);
     let s = conn.object_server();
     if let Err(e) = s
@@ -146,20 +142,20 @@ pub async fn export(conn: Option<&Connection>, number: u32, registry: SharedRegi
             p.as_str(),
             Active {
                 number,
-                registry: registry.clone(),
+                actives: actives.clone(),
             },
         )
         .await
     {
         tracing::error!("export {p}: {e}");
     }
-    if let Err(e) = s.at(p.as_str(), Vpn { number, registry }).await {
+    if let Err(e) = s.at(p.as_str(), Vpn { number, actives }).await {
         tracing::error!("export {p}: {e}");
     }
 }
 
-pub async fn unexport(conn: Option<&Connection>, number: u32) {
-    let Some(conn) = conn else { return };
+/// Takes active connection `number`'s object off the bus.
+pub async fn unexport(conn: &Connection, number: u32) {
     let p = active_path(number);
     let _ = conn.object_server().remove::<Vpn, _>(p.as_str()).await;
     let _ = conn.object_server().remove::<Active, _>(p.as_str()).await;
@@ -167,13 +163,12 @@ pub async fn unexport(conn: Option<&Connection>, number: u32) {
 
 /// Emits StateChanged / VpnStateChanged and the matching PropertiesChanged.
 pub async fn announce(
-    conn: Option<&Connection>,
+    conn: &Connection,
     number: u32,
     state: Option<u32>,
     vpn_state: Option<u32>,
     reason: u32,
 ) {
-    let Some(conn) = conn else { return };
     let p = active_path(number);
     let s = conn.object_server();
     if let Some(state) = state

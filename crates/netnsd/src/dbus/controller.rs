@@ -24,8 +24,8 @@ impl Controller {
     fn lookup(&self, name: &str) -> Result<OwnedObjectPath, Error> {
         self.manager
             .registry
+            .namespaces
             .read()
-            .unwrap()
             .get(name)
             .map(|ns| ns.object_path())
             .ok_or_else(|| Error::NotFound(format!("namespace {name:?} not found")))
@@ -41,7 +41,7 @@ impl Controller {
     /// The object paths of all network namespaces, the root namespace first.
     #[zbus(out_args("namespaces"))]
     fn list_network_namespaces(&self) -> Vec<OwnedObjectPath> {
-        self.manager.registry.read().unwrap().paths()
+        self.manager.registry.namespaces.read().paths()
     }
 
     /// Creates the namespace NAME, bound at /run/netns/NAME, with lo up.
@@ -89,7 +89,7 @@ impl Controller {
                 })
             }
         };
-        if self.manager.registry.read().unwrap().get(&name).is_some() {
+        if self.manager.registry.namespaces.read().get(&name).is_some() {
             return Err(Error::AlreadyExists(format!(
                 "namespace {name:?} already exists"
             )));
@@ -129,7 +129,7 @@ impl Controller {
     /// All network namespaces.
     #[zbus(property)]
     fn network_namespaces(&self) -> Vec<OwnedObjectPath> {
-        self.manager.registry.read().unwrap().paths()
+        self.manager.registry.namespaces.read().paths()
     }
 
     /// A namespace appeared.

@@ -3,22 +3,21 @@
 use zbus::interface;
 use zbus::wire::OwnedObjectPath;
 
-use crate::manager::{Device, SharedRegistry};
+use crate::manager::{Device, DeviceTable, Shared};
 
 pub struct DeviceObject {
     number: u32,
-    registry: SharedRegistry,
+    devices: Shared<DeviceTable>,
 }
 
 impl DeviceObject {
-    pub fn new(number: u32, registry: SharedRegistry) -> Self {
-        DeviceObject { number, registry }
+    pub fn new(number: u32, devices: Shared<DeviceTable>) -> Self {
+        DeviceObject { number, devices }
     }
 
     fn read<T: Default>(&self, f: impl FnOnce(&Device) -> T) -> T {
-        self.registry
+        self.devices
             .read()
-            .unwrap()
             .device(self.number)
             .map(f)
             .unwrap_or_default()

@@ -1,14 +1,16 @@
-//! net.netnsd.Netns1.NetNsInstance, one object per namespace.
+//! net.netnsd.Netns1.NetNsInstance, one object per namespace: its devices,
+//! links, addresses, routes and rules, uplink and DNS, connections and
+//! Spawn. Each method checks its arguments (`instance/lookup.rs` resolves
+//! them against the registry), asks polkit, then asks the manager.
+
+mod lookup;
+mod spawn;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use netnsd_api::dict;
 use netnsd_api::link::LinkOptions;
-use netnsd_api::{
-    Cidr, DEVICE_PATH_PREFIX, Error, NAMESPACE_PATH_PREFIX, Route, Rule, actions, object_number,
-    validate,
-};
+use netnsd_api::{Error, Route, Rule, actions, object_number, validate};
 use zbus::interface;
 use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
@@ -16,6 +18,10 @@ use zbus::wire::{ObjectPath, OwnedObjectPath, OwnedVariant};
 
 use super::auth::Authority;
 use crate::manager::{ConfigOp, ConfigReply, ManagerHandle, Namespace};
+use crate::record::UplinkRecord;
+use lookup::{cidr, device_reply, done, list, root_path};
+
+pub use lookup::resolve_uplink_ns;
 
 type Dict = HashMap<String, OwnedVariant>;
 
@@ -29,198 +35,6 @@ impl NetNsInstance {
     pub fn new(ns: Namespace, manager: ManagerHandle, auth: Authority) -> Self {
         NetNsInstance { ns, manager, auth }
     }
-
-    /// The number of the device at `path`, which must exist.
-    fn device(&self, path: &ObjectPath<'_>) -> Result<u32, Error> {
-        object_number(path.as_str(), DEVICE_PATH_PREFIX)
-            .filter(|n| self.manager.registry.read().unwrap().device(*n).is_some())
-            .ok_or_else(|| Error::UnknownDevice(format!("no device at {path}")))
-    }
-}
-
-impl NetNsInstance {
-    /// The number of a device that must be in this namespace.
-    fn device_here(&self, path: &ObjectPath<'_>) -> Result<u32, Error> {
-        let number = self.device(path)?;
-        let reg = self.manager.registry.read().unwrap();
-        let d = reg.device(number).expect("checked by device()");
-        if d.ns != self.ns.number || d.in_transit {
-            let other = reg
-                .by_number(d.ns)
-                .map(|n| n.name.clone())
-                .unwrap_or_default();
-            return Err(Error::InvalidArgument(format!(
-                "device {} ({path}) is in namespace {other:?}, not {:?}",
-                d.link.name, self.ns.name
-            )));
-        }
-        Ok(number)
-    }
-
-    /// The number of the namespace at `path`.
-    fn namespace(&self, path: &ObjectPath<'_>) -> Result<u32, Error> {
-        object_number(path.as_str(), NAMESPACE_PATH_PREFIX)
-            .filter(|n| {
-                self.manager
-                    .registry
-                    .read()
-                    .unwrap()
-                    .by_number(*n)
-                    .is_some()
-            })
-            .ok_or_else(|| Error::NotFound(format!("no namespace at {path}")))
-    }
-
-    /// A new interface name: valid, and free in namespace `ns`.
-    fn new_ifname(&self, name: &str, ns: u32) -> Result<(), Error> {
-        validate::ifname(name).map_err(Error::InvalidArgument)?;
-        let reg = self.manager.registry.read().unwrap();
-        if reg.device_named(ns, name).is_some() {
-            let ns_name = reg
-                .by_number(ns)
-                .map(|n| n.name.clone())
-                .unwrap_or_default();
-            return Err(Error::AlreadyExists(format!(
-                "namespace {ns_name:?} already has a device named {name}"
-            )));
-        }
-        Ok(())
-    }
-
-    /// The ifindex, in this namespace, of the device at `path`.
-    fn ifindex_here(&self, path: &str) -> Result<u32, Error> {
-        let p = ObjectPath::try_from(path)
-            .map_err(|_| Error::InvalidArgument(format!("{path:?} is not an object path")))?;
-        let number = self.device_here(&p)?;
-        Ok(self
-            .manager
-            .registry
-            .read()
-            .unwrap()
-            .device(number)
-            .map(|d| d.link.ifindex)
-            .unwrap_or_default())
-    }
-
-    fn actives(
-        &self,
-        f: impl Fn(&crate::manager::ActiveInfo) -> bool,
-    ) -> Vec<crate::manager::ActiveInfo> {
-        let n = self.ns.number;
-        self.manager
-            .registry
-            .read()
-            .unwrap()
-            .actives
-            .values()
-            .filter(|a| (a.uplink_ns == n || a.ns == n) && f(a))
-            .cloned()
-            .collect()
-    }
-
-    fn primary(&self) -> Option<crate::manager::ActiveInfo> {
-        let n = self.ns.number;
-        self.actives(|a| a.ns == n && a.state == netnsd_api::state::active::ACTIVATED)
-            .into_iter()
-            .next()
-    }
-
-    /// The namespace as the manager knows it now.
-    fn current(&self) -> Option<Namespace> {
-        self.manager
-            .registry
-            .read()
-            .unwrap()
-            .get(&self.ns.name)
-            .cloned()
-    }
-
-    /// Resolves the uplink namespace of a parsed uplink request.
-    pub fn resolve_uplink(
-        &self,
-        req: super::options::UplinkRequest,
-    ) -> Result<crate::manager::UplinkSpec, Error> {
-        let up = resolve_uplink_ns(&self.manager, &req.uplink_netns)?;
-        if up == self.ns.number {
-            return Err(Error::InvalidArgument(format!(
-                "option \"uplink-netns\": namespace {:?} cannot be its own uplink",
-                self.ns.name
-            )));
-        }
-        Ok(crate::manager::UplinkSpec {
-            uplink_ns: up,
-            ..req.spec
-        })
-    }
-
-    /// Authorizes `configure` and runs `op` here.
-    async fn configure(&self, hdr: &Header<'_>, op: ConfigOp) -> Result<ConfigReply, Error> {
-        self.auth.check(hdr, actions::CONFIGURE).await?;
-        self.manager.configure(self.ns.number, op).await
-    }
-}
-
-/// The number of the uplink namespace called `name`.
-pub fn resolve_uplink_ns(manager: &ManagerHandle, name: &str) -> Result<u32, Error> {
-    manager
-        .registry
-        .read()
-        .unwrap()
-        .get(name)
-        .map(|n| n.number)
-        .ok_or_else(|| {
-            Error::NotFound(format!(
-                "option \"uplink-netns\": namespace {name:?} not found"
-            ))
-        })
-}
-
-fn root_path() -> OwnedObjectPath {
-    ObjectPath::from_static_str_unchecked("/").into()
-}
-
-/// Announces the connection properties of namespace `ns`.
-pub async fn connections_changed(conn: Option<&zbus::Connection>, ns: u32) {
-    let Some(conn) = conn else { return };
-    let Ok(iface) = conn
-        .object_server()
-        .interface::<_, NetNsInstance>(netnsd_api::namespace_path(ns))
-        .await
-    else {
-        return;
-    };
-    let e = iface.signal_emitter();
-    let i = iface.get().await;
-    let _ = i.active_connections_changed(e).await;
-    let _ = i.primary_connection_changed(e).await;
-    let _ = i.primary_connection_type_changed(e).await;
-    let _ = i.activating_connection_changed(e).await;
-}
-
-fn cidr(s: &str) -> Result<Cidr, Error> {
-    s.parse()
-        .map_err(|e: String| Error::InvalidArgument(format!("address {s:?}: {e}")))
-}
-
-fn device_reply(r: ConfigReply) -> Result<OwnedObjectPath, Error> {
-    match r {
-        ConfigReply::Device(p) => Ok(p),
-        _ => Err(Error::Failed("unexpected reply from the manager".into())),
-    }
-}
-
-fn done(r: ConfigReply) -> Result<(), Error> {
-    match r {
-        ConfigReply::Done => Ok(()),
-        _ => Err(Error::Failed("unexpected reply from the manager".into())),
-    }
-}
-
-fn list(r: ConfigReply) -> Result<Vec<Dict>, Error> {
-    match r {
-        ConfigReply::List(l) => Ok(l),
-        _ => Err(Error::Failed("unexpected reply from the manager".into())),
-    }
 }
 
 #[interface(name = "net.netnsd.Netns1.NetNsInstance")]
@@ -230,8 +44,8 @@ impl NetNsInstance {
     fn get_devices(&self) -> Vec<OwnedObjectPath> {
         self.manager
             .registry
+            .devices
             .read()
-            .unwrap()
             .device_paths(self.ns.number, false)
     }
 
@@ -240,8 +54,8 @@ impl NetNsInstance {
     fn get_all_devices(&self) -> Vec<OwnedObjectPath> {
         self.manager
             .registry
+            .devices
             .read()
-            .unwrap()
             .device_paths(self.ns.number, true)
     }
 
@@ -250,8 +64,8 @@ impl NetNsInstance {
     fn get_device_by_name(&self, name: String) -> Result<OwnedObjectPath, Error> {
         self.manager
             .registry
+            .devices
             .read()
-            .unwrap()
             .device_named(self.ns.number, &name)
             .map(|d| d.object_path())
             .ok_or_else(|| {
@@ -282,8 +96,8 @@ impl NetNsInstance {
         let from = self
             .manager
             .registry
+            .devices
             .read()
-            .unwrap()
             .device(number)
             .map(|d| d.ns)
             .ok_or_else(|| Error::UnknownDevice(format!("no device at {device}")))?;
@@ -549,14 +363,7 @@ impl NetNsInstance {
         #[zbus(header)] hdr: Header<'_>,
     ) -> Result<OwnedObjectPath, Error> {
         let profile = object_number(connection.as_str(), netnsd_api::SETTINGS_PATH)
-            .filter(|n| {
-                self.manager
-                    .registry
-                    .read()
-                    .unwrap()
-                    .profiles
-                    .contains_key(n)
-            })
+            .filter(|n| self.manager.registry.profiles.read().contains_key(n))
             .ok_or_else(|| Error::NotFound(format!("no connection at {connection}")))?;
         if device.as_str() != "/" {
             return Err(Error::NotSupported(format!(
@@ -579,14 +386,7 @@ impl NetNsInstance {
         #[zbus(header)] hdr: Header<'_>,
     ) -> Result<(), Error> {
         let n = object_number(active_connection.as_str(), netnsd_api::ACTIVE_PATH_PREFIX)
-            .filter(|n| {
-                self.manager
-                    .registry
-                    .read()
-                    .unwrap()
-                    .actives
-                    .contains_key(n)
-            })
+            .filter(|n| self.manager.registry.actives.read().contains_key(n))
             .ok_or_else(|| {
                 Error::NotFound(format!("no active connection at {active_connection}"))
             })?;
@@ -693,72 +493,9 @@ impl NetNsInstance {
         #[zbus(header)] hdr: Header<'_>,
         #[zbus(connection)] conn: &zbus::Connection,
     ) -> Result<u32, Error> {
-        if self.ns.number == 0 {
-            return Err(Error::InvalidArgument(
-                "Spawn runs programs in other namespaces; run it directly in the root namespace"
-                    .into(),
-            ));
-        }
-        if argv.first().is_none_or(|a| a.is_empty()) {
-            return Err(Error::InvalidArgument("argv is empty".into()));
-        }
-        if let Some(k) = env.keys().find(|k| k.is_empty() || k.contains('=')) {
-            return Err(Error::InvalidArgument(format!(
-                "environment variable name {k:?} is not valid"
-            )));
-        }
-        if !cwd.is_empty() && !cwd.starts_with('/') {
-            return Err(Error::InvalidArgument(format!(
-                "cwd {cwd:?} is not an absolute path"
-            )));
-        }
-        let mut fds = fds;
-        if let Some(k) = fds
-            .keys()
-            .find(|k| !["stdin", "stdout", "stderr"].contains(&k.as_str()))
-        {
-            return Err(Error::InvalidArgument(format!(
-                "fds key {k:?}: only stdin, stdout and stderr can be passed"
-            )));
-        }
-        let mut take = |k: &str| fds.remove(k).map(std::os::fd::OwnedFd::from);
-        let (stdin, stdout, stderr) = (take("stdin"), take("stdout"), take("stderr"));
-        let pty = dict::Dict::new(&options, "option", &["pty"])?
-            .bool("pty")?
-            .unwrap_or(false);
-        if pty && stdin.is_none() {
-            return Err(Error::InvalidArgument(
-                "option \"pty\" needs a terminal passed as stdin".into(),
-            ));
-        }
-        let sender = hdr
-            .sender()
-            .ok_or_else(|| Error::PermissionDenied("the call has no sender".into()))?
-            .to_owned();
-        let creds = zbus::fdo::DBusProxy::new(conn)
-            .await?
-            .get_connection_credentials(sender.into())
-            .await
-            .map_err(|e| Error::PermissionDenied(format!("cannot learn who the caller is: {e}")))?;
-        let uid = creds.unix_user_id().ok_or_else(|| {
-            Error::PermissionDenied("the bus does not know the caller's uid".into())
-        })?;
-        let groups = creds.unix_group_ids().cloned();
-        self.auth.check(&hdr, actions::SPAWN).await?;
-        let identity = tokio::task::spawn_blocking(move || crate::spawn::identity(uid, groups))
-            .await
-            .map_err(|e| Error::Failed(e.to_string()))?
-            .map_err(|e| Error::Failed(format!("look up uid {uid}: {e}")))?;
-        let args = crate::manager::SpawnArgs {
-            argv,
-            env,
-            cwd,
-            stdin,
-            stdout,
-            stderr,
-            pty,
-            identity,
-        };
+        let args = self
+            .spawn_request(argv, env, cwd, fds, &options, &hdr, conn)
+            .await?;
         self.manager.spawn(self.ns.number, args).await
     }
 
@@ -785,18 +522,21 @@ impl NetNsInstance {
     /// The kind of uplink: "none", "veth" or "macvlan".
     #[zbus(property)]
     fn uplink(&self) -> String {
-        match self.current().and_then(|n| n.uplink) {
+        match self.manager.registry.uplinks.read().get(&self.ns.number) {
             None => "none".into(),
-            Some(crate::record::UplinkRecord::Veth { .. }) => "veth".into(),
-            Some(crate::record::UplinkRecord::Macvlan { .. }) => "macvlan".into(),
+            Some(UplinkRecord::Veth { .. }) => "veth".into(),
+            Some(UplinkRecord::Macvlan { .. }) => "macvlan".into(),
         }
     }
 
     /// The name servers in the namespace's resolv.conf (empty: none written).
     #[zbus(property)]
     fn dns_servers(&self) -> Vec<String> {
-        self.current()
-            .and_then(|n| n.dns)
+        self.manager
+            .registry
+            .dns
+            .read()
+            .get(&self.ns.number)
             .map(|d| d.servers.iter().map(|s| s.to_string()).collect())
             .unwrap_or_default()
     }

@@ -1,6 +1,7 @@
 //! The bus edge: one module per interface. A method validates its arguments,
 //! asks polkit, then hands the work to the manager. No netlink, file or
-//! process work happens here.
+//! process work happens here. `publish` turns the manager's changes into
+//! objects and signals: it is the only code that exports or emits.
 
 pub mod active;
 pub mod auth;
@@ -8,4 +9,5 @@ pub mod controller;
 pub mod device;
 pub mod instance;
 pub mod options;
+pub mod publish;
 pub mod settings;

@@ -10,7 +10,7 @@ use zbus::wire::{ObjectPath, OwnedObjectPath, OwnedVariant};
 use zbus::{Connection, interface};
 
 use super::auth::Authority;
-use crate::manager::{ManagerHandle, ProfileOp, SharedRegistry};
+use crate::manager::{ManagerHandle, ProfileOp};
 use crate::settings::Profile;
 
 type Dict = HashMap<String, HashMap<String, OwnedVariant>>;
@@ -104,9 +104,8 @@ impl Settings {
     fn get_connection_by_uuid(&self, uuid: String) -> Result<OwnedObjectPath, Error> {
         self.manager
             .registry
-            .read()
-            .unwrap()
             .profiles
+            .read()
             .values()
             .find(|p| p.profile.uuid() == uuid)
             .map(|p| path(connection_path(p.number)))
@@ -127,9 +126,8 @@ impl Settings {
     fn connections(&self) -> Vec<OwnedObjectPath> {
         self.manager
             .registry
-            .read()
-            .unwrap()
             .profiles
+            .read()
             .keys()
             .map(|n| path(connection_path(*n)))
             .collect()
@@ -154,15 +152,14 @@ pub struct SettingsConnection {
     number: u32,
     manager: ManagerHandle,
     auth: Authority,
-    registry: SharedRegistry,
 }
 
 impl SettingsConnection {
     fn profile(&self) -> Result<Profile, Error> {
-        self.registry
-            .read()
-            .unwrap()
+        self.manager
+            .registry
             .profiles
+            .read()
             .get(&self.number)
             .map(|p| p.profile.clone())
             .ok_or_else(|| {
@@ -214,10 +211,10 @@ impl SettingsConnection {
     /// The keyfile the profile is stored in.
     #[zbus(property)]
     fn filename(&self) -> String {
-        self.registry
-            .read()
-            .unwrap()
+        self.manager
+            .registry
             .profiles
+            .read()
             .get(&self.number)
             .map(|p| p.path.display().to_string())
             .unwrap_or_default()
@@ -232,20 +229,12 @@ impl SettingsConnection {
     pub async fn removed(emitter: &SignalEmitter<'_>) -> zbus::Result<()>;
 }
 
-pub async fn export(
-    conn: Option<&Connection>,
-    number: u32,
-    bus: Option<&(ManagerHandle, Authority)>,
-    registry: SharedRegistry,
-) {
-    let (Some(conn), Some((manager, auth))) = (conn, bus) else {
-        return;
-    };
+/// Puts profile `number`'s object on the bus.
+pub async fn export(conn: &Connection, number: u32, manager: &ManagerHandle, auth: &Authority) {
     let obj = SettingsConnection {
         number,
         manager: manager.clone(),
         auth: auth.clone(),
-        registry,
     };
     if let Err(e) = conn
         .object_server()
@@ -256,8 +245,8 @@ pub async fn export(
     }
 }
 
-pub async fn unexport(conn: Option<&Connection>, number: u32) {
-    let Some(conn) = conn else { return };
+/// Takes profile `number`'s object off the bus.
+pub async fn unexport(conn: &Connection, number: u32) {
     let _ = conn
         .object_server()
         .remove::<SettingsConnection, _>(connection_path(number).as_str())
@@ -265,8 +254,7 @@ pub async fn unexport(conn: Option<&Connection>, number: u32) {
 }
 
 /// NewConnection / Removed + ConnectionRemoved, and Connections changed.
-pub async fn added(conn: Option<&Connection>, number: u32, added: bool) {
-    let Some(conn) = conn else { return };
+pub async fn added(conn: &Connection, number: u32, added: bool) {
     let p = path(connection_path(number));
     if !added && let Ok(e) = SignalEmitter::new(conn, p.clone()) {
         let _ = SettingsConnection::removed(&e).await;
@@ -286,8 +274,8 @@ pub async fn added(conn: Option<&Connection>, number: u32, added: bool) {
     }
 }
 
-pub async fn updated(conn: Option<&Connection>, number: u32) {
-    let Some(conn) = conn else { return };
+/// Updated, on the profile's object.
+pub async fn updated(conn: &Connection, number: u32) {
     if let Ok(e) = SignalEmitter::new(conn, connection_path(number)) {
         let _ = SettingsConnection::updated(&e).await;
     }

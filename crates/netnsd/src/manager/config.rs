@@ -69,21 +69,17 @@ impl Manager {
     }
 
     fn ns_name(&self, ns: u32) -> String {
-        self.registry
-            .read()
-            .unwrap()
+        self.namespaces
             .by_number(ns)
-            .map(|n| n.name.clone())
+            .map(|n| n.name)
             .unwrap_or_default()
     }
 
     /// ifindex and name of a device.
     fn link_of(&self, device: u32) -> Result<(u32, String), Error> {
-        self.registry
-            .read()
-            .unwrap()
-            .device(device)
-            .map(|d| (d.link.ifindex, d.link.name.clone()))
+        self.devices
+            .get(device)
+            .map(|d| (d.link.ifindex, d.link.name))
             .ok_or_else(|| {
                 Error::UnknownDevice(format!("no device {}", netnsd_api::device_path(device)))
             })
@@ -103,10 +99,8 @@ impl Manager {
         })?;
         self.link_seen(ns, LinkState::from_message(&msg), true)
             .await;
-        self.registry
-            .read()
-            .unwrap()
-            .device_named(ns, name)
+        self.devices
+            .named(ns, name)
             .map(|d| d.object_path())
             .ok_or_else(|| Error::Failed(format!("device {name} is not known after it was made")))
     }
@@ -124,12 +118,10 @@ impl Manager {
                     opts,
                 } => {
                     let peer_file = {
-                        let reg = self.registry.read().unwrap();
-                        let peer_ns = reg
+                        let peer_ns = self
+                            .namespaces
                             .by_number(peer_ns)
-                            .cloned()
                             .ok_or_else(|| Error::NotFound(format!("no namespace {peer_ns}")))?;
-                        drop(reg);
                         self.ns_file(&peer_ns)?
                     };
                     let (mac, peer_mac) =
@@ -249,10 +241,9 @@ impl Manager {
                 }
                 ConfigOp::ListRoutes => {
                     let routes = ops::list_routes(h).await?;
-                    let reg = self.registry.clone();
                     let path_of = |ifindex: u32| {
-                        let num = *self.ifindex.get(&(ns, ifindex))?;
-                        reg.read().unwrap().device(num).map(|d| d.object_path())
+                        let num = self.devices.at(ns, ifindex)?;
+                        self.devices.get(num).map(|d| d.object_path())
                     };
                     ConfigReply::List(
                         routes
@@ -281,10 +272,8 @@ impl Manager {
 
     /// Namespace number and ifindex of a device.
     fn device_home(&self, device: u32) -> Result<(u32, u32), Error> {
-        self.registry
-            .read()
-            .unwrap()
-            .device(device)
+        self.devices
+            .get(device)
             .filter(|d| !d.in_transit)
             .map(|d| (d.ns, d.link.ifindex))
             .ok_or_else(|| {
@@ -294,11 +283,8 @@ impl Manager {
 
     fn ns_file_of(&self, ns: u32) -> Result<std::fs::File, Error> {
         let n = self
-            .registry
-            .read()
-            .unwrap()
+            .namespaces
             .by_number(ns)
-            .cloned()
             .ok_or_else(|| Error::NotFound(format!("no namespace {ns}")))?;
         self.ns_file(&n)
     }

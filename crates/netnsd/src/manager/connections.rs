@@ -6,8 +6,12 @@
 //! netns-name names (made if missing), waiting up to netns-timeout, and
 //! configured there with the pushed addresses, routes and DNS. That
 //! namespace holds only lo and the tunnel: a kill switch by construction.
+//! What follows the launch (state transitions, failure, deactivation,
+//! teardown) is in `connections/active.rs`.
 
-use std::collections::{BTreeMap, HashMap};
+mod active;
+
+use std::collections::HashMap;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,42 +20,15 @@ use netnsd_api::route::TABLE_MAIN;
 use netnsd_api::state::{active as st, reason, vpn as vs};
 use netnsd_api::{Cidr, Error, Family, Route, active_path};
 use tokio::sync::oneshot;
-use zbus::wire::{ObjectPath, OwnedObjectPath};
+use zbus::wire::OwnedObjectPath;
 
-use super::{Later, Manager, Namespace, Waiter};
+use super::state::Waiter;
+use super::{ActiveInfo, Later, Manager};
 use crate::dns::Dns;
 use crate::netlink as ops;
 use crate::settings::Profile;
-use crate::vpn::launch::{self, remove_files, stop};
+use crate::vpn::launch;
 use crate::vpn::{KernelTunnel, VpnConfig, VpnType};
-
-/// An active connection as the bus sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActiveInfo {
-    pub number: u32,
-    /// The profile's object number.
-    pub profile: u32,
-    pub id: String,
-    pub uuid: String,
-    pub kind: String,
-    pub vpn: bool,
-    pub state: u32,
-    pub vpn_state: u32,
-    pub reason: u32,
-    /// Where the client runs.
-    pub uplink_ns: u32,
-    /// Where the tunnel is (the isolated namespace once it is there).
-    pub ns: u32,
-    pub banner: String,
-}
-
-impl ActiveInfo {
-    pub fn object_path(&self) -> OwnedObjectPath {
-        ObjectPath::try_from(active_path(self.number))
-            .expect("valid path")
-            .into()
-    }
-}
 
 /// The daemon's side of one running VPN client.
 pub(super) struct VpnRun {
@@ -76,49 +53,6 @@ pub(super) struct VpnRun {
 }
 
 impl Manager {
-    fn active(&self, n: u32) -> Option<ActiveInfo> {
-        self.registry.read().unwrap().actives.get(&n).cloned()
-    }
-
-    fn set_active(&mut self, n: u32, f: impl FnOnce(&mut ActiveInfo)) {
-        if let Some(a) = self.registry.write().unwrap().actives.get_mut(&n) {
-            f(a);
-        }
-    }
-
-    /// Moves an active connection to new states and announces them.
-    async fn transition(&mut self, n: u32, state: Option<u32>, vpn_state: Option<u32>, why: u32) {
-        let Some(before) = self.active(n) else { return };
-        self.set_active(n, |a| {
-            if let Some(s) = state {
-                a.state = s;
-            }
-            if let Some(v) = vpn_state {
-                a.vpn_state = v;
-            }
-            a.reason = why;
-        });
-        tracing::info!(
-            id = %before.id,
-            state = st::name(state.unwrap_or(before.state)),
-            vpn_state = vs::name(vpn_state.unwrap_or(before.vpn_state)),
-            reason = reason::name(why),
-            "connection state"
-        );
-        crate::dbus::active::announce(
-            self.conn.as_ref(),
-            n,
-            state.filter(|s| *s != before.state),
-            vpn_state.filter(|v| *v != before.vpn_state),
-            why,
-        )
-        .await;
-        self.namespace_connections_changed(before.uplink_ns).await;
-        if before.ns != before.uplink_ns {
-            self.namespace_connections_changed(before.ns).await;
-        }
-    }
-
     /// ActivateConnection: checks the profile and its namespace keys, asks
     /// its VPN type how to bring the tunnel up, and brings it up in the
     /// uplink namespace with the common launch.
@@ -130,11 +64,11 @@ impl Manager {
         let profile = self.inactive_profile(profile_number)?;
         let vpn = crate::vpn::lookup(&profile)?;
         let isolate = self.isolation(&profile)?;
-        let number = self.next_active;
+        let number = self.actives.next_number();
         let at = launch::Activation::new(&self.state_dir, number)?;
         vpn.validate(&profile)?;
         let plan = vpn.launch(&profile, &at)?;
-        self.next_active += 1;
+        self.actives.take_number();
         let later = self.later_tx.clone();
         let (files, helper) = launch::prepare(&at, &plan.client, move |env, tx| {
             later.send(Later::VpnUp(number, env, tx)).is_ok()
@@ -154,12 +88,8 @@ impl Manager {
             ns: uplink_ns,
             banner: String::new(),
         };
-        self.registry
-            .write()
-            .unwrap()
-            .actives
-            .insert(number, info.clone());
-        crate::dbus::active::export(self.conn.as_ref(), number, self.registry.clone()).await;
+        let changes = self.actives.add(info.clone());
+        self.publish(changes).await;
         self.runs.insert(
             number,
             VpnRun {
@@ -219,26 +149,16 @@ impl Manager {
     /// The profile `number`, if it is not active already.
     fn inactive_profile(&self, number: u32) -> Result<Profile, Error> {
         let profile = self
-            .registry
-            .read()
-            .unwrap()
             .profiles
-            .get(&number)
-            .map(|p| p.profile.clone())
+            .get(number)
+            .map(|p| p.profile)
             .ok_or_else(|| {
                 Error::NotFound(format!(
                     "no connection {}",
                     netnsd_api::connection_path(number)
                 ))
             })?;
-        if let Some(a) = self
-            .registry
-            .read()
-            .unwrap()
-            .actives
-            .values()
-            .find(|a| a.profile == number && a.state < st::DEACTIVATED)
-        {
+        if let Some(a) = self.actives.live_of_profile(number) {
             return Err(Error::AlreadyExists(format!(
                 "connection {:?} is already active at {}",
                 profile.id(),
@@ -255,13 +175,11 @@ impl Manager {
         if let Some(name) = &isolate {
             netnsd_api::validate::netns_name(name)
                 .map_err(|e| Error::InvalidArgument(format!("connection.netns-name: {e}")))?;
-            let busy = self.registry.read().unwrap().actives.values().any(|a| {
-                a.state < st::DEACTIVATED
-                    && self
-                        .runs
-                        .get(&a.number)
-                        .and_then(|r| r.isolate.as_ref())
-                        .is_some_and(|(n, ..)| n == name)
+            let busy = self.actives.live().iter().any(|a| {
+                self.runs
+                    .get(a)
+                    .and_then(|r| r.isolate.as_ref())
+                    .is_some_and(|(n, ..)| n == name)
             });
             if busy {
                 return Err(Error::Busy(format!(
@@ -288,7 +206,7 @@ impl Manager {
         client: &launch::Client,
         configure: Option<crate::vpn::Configure>,
     ) -> Result<u32, Error> {
-        let netns = match self.registry.read().unwrap().by_number(uplink_ns).cloned() {
+        let netns = match self.namespaces.by_number(uplink_ns) {
             Some(ns) if ns.number != 0 => Some(self.ns_file(&ns)?),
             _ => None,
         };
@@ -339,7 +257,7 @@ impl Manager {
         fallback: &str,
     ) -> Result<bool, Error> {
         // The configuring socket is opened there, as the link is made.
-        let netns = match self.registry.read().unwrap().by_number(uplink_ns).cloned() {
+        let netns = match self.namespaces.by_number(uplink_ns) {
             Some(ns) if ns.number != 0 => Some(self.ns_file(&ns)?),
             _ => None,
         };
@@ -461,7 +379,7 @@ impl Manager {
             return self.tun_arrived(n).await;
         };
         // The isolated namespace: the one named, made now if missing.
-        let existing = self.registry.read().unwrap().get(&name).cloned();
+        let existing = self.namespaces.get(&name);
         let target = match existing {
             Some(ns) => ns,
             None => match self.add_namespace(&name, persistent).await {
@@ -471,7 +389,7 @@ impl Manager {
                     {
                         *created = true;
                     }
-                    let made = self.registry.read().unwrap().get(&name).cloned();
+                    let made = self.namespaces.get(&name);
                     match made {
                         Some(ns) => ns,
                         None => return self.fail(n, reason::IP_CONFIG_INVALID).await,
@@ -501,7 +419,7 @@ impl Manager {
         }
         // Wait, exactly netns-timeout, for it to be seen there.
         let (tx, rx) = oneshot::channel();
-        self.waiters.push(Waiter {
+        self.devices.expect(Waiter {
             device: u32::MAX,
             target: target.number,
             name: tundev,
@@ -521,7 +439,7 @@ impl Manager {
             });
         });
 
-        self.set_active(n, |a| a.ns = target.number);
+        self.actives.set_ns(n, target.number);
     }
 
     /// The tunnel is where it belongs: configure it there.
@@ -609,70 +527,9 @@ impl Manager {
         if let Some(reply) = self.runs.get_mut(&n).and_then(|r| r.helper_reply.take()) {
             let _ = reply.send("ok".into());
         }
-        self.set_active(n, |x| x.banner = c.banner.clone());
+        self.actives.set_banner(n, c.banner.clone());
         self.transition(n, Some(st::ACTIVATED), Some(vs::ACTIVATED), reason::NONE)
             .await;
-    }
-
-    /// Ends an activation that went wrong: the client is stopped and
-    /// everything it had is removed.
-    pub(super) async fn fail(&mut self, n: u32, why: u32) {
-        let Some(run) = self.runs.get_mut(&n) else {
-            return;
-        };
-        if run.ending.is_some() {
-            return;
-        }
-        run.ending = Some(why);
-        if let Some(reply) = run.helper_reply.take() {
-            let _ = reply.send(format!("failed: {}", reason::name(why)));
-        }
-        let pid = run.pid;
-        self.transition(n, Some(st::DEACTIVATING), Some(vs::FAILED), why)
-            .await;
-        match pid {
-            Some(pid) => self.stop_client(n, pid),
-            None => self.finish(n).await,
-        }
-    }
-
-    /// DeactivateConnection: the user asked, user-disconnected.
-    pub(super) async fn deactivate(&mut self, n: u32) -> Result<(), Error> {
-        self.deactivate_because(n, reason::USER_DISCONNECTED).await
-    }
-
-    /// Ends an active connection with `why` as the reason of its last
-    /// state changes (connection-removed when its profile is deleted, as
-    /// NetworkManager does).
-    pub(super) async fn deactivate_because(&mut self, n: u32, why: u32) -> Result<(), Error> {
-        let a = self
-            .active(n)
-            .ok_or_else(|| Error::NotFound(format!("no active connection {}", active_path(n))))?;
-        if a.state >= st::DEACTIVATING {
-            return Ok(());
-        }
-        let Some(run) = self.runs.get_mut(&n) else {
-            return Ok(());
-        };
-        run.ending = Some(why);
-        if let Some(reply) = run.helper_reply.take() {
-            let _ = reply.send("deactivated".into());
-        }
-        let pid = run.pid;
-        self.transition(n, Some(st::DEACTIVATING), Some(vs::DISCONNECTED), why)
-            .await;
-        match pid {
-            Some(pid) => self.stop_client(n, pid),
-            None => self.finish(n).await,
-        }
-        Ok(())
-    }
-
-    pub(super) async fn connect_timeout(&mut self, n: u32) {
-        if self.active(n).is_some_and(|a| a.state == st::ACTIVATING) {
-            tracing::warn!(active = n, "the VPN did not come up in time");
-            self.fail(n, reason::CONNECT_TIMEOUT).await;
-        }
     }
 
     pub(super) async fn vpn_exited(&mut self, n: u32, status: i32) {
@@ -699,97 +556,4 @@ impl Manager {
         }
         self.finish(n).await;
     }
-
-    /// The client is gone: take down what the activation made.
-    async fn finish(&mut self, n: u32) {
-        let Some(run) = self.runs.remove(&n) else {
-            return;
-        };
-        if let Some(pid) = run.pid {
-            stop(pid);
-        }
-        remove_files(&run.files);
-        if run.kernel_link {
-            self.delete_kernel_link(n, &run.tundev).await;
-        }
-        let _ = self.record(crate::record::Entry::VpnStopped { active: n });
-        if let Some((name, created, persistent)) = &run.isolate {
-            let ns = self.registry.read().unwrap().get(name).cloned();
-            if let Some(ns) = ns {
-                if ns.dns.is_some() {
-                    let _ = self.set_dns(ns.number, None).await;
-                }
-                if *created && !*persistent {
-                    self.remove_when_empty(ns).await;
-                }
-            }
-        }
-        let why = run.ending.unwrap_or(reason::UNKNOWN);
-        self.transition(n, Some(st::DEACTIVATED), None, why).await;
-        self.later(Duration::from_secs(2), Later::ForgetActive(n));
-    }
-
-    /// Removes a namespace an activation made, once no process started in
-    /// it is left (until then they stay inside, with no way out).
-    pub(super) async fn remove_when_empty(&mut self, ns: Namespace) {
-        if self.processes_in(ns.number).is_empty() {
-            if let Err(e) = self.remove(&ns.name).await {
-                tracing::warn!(name = %ns.name, "removing the isolated namespace: {}", e.message());
-            }
-        } else {
-            tracing::info!(name = %ns.name, "the isolated namespace goes once its processes have exited");
-            self.remove_when_idle.insert(ns.number);
-        }
-    }
-
-    pub(super) async fn forget_active(&mut self, n: u32) {
-        if self.runs.contains_key(&n) {
-            return;
-        }
-        let Some(a) = self.registry.write().unwrap().actives.remove(&n) else {
-            return;
-        };
-        crate::dbus::active::unexport(self.conn.as_ref(), n).await;
-        self.namespace_connections_changed(a.uplink_ns).await;
-    }
-
-    /// Announces the connection properties of a namespace.
-    async fn namespace_connections_changed(&self, ns: u32) {
-        crate::dbus::instance::connections_changed(self.conn.as_ref(), ns).await;
-    }
 }
-
-/// How long a VPN client has to end after SIGTERM before it gets SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(5);
-
-impl Manager {
-    /// Asks a connection's client to end (SIGTERM), and makes sure it does:
-    /// one still running STOP_GRACE later (hung, stopped, or ignoring the
-    /// signal) is killed, so the connection cannot stay deactivating.
-    fn stop_client(&self, n: u32, pid: u32) {
-        stop(pid);
-        self.later(STOP_GRACE, Later::KillClient(n, pid));
-    }
-
-    /// STOP_GRACE after SIGTERM: a client that has not exited is killed.
-    pub(super) fn kill_client(&self, n: u32, pid: u32) {
-        if self.runs.get(&n).and_then(|r| r.pid) == Some(pid) {
-            tracing::warn!(
-                active = n,
-                pid,
-                "the VPN client did not end on SIGTERM: SIGKILL"
-            );
-            launch::kill(pid);
-        }
-    }
-}
-
-/// Profiles as the bus layer reads them.
-#[derive(Debug, Clone)]
-pub struct ProfileEntry {
-    pub number: u32,
-    pub path: PathBuf,
-    pub profile: Profile,
-}
-
-pub type Profiles = BTreeMap<u32, ProfileEntry>;

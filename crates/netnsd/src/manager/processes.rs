@@ -1,4 +1,6 @@
-//! Programs run inside namespaces (Spawn), and their ends.
+//! Programs run inside namespaces (Spawn), and their ends: ProcessExited,
+//! and the removal of a connection's namespace that waited for its last
+//! process.
 
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
@@ -22,15 +24,7 @@ pub struct SpawnArgs {
 
 impl Manager {
     pub(super) async fn spawn(&mut self, ns: u32, a: SpawnArgs) -> Result<u32, Error> {
-        let target = self
-            .registry
-            .read()
-            .unwrap()
-            .by_number(ns)
-            .cloned()
-            .ok_or_else(|| {
-                Error::NotFound(format!("no namespace {}", netnsd_api::namespace_path(ns)))
-            })?;
+        let target = self.namespace(ns)?;
         let netns = self.ns_file(&target)?;
         let program = a.argv[0].clone();
         let uid = a.identity.uid;
@@ -44,7 +38,7 @@ impl Manager {
             pty: a.pty,
             identity: a.identity,
             netns,
-            etc_dir: Some(crate::dns::dir(&self.etc_netns, &target.name)),
+            etc_dir: Some(self.dns.dir_of(&target.name)),
         };
         let child = tokio::task::spawn_blocking(move || spawn::start(req))
             .await
@@ -60,7 +54,7 @@ impl Manager {
                 _ => Error::Failed(format!("could not start {program:?} in namespace {:?}: {e}", target.name)),
             })?;
         let pid = child.id();
-        self.processes.insert(pid, ns);
+        self.processes.started(pid, ns);
         tracing::info!(pid, uid, program, ns = %target.name, "spawned");
         let tx = self.later_tx.clone();
         tokio::spawn(async move {
@@ -74,43 +68,17 @@ impl Manager {
     }
 
     pub(super) async fn process_exited(&mut self, pid: u32, status: i32) {
-        let Some(ns) = self.processes.remove(&pid) else {
+        let Some(exit) = self.processes.exited(pid, status) else {
             return;
         };
-        tracing::info!(pid, status, ns, "process exited");
-        self.announce_exit(ns, pid, status).await;
+        tracing::info!(pid, status, ns = exit.ns, "process exited");
+        self.publish(exit.changes).await;
         // A connection's namespace waiting for its last process goes now.
-        if self.processes_in(ns).is_empty() && self.remove_when_idle.remove(&ns) {
-            let gone = self.registry.read().unwrap().by_number(ns).cloned();
-            if let Some(gone) = gone
-                && let Err(e) = self.remove(&gone.name).await
-            {
-                tracing::warn!(name = %gone.name, "removing the isolated namespace: {}", e.message());
-            }
+        if exit.remove_ns
+            && let Some(gone) = self.namespaces.by_number(exit.ns)
+            && let Err(e) = self.remove(&gone.name).await
+        {
+            tracing::warn!(name = %gone.name, "removing the isolated namespace: {}", e.message());
         }
-    }
-
-    async fn announce_exit(&self, ns: u32, pid: u32, status: i32) {
-        let Some(conn) = &self.conn else { return };
-        let path = netnsd_api::namespace_path(ns);
-        match zbus::object_server::SignalEmitter::new(conn, path) {
-            Ok(e) => {
-                if let Err(err) =
-                    crate::dbus::instance::NetNsInstance::process_exited(&e, pid, status).await
-                {
-                    tracing::warn!("ProcessExited: {err}");
-                }
-            }
-            Err(err) => tracing::warn!("ProcessExited: {err}"),
-        }
-    }
-
-    /// Processes still running in namespace `ns`.
-    pub(super) fn processes_in(&self, ns: u32) -> Vec<u32> {
-        self.processes
-            .iter()
-            .filter(|(_, n)| **n == ns)
-            .map(|(p, _)| *p)
-            .collect()
     }
 }

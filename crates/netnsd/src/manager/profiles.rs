@@ -1,5 +1,6 @@
 //! Connection profiles: kept as NetworkManager keyfiles under
-//! /etc/netnsd/connections, one Settings.Connection object each.
+//! /etc/netnsd/connections, one Settings.Connection object each; added,
+//! updated, deleted (ending their active connections) and reloaded.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use netnsd_api::{Error, connection_path};
 use zbus::wire::{ObjectPath, OwnedObjectPath};
 
-use super::{Manager, ProfileEntry};
+use super::Manager;
 use crate::settings::{Profile, Value};
 
 /// A change to the profiles, validated by the bus layer.
@@ -57,7 +58,7 @@ impl Manager {
 
     pub(super) fn load_profiles(&mut self) {
         for (file, profile) in self.read_profiles() {
-            if self.profile_by_uuid(profile.uuid()).is_some() {
+            if self.profiles.by_uuid(profile.uuid()).is_some() {
                 tracing::warn!(
                     "skipping {}: uuid {} is taken",
                     file.display(),
@@ -65,47 +66,8 @@ impl Manager {
                 );
                 continue;
             }
-            let number = self.next_profile;
-            self.next_profile += 1;
             tracing::info!(id = profile.id(), file = %file.display(), "loaded connection profile");
-            self.registry.write().unwrap().profiles.insert(
-                number,
-                ProfileEntry {
-                    number,
-                    path: file,
-                    profile,
-                },
-            );
-        }
-    }
-
-    fn profile_by_uuid(&self, uuid: &str) -> Option<u32> {
-        self.registry
-            .read()
-            .unwrap()
-            .profiles
-            .values()
-            .find(|p| p.profile.uuid() == uuid)
-            .map(|p| p.number)
-    }
-
-    pub(super) async fn export_profiles(&self) {
-        let numbers: Vec<u32> = self
-            .registry
-            .read()
-            .unwrap()
-            .profiles
-            .keys()
-            .copied()
-            .collect();
-        for n in numbers {
-            crate::dbus::settings::export(
-                self.conn.as_ref(),
-                n,
-                self.bus.as_ref(),
-                self.registry.clone(),
-            )
-            .await;
+            self.profiles.load(file, profile);
         }
     }
 
@@ -113,31 +75,17 @@ impl Manager {
         match op {
             ProfileOp::Add(p) => self.add_profile(*p).await,
             ProfileOp::Update(n, p) => {
-                let old = self
-                    .registry
-                    .read()
-                    .unwrap()
-                    .profiles
-                    .get(&n)
-                    .cloned()
-                    .ok_or_else(|| {
-                        Error::NotFound(format!("no connection {}", connection_path(n)))
-                    })?;
+                let old = self.profiles.get(n).ok_or_else(|| {
+                    Error::NotFound(format!("no connection {}", connection_path(n)))
+                })?;
                 if old.profile.uuid() != p.uuid() {
                     return Err(Error::InvalidArgument(
                         "connection.uuid: cannot be changed".into(),
                     ));
                 }
                 let file = self.store.save(&p, Some(&old.path))?;
-                self.registry.write().unwrap().profiles.insert(
-                    n,
-                    ProfileEntry {
-                        number: n,
-                        path: file,
-                        profile: *p,
-                    },
-                );
-                crate::dbus::settings::updated(self.conn.as_ref(), n).await;
+                let changes = self.profiles.update(n, file, *p);
+                self.publish(changes).await;
                 Ok(path(n))
             }
             ProfileOp::Delete(n) => {
@@ -167,7 +115,7 @@ impl Manager {
     }
 
     async fn add_profile(&mut self, p: Profile) -> Result<OwnedObjectPath, Error> {
-        if let Some(n) = self.profile_by_uuid(p.uuid()) {
+        if let Some(n) = self.profiles.by_uuid(p.uuid()) {
             return Err(Error::AlreadyExists(format!(
                 "a connection with uuid {} exists: {}",
                 p.uuid(),
@@ -176,99 +124,43 @@ impl Manager {
         }
         let file = self.store.save(&p, None)?;
         tracing::info!(id = p.id(), file = %file.display(), "added connection profile");
-        let number = self.publish_profile(file, p).await;
+        let (number, changes) = self.profiles.add(file, p);
+        self.publish(changes).await;
         Ok(path(number))
-    }
-
-    /// Numbers a new profile, puts it on the bus and announces it.
-    async fn publish_profile(&mut self, file: PathBuf, profile: Profile) -> u32 {
-        let number = self.next_profile;
-        self.next_profile += 1;
-        self.registry.write().unwrap().profiles.insert(
-            number,
-            ProfileEntry {
-                number,
-                path: file,
-                profile,
-            },
-        );
-        crate::dbus::settings::export(
-            self.conn.as_ref(),
-            number,
-            self.bus.as_ref(),
-            self.registry.clone(),
-        )
-        .await;
-        crate::dbus::settings::added(self.conn.as_ref(), number, true).await;
-        number
     }
 
     async fn delete_profile(&mut self, n: u32) -> Result<(), Error> {
         let entry = self
-            .registry
-            .read()
-            .unwrap()
             .profiles
-            .get(&n)
-            .cloned()
+            .get(n)
             .ok_or_else(|| Error::NotFound(format!("no connection {}", connection_path(n))))?;
-        let active: Vec<u32> = self
-            .registry
-            .read()
-            .unwrap()
-            .actives
-            .values()
-            .filter(|a| a.profile == n)
-            .map(|a| a.number)
-            .collect();
-        for a in active {
+        for a in self.actives.of_profile(n) {
             let _ = self
                 .deactivate_because(a, netnsd_api::state::reason::CONNECTION_REMOVED)
                 .await;
         }
         self.store.delete(&entry.path)?;
         let _ = self.store.remove_files(entry.profile.uuid());
-        self.registry.write().unwrap().profiles.remove(&n);
-        crate::dbus::settings::added(self.conn.as_ref(), n, false).await;
-        crate::dbus::settings::unexport(self.conn.as_ref(), n).await;
+        let changes = self.profiles.remove(n);
+        self.publish(changes).await;
         tracing::info!(id = entry.profile.id(), "deleted connection profile");
         Ok(())
     }
 
     async fn reload_profiles(&mut self) {
         let on_disk = self.read_profiles();
-        let known: Vec<ProfileEntry> = self
-            .registry
-            .read()
-            .unwrap()
-            .profiles
-            .values()
-            .cloned()
-            .collect();
-        for k in &known {
+        for k in self.profiles.all() {
             if !on_disk.iter().any(|(_, p)| p.uuid() == k.profile.uuid()) {
-                self.registry.write().unwrap().profiles.remove(&k.number);
-                crate::dbus::settings::added(self.conn.as_ref(), k.number, false).await;
-                crate::dbus::settings::unexport(self.conn.as_ref(), k.number).await;
+                let changes = self.profiles.remove(k.number);
+                self.publish(changes).await;
             }
         }
         for (file, p) in on_disk {
-            match self.profile_by_uuid(p.uuid()) {
-                Some(n) => {
-                    self.registry.write().unwrap().profiles.insert(
-                        n,
-                        ProfileEntry {
-                            number: n,
-                            path: file,
-                            profile: p,
-                        },
-                    );
-                    crate::dbus::settings::updated(self.conn.as_ref(), n).await;
-                }
-                None => {
-                    self.publish_profile(file, p).await;
-                }
-            }
+            let changes = match self.profiles.by_uuid(p.uuid()) {
+                Some(n) => self.profiles.update(n, file, p),
+                None => self.profiles.add(file, p).1,
+            };
+            self.publish(changes).await;
         }
     }
 }

@@ -1,0 +1,265 @@
+//! NAT and forwarding for veth uplinks, in their uplink namespace: the
+//! daemon's own nftables table (`inet netnsd`) with a set of host ends,
+//! element removals batched once removals pause, and forwarding turned on
+//! for host ends and default-route devices, with the sysctls it changed put
+//! back when the last uplink through that namespace goes.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use netnsd_api::Error;
+
+use super::state::NatQueued;
+use super::{Later, Manager, Namespace};
+use crate::firewall;
+use crate::netlink as ops;
+use crate::record::Entry;
+use crate::sysctl;
+
+/// How long removals must pause before the NAT elements they leave are
+/// taken out.
+const NAT_FLUSH_AFTER: Duration = Duration::from_secs(1);
+
+impl Manager {
+    /// The file to hand to a tool run in namespace `ns` (None: the daemon's own).
+    fn netns_file_for_tools(&self, ns: &Namespace) -> Result<Option<std::fs::File>, Error> {
+        if ns.number == 0 {
+            Ok(None)
+        } else {
+            self.ns_file(ns).map(Some)
+        }
+    }
+
+    /// Lets the uplink namespace forward for a new host end: on that
+    /// interface and on the interfaces of its default routes, and nowhere
+    /// else. The original values of the latter are recorded and put back
+    /// when the last uplink through that namespace goes.
+    ///
+    /// The default-route devices are found once, by the first uplink
+    /// through `up` (a dump of every route, O(n) with n host ends there),
+    /// and remembered until the last uplink through `up` goes: later
+    /// uplinks only turn forwarding on for their own host end.
+    pub(super) async fn enable_forwarding(
+        &mut self,
+        up: &Namespace,
+        host_if: &str,
+    ) -> Result<(), Error> {
+        let known = self.uplinks.forwarding_known(&up.name);
+        let out_devs = if known {
+            BTreeSet::new()
+        } else {
+            self.default_route_devices(up).await?
+        };
+        self.forward(up, host_if, &out_devs).await?;
+        if !known {
+            self.uplinks.forwarding_on(up.name.clone(), out_devs);
+        }
+        Ok(())
+    }
+
+    /// The devices of the default routes of namespace `up`.
+    async fn default_route_devices(&self, up: &Namespace) -> Result<BTreeSet<String>, Error> {
+        let hp = self.platform(up.number)?;
+        let mut out_devs = BTreeSet::new();
+        for r in ops::list_routes(&hp.handle).await? {
+            let d = ops::route_to_dict(&r, &|_| None);
+            let is_default = d
+                .get("destination")
+                .and_then(|v| String::try_from(v.clone()).ok())
+                .as_deref()
+                == Some("default");
+            let oif = r.attributes.iter().find_map(|a| match a {
+                netlink_packet_route::route::RouteAttribute::Oif(i) => Some(*i),
+                _ => None,
+            });
+            if is_default
+                && let Some(i) = oif
+                && let Ok(Some(name)) = ops::link_name(&hp.handle, i).await
+            {
+                out_devs.insert(name);
+            }
+        }
+        Ok(out_devs)
+    }
+
+    /// Forwarding on for `host_if` and, with their old values recorded, on
+    /// `out_devs`.
+    async fn forward(
+        &mut self,
+        up: &Namespace,
+        host_if: &str,
+        out_devs: &BTreeSet<String>,
+    ) -> Result<(), Error> {
+        let file = self.netns_file_for_tools(up)?;
+        let set = |key: String| {
+            let f = file.as_ref().and_then(|f| f.try_clone().ok());
+            async move {
+                let k = key.clone();
+                tokio::task::spawn_blocking(move || sysctl::set(f.as_ref(), &k, "1"))
+                    .await
+                    .map_err(|e| Error::Failed(format!("sysctl {key}: {e}")))?
+                    .map_err(|e| Error::Failed(format!("sysctl {key}: {e}")))
+            }
+        };
+        // The host end is ours and goes away with the uplink: no record.
+        set(format!("net/ipv4/conf/{host_if}/forwarding")).await?;
+        set(format!("net/ipv6/conf/{host_if}/force_forwarding")).await?;
+        for dev in out_devs {
+            for key in [
+                format!("net/ipv4/conf/{dev}/forwarding"),
+                format!("net/ipv6/conf/{dev}/force_forwarding"),
+            ] {
+                let old = set(key.clone()).await?;
+                if let Some(old) = old
+                    && self.uplinks.must_remember(&up.name, &key, &old)
+                {
+                    self.record(Entry::SysctlSet {
+                        ns: up.name.clone(),
+                        key: key.clone(),
+                        old: old.clone(),
+                    })?;
+                    self.uplinks.remember_sysctl(up.name.clone(), key, old);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts back the sysctls changed for uplinks through `up`, once none is left.
+    pub(super) async fn restore_sysctls(&mut self, up: &str) {
+        if self.uplinks.still_used(up) {
+            return;
+        }
+        self.uplinks.forwarding_off(up);
+        let file = match self.namespaces.get(up) {
+            Some(n) => self.netns_file_for_tools(&n).ok().flatten(),
+            None => return,
+        };
+        for (k, old) in self.uplinks.take_sysctls(up) {
+            let f = file.as_ref().and_then(|f| f.try_clone().ok());
+            let key = k.1.clone();
+            let r = tokio::task::spawn_blocking(move || sysctl::set(f.as_ref(), &key, &old)).await;
+            if !matches!(r, Ok(Ok(_))) {
+                tracing::warn!(ns = up, key = %k.1, "could not restore a sysctl");
+            }
+            let _ = self.record(Entry::SysctlRestored { ns: k.0, key: k.1 });
+        }
+    }
+
+    /// Runs an nft JSON batch in namespace `up`.
+    async fn nft(&self, up: &Namespace, batch: serde_json::Value) -> Result<(), Error> {
+        let file = self.netns_file_for_tools(up)?;
+        tokio::task::spawn_blocking(move || firewall::apply(&batch, file.as_ref()))
+            .await
+            .map_err(|e| Error::Failed(format!("nft: {e}")))?
+    }
+
+    /// (Re)declares the NAT table of uplink namespace `up` holding the live
+    /// uplinks' host ends and `extra`.
+    async fn declare_nat(&mut self, up: &Namespace, extra: Option<&str>) -> Result<(), Error> {
+        let mut ifs = self.uplinks.live_host_ifs(&up.name);
+        ifs.extend(extra.map(str::to_owned));
+        ifs.sort();
+        ifs.dedup();
+        self.nft(up, firewall::declare_batch(&ifs)).await?;
+        // Whatever was queued for removal is not in the new table.
+        self.uplinks.nat_declared_now(&up.name);
+        Ok(())
+    }
+
+    /// NAT for a new host end: one set element, added in process once the
+    /// table is there.
+    pub(super) async fn add_nat(&mut self, up: &Namespace, host_if: &str) -> Result<(), Error> {
+        self.uplinks.nat_keep(&up.name, host_if);
+        if self.uplinks.nat_declared(&up.name) {
+            let file = self.netns_file_for_tools(up)?;
+            let name = host_if.to_owned();
+            let added =
+                tokio::task::spawn_blocking(move || firewall::add_host_if(file.as_ref(), &name))
+                    .await
+                    .map_err(|e| Error::Failed(format!("nftables: {e}")))?;
+            match added {
+                Ok(()) => return Ok(()),
+                // The table was removed behind our back: declare it again.
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                    tracing::warn!(uplink = %up.name, "table inet {} is gone: declaring it again", firewall::TABLE);
+                }
+                Err(e) => {
+                    return Err(Error::Failed(format!(
+                        "adding {host_if} to set {} of table inet {}: {e}",
+                        firewall::SET,
+                        firewall::TABLE
+                    )));
+                }
+            }
+        }
+        self.declare_nat(up, Some(host_if)).await
+    }
+
+    /// Queues the removal of a host end's NAT element.
+    pub(super) async fn queue_nat_removal(&mut self, up: &str, host_if: &str) {
+        match self.uplinks.queue_nat_removal(up, host_if) {
+            NatQueued::FlushNow => self.flush_nat(None).await,
+            NatQueued::FlushLater(generation) => {
+                self.later(NAT_FLUSH_AFTER, Later::FlushNat(generation))
+            }
+        }
+    }
+
+    /// Takes out the NAT elements queued for removal, in one transaction per
+    /// uplink namespace, and the table of one with no uplink left. With a
+    /// generation, only if no removal came since the timer was armed.
+    pub(super) async fn flush_nat(&mut self, generation: Option<u64>) {
+        for (up_name, names) in self.uplinks.take_nat_removals(generation) {
+            // An uplink namespace that is gone took its table with it.
+            let Some(up) = self.namespaces.get(&up_name) else {
+                self.uplinks.nat_gone(&up_name);
+                continue;
+            };
+            let live = self.uplinks.live_host_ifs(&up_name);
+            let r = if live.is_empty() {
+                self.uplinks.nat_gone(&up_name);
+                self.nft(&up, firewall::delete_table_batch()).await
+            } else {
+                let gone: Vec<String> = names.into_iter().filter(|n| !live.contains(n)).collect();
+                let file = self.netns_file_for_tools(&up);
+                match file {
+                    Ok(file) => tokio::task::spawn_blocking(move || {
+                        let names: Vec<&str> = gone.iter().map(String::as_str).collect();
+                        firewall::remove_host_ifs(file.as_ref(), &names)
+                    })
+                    .await
+                    .map_err(|e| Error::Failed(e.to_string()))
+                    .and_then(|r| r.map_err(|e| Error::Failed(e.to_string()))),
+                    Err(e) => Err(e),
+                }
+            };
+            if let Err(e) = r {
+                tracing::warn!(uplink = %up_name, "removing NAT for uplinks gone: {}", e.message());
+            }
+        }
+    }
+
+    /// At start: the NAT table of every uplink namespace with live uplinks
+    /// is declared afresh (what a crash left queued goes with it), and a
+    /// table left in the root namespace with none is removed.
+    pub(super) async fn heal_nat(&mut self) {
+        let ups = self.uplinks.uplink_namespaces();
+        for name in &ups {
+            if let Some(up) = self.namespaces.get(name)
+                && let Err(e) = self.declare_nat(&up, None).await
+            {
+                tracing::warn!(uplink = %name, "declaring NAT: {}", e.message());
+            }
+        }
+        if let Some(root) = self.namespaces.by_number(0)
+            && !ups.contains(&root.name)
+            && self
+                .nft(&root, firewall::delete_table_batch())
+                .await
+                .is_ok()
+        {
+            tracing::info!("removed a NAT table left with no uplink");
+        }
+    }
+}

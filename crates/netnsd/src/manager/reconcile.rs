@@ -1,0 +1,217 @@
+//! Start-up: the journal of the previous run reconciled with /run/netns.
+//! Namespaces found are taken in (managed if the journal says this daemon
+//! made them) with their uplinks and DNS settings; what belonged to
+//! namespaces that went while the daemon was down is queued for removal;
+//! VPN clients and connection namespaces left by the previous run go.
+
+use netnsd_api::{Error, ROOT_NS_NAME};
+
+use super::{Later, Manager, Namespace};
+use crate::dns::Dns;
+use crate::record::{Entry, NetnsRecord, Recorded};
+
+impl Manager {
+    pub(super) fn reconcile(&mut self, recorded: Recorded) -> Result<(), Error> {
+        let records = &recorded.netns;
+        let found = self
+            .run_dir
+            .scan()
+            .map_err(|e| Error::Failed(format!("scan {}: {e}", self.run_dir.dir().display())))?;
+        let mut keep = Vec::new();
+        for f in found {
+            let record = records.get(&f.name);
+            match f.inode {
+                Some(_) if f.name == ROOT_NS_NAME => {
+                    tracing::warn!(
+                        "ignoring /run/netns/{ROOT_NS_NAME}: the name is reserved for the root namespace"
+                    );
+                }
+                Some(inode) => {
+                    let (managed, persistent) = match record {
+                        Some(NetnsRecord::Created {
+                            inode: i,
+                            persistent,
+                        }) if *i == inode => (true, *persistent),
+                        // Made by us; the crash came before the end was recorded.
+                        Some(NetnsRecord::Creating) => (true, true),
+                        _ => (false, true),
+                    };
+                    if managed {
+                        keep.push(Entry::NetnsCreated {
+                            name: f.name.clone(),
+                            inode,
+                            persistent,
+                        });
+                    }
+                    tracing::info!(name = %f.name, inode, managed, "found namespace");
+                    let number = self.namespaces.number();
+                    let path = self.path_of(&f.name);
+                    let ns = Namespace::new(number, f.name, inode, path, persistent, managed);
+                    if let Some(u) = recorded.uplinks.get(&ns.name) {
+                        keep.push(Entry::UplinkSet {
+                            name: ns.name.clone(),
+                            uplink: u.clone(),
+                        });
+                        self.uplinks.found(number, u.clone());
+                    }
+                    if let Some((servers, search)) = recorded.dns.get(&ns.name) {
+                        keep.push(Entry::DnsSet {
+                            name: ns.name.clone(),
+                            servers: servers.clone(),
+                            search: search.clone(),
+                        });
+                        let dns = Dns {
+                            servers: servers.iter().filter_map(|s| s.parse().ok()).collect(),
+                            search: search.clone(),
+                        };
+                        self.dns.found(number, dns);
+                    }
+                    self.namespaces.insert(ns);
+                }
+                None if record == Some(&NetnsRecord::Creating) => {
+                    tracing::info!(name = %f.name, "removing a namespace file left half made by a crash");
+                    if let Err(e) = self.run_dir.remove_leftover(&f.name) {
+                        tracing::warn!(name = %f.name, "{e}");
+                    }
+                }
+                // Perhaps `ip netns add` is under way: look again shortly.
+                None => {
+                    let _ = self.later_tx.send(Later::Adopt(f.name, 0));
+                }
+            }
+        }
+        for (name, rec) in records {
+            if !self.namespaces.contains(name) {
+                tracing::info!(%name, ?rec, "dropping the record of a namespace that is gone");
+            }
+        }
+        // What belonged to namespaces that went away while the daemon was
+        // down: their NAT elements and /etc/netns files. (Their veths died
+        // with them.)
+        for (name, u) in &recorded.uplinks {
+            if self.namespaces.contains(name) {
+                continue;
+            }
+            tracing::info!(%name, "removing what is left of the uplink of a namespace that is gone");
+            self.uplinks.defer_teardown(name.clone(), u.clone());
+        }
+        for name in recorded.dns.keys() {
+            if !self.namespaces.contains(name)
+                && let Err(e) = crate::dns::remove(self.dns.etc(), name)
+            {
+                tracing::warn!(%name, "removing /etc/netns files: {e}");
+            }
+        }
+        // VPN clients of activations that were running when the daemon died
+        // are ours and orphaned: stop them (their tunnels go with them).
+        for (active, (pid, tundev)) in &recorded.vpn_clients {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if is_our_client(&cmdline, tundev) {
+                tracing::info!(active, pid, "stopping a VPN client left by a previous run");
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(*pid as i32),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+            }
+        }
+        // Namespaces made for connections (not persistent) whose connection
+        // is gone with the previous run: removed, unless something still
+        // runs in them.
+        let transient: Vec<Namespace> = self
+            .namespaces
+            .all()
+            .into_iter()
+            .filter(|n| n.managed && !n.persistent)
+            .collect();
+        for ns in transient {
+            if netns_in_use(ns.inode) {
+                tracing::info!(name = %ns.name, "keeping a connection's namespace: processes still run in it");
+                continue;
+            }
+            tracing::info!(name = %ns.name, "removing the namespace of a connection that ended with the previous run");
+            match self.run_dir.remove(&ns.name) {
+                Ok(()) => {
+                    self.namespaces.discard(ns.number);
+                    self.uplinks.take(ns.number);
+                    self.dns.forget(ns.number);
+                    keep.retain(|e| {
+                        !matches!(e,
+                            Entry::NetnsCreated { name, .. }
+                            | Entry::UplinkSet { name, .. }
+                            | Entry::DnsSet { name, .. } if *name == ns.name)
+                    });
+                    if let Some(u) = recorded.uplinks.get(&ns.name) {
+                        self.uplinks.defer_teardown(ns.name.clone(), u.clone());
+                    }
+                    let _ = crate::dns::remove(self.dns.etc(), &ns.name);
+                }
+                Err(e) => tracing::warn!(name = %ns.name, "{e}"),
+            }
+        }
+        for ((ns, key), old) in &recorded.sysctls {
+            keep.push(Entry::SysctlSet {
+                ns: ns.clone(),
+                key: key.clone(),
+                old: old.clone(),
+            });
+            self.uplinks
+                .sysctl_found(ns.clone(), key.clone(), old.clone());
+        }
+        self.journal
+            .rewrite(&keep)
+            .map_err(|e| Error::Failed(format!("rewrite the journal: {e}")))
+    }
+}
+
+/// Whether any process is in the network namespace with this inode.
+fn netns_in_use(inode: u64) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    rd.filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .any(|e| std::fs::metadata(e.path().join("ns/net")).is_ok_and(|m| m.ino() == inode))
+}
+
+/// Whether a process's command line (NUL-separated) is the VPN client the
+/// journal recorded for tunnel `tundev`: openvpn and openconnect run with
+/// the daemon's `--vpn-helper` and name the tunnel; wireguard-go has no
+/// helper and runs as `wireguard-go -f TUNDEV`.
+fn is_our_client(cmdline: &[u8], tundev: &str) -> bool {
+    let args: Vec<&[u8]> = cmdline
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .collect();
+    let text = String::from_utf8_lossy(cmdline);
+    let helper = text.contains("--vpn-helper") && text.contains(tundev);
+    let wireguard_go = args.first().is_some_and(|a| a.ends_with(b"wireguard-go"))
+        && args[1..] == [b"-f".as_slice(), tundev.as_bytes()];
+    helper || wireguard_go
+}
+
+#[cfg(test)]
+mod client_tests {
+    use super::is_our_client;
+
+    #[test]
+    fn recorded_clients_are_recognised() {
+        assert!(is_our_client(b"wireguard-go\0-f\0nsvpn3\0", "nsvpn3"));
+        assert!(is_our_client(
+            b"/usr/bin/wireguard-go\0-f\0nsvpn3\0",
+            "nsvpn3"
+        ));
+        assert!(!is_our_client(b"wireguard-go\0-f\0nsvpn30\0", "nsvpn3"));
+        assert!(!is_our_client(b"wireguard-go\0-f\0wgs0\0", "nsvpn3"));
+        assert!(is_our_client(
+            b"openconnect\0--interface=nsvpn1\0--script\0/usr/libexec/netnsd --vpn-helper /run/netnsd/vpn/1.sock\0gw\0",
+            "nsvpn1"
+        ));
+        assert!(!is_our_client(b"sleep\0nsvpn1\0", "nsvpn1"));
+        assert!(!is_our_client(b"", "nsvpn1"));
+    }
+}
