@@ -26,7 +26,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use netnsd_api::Error;
 use serde_json::{Value, json};
@@ -72,7 +72,7 @@ pub fn delete_table_batch() -> Value {
 /// Applies a batch with `nft -j -f -`, inside the namespace open at `netns`
 /// (the daemon's own when None). Blocking: call it off the async workers.
 pub fn apply(batch: &Value, netns: Option<&File>) -> Result<(), Error> {
-    let mut cmd = Command::new("nft");
+    let mut cmd = crate::helpers::command("nft");
     cmd.args(["-j", "-f", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

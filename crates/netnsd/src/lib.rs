@@ -5,6 +5,7 @@
 pub mod dbus;
 pub mod dns;
 pub mod firewall;
+pub mod helpers;
 pub mod limits;
 pub mod manager;
 pub mod netlink;
@@ -71,6 +72,14 @@ pub enum StartError {
     },
     #[error("another netnsd already owns {BUS_NAME} on the system bus")]
     NameTaken,
+    /// Another netnsd holds the lock on the state directory.
+    #[error("another netnsd is running (it holds the lock on {0}); this one touched nothing")]
+    Running(String),
+    #[error("lock {0}: {1}")]
+    Lock(String, std::io::Error),
+    /// The bus went away, or took the name back, while serving.
+    #[error("{0}")]
+    Lost(&'static str),
     #[error("watch {0}: {1}")]
     Watch(String, std::io::Error),
 }
@@ -85,6 +94,10 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), StartError> {
     let run_dir = RunDir::new(&config.run_dir);
+    // Before anything of the host's is read or changed: a second netnsd
+    // must find the first here and go, leaving the journal, /run/netns,
+    // /etc/netns and the NAT table alone.
+    let _lock = lock_state_dir(&config.state_dir)?;
     let manager = Manager::start(&config).map_err(|e| StartError::Manager(e.message()))?;
     let (handle, requests) = manager::channel(manager.registry());
 
@@ -121,11 +134,22 @@ pub async fn run(
         .receive_name_lost()
         .await
         .map_err(bus("watch the bus name"))?;
+    // Losing the bus (or the name) is a failure: the daemon then exits
+    // non-zero, so that systemd's Restart=on-failure starts it again and
+    // the new daemon adopts everything. A daemon that serves nobody must
+    // not linger.
+    let lost_why = Arc::new(std::sync::Mutex::new(None));
+    let why = lost_why.clone();
     let shutdown = async move {
         tokio::select! {
             _ = shutdown => {}
-            _ = futures::StreamExt::next(&mut lost) => {
-                tracing::error!("lost the name {BUS_NAME} on the bus; stopping");
+            n = futures::StreamExt::next(&mut lost) => {
+                let e = match n {
+                    Some(_) => "lost the name net.netnsd.Netns1 on the system bus",
+                    None => "the connection to the system bus closed (dbus-daemon stopped or restarted)",
+                };
+                tracing::error!("{e}; stopping");
+                *why.lock().unwrap() = Some(e);
             }
         }
     };
@@ -136,6 +160,34 @@ pub async fn run(
 
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!("stopping; namespaces stay in place");
+    if let Some(e) = lost_why.lock().unwrap().take() {
+        return Err(StartError::Lost(e));
+    }
     let _ = conn.release_name(BUS_NAME).await;
     Ok(())
+}
+
+/// Takes an exclusive lock on `state_dir` (made if missing) for as long
+/// as the returned file is open. The lock goes with the process, even on
+/// SIGKILL, and no child inherits it (the file is close-on-exec).
+fn lock_state_dir(state_dir: &std::path::Path) -> Result<std::fs::File, StartError> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::DirBuilderExt;
+    let shown = || state_dir.display().to_string();
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(state_dir)
+        .map_err(|e| StartError::Lock(shown(), e))?;
+    let dir = std::fs::File::open(state_dir).map_err(|e| StartError::Lock(shown(), e))?;
+    // SAFETY: flock on a descriptor this function owns.
+    if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            StartError::Running(shown())
+        } else {
+            StartError::Lock(shown(), e)
+        });
+    }
+    Ok(dir)
 }

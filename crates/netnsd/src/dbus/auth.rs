@@ -8,6 +8,14 @@ use zbus::Connection;
 use zbus::message::{Flags, Header};
 use zbus_polkit::policykit1::{AuthorityProxy, CheckAuthorizationFlags, Subject};
 
+/// How long a check may wait for polkitd. polkitd answers a non-interactive
+/// check in milliseconds; 10 s leaves room for a loaded host and still
+/// answers well before a client's default 25 s timeout.
+pub const POLKIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// The same for a check that may prompt the caller for a password: a
+/// person needs time to type it, but a forgotten prompt must end too.
+pub const POLKIT_INTERACTIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 #[derive(Clone)]
 pub struct Authority {
     proxy: AuthorityProxy<'static>,
@@ -35,13 +43,32 @@ impl Authority {
         {
             flags |= CheckAuthorizationFlags::ALLOW_USER_INTERACTION;
         }
-        let result = self
+        // A stalled polkitd must not leave the caller without an answer:
+        // the wait is bounded below the clients' own 25 s default, and a
+        // polkit that cannot be asked is said to be so (not a refusal).
+        let limit = if flags.is_empty() {
+            POLKIT_TIMEOUT
+        } else {
+            POLKIT_INTERACTIVE_TIMEOUT
+        };
+        let details = HashMap::new();
+        let asked = self
             .proxy
-            .check_authorization(&subject, action, &HashMap::new(), flags, "")
-            .await
-            .map_err(|e| {
-                Error::PermissionDenied(format!("could not ask polkit about {action}: {e}"))
-            })?;
+            .check_authorization(&subject, action, &details, flags, "");
+        let result = match tokio::time::timeout(limit, asked).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                return Err(Error::Failed(format!(
+                    "could not ask polkit about {action} (is polkitd running?): {e}"
+                )));
+            }
+            Err(_) => {
+                return Err(Error::Timeout(format!(
+                    "polkit did not answer about {action} within {} s",
+                    limit.as_secs()
+                )));
+            }
+        };
         if result.is_authorized {
             Ok(())
         } else if result.is_challenge {

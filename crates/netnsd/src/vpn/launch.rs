@@ -12,7 +12,7 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 
 use netnsd_api::Error;
@@ -161,7 +161,7 @@ pub async fn start(client: &Client, netns: Option<File>) -> Result<Child, Error>
     let program = client.program;
     let (args, stdin) = (client.args.clone(), client.stdin.clone());
     let spawned = tokio::task::spawn_blocking(move || {
-        let mut cmd = Command::new(program);
+        let mut cmd = crate::helpers::command(program);
         cmd.args(&args)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
