@@ -268,7 +268,9 @@ static DAEMON_RUNNING: AtomicBool = AtomicBool::new(false);
 static LOG_COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A running netnsd. Dropping it sends SIGTERM and waits; if the test is
-/// failing, the daemon's log is printed.
+/// failing, the daemon's log is printed. Every stop by SIGTERM or SIGINT
+/// (a drop, [`Daemon::stop`]) must be clean: exit status 0 and no panic in
+/// the log, or the test fails.
 pub struct Daemon {
     child: Option<std::process::Child>,
     pid: u32,
@@ -380,8 +382,50 @@ impl Daemon {
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
         DAEMON_RUNNING.store(false, Ordering::SeqCst);
+        if matches!(sig, Signal::SIGTERM | Signal::SIGINT)
+            && let Err(why) = self.clean_stop(status)
+        {
+            panic!("netnsd did not stop cleanly on {sig}: {why}");
+        }
         wait_name_released().await;
         status
+    }
+
+    /// Waits up to `limit` for the daemon to exit on its own (no signal
+    /// sent) and returns how it ended; panics if it does not.
+    pub async fn wait_exit(mut self, limit: Duration) -> ExitStatus {
+        let mut child = self.child.take().expect("daemon already stopped");
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                DAEMON_RUNNING.store(false, Ordering::SeqCst);
+                panic!(
+                    "netnsd did not exit on its own within {limit:?}\n{}",
+                    self.log_text()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        DAEMON_RUNNING.store(false, Ordering::SeqCst);
+        status
+    }
+
+    /// A stop is clean when the daemon exited with status 0 and its log
+    /// shows no panic.
+    fn clean_stop(&self, status: ExitStatus) -> Result<(), String> {
+        if status.code() != Some(0) {
+            return Err(format!("it ended with {}", describe_status(status)));
+        }
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        if log.contains("panicked") {
+            return Err("its log shows a panic".into());
+        }
+        Ok(())
     }
 
     /// SIGTERM, as systemd stops it.
@@ -401,19 +445,29 @@ impl Drop for Daemon {
         if let Some(mut child) = self.child.take() {
             let _ = kill(Pid::from_raw(self.pid as i32), Signal::SIGTERM);
             let deadline = Instant::now() + STOP_TIMEOUT;
-            loop {
+            let unclean = loop {
                 match child.try_wait() {
-                    Ok(Some(_)) | Err(_) => break,
+                    Ok(Some(status)) => break self.clean_stop(status).err(),
+                    Err(e) => break Some(format!("cannot wait for it: {e}")),
                     Ok(None) if Instant::now() >= deadline => {
                         eprintln!("harness: netnsd ignored SIGTERM; killing it");
                         let _ = child.kill();
                         let _ = child.wait();
-                        break;
+                        break Some(format!("it ignored SIGTERM for {STOP_TIMEOUT:?}"));
                     }
                     Ok(None) => std::thread::sleep(Duration::from_millis(20)),
                 }
-            }
+            };
             DAEMON_RUNNING.store(false, Ordering::SeqCst);
+            // Every stop at the end of a test must be clean: SIGTERM, exit
+            // status 0, no panic in the log.
+            if let Some(why) = unclean
+                && !std::thread::panicking()
+            {
+                eprintln!("{}", self.log_text());
+                let _ = std::fs::remove_file(&self.log);
+                panic!("netnsd did not stop cleanly on SIGTERM: {why}");
+            }
         }
         // A failing test shows the log (libtest prints what a failed test
         // wrote); the file itself is not kept.
