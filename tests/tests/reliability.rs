@@ -111,13 +111,15 @@ impl BusGuard {
                 .create(true)
                 .open("/run/sandbox/polkitd.log")
                 .unwrap();
-            std::process::Command::new("setsid")
-                .args(["/usr/lib/polkit-1/polkitd", "--no-debug"])
+            // setsid --fork: polkitd in the background, setsid itself ends.
+            let st = std::process::Command::new("setsid")
+                .args(["--fork", "/usr/lib/polkit-1/polkitd", "--no-debug"])
                 .stdin(std::process::Stdio::null())
                 .stdout(log.try_clone().unwrap())
                 .stderr(log)
-                .spawn()
+                .status()
                 .expect("start polkitd");
+            assert!(st.success(), "setsid polkitd: {st:?}");
             wait_for(Duration::from_secs(20), "polkitd on the bus", || async {
                 has_owner(POLKIT_NAME).await.then_some(())
             })
