@@ -16,7 +16,7 @@ mod uplinks;
 
 pub use actives::{ActiveInfo, ActiveTable, Actives};
 pub use devices::{Device, DeviceTable, Devices, Gone, Seen, Waiter};
-pub use dns::DnsFiles;
+pub use dns::{DnsFiles, VpnDns};
 pub use namespaces::{Namespace, Namespaces, NsTable};
 pub use processes::Processes;
 pub use profiles::{ProfileEntry, ProfileTable, Profiles};
