@@ -92,9 +92,43 @@ fn cstr(s: impl AsRef<[u8]>) -> io::Result<CString> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in an argument"))
 }
 
-/// (source, target) pairs: each entry of /etc/netns/NAME over /etc/ENTRY,
-/// where /etc/ENTRY exists (as `ip netns exec` does).
-fn etc_binds(dir: &Path) -> io::Result<Vec<(CString, CString)>> {
+/// One entry of /etc/netns/NAME bound over the file /etc/ENTRY stands for.
+#[derive(Debug)]
+struct Bind {
+    src: CString,
+    /// /etc/ENTRY, or where it links to: mount(2) follows a symbolic link,
+    /// so the bind lands on the link's target.
+    dst: CString,
+    /// The target is under one of the hidden resolver directories (as
+    /// /etc/resolv.conf → /run/systemd/resolve/stub-resolv.conf is, with
+    /// systemd-resolved): the tmpfs over that directory would hide the
+    /// bind, so the file is made in the tmpfs and bound there instead.
+    in_hidden: bool,
+}
+
+/// Where /etc/ENTRY leads: itself, or its symbolic link's target (followed
+/// to the end; a dangling one as far as it goes). None when it is missing.
+fn resolve_etc(target: &Path) -> Option<PathBuf> {
+    let meta = fs::symlink_metadata(target).ok()?;
+    if !meta.file_type().is_symlink() {
+        return Some(target.to_path_buf());
+    }
+    if let Ok(p) = fs::canonicalize(target) {
+        return Some(p);
+    }
+    // Dangling (the resolver is not running): its directory, resolved, and
+    // the last name.
+    let link = fs::read_link(target).ok()?;
+    let link = Path::new("/etc").join(link);
+    let parent = fs::canonicalize(link.parent()?).unwrap_or(link.parent()?.to_path_buf());
+    Some(parent.join(link.file_name()?))
+}
+
+/// Each entry of /etc/netns/NAME over /etc/ENTRY, where /etc/ENTRY exists
+/// (as `ip netns exec` does) — or links into a directory that `hidden`
+/// covers, where it is made.
+fn etc_binds(dir: &Path, hidden: &[&str]) -> io::Result<Vec<Bind>> {
+    use std::os::unix::ffi::OsStrExt;
     let mut out = Vec::new();
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,
@@ -103,13 +137,18 @@ fn etc_binds(dir: &Path) -> io::Result<Vec<(CString, CString)>> {
     };
     for e in rd {
         let e = e?;
-        let target = Path::new("/etc").join(e.file_name());
-        if target.exists() {
-            use std::os::unix::ffi::OsStrExt;
-            out.push((
-                cstr(e.path().as_os_str().as_bytes())?,
-                cstr(target.as_os_str().as_bytes())?,
-            ));
+        let Some(target) = resolve_etc(&Path::new("/etc").join(e.file_name())) else {
+            continue;
+        };
+        let in_hidden = hidden
+            .iter()
+            .any(|h| target.starts_with(h) && target != Path::new(h));
+        if in_hidden || target.exists() {
+            out.push(Bind {
+                src: cstr(e.path().as_os_str().as_bytes())?,
+                dst: cstr(target.as_os_str().as_bytes())?,
+                in_hidden,
+            });
         }
     }
     Ok(out)
@@ -122,15 +161,16 @@ pub fn start(req: Request) -> io::Result<Child> {
         .argv
         .first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty argv"))?;
+    let hidden: Vec<&str> = RESOLVER_DIRS
+        .iter()
+        .copied()
+        .filter(|d| Path::new(d).is_dir())
+        .collect();
     let binds = match &req.etc_dir {
-        Some(d) => etc_binds(d)?,
+        Some(d) => etc_binds(d, &hidden)?,
         None => Vec::new(),
     };
-    let hide: Vec<CString> = RESOLVER_DIRS
-        .iter()
-        .filter(|d| Path::new(d).is_dir())
-        .map(cstr)
-        .collect::<io::Result<_>>()?;
+    let hide: Vec<CString> = hidden.iter().map(cstr).collect::<io::Result<_>>()?;
     let cwd = cstr(if !req.cwd.is_empty() {
         req.cwd.clone()
     } else {
@@ -180,7 +220,7 @@ fn check(r: libc::c_int) -> io::Result<()> {
 fn child_setup(
     netns_fd: libc::c_int,
     in_ns: bool,
-    binds: &[(CString, CString)],
+    binds: &[Bind],
     sys_ro: bool,
     hide: &[CString],
     pty: bool,
@@ -204,12 +244,42 @@ fn child_setup(
             libc::MS_SLAVE | libc::MS_REC,
             std::ptr::null(),
         ))?;
-        for (src, dst) in binds {
+        // The host's resolver directories hidden under an empty tmpfs,
+        // writable until the files bound into it are made.
+        const HIDE_FLAGS: libc::c_ulong = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        for d in hide {
             check(libc::mount(
-                src.as_ptr(),
-                dst.as_ptr(),
+                c"tmpfs".as_ptr(),
+                d.as_ptr(),
+                c"tmpfs".as_ptr(),
+                HIDE_FLAGS,
+                c"mode=0755,size=4k".as_ptr().cast(),
+            ))?;
+        }
+        for b in binds {
+            if b.in_hidden {
+                let fd = libc::open(
+                    b.dst.as_ptr(),
+                    libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+                    0o644,
+                );
+                check(fd)?;
+                libc::close(fd);
+            }
+            check(libc::mount(
+                b.src.as_ptr(),
+                b.dst.as_ptr(),
                 c"none".as_ptr(),
                 libc::MS_BIND,
+                std::ptr::null(),
+            ))?;
+        }
+        for d in hide {
+            check(libc::mount(
+                std::ptr::null(),
+                d.as_ptr(),
+                std::ptr::null(),
+                libc::MS_REMOUNT | libc::MS_RDONLY | HIDE_FLAGS,
                 std::ptr::null(),
             ))?;
         }
@@ -223,15 +293,6 @@ fn child_setup(
                 c"sysfs".as_ptr(),
                 flags,
                 std::ptr::null(),
-            ))?;
-        }
-        for d in hide {
-            check(libc::mount(
-                c"tmpfs".as_ptr(),
-                d.as_ptr(),
-                c"tmpfs".as_ptr(),
-                libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-                c"mode=0755,size=4k".as_ptr().cast(),
             ))?;
         }
         check(libc::setsid())?;
@@ -315,9 +376,33 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         fs::write(tmp.path().join("resolv.conf"), "").unwrap();
         fs::write(tmp.path().join("no-such-file-in-etc.conf"), "").unwrap();
-        let b = etc_binds(tmp.path()).unwrap();
+        let b = etc_binds(tmp.path(), &[]).unwrap();
         assert_eq!(b.len(), 1);
-        assert_eq!(b[0].1.to_str().unwrap(), "/etc/resolv.conf");
-        assert!(etc_binds(&tmp.path().join("missing")).unwrap().is_empty());
+        assert!(!b[0].in_hidden);
+        assert!(
+            etc_binds(&tmp.path().join("missing"), &[])
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_link_into_a_hidden_directory_is_bound_there() {
+        // /etc/mtab links to ../proc/self/mounts on every Linux host: a
+        // stand-in for /etc/resolv.conf → /run/systemd/resolve/….
+        if !fs::symlink_metadata("/etc/mtab").is_ok_and(|m| m.file_type().is_symlink()) {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("mtab"), "").unwrap();
+        let target = resolve_etc(Path::new("/etc/mtab")).unwrap();
+        assert!(target.starts_with("/proc"), "{}", target.display());
+        let b = etc_binds(tmp.path(), &["/proc"]).unwrap();
+        assert_eq!(b.len(), 1);
+        assert!(b[0].in_hidden);
+        assert_eq!(b[0].dst.to_str().unwrap(), target.to_str().unwrap());
+        let b = etc_binds(tmp.path(), &["/run/nscd"]).unwrap();
+        assert!(!b[0].in_hidden);
+        assert_eq!(resolve_etc(Path::new("/etc/no-such-file")), None);
     }
 }
