@@ -49,7 +49,8 @@ only way out, and \"nsctl exec\" runs programs there.
 Reading is open to every user. Changes are decided by polkit: adding and deleting namespaces \
 by the action net.netnsd.Netns1.manage-namespaces, moving devices by \
 net.netnsd.Netns1.take-device, uplinks, DNS, links, addresses, routes and rules by \
-net.netnsd.Netns1.configure, running programs by net.netnsd.Netns1.spawn, changing \
+net.netnsd.Netns1.configure (in rootns, the host's own namespace, by \
+net.netnsd.Netns1.configure-host), running programs by net.netnsd.Netns1.spawn, changing \
 connection profiles by net.netnsd.Netns1.modify-settings, reading their secrets by \
 net.netnsd.Netns1.read-secrets, bringing VPNs up and down by \
 net.netnsd.Netns1.activate-connection. nsctl lets polkit ask for a password when an \
