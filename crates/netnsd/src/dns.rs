@@ -221,7 +221,6 @@ mod tests {
             vec![("resolv.conf".to_owned(), b"nameserver 192.0.2.9\n".to_vec())]
         );
         remove(tmp.path(), "vpn").unwrap();
-        fs::remove_file(dir.join("hosts")).unwrap();
         put_back(tmp.path(), "vpn", &saved).unwrap();
         assert_eq!(
             fs::read_to_string(dir.join("resolv.conf")).unwrap(),
