@@ -9,6 +9,9 @@ pub mod proxy;
 pub mod state;
 pub mod validate;
 
+#[cfg(test)]
+mod fuzz;
+
 pub use error::Error;
 
 /// The daemon's well-known name on the system bus.
