@@ -30,3 +30,5 @@ pub struct VpnConfig {
     pub domains: Vec<String>,
     pub banner: String,
 }
+#[cfg(test)]
+mod fuzz;
