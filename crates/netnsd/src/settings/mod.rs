@@ -659,4 +659,6 @@ impl Profile {
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
