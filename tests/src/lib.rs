@@ -34,10 +34,16 @@ use zbus::names::BusName;
 use zbus::proxy::CacheProperties;
 use zbus::{Connection, OwnedObjectPath};
 
+pub mod isolated;
+pub mod leftovers;
 pub mod openvpn;
 pub mod platform;
 pub mod vpnpeers;
 pub mod wan;
+pub use isolated::{Isolated, assert_isolated_and_working};
+pub use leftovers::{
+    Keep, LEFTOVERS_TIMEOUT, assert_nothing_left, assert_nothing_left_within, leftovers,
+};
 pub use platform::*;
 
 /// How long one test may run before it fails as hung.

@@ -963,6 +963,20 @@ impl OpenVpnRig {
 
     // --- checks --------------------------------------------------------------
 
+    /// What the rig itself keeps, for [`assert_nothing_left`]: its
+    /// namespaces (wan, corp and, once added, the scratch one) and its
+    /// openvpn processes (the server, hand-run clients).
+    pub fn keep(&self) -> Keep {
+        let mut keep = Keep::nothing().ns(RIG_WAN_NS).ns(RIG_CORP_NS);
+        if Path::new(NETNS_RUN_DIR).join(RIG_SCRATCH_NS).exists() {
+            keep = keep.ns(RIG_SCRATCH_NS);
+        }
+        for p in self.server.iter().chain(self.clients.iter()) {
+            keep = keep.pid(p.child.id());
+        }
+        keep
+    }
+
     /// The precondition of every VPN test: rootns reaches the server but
     /// not the private network (neither the web server, nor the DNS server,
     /// nor the gateway's address on it).
@@ -1692,37 +1706,4 @@ pub async fn ns_on_bus(conn: &Connection, name: &str) -> bool {
         .get_network_namespace_by_name(name)
         .await
         .is_ok()
-}
-
-/// Waits (bounded) until no client tunnel, no daemon-run openvpn process and
-/// (if `gone_ns` is given) no such namespace are left, in iproute2 and on
-/// the bus. Panics with what is left.
-pub async fn wait_clean(
-    conn: &Connection,
-    rig: &OpenVpnRig,
-    gone_ns: Option<&str>,
-    limit: Duration,
-) {
-    let deadline = Instant::now() + limit;
-    loop {
-        let tuns = client_tuns().await;
-        let procs = rig.foreign_openvpn_pids();
-        let (in_ip, on_bus) = match gone_ns {
-            Some(ns) => (
-                ip_netns_list().await.iter().any(|n| n == ns),
-                ns_on_bus(conn, ns).await,
-            ),
-            None => (false, false),
-        };
-        if tuns.is_empty() && procs.is_empty() && !in_ip && !on_bus {
-            return;
-        }
-        if Instant::now() >= deadline {
-            panic!(
-                "not clean after {limit:?}: client tunnels {tuns:?}; openvpn processes {procs:?}; \
-                 namespace {gone_ns:?} in `ip netns list`: {in_ip}, on the bus: {on_bus}"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }

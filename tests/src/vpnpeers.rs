@@ -218,45 +218,6 @@ pub async fn client_tunnels() -> std::collections::BTreeMap<String, Vec<String>>
     client_tuns().await
 }
 
-/// Waits (bounded) until no client tunnel, no client process of `bin`
-/// other than `except`, and (if given) no such namespace is left, in
-/// iproute2 and on the bus. Panics with what is left.
-pub async fn wait_clean_of(
-    conn: &Connection,
-    bin: &str,
-    except: &[u32],
-    gone_ns: Option<&str>,
-    limit: Duration,
-) {
-    let deadline = Instant::now() + limit;
-    loop {
-        let tuns = client_tuns().await;
-        let procs: Vec<_> = processes_of(bin)
-            .into_iter()
-            .filter(|(p, _)| !except.contains(p))
-            .collect();
-        let (in_ip, on_bus) = match gone_ns {
-            Some(ns) => (
-                ip_netns_list().await.iter().any(|n| n == ns),
-                ns_on_bus(conn, ns).await,
-            ),
-            None => (false, false),
-        };
-        let etc = gone_ns.is_some_and(|ns| Path::new(NETNS_ETC_DIR).join(ns).exists());
-        if tuns.is_empty() && procs.is_empty() && !in_ip && !on_bus && !etc {
-            return;
-        }
-        if Instant::now() >= deadline {
-            panic!(
-                "not clean after {limit:?}: client tunnels {tuns:?}; {bin} processes {procs:?}; \
-                 namespace {gone_ns:?} in `ip netns list`: {in_ip}, on the bus: {on_bus}, \
-                 in /etc/netns: {etc}"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// `ss -uanp` in a namespace: its UDP sockets, with their processes.
 pub async fn udp_sockets(ns: &str) -> Vec<String> {
     let out = if ns == ROOT_NS_NAME {

@@ -227,6 +227,11 @@ impl Wan {
         }
     }
 
+    /// What wan keeps, for [`assert_nothing_left`]: the namespace itself.
+    pub fn keep(&self) -> Keep {
+        Keep::nothing().ns(WAN_NS)
+    }
+
     /// The servers' logs.
     pub fn logs(&self) -> String {
         let mut s = String::new();
@@ -395,13 +400,24 @@ pub async fn nft_table_exists() -> bool {
 /// The elements of the sets of table `inet netnsd` (set name → elements:
 /// prefixes as `ADDR/LEN`, names as they are); empty if there is no table.
 pub async fn nft_sets() -> BTreeMap<String, BTreeSet<String>> {
-    let out = run("nft", &["-j", "list", "table", "inet", NFT_TABLE]).await;
-    let mut sets = BTreeMap::new();
+    nft_table_in(ROOT_NS_NAME).await.unwrap_or_default()
+}
+
+/// As [`nft_sets`], in namespace `ns` (rootns: the sandbox's own); None if
+/// there is no table `inet netnsd` there.
+pub async fn nft_table_in(ns: &str) -> Option<BTreeMap<String, BTreeSet<String>>> {
+    let nft = ["nft", "-j", "list", "table", "inet", NFT_TABLE];
+    let out = if ns == ROOT_NS_NAME {
+        run(nft[0], &nft[1..]).await
+    } else {
+        in_ns(ns, &nft).await
+    };
     if !out.success() {
-        return sets;
+        return None;
     }
     let v: serde_json::Value = serde_json::from_str(out.stdout.trim())
         .unwrap_or_else(|e| panic!("nft printed no JSON ({e}): {out}"));
+    let mut sets = BTreeMap::new();
     for item in v["nftables"].as_array().into_iter().flatten() {
         let Some(set) = item.get("set") else { continue };
         let name = set["name"].as_str().unwrap_or_default().to_owned();
@@ -424,7 +440,7 @@ pub async fn nft_sets() -> BTreeMap<String, BTreeSet<String>> {
         }
         sets.insert(name, elems);
     }
-    sets
+    Some(sets)
 }
 
 /// Every `forwarding` (IPv4) and `force_forwarding` (IPv6) sysctl of rootns,
