@@ -14,9 +14,10 @@ use std::time::Duration;
 
 use zbus::Connection;
 
+use crate::harness::*;
 use crate::openvpn::*;
+use crate::platform::*;
 use crate::vpnpeers::{OC_NET_PREFIX, WG_CLIENT_ADDR, exposed_files_with, processes_mentioning};
-use crate::*;
 
 /// What one VPN type's isolated connection looks like while it is up.
 #[derive(Debug, Clone)]

@@ -27,17 +27,20 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::openvpn::{OPENVPN_BIN, all_routes, route_dev};
-use crate::vpnpeers::{OPENCONNECT_BIN, WG_GO_BIN};
-use crate::wan::{NFT_TABLE, etc_netns_entries, in_ns, nft_table_in};
-use crate::*;
 use netnsd_api::ACTIVE_INTERFACE;
+
+use crate::harness::*;
+use crate::platform::{all_routes, ip_ns, route_dev};
 
 /// How long [`assert_nothing_left`] waits for deferred cleanup.
 pub const LEFTOVERS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where an activation keeps its helper socket and secret files.
 pub const VPN_STATE_DIR: &str = "/run/netnsd/vpn";
+
+pub const OPENVPN_BIN: &str = "/usr/sbin/openvpn";
+pub const OPENCONNECT_BIN: &str = "/usr/sbin/openconnect";
+pub const WG_GO_BIN: &str = "/usr/bin/wireguard-go";
 
 /// The VPN clients the daemon runs: any of them alive that no [`Keep`]
 /// names (a rig's server, a client run by hand) is left over.
@@ -198,18 +201,6 @@ async fn namespaces_left(keep: &Keep, left: &mut Vec<String>) {
     }
 }
 
-fn dir_entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
 /// Whether `name` is `PREFIX` followed by a number (`nsvpn3`, `nsu12`).
 fn numbered(name: &str, prefix: &str) -> bool {
     name.strip_prefix(prefix)
@@ -288,16 +279,19 @@ async fn nat_left(keep: &Keep, ns: &str, left: &mut Vec<String>) {
 }
 
 /// One process as /proc shows it.
-struct Proc {
-    pid: u32,
-    ppid: u32,
-    exe: Option<PathBuf>,
+#[derive(Debug, Clone)]
+pub struct Proc {
+    pub pid: u32,
+    pub ppid: u32,
+    pub exe: Option<PathBuf>,
     /// The inode of its network namespace (None for a zombie).
-    net: Option<u64>,
-    cmdline: String,
+    pub net: Option<u64>,
+    /// Its command line, the arguments joined by spaces.
+    pub cmdline: String,
 }
 
-fn processes() -> Vec<Proc> {
+/// Every process of the sandbox (its pid namespace), as /proc shows it.
+pub fn processes() -> Vec<Proc> {
     let mut v = Vec::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return v;
@@ -333,6 +327,18 @@ fn processes() -> Vec<Proc> {
             cmdline,
         });
     }
+    v
+}
+
+/// Every running process whose executable is `bin`: pid and command
+/// line, sorted.
+pub fn processes_of(bin: &str) -> Vec<(u32, String)> {
+    let mut v: Vec<(u32, String)> = processes()
+        .into_iter()
+        .filter(|p| p.exe.as_deref() == Some(Path::new(bin)))
+        .map(|p| (p.pid, p.cmdline))
+        .collect();
+    v.sort();
     v
 }
 
@@ -490,4 +496,68 @@ async fn bus_left(keep: &Keep, links: &BTreeMap<String, BTreeSet<String>>, left:
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// nftables, an observer
+
+/// The daemon's nftables table.
+pub const NFT_TABLE: &str = "netnsd";
+
+/// `nft list ruleset` of rootns.
+pub async fn nft_ruleset() -> String {
+    run("nft", &["list", "ruleset"]).await.ok().stdout
+}
+
+/// Whether rootns has the table `inet netnsd`.
+pub async fn nft_table_exists() -> bool {
+    run("nft", &["list", "table", "inet", NFT_TABLE])
+        .await
+        .success()
+}
+
+/// The elements of the sets of table `inet netnsd` (set name → elements:
+/// prefixes as `ADDR/LEN`, names as they are); empty if there is no table.
+pub async fn nft_sets() -> BTreeMap<String, BTreeSet<String>> {
+    nft_table_in(ROOT_NS_NAME).await.unwrap_or_default()
+}
+
+/// As [`nft_sets`], in namespace `ns` (rootns: the sandbox's own); None if
+/// there is no table `inet netnsd` there.
+pub async fn nft_table_in(ns: &str) -> Option<BTreeMap<String, BTreeSet<String>>> {
+    let nft = ["nft", "-j", "list", "table", "inet", NFT_TABLE];
+    let out = if ns == ROOT_NS_NAME {
+        run(nft[0], &nft[1..]).await
+    } else {
+        in_ns(ns, &nft).await
+    };
+    if !out.success() {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(out.stdout.trim())
+        .unwrap_or_else(|e| panic!("nft printed no JSON ({e}): {out}"));
+    let mut sets = BTreeMap::new();
+    for item in v["nftables"].as_array().into_iter().flatten() {
+        let Some(set) = item.get("set") else { continue };
+        let name = set["name"].as_str().unwrap_or_default().to_owned();
+        let mut elems = BTreeSet::new();
+        for e in set["elem"].as_array().into_iter().flatten() {
+            let e = e.get("elem").and_then(|x| x.get("val")).unwrap_or(e);
+            if let Some(s) = e.as_str() {
+                elems.insert(s.to_owned());
+            } else if let Some(p) = e.get("prefix") {
+                elems.insert(format!(
+                    "{}/{}",
+                    p["addr"].as_str().unwrap_or_default(),
+                    p["len"]
+                ));
+            } else if let Some(r) = e.get("range") {
+                elems.insert(format!("{}-{}", r[0], r[1]));
+            } else {
+                elems.insert(e.to_string());
+            }
+        }
+        sets.insert(name, elems);
+    }
+    Some(sets)
 }

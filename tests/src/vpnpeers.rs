@@ -27,14 +27,14 @@ use std::time::{Duration, Instant};
 
 use zbus::Connection;
 
+use crate::harness::*;
+use crate::leftovers::*;
 use crate::openvpn::*;
-use crate::*;
+use crate::platform::*;
 
-pub const WG_GO_BIN: &str = "/usr/bin/wireguard-go";
 pub const WG_BIN: &str = "/usr/bin/wg";
 pub const OCSERV_BIN: &str = "/usr/sbin/ocserv";
 pub const OCPASSWD_BIN: &str = "/usr/bin/ocpasswd";
-pub const OPENCONNECT_BIN: &str = "/usr/sbin/openconnect";
 
 pub const WG_PORT: u16 = 51820;
 pub const WG_SERVER_IF: &str = "wgs0";
@@ -49,34 +49,6 @@ pub const OC_SERVICE: &str = "org.freedesktop.NetworkManager.openconnect";
 
 // ---------------------------------------------------------------------------
 // Processes
-
-/// Every running process whose executable is `bin`: pid and command line.
-pub fn processes_of(bin: &str) -> Vec<(u32, String)> {
-    let mut v = Vec::new();
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return v;
-    };
-    for e in procs.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        if std::fs::read_link(e.path().join("exe")).ok().as_deref() != Some(Path::new(bin)) {
-            continue;
-        }
-        let cmdline = std::fs::read(e.path().join("cmdline"))
-            .map(|b| {
-                String::from_utf8_lossy(&b)
-                    .split('\0')
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .unwrap_or_default();
-        v.push((pid, cmdline));
-    }
-    v.sort();
-    v
-}
 
 fn kill_pid(pid: u32) {
     let _ = nix::sys::signal::kill(

@@ -8,8 +8,9 @@
 //! The daemon runs openconnect in rootns with its helper as --script and the
 //! password on stdin; the tunnel is moved into the isolated namespace.
 //! Besides a working connection: a wrong password, openconnect dying, a
-//! netns-timeout of 0 and deactivation leave nothing (as ps and iproute2
-//! see it); a persistent namespace stays, empty, and is used again.
+//! netns-timeout of 0 and deactivation leave nothing (as /proc, iproute2,
+//! nft and the bus see it: `assert_nothing_left`); a persistent namespace
+//! stays, empty, and is used again.
 
 use std::time::Duration;
 
@@ -159,7 +160,7 @@ async fn wrong_password_fails_with_login_failed_and_cleans_up() {
 /// NetworkManager's reason for a VPN service that stopped
 /// (service-stopped, State deactivated, VpnState failed), and the
 /// transient namespace, the tunnel and the daemon's files for it are all
-/// gone, as ps and iproute2 see it.
+/// gone, as /proc, iproute2 and the bus see it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openconnect_dying_fails_the_connection_and_cleans_up() {
     let _env = TestEnv::new();
