@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use serde_json::json;
 
-use crate::cmd::vpn::Active;
+use crate::active::Active;
 use crate::device::Device;
 use crate::namespace::Namespace;
 use crate::profile::{Settings, Summary, settings_lines};
