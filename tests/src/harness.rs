@@ -170,7 +170,10 @@ fn reset_state() {
     }
 }
 
-/// Any process running the netnsd binary that no [`Daemon`] guard owns any more.
+/// Any process running the netnsd binary that no [`Daemon`] guard owns any
+/// more, and any VPN client an earlier test left running (a daemon stopped
+/// with a connection up leaves its client behind): every test starts
+/// without them.
 fn kill_stray_daemons() {
     let Ok(bin) = std::fs::canonicalize(netnsd_bin()) else {
         return;
@@ -185,10 +188,21 @@ fn kill_stray_daemons() {
         if pid == std::process::id() as i32 {
             continue;
         }
-        if std::fs::read_link(e.path().join("exe")).ok().as_deref() == Some(bin.as_path()) {
-            eprintln!("harness: killing a stray netnsd, pid {pid}");
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-        }
+        let Ok(exe) = std::fs::read_link(e.path().join("exe")) else {
+            continue;
+        };
+        let what = if exe == bin {
+            "netnsd"
+        } else if VPN_CLIENT_BINS.iter().any(|b| exe == Path::new(b)) {
+            "VPN client"
+        } else {
+            continue;
+        };
+        eprintln!(
+            "harness: killing a stray {what}, pid {pid} ({})",
+            exe.display()
+        );
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
     }
 }
 
@@ -247,6 +261,14 @@ pub fn netnsd_bin() -> PathBuf {
 pub fn nsctl_bin() -> PathBuf {
     bin_from_env("NSCTL_BIN")
 }
+
+pub const OPENVPN_BIN: &str = "/usr/sbin/openvpn";
+pub const OPENCONNECT_BIN: &str = "/usr/sbin/openconnect";
+pub const WG_GO_BIN: &str = "/usr/bin/wireguard-go";
+
+/// The VPN clients the daemon runs. (The VPN rig runs some of them as
+/// servers.)
+pub const VPN_CLIENT_BINS: &[&str] = &[OPENVPN_BIN, OPENCONNECT_BIN, WG_GO_BIN];
 
 /// The repository's root (for dbus-interfaces/ and the like).
 pub fn repo_root() -> PathBuf {

@@ -38,14 +38,6 @@ pub const LEFTOVERS_TIMEOUT: Duration = Duration::from_secs(10);
 /// Where an activation keeps its helper socket and secret files.
 pub const VPN_STATE_DIR: &str = "/run/netnsd/vpn";
 
-pub const OPENVPN_BIN: &str = "/usr/sbin/openvpn";
-pub const OPENCONNECT_BIN: &str = "/usr/sbin/openconnect";
-pub const WG_GO_BIN: &str = "/usr/bin/wireguard-go";
-
-/// The VPN clients the daemon runs: any of them alive that no [`Keep`]
-/// names (a rig's server, a client run by hand) is left over.
-pub const VPN_CLIENT_BINS: &[&str] = &[OPENVPN_BIN, OPENCONNECT_BIN, WG_GO_BIN];
-
 /// What a test legitimately keeps when it checks that nothing is left.
 #[derive(Debug, Clone, Default)]
 pub struct Keep {
@@ -384,6 +376,8 @@ fn processes_left(keep: &Keep, left: &mut Vec<String>) {
         if let Some(d) = started_by(p) {
             why.push(format!("started by netnsd (pid {d})"));
         }
+        // Any VPN client alive that no Keep names (a rig's server, a
+        // client run by hand) is left over.
         if let Some(exe) = &p.exe
             && VPN_CLIENT_BINS.iter().any(|b| exe == Path::new(b))
         {

@@ -18,7 +18,6 @@
 //! Both are killed on Drop (drop them before the rig), with every VPN
 //! client the daemon may have left.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -183,11 +182,6 @@ pub fn exposed_files_with(roots: &[&str], needles: &[&str], skip: &[&Path]) -> V
         walk(Path::new(r), open, needles, skip, since, &mut out);
     }
     out
-}
-
-/// Every tun device outside wan (the gateways' are there), by namespace.
-pub async fn client_tunnels() -> std::collections::BTreeMap<String, Vec<String>> {
-    client_tuns().await
 }
 
 /// `ss -uanp` in a namespace: its UDP sockets, with their processes.
@@ -734,9 +728,4 @@ impl Drop for OcServer {
         }
         kill_all_of(OCSERV_BIN, &[]);
     }
-}
-
-/// The names in a set, for messages.
-pub fn names(s: &BTreeSet<String>) -> String {
-    s.iter().cloned().collect::<Vec<_>>().join(", ")
 }
