@@ -17,6 +17,7 @@ mod profile;
 mod pty;
 mod routing;
 mod secret;
+mod tables;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

@@ -2,7 +2,8 @@
 //! print them.
 
 use super::format::{terminal_safe, to_line};
-use crate::routing::{Route, Rule, TABLE_MAIN, table_name};
+use crate::routing::{Route, Rule, TABLE_MAIN};
+use crate::tables::table_name;
 
 /// One route as `ip route` prints it.
 fn route_line(r: &Route) -> String {

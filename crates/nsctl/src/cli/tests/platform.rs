@@ -2,7 +2,7 @@
 
 use super::parse;
 use crate::cli::*;
-use crate::routing::TableSelection;
+use crate::tables::TableSelection;
 
 #[test]
 fn device_commands() {
@@ -298,7 +298,7 @@ fn rule_commands() {
             assert_eq!(r.from.as_deref(), Some("10.0.0.0/24"));
             assert_eq!(
                 r.fwmark,
-                Some(crate::routing::Fwmark {
+                Some(crate::tables::Fwmark {
                     mark: 1,
                     mask: Some(255)
                 })
