@@ -26,6 +26,7 @@ mod ovpn;
 mod schema;
 mod store;
 mod uuid;
+pub mod wgkey;
 pub mod wgquick;
 mod wire;
 

@@ -12,6 +12,7 @@ mod dns;
 mod namespaces;
 mod processes;
 mod profiles;
+mod shared;
 mod uplinks;
 
 pub use actives::{ActiveInfo, ActiveTable, Actives};
@@ -20,4 +21,5 @@ pub use dns::DnsFiles;
 pub use namespaces::{Namespace, Namespaces, NsTable};
 pub use processes::Processes;
 pub use profiles::{ProfileEntry, ProfileTable, Profiles};
+pub use shared::Shared;
 pub use uplinks::{NatQueued, Uplinks};
