@@ -24,12 +24,10 @@ pub use config::{ConfigOp, ConfigReply};
 pub use handle::{ManagerHandle, Request, channel};
 pub use processes::SpawnArgs;
 pub use profiles::ProfileOp;
-pub use publish::{Change, DeviceProperty, InstanceProperty, Publisher, Recorder, Unattached};
+pub use publish::{Change, DeviceProperty, InstanceProperty, Publisher, Unattached};
 pub use registry::{Registry, Shared};
-pub use state::{
-    ActiveInfo, ActiveTable, Device, DeviceTable, Namespace, NsTable, ProfileEntry, ProfileTable,
-};
-pub use uplink::{NsOptions, UPLINK_IF, UplinkKind, UplinkSpec};
+pub use state::{ActiveInfo, ActiveTable, Device, DeviceTable, Namespace};
+pub use uplink::{NsOptions, UplinkKind, UplinkSpec};
 
 use std::collections::HashMap;
 use std::fs::File;

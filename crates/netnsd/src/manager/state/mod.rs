@@ -20,6 +20,6 @@ pub use devices::{Device, DeviceTable, Devices, Gone, Seen, Waiter};
 pub use dns::DnsFiles;
 pub use namespaces::{Namespace, Namespaces, NsTable};
 pub use processes::Processes;
-pub use profiles::{ProfileEntry, ProfileTable, Profiles};
+pub use profiles::{ProfileTable, Profiles};
 pub use shared::Shared;
 pub use uplinks::{NatQueued, Uplinks};
