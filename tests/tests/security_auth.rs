@@ -465,7 +465,7 @@ async fn connection_permissions_limit_who_may_use_a_profile() {
         );
         gdbus_deactivate(ADMIN_UID, &ac).await.ok();
         log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
-        wait_clean(&conn, &rig, Some("vpnperm"), VPN_DOWN_TIMEOUT).await;
+        assert_nothing_left_within(&rig.keep(), VPN_DOWN_TIMEOUT).await;
     })
     .await
 }
@@ -487,7 +487,7 @@ async fn up_and_down(conn: &zbus::Connection, rig: &OpenVpnRig, id: &str, ns: &s
     assert!(during.contains(CORP_DNS), "the VPN's DNS in {ns}: {during}");
     deactivate(conn, &ac).await.expect("DeactivateConnection");
     log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
-    wait_clean(conn, rig, None, VPN_DOWN_TIMEOUT).await;
+    assert_nothing_left_within(&rig.keep().ns(ns), VPN_DOWN_TIMEOUT).await;
 }
 
 /// SetDns on a namespace, then a VPN isolated into it comes and goes: the

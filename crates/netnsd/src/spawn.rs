@@ -7,17 +7,22 @@
 //!
 //! Everything that may allocate or take locks (user lookups, paths, C
 //! strings) is prepared in the parent; the child, between fork and exec,
-//! only makes system calls. The fork happens on a blocking-pool thread,
-//! never on an async worker.
+//! only makes system calls. The fork happens on a thread of its own, never
+//! on an async worker, and nothing the caller names (its working directory,
+//! its program, its home) is looked at in the parent: a path on a file
+//! system that does not answer (a stopped FUSE server, a dead NFS server)
+//! stalls only the child, which [`start_within`] kills when it has not
+//! exec'd in time.
 
 use std::collections::HashMap;
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::fs::{self, File};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use nix::unistd::{Gid, Uid, User};
 
@@ -154,9 +159,61 @@ fn etc_binds(dir: &Path, hidden: &[&str]) -> io::Result<Vec<Bind>> {
     Ok(out)
 }
 
+/// Starts the program on a thread of its own and waits, without holding an
+/// async worker, until it has exec'd, for at most `limit`. Past that the
+/// child (stuck before exec: its working directory or program is on a file
+/// system that does not answer) is killed and reaped, and the error is
+/// io::ErrorKind::TimedOut.
+pub async fn start_within(req: Request, limit: Duration) -> io::Result<Child> {
+    // The child writes its pid here first thing, so that a child stuck
+    // before exec (while Command::spawn still waits for it) can be killed.
+    let (pid_r, pid_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
+    let (tx, mut rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("spawn".into())
+        .spawn(move || {
+            let _ = tx.send(start(req, Some(pid_w)));
+        })?;
+    match tokio::time::timeout(limit, &mut rx).await {
+        Ok(r) => r.unwrap_or_else(|_| Err(io::Error::other("the spawn thread panicked"))),
+        Err(_) => {
+            let mut buf = [0u8; 4];
+            // SAFETY: reads at most 4 bytes into a 4-byte buffer from a
+            // descriptor we own.
+            let n = unsafe { libc::read(pid_r.as_raw_fd(), buf.as_mut_ptr().cast(), 4) };
+            let pid = (n == 4).then(|| libc::pid_t::from_ne_bytes(buf));
+            if let Some(pid) = pid {
+                // Our child, not reaped yet: the pid cannot be anyone else's.
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            // Command::spawn returns once the child is gone (or has exec'd
+            // after all): kill it if needed, and reap it.
+            tokio::spawn(async move {
+                if let Ok(Ok(mut child)) = rx.await {
+                    let _ = child.kill();
+                    let _ = wait_exit(child).await;
+                }
+            });
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "it had not started after {} s (its working directory or program is on a file system that does not answer?); it was killed",
+                    limit.as_secs()
+                ),
+            ))
+        }
+    }
+}
+
 /// Starts the program; the error is the reason it could not start (a missing
-/// program comes back as io::ErrorKind::NotFound).
-pub fn start(req: Request) -> io::Result<Child> {
+/// program comes back as io::ErrorKind::NotFound). Blocks until the child
+/// has exec'd. The child writes its pid (native-endian, 4 bytes) to
+/// `announce` first, if given.
+pub fn start(req: Request, announce: Option<OwnedFd>) -> io::Result<Child> {
     let program = req
         .argv
         .first()
@@ -171,16 +228,19 @@ pub fn start(req: Request) -> io::Result<Child> {
         None => Vec::new(),
     };
     let hide: Vec<CString> = hidden.iter().map(cstr).collect::<io::Result<_>>()?;
-    let cwd = cstr(if !req.cwd.is_empty() {
-        req.cwd.clone()
+    // Looked at in the child only, as the user (see the module's comment).
+    let cwd = if !req.cwd.is_empty() {
+        Cwd::Given(cstr(&req.cwd)?)
     } else {
-        req.identity
-            .home
-            .as_ref()
-            .filter(|h| h.is_dir())
-            .map(|h| h.display().to_string())
-            .unwrap_or_else(|| "/".into())
-    })?;
+        match &req.identity.home {
+            Some(h) => {
+                use std::os::unix::ffi::OsStrExt;
+                Cwd::HomeOrRoot(cstr(h.as_os_str().as_bytes())?)
+            }
+            None => Cwd::HomeOrRoot(c"/".to_owned()),
+        }
+    };
+    let announce_fd = announce.as_ref().map_or(-1, |fd| fd.as_raw_fd());
     let sys_ro = sys_is_read_only();
     let groups: Vec<libc::gid_t> = req.identity.groups.clone();
     let (uid, gid) = (req.identity.uid, req.identity.gid);
@@ -199,13 +259,32 @@ pub fn start(req: Request) -> io::Result<Child> {
     unsafe {
         cmd.pre_exec(move || {
             child_setup(
-                netns_fd, in_ns, &binds, sys_ro, &hide, pty, &groups, gid, uid, &cwd,
+                announce_fd,
+                netns_fd,
+                in_ns,
+                &binds,
+                sys_ro,
+                &hide,
+                pty,
+                &groups,
+                gid,
+                uid,
+                &cwd,
             )
         });
     }
     let child = cmd.spawn();
     drop(req.netns);
+    drop(announce);
     child
+}
+
+/// Where the program starts.
+enum Cwd {
+    /// The directory the caller asked for: it must work.
+    Given(CString),
+    /// The user's home if the user can enter it, else "/".
+    HomeOrRoot(CString),
 }
 
 fn check(r: libc::c_int) -> io::Result<()> {
@@ -218,6 +297,7 @@ fn check(r: libc::c_int) -> io::Result<()> {
 
 #[allow(clippy::too_many_arguments)]
 fn child_setup(
+    announce_fd: libc::c_int,
     netns_fd: libc::c_int,
     in_ns: bool,
     binds: &[Bind],
@@ -227,8 +307,15 @@ fn child_setup(
     groups: &[libc::gid_t],
     gid: u32,
     uid: u32,
-    cwd: &CStr,
+    cwd: &Cwd,
 ) -> io::Result<()> {
+    // SAFETY: plain system calls on valid, NUL-terminated strings.
+    unsafe {
+        if announce_fd >= 0 {
+            let pid = libc::getpid().to_ne_bytes();
+            libc::write(announce_fd, pid.as_ptr().cast(), pid.len());
+        }
+    }
     crate::limits::restore_nofile_in_child()?;
     // SAFETY: plain system calls on valid, NUL-terminated strings.
     unsafe {
@@ -302,7 +389,14 @@ fn child_setup(
         check(libc::setgroups(groups.len(), groups.as_ptr()))?;
         check(libc::setresgid(gid, gid, gid))?;
         check(libc::setresuid(uid, uid, uid))?;
-        check(libc::chdir(cwd.as_ptr()))?;
+        match cwd {
+            Cwd::Given(dir) => check(libc::chdir(dir.as_ptr()))?,
+            Cwd::HomeOrRoot(home) => {
+                if libc::chdir(home.as_ptr()) < 0 {
+                    check(libc::chdir(c"/".as_ptr()))?;
+                }
+            }
+        }
         // Only stdin, stdout and stderr go to the program.
         check(libc::syscall(
             libc::SYS_close_range,

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::Shared;
 use crate::dns::Dns;
 use crate::manager::publish::{Change, InstanceProperty};
-use crate::manager::registry::Shared;
 
 /// The DNS part.
 #[derive(Debug)]
