@@ -47,7 +47,9 @@ pub use netnsd_api::proxy::{
 pub use netnsd_api::state;
 pub use netnsd_api::{ACTIVE_INTERFACE, CONNECTION_INTERFACE, SETTINGS_INTERFACE, VPN_INTERFACE};
 
-use crate::*;
+use crate::harness::*;
+use crate::leftovers::*;
+use crate::platform::*;
 
 // ---------------------------------------------------------------------------
 // Addresses and names
@@ -90,7 +92,6 @@ pub const INTRANET_PORT: u16 = 8080;
 pub const INTRANET_TOKEN: &str = "netnsd-openvpn-rig-intranet-5c1e";
 
 pub const OPENVPN_SERVICE: &str = "org.freedesktop.NetworkManager.openvpn";
-pub const OPENVPN_BIN: &str = "/usr/sbin/openvpn";
 const PYTHON_BIN: &str = "/usr/bin/python3";
 const DNSMASQ_BIN: &str = "/usr/sbin/dnsmasq";
 
@@ -963,6 +964,20 @@ impl OpenVpnRig {
 
     // --- checks --------------------------------------------------------------
 
+    /// What the rig itself keeps, for [`assert_nothing_left`]: its
+    /// namespaces (wan, corp and, once added, the scratch one) and its
+    /// openvpn processes (the server, hand-run clients).
+    pub fn keep(&self) -> Keep {
+        let mut keep = Keep::nothing().ns(RIG_WAN_NS).ns(RIG_CORP_NS);
+        if Path::new(NETNS_RUN_DIR).join(RIG_SCRATCH_NS).exists() {
+            keep = keep.ns(RIG_SCRATCH_NS);
+        }
+        for p in self.server.iter().chain(self.clients.iter()) {
+            keep = keep.pid(p.child.id());
+        }
+        keep
+    }
+
     /// The precondition of every VPN test: rootns reaches the server but
     /// not the private network (neither the web server, nor the DNS server,
     /// nor the gateway's address on it).
@@ -1553,32 +1568,6 @@ pub async fn curl_in(ns: &str, url: &str, max_secs: u32) -> Out {
     }
 }
 
-/// The tun devices in a namespace (by kind, whatever their names).
-pub async fn tun_links(ns: &str) -> Vec<String> {
-    links_of_kinds(ns, &["tun"]).await
-}
-
-/// The links of a namespace whose kind (`ip -d link`'s info_kind) is one
-/// of `kinds`.
-pub async fn links_of_kinds(ns: &str, kinds: &[&str]) -> Vec<String> {
-    let out = ip_ns(ns, &["-d", "-j", "link", "show"]).await;
-    if !out.success() {
-        return Vec::new();
-    }
-    let v: serde_json::Value = serde_json::from_str(out.stdout.trim())
-        .unwrap_or_else(|e| panic!("ip printed no JSON ({e}): {out}"));
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter(|l| {
-            l["linkinfo"]["info_kind"]
-                .as_str()
-                .is_some_and(|k| kinds.contains(&k))
-        })
-        .filter_map(|l| l["ifname"].as_str().map(str::to_owned))
-        .collect()
-}
-
 /// Every tunnel of the daemon's VPN clients (named nsvpnN: tun devices, or
 /// kernel WireGuard links) outside `wan` (where the server's is): namespace →
 /// names. Empty when no client tunnel is left anywhere.
@@ -1604,85 +1593,7 @@ pub async fn client_tuns() -> BTreeMap<String, Vec<String>> {
 
 /// Every running openvpn process: pid and command line.
 pub fn openvpn_processes() -> Vec<(u32, String)> {
-    let mut v = Vec::new();
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return v;
-    };
-    for e in procs.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        let exe = std::fs::read_link(e.path().join("exe")).ok();
-        if exe.as_deref() != Some(Path::new(OPENVPN_BIN)) {
-            continue;
-        }
-        // A zombie has no exe; a live one has a command line.
-        let cmdline = std::fs::read(e.path().join("cmdline"))
-            .map(|b| {
-                String::from_utf8_lossy(&b)
-                    .split('\0')
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .unwrap_or_default();
-        v.push((pid, cmdline));
-    }
-    v.sort();
-    v
-}
-
-/// Lines of iproute2 output, trimmed, without empty ones.
-pub fn out_lines(out: &Out) -> Vec<String> {
-    out.stdout
-        .lines()
-        .map(|l| l.trim().to_owned())
-        .filter(|l| !l.is_empty())
-        .collect()
-}
-
-/// Every route of a namespace, IPv4 and IPv6, all tables.
-pub async fn all_routes(ns: &str) -> Vec<String> {
-    let mut v = out_lines(
-        &ip_ns(ns, &["-4", "route", "show", "table", "all"])
-            .await
-            .ok(),
-    );
-    v.extend(out_lines(
-        &ip_ns(ns, &["-6", "route", "show", "table", "all"])
-            .await
-            .ok(),
-    ));
-    v
-}
-
-/// The `dev X` of a route line, if it has one.
-pub fn route_dev(line: &str) -> Option<&str> {
-    let mut w = line.split_whitespace();
-    while let Some(x) = w.next() {
-        if x == "dev" {
-            return w.next();
-        }
-    }
-    None
-}
-
-/// Whether a route line sends nothing anywhere (unreachable, prohibit,
-/// blackhole, throw).
-pub fn route_is_dead_end(line: &str) -> bool {
-    matches!(
-        line.split_whitespace().next(),
-        Some("unreachable" | "prohibit" | "blackhole" | "throw")
-    )
-}
-
-/// `ip [-n NS] -br link` as (name, state) pairs, the `@peer` suffix cut.
-pub async fn brief_links(ns: &str) -> Vec<String> {
-    out_lines(&ip_ns(ns, &["-br", "link"]).await.ok())
-        .iter()
-        .filter_map(|l| l.split_whitespace().next())
-        .map(|n| n.split('@').next().unwrap_or(n).to_owned())
-        .collect()
+    processes_of(OPENVPN_BIN)
 }
 
 /// Whether a namespace object for `name` is on the bus.
@@ -1692,37 +1603,4 @@ pub async fn ns_on_bus(conn: &Connection, name: &str) -> bool {
         .get_network_namespace_by_name(name)
         .await
         .is_ok()
-}
-
-/// Waits (bounded) until no client tunnel, no daemon-run openvpn process and
-/// (if `gone_ns` is given) no such namespace are left, in iproute2 and on
-/// the bus. Panics with what is left.
-pub async fn wait_clean(
-    conn: &Connection,
-    rig: &OpenVpnRig,
-    gone_ns: Option<&str>,
-    limit: Duration,
-) {
-    let deadline = Instant::now() + limit;
-    loop {
-        let tuns = client_tuns().await;
-        let procs = rig.foreign_openvpn_pids();
-        let (in_ip, on_bus) = match gone_ns {
-            Some(ns) => (
-                ip_netns_list().await.iter().any(|n| n == ns),
-                ns_on_bus(conn, ns).await,
-            ),
-            None => (false, false),
-        };
-        if tuns.is_empty() && procs.is_empty() && !in_ip && !on_bus {
-            return;
-        }
-        if Instant::now() >= deadline {
-            panic!(
-                "not clean after {limit:?}: client tunnels {tuns:?}; openvpn processes {procs:?}; \
-                 namespace {gone_ns:?} in `ip netns list`: {in_ip}, on the bus: {on_bus}"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }

@@ -14,7 +14,7 @@ use zbus::Connection;
 use zbus::proxy::CacheProperties;
 use zbus::wire::{ObjectPath, OwnedVariant, Variant};
 
-use crate::*;
+use crate::harness::*;
 
 pub use netnsd_api::device_path;
 pub use netnsd_api::proxy::{DeviceProxy, NetNsPlatformProxy};
@@ -495,4 +495,83 @@ pub async fn timed_call<T, F: Future<Output = T>>(f: F) -> (T, Duration) {
     let start = std::time::Instant::now();
     let v = f.await;
     (v, start.elapsed())
+}
+
+/// The tun devices in a namespace (by kind, whatever their names).
+pub async fn tun_links(ns: &str) -> Vec<String> {
+    links_of_kinds(ns, &["tun"]).await
+}
+
+/// The links of a namespace whose kind (`ip -d link`'s info_kind) is one
+/// of `kinds`.
+pub async fn links_of_kinds(ns: &str, kinds: &[&str]) -> Vec<String> {
+    let out = ip_ns(ns, &["-d", "-j", "link", "show"]).await;
+    if !out.success() {
+        return Vec::new();
+    }
+    let v: serde_json::Value = serde_json::from_str(out.stdout.trim())
+        .unwrap_or_else(|e| panic!("ip printed no JSON ({e}): {out}"));
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| {
+            l["linkinfo"]["info_kind"]
+                .as_str()
+                .is_some_and(|k| kinds.contains(&k))
+        })
+        .filter_map(|l| l["ifname"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Lines of iproute2 output, trimmed, without empty ones.
+pub fn out_lines(out: &Out) -> Vec<String> {
+    out.stdout
+        .lines()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Every route of a namespace, IPv4 and IPv6, all tables.
+pub async fn all_routes(ns: &str) -> Vec<String> {
+    let mut v = out_lines(
+        &ip_ns(ns, &["-4", "route", "show", "table", "all"])
+            .await
+            .ok(),
+    );
+    v.extend(out_lines(
+        &ip_ns(ns, &["-6", "route", "show", "table", "all"])
+            .await
+            .ok(),
+    ));
+    v
+}
+
+/// The `dev X` of a route line, if it has one.
+pub fn route_dev(line: &str) -> Option<&str> {
+    let mut w = line.split_whitespace();
+    while let Some(x) = w.next() {
+        if x == "dev" {
+            return w.next();
+        }
+    }
+    None
+}
+
+/// Whether a route line sends nothing anywhere (unreachable, prohibit,
+/// blackhole, throw).
+pub fn route_is_dead_end(line: &str) -> bool {
+    matches!(
+        line.split_whitespace().next(),
+        Some("unreachable" | "prohibit" | "blackhole" | "throw")
+    )
+}
+
+/// `ip [-n NS] -br link` as (name, state) pairs, the `@peer` suffix cut.
+pub async fn brief_links(ns: &str) -> Vec<String> {
+    out_lines(&ip_ns(ns, &["-br", "link"]).await.ok())
+        .iter()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(|n| n.split('@').next().unwrap_or(n).to_owned())
+        .collect()
 }

@@ -18,7 +18,6 @@
 //! Both are killed on Drop (drop them before the rig), with every VPN
 //! client the daemon may have left.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -27,14 +26,14 @@ use std::time::{Duration, Instant};
 
 use zbus::Connection;
 
+use crate::harness::*;
+use crate::leftovers::*;
 use crate::openvpn::*;
-use crate::*;
+use crate::platform::*;
 
-pub const WG_GO_BIN: &str = "/usr/bin/wireguard-go";
 pub const WG_BIN: &str = "/usr/bin/wg";
 pub const OCSERV_BIN: &str = "/usr/sbin/ocserv";
 pub const OCPASSWD_BIN: &str = "/usr/bin/ocpasswd";
-pub const OPENCONNECT_BIN: &str = "/usr/sbin/openconnect";
 
 pub const WG_PORT: u16 = 51820;
 pub const WG_SERVER_IF: &str = "wgs0";
@@ -49,34 +48,6 @@ pub const OC_SERVICE: &str = "org.freedesktop.NetworkManager.openconnect";
 
 // ---------------------------------------------------------------------------
 // Processes
-
-/// Every running process whose executable is `bin`: pid and command line.
-pub fn processes_of(bin: &str) -> Vec<(u32, String)> {
-    let mut v = Vec::new();
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return v;
-    };
-    for e in procs.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        if std::fs::read_link(e.path().join("exe")).ok().as_deref() != Some(Path::new(bin)) {
-            continue;
-        }
-        let cmdline = std::fs::read(e.path().join("cmdline"))
-            .map(|b| {
-                String::from_utf8_lossy(&b)
-                    .split('\0')
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .unwrap_or_default();
-        v.push((pid, cmdline));
-    }
-    v.sort();
-    v
-}
 
 fn kill_pid(pid: u32) {
     let _ = nix::sys::signal::kill(
@@ -211,50 +182,6 @@ pub fn exposed_files_with(roots: &[&str], needles: &[&str], skip: &[&Path]) -> V
         walk(Path::new(r), open, needles, skip, since, &mut out);
     }
     out
-}
-
-/// Every tun device outside wan (the gateways' are there), by namespace.
-pub async fn client_tunnels() -> std::collections::BTreeMap<String, Vec<String>> {
-    client_tuns().await
-}
-
-/// Waits (bounded) until no client tunnel, no client process of `bin`
-/// other than `except`, and (if given) no such namespace is left, in
-/// iproute2 and on the bus. Panics with what is left.
-pub async fn wait_clean_of(
-    conn: &Connection,
-    bin: &str,
-    except: &[u32],
-    gone_ns: Option<&str>,
-    limit: Duration,
-) {
-    let deadline = Instant::now() + limit;
-    loop {
-        let tuns = client_tuns().await;
-        let procs: Vec<_> = processes_of(bin)
-            .into_iter()
-            .filter(|(p, _)| !except.contains(p))
-            .collect();
-        let (in_ip, on_bus) = match gone_ns {
-            Some(ns) => (
-                ip_netns_list().await.iter().any(|n| n == ns),
-                ns_on_bus(conn, ns).await,
-            ),
-            None => (false, false),
-        };
-        let etc = gone_ns.is_some_and(|ns| Path::new(NETNS_ETC_DIR).join(ns).exists());
-        if tuns.is_empty() && procs.is_empty() && !in_ip && !on_bus && !etc {
-            return;
-        }
-        if Instant::now() >= deadline {
-            panic!(
-                "not clean after {limit:?}: client tunnels {tuns:?}; {bin} processes {procs:?}; \
-                 namespace {gone_ns:?} in `ip netns list`: {in_ip}, on the bus: {on_bus}, \
-                 in /etc/netns: {etc}"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// `ss -uanp` in a namespace: its UDP sockets, with their processes.
@@ -801,9 +728,4 @@ impl Drop for OcServer {
         }
         kill_all_of(OCSERV_BIN, &[]);
     }
-}
-
-/// The names in a set, for messages.
-pub fn names(s: &BTreeSet<String>) -> String {
-    s.iter().cloned().collect::<Vec<_>>().join(", ")
 }

@@ -21,7 +21,9 @@ use futures::StreamExt;
 use zbus::Connection;
 use zbus::wire::{OwnedVariant, Variant as Value};
 
-use crate::*;
+use crate::harness::*;
+use crate::leftovers::*;
+use crate::platform::*;
 
 pub const WAN_NS: &str = "wan";
 /// The veth end in rootns and the one in wan.
@@ -41,9 +43,6 @@ pub const WEB_TOKEN: &str = "netnsd-wan-index-7f3a";
 /// getfqdn does not stall on the sandbox's unreachable DNS). Deliberately not
 /// [`WEB_NAME`]: that must come from DNS only.
 pub const WAN_HOSTS_NAME: &str = "wan-www.sandbox";
-
-/// The daemon's nftables table.
-pub const NFT_TABLE: &str = "netnsd";
 
 /// The uplink's device inside a namespace.
 pub const UPLINK_IF: &str = "uplink0";
@@ -227,6 +226,11 @@ impl Wan {
         }
     }
 
+    /// What wan keeps, for [`assert_nothing_left`]: the namespace itself.
+    pub fn keep(&self) -> Keep {
+        Keep::nothing().ns(WAN_NS)
+    }
+
     /// The servers' logs.
     pub fn logs(&self) -> String {
         let mut s = String::new();
@@ -350,14 +354,6 @@ pub async fn dns_query_a(server: &str, name: &str) -> Option<std::net::Ipv4Addr>
 // ---------------------------------------------------------------------------
 // Running things inside a namespace
 
-/// `ip netns exec NS ARGS…` (iproute2 binds /etc/netns/NS/* over /etc, as
-/// Spawn does).
-pub async fn in_ns<S: AsRef<str>>(ns: &str, args: &[S]) -> Out {
-    let mut full: Vec<String> = vec!["netns".into(), "exec".into(), ns.into()];
-    full.extend(args.iter().map(|a| a.as_ref().to_owned()));
-    ip(&full).await
-}
-
 /// `curl` of the wan's page by name, from inside namespace `ns`.
 pub async fn curl_web(ns: &str) -> Out {
     let url = format!("http://{WEB_NAME}:{HTTP_PORT}/");
@@ -379,53 +375,6 @@ pub fn assert_fetched(out: &Out, ns: &str) {
 
 // ---------------------------------------------------------------------------
 // nftables and sysctls, the observers
-
-/// `nft list ruleset` of rootns.
-pub async fn nft_ruleset() -> String {
-    run("nft", &["list", "ruleset"]).await.ok().stdout
-}
-
-/// Whether rootns has the table `inet netnsd`.
-pub async fn nft_table_exists() -> bool {
-    run("nft", &["list", "table", "inet", NFT_TABLE])
-        .await
-        .success()
-}
-
-/// The elements of the sets of table `inet netnsd` (set name → elements:
-/// prefixes as `ADDR/LEN`, names as they are); empty if there is no table.
-pub async fn nft_sets() -> BTreeMap<String, BTreeSet<String>> {
-    let out = run("nft", &["-j", "list", "table", "inet", NFT_TABLE]).await;
-    let mut sets = BTreeMap::new();
-    if !out.success() {
-        return sets;
-    }
-    let v: serde_json::Value = serde_json::from_str(out.stdout.trim())
-        .unwrap_or_else(|e| panic!("nft printed no JSON ({e}): {out}"));
-    for item in v["nftables"].as_array().into_iter().flatten() {
-        let Some(set) = item.get("set") else { continue };
-        let name = set["name"].as_str().unwrap_or_default().to_owned();
-        let mut elems = BTreeSet::new();
-        for e in set["elem"].as_array().into_iter().flatten() {
-            let e = e.get("elem").and_then(|x| x.get("val")).unwrap_or(e);
-            if let Some(s) = e.as_str() {
-                elems.insert(s.to_owned());
-            } else if let Some(p) = e.get("prefix") {
-                elems.insert(format!(
-                    "{}/{}",
-                    p["addr"].as_str().unwrap_or_default(),
-                    p["len"]
-                ));
-            } else if let Some(r) = e.get("range") {
-                elems.insert(format!("{}-{}", r[0], r[1]));
-            } else {
-                elems.insert(e.to_string());
-            }
-        }
-        sets.insert(name, elems);
-    }
-    sets
-}
 
 /// Every `forwarding` (IPv4) and `force_forwarding` (IPv6) sysctl of rootns,
 /// per interface and for all/default, plus net.ipv4.ip_forward.
@@ -476,19 +425,6 @@ pub fn changed_sysctls(
         .filter(|(k, v)| before.get(*k) != Some(*v))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
-}
-
-/// The entries of /etc/netns, sorted.
-pub fn etc_netns_entries() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(NETNS_ETC_DIR)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
 }
 
 /// Deletes the table `inet netnsd` from rootns if a failed test left it

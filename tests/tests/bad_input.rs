@@ -133,6 +133,7 @@ async fn unusual_but_valid_names_are_accepted() {
             assert_eq!(ctl.remove_network_namespace(name).await.unwrap(), "Success");
         }
         assert!(ip_netns_list().await.is_empty());
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await;
 }
@@ -204,6 +205,7 @@ async fn unknown_names_are_not_found() {
         ctl.remove_network_namespace("bad-known").await.unwrap();
         let (err, _) = err_name(ctl.remove_network_namespace("bad-known").await);
         assert_eq!(err, "NotFound");
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await;
 }

@@ -72,20 +72,6 @@ fn sane_samples(v: &Value, what: &str, n: u64) {
     assert!(max < 60_000.0, "{what}: a latency over a minute: {v}");
 }
 
-fn leftovers() -> Vec<String> {
-    let mut v = Vec::new();
-    for dir in [NETNS_RUN_DIR, NETNS_ETC_DIR] {
-        if let Ok(rd) = std::fs::read_dir(dir) {
-            v.extend(
-                rd.flatten()
-                    .map(|e| e.path().display().to_string())
-                    .filter(|p| p.contains("bench-")),
-            );
-        }
-    }
-    v
-}
-
 #[tokio::test]
 async fn benchmark_runs_at_small_n() {
     let _env = TestEnv::new();
@@ -216,10 +202,10 @@ async fn benchmark_runs_at_small_n() {
         );
         assert!(stdout.contains("| alive | op |"), "{stdout}");
 
-        // Tidy: no namespaces, /etc/netns files, or nft table left.
-        assert_eq!(leftovers(), Vec::<String>::new());
+        // Tidy: no nft table left when it ends, and nothing else either.
         let nft = run("nft", &["list", "table", "inet", "netnsd"]).await;
         assert!(!nft.success(), "table inet netnsd was left behind: {nft}");
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await
 }

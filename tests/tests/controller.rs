@@ -156,6 +156,7 @@ async fn remove_returns_success_and_unexports_the_object() {
             "node {number} still in the tree: {children:?}"
         );
         assert!(children.contains(&"0".to_owned()), "{children:?}");
+        assert_nothing_left(&Keep::nothing().ns("ctl-keep")).await;
     })
     .await;
 }
@@ -184,6 +185,11 @@ async fn object_numbers_are_never_reused() {
                 "Success"
             );
         }
+        let mut keep = Keep::nothing();
+        for round in 0..3 {
+            keep = keep.ns(&format!("ctl-other-{round}"));
+        }
+        assert_nothing_left(&keep).await;
     })
     .await;
 }
@@ -222,6 +228,7 @@ async fn signals_announce_add_and_remove() {
             assert!(!value.contains(&path), "{path} still in {value:?}");
             assert!(value.contains(&namespace_path(0)), "{value:?}");
         }
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await;
 }
@@ -297,6 +304,7 @@ async fn signals_come_before_the_reply() {
                 "PropertiesChanged did not come before the reply to {method}; signals before it: {before:?}"
             );
         }
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await;
 }
@@ -385,6 +393,7 @@ async fn object_manager_lists_and_announces_namespaces() {
         );
         let objects = om.get_managed_objects().await.unwrap();
         assert!(!objects.contains_key(&owned_path(&path)), "{objects:?}");
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await;
 }
@@ -532,6 +541,7 @@ async fn busctl_calls_and_reads_properties() {
         .ok();
         assert_eq!(busctl_json_data(&out)[0], "Success");
         assert!(ip_netns_list().await.is_empty());
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await;
 }
@@ -603,6 +613,7 @@ async fn gdbus_drives_every_controller_method() {
             Some("net.netnsd.Netns1.Error.NotFound"),
             "{out}"
         );
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await;
 }

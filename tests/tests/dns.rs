@@ -213,6 +213,7 @@ async fn dns_files_are_written_world_readable_replaced_cleared_and_removed() {
         );
         assert_eq!(etc_netns_entries(), Vec::<String>::new());
         assert_eq!(host_files(), files_before, "the sandbox's /etc changed");
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await
 }
@@ -264,6 +265,7 @@ async fn dns_settings_survive_restart_and_crash() {
             .await
             .expect("RemoveNetworkNamespace");
         assert!(!dir_of("dns-r").exists());
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await
 }

@@ -248,6 +248,12 @@ async fn live_introspection_equals_dbus_interfaces_files() {
         }
 
         assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+
+        // The connection ends and takes its client and namespace with it.
+        netnsd_tests::openvpn::deactivate(&conn, &active)
+            .await
+            .unwrap_or_else(|e| panic!("DeactivateConnection({active}): {e:?}"));
+        assert_nothing_left(&Keep::nothing().ns("intro-own").ns("intro-adopted")).await;
     })
     .await;
 }

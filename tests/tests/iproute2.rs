@@ -131,6 +131,7 @@ async fn bus_namespace_has_the_iproute2_mount_layout() {
         );
         ip(&["netns", "del", "ipr-beside"]).await.ok();
         assert_eq!(ip_netns_list().await, vec!["ipr-layout".to_owned()]);
+        assert_nothing_left(&Keep::nothing().ns("ipr-layout")).await;
         ip(&["netns", "exec", "ipr-layout", "true"]).await.ok();
     })
     .await;
@@ -209,6 +210,7 @@ async fn ip_netns_del_disappears_from_the_bus() {
             );
         }
         assert_eq!(list_paths(&conn).await, vec![namespace_path(0)]);
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await;
 }
@@ -231,6 +233,7 @@ async fn bus_removes_a_namespace_made_by_ip_netns_add() {
         assert_eq!(ok, "Success");
         assert!(ip_netns_list().await.is_empty());
         assert!(run_netns_entries().is_empty());
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await;
 }
@@ -268,6 +271,11 @@ async fn bus_follows_a_burst_of_ip_netns_changes() {
                 .collect::<std::collections::BTreeSet<_>>(),
             want
         );
+        let mut keep = Keep::nothing();
+        for i in (1..8).step_by(2) {
+            keep = keep.ns(&format!("ipr-burst-{i}"));
+        }
+        assert_nothing_left(&keep).await;
     })
     .await;
 }

@@ -78,6 +78,7 @@ async fn sigterm_stops_cleanly_and_namespaces_survive_a_restart() {
             .unwrap();
         assert_eq!(ok, "Success");
         assert_eq!(ip_netns_list().await, vec!["lc-b".to_owned()]);
+        assert_nothing_left(&Keep::nothing().ns("lc-b")).await;
     })
     .await;
 }
@@ -140,6 +141,7 @@ async fn restart_after_kill9_finds_the_namespaces() {
             "Success"
         );
         assert_eq!(ip_netns_list().await, vec!["lc-crash-ipr".to_owned()]);
+        assert_nothing_left(&Keep::nothing().ns("lc-crash-ipr")).await;
     })
     .await;
 }
@@ -205,6 +207,8 @@ async fn record_of_a_namespace_gone_while_down_is_dropped() {
         .await;
         assert!(records_mention("lc-stays"), "{:?}", records());
 
+        assert_nothing_left(&Keep::nothing().ns("lc-stays")).await;
+
         // The name is free again.
         let path = add_ns(&conn, "lc-vanished").await;
         assert!(ns_info(&conn, &path).await.managed);
@@ -248,6 +252,7 @@ async fn removal_drops_the_record() {
             "iproute2 made this lc-rec; the daemon's removed one must not be remembered"
         );
         assert_eq!(info.id, netns_inode("lc-rec"));
+        assert_nothing_left(&Keep::nothing().ns("lc-rec")).await;
     })
     .await;
 }
@@ -284,6 +289,7 @@ async fn a_namespace_replaced_while_down_is_not_claimed() {
             !info.managed,
             "a namespace iproute2 made is claimed as the daemon's"
         );
+        assert_nothing_left(&Keep::nothing().ns("lc-replaced")).await;
     })
     .await;
 }

@@ -453,6 +453,7 @@ async fn removing_a_namespace_removes_everything_in_it() {
         for d in [&inner, &outer, &br, &lo] {
             assert!(!objects.contains_key(&owned_path(d)), "{d} still managed");
         }
+        assert_nothing_left(&Keep::nothing()).await;
         // A namespace of the same name starts empty.
         let again = add_ns_ready(&conn, "lk-gone").await;
         assert!(devices(&conn, &again).await.is_empty());

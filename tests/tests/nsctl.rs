@@ -108,6 +108,7 @@ async fn list_add_show_delete_as_root() {
         assert!(out.stdout.is_empty(), "delete prints nothing: {out}");
         assert!(ip_netns_list().await.is_empty());
         assert_eq!(list_paths(&conn).await, vec![namespace_path(0)]);
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await;
 }
@@ -166,6 +167,7 @@ async fn json_output_parses_and_matches_the_host() {
         let out = nsctl(None, &["--json", "delete", "nsctl-json"]).await.ok();
         assert_eq!(json(&out)["result"], "Success");
         assert_eq!(ip_netns_list().await, vec!["nsctl-ipr".to_owned()]);
+        assert_nothing_left(&Keep::nothing().ns("nsctl-ipr")).await;
     })
     .await;
 }
@@ -285,6 +287,7 @@ async fn a_granted_user_adds_and_deletes() {
             PERMISSION_DENIED,
         );
         assert!(ip_netns_list().await.is_empty());
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await;
 }

@@ -182,7 +182,7 @@ impl Live {
 async fn nsctl_exec_as_nobody_granted_by_polkit() {
     let _env = TestEnv::new();
     timed(async {
-        let _wan = Wan::start().await;
+        let wan = Wan::start().await;
         let _resolvers = FakeResolvers::install();
         let _daemon = Daemon::start().await;
         let _rule = PolkitRules::install("50-spawn-nobody", &grant_nobody_rule(SPAWN));
@@ -336,6 +336,7 @@ async fn nsctl_exec_as_nobody_granted_by_polkit() {
         assert_eq!(status.code(), Some(0), "{seen}\nstderr: {err}");
         assert_eq!(seen, "ready\nbye\n");
         nsctl(None, &["delete", "ex-app"]).await.ok();
+        assert_nothing_left(&wan.keep()).await;
     })
     .await
 }
@@ -357,6 +358,7 @@ async fn nsctl_exec_without_a_polkit_grant_is_refused() {
         assert!(out.stderr.contains("polkit"), "{out}");
         // No program holds the namespace.
         nsctl(None, &["delete", "ex-deny"]).await.ok();
+        assert_nothing_left(&Keep::nothing()).await;
         // And a namespace that is not there: NotFound's 3.
         let out = exec_as(NOBODY_UID, "ex-nowhere", &["true"], "").await;
         assert_eq!(out.code(), Some(3), "{out}");
@@ -444,6 +446,7 @@ async fn nsctl_exec_in_a_terminal_gives_the_program_a_terminal_and_passes_signal
         assert!(seen.contains("got-term"), "{seen}\nstderr: {err}");
 
         nsctl(None, &["delete", "ex-tty"]).await.ok();
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await
 }

@@ -257,6 +257,7 @@ async fn root_is_allowed_through_every_client() {
         .await
         .ok();
         assert!(ip_netns_list().await.is_empty());
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await;
 }
@@ -309,6 +310,7 @@ async fn rules_file_grants_group_members_only() {
         .ok();
         assert_eq!(busctl_json_data(&out)[0], "Success");
         assert!(ip_netns_list().await.is_empty());
+        assert_nothing_left(&Keep::nothing()).await;
 
         // The rule grants the group, not everyone.
         add_ns(&conn, "pk-by-root").await;

@@ -58,7 +58,7 @@ fn dev_null() -> OwnedFd {
 async fn spawn_as_nobody_granted_by_polkit_runs_as_nobody_inside_the_namespace() {
     let _env = TestEnv::new();
     timed(async {
-        let _wan = Wan::start().await;
+        let wan = Wan::start().await;
         let _resolvers = FakeResolvers::install();
         let _daemon = Daemon::start().await;
         let conn = system_conn().await;
@@ -225,6 +225,7 @@ async fn spawn_as_nobody_granted_by_polkit_runs_as_nobody_inside_the_namespace()
 
         // Nothing spawned is left running: the namespace goes.
         assert_eq!(remove(&conn, "sp-app").await.expect("remove"), "Success");
+        assert_nothing_left(&wan.keep()).await;
     })
     .await
 }
@@ -283,6 +284,7 @@ async fn spawn_without_a_polkit_grant_is_refused() {
         }
         // Nothing was started: the namespace is not held.
         assert_eq!(remove(&conn, "sp-deny").await.expect("remove"), "Success");
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await
 }
@@ -415,6 +417,7 @@ async fn spawn_errors_are_clear() {
 
         // None of that left a process holding the namespace.
         assert_eq!(remove(&conn, "sp-err").await.expect("remove"), "Success");
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await
 }
@@ -465,6 +468,7 @@ async fn a_running_process_blocks_removal_until_it_ends() {
         wait_pid_gone(pid).await;
         assert_eq!(remove(&conn, "sp-busy").await.expect("remove"), "Success");
         assert!(ip_netns_list().await.is_empty());
+        assert_nothing_left(&Keep::nothing()).await;
 
         // The same for a process of another user, ended by a signal.
         let path = add_ns_ready(&conn, "sp-busy2").await;
@@ -490,6 +494,7 @@ async fn a_running_process_blocks_removal_until_it_ends() {
         .expect("kill the sleeper");
         assert_eq!(exit_status_of(&mut exits, pid).await, -9);
         assert_eq!(remove(&conn, "sp-busy2").await.expect("remove"), "Success");
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await
 }

@@ -38,9 +38,9 @@ fn set(sets: &BTreeMap<String, BTreeSet<String>>, name: &str) -> BTreeSet<String
     sets.get(name).cloned().unwrap_or_default()
 }
 
-/// How long removed uplinks' leftovers may take to go: the daemon takes NAT
-/// elements out in one batch once removals pause (1 s), and a host end goes
-/// with its namespace in the kernel's own time.
+/// How long the NAT set may take to settle: the daemon takes NAT elements
+/// out in one batch once removals pause (1 s). (What removed uplinks leave
+/// behind, [`assert_nothing_left`] waits for in the same way.)
 const CLEANUP: Duration = Duration::from_secs(10);
 
 /// Asserts the NAT set holds exactly these slots' host ends (within
@@ -71,39 +71,6 @@ async fn assert_nat_for(slots: &[u32]) {
         ruleset.contains("iifname @hostifs oifname != @hostifs masquerade"),
         "{ruleset}"
     );
-}
-
-/// Asserts that nothing of netnsd's is left in nftables (within CLEANUP).
-async fn assert_no_nat() {
-    wait_for(CLEANUP, "table inet netnsd to go", || async {
-        (!nft_table_exists().await).then_some(())
-    })
-    .await;
-    let ruleset = nft_ruleset().await;
-    assert!(!ruleset.contains("netnsd"), "{ruleset}");
-}
-
-/// Asserts that host end `name` goes from rootns (within CLEANUP: it dies
-/// with its namespace).
-async fn assert_host_end_gone(name: &str) {
-    wait_for(CLEANUP, &format!("{name} to go from rootns"), || async {
-        ip_link(ROOT_NS_NAME, name).await.is_none().then_some(())
-    })
-    .await;
-}
-
-/// Asserts that no nsuN link is left in rootns (within CLEANUP: a host end
-/// goes with its namespace).
-async fn assert_no_host_ends() {
-    wait_for(
-        CLEANUP,
-        "no veth uplink host end left in rootns",
-        || async {
-            let links = ip_link_names(ROOT_NS_NAME).await;
-            (!links.iter().any(|l| l.starts_with("nsu"))).then_some(())
-        },
-    )
-    .await;
 }
 
 /// Files of the sandbox that uplinks and DNS must never change.
@@ -219,7 +186,7 @@ async fn veth_uplink_reaches_wan_by_name_through_nat_and_over_ipv6() {
         let conn = system_conn().await;
         let files_before = host_files();
         let sysctls_before = forwarding_sysctls();
-        assert_no_nat().await;
+        assert_nothing_left(&wan.keep()).await;
         // The test name is in no file and no DNS server the sandbox asks.
         run("getent", &["hosts", WEB_NAME]).await.failed();
 
@@ -271,10 +238,7 @@ async fn veth_uplink_reaches_wan_by_name_through_nat_and_over_ipv6() {
         );
 
         remove(&conn, "up-app").await;
-        assert_host_end_gone(&u.host_if).await;
-        assert_no_host_ends().await;
-        assert_no_nat().await;
-        assert_eq!(etc_netns_entries(), Vec::<String>::new(), "/etc/netns");
+        assert_nothing_left(&wan.keep()).await;
         assert_eq!(
             forwarding_sysctls(),
             sysctls_before,
@@ -316,7 +280,7 @@ async fn two_namespaces_get_distinct_addresses_and_their_own_nat() {
 
         // Removing one takes only its own parts; the other still works.
         remove(&conn, "up-a").await;
-        assert_host_end_gone(&a.host_if).await;
+        assert_nothing_left(&wan.keep().ns("up-b").host_end(&b.host_if)).await;
         assert!(ip_link(ROOT_NS_NAME, &b.host_if).await.is_some());
         assert_nat_for(&[b.slot]).await;
         assert_eq!(
@@ -328,9 +292,7 @@ async fn two_namespaces_get_distinct_addresses_and_their_own_nat() {
         assert_fetched(&curl_web("up-b").await, "up-b");
 
         remove(&conn, "up-b").await;
-        assert_no_host_ends().await;
-        assert_no_nat().await;
-        assert_eq!(etc_netns_entries(), Vec::<String>::new());
+        assert_nothing_left(&wan.keep()).await;
         assert_eq!(forwarding_sysctls(), sysctls_before);
     })
     .await
@@ -340,7 +302,7 @@ async fn two_namespaces_get_distinct_addresses_and_their_own_nat() {
 async fn set_and_clear_uplink_and_dns_on_an_existing_namespace() {
     let _env = TestEnv::new();
     timed(async {
-        let _wan = Wan::start().await;
+        let wan = Wan::start().await;
         let _spare = prepare_rootns().await;
         let _daemon = Daemon::start().await;
         let conn = system_conn().await;
@@ -369,8 +331,7 @@ async fn set_and_clear_uplink_and_dns_on_an_existing_namespace() {
         inst.clear_uplink().await.expect("ClearUplink");
         assert_eq!(uplink_of(&conn, &path).await, "none");
         assert!(ip_link("up-later", UPLINK_IF).await.is_none());
-        assert_no_host_ends().await;
-        assert_no_nat().await;
+        assert_nothing_left(&wan.keep().ns("up-later")).await;
         assert_eq!(forwarding_sysctls(), sysctls_before);
         let (d4, d6) = default_routes("up-later").await;
         assert!(d4.trim().is_empty() && d6.trim().is_empty(), "{d4}{d6}");
@@ -395,8 +356,7 @@ async fn set_and_clear_uplink_and_dns_on_an_existing_namespace() {
         assert_eq!(u.host_addrs, BTreeSet::from([h4]));
         assert_nat_for(&[u.slot]).await;
         remove(&conn, "up-later").await;
-        assert_no_host_ends().await;
-        assert_no_nat().await;
+        assert_nothing_left(&wan.keep()).await;
         assert_eq!(forwarding_sysctls(), sysctls_before);
     })
     .await
@@ -445,7 +405,7 @@ async fn macvlan_uplink_on_the_wan_veth_reaches_wan() {
             wan.http_clients(),
             BTreeSet::from(["203.0.113.50".to_owned()])
         );
-        assert_no_nat().await;
+        assert_nothing_left(&wan.keep().ns("up-mv")).await;
         assert_eq!(forwarding_sysctls(), sysctls_before);
         assert_eq!(ip_link_names(ROOT_NS_NAME).await, links_before);
 
@@ -456,6 +416,7 @@ async fn macvlan_uplink_on_the_wan_veth_reaches_wan() {
             "the parent must stay"
         );
         assert_eq!(etc_netns_entries(), Vec::<String>::new());
+        assert_nothing_left(&wan.keep()).await;
         // The parent still carries traffic for rootns.
         let p = ping(ROOT_NS_NAME, 2, &[WAN_V4]).await;
         assert!(p.success(), "{p}");
@@ -696,7 +657,14 @@ async fn uplinks_survive_a_daemon_crash_and_are_removed_after() {
         assert_fetched(&curl_web("up-c3").await, "up-c3");
 
         remove(&conn, "up-c1").await;
-        assert_host_end_gone(&a.host_if).await;
+        assert_nothing_left(
+            &wan.keep()
+                .ns("up-c2")
+                .ns("up-c3")
+                .host_end(&b.host_if)
+                .host_end(&c.host_if),
+        )
+        .await;
         assert_nat_for(&[b.slot, c.slot]).await;
         assert_eq!(
             etc_netns_entries(),
@@ -704,9 +672,7 @@ async fn uplinks_survive_a_daemon_crash_and_are_removed_after() {
         );
         remove(&conn, "up-c2").await;
         remove(&conn, "up-c3").await;
-        assert_no_host_ends().await;
-        assert_no_nat().await;
-        assert_eq!(etc_netns_entries(), Vec::<String>::new());
+        assert_nothing_left(&wan.keep()).await;
         assert_eq!(
             forwarding_sysctls(),
             sysctls_before,
@@ -725,8 +691,7 @@ async fn uplinks_survive_a_daemon_crash_and_are_removed_after() {
             bus_names(&conn).await,
             BTreeSet::from(["rootns".to_owned(), WAN_NS.to_owned()])
         );
-        assert_no_host_ends().await;
-        assert_no_nat().await;
+        assert_nothing_left(&wan.keep()).await;
         assert_eq!(forwarding_sysctls(), sysctls_before);
         drop(wan);
     })
@@ -795,19 +760,8 @@ async fn veth_uplink_can_hang_off_another_namespace() {
         assert!(p.success(), "{p}");
 
         remove(&conn, "up-via").await;
-        wait_for(CLEANUP, "the host end in wan to go", || async {
-            (!ip_link_names(WAN_NS)
-                .await
-                .iter()
-                .any(|l| l.starts_with("nsu")))
-            .then_some(())
-        })
-        .await;
-        wait_for(CLEANUP, "the NAT in wan to go", || async {
-            wan_nft().await.is_empty().then_some(())
-        })
-        .await;
-        assert_eq!(etc_netns_entries(), Vec::<String>::new());
+        assert_nothing_left(&wan.keep()).await;
+        assert_eq!(wan_nft().await, "", "wan's nftables after");
         assert_eq!(uplink_traces(&conn).await, root_before);
         drop(wan);
     })
@@ -824,7 +778,7 @@ async fn veth_uplink_can_hang_off_another_namespace() {
 async fn quick_churn_a_namespace_kept_alive_and_a_flushed_table() {
     let _env = TestEnv::new();
     timed(async {
-        let _wan = Wan::start().await;
+        let wan = Wan::start().await;
         let _spare = prepare_rootns().await;
         let _daemon = Daemon::start().await;
         let conn = system_conn().await;
@@ -840,7 +794,7 @@ async fn quick_churn_a_namespace_kept_alive_and_a_flushed_table() {
             remove(&conn, "up-churn").await;
         }
         assert_nat_for(&[stay.slot]).await;
-        assert_no_other_host_ends(&[&stay.host_if]).await;
+        assert_nothing_left(&wan.keep().ns("up-stay").host_end(&stay.host_if)).await;
 
         // A process inside keeps the namespace alive after its removal: the
         // daemon deletes the host end itself, and the peer goes with it.
@@ -865,7 +819,14 @@ async fn quick_churn_a_namespace_kept_alive_and_a_flushed_table() {
         .await;
         drop(netns);
         remove(&conn, "up-held").await;
-        assert_host_end_gone(&held.host_if).await;
+        assert_nothing_left(
+            &wan.keep()
+                .ns("up-stay")
+                .host_end(&stay.host_if)
+                .pid(keeper_pid),
+        )
+        .await;
+        assert!(ip_link(ROOT_NS_NAME, &held.host_if).await.is_none());
         let in_held = run(
             "nsenter",
             &[
@@ -896,31 +857,9 @@ async fn quick_churn_a_namespace_kept_alive_and_a_flushed_table() {
 
         remove(&conn, "up-after").await;
         remove(&conn, "up-stay").await;
-        assert_no_host_ends().await;
-        assert_no_nat().await;
+        assert_nothing_left(&wan.keep()).await;
     })
     .await
-}
-
-/// Asserts that, within CLEANUP, the only nsuN links in rootns are these.
-async fn assert_no_other_host_ends(keep: &[&str]) {
-    let keep: BTreeSet<String> = keep.iter().map(|s| s.to_string()).collect();
-    wait_for(
-        CLEANUP,
-        "only the live uplinks' host ends in rootns",
-        || {
-            let keep = keep.clone();
-            async move {
-                let ends: BTreeSet<String> = ip_link_names(ROOT_NS_NAME)
-                    .await
-                    .into_iter()
-                    .filter(|l| l.starts_with("nsu"))
-                    .collect();
-                (ends == keep).then_some(())
-            }
-        },
-    )
-    .await;
 }
 
 /// NAT a crash left behind (elements queued for removal never removed) is
@@ -940,7 +879,7 @@ async fn a_nat_table_left_with_no_uplink_is_removed_at_start() {
         assert!(made.success(), "{made}");
         assert!(nft_table_exists().await);
         let _daemon = Daemon::start().await;
-        assert_no_nat().await;
+        assert_nothing_left(&Keep::nothing()).await;
     })
     .await
 }

@@ -8,11 +8,10 @@
 //! The daemon runs openconnect in rootns with its helper as --script and the
 //! password on stdin; the tunnel is moved into the isolated namespace.
 //! Besides a working connection: a wrong password, openconnect dying, a
-//! netns-timeout of 0 and deactivation leave nothing (as ps and iproute2
-//! see it); a persistent namespace stays, empty, and is used again.
+//! netns-timeout of 0 and deactivation leave nothing (as /proc, iproute2,
+//! nft and the bus see it: `assert_nothing_left`); a persistent namespace
+//! stays, empty, and is used again.
 
-use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::Duration;
 
 use netnsd_api::state::{active, reason, vpn};
@@ -20,98 +19,24 @@ use netnsd_tests::openvpn::*;
 use netnsd_tests::vpnpeers::*;
 use netnsd_tests::*;
 
-fn read(path: &str) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
-
-async fn assert_isolated_and_working(
+/// The check of every isolated VPN, and openconnect's own: one client,
+/// given the password on stdin.
+async fn assert_openconnect_up(
     conn: &zbus::Connection,
     rig: &OpenVpnRig,
     daemon: &Daemon,
     ns: &str,
     ac: &str,
 ) {
-    let ns_path = wait_ns_on_bus(conn, ns, Duration::from_secs(1)).await;
-    assert_eq!(
-        active_proxy(conn, ac)
-            .await
-            .network_namespace()
-            .await
-            .unwrap()
-            .to_string(),
-        ns_path
-    );
-    let links = brief_links(ns).await;
-    let tuns = tun_links(ns).await;
-    assert_eq!(tuns.len(), 1, "one tunnel in {ns}: {links:?}");
-    let tun = tuns[0].clone();
-    assert_eq!(
-        links.iter().cloned().collect::<BTreeSet<_>>(),
-        BTreeSet::from(["lo".to_owned(), tun.clone()]),
-        "{ns} must hold only lo and the tunnel"
-    );
-    let addrs = ip_addrs(ns, &tun).await;
-    assert!(
-        addrs.iter().any(|a| a.starts_with(OC_NET_PREFIX)),
-        "{tun} has no address the gateway gave ({OC_NET_PREFIX}x): {}",
-        names(&addrs)
-    );
-    let routes = all_routes(ns).await;
-    for r in &routes {
-        let dev = route_dev(r);
-        assert!(
-            dev == Some("lo") || dev == Some(tun.as_str()) || route_is_dead_end(r),
-            "route in {ns} that bypasses the tunnel: {r:?}\n{}",
-            routes.join("\n")
-        );
-    }
-    assert!(
-        routes
-            .iter()
-            .any(|r| r.starts_with(CORP_NET) && route_dev(r) == Some(tun.as_str())),
-        "no pushed route to {CORP_NET} through {tun}:\n{}",
-        routes.join("\n")
-    );
-    let resolv = read(&format!("{NETNS_ETC_DIR}/{ns}/resolv.conf"));
-    assert!(
-        resolv
-            .lines()
-            .any(|l| l.split_whitespace().eq(["nameserver", CORP_DNS])),
-        "/etc/netns/{ns}/resolv.conf lacks the gateway's DNS:\n{resolv}"
-    );
-    assert!(
-        resolv.lines().any(|l| {
-            let mut w = l.split_whitespace();
-            matches!(w.next(), Some("search" | "domain")) && w.any(|d| d == CORP_DOMAIN)
-        }),
-        "/etc/netns/{ns}/resolv.conf lacks the gateway's domain:\n{resolv}"
-    );
-    let out = curl_in(ns, &intranet_url(), 10).await;
-    assert!(
-        out.success() && out.stdout.contains(INTRANET_TOKEN),
-        "`ip netns exec {ns} curl {}` failed: {out}\n{}",
-        intranet_url(),
-        rig.logs()
-    );
-    rig.assert_rootns_cut_off().await;
-    let hits = processes_mentioning(OC_PASSWORD);
-    assert!(
-        hits.is_empty(),
-        "the password is visible in /proc:\n{}",
-        hits.join("\n")
-    );
-    let exposed = exposed_files_with(
-        &["/run", "/etc/netnsd", "/etc/netns", "/tmp"],
-        &[OC_PASSWORD],
-        // The checkout (sources, build products) holds the test's own
-        // literals; it is not where a secret could leak to.
-        &[rig.dir(), repo_root().as_path()],
-    );
-    assert!(exposed.is_empty(), "the password is in {exposed:?}");
-    assert!(
-        !daemon.log_text().contains(OC_PASSWORD),
-        "the daemon logged the password"
-    );
+    assert_isolated_and_working(
+        conn,
+        rig,
+        daemon,
+        ns,
+        ac,
+        &Isolated::openconnect(OC_PASSWORD),
+    )
+    .await;
     let clients = processes_of(OPENCONNECT_BIN);
     assert_eq!(clients.len(), 1, "one openconnect: {clients:?}");
     assert!(
@@ -148,10 +73,10 @@ async fn password_login_reaches_the_private_network_and_cleans_up() {
         let t0 = std::time::Instant::now();
         let ac = activate_until_up(&conn, &mut log, &path).await;
         eprintln!("openconnect activation took {:?}", t0.elapsed());
-        assert_isolated_and_working(&conn, &rig, &daemon, "oc1", &ac).await;
+        assert_openconnect_up(&conn, &rig, &daemon, "oc1", &ac).await;
         let t0 = std::time::Instant::now();
         deactivate_until_down(&conn, &mut log, &ac).await;
-        wait_clean_of(&conn, OPENCONNECT_BIN, &[], Some("oc1"), VPN_DOWN_TIMEOUT).await;
+        assert_nothing_left(&rig.keep()).await;
         eprintln!(
             "openconnect deactivation and cleanup took {:?}",
             t0.elapsed()
@@ -184,7 +109,7 @@ async fn pinned_server_certificate_connects() {
         let out = curl_in("ocpin", &intranet_url(), 10).await;
         assert!(out.stdout.contains(INTRANET_TOKEN), "{out}");
         deactivate_until_down(&conn, &mut log, &ac).await;
-        wait_clean_of(&conn, OPENCONNECT_BIN, &[], Some("ocpin"), VPN_DOWN_TIMEOUT).await;
+        assert_nothing_left(&rig.keep()).await;
         drop(daemon);
         drop(oc);
     })
@@ -224,63 +149,18 @@ async fn wrong_password_fails_with_login_failed_and_cleans_up() {
             log.describe(),
             daemon.log_text()
         );
-        wait_clean_of(&conn, OPENCONNECT_BIN, &[], Some("ocbad"), VPN_DOWN_TIMEOUT).await;
+        assert_nothing_left(&rig.keep()).await;
         drop(daemon);
         drop(oc);
     })
     .await
 }
 
-/// What the activation keeps for itself under the daemon's state
-/// directory (its helper socket, credentials files): nothing once it ended.
-fn vpn_state_files() -> Vec<String> {
-    std::fs::read_dir("/run/netnsd/vpn")
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// `ps -C openconnect`: the openconnect processes ps sees (pid and args).
-async fn ps_openconnect() -> Vec<String> {
-    let out = run("ps", &["-C", "openconnect", "-o", "pid=,args="]).await;
-    out_lines(&out)
-}
-
-/// Everything an ended activation into `ns` must have taken down, seen
-/// from outside the daemon: no openconnect (ps), no client tunnel anywhere
-/// (ip link), no namespace `ns` (ip netns list, the bus, /etc/netns), no
-/// state files, and rootns as it was in `before`.
-async fn assert_all_gone(ns: &str, before: &[NetSnapshot]) {
-    let ps = ps_openconnect().await;
-    assert!(ps.is_empty(), "ps still shows openconnect: {ps:?}");
-    let tuns = client_tunnels().await;
-    assert!(tuns.is_empty(), "client tunnels left: {tuns:?}");
-    let root_links = brief_links(ROOT_NS_NAME).await;
-    assert!(
-        !root_links.iter().any(|l| l.starts_with("nsvpn")),
-        "a tunnel is left in rootns: {root_links:?}"
-    );
-    assert!(
-        !ip_netns_list().await.iter().any(|n| n == ns),
-        "`ip netns list` still shows {ns}"
-    );
-    let probe = ip_ns(ns, &["link"]).await;
-    assert!(!probe.success(), "`ip -n {ns} link` still works: {probe}");
-    assert!(!Path::new(&format!("/run/netns/{ns}")).exists());
-    assert!(!Path::new(&format!("{NETNS_ETC_DIR}/{ns}")).exists());
-    let files = vpn_state_files();
-    assert!(files.is_empty(), "left in /run/netnsd/vpn: {files:?}");
-    assert_unchanged(before, "the activation").await;
-}
-
 /// (d) openconnect killed under an activated connection: it fails with
 /// NetworkManager's reason for a VPN service that stopped
 /// (service-stopped, State deactivated, VpnState failed), and the
 /// transient namespace, the tunnel and the daemon's files for it are all
-/// gone, as ps and iproute2 see it.
+/// gone, as /proc, iproute2 and the bus see it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openconnect_dying_fails_the_connection_and_cleans_up() {
     let _env = TestEnv::new();
@@ -301,7 +181,6 @@ async fn openconnect_dying_fails_the_connection_and_cleans_up() {
         let clients = processes_of(OPENCONNECT_BIN);
         assert_eq!(clients.len(), 1, "one openconnect: {clients:?}");
         let pid = clients[0].0;
-        assert_eq!(ps_openconnect().await.len(), 1);
 
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid as i32),
@@ -323,15 +202,8 @@ async fn openconnect_dying_fails_the_connection_and_cleans_up() {
             "{}",
             log.describe()
         );
-        wait_clean_of(
-            &conn,
-            OPENCONNECT_BIN,
-            &[],
-            Some("ocdies"),
-            VPN_DOWN_TIMEOUT,
-        )
-        .await;
-        assert_all_gone("ocdies", &before).await;
+        assert_nothing_left(&rig.keep()).await;
+        assert_unchanged(&before, "the activation").await;
         rig.assert_rootns_cut_off().await;
         drop(daemon);
         drop(oc);
@@ -390,15 +262,8 @@ async fn netns_timeout_zero_fails_and_leaves_nothing() {
             "{}",
             log.describe()
         );
-        wait_clean_of(
-            &conn,
-            OPENCONNECT_BIN,
-            &[],
-            Some("ochurry"),
-            VPN_DOWN_TIMEOUT,
-        )
-        .await;
-        assert_all_gone("ochurry", &before).await;
+        assert_nothing_left(&rig.keep()).await;
+        assert_unchanged(&before, "the activation").await;
         drop(daemon);
         drop(oc);
     })
@@ -428,7 +293,7 @@ async fn persistent_namespace_stays_empty_after_deactivation() {
         let mut kept: Option<String> = None;
         for round in 0..2 {
             let ac = activate_until_up(&conn, &mut log, &path).await;
-            assert_isolated_and_working(&conn, &rig, &daemon, "ockeep", &ac).await;
+            assert_openconnect_up(&conn, &rig, &daemon, "ockeep", &ac).await;
             let ns_path = wait_ns_on_bus(&conn, "ockeep", Duration::from_secs(1)).await;
             assert!(
                 instance(&conn, &ns_path).await.persistent().await.unwrap(),
@@ -440,9 +305,9 @@ async fn persistent_namespace_stays_empty_after_deactivation() {
             deactivate_until_down(&conn, &mut log, &ac).await;
             let (st, why) = log.states(&ac, Sig::State).last().copied().unwrap();
             assert_eq!((st, why), (active::DEACTIVATED, reason::USER_DISCONNECTED));
-            wait_clean_of(&conn, OPENCONNECT_BIN, &[], None, VPN_DOWN_TIMEOUT).await;
-
-            // Kept, as iproute2 and the bus see it, with only lo in it.
+            // Kept, empty (only lo, only lo's routes, no DNS files, no
+            // process inside); the tunnel and openconnect are gone.
+            assert_nothing_left(&rig.keep().empty_ns("ockeep")).await;
             assert!(
                 ip_netns_list().await.iter().any(|n| n == "ockeep"),
                 "round {round}: `ip netns list` lost ockeep"
@@ -453,16 +318,6 @@ async fn persistent_namespace_stays_empty_after_deactivation() {
                 "round {round}: the namespace kept its object"
             );
             assert_eq!(brief_links("ockeep").await, ["lo"], "round {round}");
-            assert!(tun_links("ockeep").await.is_empty());
-            for r in all_routes("ockeep").await {
-                assert_eq!(route_dev(&r), Some("lo"), "left in ockeep: {r}");
-            }
-            assert!(
-                !Path::new(&format!("{NETNS_ETC_DIR}/ockeep/resolv.conf")).exists(),
-                "round {round}: the VPN's resolv.conf is left"
-            );
-            let ps = ps_openconnect().await;
-            assert!(ps.is_empty(), "ps still shows openconnect: {ps:?}");
             let out = curl_in("ockeep", &intranet_url_by_addr(), 2).await;
             assert!(
                 !out.success() && !out.stdout.contains(INTRANET_TOKEN),

@@ -17,7 +17,7 @@
 //! leave nothing behind; bad profiles are refused naming the key; a
 //! NetworkManager keyfile round-trips; polkit guards activation and secrets.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use netnsd_api::state::{active, reason, vpn};
@@ -159,113 +159,6 @@ async fn deactivate_and_wait(conn: &zbus::Connection, log: &mut StateLog, ac: &s
     .await;
 }
 
-/// Everything that must hold while an isolated VPN into `ns` is up.
-async fn assert_isolated_and_working(
-    conn: &zbus::Connection,
-    rig: &OpenVpnRig,
-    ns: &str,
-    ac: &str,
-) {
-    // The active connection lives in the isolated namespace.
-    let ns_path = wait_ns_on_bus(conn, ns, Duration::from_secs(1)).await;
-    assert_eq!(
-        active_proxy(conn, ac)
-            .await
-            .network_namespace()
-            .await
-            .unwrap()
-            .to_string(),
-        ns_path,
-        "Connection.Active.NetworkNamespace"
-    );
-    assert!(ip_netns_list().await.iter().any(|n| n == ns));
-
-    // Only lo and the tunnel.
-    let links = brief_links(ns).await;
-    let tuns = tun_links(ns).await;
-    assert_eq!(tuns.len(), 1, "one tun in {ns}: {links:?}");
-    let tun = tuns[0].clone();
-    assert_eq!(
-        links.iter().cloned().collect::<BTreeSet<_>>(),
-        BTreeSet::from(["lo".to_owned(), tun.clone()]),
-        "{ns} must hold only lo and the tunnel"
-    );
-    // The tunnel has the pushed address; no client tunnel anywhere else.
-    let addrs = ip_addrs(ns, &tun).await;
-    assert!(
-        addrs
-            .iter()
-            .any(|a| a.starts_with("10.8.0.") && a.ends_with("/24")),
-        "{tun} has no address in {VPN_NET}: {addrs:?}"
-    );
-    let tuns_everywhere = client_tuns().await;
-    assert_eq!(
-        tuns_everywhere,
-        BTreeMap::from([(ns.to_owned(), vec![tun.clone()])]),
-        "the client's tunnel must be in {ns} and nowhere else"
-    );
-
-    // No route around the tunnel.
-    let routes = all_routes(ns).await;
-    for r in &routes {
-        let dev = route_dev(r);
-        assert!(
-            dev == Some("lo") || dev == Some(tun.as_str()) || route_is_dead_end(r),
-            "route in {ns} that bypasses the tunnel: {r:?}\nall routes:\n{}",
-            routes.join("\n")
-        );
-    }
-    let get = ip_ns(ns, &["route", "get", INTRANET_ADDR]).await.ok();
-    assert_eq!(
-        route_dev(&get.stdout),
-        Some(tun.as_str()),
-        "the pushed route to {CORP_NET}: {get}"
-    );
-    let get = ip_ns(ns, &["route", "get", SERVER_ADDR]).await;
-    assert!(
-        !get.success() || route_dev(&get.stdout) == Some(tun.as_str()),
-        "{ns} reaches the internet around the tunnel: {get}"
-    );
-
-    // The pushed DNS, in the namespace's own resolv.conf.
-    let resolv = read(&format!("{NETNS_ETC_DIR}/{ns}/resolv.conf"));
-    assert!(
-        resolv
-            .lines()
-            .any(|l| l.split_whitespace().eq(["nameserver", CORP_DNS])),
-        "/etc/netns/{ns}/resolv.conf has no `nameserver {CORP_DNS}`:\n{resolv}"
-    );
-    assert!(
-        resolv.lines().any(|l| {
-            let mut w = l.split_whitespace();
-            matches!(w.next(), Some("search" | "domain")) && w.any(|d| d == CORP_DOMAIN)
-        }),
-        "/etc/netns/{ns}/resolv.conf does not search {CORP_DOMAIN}:\n{resolv}"
-    );
-
-    // A process in the namespace reaches the private host by name, through
-    // the pushed DNS; and by its short name through the search domain.
-    let out = curl_in(ns, &intranet_url(), 10).await;
-    assert!(
-        out.success() && out.stdout.contains(INTRANET_TOKEN),
-        "`ip netns exec {ns} curl {}` failed: {out}\n{}",
-        intranet_url(),
-        rig.logs()
-    );
-    let out = run(
-        "ip",
-        &["netns", "exec", ns, "getent", "ahostsv4", "intranet"],
-    )
-    .await;
-    assert!(
-        out.success() && out.stdout.contains(INTRANET_ADDR),
-        "the search domain {CORP_DOMAIN} does not apply in {ns}: {out}"
-    );
-
-    // The sandbox's own namespace still cannot.
-    rig.assert_rootns_cut_off().await;
-}
-
 // ---------------------------------------------------------------------------
 // The rig itself
 
@@ -403,7 +296,7 @@ async fn isolated_vpn_reaches_the_private_network_and_cleans_up() {
         assert!(active.vpn().await.unwrap());
         assert_eq!(active.connection().await.unwrap().as_str(), path);
 
-        assert_isolated_and_working(&conn, &rig, "vpn1", &ac).await;
+        assert_isolated_and_working(&conn, &rig, &daemon, "vpn1", &ac, &Isolated::openvpn()).await;
         let vpn1 = wait_ns_on_bus(&conn, "vpn1", Duration::from_secs(1)).await;
         let isolated = ns_connections(&conn, &vpn1).await;
         assert_eq!(
@@ -450,11 +343,7 @@ async fn isolated_vpn_reaches_the_private_network_and_cleans_up() {
 
         // (b) deactivation.
         deactivate_and_wait(&conn, &mut log, &ac).await;
-        wait_clean(&conn, &rig, Some("vpn1"), VPN_DOWN_TIMEOUT).await;
-        assert!(
-            !std::path::Path::new(&format!("{NETNS_ETC_DIR}/vpn1")).exists(),
-            "/etc/netns/vpn1 is left"
-        );
+        assert_nothing_left(&rig.keep()).await;
         wait_for(
             VPN_DOWN_TIMEOUT,
             "rootns.ActiveConnections to drop it",
@@ -518,7 +407,7 @@ async fn persistent_namespace_stays_empty_after_deactivation() {
     let _env = TestEnv::new();
     timed(async {
         let rig = OpenVpnRig::start().await;
-        let _daemon = Daemon::start().await;
+        let daemon = Daemon::start().await;
         let conn = system_conn().await;
         let profile = rig
             .profile("corp-keep")
@@ -529,15 +418,17 @@ async fn persistent_namespace_stays_empty_after_deactivation() {
 
         for round in 0..2 {
             let ac = activate_and_wait(&conn, &mut log, &path).await;
-            assert_isolated_and_working(&conn, &rig, "vpnkeep", &ac).await;
+            assert_isolated_and_working(&conn, &rig, &daemon, "vpnkeep", &ac, &Isolated::openvpn())
+                .await;
             let ns_path = wait_ns_on_bus(&conn, "vpnkeep", Duration::from_secs(1)).await;
             assert!(
                 instance(&conn, &ns_path).await.persistent().await.unwrap(),
                 "round {round}: vpnkeep.Persistent"
             );
             deactivate_and_wait(&conn, &mut log, &ac).await;
-            wait_clean(&conn, &rig, None, VPN_DOWN_TIMEOUT).await;
-            // Still there, on the bus and for iproute2, with only lo.
+            // Still there, empty (only lo, only lo's routes, no DNS files);
+            // the client and its tunnel are gone.
+            assert_nothing_left(&rig.keep().empty_ns("vpnkeep")).await;
             assert!(ip_netns_list().await.iter().any(|n| n == "vpnkeep"));
             assert_eq!(
                 wait_ns_on_bus(&conn, "vpnkeep", Duration::from_secs(1)).await,
@@ -545,9 +436,6 @@ async fn persistent_namespace_stays_empty_after_deactivation() {
                 "round {round}: the namespace kept its object"
             );
             assert_eq!(brief_links("vpnkeep").await, vec!["lo".to_owned()]);
-            for r in all_routes("vpnkeep").await {
-                assert_eq!(route_dev(&r), Some("lo"), "left in vpnkeep: {r}");
-            }
             let out = curl_in("vpnkeep", &intranet_url_by_addr(), 2).await;
             assert!(!out.stdout.contains(INTRANET_TOKEN), "{out}");
         }
@@ -603,7 +491,7 @@ async fn server_going_away_fails_the_connection_and_cleans_up() {
             log.describe()
         );
         assert!(log.events.len() > before);
-        wait_clean(&conn, &rig, Some("vpngone"), SERVER_GONE_TIMEOUT).await;
+        assert_nothing_left_within(&rig.keep(), SERVER_GONE_TIMEOUT).await;
         rig.assert_rootns_cut_off().await;
     })
     .await
@@ -652,8 +540,7 @@ async fn netns_timeout_zero_fails_and_leaves_nothing() {
         .await;
         let (_, vpn_why) = log.states(&ac, Sig::Vpn).last().copied().unwrap();
         assert_eq!(vpn_why, reason::CONNECT_TIMEOUT, "{}", log.describe());
-        wait_clean(&conn, &rig, Some("vpnhurry"), VPN_DOWN_TIMEOUT).await;
-        assert!(!std::path::Path::new(&format!("{NETNS_ETC_DIR}/vpnhurry")).exists());
+        assert_nothing_left(&rig.keep()).await;
         let pgrep = run("pgrep", &["-f", "openvpn.*client"]).await;
         assert!(!pgrep.success(), "an openvpn client is left: {pgrep}");
         assert_eq!(host_view().await, before);
@@ -1025,7 +912,7 @@ async fn activation_needs_polkit() {
         let out = curl_in("vpnpk", &intranet_url(), 10).await;
         assert!(out.stdout.contains(INTRANET_TOKEN), "{out}");
         deactivate_and_wait(&conn, &mut log, &ac).await;
-        wait_clean(&conn, &rig, Some("vpnpk"), VPN_DOWN_TIMEOUT).await;
+        assert_nothing_left(&rig.keep()).await;
     })
     .await
 }
@@ -1086,7 +973,7 @@ async fn non_isolated_vpn_is_configured_in_the_uplink_namespace() {
         assert_eq!(read("/etc/resolv.conf"), before.resolv_conf);
 
         deactivate_and_wait(&conn, &mut log, &ac).await;
-        wait_clean(&conn, &rig, None, VPN_DOWN_TIMEOUT).await;
+        assert_nothing_left(&rig.keep()).await;
         assert_eq!(ip_netns_list().await, namespaces);
         assert_eq!(host_view().await, before, "rootns after the VPN");
         rig.assert_rootns_cut_off().await;
@@ -1131,8 +1018,7 @@ async fn openvpn_dying_fails_the_connection_and_cleans_up() {
             "{}",
             log.describe()
         );
-        wait_clean(&conn, &rig, Some("vpndies"), VPN_DOWN_TIMEOUT).await;
-        assert!(!std::path::Path::new(&format!("{NETNS_ETC_DIR}/vpndies")).exists());
+        assert_nothing_left(&rig.keep()).await;
     })
     .await
 }
@@ -1179,7 +1065,7 @@ async fn refused_login_fails_and_the_right_password_connects() {
             "{}",
             log.describe()
         );
-        wait_clean(&conn, &rig, Some("vpnlogin"), VPN_DOWN_TIMEOUT).await;
+        assert_nothing_left(&rig.keep()).await;
 
         let right = rig
             .profile("corp-right")
@@ -1196,7 +1082,7 @@ async fn refused_login_fails_and_the_right_password_connects() {
         let out = curl_in("vpnlogin", &intranet_url(), 10).await;
         assert!(out.stdout.contains(INTRANET_TOKEN), "{out}");
         deactivate_and_wait(&conn, &mut log, &ac).await;
-        wait_clean(&conn, &rig, Some("vpnlogin"), VPN_DOWN_TIMEOUT).await;
+        assert_nothing_left(&rig.keep()).await;
     })
     .await
 }
@@ -1236,9 +1122,9 @@ async fn isolated_namespace_goes_once_its_last_process_exits() {
         drop(rd);
 
         deactivate_and_wait(&conn, &mut log, &ac).await;
-        wait_clean(&conn, &rig, None, VPN_DOWN_TIMEOUT).await;
         // The process is still there, and so is its namespace, with
-        // nothing in it but lo.
+        // nothing in it but lo; the client and its tunnel are gone.
+        assert_nothing_left(&rig.keep().empty_ns("vpnbusy").pid(pid)).await;
         assert!(
             std::path::Path::new(&format!("/proc/{pid}")).exists(),
             "the spawned process died with the connection"
@@ -1246,9 +1132,6 @@ async fn isolated_namespace_goes_once_its_last_process_exits() {
         assert!(ip_netns_list().await.iter().any(|n| n == "vpnbusy"));
         assert!(ns_on_bus(&conn, "vpnbusy").await);
         assert_eq!(brief_links("vpnbusy").await, vec!["lo".to_owned()]);
-        for r in all_routes("vpnbusy").await {
-            assert_eq!(route_dev(&r), Some("lo"), "left in vpnbusy: {r}");
-        }
         let out = curl_in("vpnbusy", &intranet_url_by_addr(), 2).await;
         assert!(!out.stdout.contains(INTRANET_TOKEN), "{out}");
 
@@ -1267,6 +1150,7 @@ async fn isolated_namespace_goes_once_its_last_process_exits() {
         .expect("ProcessExited within 10 s");
         wait_ns_off_bus(&conn, "vpnbusy", VPN_DOWN_TIMEOUT).await;
         assert!(!ip_netns_list().await.iter().any(|n| n == "vpnbusy"));
+        assert_nothing_left(&rig.keep()).await;
     })
     .await
 }
@@ -1307,7 +1191,7 @@ async fn deleting_the_profile_ends_its_connection_with_connection_removed() {
             "{}",
             log.describe()
         );
-        wait_clean(&conn, &rig, Some("vpndel"), VPN_DOWN_TIMEOUT).await;
+        assert_nothing_left(&rig.keep()).await;
         assert!(list_connections(&conn).await.is_empty());
     })
     .await
@@ -1344,7 +1228,7 @@ async fn a_client_that_ignores_sigterm_is_killed_and_the_deactivation_ends() {
             rig.foreign_openvpn_pids().is_empty(),
             "the stopped client is still there"
         );
-        wait_clean(&conn, &rig, Some("vpnhung"), VPN_DOWN_TIMEOUT).await;
+        assert_nothing_left(&rig.keep()).await;
     })
     .await
 }

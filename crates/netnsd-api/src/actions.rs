@@ -4,6 +4,9 @@
 pub const MANAGE_NAMESPACES: &str = "net.netnsd.Netns1.manage-namespaces";
 pub const TAKE_DEVICE: &str = "net.netnsd.Netns1.take-device";
 pub const CONFIGURE: &str = "net.netnsd.Netns1.configure";
+/// `configure` for the host's own namespace (rootns), and any change that
+/// makes or moves a link there: administrators only.
+pub const CONFIGURE_HOST: &str = "net.netnsd.Netns1.configure-host";
 pub const MODIFY_SETTINGS: &str = "net.netnsd.Netns1.modify-settings";
 pub const ACTIVATE_CONNECTION: &str = "net.netnsd.Netns1.activate-connection";
 pub const SPAWN: &str = "net.netnsd.Netns1.spawn";
@@ -14,6 +17,7 @@ pub const ALL: &[&str] = &[
     MANAGE_NAMESPACES,
     TAKE_DEVICE,
     CONFIGURE,
+    CONFIGURE_HOST,
     MODIFY_SETTINGS,
     ACTIVATE_CONNECTION,
     SPAWN,

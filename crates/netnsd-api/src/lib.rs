@@ -16,6 +16,9 @@ pub mod state;
 pub mod validate;
 
 pub use cidr::{Cidr, Family};
+#[cfg(test)]
+mod fuzz;
+
 pub use error::Error;
 pub use route::{Route, RouteEntry, Scope};
 pub use rule::{Rule, RuleEntry};

@@ -134,7 +134,9 @@ async fn blocking<T: Send + 'static>(
 impl FloorSubject {
     pub fn setup(host_prefix: &'static str) -> Result<Self, String> {
         let run_dir = RunDir::new(netnsd_api::NETNS_RUN_DIR);
-        run_dir.prepare().map_err(err("prepare /run/netns"))?;
+        run_dir
+            .prepare(std::time::Duration::from_secs(3))
+            .map_err(err("prepare /run/netns"))?;
         // The table, once, as the daemon declares it with its first uplink.
         firewall::apply(&firewall::declare_batch(&[]), None).map_err(|e| e.message())?;
         let (events, mut rx) = mpsc::unbounded_channel();

@@ -104,7 +104,7 @@ pub fn write(etc_netns: &Path, name: &str, d: &Dns, host_nsswitch: &Path) -> io:
 /// when nothing else (an administrator's own file) is left in it.
 pub fn remove(etc_netns: &Path, name: &str) -> io::Result<()> {
     let dir = dir(etc_netns, name);
-    for f in ["resolv.conf", "hosts", "nsswitch.conf"] {
+    for f in FILES {
         match fs::remove_file(dir.join(f)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
@@ -117,6 +117,43 @@ pub fn remove(etc_netns: &Path, name: &str) -> io::Result<()> {
         Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// The files netnsd writes for a namespace.
+pub const FILES: [&str; 3] = ["resolv.conf", "hosts", "nsswitch.conf"];
+
+/// The contents of namespace `name`'s files that are there now (name and
+/// bytes), to be put back with [`put_back`]. Only regular files are read,
+/// never through a symbolic link.
+pub fn snapshot(etc_netns: &Path, name: &str) -> io::Result<Vec<(String, Vec<u8>)>> {
+    let dir = dir(etc_netns, name);
+    let mut out = Vec::new();
+    for f in FILES {
+        let path = dir.join(f);
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() => out.push((f.to_owned(), fs::read(&path)?)),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Writes back files taken with [`snapshot`] (world-readable, as before).
+pub fn put_back(etc_netns: &Path, name: &str, files: &[(String, Vec<u8>)]) -> io::Result<()> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let dir = dir(etc_netns, name);
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(&dir)?;
+    for (f, bytes) in files.iter().filter(|(f, _)| FILES.contains(&f.as_str())) {
+        write_atomic(&dir.join(f), &String::from_utf8_lossy(bytes))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -169,6 +206,28 @@ mod tests {
         remove(tmp.path(), "vpn").unwrap();
         assert!(dir.join("gai.conf").exists());
         assert!(!dir.join("resolv.conf").exists());
+    }
+
+    #[test]
+    fn files_put_back_as_they_were() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("vpn");
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("resolv.conf"), "nameserver 192.0.2.9\n").unwrap();
+        std::os::unix::fs::symlink("/etc/shadow", dir.join("hosts")).unwrap();
+        let saved = snapshot(tmp.path(), "vpn").unwrap();
+        assert_eq!(
+            saved,
+            vec![("resolv.conf".to_owned(), b"nameserver 192.0.2.9\n".to_vec())]
+        );
+        remove(tmp.path(), "vpn").unwrap();
+        put_back(tmp.path(), "vpn", &saved).unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.join("resolv.conf")).unwrap(),
+            "nameserver 192.0.2.9\n"
+        );
+        assert!(!dir.join("hosts").exists());
+        assert!(snapshot(tmp.path(), "none").unwrap().is_empty());
     }
 
     #[test]

@@ -1,22 +1,32 @@
 //! netnsd: a root daemon that owns the host's network namespaces and exposes
 //! them on the D-Bus system bus. The binary (`src/bin/netnsd.rs`) is a thin
 //! layer over [`run`].
+//!
+//! The shape: `manager` owns all state (in parts, under `manager/state`) and
+//! reports every change as a typed `Change` to a `Publisher`; `dbus` is the
+//! bus edge — it validates, asks polkit, asks the manager, and implements the
+//! publisher, the only code that touches the object server. Below the
+//! manager: `netlink` (one file per kernel object), `netns` (named
+//! namespaces, and the thread that enters one), `vpn` (one file per VPN type
+//! behind the `VpnType` trait, and the common launch), `settings` (profiles),
+//! `firewall`, `dns`, `spawn`, `record` (the journal). Public here is only
+//! what the binary and the benchmark (`netnsd-bench`) use.
 
-pub mod dbus;
+mod dbus;
 pub mod dns;
 pub mod firewall;
 pub mod helpers;
 pub mod limits;
-pub mod manager;
+mod manager;
 pub mod netlink;
 pub mod netns;
-pub mod record;
-pub mod settings;
-pub mod spawn;
+mod record;
+mod settings;
+mod spawn;
 pub mod sysctl;
 pub mod uplink;
 pub mod vpn;
-pub mod watch;
+mod watch;
 
 use std::path::PathBuf;
 

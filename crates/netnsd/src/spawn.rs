@@ -7,17 +7,22 @@
 //!
 //! Everything that may allocate or take locks (user lookups, paths, C
 //! strings) is prepared in the parent; the child, between fork and exec,
-//! only makes system calls. The fork happens on a blocking-pool thread,
-//! never on an async worker.
+//! only makes system calls. The fork happens on a thread of its own, never
+//! on an async worker, and nothing the caller names (its working directory,
+//! its program, its home) is looked at in the parent: a path on a file
+//! system that does not answer (a stopped FUSE server, a dead NFS server)
+//! stalls only the child, which [`start_within`] kills when it has not
+//! exec'd in time.
 
 use std::collections::HashMap;
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::fs::{self, File};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use nix::unistd::{Gid, Uid, User};
 
@@ -92,9 +97,43 @@ fn cstr(s: impl AsRef<[u8]>) -> io::Result<CString> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in an argument"))
 }
 
-/// (source, target) pairs: each entry of /etc/netns/NAME over /etc/ENTRY,
-/// where /etc/ENTRY exists (as `ip netns exec` does).
-fn etc_binds(dir: &Path) -> io::Result<Vec<(CString, CString)>> {
+/// One entry of /etc/netns/NAME bound over the file /etc/ENTRY stands for.
+#[derive(Debug)]
+struct Bind {
+    src: CString,
+    /// /etc/ENTRY, or where it links to: mount(2) follows a symbolic link,
+    /// so the bind lands on the link's target.
+    dst: CString,
+    /// The target is under one of the hidden resolver directories (as
+    /// /etc/resolv.conf → /run/systemd/resolve/stub-resolv.conf is, with
+    /// systemd-resolved): the tmpfs over that directory would hide the
+    /// bind, so the file is made in the tmpfs and bound there instead.
+    in_hidden: bool,
+}
+
+/// Where /etc/ENTRY leads: itself, or its symbolic link's target (followed
+/// to the end; a dangling one as far as it goes). None when it is missing.
+fn resolve_etc(target: &Path) -> Option<PathBuf> {
+    let meta = fs::symlink_metadata(target).ok()?;
+    if !meta.file_type().is_symlink() {
+        return Some(target.to_path_buf());
+    }
+    if let Ok(p) = fs::canonicalize(target) {
+        return Some(p);
+    }
+    // Dangling (the resolver is not running): its directory, resolved, and
+    // the last name.
+    let link = fs::read_link(target).ok()?;
+    let link = Path::new("/etc").join(link);
+    let parent = fs::canonicalize(link.parent()?).unwrap_or(link.parent()?.to_path_buf());
+    Some(parent.join(link.file_name()?))
+}
+
+/// Each entry of /etc/netns/NAME over /etc/ENTRY, where /etc/ENTRY exists
+/// (as `ip netns exec` does) — or links into a directory that `hidden`
+/// covers, where it is made.
+fn etc_binds(dir: &Path, hidden: &[&str]) -> io::Result<Vec<Bind>> {
+    use std::os::unix::ffi::OsStrExt;
     let mut out = Vec::new();
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,
@@ -103,44 +142,105 @@ fn etc_binds(dir: &Path) -> io::Result<Vec<(CString, CString)>> {
     };
     for e in rd {
         let e = e?;
-        let target = Path::new("/etc").join(e.file_name());
-        if target.exists() {
-            use std::os::unix::ffi::OsStrExt;
-            out.push((
-                cstr(e.path().as_os_str().as_bytes())?,
-                cstr(target.as_os_str().as_bytes())?,
-            ));
+        let Some(target) = resolve_etc(&Path::new("/etc").join(e.file_name())) else {
+            continue;
+        };
+        let in_hidden = hidden
+            .iter()
+            .any(|h| target.starts_with(h) && target != Path::new(h));
+        if in_hidden || target.exists() {
+            out.push(Bind {
+                src: cstr(e.path().as_os_str().as_bytes())?,
+                dst: cstr(target.as_os_str().as_bytes())?,
+                in_hidden,
+            });
         }
     }
     Ok(out)
 }
 
+/// Starts the program on a thread of its own and waits, without holding an
+/// async worker, until it has exec'd, for at most `limit`. Past that the
+/// child (stuck before exec: its working directory or program is on a file
+/// system that does not answer) is killed and reaped, and the error is
+/// io::ErrorKind::TimedOut.
+pub async fn start_within(req: Request, limit: Duration) -> io::Result<Child> {
+    // The child writes its pid here first thing, so that a child stuck
+    // before exec (while Command::spawn still waits for it) can be killed.
+    let (pid_r, pid_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
+    let (tx, mut rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("spawn".into())
+        .spawn(move || {
+            let _ = tx.send(start(req, Some(pid_w)));
+        })?;
+    match tokio::time::timeout(limit, &mut rx).await {
+        Ok(r) => r.unwrap_or_else(|_| Err(io::Error::other("the spawn thread panicked"))),
+        Err(_) => {
+            let mut buf = [0u8; 4];
+            // SAFETY: reads at most 4 bytes into a 4-byte buffer from a
+            // descriptor we own.
+            let n = unsafe { libc::read(pid_r.as_raw_fd(), buf.as_mut_ptr().cast(), 4) };
+            let pid = (n == 4).then(|| libc::pid_t::from_ne_bytes(buf));
+            if let Some(pid) = pid {
+                // Our child, not reaped yet: the pid cannot be anyone else's.
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            // Command::spawn returns once the child is gone (or has exec'd
+            // after all): kill it if needed, and reap it.
+            tokio::spawn(async move {
+                if let Ok(Ok(mut child)) = rx.await {
+                    let _ = child.kill();
+                    let _ = wait_exit(child).await;
+                }
+            });
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "it had not started after {} s (its working directory or program is on a file system that does not answer?); it was killed",
+                    limit.as_secs()
+                ),
+            ))
+        }
+    }
+}
+
 /// Starts the program; the error is the reason it could not start (a missing
-/// program comes back as io::ErrorKind::NotFound).
-pub fn start(req: Request) -> io::Result<Child> {
+/// program comes back as io::ErrorKind::NotFound). Blocks until the child
+/// has exec'd. The child writes its pid (native-endian, 4 bytes) to
+/// `announce` first, if given.
+pub fn start(req: Request, announce: Option<OwnedFd>) -> io::Result<Child> {
     let program = req
         .argv
         .first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty argv"))?;
+    let hidden: Vec<&str> = RESOLVER_DIRS
+        .iter()
+        .copied()
+        .filter(|d| Path::new(d).is_dir())
+        .collect();
     let binds = match &req.etc_dir {
-        Some(d) => etc_binds(d)?,
+        Some(d) => etc_binds(d, &hidden)?,
         None => Vec::new(),
     };
-    let hide: Vec<CString> = RESOLVER_DIRS
-        .iter()
-        .filter(|d| Path::new(d).is_dir())
-        .map(cstr)
-        .collect::<io::Result<_>>()?;
-    let cwd = cstr(if !req.cwd.is_empty() {
-        req.cwd.clone()
+    let hide: Vec<CString> = hidden.iter().map(cstr).collect::<io::Result<_>>()?;
+    // Looked at in the child only, as the user (see the module's comment).
+    let cwd = if !req.cwd.is_empty() {
+        Cwd::Given(cstr(&req.cwd)?)
     } else {
-        req.identity
-            .home
-            .as_ref()
-            .filter(|h| h.is_dir())
-            .map(|h| h.display().to_string())
-            .unwrap_or_else(|| "/".into())
-    })?;
+        match &req.identity.home {
+            Some(h) => {
+                use std::os::unix::ffi::OsStrExt;
+                Cwd::HomeOrRoot(cstr(h.as_os_str().as_bytes())?)
+            }
+            None => Cwd::HomeOrRoot(c"/".to_owned()),
+        }
+    };
+    let announce_fd = announce.as_ref().map_or(-1, |fd| fd.as_raw_fd());
     let sys_ro = sys_is_read_only();
     let groups: Vec<libc::gid_t> = req.identity.groups.clone();
     let (uid, gid) = (req.identity.uid, req.identity.gid);
@@ -159,13 +259,32 @@ pub fn start(req: Request) -> io::Result<Child> {
     unsafe {
         cmd.pre_exec(move || {
             child_setup(
-                netns_fd, in_ns, &binds, sys_ro, &hide, pty, &groups, gid, uid, &cwd,
+                announce_fd,
+                netns_fd,
+                in_ns,
+                &binds,
+                sys_ro,
+                &hide,
+                pty,
+                &groups,
+                gid,
+                uid,
+                &cwd,
             )
         });
     }
     let child = cmd.spawn();
     drop(req.netns);
+    drop(announce);
     child
+}
+
+/// Where the program starts.
+enum Cwd {
+    /// The directory the caller asked for: it must work.
+    Given(CString),
+    /// The user's home if the user can enter it, else "/".
+    HomeOrRoot(CString),
 }
 
 fn check(r: libc::c_int) -> io::Result<()> {
@@ -178,17 +297,25 @@ fn check(r: libc::c_int) -> io::Result<()> {
 
 #[allow(clippy::too_many_arguments)]
 fn child_setup(
+    announce_fd: libc::c_int,
     netns_fd: libc::c_int,
     in_ns: bool,
-    binds: &[(CString, CString)],
+    binds: &[Bind],
     sys_ro: bool,
     hide: &[CString],
     pty: bool,
     groups: &[libc::gid_t],
     gid: u32,
     uid: u32,
-    cwd: &CStr,
+    cwd: &Cwd,
 ) -> io::Result<()> {
+    // SAFETY: plain system calls on valid, NUL-terminated strings.
+    unsafe {
+        if announce_fd >= 0 {
+            let pid = libc::getpid().to_ne_bytes();
+            libc::write(announce_fd, pid.as_ptr().cast(), pid.len());
+        }
+    }
     crate::limits::restore_nofile_in_child()?;
     // SAFETY: plain system calls on valid, NUL-terminated strings.
     unsafe {
@@ -204,12 +331,42 @@ fn child_setup(
             libc::MS_SLAVE | libc::MS_REC,
             std::ptr::null(),
         ))?;
-        for (src, dst) in binds {
+        // The host's resolver directories hidden under an empty tmpfs,
+        // writable until the files bound into it are made.
+        const HIDE_FLAGS: libc::c_ulong = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        for d in hide {
             check(libc::mount(
-                src.as_ptr(),
-                dst.as_ptr(),
+                c"tmpfs".as_ptr(),
+                d.as_ptr(),
+                c"tmpfs".as_ptr(),
+                HIDE_FLAGS,
+                c"mode=0755,size=4k".as_ptr().cast(),
+            ))?;
+        }
+        for b in binds {
+            if b.in_hidden {
+                let fd = libc::open(
+                    b.dst.as_ptr(),
+                    libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+                    0o644,
+                );
+                check(fd)?;
+                libc::close(fd);
+            }
+            check(libc::mount(
+                b.src.as_ptr(),
+                b.dst.as_ptr(),
                 c"none".as_ptr(),
                 libc::MS_BIND,
+                std::ptr::null(),
+            ))?;
+        }
+        for d in hide {
+            check(libc::mount(
+                std::ptr::null(),
+                d.as_ptr(),
+                std::ptr::null(),
+                libc::MS_REMOUNT | libc::MS_RDONLY | HIDE_FLAGS,
                 std::ptr::null(),
             ))?;
         }
@@ -225,15 +382,6 @@ fn child_setup(
                 std::ptr::null(),
             ))?;
         }
-        for d in hide {
-            check(libc::mount(
-                c"tmpfs".as_ptr(),
-                d.as_ptr(),
-                c"tmpfs".as_ptr(),
-                libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-                c"mode=0755,size=4k".as_ptr().cast(),
-            ))?;
-        }
         check(libc::setsid())?;
         if pty {
             check(libc::ioctl(0, libc::TIOCSCTTY, 0))?;
@@ -241,7 +389,14 @@ fn child_setup(
         check(libc::setgroups(groups.len(), groups.as_ptr()))?;
         check(libc::setresgid(gid, gid, gid))?;
         check(libc::setresuid(uid, uid, uid))?;
-        check(libc::chdir(cwd.as_ptr()))?;
+        match cwd {
+            Cwd::Given(dir) => check(libc::chdir(dir.as_ptr()))?,
+            Cwd::HomeOrRoot(home) => {
+                if libc::chdir(home.as_ptr()) < 0 {
+                    check(libc::chdir(c"/".as_ptr()))?;
+                }
+            }
+        }
         // Only stdin, stdout and stderr go to the program.
         check(libc::syscall(
             libc::SYS_close_range,
@@ -315,9 +470,33 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         fs::write(tmp.path().join("resolv.conf"), "").unwrap();
         fs::write(tmp.path().join("no-such-file-in-etc.conf"), "").unwrap();
-        let b = etc_binds(tmp.path()).unwrap();
+        let b = etc_binds(tmp.path(), &[]).unwrap();
         assert_eq!(b.len(), 1);
-        assert_eq!(b[0].1.to_str().unwrap(), "/etc/resolv.conf");
-        assert!(etc_binds(&tmp.path().join("missing")).unwrap().is_empty());
+        assert!(!b[0].in_hidden);
+        assert!(
+            etc_binds(&tmp.path().join("missing"), &[])
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_link_into_a_hidden_directory_is_bound_there() {
+        // /etc/mtab links to ../proc/self/mounts on every Linux host: a
+        // stand-in for /etc/resolv.conf → /run/systemd/resolve/….
+        if !fs::symlink_metadata("/etc/mtab").is_ok_and(|m| m.file_type().is_symlink()) {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("mtab"), "").unwrap();
+        let target = resolve_etc(Path::new("/etc/mtab")).unwrap();
+        assert!(target.starts_with("/proc"), "{}", target.display());
+        let b = etc_binds(tmp.path(), &["/proc"]).unwrap();
+        assert_eq!(b.len(), 1);
+        assert!(b[0].in_hidden);
+        assert_eq!(b[0].dst.to_str().unwrap(), target.to_str().unwrap());
+        let b = etc_binds(tmp.path(), &["/run/nscd"]).unwrap();
+        assert!(!b[0].in_hidden);
+        assert_eq!(resolve_etc(Path::new("/etc/no-such-file")), None);
     }
 }

@@ -4,6 +4,7 @@
 //! error into `nsctl: MESSAGE` on stderr and an exit status (see
 //! `error::EXIT_STATUSES`). The work is in `cmd/`, the printing in `output`.
 
+mod active;
 mod cli;
 mod cmd;
 mod device;
@@ -16,6 +17,7 @@ mod profile;
 mod pty;
 mod routing;
 mod secret;
+mod tables;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

@@ -30,6 +30,21 @@ impl Authority {
         Ok(Authority { proxy })
     }
 
+    /// The caller's uid, as the bus daemon knows it (never from arguments).
+    pub async fn caller_uid(&self, hdr: &Header<'_>) -> Result<u32, Error> {
+        let sender = hdr
+            .sender()
+            .ok_or_else(|| Error::PermissionDenied("the call has no sender".into()))?
+            .to_owned();
+        zbus::fdo::DBusProxy::new(self.proxy.inner().connection())
+            .await?
+            .get_connection_credentials(sender.into())
+            .await
+            .map_err(|e| Error::PermissionDenied(format!("cannot learn who the caller is: {e}")))?
+            .unix_user_id()
+            .ok_or_else(|| Error::PermissionDenied("the bus does not know the caller's uid".into()))
+    }
+
     /// Succeeds when polkit authorizes the sender of `hdr` for `action`.
     /// The caller may be prompted only if its message allows interaction.
     pub async fn check(&self, hdr: &Header<'_>, action: &str) -> Result<(), Error> {

@@ -15,8 +15,6 @@ pub struct Controller {
 }
 
 impl Controller {
-    pub const PATH: &'static str = netnsd_api::CONTROLLER_PATH;
-
     pub fn new(manager: ManagerHandle, auth: Authority) -> Self {
         Controller { manager, auth }
     }

@@ -17,6 +17,7 @@ use zbus::object_server::SignalEmitter;
 use zbus::wire::{ObjectPath, OwnedObjectPath, OwnedVariant};
 
 use super::auth::Authority;
+use super::permissions;
 use crate::manager::{ConfigOp, ConfigReply, ManagerHandle, Namespace};
 use crate::record::UplinkRecord;
 use lookup::{cidr, device_reply, done, list, root_path};
@@ -102,6 +103,11 @@ impl NetNsInstance {
             .map(|d| d.ns)
             .ok_or_else(|| Error::UnknownDevice(format!("no device at {device}")))?;
         self.auth.check(&hdr, actions::TAKE_DEVICE).await?;
+        // A device leaving or entering the host's namespace changes the
+        // host's network: that is configure-host's too.
+        if from == 0 || self.ns.number == 0 {
+            self.auth.check(&hdr, actions::CONFIGURE_HOST).await?;
+        }
         let arrived = self.manager.take_device(number, self.ns.number).await?;
         // An arrival counts only if it came by the deadline: a future that is
         // already resolved would otherwise win over a deadline already past.
@@ -140,6 +146,10 @@ impl NetNsInstance {
             )));
         }
         let opts = LinkOptions::from_dict(&options)?;
+        // A peer born in the host's namespace is a new host link.
+        if peer_ns == 0 && self.ns.number != 0 {
+            self.auth.check(&hdr, actions::CONFIGURE_HOST).await?;
+        }
         match self
             .configure(
                 &hdr,
@@ -376,6 +386,7 @@ impl NetNsInstance {
             )));
         }
         self.auth.check(&hdr, actions::ACTIVATE_CONNECTION).await?;
+        permissions::check(&self.auth, &hdr, self.restriction_of(profile)).await?;
         self.manager.activate(profile, self.ns.number).await
     }
 
@@ -385,12 +396,17 @@ impl NetNsInstance {
         active_connection: ObjectPath<'_>,
         #[zbus(header)] hdr: Header<'_>,
     ) -> Result<(), Error> {
-        let n = object_number(active_connection.as_str(), netnsd_api::ACTIVE_PATH_PREFIX)
-            .filter(|n| self.manager.registry.actives.read().contains_key(n))
-            .ok_or_else(|| {
-                Error::NotFound(format!("no active connection at {active_connection}"))
-            })?;
+        let (n, profile) =
+            object_number(active_connection.as_str(), netnsd_api::ACTIVE_PATH_PREFIX)
+                .and_then(|n| {
+                    let actives = self.manager.registry.actives.read();
+                    actives.get(&n).map(|a| (n, a.profile))
+                })
+                .ok_or_else(|| {
+                    Error::NotFound(format!("no active connection at {active_connection}"))
+                })?;
         self.auth.check(&hdr, actions::ACTIVATE_CONNECTION).await?;
+        permissions::check(&self.auth, &hdr, self.restriction_of(profile)).await?;
         self.manager.deactivate(n).await
     }
 
@@ -445,13 +461,13 @@ impl NetNsInstance {
             return Err(Error::InvalidArgument("option \"uplink\" must name an uplink (veth or macvlan); use ClearUplink to remove one".into()));
         };
         let spec = self.resolve_uplink(req)?;
-        self.auth.check(&hdr, actions::CONFIGURE).await?;
+        self.auth.check(&hdr, self.configure_action()).await?;
         self.manager.set_uplink(self.ns.number, Some(spec)).await
     }
 
     /// Takes the namespace's uplink down (its veth, NAT and routes).
     async fn clear_uplink(&self, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
-        self.auth.check(&hdr, actions::CONFIGURE).await?;
+        self.auth.check(&hdr, self.configure_action()).await?;
         self.manager.set_uplink(self.ns.number, None).await
     }
 

@@ -6,8 +6,10 @@
 pub mod active;
 pub mod auth;
 pub mod controller;
+pub mod destination;
 pub mod device;
 pub mod instance;
 pub mod options;
+pub mod permissions;
 pub mod publish;
 pub mod settings;

@@ -10,6 +10,7 @@ use zbus::wire::{ObjectPath, OwnedObjectPath, OwnedVariant};
 use zbus::{Connection, interface};
 
 use super::auth::Authority;
+use super::destination;
 use crate::manager::{ManagerHandle, ProfileOp};
 use crate::settings::Profile;
 
@@ -190,10 +191,26 @@ impl SettingsConnection {
     }
 
     /// Replaces the profile's settings (its uuid stays) and saves it.
+    /// Settings given without secrets keep the stored ones — unless they
+    /// change where the profile connects (its server, gateway, peers, CA or
+    /// proxy) and the caller may not read those secrets (read-secrets):
+    /// then the stored secrets are dropped, so that modify-settings cannot
+    /// send them to another server.
     async fn update(&self, properties: Dict, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
-        let mut p = self.profile()?;
+        let old = self.profile()?;
+        let mut p = old.clone();
         p.update(&properties)?;
         self.auth.check(&hdr, actions::MODIFY_SETTINGS).await?;
+        let moved_with_secrets =
+            p.has_secrets() && !brings_secrets(&old, &properties)? && destination::moved(&old, &p);
+        if moved_with_secrets && let Err(e) = self.auth.check(&hdr, actions::READ_SECRETS).await {
+            tracing::info!(
+                id = p.id(),
+                "Update moves the connection elsewhere and the caller may not read its secrets ({}): they are dropped",
+                e.message()
+            );
+            p.clear_secrets();
+        }
         self.manager
             .profile(ProfileOp::Update(self.number, Box::new(p)))
             .await?;
@@ -227,6 +244,15 @@ impl SettingsConnection {
     /// The profile was deleted.
     #[zbus(signal)]
     pub async fn removed(emitter: &SignalEmitter<'_>) -> zbus::Result<()>;
+}
+
+/// Whether the settings of an Update carry secrets of their own (then the
+/// stored ones are not carried over, and nothing stored can leak).
+fn brings_secrets(old: &Profile, properties: &Dict) -> Result<bool, Error> {
+    let mut bare = old.clone();
+    bare.clear_secrets();
+    bare.update(properties)?;
+    Ok(bare.has_secrets())
 }
 
 /// Puts profile `number`'s object on the bus.

@@ -519,7 +519,7 @@ impl Manager {
                 servers: c.dns.clone(),
                 search: c.domains.clone(),
             };
-            if let Err(e) = self.set_dns(a.ns, Some(dns)).await {
+            if let Err(e) = self.set_vpn_dns(a.ns, dns).await {
                 tracing::warn!(id = %a.id, "writing the VPN's DNS: {}", e.message());
                 return self.fail(n, reason::IP_CONFIG_INVALID).await;
             }

@@ -4,6 +4,7 @@
 use netnsd_api::Error;
 
 use super::Manager;
+use super::state::VpnDns;
 use crate::dns::{self, Dns};
 use crate::record::Entry;
 
@@ -43,5 +44,59 @@ impl Manager {
         let changes = self.dns.set(ns, d);
         self.publish(changes).await;
         Ok(())
+    }
+
+    /// An isolated VPN writes its DNS into namespace `ns`, remembering what
+    /// was there, to be put back by [`Manager::vpn_dns_ended`].
+    pub(super) async fn set_vpn_dns(&mut self, ns: u32, d: Dns) -> Result<(), Error> {
+        let target = self.namespace(ns)?;
+        let before = self.dns.get(ns);
+        // Files that are there but not netnsd's: an administrator's own.
+        let files = if before.is_none() {
+            let (etc, name) = (self.dns.etc().to_path_buf(), target.name.clone());
+            tokio::task::spawn_blocking(move || dns::snapshot(&etc, &name))
+                .await
+                .map_err(|e| Error::Failed(format!("DNS files: {e}")))?
+                .map_err(|e| {
+                    Error::Failed(format!("reading the DNS files of {:?}: {e}", target.name))
+                })?
+        } else {
+            Vec::new()
+        };
+        self.dns.vpn_writes(
+            ns,
+            VpnDns {
+                before,
+                files,
+                wrote: d.clone(),
+            },
+        );
+        self.set_dns(ns, Some(d)).await
+    }
+
+    /// The isolated VPN in namespace `ns` ended: its DNS goes, and what it
+    /// wrote over comes back (what SetDns had written, or an
+    /// administrator's own files). DNS the VPN did not write, or that was
+    /// set again while it was up, is left alone.
+    pub(super) async fn vpn_dns_ended(&mut self, ns: u32) {
+        let Some(saved) = self.dns.vpn_ended(ns) else {
+            return;
+        };
+        if let Err(e) = self.set_dns(ns, saved.before).await {
+            tracing::warn!(ns, "putting back the namespace's DNS: {}", e.message());
+            return;
+        }
+        if saved.files.is_empty() {
+            return;
+        }
+        let Ok(target) = self.namespace(ns) else {
+            return;
+        };
+        let etc = self.dns.etc().to_path_buf();
+        let name = target.name.clone();
+        let r = tokio::task::spawn_blocking(move || dns::put_back(&etc, &name, &saved.files)).await;
+        if !matches!(r, Ok(Ok(()))) {
+            tracing::warn!(name = %target.name, "putting back the namespace's own DNS files failed");
+        }
     }
 }

@@ -75,6 +75,23 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// Answers the request with `e` without doing it (only the requests
+    /// that may create a namespace are answered so; the others are dropped,
+    /// which their caller sees as the daemon going away).
+    pub(super) fn fail(self, e: Error) {
+        match self {
+            Request::Add { reply, .. } | Request::AddWithOptions { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+            Request::Activate { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+            _ => tracing::error!("a request was dropped: {}", e.message()),
+        }
+    }
+}
+
 /// The bus layer's handle on the manager.
 #[derive(Clone)]
 pub struct ManagerHandle {

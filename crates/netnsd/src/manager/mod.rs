@@ -24,12 +24,10 @@ pub use config::{ConfigOp, ConfigReply};
 pub use handle::{ManagerHandle, Request, channel};
 pub use processes::SpawnArgs;
 pub use profiles::ProfileOp;
-pub use publish::{Change, DeviceProperty, InstanceProperty, Publisher, Recorder, Unattached};
+pub use publish::{Change, DeviceProperty, InstanceProperty, Publisher, Unattached};
 pub use registry::{Registry, Shared};
-pub use state::{
-    ActiveInfo, ActiveTable, Device, DeviceTable, Namespace, NsTable, ProfileEntry, ProfileTable,
-};
-pub use uplink::{NsOptions, UPLINK_IF, UplinkKind, UplinkSpec};
+pub use state::{ActiveInfo, ActiveTable, Device, DeviceTable, Namespace};
+pub use uplink::{NsOptions, UplinkKind, UplinkSpec};
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -46,8 +44,16 @@ use crate::uplink::Pool;
 use crate::watch::DirEvent;
 use state::{Actives, Devices, DnsFiles, Namespaces, Processes, Profiles, Uplinks};
 
+/// How long a creation waits for iproute2's lock on /run/netns, when it is
+/// needed (the directory is not a shared mount point yet) and someone holds
+/// it; then the call fails with Busy. The wait is never on the manager's task.
+const RUN_DIR_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Work the manager schedules for itself a little later.
 enum Later {
+    /// A request put off until /run/netns was prepared (off the manager's
+    /// task: that may wait for iproute2's lock).
+    Prepared(Request),
     /// Look again at a /run/netns entry that was not a mounted namespace yet.
     Adopt(String, usize),
     /// A link that appeared while a device of the same name existed elsewhere:
@@ -63,6 +69,8 @@ enum Later {
     ReapHostEnd(u32),
     /// A VPN client sent SIGTERM should have ended by now: activation, pid.
     KillClient(u32, u32),
+    /// A spawned program has exec'd, or could not.
+    Started(Box<processes::Started>),
     /// A spawned process ended: pid, status.
     Exited(u32, i32),
     /// A VPN client's up hook reported the pushed configuration.
@@ -116,9 +124,19 @@ impl Manager {
         let state_dir = config.state_dir.clone();
         let pool =
             Pool::new(&config.pool_v4, config.pool_v6.as_ref()).map_err(Error::InvalidArgument)?;
-        run_dir
-            .prepare()
-            .map_err(|e| Error::Failed(format!("prepare {}: {e}", run_dir.dir().display())))?;
+        match run_dir.prepare(RUN_DIR_LOCK_WAIT) {
+            Ok(()) => {}
+            // Not fatal: the first creation prepares it, off the manager's task.
+            Err(e @ crate::netns::NetnsError::Busy { .. }) => {
+                tracing::warn!("prepare {}: {e}", run_dir.dir().display())
+            }
+            Err(e) => {
+                return Err(Error::Failed(format!(
+                    "prepare {}: {e}",
+                    run_dir.dir().display()
+                )));
+            }
+        }
         let (journal, records) = Journal::open(&state_dir).map_err(|e| {
             Error::Failed(format!("open the journal in {}: {e}", state_dir.display()))
         })?;
@@ -205,16 +223,18 @@ impl Manager {
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
-                Some(req) = requests.recv() => self.handle(req).await,
+                Some(req) = requests.recv() => self.handle(req, true).await,
                 Some((ns, msg)) = events.recv() => self.on_netlink(ns, msg).await,
                 Some(ev) = dir_events.recv() => self.on_dir_event(ev, 0).await,
                 Some(l) = later.recv() => match l {
+                    Later::Prepared(req) => self.handle(req, false).await,
                     Later::Adopt(name, attempt) => self.on_dir_event(DirEvent::Appeared(name), attempt).await,
                     Later::Link(ns, link) => self.link_seen(ns, link, true).await,
                     Later::ExpireMove(device, seq) => self.expire_move(device, seq).await,
                     Later::FlushNat(generation) => self.flush_nat(Some(generation)).await,
                     Later::ReapHostEnd(slot) => self.reap_host_end(slot).await,
                     Later::KillClient(n, pid) => self.kill_client(n, pid),
+                    Later::Started(s) => self.spawn_started(*s).await,
                     Later::Exited(pid, status) => self.process_exited(pid, status).await,
                     Later::VpnUp(n, env, reply) => self.vpn_up(n, env, reply).await,
                     Later::TunArrived(n) => self.tun_arrived(n).await,
@@ -237,7 +257,15 @@ impl Manager {
         self.flush_nat(None).await;
     }
 
-    async fn handle(&mut self, req: Request) {
+    /// Answers a request; one that may create a namespace is first held
+    /// back, when `gate` is set, until /run/netns is ready.
+    async fn handle(&mut self, req: Request, gate: bool) {
+        let req = if gate {
+            self.prepare_first(req)
+        } else {
+            Some(req)
+        };
+        let Some(req) = req else { return };
         match req {
             Request::Add { name, reply } => {
                 let r = self.add(&name).await;
@@ -287,15 +315,52 @@ impl Manager {
                 let r = self.profile_op(op).await;
                 let _ = reply.send(r);
             }
-            Request::Spawn { ns, args, reply } => {
-                let r = self.spawn(ns, args).await;
-                let _ = reply.send(r);
-            }
+            Request::Spawn { ns, args, reply } => self.spawn(ns, args, reply),
             Request::Configure { ns, op, reply } => {
                 let r = self.configure(ns, op).await;
                 let _ = reply.send(r);
             }
         }
+    }
+
+    /// Requests that may create a namespace need /run/netns to be a shared
+    /// mount point. When it is not (after a boot, or someone unmounted it),
+    /// making it one takes iproute2's lock, which any user can hold: that
+    /// wait happens on a blocking thread while the manager goes on with
+    /// other requests, and the request comes back (`Later::Prepared`) or is
+    /// answered Busy. None when the request was put off.
+    fn prepare_first(&self, req: Request) -> Option<Request> {
+        if !matches!(
+            req,
+            Request::Add { .. } | Request::AddWithOptions { .. } | Request::Activate { .. }
+        ) {
+            return Some(req);
+        }
+        match self.run_dir.is_ready() {
+            Ok(true) => return Some(req),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!("check {}: {e}", self.run_dir.dir().display());
+                return Some(req);
+            }
+        }
+        let run_dir = self.run_dir.clone();
+        let tx = self.later_tx.clone();
+        tokio::spawn(async move {
+            let prepared =
+                tokio::task::spawn_blocking(move || run_dir.prepare(RUN_DIR_LOCK_WAIT)).await;
+            match prepared {
+                Ok(Ok(())) => {
+                    let _ = tx.send(Later::Prepared(req));
+                }
+                Ok(Err(e @ crate::netns::NetnsError::Busy { .. })) => {
+                    req.fail(Error::Busy(format!("cannot create a namespace now: {e}")))
+                }
+                Ok(Err(e)) => req.fail(Error::Failed(format!("prepare the run directory: {e}"))),
+                Err(e) => req.fail(Error::Failed(format!("prepare the run directory: {e}"))),
+            }
+        });
+        None
     }
 
     fn record(&mut self, entry: Entry) -> Result<(), Error> {

@@ -68,6 +68,9 @@ impl Manager {
                 });
                 return Err(match e {
                     NetnsError::AlreadyExists(..) => Error::AlreadyExists(e.to_string()),
+                    NetnsError::Busy { .. } => {
+                        Error::Busy(format!("cannot create namespace {name:?} now: {e}"))
+                    }
                     _ => Error::Failed(format!("create namespace {name:?}: {e}")),
                 });
             }
@@ -122,6 +125,12 @@ impl Manager {
             return Err(Error::Busy(format!(
                 "namespace {name:?} has {} running process(es) started in it (pids {running:?})",
                 running.len()
+            )));
+        }
+        let starting = self.processes.starting_in(ns.number);
+        if starting > 0 {
+            return Err(Error::Busy(format!(
+                "namespace {name:?} has {starting} program(s) being started in it (Spawn)"
             )));
         }
         let errors = self.teardown_extras(&ns).await;

@@ -4,8 +4,10 @@
 
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
+use std::time::Duration;
 
 use netnsd_api::Error;
+use tokio::sync::oneshot;
 
 use super::{Later, Manager};
 use crate::spawn::{self, Identity};
@@ -22,10 +24,42 @@ pub struct SpawnArgs {
     pub identity: Identity,
 }
 
+/// How long a spawned program may take to exec before it is killed and the
+/// Spawn answered Timeout.
+const SPAWN_START_LIMIT: Duration = Duration::from_secs(10);
+
+/// A Spawn whose program has exec'd, or not.
+pub(super) struct Started {
+    ns: u32,
+    ns_name: String,
+    program: String,
+    uid: u32,
+    result: std::io::Result<std::process::Child>,
+    reply: oneshot::Sender<Result<u32, Error>>,
+}
+
 impl Manager {
-    pub(super) async fn spawn(&mut self, ns: u32, a: SpawnArgs) -> Result<u32, Error> {
-        let target = self.namespace(ns)?;
-        let netns = self.ns_file(&target)?;
+    /// Starts a program and answers `reply` once it has exec'd. The wait for
+    /// that happens off the manager's task (a path the caller named may
+    /// stall the child for a long time): the answer comes back as
+    /// `Later::Started`, and the manager goes on meanwhile.
+    pub(super) fn spawn(
+        &mut self,
+        ns: u32,
+        a: SpawnArgs,
+        reply: oneshot::Sender<Result<u32, Error>>,
+    ) {
+        let prepared = self.namespace(ns).and_then(|target| {
+            let netns = self.ns_file(&target)?;
+            Ok((target, netns))
+        });
+        let (target, netns) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
         let program = a.argv[0].clone();
         let uid = a.identity.uid;
         let req = spawn::Request {
@@ -40,22 +74,63 @@ impl Manager {
             netns,
             etc_dir: Some(self.dns.dir_of(&target.name)),
         };
-        let child = tokio::task::spawn_blocking(move || spawn::start(req))
-            .await
-            .map_err(|e| Error::Failed(format!("spawn: {e}")))?
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => Error::NotFound(format!(
-                    "could not start {program:?} in namespace {:?}: {e} (no such program, or no such working directory)",
-                    target.name
-                )),
-                std::io::ErrorKind::PermissionDenied => Error::PermissionDenied(format!(
-                    "could not start {program:?} as uid {uid}: {e}"
-                )),
-                _ => Error::Failed(format!("could not start {program:?} in namespace {:?}: {e}", target.name)),
-            })?;
+        // Until it has started, the namespace counts as in use.
+        self.processes.starting(ns);
+        let tx = self.later_tx.clone();
+        tokio::spawn(async move {
+            let result = spawn::start_within(req, SPAWN_START_LIMIT).await;
+            let _ = tx.send(Later::Started(Box::new(Started {
+                ns,
+                ns_name: target.name,
+                program,
+                uid,
+                result,
+                reply,
+            })));
+        });
+    }
+
+    pub(super) async fn spawn_started(&mut self, s: Started) {
+        let Started {
+            ns,
+            ns_name,
+            program,
+            uid,
+            result,
+            reply,
+        } = s;
+        let child = match result {
+            Ok(child) => child,
+            Err(e) => {
+                let err = match e.kind() {
+                    std::io::ErrorKind::NotFound => Error::NotFound(format!(
+                        "could not start {program:?} in namespace {ns_name:?}: {e} (no such program, or no such working directory)"
+                    )),
+                    std::io::ErrorKind::PermissionDenied => Error::PermissionDenied(format!(
+                        "could not start {program:?} as uid {uid}: {e}"
+                    )),
+                    std::io::ErrorKind::TimedOut => Error::Timeout(format!(
+                        "could not start {program:?} in namespace {ns_name:?}: {e}"
+                    )),
+                    _ => Error::Failed(format!(
+                        "could not start {program:?} in namespace {ns_name:?}: {e}"
+                    )),
+                };
+                tracing::info!(uid, program, ns = %ns_name, "spawn failed: {}", err.message());
+                let _ = reply.send(Err(err));
+                // A connection's namespace that waited for this start goes now.
+                if self.processes.start_failed(ns)
+                    && let Some(gone) = self.namespaces.by_number(ns)
+                    && let Err(e) = self.remove(&gone.name).await
+                {
+                    tracing::warn!(name = %gone.name, "removing the isolated namespace: {}", e.message());
+                }
+                return;
+            }
+        };
         let pid = child.id();
         self.processes.started(pid, ns);
-        tracing::info!(pid, uid, program, ns = %target.name, "spawned");
+        tracing::info!(pid, uid, program, ns = %ns_name, "spawned");
         let tx = self.later_tx.clone();
         tokio::spawn(async move {
             let status = spawn::wait_exit(child)
@@ -64,7 +139,7 @@ impl Manager {
                 .unwrap_or(-1);
             let _ = tx.send(Later::Exited(pid, status));
         });
-        Ok(pid)
+        let _ = reply.send(Ok(pid));
     }
 
     pub(super) async fn process_exited(&mut self, pid: u32, status: i32) {

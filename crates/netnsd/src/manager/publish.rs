@@ -8,6 +8,7 @@
 //! names its object: the object is on the bus by then. Changes are published
 //! in the order they happen, which is the order of the signals.
 
+#[cfg(test)]
 use std::sync::Mutex;
 
 use futures::future::BoxFuture;
@@ -143,10 +144,12 @@ impl Publisher for Unattached {
     }
 }
 
-/// Keeps every change, in order.
+/// Keeps every change, in order (for tests of the manager's parts).
+#[cfg(test)]
 #[derive(Debug, Default)]
 pub struct Recorder(Mutex<Vec<Change>>);
 
+#[cfg(test)]
 impl Recorder {
     /// The changes published since the last call.
     pub fn take(&self) -> Vec<Change> {
@@ -154,6 +157,7 @@ impl Recorder {
     }
 }
 
+#[cfg(test)]
 impl Publisher for Recorder {
     fn publish(&self, change: Change) -> BoxFuture<'_, ()> {
         self.0.lock().unwrap().push(change);

@@ -26,6 +26,7 @@ mod ovpn;
 mod schema;
 mod store;
 mod uuid;
+pub mod wgkey;
 pub mod wgquick;
 mod wire;
 
@@ -658,5 +659,7 @@ impl Profile {
     }
 }
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;

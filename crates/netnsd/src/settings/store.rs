@@ -94,6 +94,7 @@ impl Store {
         Store { dir: dir.into() }
     }
 
+    #[cfg(test)]
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -24,10 +24,7 @@ fn bad(lineno: usize, line: &str, problem: impl std::fmt::Display) -> Error {
 
 /// Whether `s` is a standard base64 encoding of 32 bytes (a WireGuard key).
 fn is_key(s: &str) -> bool {
-    s.len() == 44
-        && s.ends_with('=')
-        && !s[..43].ends_with('=')
-        && crate::vpn::wireguard::key(s).is_ok()
+    s.len() == 44 && s.ends_with('=') && !s[..43].ends_with('=') && super::wgkey::key(s).is_ok()
 }
 
 /// An address with its prefix (/32 or /128 when it has none), checked.

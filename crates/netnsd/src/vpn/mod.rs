@@ -225,3 +225,6 @@ password=s3cret
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz;

@@ -5,11 +5,17 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::error::ErrorKind;
-use clap::{ArgGroup, Args, CommandFactory, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 
-use super::{Cli, Command, NAME_HELP, NAME_LONG_HELP};
 use crate::error::exit_status_help;
+
+/// The help of a namespace name argument.
+pub const NAME_HELP: &str = "Namespace name, as \"ip netns\" uses it (/run/netns/NAME)";
+
+/// The long help of a namespace name argument.
+pub const NAME_LONG_HELP: &str = "\
+Namespace name, as \"ip netns\" uses it (/run/netns/NAME). Any name iproute2 accepts: not \
+empty, not \".\" or \"..\", without \"/\", at most 255 bytes.";
 
 /// `--uplink` of `nsctl add`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -267,31 +273,4 @@ impl ExecArgs {
         }
         Ok(())
     }
-}
-
-/// Checks what clap cannot: combinations of options that depend on a value.
-/// A failure is a usage error (exit status 2), as clap's own.
-pub fn check(cli: &Cli) -> Result<(), clap::Error> {
-    let result = match &cli.command {
-        Command::Add(a) => a.opts.check(a.uplink.and_then(UplinkArg::kind)),
-        Command::Uplink(UplinkCommand::Set { kind, opts, .. }) => opts.check(Some(*kind)),
-        Command::Exec(e) => e.check(),
-        _ => Ok(()),
-    };
-    result.map_err(|m| {
-        let mut cmd = Cli::command();
-        cmd.build();
-        let sub = match &cli.command {
-            Command::Add(_) => cmd.find_subcommand_mut("add"),
-            Command::Uplink(_) => cmd
-                .find_subcommand_mut("uplink")
-                .and_then(|c| c.find_subcommand_mut("set")),
-            Command::Exec(_) => cmd.find_subcommand_mut("exec"),
-            _ => None,
-        };
-        match sub {
-            Some(sub) => sub.error(ErrorKind::ArgumentConflict, m),
-            None => clap::Error::raw(ErrorKind::ArgumentConflict, m),
-        }
-    })
 }

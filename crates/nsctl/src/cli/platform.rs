@@ -5,7 +5,7 @@ use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use netnsd_api::ROOT_NS_NAME;
 
 use crate::error::exit_status_help;
-use crate::routing::{Fwmark, TableSelection, parse_fwmark, parse_table};
+use crate::tables::{Fwmark, TableSelection, parse_fwmark, parse_table};
 
 const DEV_HELP: &str = "Device: interface name in the namespace, or Device object path";
 

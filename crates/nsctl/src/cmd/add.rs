@@ -47,3 +47,78 @@ pub fn namespace_options(args: &AddArgs) -> Dict {
     }
     d
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command, check};
+
+    /// The options dictionary of `nsctl add ARGS…`.
+    fn options(args: &[&str]) -> Dict {
+        let cli =
+            Cli::try_parse_from(["nsctl", "add"].into_iter().chain(args.iter().copied())).unwrap();
+        check(&cli).unwrap();
+        match cli.command {
+            Command::Add(a) => {
+                assert!(a.has_options(), "{args:?}");
+                namespace_options(&a)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn keys(d: &Dict) -> Vec<&str> {
+        let mut keys: Vec<&str> = d.keys().copied().collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn the_options_are_what_was_asked_for() {
+        let o = options(&[
+            "a",
+            "--uplink",
+            "veth",
+            "--no-ipv6",
+            "--dns",
+            "192.0.2.53",
+            "--dns",
+            "2001:db8::53,192.0.2.54",
+            "--dns-search",
+            "example.test",
+        ]);
+        assert_eq!(keys(&o), ["dns", "dns-search", "ipv6", "uplink"]);
+        assert_eq!(o["uplink"], Variant::from("veth"));
+        assert_eq!(o["ipv6"], Variant::from(false));
+
+        // DNS alone is an option too.
+        assert_eq!(keys(&options(&["a", "--dns", "192.0.2.53"])), ["dns"]);
+
+        let o = options(&[
+            "m",
+            "--uplink",
+            "macvlan",
+            "--uplink-parent",
+            "eth0",
+            "--address",
+            "192.0.2.10/24",
+            "--gateway",
+            "192.0.2.1",
+            "--uplink-netns",
+            "wan",
+        ]);
+        assert_eq!(
+            keys(&o),
+            [
+                "address",
+                "gateway",
+                "uplink",
+                "uplink-netns",
+                "uplink-parent"
+            ]
+        );
+        assert_eq!(o["gateway"], Variant::from("192.0.2.1"));
+    }
+}

@@ -10,11 +10,11 @@ use zbus::Connection;
 use zbus::proxy::CacheProperties;
 use zbus::wire::{OwnedObjectPath, OwnedVariant};
 
+use crate::active::{actives_of, current_active};
 use crate::cli::{
     AddType, ConnectionAddArgs, ConnectionCommand, ConnectionImportArgs, ConnectionModifyArgs,
     ImportType, KeyValue,
 };
-use crate::cmd::vpn::{self, Active};
 use crate::cmd::{PARALLEL_READS, call_authorized, is_gone, managed_objects, object_path};
 use crate::error::{CliError, Kind};
 use crate::output;
@@ -215,7 +215,7 @@ pub async fn find(conn: &Connection, arg: &str) -> Result<Found, CliError> {
 /// connection, by id.
 async fn list(conn: &Connection) -> Result<Vec<Summary>, CliError> {
     let objects = managed_objects(conn).await?;
-    let actives = vpn::actives_of(&objects);
+    let actives = actives_of(&objects);
     let filenames: HashMap<String, String> = objects
         .iter()
         .filter_map(|(path, ifaces)| {
@@ -254,15 +254,6 @@ async fn list(conn: &Connection) -> Result<Vec<Summary>, CliError> {
         .await?;
     list.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.uuid.cmp(&b.uuid)));
     Ok(list)
-}
-
-/// The active connection of profile `object` that is not deactivated, the
-/// newest if there are several.
-pub fn current_active<'a>(actives: &'a [Active], object: &str) -> Option<&'a Active> {
-    actives
-        .iter()
-        .filter(|a| a.connection == object && !a.is_deactivated())
-        .max_by_key(|a| a.number)
 }
 
 /// What `add` and `import` print: the object path, or {"object", "uuid"}.

@@ -25,6 +25,7 @@ use zbus::proxy::{CacheProperties, MethodFlags};
 use zbus::wire::{DynamicDeserialize, DynamicType, ObjectPath, OwnedObjectPath, OwnedVariant};
 use zbus::{Connection, fdo};
 
+use crate::active::ManagedObjects;
 use crate::device::Device;
 use crate::error::{CliError, Kind};
 use crate::namespace::Namespace;
@@ -251,8 +252,6 @@ pub async fn device_and_netns(
 
 /// Every object netnsd has, with the properties of each of its interfaces,
 /// in one call (org.freedesktop.DBus.ObjectManager.GetManagedObjects).
-pub type ManagedObjects = HashMap<OwnedObjectPath, HashMap<String, HashMap<String, OwnedVariant>>>;
-
 pub async fn managed_objects(conn: &Connection) -> Result<ManagedObjects, CliError> {
     let reply = conn
         .call_method(

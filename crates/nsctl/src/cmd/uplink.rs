@@ -52,3 +52,25 @@ pub fn uplink_options(kind: Option<UplinkKind>, opts: &UplinkOpts) -> Dict {
     }
     d
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command, check};
+
+    #[test]
+    fn a_veth_uplink_without_options_is_just_the_kind() {
+        let cli = Cli::try_parse_from(["nsctl", "uplink", "set", "a", "--type", "veth"]).unwrap();
+        check(&cli).unwrap();
+        match cli.command {
+            Command::Uplink(UplinkCommand::Set { kind, opts, .. }) => {
+                let o = uplink_options(Some(kind), &opts);
+                assert_eq!(o.keys().copied().collect::<Vec<_>>(), ["uplink"]);
+                assert_eq!(o["uplink"], Variant::from("veth"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

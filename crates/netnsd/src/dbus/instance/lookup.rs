@@ -8,6 +8,7 @@ use zbus::message::Header;
 use zbus::wire::{ObjectPath, OwnedObjectPath};
 
 use super::{Dict, NetNsInstance};
+use crate::dbus::permissions::{self, Restriction};
 use crate::manager::{ActiveInfo, ConfigOp, ConfigReply, ManagerHandle, UplinkSpec};
 use netnsd_api::{Cidr, validate};
 
@@ -110,6 +111,40 @@ impl NetNsInstance {
             .next()
     }
 
+    /// connection.permissions of the profiles whose isolated namespace this
+    /// is (by netns-name, or the namespace their active tunnel is in).
+    pub(super) fn restrictions_here(&self) -> Vec<Restriction> {
+        let reg = &self.manager.registry;
+        let tunnels: Vec<u32> = reg
+            .actives
+            .read()
+            .values()
+            .filter(|a| a.ns == self.ns.number && a.uplink_ns != self.ns.number)
+            .map(|a| a.profile)
+            .collect();
+        reg.profiles
+            .read()
+            .values()
+            .filter(|p| {
+                tunnels.contains(&p.number)
+                    || (p.profile.netns().isolate && p.profile.netns_name() == self.ns.name)
+            })
+            .filter_map(|p| permissions::restriction(&p.profile))
+            .collect()
+    }
+
+    /// connection.permissions of profile `number`, if it is restricted.
+    pub(super) fn restriction_of(&self, number: u32) -> Vec<Restriction> {
+        self.manager
+            .registry
+            .profiles
+            .read()
+            .get(&number)
+            .and_then(|p| permissions::restriction(&p.profile))
+            .into_iter()
+            .collect()
+    }
+
     /// Resolves the uplink namespace of a parsed uplink request.
     pub(super) fn resolve_uplink(
         &self,
@@ -128,14 +163,30 @@ impl NetNsInstance {
         })
     }
 
-    /// Authorizes `configure` and runs `op` here.
+    /// The action that guards configuring this namespace: `configure-host`
+    /// for the host's own (rootns), `configure` for any other.
+    pub(super) fn configure_action(&self) -> &'static str {
+        configure_action(self.ns.number)
+    }
+
+    /// Authorizes `configure` (`configure-host` in rootns) and runs `op` here.
     pub(super) async fn configure(
         &self,
         hdr: &Header<'_>,
         op: ConfigOp,
     ) -> Result<ConfigReply, Error> {
-        self.auth.check(hdr, actions::CONFIGURE).await?;
+        self.auth.check(hdr, self.configure_action()).await?;
         self.manager.configure(self.ns.number, op).await
+    }
+}
+
+/// The action that guards configuring namespace number `ns`: rootns (0) is
+/// the host's own network, administrators only.
+pub fn configure_action(ns: u32) -> &'static str {
+    if ns == 0 {
+        actions::CONFIGURE_HOST
+    } else {
+        actions::CONFIGURE
     }
 }
 
@@ -181,5 +232,17 @@ pub(super) fn list(r: ConfigReply) -> Result<Vec<Dict>, Error> {
     match r {
         ConfigReply::List(l) => Ok(l),
         _ => Err(Error::Failed("unexpected reply from the manager".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_namespace_has_an_action_of_its_own() {
+        assert_eq!(configure_action(0), actions::CONFIGURE_HOST);
+        assert_eq!(configure_action(1), actions::CONFIGURE);
+        assert_eq!(configure_action(42), actions::CONFIGURE);
     }
 }

@@ -76,6 +76,7 @@ impl NetNsInstance {
         })?;
         let groups = creds.unix_group_ids().cloned();
         self.auth.check(hdr, actions::SPAWN).await?;
+        crate::dbus::permissions::check(&self.auth, hdr, self.restrictions_here()).await?;
         let identity = tokio::task::spawn_blocking(move || crate::spawn::identity(uid, groups))
             .await
             .map_err(|e| Error::Failed(e.to_string()))?

@@ -114,9 +114,8 @@ impl Manager {
         if let Some((name, created, persistent)) = &run.isolate
             && let Some(ns) = self.namespaces.get(name)
         {
-            if self.dns.has(ns.number) {
-                let _ = self.set_dns(ns.number, None).await;
-            }
+            // What the VPN wrote goes; what it wrote over comes back.
+            self.vpn_dns_ended(ns.number).await;
             if *created && !*persistent {
                 self.remove_when_empty(ns).await;
             }

@@ -9,8 +9,8 @@ use netnsd_api::active_path;
 use netnsd_api::state::{active as st, reason, vpn as vs};
 use zbus::wire::{ObjectPath, OwnedObjectPath};
 
+use super::Shared;
 use crate::manager::publish::{Change, InstanceProperty};
-use crate::manager::registry::Shared;
 
 /// An active connection as the bus sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

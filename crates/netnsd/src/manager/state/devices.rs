@@ -14,8 +14,8 @@ use tokio::sync::oneshot;
 use zbus::wire::{ObjectPath, OwnedObjectPath};
 
 use super::Namespace;
+use super::Shared;
 use crate::manager::publish::{Change, DeviceProperty};
-use crate::manager::registry::Shared;
 use crate::netlink::LinkState;
 
 /// One network device as the daemon knows it.

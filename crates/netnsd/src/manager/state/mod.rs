@@ -12,12 +12,14 @@ mod dns;
 mod namespaces;
 mod processes;
 mod profiles;
+mod shared;
 mod uplinks;
 
 pub use actives::{ActiveInfo, ActiveTable, Actives};
 pub use devices::{Device, DeviceTable, Devices, Gone, Seen, Waiter};
-pub use dns::DnsFiles;
+pub use dns::{DnsFiles, VpnDns};
 pub use namespaces::{Namespace, Namespaces, NsTable};
 pub use processes::Processes;
-pub use profiles::{ProfileEntry, ProfileTable, Profiles};
+pub use profiles::{ProfileTable, Profiles};
+pub use shared::Shared;
 pub use uplinks::{NatQueued, Uplinks};

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use netnsd_api::namespace_path;
 use zbus::wire::{ObjectPath, OwnedObjectPath};
 
+use super::Shared;
 use crate::manager::publish::Change;
-use crate::manager::registry::Shared;
 
 /// One namespace as the daemon knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

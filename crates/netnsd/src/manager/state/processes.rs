@@ -23,11 +23,45 @@ pub struct Processes {
     running: HashMap<u32, u32>,
     /// Namespaces to remove once their last spawned process exits.
     remove_when_idle: BTreeSet<u32>,
+    /// Programs being started (not exec'd yet), by namespace.
+    starting: HashMap<u32, usize>,
 }
 
 impl Processes {
+    /// A program is being started in namespace `ns`.
+    pub fn starting(&mut self, ns: u32) {
+        *self.starting.entry(ns).or_default() += 1;
+    }
+
+    /// How many programs are being started in namespace `ns`.
+    pub fn starting_in(&self, ns: u32) -> usize {
+        self.starting.get(&ns).copied().unwrap_or(0)
+    }
+
+    fn start_ended(&mut self, ns: u32) {
+        if let Some(n) = self.starting.get_mut(&ns) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.starting.remove(&ns);
+            }
+        }
+    }
+
+    /// Program `pid`, started in namespace `ns`, runs (it has exec'd).
     pub fn started(&mut self, pid: u32, ns: u32) {
+        self.start_ended(ns);
         self.running.insert(pid, ns);
+    }
+
+    /// A program being started in `ns` could not start; true if that was
+    /// the last thing a namespace waiting to be removed waited for.
+    pub fn start_failed(&mut self, ns: u32) -> bool {
+        self.start_ended(ns);
+        self.idle(ns) && self.remove_when_idle.remove(&ns)
+    }
+
+    fn idle(&self, ns: u32) -> bool {
+        self.in_ns(ns).is_empty() && self.starting_in(ns) == 0
     }
 
     /// Processes still running in namespace `ns`.
@@ -47,7 +81,7 @@ impl Processes {
     /// Process `pid` exited with `status`; None if it was not spawned here.
     pub fn exited(&mut self, pid: u32, status: i32) -> Option<Exit> {
         let ns = self.running.remove(&pid)?;
-        let remove_ns = self.in_ns(ns).is_empty() && self.remove_when_idle.remove(&ns);
+        let remove_ns = self.idle(ns) && self.remove_when_idle.remove(&ns);
         Some(Exit {
             ns,
             changes: vec![Change::ProcessExited { ns, pid, status }],
@@ -79,6 +113,24 @@ mod tests {
         );
         assert!(p.in_ns(2).is_empty());
         assert_eq!(p.exited(100, 3), None);
+    }
+
+    #[test]
+    fn a_program_being_started_keeps_its_namespace() {
+        let mut p = Processes::default();
+        p.starting(2);
+        p.starting(2);
+        assert_eq!(p.starting_in(2), 2);
+        p.remove_when_idle(2);
+        p.started(100, 2);
+        assert_eq!(p.starting_in(2), 1);
+        // The running one ended, but one is still being started.
+        assert!(!p.exited(100, 0).unwrap().remove_ns);
+        // It could not start: now the namespace goes, once.
+        assert!(p.start_failed(2));
+        assert_eq!(p.starting_in(2), 0);
+        p.starting(2);
+        assert!(!p.start_failed(2));
     }
 
     #[test]

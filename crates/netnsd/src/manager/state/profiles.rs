@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::Shared;
 use crate::manager::publish::Change;
-use crate::manager::registry::Shared;
 use crate::settings::Profile;
 
 /// A profile and the keyfile it is kept in.

@@ -7,8 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::Shared;
 use crate::manager::publish::{Change, InstanceProperty};
-use crate::manager::registry::Shared;
 use crate::record::UplinkRecord;
 use crate::uplink::{Pool, Slot};
 
