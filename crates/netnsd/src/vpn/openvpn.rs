@@ -179,11 +179,15 @@ pub fn invocation(
     }
     let mut auth_file = None;
     if ctype == "password" || ctype == "password-tls" {
-        let user = need(
-            data,
-            "username",
-            "password authentication needs a user name",
-        )?;
+        // An imported credentials file's user name is a secret.
+        let user = match secrets.get("username").filter(|u| !u.is_empty()) {
+            Some(u) if !data.contains_key("username") => u.as_str(),
+            _ => need(
+                data,
+                "username",
+                "password authentication needs a user name",
+            )?,
+        };
         let pass = secrets.get("password").ok_or_else(|| {
             Error::InvalidArgument("vpn.secrets.password: missing (password authentication)".into())
         })?;
@@ -506,6 +510,20 @@ mod tests {
                 .join(" ")
                 .contains("--remote 10.0.0.1 1194 tcp-client")
         );
+    }
+
+    #[test]
+    fn a_user_name_kept_secret_is_used() {
+        let i = inv(
+            &[
+                ("remote", "10.0.0.1"),
+                ("connection-type", "password"),
+                ("ca", "/ca"),
+            ],
+            &[("password", "s3cret"), ("username", "bob")],
+        )
+        .unwrap();
+        assert_eq!(i.auth_file.as_deref(), Some("bob\ns3cret\n"));
     }
 
     #[test]
