@@ -100,9 +100,17 @@ async fn install_oc(conn: &zbus::Connection, stem: &str, uuid: &str, gateway: &s
         .to_string()
 }
 
+/// The number of active connection `ac` (`/…/ActiveConnection/N`).
+fn active_number(ac: &str) -> u32 {
+    ac.rsplit('/')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{ac} is no active connection"))
+}
+
 /// The helper socket of active connection `ac`.
 fn helper_socket(ac: &str) -> PathBuf {
-    PathBuf::from(format!("/run/netnsd/vpn/{}.sock", object_number(ac)))
+    PathBuf::from(format!("/run/netnsd/vpn/{}.sock", active_number(ac)))
 }
 
 /// Waits until openconnect has reported pre-init (so it is in its
@@ -328,7 +336,7 @@ async fn a_bad_pushed_prefix_fails_the_activation() {
         ] {
             let ac = activate(&conn, &profile).await.expect("activate");
             wait_connecting(&ac).await;
-            let tundev = format!("nsvpn{}", object_number(&ac));
+            let tundev = format!("nsvpn{}", active_number(&ac));
             let mut env = vec![
                 ("reason", "connect"),
                 ("TUNDEV", tundev.as_str()),
@@ -388,7 +396,7 @@ async fn only_root_talks_to_the_helper_socket() {
             .permissions()
             .mode()
             & 0o777;
-        let tundev = format!("nsvpn{}", object_number(&ac));
+        let tundev = format!("nsvpn{}", active_number(&ac));
         let out = hook(
             Some(PLAIN_UID),
             &socket,
