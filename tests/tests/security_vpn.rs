@@ -273,7 +273,7 @@ async fn no_helper_listener_outlives_its_activation() {
         .await;
         let mut log = StateLog::new(&conn).await;
         let mut cycle = async |i: usize| {
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 let ac = activate(&conn, &failing).await.expect("activate");
                 log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
             } else {
