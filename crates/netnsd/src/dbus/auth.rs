@@ -98,6 +98,30 @@ impl Authority {
     }
 }
 
+/// Who sent `hdr`, as the bus knows it (uid, groups), for reading files as
+/// the caller ([`crate::settings::caller`]).
+pub async fn caller(
+    conn: &Connection,
+    hdr: &Header<'_>,
+) -> Result<crate::settings::caller::Caller, Error> {
+    let sender = hdr
+        .sender()
+        .ok_or_else(|| Error::PermissionDenied("the call has no sender".into()))?
+        .to_owned();
+    let creds = zbus::fdo::DBusProxy::new(conn)
+        .await?
+        .get_connection_credentials(sender.into())
+        .await
+        .map_err(|e| Error::PermissionDenied(format!("cannot learn who the caller is: {e}")))?;
+    let uid = creds
+        .unix_user_id()
+        .ok_or_else(|| Error::PermissionDenied("the bus does not know the caller's uid".into()))?;
+    let groups = creds.unix_group_ids().cloned();
+    tokio::task::spawn_blocking(move || crate::settings::caller::Caller::lookup(uid, groups))
+        .await
+        .map_err(|e| Error::Failed(e.to_string()))?
+}
+
 #[cfg(test)]
 mod tests {
     /// The action ids the daemon checks are exactly those in the .policy

@@ -67,6 +67,7 @@ impl Settings {
         contents: String,
         base_dir: String,
         #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
     ) -> Result<OwnedObjectPath, Error> {
         if kind != "openvpn" && kind != "wireguard" {
             return Err(Error::NotSupported(format!(
@@ -91,10 +92,12 @@ impl Settings {
             )));
         }
         // Authorized first: importing reads files the configuration names,
-        // as root, and its errors must tell nothing to a refused caller.
+        // and its errors must tell nothing to a refused caller. They are
+        // read as the caller: nothing it could not read is read for it.
         self.auth.check(&hdr, actions::MODIFY_SETTINGS).await?;
+        let caller = super::auth::caller(conn, &hdr).await?;
         let imported =
-            crate::settings::import_ovpn(&contents, &id, std::path::Path::new(&base_dir))?;
+            crate::settings::import_ovpn_as(caller, contents, id, base_dir.into()).await?;
         self.manager
             .profile(ProfileOp::Import(Box::new(imported)))
             .await

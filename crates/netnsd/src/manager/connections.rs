@@ -329,7 +329,7 @@ impl Manager {
     pub(super) async fn vpn_up(
         &mut self,
         n: u32,
-        env: HashMap<String, String>,
+        env: Result<HashMap<String, String>, Error>,
         reply: oneshot::Sender<String>,
     ) {
         let Some(run) = self.runs.get_mut(&n) else {
@@ -340,7 +340,7 @@ impl Manager {
             let _ = reply.send("the connection is going down".into());
             return;
         }
-        let config = match run.vpn.reported(&env) {
+        let config = match env.and_then(|env| run.vpn.reported(&env)) {
             Ok(None) => {
                 // Nothing for the daemon to do (openconnect's pre-init,
                 // disconnect, reconnect).

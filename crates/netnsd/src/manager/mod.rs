@@ -74,7 +74,12 @@ enum Later {
     /// A spawned process ended: pid, status.
     Exited(u32, i32),
     /// A VPN client's up hook reported the pushed configuration.
-    VpnUp(u32, HashMap<String, String>, oneshot::Sender<String>),
+    /// (An unreadable message — too long, not JSON — is an error.)
+    VpnUp(
+        u32,
+        Result<HashMap<String, String>, Error>,
+        oneshot::Sender<String>,
+    ),
     /// A client configured by the daemon itself (WireGuard) is up, or not.
     Configured(u32, Result<crate::vpn::VpnConfig, String>),
     /// The tunnel was seen in the isolated namespace.

@@ -19,8 +19,10 @@
 //! (a keyfile does not record types), and written back unchanged.
 //!
 //! Everything here is pure: no D-Bus objects, and no files but the
-//! [`Store`]'s and [`Imported::place_files`].
+//! [`Store`]'s, [`Imported::place_files`] and those an imported
+//! configuration names (read as the caller: [`caller`]).
 
+pub mod caller;
 mod keyfile;
 mod ovpn;
 mod schema;
@@ -36,7 +38,9 @@ use std::path::Path;
 use netnsd_api::Error;
 use zbus::wire::OwnedVariant;
 
-pub use ovpn::{Imported, import_ovpn};
+#[cfg(test)]
+pub use ovpn::import_ovpn;
+pub use ovpn::{Imported, import_ovpn_as};
 pub use schema::is_secret;
 pub use store::{KEYFILE_SUFFIX, Store};
 pub use uuid::{is_valid_uuid, new_uuid_v4};

@@ -185,24 +185,53 @@ fn file_path(base_dir: &Path, f: &str) -> Result<String, String> {
     Ok(s)
 }
 
+/// The most a credentials file may hold.
+const MAX_CREDENTIALS: u64 = 64 * 1024;
+
+/// Opens a file the configuration names for reading, as whoever runs this
+/// (the caller: [`import_ovpn_as`]); a FIFO or device does not block.
+fn open_named(path: &str) -> io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+}
+
 /// The first two non-empty lines of a credentials file (auth-user-pass,
 /// http-proxy): user name and password.
 fn read_credentials(path: &str) -> Result<(String, Option<String>), String> {
     // A credentials file is a small regular file: refuse anything else
-    // (a device, a FIFO, something huge) before reading it.
-    let meta = fs::metadata(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    if !meta.is_file() || meta.len() > 64 * 1024 {
+    // (a device, a FIFO, something huge), as the descriptor opened shows.
+    let f = open_named(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let meta = f
+        .metadata()
+        .map_err(|e| format!("cannot read {path}: {e}"))?;
+    if !meta.is_file() || meta.len() > MAX_CREDENTIALS {
         return Err(format!(
             "{path} is not a credentials file (a regular file of at most 64 KiB)"
         ));
     }
-    let text = fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let mut text = String::new();
+    io::Read::read_to_string(&mut io::Read::take(f, MAX_CREDENTIALS), &mut text)
+        .map_err(|e| format!("cannot read {path}: {e}"))?;
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let user = lines
         .next()
         .ok_or_else(|| format!("{path} holds no user name"))?
         .to_string();
     Ok((user, lines.next().map(str::to_string)))
+}
+
+/// A file the profile will name (a certificate, a key): one the caller
+/// cannot read is refused. One missing is not (as NetworkManager's
+/// importer, the path is kept for later).
+fn check_readable(path: &str) -> Result<(), String> {
+    match open_named(path) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            Err(format!("cannot read {path}: {e}"))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[derive(Default)]
@@ -233,9 +262,11 @@ impl State {
 
     /// A file-valued key: a later file or inline block replaces an earlier
     /// one.
-    fn set_file(&mut self, key: &str, path: String) {
+    fn set_file(&mut self, key: &str, path: String) -> Result<(), String> {
+        check_readable(&path)?;
         self.inline.remove(key);
         self.set(key, path);
+        Ok(())
     }
 
     fn set_inline(&mut self, key: &str, contents: String) {
@@ -304,8 +335,11 @@ impl State {
                 nargs(p, 1, 2)?;
                 let f = file_path(base_dir, nonempty(p, 1)?)?;
                 match p.get(2).map(String::as_str) {
-                    None => self.set_file("crl-verify-file", f),
-                    Some("dir") => self.set("crl-verify-dir", f),
+                    None => self.set_file("crl-verify-file", f)?,
+                    Some("dir") => {
+                        check_readable(&f)?;
+                        self.set("crl-verify-dir", f);
+                    }
                     Some(_) => return Err("unsupported crl-verify argument".into()),
                 }
             }
@@ -385,7 +419,8 @@ impl State {
                 {
                     let (user, pass) = read_credentials(&file_path(base_dir, auth)?)?;
                     let pass = pass.ok_or("the HTTP proxy auth file holds no password")?;
-                    self.set("http-proxy-username", user);
+                    // What a credentials file holds is a secret, user name too.
+                    self.secrets.insert("http-proxy-username".into(), user);
                     self.secrets.insert("http-proxy-password".into(), pass);
                 }
             }
@@ -505,18 +540,18 @@ impl State {
                         // openvpn allows a PEM --ca with --pkcs12.
                         let path = path.ok_or("an inline <pkcs12> block is not supported")?;
                         if !self.have_ca {
-                            self.set_file("ca", path.clone());
+                            self.set_file("ca", path.clone())?;
                             self.have_ca = true;
                         }
-                        self.set_file("cert", path.clone());
-                        self.set_file("key", path);
+                        self.set_file("cert", path.clone())?;
+                        self.set_file("key", path)?;
                         self.have_pkcs12 = true;
                         return Ok(());
                     }
                     other => other,
                 };
                 if let Some(path) = path {
-                    self.set_file(key, path);
+                    self.set_file(key, path)?;
                 }
             }
             "verify-x509-name" => {
@@ -543,7 +578,9 @@ impl State {
                     && f != "stdin"
                 {
                     let (user, pass) = read_credentials(&file_path(base_dir, f)?)?;
-                    self.set("username", user);
+                    // What a credentials file holds is a secret, user name
+                    // too: vpn.secrets, never shown by GetSettings.
+                    self.secrets.insert("username".into(), user);
                     if let Some(pass) = pass {
                         self.secrets.insert("password".into(), pass);
                     }
@@ -618,12 +655,24 @@ fn inline_key(token: &str) -> Result<&'static str, String> {
     })
 }
 
+/// [`import_ovpn`] as `caller`: every file the configuration names is
+/// opened with the caller's credentials ([`super::caller`]), so nothing
+/// the caller could not read is read for it.
+pub async fn import_ovpn_as(
+    caller: super::caller::Caller,
+    text: String,
+    id: String,
+    base_dir: std::path::PathBuf,
+) -> Result<Imported, Error> {
+    super::caller::run_as(caller, move || import_ovpn(&text, &id, &base_dir)).await?
+}
+
 /// Turns a plain OpenVPN client configuration into a type=vpn profile of
 /// NetworkManager's OpenVPN plugin (service-type
 /// org.freedesktop.NetworkManager.openvpn) named `id`. Files named in it
-/// are made absolute against `base_dir`; an `auth-user-pass` or
-/// `http-proxy` credentials file is read (user name into vpn.data, password
-/// into vpn.secrets). Unlike NetworkManager's importer, a `dev tun…` or
+/// are made absolute against `base_dir` (one that exists but cannot be read
+/// is refused); an `auth-user-pass` or `http-proxy` credentials file is
+/// read (user name and password into vpn.secrets). Unlike NetworkManager's importer, a `dev tun…` or
 /// `dev tap…` without `dev-type` also sets vpn.data dev-type, as openvpn
 /// infers it. Errors are InvalidArgument with the line number.
 pub fn import_ovpn(text: &str, id: &str, base_dir: &Path) -> Result<Imported, Error> {

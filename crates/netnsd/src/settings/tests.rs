@@ -920,10 +920,14 @@ route 0.0.0.0 0.0.0.0
     assert_eq!(d["port"], "1195");
     assert_eq!(d["proto-tcp"], "yes");
     assert_eq!(d["connection-type"], "password-tls");
-    assert_eq!(d["username"], "alice");
     assert_eq!(d["ping"], "10");
     assert_eq!(d["ping-restart"], "60");
-    assert_eq!(imp.profile.vpn_secrets(), map(&[("password", "secret pw")]));
+    // What the credentials file holds is a secret, the user name too.
+    assert!(!d.contains_key("username"));
+    assert_eq!(
+        imp.profile.vpn_secrets(),
+        map(&[("password", "secret pw"), ("username", "alice")])
+    );
     assert!(imp.inline_files.is_empty());
     assert_eq!(
         imp.profile.get("ipv4", "route1"),

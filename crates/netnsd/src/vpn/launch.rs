@@ -9,14 +9,14 @@ use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::os::fd::AsFd;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 
 use netnsd_api::Error;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
 /// How many of a client's last output lines are kept (for its failure
@@ -45,7 +45,9 @@ impl Activation {
     /// Activation `number`, its files in `state_dir`/vpn (made if missing).
     pub fn new(state_dir: &Path, number: u32) -> Result<Activation, Error> {
         let dir = state_dir.join("vpn");
+        // Root's alone: the helper sockets and secrets are in there.
         std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)))
             .map_err(|e| Error::Failed(format!("create {}: {e}", dir.display())))?;
         let exe =
             std::env::current_exe().map_err(|e| Error::Failed(format!("own executable: {e}")))?;
@@ -80,11 +82,28 @@ pub struct Client {
     pub files: Vec<(PathBuf, String)>,
 }
 
+/// The longest message the helper may send (its client's environment as
+/// one JSON line): a longer one fails the activation, unread.
+pub const MAX_MESSAGE: usize = 256 * 1024;
+
+/// How long a peer has to send its message once connected.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What the helper reported: the client's environment, or why its message
+/// could not be read (too long, not JSON).
+pub type Report = Result<HashMap<String, String>, Error>;
+
 /// The listener of an activation's helper socket, held by its connection
-/// while it runs. Dropping it does not stop the listener today: its task
-/// lives as long as the daemon.
+/// while it runs. Dropping it stops the listener: its task ends, and the
+/// socket's descriptor is closed.
 pub struct Helper {
-    _task: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Writes the client's files (0600) and opens the helper socket, whose
@@ -95,7 +114,7 @@ pub struct Helper {
 pub fn prepare(
     at: &Activation,
     client: &Client,
-    report: impl FnMut(HashMap<String, String>, oneshot::Sender<String>) -> bool + Send + 'static,
+    report: impl FnMut(Report, oneshot::Sender<String>) -> bool + Send + 'static,
 ) -> Result<(Vec<PathBuf>, Helper), Error> {
     let mut files = vec![at.socket.clone()];
     for (path, content) in &client.files {
@@ -125,34 +144,74 @@ pub fn prepare(
 }
 
 /// The helper socket: one JSON line (the hook's environment) in, one
-/// verdict line out, per connection.
+/// verdict line out, per connection. The socket is 0600 in a 0700
+/// directory, and only root (or the daemon's own user, when it is not
+/// root) may talk to it (SO_PEERCRED: the VPN clients run as root); a message longer than [`MAX_MESSAGE`] or not JSON is
+/// reported as an error.
 fn listen(
     socket: &Path,
-    mut report: impl FnMut(HashMap<String, String>, oneshot::Sender<String>) -> bool + Send + 'static,
+    mut report: impl FnMut(Report, oneshot::Sender<String>) -> bool + Send + 'static,
 ) -> std::io::Result<Helper> {
     let _ = std::fs::remove_file(socket);
     let listener = tokio::net::UnixListener::bind(socket)?;
+    // Not from the umask: root's alone (the directory is 0700 too, so
+    // there is no moment it is open to others).
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
     let task = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let (r, mut w) = stream.into_split();
-            let mut line = String::new();
-            if tokio::io::BufReader::new(r)
-                .read_line(&mut line)
-                .await
-                .is_err()
-            {
-                continue;
+            match stream.peer_cred() {
+                Ok(c) if c.uid() == 0 || c.uid() == nix::unistd::geteuid().as_raw() => {}
+                Ok(c) => {
+                    tracing::warn!(
+                        uid = c.uid(),
+                        pid = c.pid(),
+                        "refused a helper connection: not root"
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!("refused a helper connection: SO_PEERCRED: {e}");
+                    continue;
+                }
             }
-            let env: HashMap<String, String> = serde_json::from_str(&line).unwrap_or_default();
+            let (r, mut w) = stream.into_split();
+            let Ok(message) = tokio::time::timeout(READ_TIMEOUT, read_message(r)).await else {
+                tracing::warn!("the helper sent nothing in {READ_TIMEOUT:?}");
+                continue;
+            };
+            let Some(message) = message else { continue };
             let (tx, rx) = oneshot::channel();
-            if !report(env, tx) {
+            if !report(message, tx) {
                 break;
             }
             let verdict = rx.await.unwrap_or_else(|_| "the daemon went away".into());
             let _ = w.write_all(format!("{verdict}\n").as_bytes()).await;
         }
     });
-    Ok(Helper { _task: task })
+    Ok(Helper { task })
+}
+
+/// Reads one message, at most [`MAX_MESSAGE`] bytes up to its newline
+/// (None: the peer went before sending a whole one).
+async fn read_message(r: impl tokio::io::AsyncRead + Unpin) -> Option<Report> {
+    let mut line = Vec::new();
+    let limit = MAX_MESSAGE as u64 + 1;
+    let mut bounded = tokio::io::BufReader::new(r.take(limit));
+    bounded.read_until(b'\n', &mut line).await.ok()?;
+    if line.len() > MAX_MESSAGE {
+        return Some(Err(Error::InvalidArgument(format!(
+            "the VPN helper's message is longer than {} KiB",
+            MAX_MESSAGE / 1024
+        ))));
+    }
+    if !line.ends_with(b"\n") {
+        return None;
+    }
+    Some(
+        serde_json::from_slice(&line).map_err(|e| {
+            Error::InvalidArgument(format!("the VPN helper's message is not JSON: {e}"))
+        }),
+    )
 }
 
 /// Starts the client in the namespace `netns` (None: the daemon's own),
@@ -304,7 +363,7 @@ mod tests {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let (files, _helper) = prepare(&at, &c, move |env, reply| {
             let _ = reply.send("ok".into());
-            tx.send(env).is_ok()
+            tx.send(env.unwrap()).is_ok()
         })
         .unwrap();
         assert_eq!(files, [at.socket.clone(), at.file("auth")]);
@@ -326,6 +385,84 @@ mod tests {
 
         remove_files(&files);
         assert!(!at.socket.exists() && !at.file("auth").exists());
+    }
+
+    #[test]
+    fn the_state_directory_is_root_s_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("vpn")).unwrap();
+        std::fs::set_permissions(
+            dir.path().join("vpn"),
+            std::fs::Permissions::from_mode(0o777),
+        )
+        .unwrap();
+        let at = Activation::new(dir.path(), 1).unwrap();
+        let meta = std::fs::metadata(at.socket.parent().unwrap()).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+    }
+
+    /// Sends `message` to the helper socket and returns what came back.
+    async fn send(socket: &Path, message: &[u8]) -> String {
+        let mut s = tokio::net::UnixStream::connect(socket).await.unwrap();
+        // The daemon may stop reading (and close) before all is written.
+        let _ = s.write_all(message).await;
+        let mut answer = String::new();
+        let _ = tokio::io::BufReader::new(s).read_line(&mut answer).await;
+        answer
+    }
+
+    #[tokio::test]
+    async fn the_helper_socket_is_0600_and_its_messages_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = activation(dir.path(), 5);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (files, helper) = prepare(&at, &client("true", &[], None), move |r, reply| {
+            let _ = reply.send(match &r {
+                Ok(_) => "ok".into(),
+                Err(e) => e.message(),
+            });
+            tx.send(r).is_ok()
+        })
+        .unwrap();
+        let meta = std::fs::metadata(&at.socket).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+
+        // Just under the bound: read.
+        let pad = "x".repeat(MAX_MESSAGE - 100);
+        let ok = format!("{{\"dev\":\"nsvpn5\",\"pad\":\"{pad}\"}}\n");
+        assert_eq!(send(&at.socket, ok.as_bytes()).await, "ok\n");
+        let env = rx.recv().await.unwrap().unwrap();
+        assert_eq!(env["dev"], "nsvpn5");
+
+        // Over it, with or without a newline: an error, unread.
+        for tail in ["\n", ""] {
+            let big = format!("{{\"pad\":\"{}\"}}{tail}", "x".repeat(MAX_MESSAGE));
+            let answer = send(&at.socket, big.as_bytes()).await;
+            assert!(answer.contains("longer than 256 KiB"), "{answer:?}");
+            let e = rx.recv().await.unwrap().unwrap_err();
+            assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
+        }
+        // Not JSON: an error, not an empty environment.
+        let answer = send(&at.socket, b"dev=nsvpn5\n").await;
+        assert!(answer.contains("not JSON"), "{answer:?}");
+        assert!(rx.recv().await.unwrap().is_err());
+
+        // Dropped, the listener is gone: nobody answers any more.
+        drop(helper);
+        tokio::task::yield_now().await;
+        let mut refused = false;
+        for _ in 0..100 {
+            if tokio::net::UnixStream::connect(&at.socket).await.is_err() {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            refused,
+            "the helper socket still accepts after its Helper was dropped"
+        );
+        remove_files(&files);
     }
 
     #[tokio::test]

@@ -25,7 +25,7 @@ use std::net::IpAddr;
 
 use futures::future::BoxFuture;
 use netnsd_api::state::reason;
-use netnsd_api::{Cidr, Error};
+use netnsd_api::{Cidr, Error, Family};
 
 pub use launch::{Activation, Client};
 
@@ -47,6 +47,22 @@ pub struct VpnConfig {
     pub dns: Vec<IpAddr>,
     pub domains: Vec<String>,
     pub banner: String,
+}
+
+/// A prefix length a VPN server pushed, as text: a number no longer
+/// than the `family`'s addresses (32 or 128 bits), or None.
+pub(crate) fn pushed_prefix(len: &str, family: Family) -> Option<u8> {
+    len.trim()
+        .parse::<u8>()
+        .ok()
+        .filter(|p| *p <= family.max_prefix())
+}
+
+/// An address of `family` a VPN server pushed, with its prefix length,
+/// checked: None for an address of the other family or a prefix longer
+/// than the address (which would overflow computing its network).
+pub(crate) fn pushed_cidr(addr: IpAddr, prefix: u8, family: Family) -> Option<Cidr> {
+    (Family::of(&addr) == family && prefix <= family.max_prefix()).then_some(Cidr { addr, prefix })
 }
 
 /// One VPN type. The manager asks it, never matches on it.
@@ -216,6 +232,22 @@ password=s3cret
                 if m == "activating \"802-3-ethernet\" connections is not supported"),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn pushed_prefixes_checked() {
+        assert_eq!(pushed_prefix("24", Family::V4), Some(24));
+        assert_eq!(pushed_prefix("32", Family::V4), Some(32));
+        assert_eq!(pushed_prefix("33", Family::V4), None);
+        assert_eq!(pushed_prefix("200", Family::V4), None);
+        assert_eq!(pushed_prefix("128", Family::V6), Some(128));
+        assert_eq!(pushed_prefix("129", Family::V6), None);
+        assert_eq!(pushed_prefix("-1", Family::V4), None);
+        assert_eq!(pushed_prefix("x", Family::V4), None);
+        let v4: IpAddr = "10.0.0.1".parse().unwrap();
+        assert!(pushed_cidr(v4, 32, Family::V4).is_some());
+        assert!(pushed_cidr(v4, 33, Family::V4).is_none());
+        assert!(pushed_cidr(v4, 24, Family::V6).is_none());
     }
 
     #[test]

@@ -12,11 +12,15 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use netnsd_api::Error;
 
-use super::{Activation, Client, Launch, VpnConfig, VpnType};
+use super::{Activation, Client, Launch, VpnConfig, VpnType, pushed_cidr, pushed_prefix};
 use crate::settings::Profile;
-use netnsd_api::Cidr;
+use netnsd_api::{Cidr, Family};
 
 pub const SERVICE_TYPE: &str = "org.freedesktop.NetworkManager.openconnect";
+
+/// The most split routes (CISCO_SPLIT_INC) a gateway may push: more is
+/// refused (ip-config-invalid), never looped over.
+const MAX_SPLIT_ROUTES: usize = 1024;
 
 const PROTOCOLS: &[&str] = &["anyconnect", "nc", "pulse", "gp", "f5", "fortinet", "array"];
 
@@ -43,6 +47,13 @@ pub fn invocation(
     script: &str,
 ) -> Result<Invocation, Error> {
     let gateway = need(data, "gateway", "the VPN gateway to connect to")?;
+    if gateway.starts_with('-') {
+        // It would be read as an option (`--script=...` runs a program as
+        // root): refused here, and `--` goes before it anyway.
+        return Err(Error::InvalidArgument(format!(
+            "vpn.data.gateway: {gateway:?} begins with '-' (a host name or URL is expected)"
+        )));
+    }
     let protocol = data
         .get("protocol")
         .map(String::as_str)
@@ -95,6 +106,8 @@ pub fn invocation(
             "vpn.secrets.password: missing (no password, cookie or user certificate to log in with)".into(),
         ));
     }
+    // The gateway last, after "--": whatever it holds, it is no option.
+    a.push("--".into());
     a.push(gateway.to_string());
     Ok(Invocation { args: a, stdin })
 }
@@ -127,21 +140,25 @@ pub fn parse_env(env: &HashMap<String, String>) -> Result<VpnConfig, Error> {
     if let Some(a) = get("INTERNAL_IP4_ADDRESS") {
         let addr: IpAddr = a.parse().map_err(|_| bad("INTERNAL_IP4_ADDRESS"))?;
         let prefix = match (get("INTERNAL_IP4_NETMASKLEN"), get("INTERNAL_IP4_NETMASK")) {
-            (Some(l), _) => l.parse().map_err(|_| bad("INTERNAL_IP4_NETMASKLEN"))?,
+            (Some(l), _) => {
+                pushed_prefix(l, Family::V4).ok_or_else(|| bad("INTERNAL_IP4_NETMASKLEN"))?
+            }
             (None, Some(m)) => mask_prefix(m).ok_or_else(|| bad("INTERNAL_IP4_NETMASK"))?,
             _ => 32,
         };
-        c.addr4 = Some(Cidr { addr, prefix });
+        c.addr4 =
+            Some(pushed_cidr(addr, prefix, Family::V4).ok_or_else(|| bad("INTERNAL_IP4_ADDRESS"))?);
     }
     if let Some(a) = get("INTERNAL_IP6_NETMASK").or(get("INTERNAL_IP6_ADDRESS")) {
         let cidr: Cidr = a.parse().map_err(|_| bad("INTERNAL_IP6_ADDRESS"))?;
-        let addr = get("INTERNAL_IP6_ADDRESS")
-            .and_then(|x| x.parse().ok())
-            .unwrap_or(cidr.addr);
-        c.addr6 = Some(Cidr {
-            addr,
-            prefix: cidr.prefix,
-        });
+        let addr = match get("INTERNAL_IP6_ADDRESS") {
+            Some(x) => x.parse().map_err(|_| bad("INTERNAL_IP6_ADDRESS"))?,
+            None => cidr.addr,
+        };
+        c.addr6 = Some(
+            pushed_cidr(addr, cidr.prefix, Family::V6)
+                .ok_or_else(|| bad("INTERNAL_IP6_ADDRESS"))?,
+        );
     }
     for d in get("INTERNAL_IP4_DNS")
         .into_iter()
@@ -167,20 +184,34 @@ pub fn parse_env(env: &HashMap<String, String>) -> Result<VpnConfig, Error> {
             c.domains.push(d.to_string());
         }
     }
-    let n: usize = get("CISCO_SPLIT_INC")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
+    let n: usize = match get("CISCO_SPLIT_INC") {
+        Some(n) => n
+            .parse()
+            .ok()
+            .filter(|n| *n <= MAX_SPLIT_ROUTES)
+            .ok_or_else(|| bad("CISCO_SPLIT_INC (a count of at most 1024 routes)"))?,
+        None => 0,
+    };
     for i in 0..n {
         let Some(addr) =
             get(&format!("CISCO_SPLIT_INC_{i}_ADDR")).and_then(|a| a.parse::<IpAddr>().ok())
         else {
             continue;
         };
-        let prefix = get(&format!("CISCO_SPLIT_INC_{i}_MASKLEN"))
-            .and_then(|l| l.parse().ok())
-            .or_else(|| get(&format!("CISCO_SPLIT_INC_{i}_MASK")).and_then(mask_prefix))
-            .unwrap_or(32);
-        c.routes.push((Cidr { addr, prefix }.network(), None));
+        let prefix = match (
+            get(&format!("CISCO_SPLIT_INC_{i}_MASKLEN")),
+            get(&format!("CISCO_SPLIT_INC_{i}_MASK")),
+        ) {
+            (Some(l), _) => pushed_prefix(l, Family::V4)
+                .ok_or_else(|| bad(&format!("CISCO_SPLIT_INC_{i}_MASKLEN")))?,
+            (None, Some(m)) => {
+                mask_prefix(m).ok_or_else(|| bad(&format!("CISCO_SPLIT_INC_{i}_MASK")))?
+            }
+            (None, None) => 32,
+        };
+        let route = pushed_cidr(addr, prefix, Family::V4)
+            .ok_or_else(|| bad(&format!("CISCO_SPLIT_INC_{i}_ADDR")))?;
+        c.routes.push((route.network(), None));
     }
     c.banner = get("CISCO_BANNER").unwrap_or_default().to_string();
     Ok(c)
@@ -277,7 +308,7 @@ mod tests {
             "{s}"
         );
         assert!(
-            s.contains("--passwd-on-stdin") && s.ends_with("vpn.example.com"),
+            s.contains("--passwd-on-stdin") && s.ends_with(" -- vpn.example.com"),
             "{s}"
         );
     }
@@ -293,6 +324,12 @@ mod tests {
         assert!(
             matches!(invocation(&m(&[("gateway", "g")]), &m(&[]), "t", "s"), Err(Error::InvalidArgument(e)) if e.contains("password"))
         );
+        for g in ["--script=/tmp/evil", "-s/tmp/evil", "-"] {
+            assert!(
+                matches!(invocation(&m(&[("gateway", g)]), &m(&[("password", "p")]), "t", "s"), Err(Error::InvalidArgument(e)) if e.contains("vpn.data.gateway") && e.contains("'-'")),
+                "{g}"
+            );
+        }
     }
 
     #[test]
@@ -324,6 +361,110 @@ mod tests {
             vec!["corp.test".to_string(), "intra.test".to_string()]
         );
         assert_eq!(c.routes, vec![("10.99.0.0/24".parse().unwrap(), None)]);
+    }
+
+    fn env(kv: &[(&str, &str)]) -> HashMap<String, String> {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn pushed_prefixes_are_range_checked() {
+        let base = [
+            ("reason", "connect"),
+            ("TUNDEV", "nsvpn3"),
+            ("INTERNAL_IP4_ADDRESS", "192.168.100.5"),
+        ];
+        let with = |extra: &[(&str, &str)]| {
+            let mut e = env(&base);
+            e.extend(env(extra));
+            parse_env(&e)
+        };
+        let refused = |extra: &[(&str, &str)], what: &str| {
+            let e = with(extra).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidArgument(m) if m.contains(what)),
+                "{extra:?}: {e:?}"
+            );
+        };
+        refused(
+            &[("INTERNAL_IP4_NETMASKLEN", "200")],
+            "INTERNAL_IP4_NETMASKLEN",
+        );
+        refused(
+            &[("INTERNAL_IP4_NETMASKLEN", "33")],
+            "INTERNAL_IP4_NETMASKLEN",
+        );
+        refused(
+            &[("INTERNAL_IP4_ADDRESS", "fd00::1")],
+            "INTERNAL_IP4_ADDRESS",
+        );
+        refused(
+            &[("INTERNAL_IP6_ADDRESS", "fd00::1/129")],
+            "INTERNAL_IP6_ADDRESS",
+        );
+        refused(
+            &[("INTERNAL_IP6_NETMASK", "10.0.0.0/8")],
+            "INTERNAL_IP6_ADDRESS",
+        );
+        for len in ["33", "200", "255", "-1", "x"] {
+            refused(
+                &[
+                    ("CISCO_SPLIT_INC", "1"),
+                    ("CISCO_SPLIT_INC_0_ADDR", "10.99.0.0"),
+                    ("CISCO_SPLIT_INC_0_MASKLEN", len),
+                ],
+                "CISCO_SPLIT_INC_0_MASKLEN",
+            );
+        }
+        refused(
+            &[
+                ("CISCO_SPLIT_INC", "1"),
+                ("CISCO_SPLIT_INC_0_ADDR", "fd00::"),
+                ("CISCO_SPLIT_INC_0_MASKLEN", "24"),
+            ],
+            "CISCO_SPLIT_INC_0_ADDR",
+        );
+        assert_eq!(
+            with(&[("INTERNAL_IP4_NETMASKLEN", "32")])
+                .unwrap()
+                .addr4
+                .unwrap()
+                .to_string(),
+            "192.168.100.5/32"
+        );
+        assert_eq!(
+            with(&[
+                ("CISCO_SPLIT_INC", "1"),
+                ("CISCO_SPLIT_INC_0_ADDR", "10.99.0.7"),
+                ("CISCO_SPLIT_INC_0_MASKLEN", "0"),
+            ])
+            .unwrap()
+            .routes,
+            vec![("0.0.0.0/0".parse().unwrap(), None)]
+        );
+    }
+
+    #[test]
+    fn the_split_route_count_is_bounded() {
+        let e = env(&[
+            ("reason", "connect"),
+            ("TUNDEV", "nsvpn3"),
+            ("CISCO_SPLIT_INC", "18446744073709551615"),
+        ]);
+        let t = std::time::Instant::now();
+        let r = parse_env(&e).unwrap_err();
+        assert!(
+            matches!(&r, Error::InvalidArgument(m) if m.contains("CISCO_SPLIT_INC")),
+            "{r:?}"
+        );
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
+        let mut e = e;
+        e.insert("CISCO_SPLIT_INC".into(), "1025".into());
+        assert!(parse_env(&e).is_err());
+        e.insert("CISCO_SPLIT_INC".into(), "1024".into());
+        assert!(parse_env(&e).unwrap().routes.is_empty());
     }
 
     #[test]

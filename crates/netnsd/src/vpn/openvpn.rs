@@ -13,9 +13,9 @@ use std::path::Path;
 
 use netnsd_api::Error;
 
-use super::{Activation, Client, Launch, VpnConfig, VpnType};
+use super::{Activation, Client, Launch, VpnConfig, VpnType, pushed_cidr, pushed_prefix};
 use crate::settings::Profile;
-use netnsd_api::Cidr;
+use netnsd_api::{Cidr, Family};
 
 pub const SERVICE_TYPE: &str = "org.freedesktop.NetworkManager.openvpn";
 
@@ -179,11 +179,15 @@ pub fn invocation(
     }
     let mut auth_file = None;
     if ctype == "password" || ctype == "password-tls" {
-        let user = need(
-            data,
-            "username",
-            "password authentication needs a user name",
-        )?;
+        // An imported credentials file's user name is a secret.
+        let user = match secrets.get("username").filter(|u| !u.is_empty()) {
+            Some(u) if !data.contains_key("username") => u.as_str(),
+            _ => need(
+                data,
+                "username",
+                "password authentication needs a user name",
+            )?,
+        };
         let pass = secrets.get("password").ok_or_else(|| {
             Error::InvalidArgument("vpn.secrets.password: missing (password authentication)".into())
         })?;
@@ -296,26 +300,28 @@ pub fn parse_env(env: &HashMap<String, String>) -> Result<VpnConfig, Error> {
     c.mtu = env.get("tun_mtu").and_then(|m| m.parse().ok());
     if let Some(local) = env.get("ifconfig_local") {
         let addr: IpAddr = local.parse().map_err(|_| bad("ifconfig_local"))?;
+        let v4 =
+            |prefix| pushed_cidr(addr, prefix, Family::V4).ok_or_else(|| bad("ifconfig_local"));
         match (env.get("ifconfig_netmask"), env.get("ifconfig_remote")) {
             (Some(mask), _) => {
                 let prefix = netmask_prefix(mask).ok_or_else(|| bad("ifconfig_netmask"))?;
-                c.addr4 = Some(Cidr { addr, prefix });
+                c.addr4 = Some(v4(prefix)?);
             }
             (None, Some(remote)) => {
-                c.addr4 = Some(Cidr { addr, prefix: 32 });
+                c.addr4 = Some(v4(32)?);
                 c.peer4 = Some(remote.parse().map_err(|_| bad("ifconfig_remote"))?);
             }
-            (None, None) => c.addr4 = Some(Cidr { addr, prefix: 32 }),
+            (None, None) => c.addr4 = Some(v4(32)?),
         }
     }
     if let (Some(a), Some(bits)) = (
         env.get("ifconfig_ipv6_local"),
         env.get("ifconfig_ipv6_netbits"),
     ) {
-        c.addr6 = Some(Cidr {
-            addr: a.parse().map_err(|_| bad("ifconfig_ipv6_local"))?,
-            prefix: bits.parse().map_err(|_| bad("ifconfig_ipv6_netbits"))?,
-        });
+        let addr = a.parse().map_err(|_| bad("ifconfig_ipv6_local"))?;
+        let prefix = pushed_prefix(bits, Family::V6).ok_or_else(|| bad("ifconfig_ipv6_netbits"))?;
+        c.addr6 =
+            Some(pushed_cidr(addr, prefix, Family::V6).ok_or_else(|| bad("ifconfig_ipv6_local"))?);
     }
     for i in 1.. {
         let Some(net) = env.get(&format!("route_network_{i}")) else {
@@ -327,17 +333,20 @@ pub fn parse_env(env: &HashMap<String, String>) -> Result<VpnConfig, Error> {
             .unwrap_or("255.255.255.255");
         let prefix = netmask_prefix(mask).ok_or_else(|| bad("route_netmask"))?;
         let addr: IpAddr = net.parse().map_err(|_| bad("route_network"))?;
+        let dst = pushed_cidr(addr, prefix, Family::V4).ok_or_else(|| bad("route_network"))?;
         let gw = env
             .get(&format!("route_gateway_{i}"))
             .and_then(|g| g.parse().ok());
-        c.routes.push((Cidr { addr, prefix }.network(), gw));
+        c.routes.push((dst.network(), gw));
     }
     for i in 1.. {
         let Some(net) = env.get(&format!("route_ipv6_network_{i}")) else {
             break;
         };
         let cidr: Cidr = net.parse().map_err(|_| bad("route_ipv6_network"))?;
-        c.routes.push((cidr.network(), None));
+        let dst = pushed_cidr(cidr.addr, cidr.prefix, Family::V6)
+            .ok_or_else(|| bad("route_ipv6_network"))?;
+        c.routes.push((dst.network(), None));
     }
     for i in 1.. {
         let Some(opt) = env.get(&format!("foreign_option_{i}")) else {
@@ -504,6 +513,20 @@ mod tests {
     }
 
     #[test]
+    fn a_user_name_kept_secret_is_used() {
+        let i = inv(
+            &[
+                ("remote", "10.0.0.1"),
+                ("connection-type", "password"),
+                ("ca", "/ca"),
+            ],
+            &[("password", "s3cret"), ("username", "bob")],
+        )
+        .unwrap();
+        assert_eq!(i.auth_file.as_deref(), Some("bob\ns3cret\n"));
+    }
+
+    #[test]
     fn refusals_name_the_key() {
         let e = inv(&[("connection-type", "tls")], &[]).unwrap_err();
         assert!(
@@ -588,6 +611,73 @@ mod tests {
         assert_eq!(c.addr4.unwrap().to_string(), "10.8.0.2/32");
         assert_eq!(c.peer4, Some("10.8.0.1".parse().unwrap()));
         assert!(parse_env(&HashMap::new()).is_err());
+    }
+
+    #[test]
+    fn pushed_prefixes_are_range_checked() {
+        let base: HashMap<String, String> = [("dev", "nsvpn0"), ("ifconfig_local", "10.8.0.2")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let with = |extra: &[(&str, &str)]| {
+            let mut e = base.clone();
+            e.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            parse_env(&e)
+        };
+        for (extra, what) in [
+            (
+                &[
+                    ("ifconfig_ipv6_local", "fd00::2"),
+                    ("ifconfig_ipv6_netbits", "200"),
+                ][..],
+                "ifconfig_ipv6_netbits",
+            ),
+            (
+                &[
+                    ("ifconfig_ipv6_local", "fd00::2"),
+                    ("ifconfig_ipv6_netbits", "129"),
+                ],
+                "ifconfig_ipv6_netbits",
+            ),
+            (
+                &[
+                    ("ifconfig_ipv6_local", "10.0.0.1"),
+                    ("ifconfig_ipv6_netbits", "64"),
+                ],
+                "ifconfig_ipv6_local",
+            ),
+            (&[("ifconfig_local", "fd00::2")], "ifconfig_local"),
+            (
+                &[
+                    ("route_network_1", "10.0.0.0"),
+                    ("route_netmask_1", "255.0.255.0"),
+                ],
+                "route_netmask",
+            ),
+            (&[("route_network_1", "fd00::")], "route_network"),
+            (
+                &[("route_ipv6_network_1", "fd00::/129")],
+                "route_ipv6_network",
+            ),
+            (
+                &[("route_ipv6_network_1", "10.0.0.0/8")],
+                "route_ipv6_network",
+            ),
+        ] {
+            let e = with(extra).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidArgument(m) if m.contains(what)),
+                "{extra:?}: {e:?}"
+            );
+        }
+        let c = with(&[
+            ("ifconfig_ipv6_local", "fd00::2"),
+            ("ifconfig_ipv6_netbits", "128"),
+            ("route_ipv6_network_1", "fd01::/0"),
+        ])
+        .unwrap();
+        assert_eq!(c.addr6.unwrap().to_string(), "fd00::2/128");
+        assert_eq!(c.routes, vec![("::/0".parse().unwrap(), None)]);
     }
 
     #[test]
