@@ -450,3 +450,166 @@ async fn source_based_policy_routing_chooses_the_table() {
     })
     .await;
 }
+
+/// RemoveRoute and RemoveRule take exactly what AddRoute and AddRule of the
+/// same keys made: every key given must match, a key left out means what it
+/// means on Add (no gateway, metric 0, netnsd's protocol, no fwmark, …), and
+/// nothing else goes. Someone else's route or rule goes only when its
+/// protocol is named, as GetRules (and GetRoutes) report it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removal_takes_exactly_what_add_made() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        const NS: &str = "rt-x";
+        let a = add_ns_ready(&conn, NS).await;
+        let pa = platform(&conn, &a).await;
+        let (x0, _x1) = pa
+            .add_veth("x0", "x1", &op(&a), dict(vec![("up", vb(true))]))
+            .await
+            .unwrap();
+        let x0 = x0.to_string();
+        pa.add_address(&op(&x0), "10.80.0.1/24").await.unwrap();
+        let route = |dest: &'static str,
+                     more: Vec<(&'static str, zbus::wire::Variant<'static>)>| {
+            let mut d = dict(vec![("destination", vs(dest)), ("device", vo(&x0))]);
+            d.extend(more);
+            d
+        };
+
+        // A route with a metric is not the route without one.
+        pa.add_route(route("10.81.0.0/24", vec![("metric", vu(10))]))
+            .await
+            .unwrap();
+        let (err, msg) = err_name(pa.remove_route(route("10.81.0.0/24", vec![])).await);
+        assert_eq!(err, "NotFound", "{msg}");
+        // A route via a gateway is not the route on the device alone.
+        pa.add_route(route("10.82.0.0/24", vec![("gateway", vs("10.80.0.2"))]))
+            .await
+            .unwrap();
+        let (err, msg) = err_name(pa.remove_route(route("10.82.0.0/24", vec![])).await);
+        assert_eq!(err, "NotFound", "{msg}");
+        // Someone else's route, unless its protocol is named.
+        ip_ns(NS, &["route", "add", "10.84.0.0/24", "dev", "x0"])
+            .await
+            .ok();
+        let (err, msg) = err_name(pa.remove_route(route("10.84.0.0/24", vec![])).await);
+        assert_eq!(err, "NotFound", "{msg}");
+        let main = lines(NS, &["route", "show"]).await;
+        line_with(&main, &["10.81.0.0/24 dev x0", "metric 10"]);
+        line_with(&main, &["10.82.0.0/24 via 10.80.0.2 dev x0"]);
+        line_with(&main, &["10.84.0.0/24 dev x0"]);
+        // The same keys as on Add remove it.
+        pa.remove_route(route("10.81.0.0/24", vec![("metric", vu(10))]))
+            .await
+            .unwrap();
+        pa.remove_route(route("10.82.0.0/24", vec![("gateway", vs("10.80.0.2"))]))
+            .await
+            .unwrap();
+        pa.remove_route(route("10.84.0.0/24", vec![("protocol", vs("boot"))]))
+            .await
+            .unwrap();
+        let main = lines(NS, &["route", "show"]).await;
+        assert!(
+            !main
+                .iter()
+                .any(|l| l.starts_with("10.8") && !l.starts_with("10.80.")),
+            "{main:#?}"
+        );
+        let (err, msg) = err_name(
+            pa.remove_route(route("10.85.0.0/24", vec![("protocol", vs("nobody"))]))
+                .await,
+        );
+        assert_eq!(err, "InvalidArgument", "{msg}");
+        assert!(msg.contains("protocol"), "{msg}");
+
+        // Two rules differing only in the fwmark, the marked one first.
+        let plain = dict(vec![
+            ("from", vs("10.80.0.0/24")),
+            ("table", vu(100)),
+            ("priority", vu(2000)),
+        ]);
+        let mut marked = plain.clone();
+        marked.insert("fwmark", vu(5));
+        pa.add_rule(marked.clone()).await.unwrap();
+        pa.add_rule(plain.clone()).await.unwrap();
+        // By table and priority alone: neither (both have a source).
+        let (err, msg) = err_name(
+            pa.remove_rule(dict(vec![("table", vu(100)), ("priority", vu(2000))]))
+                .await,
+        );
+        assert_eq!(err, "NotFound", "{msg}");
+        // The kernel deletes the first rule a request matches, and a
+        // request for the plain rule matches the marked one before it: that
+        // is refused rather than the wrong rule removed.
+        let (err, msg) = err_name(pa.remove_rule(plain.clone()).await);
+        assert_eq!(err, "NotSupported", "{msg}");
+        assert!(msg.contains("rule 2000"), "{msg}");
+        let count = |r4: &[String]| r4.iter().filter(|l| l.starts_with("2000:")).count();
+        assert_eq!(count(&lines(NS, &["-4", "rule"]).await), 2);
+        // Removing the marked one leaves the plain one.
+        pa.remove_rule(marked.clone()).await.unwrap();
+        let r4 = lines(NS, &["-4", "rule"]).await;
+        line_with(&r4, &["2000:", "from 10.80.0.0/24 lookup 100"]);
+        assert_eq!(count(&r4), 1, "{r4:#?}");
+        // The marked one after it: removing the plain one leaves the marked.
+        pa.add_rule(marked.clone()).await.unwrap();
+        pa.remove_rule(plain.clone()).await.unwrap();
+        let r4 = lines(NS, &["-4", "rule"]).await;
+        line_with(&r4, &["2000:", "from 10.80.0.0/24 fwmark 0x5 lookup 100"]);
+        assert_eq!(count(&r4), 1, "{r4:#?}");
+        let (err, msg) = err_name(pa.remove_rule(plain.clone()).await);
+        assert_eq!(err, "NotFound", "{msg}");
+
+        // GetRules says whose rules are whose.
+        ip_ns(
+            NS,
+            &[
+                "rule",
+                "add",
+                "from",
+                "10.85.0.0/24",
+                "lookup",
+                "100",
+                "pref",
+                "2100",
+                "proto",
+                "static",
+            ],
+        )
+        .await
+        .ok();
+        let listed = pa.get_rules().await.unwrap();
+        let protocol = |prio: u32| -> Option<String> {
+            let d = listed
+                .iter()
+                .find(|d| dict_u32(d, "priority") == Some(prio))
+                .unwrap_or_else(|| panic!("no rule {prio} in GetRules: {listed:#?}"));
+            dict_str(d, "protocol")
+        };
+        assert_eq!(protocol(2000).as_deref(), Some("netnsd"));
+        assert_eq!(protocol(2100).as_deref(), Some("static"));
+        assert_eq!(protocol(32766).as_deref(), Some("kernel"));
+        let out = nsctl(None, &["rule", "list", "--netns", NS]).await.ok();
+        line_with(
+            &out.stdout.lines().map(str::to_owned).collect::<Vec<_>>(),
+            &["2000:", "lookup 100", "proto netnsd"],
+        );
+        // Someone else's rule, unless its protocol is named.
+        let theirs = dict(vec![
+            ("from", vs("10.85.0.0/24")),
+            ("table", vu(100)),
+            ("priority", vu(2100)),
+        ]);
+        let (err, msg) = err_name(pa.remove_rule(theirs.clone()).await);
+        assert_eq!(err, "NotFound", "{msg}");
+        let mut named = theirs.clone();
+        named.insert("protocol", vs("static"));
+        pa.remove_rule(named).await.unwrap();
+        pa.remove_rule(marked).await.unwrap();
+        let r4 = lines(NS, &["-4", "rule"]).await;
+        assert!(!r4.iter().any(|l| l.contains("lookup 100")), "{r4:#?}");
+    })
+    .await;
+}

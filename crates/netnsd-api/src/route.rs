@@ -10,7 +10,7 @@
 //! | `table` | u | routing table, default 254 (main) |
 //! | `metric` | u | route priority |
 //! | `scope` | s | `global`, `link` or `host` |
-//! | `protocol` | s | (GetRoutes only) who installed it: kernel, boot, static, … |
+//! | `protocol` | s | (GetRoutes; RemoveRoute may give it) who installed it: kernel, boot, static, … |
 //! | `type` | s | (GetRoutes only, when not unicast) unreachable, blackhole, … |
 //!
 //! The daemon checks every value and is the authority; a client only puts
@@ -35,10 +35,60 @@ pub mod key {
     pub const TABLE: &str = "table";
     pub const METRIC: &str = "metric";
     pub const SCOPE: &str = "scope";
-    /// GetRoutes only.
+    /// GetRoutes and GetRules; RemoveRoute and RemoveRule may give it
+    /// (default `netnsd`), AddRoute and AddRule may not.
     pub const PROTOCOL: &str = "protocol";
     /// GetRoutes only, when the route is not unicast.
     pub const TYPE: &str = "type";
+}
+
+/// The routing protocol number netnsd marks its routes and rules with
+/// (`ip route show proto 110`); named `netnsd` in GetRoutes and GetRules.
+pub const PROTOCOL_NETNSD: u8 = 110;
+
+/// Routing protocols by the names GetRoutes and GetRules give them.
+pub const PROTOCOLS: &[(&str, u8)] = &[
+    ("unspec", 0),
+    ("redirect", 1),
+    ("kernel", 2),
+    ("boot", 3),
+    ("static", 4),
+    ("ra", 9),
+    ("zebra", 11),
+    ("bird", 12),
+    ("dhcp", 16),
+    ("keepalived", 18),
+    ("babel", 42),
+    ("netnsd", PROTOCOL_NETNSD),
+    ("bgp", 186),
+    ("isis", 187),
+    ("ospf", 188),
+    ("rip", 189),
+    ("eigrp", 192),
+];
+
+/// The protocol a RemoveRoute or RemoveRule dictionary names (key
+/// `protocol`: a name of [`PROTOCOLS`] or a number 0–255), taken out of
+/// `dict` so that the rest reads as an AddRoute or AddRule dictionary.
+/// Without the key: [`PROTOCOL_NETNSD`], what AddRoute and AddRule give.
+pub fn take_protocol(dict: &mut Dictionary, noun: &'static str) -> Result<u8, Error> {
+    let Some(v) = dict.remove(key::PROTOCOL) else {
+        return Ok(PROTOCOL_NETNSD);
+    };
+    let one: Dictionary = [(key::PROTOCOL.to_owned(), v)].into();
+    let d = Dict::new(&one, noun, &[key::PROTOCOL])?;
+    let name = d.str(key::PROTOCOL)?.unwrap_or_default();
+    PROTOCOLS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, p)| *p)
+        .or_else(|| name.parse().ok())
+        .ok_or_else(|| {
+            d.invalid(
+                key::PROTOCOL,
+                format!("'{name}' is neither a protocol name (kernel, boot, static, netnsd, …) nor a number 0-255"),
+            )
+        })
 }
 
 /// The `destination` of the default route.
@@ -627,6 +677,31 @@ mod tests {
         assert!(
             e.message().ends_with("\"device\" is not of type o"),
             "{e:?}"
+        );
+    }
+
+    #[test]
+    fn remove_protocols() {
+        let mut d = dict(&[("destination", s("10.1.0.0/16")), ("table", u(7))]);
+        assert_eq!(take_protocol(&mut d, "route key").unwrap(), PROTOCOL_NETNSD);
+        let mut d = dict(&[("destination", s("10.1.0.0/16")), ("protocol", s("kernel"))]);
+        assert_eq!(take_protocol(&mut d, "route key").unwrap(), 2);
+        assert!(!d.contains_key("protocol") && d.contains_key("destination"));
+        let mut d = dict(&[("protocol", s("99"))]);
+        assert_eq!(take_protocol(&mut d, "rule key").unwrap(), 99);
+        let mut d = dict(&[("protocol", s("netnsd"))]);
+        assert_eq!(take_protocol(&mut d, "rule key").unwrap(), 110);
+        assert_invalid(
+            take_protocol(&mut dict(&[("protocol", s("nobody"))]), "route key"),
+            &["route key \"protocol\"", "'nobody'"],
+        );
+        assert_invalid(
+            take_protocol(&mut dict(&[("protocol", s("256"))]), "route key"),
+            &["'256'"],
+        );
+        assert_invalid(
+            take_protocol(&mut dict(&[("protocol", u(3))]), "rule key"),
+            &["rule key \"protocol\" must be s"],
         );
     }
 }

@@ -11,6 +11,7 @@
 //! | `priority` | u | rule priority (`ip rule … pref`) |
 //! | `action` | s | (GetRules only, when not a table lookup) blackhole, … |
 //! | `invert` | b | (GetRules only, when set) the rule is negated (`not`) |
+//! | `protocol` | s | (GetRules; RemoveRule may give it) who installed it: kernel, boot, netnsd, … |
 
 use std::fmt;
 
@@ -36,6 +37,8 @@ pub mod key {
     pub const ACTION: &str = "action";
     /// GetRules only, when set.
     pub const INVERT: &str = "invert";
+    /// GetRules; RemoveRule may give it (default `netnsd`).
+    pub const PROTOCOL: &str = "protocol";
 }
 
 /// A policy-routing rule: `ip rule add [from C] [to C] [iif I] [oif O]
@@ -179,6 +182,8 @@ pub struct RuleEntry {
     /// Only when the rule does not look up a table: blackhole, goto, ...
     pub action: Option<String>,
     pub invert: bool,
+    /// Who installed it, as `ip rule` names it (or the number).
+    pub protocol: Option<String>,
 }
 
 impl RuleEntry {
@@ -212,6 +217,9 @@ impl RuleEntry {
         if self.invert {
             d.insert(key::INVERT.into(), OwnedVariant::from(true));
         }
+        if let Some(p) = &self.protocol {
+            d.insert(key::PROTOCOL.into(), string_value(p.as_str()));
+        }
         d
     }
 
@@ -236,6 +244,7 @@ impl RuleEntry {
             table: r.u32(key::TABLE)?,
             action: r.str(key::ACTION)?,
             invert: r.bool(key::INVERT)?.unwrap_or(false),
+            protocol: r.str(key::PROTOCOL)?,
         };
         Ok((entry, r.rest()))
     }
@@ -368,6 +377,7 @@ mod tests {
             fwmark: Some(0x10),
             fwmask: Some(0xff),
             table: Some(100),
+            protocol: Some("netnsd".into()),
             ..Default::default()
         };
         let d = e.to_dict();
@@ -376,14 +386,16 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "family", "from", "fwmark", "fwmask", "iif", "priority", "table"
+                "family", "from", "fwmark", "fwmask", "iif", "priority", "protocol", "table"
             ]
         );
         let (back, rest) = RuleEntry::from_dict(d).unwrap();
         assert_eq!(back, e);
         assert!(rest.is_empty());
-        // It reads back as the same rule.
-        let r = Rule::from_dict(&e.to_dict()).unwrap();
+        // It reads back as the same rule (RemoveRule's protocol aside).
+        let mut d = e.to_dict();
+        d.remove("protocol");
+        let r = Rule::from_dict(&d).unwrap();
         assert_eq!(
             r.to_string(),
             "pref 1000 from 10.8.0.0/24 iif veth0 fwmark 0x10/0xff lookup 100"

@@ -206,6 +206,9 @@ pub struct Rule {
     pub action: Option<String>,
     #[serde(skip_serializing_if = "is_false")]
     pub invert: bool,
+    /// Who installed it: kernel, boot, netnsd, ... or the number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
     #[serde(flatten)]
     pub other: BTreeMap<String, Value>,
 }
@@ -225,6 +228,7 @@ impl Rule {
             table: e.table,
             action: e.action,
             invert: e.invert,
+            protocol: e.protocol,
             other: rest(other),
         })
     }

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use netnsd_api::link::LinkOptions;
+use netnsd_api::route::take_protocol;
 use netnsd_api::{Error, Route, Rule, actions, object_number, validate};
 use zbus::interface;
 use zbus::message::Header;
@@ -314,14 +315,19 @@ impl NetNsInstance {
         done(self.configure(&hdr, ConfigOp::AddRoute(r)).await?)
     }
 
-    /// Removes a route described with the keys of AddRoute.
+    /// Removes exactly the route AddRoute of the same keys made; "protocol"
+    /// (default netnsd) names whose route it is.
     async fn remove_route(
         &self,
-        route: Dict,
+        mut route: Dict,
         #[zbus(header)] hdr: Header<'_>,
     ) -> Result<(), Error> {
+        let protocol = take_protocol(&mut route, "route key")?;
         let r = Route::from_dict(&route, &|p| self.ifindex_here(p))?;
-        done(self.configure(&hdr, ConfigOp::RemoveRoute(r)).await?)
+        done(
+            self.configure(&hdr, ConfigOp::RemoveRoute(r, protocol))
+                .await?,
+        )
     }
 
     /// Every route of every table but "local", with the keys of AddRoute and
@@ -342,10 +348,19 @@ impl NetNsInstance {
         done(self.configure(&hdr, ConfigOp::AddRule(r)).await?)
     }
 
-    /// Removes a rule described with the keys of AddRule.
-    async fn remove_rule(&self, rule: Dict, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
+    /// Removes exactly the rule AddRule of the same keys made; "protocol"
+    /// (default netnsd) names whose rule it is.
+    async fn remove_rule(
+        &self,
+        mut rule: Dict,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(), Error> {
+        let protocol = take_protocol(&mut rule, "rule key")?;
         let r = Rule::from_dict(&rule)?;
-        done(self.configure(&hdr, ConfigOp::RemoveRule(r)).await?)
+        done(
+            self.configure(&hdr, ConfigOp::RemoveRule(r, protocol))
+                .await?,
+        )
     }
 
     /// Every policy-routing rule, IPv4 and IPv6.

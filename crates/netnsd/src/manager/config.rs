@@ -44,10 +44,12 @@ pub enum ConfigOp {
     AddAddress(u32, Cidr),
     RemoveAddress(u32, Cidr),
     AddRoute(Route),
-    RemoveRoute(Route),
+    /// The route, and the routing protocol it must have.
+    RemoveRoute(Route, u8),
     ListRoutes,
     AddRule(Rule),
-    RemoveRule(Rule),
+    /// The rule, and the routing protocol it must have.
+    RemoveRule(Rule, u8),
     ListRules,
 }
 
@@ -235,8 +237,8 @@ impl Manager {
                     ops::add_route(h, &r).await?;
                     ConfigReply::Done
                 }
-                ConfigOp::RemoveRoute(r) => {
-                    ops::del_route(h, &r).await?;
+                ConfigOp::RemoveRoute(r, protocol) => {
+                    ops::del_route(h, &r, protocol).await?;
                     ConfigReply::Done
                 }
                 ConfigOp::ListRoutes => {
@@ -256,8 +258,8 @@ impl Manager {
                     ops::add_rule(h, &r).await?;
                     ConfigReply::Done
                 }
-                ConfigOp::RemoveRule(r) => {
-                    ops::del_rule(h, &r).await?;
+                ConfigOp::RemoveRule(r, protocol) => {
+                    ops::del_rule(h, &r, protocol).await?;
                     ConfigReply::Done
                 }
                 ConfigOp::ListRules => {

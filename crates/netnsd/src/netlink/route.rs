@@ -25,7 +25,7 @@ use super::request::{CHANGE, CREATE, DUMP, request};
 /// (`ip route show proto 110`), so that the kernel itself records which
 /// routes the daemon installed, and they can be found after a restart and
 /// removed exactly. 110 is unassigned in iproute2's rt_protos.
-pub const RTPROT_NETNSD: u8 = 110;
+pub const RTPROT_NETNSD: u8 = netnsd_api::route::PROTOCOL_NETNSD;
 
 /// The kernel's name of a family.
 pub(super) fn address_family(f: Family) -> AddressFamily {
@@ -57,25 +57,21 @@ pub(super) fn header_table(table: u32) -> u8 {
     u8::try_from(table).unwrap_or(0)
 }
 
-/// The route message for `ip route add` (`add`) or `ip route del`. An added
-/// route without gateway gets scope link unless told otherwise, like
-/// iproute2; a delete matches any scope, protocol and type unless told.
-fn route_message(r: &Route, add: bool) -> RouteMessage {
+/// The route message for `ip route add`. A route without gateway gets scope
+/// link unless told otherwise, like iproute2. (RemoveRoute sends back the
+/// kernel's own message instead.)
+fn route_message(r: &Route) -> RouteMessage {
     let mut m = RouteMessage::default();
     let h = &mut m.header;
     h.address_family = address_family(r.family);
     h.table = header_table(r.table);
-    if add {
-        h.protocol = RouteProtocol::from(RTPROT_NETNSD);
-        h.kind = RouteType::Unicast;
-        h.scope = match (r.scope, r.gateway) {
-            (Some(s), _) => route_scope(s),
-            (None, None) => RouteScope::Link,
-            (None, Some(_)) => RouteScope::Universe,
-        };
-    } else {
-        h.scope = r.scope.map_or(RouteScope::NoWhere, route_scope);
-    }
+    h.protocol = RouteProtocol::from(RTPROT_NETNSD);
+    h.kind = RouteType::Unicast;
+    h.scope = match (r.scope, r.gateway) {
+        (Some(s), _) => route_scope(s),
+        (None, None) => RouteScope::Link,
+        (None, Some(_)) => RouteScope::Universe,
+    };
     m.attributes.push(RouteAttribute::Table(r.table));
     if let Some(d) = r.destination {
         m.header.destination_prefix_length = d.prefix;
@@ -94,13 +90,7 @@ fn route_message(r: &Route, add: bool) -> RouteMessage {
 /// InvalidArgument naming the gateway and the device.
 pub async fn add_route(h: &Handle, r: &Route) -> Result<(), Error> {
     let what = format!("add route {r}");
-    let Err(e) = request(
-        h,
-        RouteNetlinkMessage::NewRoute(route_message(r, true)),
-        CREATE,
-    )
-    .await
-    else {
+    let Err(e) = request(h, RouteNetlinkMessage::NewRoute(route_message(r)), CREATE).await else {
         return Ok(());
     };
     let unreachable = matches!(errno(&e), Some(Errno::ENETUNREACH | Errno::EHOSTUNREACH));
@@ -128,22 +118,69 @@ pub async fn add_route(h: &Handle, r: &Route) -> Result<(), Error> {
     ))
 }
 
-/// Removes a route (`ip route del`); NotFound if there is no such route.
-pub async fn del_route(h: &Handle, r: &Route) -> Result<(), Error> {
-    request(
-        h,
-        RouteNetlinkMessage::DelRoute(route_message(r, false)),
-        CHANGE,
-    )
-    .await
-    .map_err(|e| {
-        map_err_with(
-            e,
-            &format!("remove route {r}"),
-            &[(Errno::ESRCH, "no such route")],
-        )
-    })?;
+/// Removes the route AddRoute of `r` makes, with routing protocol
+/// `protocol` (netnsd's own, unless the caller named another): the routes
+/// are listed, the one that matches exactly is sent back to be deleted, as
+/// `ip route flush` does. NotFound if none matches.
+pub async fn del_route(h: &Handle, r: &Route, protocol: u8) -> Result<(), Error> {
+    let what = format!("remove route {r}");
+    let not_found = || Error::NotFound(format!("{what}: no such route"));
+    let found = list_family(h, r.family)
+        .await?
+        .into_iter()
+        .find(|m| is_exactly(r, protocol, m))
+        .ok_or_else(not_found)?;
+    request(h, RouteNetlinkMessage::DelRoute(found), CHANGE)
+        .await
+        .map_err(|e| map_err_with(e, &what, &[(Errno::ESRCH, "no such route")]))?;
     Ok(())
+}
+
+/// Whether the kernel route `m` is the one AddRoute of `r` makes, with
+/// routing protocol `protocol`: every key of `r` matches, and so do the
+/// defaults of the keys left out (no gateway, metric 0 for IPv4 and 1024 for
+/// IPv6, scope link without gateway and global with one, unicast). Only the
+/// device may be anything when left out with a gateway given: the kernel
+/// picks it.
+pub(super) fn is_exactly(r: &Route, protocol: u8, m: &RouteMessage) -> bool {
+    let h = &m.header;
+    let mut destination = None;
+    let mut gateway = None;
+    let mut oif = None;
+    let mut metric = None;
+    for attr in &m.attributes {
+        match attr {
+            RouteAttribute::Destination(a) => destination = route_address(a),
+            RouteAttribute::Gateway(a) => gateway = route_address(a),
+            RouteAttribute::Via(RouteVia::Inet6(gw)) => gateway = Some(IpAddr::V6(*gw)),
+            RouteAttribute::Via(RouteVia::Inet(gw)) => gateway = Some(IpAddr::V4(*gw)),
+            RouteAttribute::Oif(i) => oif = Some(*i),
+            RouteAttribute::Priority(p) => metric = Some(*p),
+            _ => {}
+        }
+    }
+    let destination = destination
+        .filter(|_| h.destination_prefix_length > 0)
+        .map(|addr| Cidr {
+            addr,
+            prefix: h.destination_prefix_length,
+        });
+    let default_metric = match r.family {
+        Family::V4 => 0,
+        Family::V6 => 1024,
+    };
+    // IPv6 routes have no scope: the kernel reports every one as global.
+    let scope_matches = r.family == Family::V6 || h.scope == route_message(r).header.scope;
+    family_of(h.address_family) == r.family
+        && route_table(m) == r.table
+        && destination == r.destination
+        && gateway == r.gateway
+        && r.oif.is_none_or(|i| oif == Some(i))
+        && metric.unwrap_or(0) == r.metric.unwrap_or(default_metric)
+        && scope_matches
+        && h.kind == RouteType::Unicast
+        && u8::from(h.protocol) == protocol
+        && !h.flags.contains(RouteFlags::Cloned)
 }
 
 fn route_table(m: &RouteMessage) -> u32 {
@@ -159,24 +196,28 @@ fn route_table(m: &RouteMessage) -> u32 {
 /// The routes of both families in every table but `local`, without cached
 /// (cloned) entries.
 pub async fn list_routes(h: &Handle) -> Result<Vec<RouteMessage>, Error> {
-    let mut out = Vec::new();
-    for family in [Family::V4, Family::V6] {
-        let mut m = RouteMessage::default();
-        m.header.address_family = address_family(family);
-        let answers = request(h, RouteNetlinkMessage::GetRoute(m), DUMP)
-            .await
-            .map_err(|e| map_err(e, &format!("list {family} routes")))?;
-        out.extend(answers.into_iter().filter_map(|a| match a {
-            RouteNetlinkMessage::NewRoute(r)
-                if route_table(&r) != TABLE_LOCAL
-                    && !r.header.flags.contains(RouteFlags::Cloned) =>
-            {
-                Some(r)
-            }
+    let mut out = list_family(h, Family::V4).await?;
+    out.extend(list_family(h, Family::V6).await?);
+    Ok(out
+        .into_iter()
+        .filter(|r| route_table(r) != TABLE_LOCAL && !r.header.flags.contains(RouteFlags::Cloned))
+        .collect())
+}
+
+/// Every route of one family, in every table.
+async fn list_family(h: &Handle, family: Family) -> Result<Vec<RouteMessage>, Error> {
+    let mut m = RouteMessage::default();
+    m.header.address_family = address_family(family);
+    let answers = request(h, RouteNetlinkMessage::GetRoute(m), DUMP)
+        .await
+        .map_err(|e| map_err(e, &format!("list {family} routes")))?;
+    Ok(answers
+        .into_iter()
+        .filter_map(|a| match a {
+            RouteNetlinkMessage::NewRoute(r) => Some(r),
             _ => None,
-        }));
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 fn route_address(a: &RouteAddress) -> Option<IpAddr> {
@@ -329,7 +370,7 @@ mod tests {
     #[test]
     fn route_messages() {
         // A device route gets scope link, like `ip route add 10.0.0.0/24 dev X`.
-        let m = route_message(&spec(Some("10.0.0.0/24"), None, Some(3)), true);
+        let m = route_message(&spec(Some("10.0.0.0/24"), None, Some(3)));
         assert_eq!(m.header.address_family, AddressFamily::Inet);
         assert_eq!(m.header.destination_prefix_length, 24);
         assert_eq!(m.header.scope, RouteScope::Link);
@@ -343,7 +384,7 @@ mod tests {
         let mut r = spec(None, Some("fd00::1"), None);
         r.table = 1000;
         r.metric = Some(5);
-        let m = route_message(&r, true);
+        let m = route_message(&r);
         assert_eq!(m.header.address_family, AddressFamily::Inet6);
         assert_eq!(m.header.destination_prefix_length, 0);
         assert_eq!(m.header.scope, RouteScope::Universe);
@@ -356,15 +397,61 @@ mod tests {
                 .any(|a| matches!(a, RouteAttribute::Destination(_)))
         );
 
-        // A delete matches any scope, protocol and type unless told.
-        let m = route_message(&spec(Some("10.0.0.0/24"), None, Some(3)), false);
-        assert_eq!(m.header.scope, RouteScope::NoWhere);
-        assert_eq!(m.header.protocol, RouteProtocol::Unspec);
-        assert_eq!(m.header.kind, RouteType::Unspec);
         let mut r = spec(Some("10.0.0.1/32"), None, Some(1));
         r.scope = Some(Scope::Host);
-        assert_eq!(route_message(&r, false).header.scope, RouteScope::Host);
-        assert_eq!(route_message(&r, true).header.scope, RouteScope::Host);
+        assert_eq!(route_message(&r).header.scope, RouteScope::Host);
+    }
+
+    /// RemoveRoute's match: what AddRoute of the same keys made, no other.
+    #[test]
+    fn removal_matches_exactly() {
+        let added = |r: &Route| {
+            let mut m = route_message(r);
+            // The kernel reports an IPv6 route's metric and no scope.
+            if r.family == Family::V6 {
+                m.header.scope = RouteScope::Universe;
+                m.attributes
+                    .extend(r.metric.is_none().then_some(RouteAttribute::Priority(1024)));
+            }
+            m
+        };
+        let dev = spec(Some("10.0.0.0/24"), None, Some(3));
+        let gw = spec(Some("10.0.0.0/24"), Some("10.9.0.1"), None);
+        let mut gw_dev = gw.clone();
+        gw_dev.oif = Some(3);
+        let mut t100 = dev.clone();
+        t100.table = 100;
+        let mut metric = dev.clone();
+        metric.metric = Some(5);
+        let mut host = dev.clone();
+        host.scope = Some(Scope::Host);
+        let v6 = spec(Some("fd00::/64"), None, Some(3));
+        let mut v6_metric = v6.clone();
+        v6_metric.metric = Some(1024);
+        let all = [&dev, &gw, &t100, &metric, &host, &v6];
+        for (i, a) in all.iter().enumerate() {
+            for (j, b) in all.iter().enumerate() {
+                assert_eq!(
+                    is_exactly(a, RTPROT_NETNSD, &added(b)),
+                    i == j,
+                    "remove {a} / added {b}"
+                );
+            }
+        }
+        // Left out, the device is the kernel's choice; given, it must match.
+        let mut via3 = added(&gw);
+        via3.attributes.push(RouteAttribute::Oif(3));
+        assert!(is_exactly(&gw, RTPROT_NETNSD, &via3));
+        assert!(is_exactly(&gw_dev, RTPROT_NETNSD, &via3));
+        gw_dev.oif = Some(4);
+        assert!(!is_exactly(&gw_dev, RTPROT_NETNSD, &via3));
+        // IPv6's default metric is 1024, as the kernel gives it.
+        assert!(is_exactly(&v6_metric, RTPROT_NETNSD, &added(&v6)));
+        // Someone else's route is left alone unless its protocol is given.
+        let mut kernel = added(&dev);
+        kernel.header.protocol = RouteProtocol::Kernel;
+        assert!(!is_exactly(&dev, RTPROT_NETNSD, &kernel));
+        assert!(is_exactly(&dev, 2, &kernel));
     }
 
     /// Resolves /dev/N to ifindex N.

@@ -13,15 +13,16 @@ use zbus::wire::OwnedVariant;
 use super::error::{map_err, map_err_with};
 use super::handles::NetlinkHandle as Handle;
 use super::request::{CHANGE, CREATE, DUMP, request};
-use super::route::{RTPROT_NETNSD, address_family, family_of, header_table, table_of};
+use super::route::{
+    RTPROT_NETNSD, address_family, family_of, header_table, protocol_name, table_of,
+};
 
-/// The rule message for `ip rule add|del`.
-fn rule_message(r: &Rule, add: bool) -> RuleMessage {
+/// The rule message for `ip rule add`. (RemoveRule sends back the kernel's
+/// own message instead.)
+fn rule_message(r: &Rule) -> RuleMessage {
     let mut m = RuleMessage::default();
-    if add {
-        m.attributes
-            .push(RuleAttribute::Protocol(RouteProtocol::from(RTPROT_NETNSD)));
-    }
+    m.attributes
+        .push(RuleAttribute::Protocol(RouteProtocol::from(RTPROT_NETNSD)));
     m.header.family = address_family(r.family);
     m.header.table = header_table(r.table);
     m.header.action = RuleAction::ToTable;
@@ -46,38 +47,118 @@ fn rule_message(r: &Rule, add: bool) -> RuleMessage {
 
 /// Adds a policy-routing rule (`ip rule add … lookup TABLE`).
 pub async fn add_rule(h: &Handle, r: &Rule) -> Result<(), Error> {
-    request(
-        h,
-        RouteNetlinkMessage::NewRule(rule_message(r, true)),
-        CREATE,
-    )
-    .await
-    .map_err(|e| {
-        map_err_with(
-            e,
-            &format!("add rule {r}"),
-            &[(Errno::EEXIST, "the rule already exists")],
-        )
-    })?;
+    request(h, RouteNetlinkMessage::NewRule(rule_message(r)), CREATE)
+        .await
+        .map_err(|e| {
+            map_err_with(
+                e,
+                &format!("add rule {r}"),
+                &[(Errno::EEXIST, "the rule already exists")],
+            )
+        })?;
     Ok(())
 }
 
-/// Removes a rule (`ip rule del`); NotFound if there is no such rule.
-pub async fn del_rule(h: &Handle, r: &Rule) -> Result<(), Error> {
-    request(
-        h,
-        RouteNetlinkMessage::DelRule(rule_message(r, false)),
-        CHANGE,
-    )
-    .await
-    .map_err(|e| {
-        map_err_with(
-            e,
-            &format!("remove rule {r}"),
-            &[(Errno::ENOENT, "no such rule")],
-        )
-    })?;
+/// Removes the rule AddRule of `r` makes, with routing protocol `protocol`
+/// (netnsd's own, unless the caller named another): the rules are listed,
+/// the first that matches exactly is sent back to be deleted, as `ip rule
+/// flush` does. NotFound if none matches.
+pub async fn del_rule(h: &Handle, r: &Rule, protocol: u8) -> Result<(), Error> {
+    let what = format!("remove rule {r}");
+    let rules = list_rules(h).await?;
+    let found = rules
+        .iter()
+        .find(|m| is_exactly(r, protocol, m))
+        .ok_or_else(|| Error::NotFound(format!("{what}: no such rule")))?;
+    // The kernel deletes the first rule the message matches, a selector it
+    // does not give matching anything: a rule before this one with the same
+    // selectors and more would go instead.
+    if let Some(first) = rules
+        .iter()
+        .find(|m| kernel_matches(found, m))
+        .filter(|m| *m != found)
+    {
+        let e = rule_entry(first);
+        return Err(Error::NotSupported(format!(
+            "{what}: the kernel cannot remove it alone: rule {} (protocol {}) comes first with \
+             the same selectors and more, and would go instead; remove that one first",
+            e.priority,
+            e.protocol.as_deref().unwrap_or("unspec")
+        )));
+    }
+    request(h, RouteNetlinkMessage::DelRule(found.clone()), CHANGE)
+        .await
+        .map_err(|e| map_err_with(e, &what, &[(Errno::ENOENT, "no such rule")]))?;
     Ok(())
+}
+
+/// A selector the kernel was given matches only itself; one not given, anything.
+fn given<T: PartialEq>(sent: &Option<T>, m: &Option<T>) -> bool {
+    sent.is_none() || sent == m
+}
+
+/// Whether the kernel, asked to delete `sent`, would take `m` (its
+/// `rule_find`): every selector `sent` has, `m` has too; what `sent` lacks
+/// matches anything.
+fn kernel_matches(sent: &RuleMessage, m: &RuleMessage) -> bool {
+    let (s, e) = (rule_entry(sent), rule_entry(m));
+    let nonzero = |a: Option<u32>, b: Option<u32>| a.unwrap_or(0) == 0 || a == b;
+    s.family == e.family
+        && sent.header.action == m.header.action
+        && s.table == e.table
+        && (s.priority == 0 || s.priority == e.priority)
+        && given(&s.from, &e.from)
+        && given(&s.to, &e.to)
+        && given(&s.iif, &e.iif)
+        && given(&s.oif, &e.oif)
+        && nonzero(s.fwmark, e.fwmark)
+        && nonzero(s.fwmask, e.fwmask)
+        && (matches!(s.protocol.as_deref(), None | Some("unspec")) || s.protocol == e.protocol)
+}
+
+/// Whether the kernel rule `m` is one AddRule of `r` makes, with routing
+/// protocol `protocol`: a table lookup, not inverted, whose every selector
+/// is the one `r` gives (none where `r` gives none; a mark without mask has
+/// the kernel's mask 0xffffffff), with nothing else to it. Only the priority
+/// may be anything when left out: the kernel picks it.
+pub(super) fn is_exactly(r: &Rule, protocol: u8, m: &RuleMessage) -> bool {
+    let e = rule_entry(m);
+    let plain = m.attributes.iter().all(|a| match a {
+        RuleAttribute::Source(_)
+        | RuleAttribute::Destination(_)
+        | RuleAttribute::Iifname(_)
+        | RuleAttribute::Oifname(_)
+        | RuleAttribute::Priority(_)
+        | RuleAttribute::FwMark(_)
+        | RuleAttribute::FwMask(_)
+        | RuleAttribute::Table(_)
+        | RuleAttribute::Protocol(_) => true,
+        // The kernel reports these unset as all ones.
+        RuleAttribute::SuppressPrefixLen(n) | RuleAttribute::SuppressIfGroup(n) => *n == u32::MAX,
+        _ => false,
+    });
+    let proto = m.attributes.iter().find_map(|a| match a {
+        RuleAttribute::Protocol(p) => Some(u8::from(*p)),
+        _ => None,
+    });
+    // The kernel keeps no mask for mark 0, and all ones for a mark alone.
+    let mark = |mark: Option<u32>, mask: Option<u32>| {
+        let mark = mark.unwrap_or(0);
+        (mark, mask.unwrap_or(if mark == 0 { 0 } else { u32::MAX }))
+    };
+    plain
+        && m.header.tos == 0
+        && m.header.action == RuleAction::ToTable
+        && !e.invert
+        && e.family == r.family
+        && e.table == Some(r.table)
+        && r.priority.is_none_or(|p| p == e.priority)
+        && e.from == r.from
+        && e.to == r.to
+        && e.iif == r.iif
+        && e.oif == r.oif
+        && mark(e.fwmark, e.fwmask) == mark(r.fwmark, r.fwmask)
+        && proto.unwrap_or(0) == protocol
 }
 
 /// The rules of both families.
@@ -138,6 +219,7 @@ pub fn rule_entry(msg: &RuleMessage) -> RuleEntry {
             RuleAttribute::Table(t) => table = Some(*t),
             // The kernel leaves FRA_PRIORITY out for priority 0 (the local rule).
             RuleAttribute::Priority(p) => e.priority = *p,
+            RuleAttribute::Protocol(p) => e.protocol = Some(protocol_name(*p)),
             _ => {}
         }
     }
@@ -171,16 +253,10 @@ mod tests {
             table: 100,
             priority: Some(1000),
         };
-        let m = rule_message(&r, true);
+        let m = rule_message(&r);
         assert!(
             m.attributes
                 .contains(&RuleAttribute::Protocol(RouteProtocol::from(RTPROT_NETNSD)))
-        );
-        assert!(
-            !rule_message(&r, false)
-                .attributes
-                .iter()
-                .any(|a| matches!(a, RuleAttribute::Protocol(_)))
         );
         assert_eq!(m.header.family, AddressFamily::Inet);
         assert_eq!(m.header.action, RuleAction::ToTable);
@@ -203,7 +279,7 @@ mod tests {
             from: None,
             ..r
         };
-        assert_eq!(rule_message(&big, true).header.table, 0);
+        assert_eq!(rule_message(&big).header.table, 0);
     }
 
     fn get_str(d: &HashMap<String, OwnedVariant>, k: &str) -> String {
@@ -242,6 +318,7 @@ mod tests {
         assert_eq!(get_u32(&d, "fwmask"), 0xff);
         assert!(!d.contains_key("action") && !d.contains_key("invert"));
         assert!(!d.contains_key("to") && !d.contains_key("oif"));
+        assert!(!d.contains_key("protocol"));
         // It reads back as the same rule.
         let r = Rule::from_dict(&d).unwrap();
         assert_eq!(
@@ -259,5 +336,98 @@ mod tests {
         assert!(bool::try_from(d.get("invert").unwrap()).unwrap());
         assert!(!d.contains_key("table"));
         assert_eq!(get_u32(&d, "priority"), 0);
+    }
+
+    /// RemoveRule's match: what AddRule of the same keys made, no other.
+    #[test]
+    fn removal_matches_exactly() {
+        let base = Rule {
+            family: Family::V4,
+            from: Some("10.8.0.0/24".parse().unwrap()),
+            to: None,
+            iif: None,
+            oif: None,
+            fwmark: None,
+            fwmask: None,
+            table: 100,
+            priority: Some(1000),
+        };
+        let added = |r: &Rule| {
+            let mut m = rule_message(r);
+            if r.fwmark.is_some() && r.fwmask.is_none() {
+                m.attributes.push(RuleAttribute::FwMask(u32::MAX));
+            }
+            m
+        };
+        let variants = [
+            base.clone(),
+            Rule {
+                from: None,
+                ..base.clone()
+            },
+            Rule {
+                table: 101,
+                ..base.clone()
+            },
+            Rule {
+                priority: Some(1001),
+                ..base.clone()
+            },
+            Rule {
+                iif: Some("r0".into()),
+                ..base.clone()
+            },
+            Rule {
+                fwmark: Some(7),
+                ..base.clone()
+            },
+            Rule {
+                fwmark: Some(7),
+                fwmask: Some(0xff),
+                ..base.clone()
+            },
+        ];
+        for (i, a) in variants.iter().enumerate() {
+            for (j, b) in variants.iter().enumerate() {
+                assert_eq!(
+                    is_exactly(a, RTPROT_NETNSD, &added(b)),
+                    i == j,
+                    "remove {a} / added {b}"
+                );
+            }
+        }
+        // Left out, the priority is the kernel's choice.
+        let any = Rule {
+            priority: None,
+            ..base.clone()
+        };
+        assert!(is_exactly(&any, RTPROT_NETNSD, &added(&base)));
+        // Someone else's rule is left alone unless its protocol is given, and
+        // so is a rule with more to it.
+        let mut boot = added(&base);
+        boot.attributes
+            .retain(|a| !matches!(a, RuleAttribute::Protocol(_)));
+        boot.attributes
+            .push(RuleAttribute::Protocol(RouteProtocol::Boot));
+        assert!(!is_exactly(&base, RTPROT_NETNSD, &boot));
+        assert!(is_exactly(&base, 3, &boot));
+        assert_eq!(rule_entry(&boot).protocol.as_deref(), Some("boot"));
+        let mut inverted = added(&base);
+        inverted.header.flags = RuleFlags::Invert;
+        assert!(!is_exactly(&base, RTPROT_NETNSD, &inverted));
+        let mut sport = added(&base);
+        sport.attributes.push(RuleAttribute::IpProtocol(
+            netlink_packet_route::IpProtocol::Tcp,
+        ));
+        assert!(!is_exactly(&base, RTPROT_NETNSD, &sport));
+
+        // Asked to delete the plain rule, the kernel would take the marked
+        // one as well; not the reverse.
+        let plain = added(&base);
+        let marked = added(&variants[5]);
+        assert!(kernel_matches(&plain, &marked));
+        assert!(kernel_matches(&plain, &plain));
+        assert!(!kernel_matches(&marked, &plain));
+        assert!(!kernel_matches(&plain, &added(&variants[3])));
     }
 }

@@ -464,8 +464,10 @@ given. Prints nothing on success.",
     #[command(
         visible_aliases = ["delete", "remove"],
         long_about = "\
-Delete a route, given as for \"nsctl route add\". Prints nothing on success. Also available as \
-\"nsctl route delete\" and \"nsctl route remove\".",
+Delete exactly the route \"nsctl route add\" with the same arguments made: what is left out \
+means what it means there (table main, no gateway, no metric, netnsd's own route), so a route \
+with a metric, a gateway or another owner is not deleted. Prints nothing on success. Also \
+available as \"nsctl route delete\" and \"nsctl route remove\".",
         after_help = exit_status_help()
     )]
     Del(RouteArgs),
@@ -547,8 +549,10 @@ without them, the rule is IPv4 unless -6 is given. Prints nothing on success.",
     #[command(
         visible_aliases = ["delete", "remove"],
         long_about = "\
-Delete a policy-routing rule, given as for \"nsctl rule add\". Prints nothing on success. Also \
-available as \"nsctl rule delete\" and \"nsctl rule remove\".",
+Delete exactly a rule \"nsctl rule add\" with the same arguments made: what is left out means \
+none (no source, destination, interfaces or mark; netnsd's own rule), except --priority, which \
+matches any priority when left out. Prints nothing on success. Also available as \"nsctl rule \
+delete\" and \"nsctl rule remove\".",
         after_help = exit_status_help()
     )]
     Del(RuleArgs),

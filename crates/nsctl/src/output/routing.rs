@@ -73,6 +73,14 @@ fn rule_line(r: &Rule) -> String {
         (None, Some(t)) => line.push_str(&format!(" lookup {}", table_name(t))),
         (None, None) => {}
     }
+    // As `ip rule` does: not for the kernel's own rules (nor unspecified).
+    if let Some(p) = r
+        .protocol
+        .as_deref()
+        .filter(|p| !matches!(*p, "kernel" | "unspec"))
+    {
+        line.push_str(&format!(" proto {}", terminal_safe(p)));
+    }
     line
 }
 
@@ -168,6 +176,7 @@ blackhole 192.0.2.0/24 table default
             table: Some(table),
             action: None,
             invert: false,
+            protocol: Some("kernel".into()),
             other: Default::default(),
         }
     }
@@ -179,6 +188,7 @@ blackhole 192.0.2.0/24 table default
         src.to = Some("192.0.2.0/24".into());
         src.iif = Some("veth0".into());
         src.oif = Some("tun0".into());
+        src.protocol = Some("netnsd".into());
         let mut mark = rule(1001, 100);
         mark.fwmark = Some(16);
         mark.fwmask = Some(255);
@@ -188,7 +198,7 @@ blackhole 192.0.2.0/24 table default
         black.action = Some("blackhole".into());
         let expected = "\
 0:\tfrom all lookup local
-1000:\tfrom 10.0.0.0/24 to 192.0.2.0/24 iif veth0 oif tun0 lookup 100
+1000:\tfrom 10.0.0.0/24 to 192.0.2.0/24 iif veth0 oif tun0 lookup 100 proto netnsd
 1001:\tnot from all fwmark 0x10/0xff lookup 100
 1002:\tfrom all blackhole
 32766:\tfrom all lookup main
@@ -207,6 +217,7 @@ blackhole 192.0.2.0/24 table default
                 "fwmask": 255,
                 "table": 100,
                 "invert": true,
+                "protocol": "kernel",
             }])
         );
     }
