@@ -227,6 +227,9 @@ async fn nsctl_builds_a_routed_link_between_namespaces() {
                 "10.59.0.2",
                 "--table",
                 "100",
+                // Exactly what was added: without the metric, no such route.
+                "--metric",
+                "5",
             ],
         )
         .await
