@@ -477,7 +477,8 @@ fn resolv_of(ns: &str) -> Option<String> {
     std::fs::read_to_string(format!("{NETNS_ETC_DIR}/{ns}/resolv.conf")).ok()
 }
 
-async fn up_and_down(conn: &zbus::Connection, rig: &OpenVpnRig, id: &str, ns: &str) {
+/// `keep`: what else the test keeps (namespaces made before).
+async fn up_and_down(conn: &zbus::Connection, rig: &OpenVpnRig, keep: Keep, id: &str, ns: &str) {
     let profile = rig.profile(id).isolated(ns);
     let path = add_connection(conn, &profile).await;
     let mut log = StateLog::new(conn).await;
@@ -487,7 +488,7 @@ async fn up_and_down(conn: &zbus::Connection, rig: &OpenVpnRig, id: &str, ns: &s
     assert!(during.contains(CORP_DNS), "the VPN's DNS in {ns}: {during}");
     deactivate(conn, &ac).await.expect("DeactivateConnection");
     log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
-    assert_nothing_left_within(&rig.keep().ns(ns), VPN_DOWN_TIMEOUT).await;
+    assert_nothing_left_within(&keep.ns(ns), VPN_DOWN_TIMEOUT).await;
 }
 
 /// SetDns on a namespace, then a VPN isolated into it comes and goes: the
@@ -506,7 +507,7 @@ async fn a_vpn_into_an_existing_namespace_gives_back_its_dns() {
         let inst = instance(&conn, &shared).await;
         inst.set_dns(&["192.0.2.53"], &["home.test"]).await.unwrap();
         let before = resolv_of("dns-shared").expect("SetDns wrote resolv.conf");
-        up_and_down(&conn, &rig, "corp-shared", "dns-shared").await;
+        up_and_down(&conn, &rig, rig.keep(), "corp-shared", "dns-shared").await;
         assert_eq!(
             resolv_of("dns-shared").as_deref(),
             Some(before.as_str()),
@@ -525,7 +526,14 @@ async fn a_vpn_into_an_existing_namespace_gives_back_its_dns() {
         std::fs::create_dir_all(&dir).unwrap();
         let own = "# mine\nnameserver 198.51.100.53\n";
         std::fs::write(format!("{dir}/resolv.conf"), own).unwrap();
-        up_and_down(&conn, &rig, "corp-hand", "dns-hand").await;
+        up_and_down(
+            &conn,
+            &rig,
+            rig.keep().ns("dns-shared"),
+            "corp-hand",
+            "dns-hand",
+        )
+        .await;
         assert_eq!(resolv_of("dns-hand").as_deref(), Some(own));
         assert!(!std::path::Path::new(&format!("{dir}/hosts")).exists());
         ip(&["netns", "del", "dns-hand"]).await.ok();

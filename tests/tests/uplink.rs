@@ -883,3 +883,117 @@ async fn a_nat_table_left_with_no_uplink_is_removed_at_start() {
     })
     .await
 }
+
+/// Issue 13: a daemon killed (SIGKILL) a few milliseconds into an
+/// AddNetworkNamespaceWithOptions with a veth uplink used to leave, in about
+/// half the tries, a namespace with `Uplink: none` while uplink0 and its
+/// host end were there (no NAT element), so that SetUplink then failed ("a
+/// device of that name already exists"). A restarted daemon finishes or
+/// undoes what the crash interrupted: whatever the moment of the kill, each
+/// namespace left has a full uplink (host end, addresses, NAT element,
+/// traffic) or none at all (no uplink0, no host end), and SetUplink works
+/// on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_mid_add_with_a_veth_uplink_leaves_a_full_uplink_or_none() {
+    let _env = TestEnv::new();
+    timed(async {
+        let wan = Wan::start().await;
+        let mut daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        // Namespace name → its veth uplink, for those that have one.
+        let mut full: BTreeMap<String, VethUplink> = BTreeMap::new();
+        let mut outcomes = Vec::new();
+        for (i, delay) in (0..=40).step_by(2).enumerate() {
+            let name = format!("crash-up{i}");
+            let call = {
+                let conn = conn.clone();
+                let name = name.clone();
+                tokio::spawn(async move {
+                    add_with_options(
+                        &conn,
+                        &name,
+                        options(vec![
+                            ("uplink", Variant::from("veth")),
+                            ("dns", strs(&[WAN_V4])),
+                        ]),
+                    )
+                    .await
+                })
+            };
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            daemon.kill9().await;
+            let replied = call.await.expect("the call's task");
+            daemon = Daemon::start().await;
+
+            if !ip_netns_list().await.contains(&name) {
+                outcomes.push(format!("{delay} ms: no namespace ({replied:?})"));
+            } else {
+                let path = wait_ns_on_bus(&conn, &name, WATCH_TIMEOUT).await;
+                let uplink = uplink_of(&conn, &path).await;
+                outcomes.push(format!("{delay} ms: uplink {uplink}"));
+                match uplink.as_str() {
+                    "veth" => {}
+                    "none" => {
+                        assert!(
+                            ip_link(&name, UPLINK_IF).await.is_none(),
+                            "{delay} ms: {name} shows Uplink none but has {UPLINK_IF}\n{}",
+                            daemon.log_text()
+                        );
+                        let mut opts = std::collections::HashMap::new();
+                        opts.insert("uplink", Variant::from("veth"));
+                        instance(&conn, &path)
+                            .await
+                            .set_uplink(opts)
+                            .await
+                            .unwrap_or_else(|e| {
+                                panic!(
+                                    "{delay} ms: SetUplink on {name} after the crash: {e:?}\n{}",
+                                    daemon.log_text()
+                                )
+                            });
+                        assert_eq!(uplink_of(&conn, &path).await, "veth");
+                    }
+                    other => panic!("{delay} ms: {name} has uplink {other:?}"),
+                }
+                let u = assert_veth_shape(&name).await;
+                assert!(
+                    !full.values().any(|v| v.slot == u.slot),
+                    "{delay} ms: {name} got a slot in use: {u:?}"
+                );
+                full.insert(name.clone(), u);
+            }
+            // Host ends: exactly those of the full uplinks, with their NAT.
+            let host_ends: BTreeSet<String> = ip_link_names(ROOT_NS_NAME)
+                .await
+                .into_iter()
+                .filter(|l| l.starts_with("nsu"))
+                .collect();
+            let want: BTreeSet<String> = full.values().map(|u| u.host_if.clone()).collect();
+            assert_eq!(
+                host_ends,
+                want,
+                "{delay} ms: host ends in rootns\n{}",
+                daemon.log_text()
+            );
+            if !full.is_empty() {
+                let slots: Vec<u32> = full.values().map(|u| u.slot).collect();
+                assert_nat_for(&slots).await;
+            }
+            if let Some(u) = full.get(&name) {
+                assert_eq!(global_addrs(&name, UPLINK_IF).await, u.ns_addrs);
+                let p = ping(&name, 1, &[WAN_V4]).await;
+                assert!(p.success(), "{delay} ms: {name} cannot reach the wan: {p}");
+            }
+        }
+        eprintln!("outcomes:\n{}", outcomes.join("\n"));
+        for name in ip_netns_list().await {
+            if name.starts_with("crash-up") {
+                remove(&conn, &name).await;
+            }
+        }
+        assert_nothing_left(&wan.keep()).await;
+        drop(daemon);
+        drop(wan);
+    })
+    .await
+}

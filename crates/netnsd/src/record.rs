@@ -30,6 +30,17 @@ pub enum Entry {
     NetnsRemoved {
         name: String,
     },
+    /// About to make namespace NAME's uplink (before anything of it is in
+    /// the kernel): a crash before its `UplinkSet` or `UplinkUndone` leaves
+    /// a half-made uplink, which the next start removes.
+    UplinkSetting {
+        name: String,
+        uplink: UplinkRecord,
+    },
+    /// A failed `UplinkSetting` was undone (or the next start undid it).
+    UplinkUndone {
+        name: String,
+    },
     /// Namespace NAME got an uplink (veth and NAT, or macvlan).
     UplinkSet {
         name: String,
@@ -102,6 +113,9 @@ fn yes() -> bool {
 pub struct Recorded {
     pub netns: BTreeMap<String, NetnsRecord>,
     pub uplinks: BTreeMap<String, UplinkRecord>,
+    /// Uplinks begun and neither finished nor undone (a crash came between):
+    /// namespace name → what was being made.
+    pub uplinks_setting: BTreeMap<String, UplinkRecord>,
     /// Namespace name → (servers, search).
     pub dns: BTreeMap<String, (Vec<String>, Vec<String>)>,
     /// (namespace, key) → original value.
@@ -201,8 +215,16 @@ fn replay(r: impl BufRead) -> Recorded {
             }
             Ok(Entry::NetnsRemoved { name }) => {
                 st.netns.remove(&name);
+                st.uplinks_setting.remove(&name);
+            }
+            Ok(Entry::UplinkSetting { name, uplink }) => {
+                st.uplinks_setting.insert(name, uplink);
+            }
+            Ok(Entry::UplinkUndone { name }) => {
+                st.uplinks_setting.remove(&name);
             }
             Ok(Entry::UplinkSet { name, uplink }) => {
+                st.uplinks_setting.remove(&name);
                 st.uplinks.insert(name, uplink);
             }
             Ok(Entry::UplinkCleared { name }) => {
@@ -337,6 +359,52 @@ mod tests {
         assert_eq!(st.dns["a"].0, vec!["10.0.0.53".to_string()]);
         // The first recorded value is the original one.
         assert_eq!(st.sysctls[&("rootns".to_string(), "k".to_string())], "0");
+    }
+
+    #[test]
+    fn an_uplink_begun_stays_pending_until_set_or_undone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        let up = |slot| UplinkRecord::Veth {
+            uplink_ns: "rootns".into(),
+            host_if: format!("nsu{slot}"),
+            slot,
+            ipv6: true,
+        };
+        for e in [
+            Entry::UplinkSetting {
+                name: "done".into(),
+                uplink: up(0),
+            },
+            Entry::UplinkSet {
+                name: "done".into(),
+                uplink: up(0),
+            },
+            Entry::UplinkSetting {
+                name: "undone".into(),
+                uplink: up(1),
+            },
+            Entry::UplinkUndone {
+                name: "undone".into(),
+            },
+            Entry::UplinkSetting {
+                name: "removed".into(),
+                uplink: up(2),
+            },
+            Entry::NetnsRemoved {
+                name: "removed".into(),
+            },
+            Entry::UplinkSetting {
+                name: "cut".into(),
+                uplink: up(3),
+            },
+        ] {
+            j.append(&e).unwrap();
+        }
+        let (_, st) = Journal::open(dir.path()).unwrap();
+        assert_eq!(st.uplinks.keys().collect::<Vec<_>>(), ["done"]);
+        assert_eq!(st.uplinks_setting.len(), 1);
+        assert_eq!(st.uplinks_setting["cut"], up(3));
     }
 
     #[test]

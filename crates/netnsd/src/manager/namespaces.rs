@@ -242,12 +242,26 @@ impl Manager {
     }
 
     /// Finishes, once the platforms are open, the teardown of uplinks whose
-    /// namespaces went away while the daemon was down.
+    /// namespaces went away while the daemon was down, and of uplinks a
+    /// crash left half made (in a namespace that may still be there).
     pub(super) async fn finish_pending_teardown(&mut self) {
         for (name, u) in self.uplinks.take_pending_teardown() {
-            let gone = Namespace::new(u32::MAX, name.clone(), 0, String::new(), false, false);
-            let errors = self.teardown_uplink(&gone, &u, true).await;
-            if !errors.is_empty() {
+            let errors = match self.namespaces.get(&name) {
+                // Half made in a namespace that is still here: the host end
+                // (or the macvlan) is deleted now, and its slot freed.
+                Some(ns) if ns.managed => self.teardown_uplink(&ns, &u, false).await,
+                // Gone, or replaced while the daemon was down: only what
+                // is outside it (a NAT element) is removed.
+                _ => {
+                    let gone =
+                        Namespace::new(u32::MAX, name.clone(), 0, String::new(), false, false);
+                    self.teardown_uplink(&gone, &u, true).await
+                }
+            };
+            if errors.is_empty() {
+                // Ends a begun uplink's entry (nothing, for any other).
+                let _ = self.record(Entry::UplinkUndone { name: name.clone() });
+            } else {
                 tracing::warn!(%name, "cleaning up a stale uplink: {}", errors.join("; "));
             }
             if let UplinkRecord::Veth { uplink_ns, .. } = &u {

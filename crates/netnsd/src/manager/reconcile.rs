@@ -4,11 +4,13 @@
 //! namespaces that went while the daemon was down is queued for removal;
 //! VPN clients and connection namespaces left by the previous run go.
 
+use std::collections::BTreeMap;
+
 use netnsd_api::{Error, ROOT_NS_NAME};
 
 use super::{Later, Manager, Namespace};
 use crate::dns::Dns;
-use crate::record::{Entry, NetnsRecord, Recorded};
+use crate::record::{Entry, NetnsRecord, Recorded, UplinkRecord};
 
 impl Manager {
     pub(super) fn reconcile(&mut self, recorded: Recorded) -> Result<(), Error> {
@@ -148,6 +150,26 @@ impl Manager {
                 Err(e) => tracing::warn!(name = %ns.name, "{e}"),
             }
         }
+        // Uplinks a crash cut short (begun, neither set nor undone): what of
+        // them reached the kernel (a host end and uplink0, addresses,
+        // forwarding, a NAT element) is removed once the platforms are open,
+        // so the namespace is left with no uplink, and can be given one.
+        for (name, u) in &recorded.uplinks_setting {
+            if let Some(owner) = in_use_by(&recorded.uplinks, name, u) {
+                tracing::warn!(%name, %owner, "not undoing a half-made uplink: {owner:?}'s uplink uses its names");
+                continue;
+            }
+            tracing::info!(%name, ?u, "undoing an uplink a crash left half made");
+            if let UplinkRecord::Veth { slot, .. } = u {
+                // Taken until the teardown gives it back.
+                self.uplinks.reserve(*slot);
+            }
+            keep.push(Entry::UplinkSetting {
+                name: name.clone(),
+                uplink: u.clone(),
+            });
+            self.uplinks.defer_teardown(name.clone(), u.clone());
+        }
         for ((ns, key), old) in &recorded.sysctls {
             keep.push(Entry::SysctlSet {
                 ns: ns.clone(),
@@ -161,6 +183,30 @@ impl Manager {
             .rewrite(&keep)
             .map_err(|e| Error::Failed(format!("rewrite the journal: {e}")))
     }
+}
+
+/// The namespace whose finished uplink uses the host end (veth) or the
+/// uplink0 (macvlan, same namespace) of `name`'s half-made `u`, if any.
+fn in_use_by(
+    done: &BTreeMap<String, UplinkRecord>,
+    name: &str,
+    u: &UplinkRecord,
+) -> Option<String> {
+    done.iter()
+        .find(|(other, d)| match (u, d) {
+            (
+                UplinkRecord::Veth {
+                    uplink_ns, host_if, ..
+                },
+                UplinkRecord::Veth {
+                    uplink_ns: u2,
+                    host_if: h2,
+                    ..
+                },
+            ) => uplink_ns == u2 && host_if == h2,
+            _ => *other == name,
+        })
+        .map(|(other, _)| other.clone())
 }
 
 /// Whether any process is in the network namespace with this inode.

@@ -151,6 +151,18 @@ impl Manager {
             slot.host_v6 = None;
             slot.ns_v6 = None;
         }
+        let record = UplinkRecord::Veth {
+            uplink_ns: up.name.clone(),
+            host_if: host_if.clone(),
+            slot: slot.index,
+            ipv6,
+        };
+        // The intent first: a crash from here to UplinkSet leaves a host end
+        // and uplink0 that the next start finds in the journal and removes.
+        if let Err(e) = self.begin_uplink(target, &record) {
+            self.uplinks.release(slot.index);
+            return Err(e);
+        }
         let made = async {
             let ns_file = self.ns_file(target)?;
             let opts = LinkOptions {
@@ -192,21 +204,39 @@ impl Manager {
         }
         .await;
         if let Err(e) = made {
-            if let Ok(Some(i)) = ops::ifindex_by_name(&hp.handle, &host_if).await {
-                let _ = ops::delete_link(&hp.handle, i).await;
-            }
+            let undone = match ops::ifindex_by_name(&hp.handle, &host_if).await {
+                Ok(Some(i)) => ops::delete_link(&hp.handle, i).await.is_ok(),
+                Ok(None) => true,
+                Err(_) => false,
+            };
             self.uplinks.release(slot.index);
             // Forwarding turned on for this uplink goes back off if no other
             // uplink needs it.
             self.restore_sysctls(&up.name).await;
+            if undone {
+                self.uplink_undone(target);
+            }
             return Err(e);
         }
-        Ok(UplinkRecord::Veth {
-            uplink_ns: up.name.clone(),
-            host_if,
-            slot: slot.index,
-            ipv6,
+        Ok(record)
+    }
+
+    /// Journals that namespace `target`'s uplink `record` is about to be made.
+    fn begin_uplink(&mut self, target: &Namespace, record: &UplinkRecord) -> Result<(), Error> {
+        self.record(Entry::UplinkSetting {
+            name: target.name.clone(),
+            uplink: record.clone(),
         })
+    }
+
+    /// Journals that a begun uplink was undone (best effort: if this is
+    /// lost, the next start looks for it and finds nothing to remove).
+    fn uplink_undone(&mut self, target: &Namespace) {
+        if let Err(e) = self.record(Entry::UplinkUndone {
+            name: target.name.clone(),
+        }) {
+            tracing::warn!(name = %target.name, "{}", e.message());
+        }
     }
 
     async fn add_macvlan_uplink(
@@ -232,7 +262,14 @@ impl Manager {
             ..Default::default()
         };
         let mac = Some(ops::stable_mac(&target.name, UPLINK_IF));
-        ops::add_macvlan(
+        let record = UplinkRecord::Macvlan {
+            uplink_ns: up.name.clone(),
+            parent,
+            address: address.to_string(),
+            gateway: spec.gateway.map(|g| g.to_string()),
+        };
+        self.begin_uplink(target, &record)?;
+        if let Err(e) = ops::add_macvlan(
             &hp.handle,
             UPLINK_IF,
             pidx,
@@ -241,7 +278,11 @@ impl Manager {
             &opts,
             mac,
         )
-        .await?;
+        .await
+        {
+            self.uplink_undone(target);
+            return Err(e);
+        }
         let made = async {
             let nidx = ops::ifindex_by_name(&np.handle, UPLINK_IF)
                 .await?
@@ -254,17 +295,17 @@ impl Manager {
         }
         .await;
         if let Err(e) = made {
-            if let Ok(Some(i)) = ops::ifindex_by_name(&np.handle, UPLINK_IF).await {
-                let _ = ops::delete_link(&np.handle, i).await;
+            let undone = match ops::ifindex_by_name(&np.handle, UPLINK_IF).await {
+                Ok(Some(i)) => ops::delete_link(&np.handle, i).await.is_ok(),
+                Ok(None) => true,
+                Err(_) => false,
+            };
+            if undone {
+                self.uplink_undone(target);
             }
             return Err(e);
         }
-        Ok(UplinkRecord::Macvlan {
-            uplink_ns: up.name.clone(),
-            parent,
-            address: address.to_string(),
-            gateway: spec.gateway.map(|g| g.to_string()),
-        })
+        Ok(record)
     }
 
     /// Takes a namespace's uplink down; nothing to do if it has none.

@@ -140,12 +140,17 @@ impl Uplinks {
         self.pool.allocate()
     }
 
+    /// Keeps `slot` taken (by an uplink to undo at start) until released.
+    pub fn reserve(&mut self, slot: u32) {
+        self.pool.reserve(slot);
+    }
+
     pub fn release(&mut self, slot: u32) {
         self.pool.release(slot);
     }
 
-    /// An uplink whose namespace went while the daemon was down, to take
-    /// down once the platforms are open.
+    /// An uplink whose namespace went while the daemon was down, or that a
+    /// crash left half made, to take down once the platforms are open.
     pub fn defer_teardown(&mut self, name: String, record: UplinkRecord) {
         self.pending_teardown.push((name, record));
     }
