@@ -32,17 +32,7 @@ impl Authority {
 
     /// The caller's uid, as the bus daemon knows it (never from arguments).
     pub async fn caller_uid(&self, hdr: &Header<'_>) -> Result<u32, Error> {
-        let sender = hdr
-            .sender()
-            .ok_or_else(|| Error::PermissionDenied("the call has no sender".into()))?
-            .to_owned();
-        zbus::fdo::DBusProxy::new(self.proxy.inner().connection())
-            .await?
-            .get_connection_credentials(sender.into())
-            .await
-            .map_err(|e| Error::PermissionDenied(format!("cannot learn who the caller is: {e}")))?
-            .unix_user_id()
-            .ok_or_else(|| Error::PermissionDenied("the bus does not know the caller's uid".into()))
+        Ok(credentials(self.proxy.inner().connection(), hdr).await?.0)
     }
 
     /// Succeeds when polkit authorizes the sender of `hdr` for `action`.
@@ -98,12 +88,12 @@ impl Authority {
     }
 }
 
-/// Who sent `hdr`, as the bus knows it (uid, groups), for reading files as
-/// the caller ([`crate::settings::caller`]).
-pub async fn caller(
+/// Who sent `hdr`, as the bus daemon knows it (never from arguments): its
+/// uid, and its groups where the bus knows them.
+pub async fn credentials(
     conn: &Connection,
     hdr: &Header<'_>,
-) -> Result<crate::settings::caller::Caller, Error> {
+) -> Result<(u32, Option<Vec<u32>>), Error> {
     let sender = hdr
         .sender()
         .ok_or_else(|| Error::PermissionDenied("the call has no sender".into()))?
@@ -116,7 +106,16 @@ pub async fn caller(
     let uid = creds
         .unix_user_id()
         .ok_or_else(|| Error::PermissionDenied("the bus does not know the caller's uid".into()))?;
-    let groups = creds.unix_group_ids().cloned();
+    Ok((uid, creds.unix_group_ids().cloned()))
+}
+
+/// Who sent `hdr`, as the bus knows it (uid, groups), for reading files as
+/// the caller ([`crate::settings::caller`]).
+pub async fn caller(
+    conn: &Connection,
+    hdr: &Header<'_>,
+) -> Result<crate::settings::caller::Caller, Error> {
+    let (uid, groups) = credentials(conn, hdr).await?;
     tokio::task::spawn_blocking(move || crate::settings::caller::Caller::lookup(uid, groups))
         .await
         .map_err(|e| Error::Failed(e.to_string()))?

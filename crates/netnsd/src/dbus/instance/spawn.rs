@@ -62,19 +62,7 @@ impl NetNsInstance {
                 "option \"pty\" needs a terminal passed as stdin".into(),
             ));
         }
-        let sender = hdr
-            .sender()
-            .ok_or_else(|| Error::PermissionDenied("the call has no sender".into()))?
-            .to_owned();
-        let creds = zbus::fdo::DBusProxy::new(conn)
-            .await?
-            .get_connection_credentials(sender.into())
-            .await
-            .map_err(|e| Error::PermissionDenied(format!("cannot learn who the caller is: {e}")))?;
-        let uid = creds.unix_user_id().ok_or_else(|| {
-            Error::PermissionDenied("the bus does not know the caller's uid".into())
-        })?;
-        let groups = creds.unix_group_ids().cloned();
+        let (uid, groups) = crate::dbus::auth::credentials(conn, hdr).await?;
         self.auth.check(hdr, actions::SPAWN).await?;
         crate::dbus::permissions::check(&self.auth, hdr, self.restrictions_here()).await?;
         let identity = tokio::task::spawn_blocking(move || crate::spawn::identity(uid, groups))
