@@ -17,30 +17,54 @@ impl Manager {
             target.name.clone(),
             self.dns.host_nsswitch().to_path_buf(),
         );
-        let dd = d.clone();
-        tokio::task::spawn_blocking(move || match &dd {
-            Some(d) => dns::write(&etc, &name, d, &nss),
-            None => dns::remove(&etc, &name),
-        })
-        .await
-        .map_err(|e| Error::Failed(format!("DNS files: {e}")))?
-        .map_err(|e| {
-            Error::Failed(format!(
-                "DNS files for {:?} in {}: {e}",
-                target.name,
-                self.dns.etc().display()
-            ))
-        })?;
-        self.record(match &d {
+        let entry = |name: &str, d: &Option<Dns>| match d {
             Some(d) => Entry::DnsSet {
-                name: target.name.clone(),
+                name: name.to_owned(),
                 servers: d.servers.iter().map(|s| s.to_string()).collect(),
                 search: d.search.clone(),
             },
             None => Entry::DnsCleared {
-                name: target.name.clone(),
+                name: name.to_owned(),
             },
-        })?;
+        };
+        // Files about to be written are recorded first, so a crash while
+        // writing leaves files a restarted daemon knows to be its own;
+        // files removed are recorded once gone.
+        if d.is_some() {
+            self.record(entry(&target.name, &d))?;
+        }
+        let dd = d.clone();
+        let (etc2, name2) = (etc.clone(), name.clone());
+        let written = tokio::task::spawn_blocking(move || match &dd {
+            Some(d) => dns::write(&etc, &name, d, &nss),
+            None => dns::remove(&etc, &name),
+        })
+        .await
+        .map_err(|e| Error::Failed(format!("DNS files: {e}")))
+        .and_then(|r| {
+            r.map_err(|e| {
+                Error::Failed(format!(
+                    "DNS files for {:?} in {}: {e}",
+                    target.name,
+                    self.dns.etc().display()
+                ))
+            })
+        });
+        if let Err(e) = written {
+            if d.is_some() {
+                // Put the record back as it was: the earlier DNS, or none
+                // (and whatever was half written goes).
+                let before = self.dns.get(ns);
+                if before.is_none() {
+                    let _ = tokio::task::spawn_blocking(move || dns::remove(&etc2, &name2)).await;
+                }
+                self.record(entry(&target.name, &before))?;
+            }
+            return Err(e);
+        }
+        if d.is_none() {
+            self.record(entry(&target.name, &d))?;
+        }
         let changes = self.dns.set(ns, d);
         self.publish(changes).await;
         Ok(())
