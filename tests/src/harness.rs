@@ -284,6 +284,23 @@ pub fn repo_root() -> PathBuf {
 static DAEMON_RUNNING: AtomicBool = AtomicBool::new(false);
 static LOG_COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// Waits up to `limit` for `child` to exit; kills and reaps it, and
+/// answers None, if it has not.
+async fn exit_within(child: &mut std::process::Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A running netnsd. Dropping it sends SIGTERM and waits; if the test is
 /// failing, the daemon's log is printed. Every stop by SIGTERM or SIGINT
 /// (a drop, [`Daemon::stop`]) must be clean: exit status 0 and no panic in
@@ -383,20 +400,11 @@ impl Daemon {
     pub async fn stop_with(mut self, sig: Signal) -> ExitStatus {
         let mut child = self.child.take().expect("daemon already stopped");
         let _ = kill(Pid::from_raw(self.pid as i32), sig);
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "netnsd did not exit within {STOP_TIMEOUT:?} of {sig}\n{}",
-                    self.log_text()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let Some(status) = exit_within(&mut child, STOP_TIMEOUT).await else {
+            panic!(
+                "netnsd did not exit within {STOP_TIMEOUT:?} of {sig}\n{}",
+                self.log_text()
+            );
         };
         DAEMON_RUNNING.store(false, Ordering::SeqCst);
         if matches!(sig, Signal::SIGTERM | Signal::SIGINT)
@@ -412,21 +420,12 @@ impl Daemon {
     /// sent) and returns how it ended; panics if it does not.
     pub async fn wait_exit(mut self, limit: Duration) -> ExitStatus {
         let mut child = self.child.take().expect("daemon already stopped");
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                DAEMON_RUNNING.store(false, Ordering::SeqCst);
-                panic!(
-                    "netnsd did not exit on its own within {limit:?}\n{}",
-                    self.log_text()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let Some(status) = exit_within(&mut child, limit).await else {
+            DAEMON_RUNNING.store(false, Ordering::SeqCst);
+            panic!(
+                "netnsd did not exit on its own within {limit:?}\n{}",
+                self.log_text()
+            );
         };
         DAEMON_RUNNING.store(false, Ordering::SeqCst);
         status

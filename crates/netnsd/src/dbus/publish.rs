@@ -181,14 +181,18 @@ impl Bus {
         }
     }
 
-    /// PropertiesChanged for a NetNsInstance property.
-    async fn instance_changed(&self, ns: u32, prop: InstanceProperty) {
-        let Ok(iface) = self
-            .conn
+    /// Namespace `ns`'s NetNsInstance object, if it is (still) exported.
+    async fn instance(&self, ns: u32) -> Option<InterfaceRef<NetNsInstance>> {
+        self.conn
             .object_server()
             .interface::<_, NetNsInstance>(namespace_path(ns))
             .await
-        else {
+            .ok()
+    }
+
+    /// PropertiesChanged for a NetNsInstance property.
+    async fn instance_changed(&self, ns: u32, prop: InstanceProperty) {
+        let Some(iface) = self.instance(ns).await else {
             return;
         };
         let e = iface.signal_emitter();
@@ -210,12 +214,7 @@ impl Bus {
     /// NetnsDevice (or NetnsInternalDevice) signal, then Devices (unless
     /// internal) and AllDevices.
     async fn device_listed(&self, ns: u32, device: u32, internal: bool, listed: bool) {
-        let Ok(iface) = self
-            .conn
-            .object_server()
-            .interface::<_, NetNsInstance>(namespace_path(ns))
-            .await
-        else {
+        let Some(iface) = self.instance(ns).await else {
             return;
         };
         let emitter = iface.signal_emitter();
