@@ -13,6 +13,7 @@ pub mod proxy;
 pub mod route;
 pub mod rule;
 pub mod state;
+pub mod tunnel;
 pub mod validate;
 
 pub use cidr::{Cidr, Family};

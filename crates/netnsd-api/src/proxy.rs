@@ -134,6 +134,30 @@ pub trait NetNsPlatform {
     fn set_device_mtu(&self, device: &ObjectPath<'_>, mtu: u32) -> Result<(), Error>;
     #[zbus(allow_interactive_auth)]
     fn rename_device(&self, device: &ObjectPath<'_>, new_name: &str) -> Result<(), Error>;
+    #[zbus(allow_interactive_auth)]
+    fn set_device_master(
+        &self,
+        device: &ObjectPath<'_>,
+        master: &ObjectPath<'_>,
+    ) -> Result<(), Error>;
+    #[zbus(allow_interactive_auth)]
+    fn set_device_hw_address(&self, device: &ObjectPath<'_>, address: &str) -> Result<(), Error>;
+    #[zbus(allow_interactive_auth)]
+    fn set_mss_clamping(&self, device: &ObjectPath<'_>, enabled: bool) -> Result<(), Error>;
+    #[zbus(allow_interactive_auth)]
+    fn add_tunnel(
+        &self,
+        name: &str,
+        kind: &str,
+        options: HashMap<&str, Variant<'_>>,
+    ) -> Result<OwnedObjectPath, Error>;
+    #[zbus(allow_interactive_auth)]
+    fn add_address_with_options(
+        &self,
+        device: &ObjectPath<'_>,
+        address: &str,
+        options: HashMap<&str, Variant<'_>>,
+    ) -> Result<(), Error>;
 
     #[zbus(allow_interactive_auth)]
     fn add_address(&self, device: &ObjectPath<'_>, address: &str) -> Result<(), Error>;

@@ -70,9 +70,54 @@ pub fn mtu(mtu: u32) -> Result<(), String> {
     Ok(())
 }
 
+/// Reads an Ethernet MAC address as `ip link set DEV address` takes it
+/// (six hex octets separated by colons); refuses multicast and all-zero
+/// addresses, which no device may take as its own.
+pub fn mac(s: &str) -> Result<[u8; 6], String> {
+    let bad = || format!("'{s}' is not a MAC address (six hex octets, as 02:00:5e:10:00:01)");
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() != 6 {
+        return Err(bad());
+    }
+    let mut mac = [0u8; 6];
+    for (o, p) in mac.iter_mut().zip(&parts) {
+        if p.is_empty() || p.len() > 2 {
+            return Err(bad());
+        }
+        *o = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+    }
+    if mac[0] & 1 == 1 {
+        return Err(format!(
+            "{s} is a multicast address: a device needs a unicast one"
+        ));
+    }
+    if mac == [0; 6] {
+        return Err(format!("{s} is the all-zero address"));
+    }
+    Ok(mac)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn macs() {
+        assert_eq!(mac("02:00:5e:10:0:1"), Ok([2, 0, 0x5e, 0x10, 0, 1]));
+        assert_eq!(mac("AA:bb:cc:dd:ee:fe").unwrap()[0], 0xaa);
+        for bad in [
+            "",
+            "02:00:5e:10:00",
+            "02:00:5e:10:00:01:02",
+            "02:00:5e:10:00:zz",
+            "02:00:5e:10:00:100",
+            "02::5e:10:00:01",
+        ] {
+            assert!(mac(bad).unwrap_err().contains("not a MAC address"), "{bad}");
+        }
+        assert!(mac("01:00:5e:00:00:01").unwrap_err().contains("multicast"));
+        assert!(mac("00:00:00:00:00:00").unwrap_err().contains("all-zero"));
+    }
 
     #[test]
     fn accepts_what_iproute2_accepts() {

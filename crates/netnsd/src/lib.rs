@@ -18,6 +18,7 @@ pub mod firewall;
 pub mod helpers;
 pub mod limits;
 mod manager;
+pub mod mss;
 pub mod netlink;
 pub mod netns;
 mod record;

@@ -81,6 +81,13 @@ pub enum Entry {
     VpnStopped {
         active: u32,
     },
+    /// The devices of namespace NS whose forwarded SYNs are MSS-clamped
+    /// (table inet netnsd-mss there), the whole list after a change; empty:
+    /// the table is gone.
+    MssClamp {
+        ns: String,
+        ifnames: Vec<String>,
+    },
 }
 
 /// What an uplink is made of, enough to find and remove it after a crash.
@@ -122,6 +129,8 @@ pub struct Recorded {
     pub sysctls: BTreeMap<(String, String), String>,
     /// VPN clients that were running: active number → (pid, tunnel device).
     pub vpn_clients: BTreeMap<u32, (u32, String)>,
+    /// Namespace name → its MSS-clamped devices.
+    pub mss: BTreeMap<String, Vec<String>>,
 }
 
 /// What the journal says about one namespace after replay.
@@ -214,6 +223,7 @@ fn replay(r: impl BufRead) -> Recorded {
                     .insert(name, NetnsRecord::Created { inode, persistent });
             }
             Ok(Entry::NetnsRemoved { name }) => {
+                st.mss.remove(&name);
                 st.netns.remove(&name);
                 st.uplinks_setting.remove(&name);
             }
@@ -255,6 +265,12 @@ fn replay(r: impl BufRead) -> Recorded {
             }
             Ok(Entry::VpnStopped { active }) => {
                 st.vpn_clients.remove(&active);
+            }
+            Ok(Entry::MssClamp { ns, ifnames }) if ifnames.is_empty() => {
+                st.mss.remove(&ns);
+            }
+            Ok(Entry::MssClamp { ns, ifnames }) => {
+                st.mss.insert(ns, ifnames);
             }
             Err(e) => tracing::warn!("skipping an unreadable journal line ({e}): {line:?}"),
         }

@@ -326,6 +326,7 @@ mod tests {
                 "nsctl-link-add-veth.1",
                 "nsctl-link-add-macvlan.1",
                 "nsctl-link-add-bridge.1",
+                "nsctl-link-add-tunnel.1",
                 "nsctl-link-add-vlan.1",
                 "nsctl-link-delete.1",
                 "nsctl-link-set.1",

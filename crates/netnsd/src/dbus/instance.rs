@@ -282,6 +282,123 @@ impl NetNsInstance {
         done(self.configure(&hdr, ConfigOp::Rename(d, new_name)).await?)
     }
 
+    /// Enslaves DEVICE to MASTER (a bridge in this namespace), or frees it
+    /// from its master with "/" (`ip link set DEV master BR | nomaster`).
+    async fn set_device_master(
+        &self,
+        device: ObjectPath<'_>,
+        master: ObjectPath<'_>,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(), Error> {
+        let d = self.device_here(&device)?;
+        let m = if master.as_str() == "/" {
+            None
+        } else {
+            let m = self.device_here(&master)?;
+            if m == d {
+                return Err(Error::InvalidArgument(
+                    "a device cannot be its own master".into(),
+                ));
+            }
+            Some(m)
+        };
+        done(self.configure(&hdr, ConfigOp::SetMaster(d, m)).await?)
+    }
+
+    /// Sets DEVICE's MAC address (`ip link set DEV address MAC`).
+    async fn set_device_hw_address(
+        &self,
+        device: ObjectPath<'_>,
+        address: String,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(), Error> {
+        let d = self.device_here(&device)?;
+        let mac = validate::mac(&address).map_err(Error::InvalidArgument)?;
+        done(self.configure(&hdr, ConfigOp::SetHwAddress(d, mac)).await?)
+    }
+
+    /// Clamps the MSS of TCP SYNs forwarded out of DEVICE to the route's
+    /// MTU (ENABLED true), or stops (false).
+    async fn set_mss_clamping(
+        &self,
+        device: ObjectPath<'_>,
+        enabled: bool,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(), Error> {
+        let d = self.device_here(&device)?;
+        done(
+            self.configure(&hdr, ConfigOp::SetMssClamp(d, enabled))
+                .await?,
+        )
+    }
+
+    /// Creates a GRE, IPIP or SIT tunnel NAME here. Options: remote s
+    /// (required), local s, ttl u, key u (GRE), and mtu u, up b.
+    #[zbus(out_args("device"))]
+    async fn add_tunnel(
+        &self,
+        name: String,
+        kind: String,
+        options: Dict,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<OwnedObjectPath, Error> {
+        let kind: netnsd_api::tunnel::TunnelKind = kind.parse().map_err(Error::InvalidArgument)?;
+        self.new_ifname(&name, self.ns.number)?;
+        let tunnel = netnsd_api::tunnel::TunnelOptions::from_dict(
+            kind,
+            &options,
+            &[netnsd_api::link::key::MTU, netnsd_api::link::key::UP],
+        )?;
+        let mut link = options.clone();
+        link.retain(|k, _| !netnsd_api::tunnel::TunnelOptions::KEYS.contains(&k.as_str()));
+        let opts = LinkOptions::from_dict(&link)?;
+        device_reply(
+            self.configure(
+                &hdr,
+                ConfigOp::AddTunnel {
+                    name,
+                    kind,
+                    tunnel,
+                    opts,
+                },
+            )
+            .await?,
+        )
+    }
+
+    /// Adds ADDRESS to DEVICE with OPTIONS: peer s, the far end of a
+    /// point-to-point link (`ip addr add ADDRESS peer PEER`).
+    async fn add_address_with_options(
+        &self,
+        device: ObjectPath<'_>,
+        address: String,
+        options: Dict,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(), Error> {
+        let d = self.device_here(&device)?;
+        let c = cidr(&address)?;
+        let o = netnsd_api::dict::Dict::new(&options, "option", &["peer"])?;
+        let op = match o.cidr("peer")? {
+            None => ConfigOp::AddAddress(d, c),
+            Some(peer) => {
+                if address.contains('/') {
+                    return Err(Error::InvalidArgument(format!(
+                        "with a peer, the address is bare and the prefix length goes with the peer (as 'ip addr add {} peer {peer}')",
+                        c.addr
+                    )));
+                }
+                if c.addr.is_ipv4() != peer.addr.is_ipv4() {
+                    return Err(Error::InvalidArgument(format!(
+                        "address {} and peer {peer} are of different families",
+                        c.addr
+                    )));
+                }
+                ConfigOp::AddPeerAddress(d, c.addr, peer)
+            }
+        };
+        done(self.configure(&hdr, op).await?)
+    }
+
     /// Adds ADDRESS (CIDR, IPv4 or IPv6) to DEVICE.
     async fn add_address(
         &self,

@@ -37,11 +37,23 @@ pub enum ConfigOp {
         vlan_id: u16,
         opts: LinkOptions,
     },
+    AddTunnel {
+        name: String,
+        kind: ops::TunnelKind,
+        tunnel: ops::TunnelOptions,
+        opts: LinkOptions,
+    },
     DeleteDevice(u32),
     SetUp(u32, bool),
+    /// The device, and its new master (a bridge here) or none.
+    SetMaster(u32, Option<u32>),
+    SetHwAddress(u32, [u8; 6]),
+    SetMssClamp(u32, bool),
     SetMtu(u32, u32),
     Rename(u32, String),
     AddAddress(u32, Cidr),
+    /// A point-to-point address: local address, and the peer with the prefix.
+    AddPeerAddress(u32, std::net::IpAddr, Cidr),
     RemoveAddress(u32, Cidr),
     AddRoute(Route),
     /// The route, and the routing protocol it must have.
@@ -208,6 +220,40 @@ impl Manager {
                     .await?;
                     ConfigReply::Device(self.publish_link(ns, &name).await?)
                 }
+                ConfigOp::AddTunnel {
+                    name,
+                    kind,
+                    tunnel,
+                    opts,
+                } => {
+                    ops::add_tunnel(h, &name, kind, &tunnel, &opts).await?;
+                    ConfigReply::Device(self.publish_link(ns, &name).await?)
+                }
+                ConfigOp::SetMaster(d, master) => {
+                    let master = match master {
+                        None => None,
+                        Some(m) => {
+                            let (mns, midx) = self.device_home(m)?;
+                            if mns != ns {
+                                return Err(Error::InvalidArgument(format!(
+                                    "the master {} is in another namespace",
+                                    netnsd_api::device_path(m)
+                                )));
+                            }
+                            Some(midx)
+                        }
+                    };
+                    ops::set_master(h, self.link_of(d)?.0, master).await?;
+                    ConfigReply::Done
+                }
+                ConfigOp::SetHwAddress(d, mac) => {
+                    ops::set_hw_address(h, self.link_of(d)?.0, mac).await?;
+                    ConfigReply::Done
+                }
+                ConfigOp::SetMssClamp(d, on) => {
+                    self.set_mss_clamp(ns, d, on).await?;
+                    ConfigReply::Done
+                }
                 ConfigOp::DeleteDevice(d) => {
                     let (idx, _) = self.link_of(d)?;
                     ops::delete_link(h, idx).await?;
@@ -227,6 +273,10 @@ impl Manager {
                 }
                 ConfigOp::AddAddress(d, c) => {
                     ops::add_address(h, self.link_of(d)?.0, &c).await?;
+                    ConfigReply::Done
+                }
+                ConfigOp::AddPeerAddress(d, local, peer) => {
+                    ops::add_peer_address(h, self.link_of(d)?.0, local, &peer).await?;
                     ConfigReply::Done
                 }
                 ConfigOp::RemoveAddress(d, c) => {

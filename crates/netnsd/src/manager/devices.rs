@@ -110,10 +110,12 @@ impl Manager {
             } => {
                 self.publish(changes).await;
                 self.later(MOVE_GRACE, Later::ExpireMove(device, seq));
+                self.mss_device_gone(ns, &name).await;
             }
             Gone::Deleted { changes } => {
                 self.publish(changes).await;
                 self.link_deleted(ns, &name).await;
+                self.mss_device_gone(ns, &name).await;
             }
         }
     }

@@ -10,6 +10,7 @@ mod connections;
 mod devices;
 mod dns;
 mod handle;
+mod mss;
 mod namespaces;
 mod nat;
 mod processes;
@@ -119,6 +120,8 @@ pub struct Manager {
     actives: Actives,
     /// Running VPN clients, by active connection number.
     runs: HashMap<u32, connections::VpnRun>,
+    /// MSS-clamped devices (by name), by namespace number.
+    mss: HashMap<u32, std::collections::BTreeSet<String>>,
 }
 
 impl Manager {
@@ -174,6 +177,7 @@ impl Manager {
             profiles: Profiles::default(),
             actives: Actives::default(),
             runs: HashMap::new(),
+            mss: HashMap::new(),
         };
         let number = m.namespaces.number();
         m.namespaces.insert(Namespace::new(

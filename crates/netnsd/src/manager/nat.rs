@@ -22,7 +22,10 @@ const NAT_FLUSH_AFTER: Duration = Duration::from_secs(1);
 
 impl Manager {
     /// The file to hand to a tool run in namespace `ns` (None: the daemon's own).
-    fn netns_file_for_tools(&self, ns: &Namespace) -> Result<Option<std::fs::File>, Error> {
+    pub(super) fn netns_file_for_tools(
+        &self,
+        ns: &Namespace,
+    ) -> Result<Option<std::fs::File>, Error> {
         if ns.number == 0 {
             Ok(None)
         } else {

@@ -179,6 +179,17 @@ impl Manager {
             self.uplinks
                 .sysctl_found(ns.clone(), key.clone(), old.clone());
         }
+        // MSS clamps stay in the kernel across a restart: taken in as they
+        // are, for the namespaces still here (a gone one took its table).
+        for (name, ifnames) in &recorded.mss {
+            if let Some(n) = self.namespaces.get(name) {
+                keep.push(Entry::MssClamp {
+                    ns: name.clone(),
+                    ifnames: ifnames.clone(),
+                });
+                self.mss.insert(n.number, ifnames.iter().cloned().collect());
+            }
+        }
         self.journal
             .rewrite(&keep)
             .map_err(|e| Error::Failed(format!("rewrite the journal: {e}")))

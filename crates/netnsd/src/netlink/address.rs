@@ -3,8 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netnsd_api::{Cidr, Error};
 use nix::errno::Errno;
 use rtnetlink::AddressMessageBuilder;
@@ -32,6 +32,49 @@ fn address_message(ifindex: u32, a: &Cidr) -> RouteNetlinkMessage {
 /// Adds an address to a device (`ip addr add`).
 pub async fn add_address(h: &Handle, ifindex: u32, a: &Cidr) -> Result<(), Error> {
     add_address_with(h, ifindex, a, false).await
+}
+
+/// `ip addr add LOCAL peer PEER/PREFIX dev IFINDEX`: a point-to-point
+/// address. The kernel takes the prefix length with the peer (as iproute2
+/// does) and adds a route to the peer's prefix instead of the local one.
+fn peer_message(ifindex: u32, local: IpAddr, peer: &Cidr) -> AddressMessage {
+    let mut m = AddressMessage::default();
+    m.header.index = ifindex;
+    m.header.prefix_len = peer.prefix;
+    m.header.family = match local {
+        IpAddr::V4(_) => AddressFamily::Inet,
+        IpAddr::V6(_) => AddressFamily::Inet6,
+    };
+    m.attributes.push(AddressAttribute::Local(local));
+    m.attributes.push(AddressAttribute::Address(peer.addr));
+    m
+}
+
+/// Adds a point-to-point address (`ip addr add LOCAL peer PEER/PREFIX`).
+/// InvalidArgument when the two are of different families.
+pub async fn add_peer_address(
+    h: &Handle,
+    ifindex: u32,
+    local: IpAddr,
+    peer: &Cidr,
+) -> Result<(), Error> {
+    if local.is_ipv4() != peer.addr.is_ipv4() {
+        return Err(Error::InvalidArgument(format!(
+            "address {local} and peer {peer} are of different families"
+        )));
+    }
+    let msg = RouteNetlinkMessage::NewAddress(peer_message(ifindex, local, peer));
+    request(h, msg, CREATE).await.map_err(|e| {
+        map_err_with(
+            e,
+            &format!("add address {local} peer {peer} to device {ifindex}"),
+            &[
+                (Errno::EEXIST, "the device already has this address"),
+                (Errno::ENODEV, "no such device"),
+            ],
+        )
+    })?;
+    Ok(())
 }
 
 /// Adds an address to a device; with `no_dad`, an IPv6 address is usable at
@@ -65,9 +108,18 @@ pub async fn add_address_with(
 
 /// Removes an address from a device (`ip addr del`); NotFound if absent.
 pub async fn del_address(h: &Handle, ifindex: u32, a: &Cidr) -> Result<(), Error> {
-    let RouteNetlinkMessage::NewAddress(m) = address_message(ifindex, a) else {
+    let RouteNetlinkMessage::NewAddress(mut m) = address_message(ifindex, a) else {
         unreachable!("address_message builds NewAddress")
     };
+    // The local address and prefix length name the address; IFA_ADDRESS
+    // would have to match a point-to-point address's peer too.
+    if m.attributes
+        .iter()
+        .any(|x| matches!(x, AddressAttribute::Local(_)))
+    {
+        m.attributes
+            .retain(|x| !matches!(x, AddressAttribute::Address(_)));
+    }
     request(h, RouteNetlinkMessage::DelAddress(m), CHANGE)
         .await
         .map_err(|e| {
@@ -101,7 +153,26 @@ pub fn address_of(m: &AddressMessage) -> Option<(u32, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_route::AddressFamily;
+
+    #[test]
+    fn peer_addresses_carry_local_and_peer_with_the_peer_prefix() {
+        let m = peer_message(
+            3,
+            "10.9.0.1".parse().unwrap(),
+            &"10.9.0.2/32".parse().unwrap(),
+        );
+        assert_eq!((m.header.index, m.header.prefix_len), (3, 32));
+        assert_eq!(m.header.family, AddressFamily::Inet);
+        assert!(
+            m.attributes
+                .contains(&AddressAttribute::Local("10.9.0.1".parse().unwrap()))
+        );
+        assert!(
+            m.attributes
+                .contains(&AddressAttribute::Address("10.9.0.2".parse().unwrap()))
+        );
+        assert_eq!(address_of(&m), Some((3, "10.9.0.1/32".into())));
+    }
 
     #[test]
     fn address_messages() {

@@ -247,7 +247,7 @@ Needs polkit's permission for net.netnsd.Netns1.configure.",
 #[derive(Debug, Args)]
 #[command(group(
     ArgGroup::new("change")
-        .args(["up", "down", "mtu", "name"])
+        .args(["up", "down", "mtu", "name", "master", "nomaster", "address", "mss_clamp"])
         .required(true)
         .multiple(true)
 ))]
@@ -268,6 +268,27 @@ pub struct LinkSet {
     /// Rename the device (its object path stays the same)
     #[arg(long, value_name = "NEWNAME")]
     pub name: Option<String>,
+    /// Enslave the device to bridge BR in the same namespace (ip link set DEV master BR)
+    #[arg(long, value_name = "BR", conflicts_with = "nomaster")]
+    pub master: Option<String>,
+    /// Free the device from its bridge (ip link set DEV nomaster)
+    #[arg(long)]
+    pub nomaster: bool,
+    /// Set the device's MAC address (six hex octets, as 02:00:5e:10:00:01)
+    #[arg(long, value_name = "MAC")]
+    pub address: Option<String>,
+    /// Clamp the MSS of TCP SYNs forwarded out of the device to the route's MTU (on), or stop (off)
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    pub mss_clamp: Option<bool>,
+}
+
+/// `on` or `off`, as iproute2 takes them.
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("'{s}' is neither on nor off")),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -346,6 +367,44 @@ Add a bridge NAME in the namespace --netns, as \"ip link add NAME type bridge\" 
         opts: LinkOpts,
     },
 
+    /// Add a GRE, IPIP or SIT tunnel
+    #[command(
+        long_about = "\
+Add a tunnel NAME of kind --kind (gre: GRE over IPv4; ipip: IPv4 in IPv4; sit: IPv6 in IPv4) \
+to --remote in the namespace --netns, as \"ip link add NAME type KIND remote R local L ttl T \
+key K\" does. Where the kernel lacks the kind, netnsd names its module (ip_gre, ipip, sit) and \
+nsctl exits with status 9.",
+        after_help = exit_status_help()
+    )]
+    Tunnel {
+        /// Name of the new interface in --netns (at most 15 bytes)
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// gre, ipip or sit
+        #[arg(long, value_name = "KIND")]
+        kind: String,
+        /// IPv4 address of the far end
+        #[arg(long, value_name = "ADDR")]
+        remote: String,
+        /// IPv4 address the tunnel's packets leave from [default: any]
+        #[arg(long, value_name = "ADDR")]
+        local: Option<String>,
+        /// TTL of the outer packets, 1 to 255 (0: inherit) [default: inherit]
+        #[arg(long, value_name = "N")]
+        ttl: Option<u32>,
+        /// GRE key, for both directions
+        #[arg(long, value_name = "K")]
+        key: Option<u32>,
+        /// MTU of the new link (68 to 65535)
+        #[arg(long, value_name = "BYTES")]
+        mtu: Option<u32>,
+        /// Bring the new link up
+        #[arg(long)]
+        up: bool,
+        #[command(flatten)]
+        netns: NetnsOpt,
+    },
+
     /// Add an 802.1Q VLAN on a parent device
     #[command(
         long_about = "\
@@ -396,16 +455,28 @@ pub struct AddrArgs {
     pub netns: NetnsOpt,
 }
 
+/// `nsctl addr add CIDR --dev DEV [--peer PEER]`.
+#[derive(Debug, Args)]
+pub struct AddrAddArgs {
+    #[command(flatten)]
+    pub addr: AddrArgs,
+    /// The far end of a point-to-point link, with the prefix length (10.9.0.2/32); CIDR is then
+    /// a bare address
+    #[arg(long, value_name = "PEER")]
+    pub peer: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum AddrCommand {
     /// Add an address to a device
     #[command(
         long_about = "\
-Add address CIDR to device DEV, as \"ip address add CIDR dev DEV\" would. Prints nothing on \
-success.",
+Add address CIDR to device DEV, as \"ip address add CIDR dev DEV\" would. With --peer, a \
+point-to-point address: \"ip address add ADDR peer PEER dev DEV\" (CIDR is then a bare \
+address and the prefix length goes with PEER). Prints nothing on success.",
         after_help = exit_status_help()
     )]
-    Add(AddrArgs),
+    Add(AddrAddArgs),
 
     /// Delete an address from a device
     #[command(

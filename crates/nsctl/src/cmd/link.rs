@@ -132,6 +132,42 @@ async fn add_link(conn: &Connection, add: LinkAdd, json: bool) -> Result<String,
             )
             .await?
         }
+        LinkAdd::Tunnel {
+            name,
+            kind,
+            remote,
+            local,
+            ttl,
+            key,
+            mtu,
+            up,
+            netns: ns,
+        } => {
+            let ns = netns(conn, &ns.netns).await?;
+            let mut d = Dict::new();
+            d.insert("remote", Variant::from(remote));
+            if let Some(l) = local {
+                d.insert("local", Variant::from(l));
+            }
+            if let Some(t) = ttl {
+                d.insert("ttl", Variant::from(t));
+            }
+            if let Some(k) = key {
+                d.insert("key", Variant::from(k));
+            }
+            if let Some(m) = mtu {
+                d.insert("mtu", Variant::from(m));
+            }
+            if up {
+                d.insert("up", Variant::from(true));
+            }
+            call_authorized(
+                ns.platform.inner(),
+                "AddTunnel",
+                &(name.as_str(), kind.as_str(), d),
+            )
+            .await?
+        }
         LinkAdd::Vlan {
             name,
             parent: p,
@@ -157,12 +193,17 @@ async fn add_link(conn: &Connection, add: LinkAdd, json: bool) -> Result<String,
     })
 }
 
-/// The calls `nsctl link set` makes, in order: down, MTU, name, up.
+/// The calls `nsctl link set` makes, in order: down, MTU, name, MAC
+/// address, master, MSS clamping, up.
 #[derive(Debug, PartialEq, Eq)]
 enum Change<'a> {
     Up(bool),
     Mtu(u32),
     Rename(&'a str),
+    HwAddress(&'a str),
+    /// A bridge's name, or None to free the device.
+    Master(Option<&'a str>),
+    MssClamp(bool),
 }
 
 fn changes(set: &LinkSet) -> Vec<Change<'_>> {
@@ -175,6 +216,18 @@ fn changes(set: &LinkSet) -> Vec<Change<'_>> {
     }
     if let Some(n) = &set.name {
         c.push(Change::Rename(n));
+    }
+    if let Some(a) = &set.address {
+        c.push(Change::HwAddress(a));
+    }
+    if let Some(m) = &set.master {
+        c.push(Change::Master(Some(m)));
+    }
+    if set.nomaster {
+        c.push(Change::Master(None));
+    }
+    if let Some(on) = set.mss_clamp {
+        c.push(Change::MssClamp(on));
     }
     if set.up {
         c.push(Change::Up(true));
@@ -190,6 +243,19 @@ async fn set_link(conn: &Connection, set: LinkSet) -> Result<(), CliError> {
             Change::Up(up) => call_authorized::<_, ()>(proxy, "SetDeviceUp", &(&d, up)).await?,
             Change::Mtu(m) => call_authorized::<_, ()>(proxy, "SetDeviceMtu", &(&d, m)).await?,
             Change::Rename(n) => call_authorized::<_, ()>(proxy, "RenameDevice", &(&d, n)).await?,
+            Change::HwAddress(a) => {
+                call_authorized::<_, ()>(proxy, "SetDeviceHwAddress", &(&d, a)).await?
+            }
+            Change::Master(m) => {
+                let master = match m {
+                    Some(br) => resolve_device(conn, &ns, br).await?,
+                    None => crate::cmd::object_path("/")?,
+                };
+                call_authorized::<_, ()>(proxy, "SetDeviceMaster", &(&d, &master)).await?
+            }
+            Change::MssClamp(on) => {
+                call_authorized::<_, ()>(proxy, "SetMssClamping", &(&d, on)).await?
+            }
         }
     }
     Ok(())
@@ -229,10 +295,37 @@ mod tests {
             down: false,
             mtu: Some(1400),
             name: Some("y".into()),
+            master: None,
+            nomaster: false,
+            address: None,
+            mss_clamp: None,
         };
         assert_eq!(
             changes(&set),
             [Change::Mtu(1400), Change::Rename("y"), Change::Up(true)]
+        );
+        let all = LinkSet {
+            dev: "x".into(),
+            netns: NetnsOpt {
+                netns: "rootns".into(),
+            },
+            up: true,
+            down: false,
+            mtu: None,
+            name: None,
+            master: Some("br0".into()),
+            nomaster: false,
+            address: Some("02:00:00:00:00:01".into()),
+            mss_clamp: Some(true),
+        };
+        assert_eq!(
+            changes(&all),
+            [
+                Change::HwAddress("02:00:00:00:00:01"),
+                Change::Master(Some("br0")),
+                Change::MssClamp(true),
+                Change::Up(true)
+            ]
         );
         let set = LinkSet {
             up: false,

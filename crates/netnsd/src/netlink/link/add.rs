@@ -9,10 +9,11 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoMacVlan, InfoVeth, InfoVlan, LinkAttribute, LinkFlags, LinkInfo,
-    LinkMessage, MacVlanMode,
+    GreIOFlags, InfoData, InfoGre, InfoIpTunnel, InfoKind, InfoMacVlan, InfoVeth, InfoVlan,
+    LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
 use netnsd_api::link::{LinkOptions, MacvlanMode as Mode};
+pub use netnsd_api::tunnel::{TunnelKind, TunnelOptions};
 use netnsd_api::{Error, validate};
 use nix::errno::Errno;
 
@@ -25,7 +26,9 @@ fn kind_feature(kind: &str) -> &'static str {
     match kind {
         "vlan" => " (802.1Q)",
         "wireguard" => " (WireGuard)",
-        "gre" | "gretap" => " (GRE)",
+        "gre" | "gretap" => " (GRE, kernel module ip_gre)",
+        "ipip" => " (IPv4 in IPv4, kernel module ipip)",
+        "sit" => " (IPv6 in IPv4, kernel module sit)",
         "bond" => " (bonding)",
         "vrf" => " (VRF)",
         _ => "",
@@ -299,6 +302,67 @@ pub async fn add_vlan(
     Ok(())
 }
 
+/// `ip link add NAME type gre|ipip|sit remote R [local L] [ttl T] [key K]`.
+fn tunnel_message(
+    name: &str,
+    kind: TunnelKind,
+    t: &TunnelOptions,
+    opts: &LinkOptions,
+) -> LinkMessage {
+    let (info_kind, data) = match kind {
+        TunnelKind::Gre => {
+            let mut d = vec![InfoGre::Remote(t.remote)];
+            d.extend(t.local.map(InfoGre::Local));
+            d.extend(t.ttl.map(InfoGre::Ttl));
+            if let Some(k) = t.key {
+                d.extend([
+                    InfoGre::IKey(k),
+                    InfoGre::OKey(k),
+                    InfoGre::IFlags(GreIOFlags::Key),
+                    InfoGre::OFlags(GreIOFlags::Key),
+                ]);
+            }
+            (InfoKind::GreTun, InfoData::GreTun(d))
+        }
+        TunnelKind::Ipip | TunnelKind::Sit => {
+            let mut d = vec![InfoIpTunnel::Remote(t.remote.into())];
+            d.extend(t.local.map(|l| InfoIpTunnel::Local(l.into())));
+            d.extend(t.ttl.map(InfoIpTunnel::Ttl));
+            let k = if kind == TunnelKind::Ipip {
+                InfoKind::IpIp
+            } else {
+                InfoKind::SitTun
+            };
+            (k, InfoData::IpTunnel(d))
+        }
+    };
+    new_link(name, info_kind, Some(data), opts, None)
+}
+
+/// Creates a GRE, IPIP or SIT tunnel. A kernel without the kind answers
+/// NotSupported naming its module.
+pub async fn add_tunnel(
+    h: &Handle,
+    name: &str,
+    kind: TunnelKind,
+    t: &TunnelOptions,
+    opts: &LinkOptions,
+) -> Result<(), Error> {
+    check_name(name)?;
+    check_mtu(opts)?;
+    let msg = tunnel_message(name, kind, t, opts);
+    request(h, RouteNetlinkMessage::NewLink(msg), CREATE)
+        .await
+        .map_err(|e| {
+            create_err(
+                e,
+                &format!("create {} tunnel {name} to {}", kind.as_str(), t.remote),
+                kind.as_str(),
+            )
+        })?;
+    Ok(())
+}
+
 /// FNV-1a, 64 bits: fixed by its definition, so the same on every build.
 fn fnv1a64(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -339,6 +403,43 @@ pub fn stable_mac(namespace: &str, ifname: &str) -> [u8; 6] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tunnel_messages() {
+        let t = TunnelOptions {
+            remote: "192.0.2.1".parse().unwrap(),
+            local: Some("192.0.2.2".parse().unwrap()),
+            ttl: Some(64),
+            key: Some(9),
+        };
+        let m = tunnel_message("gre1", TunnelKind::Gre, &t, &LinkOptions::default());
+        let info = m
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                LinkAttribute::LinkInfo(i) => Some(i.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(info[0], LinkInfo::Kind(InfoKind::GreTun));
+        let LinkInfo::Data(InfoData::GreTun(d)) = &info[1] else {
+            panic!("{info:?}")
+        };
+        assert!(d.contains(&InfoGre::IKey(9)) && d.contains(&InfoGre::OFlags(GreIOFlags::Key)));
+        assert!(d.contains(&InfoGre::Remote("192.0.2.1".parse().unwrap())));
+        let m = tunnel_message(
+            "sit1",
+            TunnelKind::Sit,
+            &TunnelOptions { key: None, ..t },
+            &LinkOptions::default(),
+        );
+        assert!(format!("{m:?}").contains("SitTun"));
+        assert!(
+            !m.attributes
+                .iter()
+                .any(|a| matches!(a, LinkAttribute::Address(_)))
+        );
+    }
     use std::os::fd::AsFd;
 
     use crate::netlink::error::tests::nl_err;

@@ -19,7 +19,10 @@ mod add;
 mod state;
 
 use add::check_name;
-pub use add::{add_bridge, add_macvlan, add_veth, add_vlan, add_wireguard, stable_mac};
+pub use add::{
+    TunnelKind, TunnelOptions, add_bridge, add_macvlan, add_tunnel, add_veth, add_vlan,
+    add_wireguard, stable_mac,
+};
 pub use state::{LinkState, format_mac};
 
 /// A change to the existing link `ifindex`.
@@ -84,6 +87,66 @@ pub async fn set_mtu(h: &Handle, ifindex: u32, mtu: u32) -> Result<(), Error> {
             &[
                 (Errno::ENODEV, "no such device"),
                 (Errno::EINVAL, "outside the range this device accepts"),
+            ],
+        )
+    })
+}
+
+/// Enslaves a link to a bridge (or another controller), or frees it with
+/// `None` (`ip link set DEV master BR | nomaster`).
+pub async fn set_master(h: &Handle, ifindex: u32, master: Option<u32>) -> Result<(), Error> {
+    let mut m = link_change(ifindex);
+    m.attributes
+        .push(LinkAttribute::Controller(master.unwrap_or(0)));
+    let what = match master {
+        Some(b) => format!("enslave device {ifindex} to device {b}"),
+        None => format!("free device {ifindex} from its master"),
+    };
+    change_link(h, m).await.map_err(|e| {
+        map_err_with(
+            e,
+            &what,
+            &[
+                (Errno::ENODEV, "no such device"),
+                (
+                    Errno::EOPNOTSUPP,
+                    "the master cannot take devices (it is not a bridge or bond)",
+                ),
+                (
+                    Errno::ELOOP,
+                    "a device cannot be enslaved to itself or its own port",
+                ),
+                (Errno::EBUSY, "the device is already enslaved elsewhere"),
+            ],
+        )
+    })
+}
+
+/// Sets a link's MAC address (`ip link set DEV address MAC`).
+pub async fn set_hw_address(h: &Handle, ifindex: u32, mac: [u8; 6]) -> Result<(), Error> {
+    let mut m = link_change(ifindex);
+    m.attributes.push(LinkAttribute::Address(mac.to_vec()));
+    change_link(h, m).await.map_err(|e| {
+        map_err_with(
+            e,
+            &format!(
+                "set the MAC address of device {ifindex} to {}",
+                format_mac(&mac)
+            ),
+            &[
+                (Errno::ENODEV, "no such device"),
+                (
+                    Errno::EADDRNOTAVAIL,
+                    "the device refuses this address (multicast or zero)",
+                ),
+                (
+                    Errno::EBUSY,
+                    "the device changes its address only while down",
+                ),
+                (
+                    Errno::EOPNOTSUPP,
+                    "this kind of device has no changeable MAC address",
+                ),
             ],
         )
     })

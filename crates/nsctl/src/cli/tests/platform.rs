@@ -203,7 +203,10 @@ fn addr_commands() {
                 .unwrap()
                 .command;
             let args = match (c, add) {
-                (Command::Addr(AddrCommand::Add(a)), true) => a,
+                (Command::Addr(AddrCommand::Add(a)), true) => {
+                    assert_eq!(a.peer, None);
+                    a.addr
+                }
                 (Command::Addr(AddrCommand::Del(a)), false) => a,
                 (other, _) => panic!("{group} {verb}: {other:?}"),
             };
@@ -217,6 +220,35 @@ fn addr_commands() {
             );
         }
     }
+    match parse(&[
+        "addr",
+        "add",
+        "10.9.0.1",
+        "--dev",
+        "x",
+        "--peer",
+        "10.9.0.2/32",
+    ])
+    .unwrap()
+    .command
+    {
+        Command::Addr(AddrCommand::Add(a)) => {
+            assert_eq!(
+                (a.addr.cidr.as_str(), a.peer.as_deref()),
+                ("10.9.0.1", Some("10.9.0.2/32"))
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        parse(&[
+            "addr", "del", "10.9.0.1", "--dev", "x", "--peer", "10.9.0.2"
+        ])
+        .unwrap_err()
+        .exit_code(),
+        2,
+        "del takes no --peer"
+    );
     assert_eq!(
         parse(&["addr", "add", "10.0.0.1/24"])
             .unwrap_err()
