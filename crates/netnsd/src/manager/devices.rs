@@ -44,6 +44,63 @@ impl Manager {
         }
     }
 
+    /// Reads every followed namespace's links and addresses again, after
+    /// the events socket overflowed: what appeared is published, what went
+    /// (links, addresses) is taken out — as if no event had been lost.
+    pub(super) async fn resync_all(&mut self) {
+        let numbers: Vec<u32> = self.platforms.keys().copied().collect();
+        tracing::info!(
+            namespaces = numbers.len(),
+            "reading every namespace's links and addresses again"
+        );
+        for ns in numbers {
+            let Ok(p) = self.platform(ns) else { continue };
+            let links = match p.dump_links().await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(ns, "dump links: {e}");
+                    continue;
+                }
+            };
+            let addrs = match p.dump_addresses().await {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(ns, "dump addresses: {e}");
+                    continue;
+                }
+            };
+            let mut present = std::collections::BTreeSet::new();
+            for m in links {
+                let link = LinkState::from_message(&m);
+                present.insert(link.ifindex);
+                self.link_seen(ns, link, true).await;
+            }
+            for d in self.devices.in_ns(ns) {
+                if !present.contains(&d.link.ifindex) {
+                    self.host_end_gone(ns, &d.link.name);
+                    self.link_gone(ns, d.link.clone()).await;
+                }
+            }
+            let mut found: std::collections::BTreeMap<u32, std::collections::BTreeSet<String>> =
+                Default::default();
+            for m in addrs {
+                if let Some((ifindex, a)) = address_of(&m) {
+                    found.entry(ifindex).or_default().insert(a);
+                }
+            }
+            for d in self.devices.in_ns(ns) {
+                let now = found.remove(&d.link.ifindex).unwrap_or_default();
+                for a in d.addresses.difference(&now) {
+                    self.address_seen(ns, d.link.ifindex, a.clone(), false)
+                        .await;
+                }
+                for a in now.difference(&d.addresses) {
+                    self.address_seen(ns, d.link.ifindex, a.clone(), true).await;
+                }
+            }
+        }
+    }
+
     pub(super) async fn on_netlink(&mut self, ns: u32, msg: RouteNetlinkMessage) {
         if !self.platforms.contains_key(&ns) {
             return;

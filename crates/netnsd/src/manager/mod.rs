@@ -228,12 +228,21 @@ impl Manager {
     ) {
         let mut later = self.later_rx.take().expect("run is called once");
         let mut events = self.events_rx.take().expect("run is called once");
+        let overflowed = self.events_tx.overflowed();
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
                 Some(req) = requests.recv() => self.handle(req, true).await,
                 Some((ns, msg)) = events.recv() => self.on_netlink(ns, msg).await,
+                () = overflowed.notified() => {
+                    // What was queued before the overflow first, then the
+                    // state as it is now.
+                    while let Ok((ns, msg)) = events.try_recv() {
+                        self.on_netlink(ns, msg).await;
+                    }
+                    self.resync_all().await;
+                }
                 Some(ev) = dir_events.recv() => self.on_dir_event(ev, 0).await,
                 Some(l) = later.recv() => match l {
                     Later::Prepared(req) => self.handle(req, false).await,

@@ -40,7 +40,17 @@ const GROUPS: &[u32] = &[
 
 /// The receive buffer asked for the events socket: the events of every
 /// namespace queue there. The kernel charges only what is queued.
+/// `NETNSD_EVENTS_RCVBUF` (bytes) overrides it, for tests that make it
+/// overflow.
 const EVENTS_RCVBUF: libc::c_int = 8 << 20;
+
+fn events_rcvbuf() -> libc::c_int {
+    std::env::var("NETNSD_EVENTS_RCVBUF")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &libc::c_int| n > 0)
+        .unwrap_or(EVENTS_RCVBUF)
+}
 
 /// The one buffer events are read into; a kernel notification is far
 /// smaller.
@@ -78,6 +88,9 @@ impl Drop for Hub {
 /// Where the events of each nsid go.
 struct Routes {
     tx: EventTx,
+    /// Told when the socket overflowed (ENOBUFS): events were lost, and
+    /// whoever follows them must read the whole state again.
+    overflowed: Arc<tokio::sync::Notify>,
     /// nsid (or [`OWN`]) → the numbers of the namespaces it is; more than one
     /// when the same namespace is bound under several names.
     map: Mutex<HashMap<i32, Vec<u32>>>,
@@ -95,7 +108,7 @@ impl Events {
             socket.add_membership(*group)?;
         }
         socket.set_listen_all_namespaces(true)?;
-        set_rcvbuf(socket.as_raw_fd(), EVENTS_RCVBUF);
+        set_rcvbuf(socket.as_raw_fd(), events_rcvbuf());
         socket.set_non_blocking(true)?;
         // SAFETY: the Socket owns its fd, which stays open and the same
         // until the AsyncFd (which owns the Socket) is dropped.
@@ -103,6 +116,7 @@ impl Events {
             .map_err(io::Error::from)?;
         let routes = Arc::new(Routes {
             tx,
+            overflowed: Arc::new(tokio::sync::Notify::new()),
             map: Mutex::new(HashMap::new()),
         });
         let reader = rt.spawn(read_events(socket, routes.clone())).abort_handle();
@@ -114,6 +128,12 @@ impl Events {
             own_inode,
             reader,
         })))
+    }
+
+    /// Notified after the events socket overflowed (one permit for any
+    /// number of overflows until it is awaited): read the state again.
+    pub fn overflowed(&self) -> Arc<tokio::sync::Notify> {
+        self.0.routes.overflowed.clone()
     }
 
     /// Follows the namespace of `ns` (its nsfs file) as netnsd's namespace
@@ -204,8 +224,9 @@ async fn read_events(socket: AsyncFd<Socket>, routes: Arc<Routes>) {
             Ok(Ok(got)) => got,
             Ok(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                 tracing::warn!(
-                    "the netlink events socket overflowed: some link and address changes were missed"
+                    "the netlink events socket overflowed: some link and address changes were missed; reading them all again"
                 );
+                routes.overflowed.notify_one();
                 continue;
             }
             Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -355,6 +376,7 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let routes = Arc::new(Routes {
             tx,
+            overflowed: Arc::new(tokio::sync::Notify::new()),
             map: Mutex::new(HashMap::new()),
         });
         let watch = |keys: Vec<i32>, number| {

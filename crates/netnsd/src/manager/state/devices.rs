@@ -154,6 +154,17 @@ impl Devices {
         self.table.read().device_named(ns, name).cloned()
     }
 
+    /// The devices of namespace `ns` (not those in transit).
+    pub fn in_ns(&self, ns: u32) -> Vec<Device> {
+        self.table
+            .read()
+            .devices
+            .values()
+            .filter(|d| d.ns == ns && !d.in_transit)
+            .cloned()
+            .collect()
+    }
+
     /// The device at `ifindex` in namespace `ns`.
     pub fn at(&self, ns: u32, ifindex: u32) -> Option<u32> {
         self.ifindex.get(&(ns, ifindex)).copied()
