@@ -997,3 +997,150 @@ async fn a_crash_mid_add_with_a_veth_uplink_leaves_a_full_uplink_or_none() {
     })
     .await
 }
+
+/// Issue 13, item 3: the host's default route moves to another device
+/// (Wi-Fi to Ethernet) while a namespace fetches pages through its veth
+/// uplink; forwarding follows it (replies come in on the new device and
+/// must be forwarded), the new device's sysctl is recorded and put back
+/// when the last uplink goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarding_follows_the_default_route_to_another_device() {
+    let _env = TestEnv::new();
+    timed(async {
+        let wan = Wan::start().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        // A server only the default route reaches: 192.0.2.80 on wan's lo.
+        ip_ns(WAN_NS, &["addr", "add", "192.0.2.80/32", "dev", "lo"])
+            .await
+            .ok();
+        let mut server = tokio::process::Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                WAN_NS,
+                PYTHON,
+                "-m",
+                "http.server",
+                "--bind",
+                "192.0.2.80",
+                "8081",
+                "--directory",
+                "/run",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        // A second way out: wan1 (rootns) — eth1 (wan), down for now.
+        ip(&[
+            "link", "add", "wan1", "type", "veth", "peer", "name", "eth1", "netns", WAN_NS,
+        ])
+        .await
+        .ok();
+        ip(&["addr", "add", "198.51.100.2/24", "dev", "wan1"])
+            .await
+            .ok();
+        ip_ns(WAN_NS, &["addr", "add", "198.51.100.1/24", "dev", "eth1"])
+            .await
+            .ok();
+        ip(&["link", "set", "wan1", "up"]).await.ok();
+        ip_ns(WAN_NS, &["link", "set", "eth1", "up"]).await.ok();
+        let sysctls_before = forwarding_sysctls();
+        assert_eq!(sysctls_before["net.ipv4.conf.wan1.forwarding"], "0");
+
+        add_veth_ns(&conn, "up-roam").await;
+        let fetch = || async {
+            in_ns(
+                "up-roam",
+                &[
+                    "curl",
+                    "-sS",
+                    "--noproxy",
+                    "*",
+                    "--max-time",
+                    "5",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    "http://192.0.2.80:8081/",
+                ],
+            )
+            .await
+        };
+        wait_for(
+            Duration::from_secs(10),
+            "the server on 192.0.2.80:8081",
+            || async {
+                in_ns(
+                    WAN_NS,
+                    &[
+                        "curl",
+                        "-s",
+                        "--noproxy",
+                        "*",
+                        "-o",
+                        "/dev/null",
+                        "http://192.0.2.80:8081/",
+                    ],
+                )
+                .await
+                .success()
+                .then_some(())
+            },
+        )
+        .await;
+        let out = fetch().await;
+        assert_eq!(out.stdout.trim(), "200", "through wan0: {out}");
+
+        // The default route moves to wan1 (and wan0's is gone).
+        ip(&[
+            "route",
+            "replace",
+            "default",
+            "via",
+            "198.51.100.1",
+            "dev",
+            "wan1",
+        ])
+        .await
+        .ok();
+        wait_for(Duration::from_secs(5), "forwarding on wan1", || async {
+            (forwarding_sysctls()["net.ipv4.conf.wan1.forwarding"] == "1").then_some(())
+        })
+        .await;
+        let out = fetch().await;
+        assert_eq!(
+            out.stdout.trim(),
+            "200",
+            "through wan1 after the move: {out}"
+        );
+
+        remove(&conn, "up-roam").await;
+        let after = forwarding_sysctls();
+        assert_eq!(
+            after["net.ipv4.conf.wan1.forwarding"], "0",
+            "put back when the last uplink went"
+        );
+        ip(&[
+            "route",
+            "replace",
+            "default",
+            "via",
+            WAN_V4,
+            "dev",
+            WAN_HOST_IF,
+        ])
+        .await
+        .ok();
+        ip(&["link", "del", "wan1"]).await.ok();
+        ip_ns(WAN_NS, &["addr", "del", "192.0.2.80/32", "dev", "lo"])
+            .await
+            .ok();
+        let _ = server.kill().await;
+        assert_nothing_left(&wan.keep()).await;
+    })
+    .await
+}

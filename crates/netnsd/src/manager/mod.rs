@@ -66,6 +66,8 @@ enum Later {
     /// Removals have paused: take out the NAT elements queued (the
     /// generation of the removal that armed it).
     FlushNat(u64),
+    /// A default route of this uplink namespace changed.
+    DefaultRoutes(String),
     /// A host end left to die with its namespace should be gone by now.
     ReapHostEnd(u32),
     /// A VPN client sent SIGTERM should have ended by now: activation, pid.
@@ -120,6 +122,8 @@ pub struct Manager {
     actives: Actives,
     /// Running VPN clients, by active connection number.
     runs: HashMap<u32, connections::VpnRun>,
+    /// The route watches of uplink namespaces (by name) with live uplinks.
+    route_watches: HashMap<String, crate::netlink::DefaultRouteWatch>,
     /// MSS-clamped devices (by name), by namespace number.
     mss: HashMap<u32, std::collections::BTreeSet<String>>,
 }
@@ -178,6 +182,7 @@ impl Manager {
             actives: Actives::default(),
             runs: HashMap::new(),
             mss: HashMap::new(),
+            route_watches: HashMap::new(),
         };
         let number = m.namespaces.number();
         m.namespaces.insert(Namespace::new(
@@ -251,6 +256,7 @@ impl Manager {
                     Later::ExpireMove(device, seq) => self.expire_move(device, seq).await,
                     Later::FlushNat(generation) => self.flush_nat(Some(generation)).await,
                     Later::ReapHostEnd(slot) => self.reap_host_end(slot).await,
+                    Later::DefaultRoutes(up) => self.default_routes_changed(&up).await,
                     Later::KillClient(n, pid) => self.kill_client(n, pid),
                     Later::Started(s) => self.spawn_started(*s).await,
                     Later::Exited(pid, status) => self.process_exited(pid, status).await,

@@ -38,26 +38,70 @@ impl Manager {
     /// else. The original values of the latter are recorded and put back
     /// when the last uplink through that namespace goes.
     ///
-    /// The default-route devices are found once, by the first uplink
-    /// through `up` (a dump of every route, O(n) with n host ends there),
-    /// and remembered until the last uplink through `up` goes: later
-    /// uplinks only turn forwarding on for their own host end.
+    /// The default-route devices are found by the first uplink through `up`
+    /// (a dump of every route, O(n) with n host ends there), and followed
+    /// from then on until the last uplink through `up` goes: a default
+    /// route that moves to another device (Wi-Fi to Ethernet, a VPN on the
+    /// host) turns forwarding on there too. Later uplinks only turn
+    /// forwarding on for their own host end.
     pub(super) async fn enable_forwarding(
         &mut self,
         up: &Namespace,
         host_if: &str,
     ) -> Result<(), Error> {
-        let known = self.uplinks.forwarding_known(&up.name);
-        let out_devs = if known {
-            BTreeSet::new()
-        } else {
-            self.default_route_devices(up).await?
-        };
-        self.forward(up, host_if, &out_devs).await?;
-        if !known {
-            self.uplinks.forwarding_on(up.name.clone(), out_devs);
+        self.forward(up, host_if).await?;
+        if !self.uplinks.forwarding_known(&up.name) {
+            self.follow_default_routes(up).await?;
         }
         Ok(())
+    }
+
+    /// Forwarding on for the devices of `up`'s default routes not yet
+    /// forwarding, and a watch on its routes that calls this again when a
+    /// default route changes.
+    pub(super) async fn follow_default_routes(&mut self, up: &Namespace) -> Result<(), Error> {
+        let devs = self.default_route_devices(up).await?;
+        let new: BTreeSet<String> = devs
+            .difference(&self.uplinks.forwarding_devices(&up.name))
+            .cloned()
+            .collect();
+        if !new.is_empty() {
+            tracing::info!(uplink = %up.name, devices = ?new, "forwarding on the devices of the default routes");
+            self.forward_out(up, &new).await?;
+        }
+        self.uplinks.forwarding_add(up.name.clone(), new);
+        if !self.route_watches.contains_key(&up.name) {
+            let tx = self.later_tx.clone();
+            let name = up.name.clone();
+            let changed = move || {
+                let _ = tx.send(Later::DefaultRoutes(name.clone()));
+            };
+            let file = self.netns_file_for_tools(up)?;
+            let rt = self.rt.clone();
+            let watch = tokio::task::spawn_blocking(move || {
+                ops::watch_default_routes(&rt, file.as_ref(), changed)
+            })
+            .await
+            .map_err(|e| Error::Failed(format!("watch the routes: {e}")))?
+            .map_err(|e| {
+                Error::Failed(format!("watch the routes of namespace {:?}: {e}", up.name))
+            })?;
+            self.route_watches.insert(up.name.clone(), watch);
+        }
+        Ok(())
+    }
+
+    /// A default route of uplink namespace `up` changed.
+    pub(super) async fn default_routes_changed(&mut self, up: &str) {
+        if !self.uplinks.forwarding_known(up) {
+            return;
+        }
+        let Some(ns) = self.namespaces.get(up) else {
+            return;
+        };
+        if let Err(e) = self.follow_default_routes(&ns).await {
+            tracing::warn!(uplink = up, "following the default routes: {}", e.message());
+        }
     }
 
     /// The devices of the default routes of namespace `up`.
@@ -85,34 +129,27 @@ impl Manager {
         Ok(out_devs)
     }
 
-    /// Forwarding on for `host_if` and, with their old values recorded, on
-    /// `out_devs`.
-    async fn forward(
+    /// Forwarding on for `host_if` (ours, gone with the uplink: no record).
+    async fn forward(&mut self, up: &Namespace, host_if: &str) -> Result<(), Error> {
+        let file = self.netns_file_for_tools(up)?;
+        set_sysctl(&file, format!("net/ipv4/conf/{host_if}/forwarding")).await?;
+        set_sysctl(&file, format!("net/ipv6/conf/{host_if}/force_forwarding")).await?;
+        Ok(())
+    }
+
+    /// Forwarding on for `out_devs`, their old values recorded.
+    async fn forward_out(
         &mut self,
         up: &Namespace,
-        host_if: &str,
         out_devs: &BTreeSet<String>,
     ) -> Result<(), Error> {
         let file = self.netns_file_for_tools(up)?;
-        let set = |key: String| {
-            let f = file.as_ref().and_then(|f| f.try_clone().ok());
-            async move {
-                let k = key.clone();
-                tokio::task::spawn_blocking(move || sysctl::set(f.as_ref(), &k, "1"))
-                    .await
-                    .map_err(|e| Error::Failed(format!("sysctl {key}: {e}")))?
-                    .map_err(|e| Error::Failed(format!("sysctl {key}: {e}")))
-            }
-        };
-        // The host end is ours and goes away with the uplink: no record.
-        set(format!("net/ipv4/conf/{host_if}/forwarding")).await?;
-        set(format!("net/ipv6/conf/{host_if}/force_forwarding")).await?;
         for dev in out_devs {
             for key in [
                 format!("net/ipv4/conf/{dev}/forwarding"),
                 format!("net/ipv6/conf/{dev}/force_forwarding"),
             ] {
-                let old = set(key.clone()).await?;
+                let old = set_sysctl(&file, key.clone()).await?;
                 if let Some(old) = old
                     && self.uplinks.must_remember(&up.name, &key, &old)
                 {
@@ -134,6 +171,7 @@ impl Manager {
             return;
         }
         self.uplinks.forwarding_off(up);
+        self.route_watches.remove(up);
         let file = match self.namespaces.get(up) {
             Some(n) => self.netns_file_for_tools(&n).ok().flatten(),
             None => return,
@@ -244,15 +282,21 @@ impl Manager {
     }
 
     /// At start: the NAT table of every uplink namespace with live uplinks
-    /// is declared afresh (what a crash left queued goes with it), and a
+    /// is declared afresh (what a crash left queued goes with it), its
+    /// default routes are followed again, and a
     /// table left in the root namespace with none is removed.
     pub(super) async fn heal_nat(&mut self) {
         let ups = self.uplinks.uplink_namespaces();
         for name in &ups {
-            if let Some(up) = self.namespaces.get(name)
-                && let Err(e) = self.declare_nat(&up, None).await
-            {
+            let Some(up) = self.namespaces.get(name) else {
+                continue;
+            };
+            if let Err(e) = self.declare_nat(&up, None).await {
                 tracing::warn!(uplink = %name, "declaring NAT: {}", e.message());
+            }
+            // Their default routes are followed again, as by the first uplink.
+            if let Err(e) = self.follow_default_routes(&up).await {
+                tracing::warn!(uplink = %name, "following the default routes: {}", e.message());
             }
         }
         if let Some(root) = self.namespaces.by_number(0)
@@ -265,4 +309,15 @@ impl Manager {
             tracing::info!("removed a NAT table left with no uplink");
         }
     }
+}
+
+/// Sets sysctl `key` to 1 in the namespace of `file` (the daemon's own when
+/// None), off the manager's task; its old value, None if the key is missing.
+async fn set_sysctl(file: &Option<std::fs::File>, key: String) -> Result<Option<String>, Error> {
+    let f = file.as_ref().and_then(|f| f.try_clone().ok());
+    let k = key.clone();
+    tokio::task::spawn_blocking(move || sysctl::set(f.as_ref(), &k, "1"))
+        .await
+        .map_err(|e| Error::Failed(format!("sysctl {key}: {e}")))?
+        .map_err(|e| Error::Failed(format!("sysctl {key}: {e}")))
 }

@@ -306,7 +306,7 @@ impl Routes {
 }
 
 /// The route messages in a datagram; what does not decode is skipped.
-fn messages(mut rest: &[u8]) -> Vec<RouteNetlinkMessage> {
+pub(super) fn messages(mut rest: &[u8]) -> Vec<RouteNetlinkMessage> {
     const HEADER: usize = 16;
     let mut out = Vec::new();
     while rest.len() >= HEADER {

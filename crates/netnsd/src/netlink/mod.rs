@@ -28,6 +28,7 @@ mod nsid;
 mod platform;
 mod request;
 mod route;
+mod routewatch;
 mod rule;
 
 pub use address::{add_address, add_address_with, add_peer_address, address_of, del_address};
@@ -43,4 +44,5 @@ pub use platform::Platform;
 pub use route::{
     RTPROT_NETNSD, add_route, del_route, list_routes, protocol_name, route_entry, route_to_dict,
 };
+pub use routewatch::{DefaultRouteWatch, start as watch_default_routes};
 pub use rule::{add_rule, del_rule, list_rules, rule_entry, rule_to_dict};

@@ -196,9 +196,14 @@ impl Uplinks {
         self.forward_devs.contains_key(up)
     }
 
-    /// The default-route devices of `up`, which forward now.
-    pub fn forwarding_on(&mut self, up: String, devs: BTreeSet<String>) {
-        self.forward_devs.insert(up, devs);
+    /// The devices of `up` that forward for its uplinks (none if unknown).
+    pub fn forwarding_devices(&self, up: &str) -> BTreeSet<String> {
+        self.forward_devs.get(up).cloned().unwrap_or_default()
+    }
+
+    /// `devs` of `up` forward now too (the default route moved there).
+    pub fn forwarding_add(&mut self, up: String, devs: BTreeSet<String>) {
+        self.forward_devs.entry(up).or_default().extend(devs);
     }
 
     /// The last uplink through `up` went: its devices are looked for again
@@ -437,7 +442,13 @@ mod tests {
     fn forwarding_devices_are_known_while_uplinks_go_through() {
         let mut u = uplinks();
         assert!(!u.forwarding_known("rootns"));
-        u.forwarding_on("rootns".into(), ["eth0".to_string()].into());
+        u.forwarding_add("rootns".into(), ["eth0".to_string()].into());
+        u.forwarding_add("rootns".into(), ["wlan0".to_string()].into());
+        assert_eq!(
+            u.forwarding_devices("rootns").len(),
+            2,
+            "a moved default route adds"
+        );
         assert!(u.forwarding_known("rootns"));
         u.forwarding_off("rootns");
         assert!(!u.forwarding_known("rootns"));
