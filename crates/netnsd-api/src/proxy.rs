@@ -25,6 +25,8 @@ pub trait NetworkNamespacesController {
     #[zbus(allow_interactive_auth)]
     fn remove_network_namespace(&self, name: &str) -> Result<String, Error>;
     fn get_network_namespace_by_name(&self, name: &str) -> Result<OwnedObjectPath, Error>;
+    #[zbus(allow_interactive_auth)]
+    fn attach_network_namespace(&self, name: &str, pid: u32) -> Result<OwnedObjectPath, Error>;
 
     #[zbus(property)]
     fn network_namespaces(&self) -> zbus::Result<Vec<OwnedObjectPath>>;

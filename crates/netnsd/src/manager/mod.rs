@@ -5,6 +5,7 @@
 //! never calls the bus itself. Its state is kept in parts (`state/`), each a
 //! type that owns its fields; the files here do the work around them.
 
+mod attach;
 mod config;
 mod connections;
 mod devices;
@@ -325,6 +326,15 @@ impl Manager {
                 let r = self.configure(ns, op).await;
                 let _ = reply.send(r);
             }
+            Request::Attach {
+                name,
+                pid,
+                netns,
+                reply,
+            } => {
+                let r = self.attach_netns(&name, pid, netns).await;
+                let _ = reply.send(r);
+            }
         }
     }
 
@@ -337,7 +347,10 @@ impl Manager {
     fn prepare_first(&self, req: Request) -> Option<Request> {
         if !matches!(
             req,
-            Request::Add { .. } | Request::AddWithOptions { .. } | Request::Activate { .. }
+            Request::Add { .. }
+                | Request::AddWithOptions { .. }
+                | Request::Activate { .. }
+                | Request::Attach { .. }
         ) {
             return Some(req);
         }

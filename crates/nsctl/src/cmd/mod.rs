@@ -3,6 +3,7 @@
 
 pub mod add;
 pub mod addr;
+pub mod attach;
 pub mod connection;
 pub mod delete;
 pub mod device;
