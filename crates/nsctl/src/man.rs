@@ -310,6 +310,7 @@ mod tests {
                 "nsctl-add.1",
                 "nsctl-delete.1",
                 "nsctl-show.1",
+                "nsctl-attach.1",
                 "nsctl-exec.1",
                 "nsctl-uplink.1",
                 "nsctl-uplink-set.1",
