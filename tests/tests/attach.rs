@@ -24,10 +24,14 @@ async fn unnamed_ns_process() -> (tokio::process::Child, u32) {
         .expect("run unshare -n sleep");
     let pid = child.id().expect("a pid");
     let own = own_netns_inode();
-    wait_for(Duration::from_secs(5), "the process in its own namespace", || async move {
-        let i = std::fs::metadata(format!("/proc/{pid}/ns/net")).ok()?.ino();
-        (i != own).then_some(())
-    })
+    wait_for(
+        Duration::from_secs(5),
+        "the process in its own namespace",
+        || async move {
+            let i = std::fs::metadata(format!("/proc/{pid}/ns/net")).ok()?.ino();
+            (i != own).then_some(())
+        },
+    )
     .await;
     (child, pid)
 }
@@ -45,9 +49,14 @@ async fn attach_names_a_process_namespace_and_delete_leaves_the_process() {
         let (mut child, pid) = unnamed_ns_process().await;
         let proc_ns = format!("/proc/{pid}/ns/net");
 
-        let out = nsctl(None, &["attach", "att1", &pid.to_string()]).await.ok();
+        let out = nsctl(None, &["attach", "att1", &pid.to_string()])
+            .await
+            .ok();
         let object = out.stdout.trim().to_owned();
-        assert!(object.starts_with("/net/netnsd/Netns1/NetworkNamespace/"), "{out}");
+        assert!(
+            object.starts_with("/net/netnsd/Netns1/NetworkNamespace/"),
+            "{out}"
+        );
 
         // iproute2 sees the name, bound to the process's namespace.
         assert_eq!(ip_netns_list().await, vec!["att1".to_owned()]);
@@ -63,7 +72,18 @@ async fn attach_names_a_process_namespace_and_delete_leaves_the_process() {
         // an address given over the bus is seen from the process's side.
         run(
             "nsenter",
-            &[&format!("--net={proc_ns}"), "ip", "link", "add", "a0", "type", "veth", "peer", "name", "a1"],
+            &[
+                &format!("--net={proc_ns}"),
+                "ip",
+                "link",
+                "add",
+                "a0",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "a1",
+            ],
         )
         .await
         .ok();
@@ -73,10 +93,19 @@ async fn attach_names_a_process_namespace_and_delete_leaves_the_process() {
             async move { inst.get_device_by_name("a0").await.ok() }
         })
         .await;
-        plat.add_address(&dev.as_ref(), "10.77.0.1/24").await.unwrap();
+        plat.add_address(&dev.as_ref(), "10.77.0.1/24")
+            .await
+            .unwrap();
         let out = run(
             "nsenter",
-            &[&format!("--net={proc_ns}"), "ip", "-br", "addr", "show", "a0"],
+            &[
+                &format!("--net={proc_ns}"),
+                "ip",
+                "-br",
+                "addr",
+                "show",
+                "a0",
+            ],
         )
         .await
         .ok();
@@ -86,11 +115,16 @@ async fn attach_names_a_process_namespace_and_delete_leaves_the_process() {
         let ctl = controller(&conn).await;
         let (name, msg) = err_name(ctl.attach_network_namespace("att2", pid).await);
         assert_eq!(name, "AlreadyExists", "{msg}");
-        assert!(msg.contains("\"att1\""), "the message names the namespace's name: {msg}");
+        assert!(
+            msg.contains("\"att1\""),
+            "the message names the namespace's name: {msg}"
+        );
         let (name, msg) = err_name(ctl.attach_network_namespace("att1", pid).await);
         assert_eq!(name, "AlreadyExists", "{msg}");
-        let (name, msg) =
-            err_name(ctl.attach_network_namespace("att3", std::process::id()).await);
+        let (name, msg) = err_name(
+            ctl.attach_network_namespace("att3", std::process::id())
+                .await,
+        );
         assert_eq!(name, "InvalidArgument", "{msg}");
         assert!(msg.contains("host"), "{msg}");
         let (name, msg) = err_name(ctl.attach_network_namespace("att3", 0x7fff_fff0).await);
@@ -99,8 +133,13 @@ async fn attach_names_a_process_namespace_and_delete_leaves_the_process() {
         assert_eq!(name, "InvalidArgument", "{msg}");
         // Someone else's process: administrators only (nsuser is not one).
         let (child2, pid2) = unnamed_ns_process().await;
-        let out = nsctl(Some(PLAIN_UID), &["attach", "att4", &pid2.to_string()]).await.failed();
-        assert!(out.stderr.contains("polkit") || out.stderr.contains("not authorized"), "{out}");
+        let out = nsctl(Some(PLAIN_UID), &["attach", "att4", &pid2.to_string()])
+            .await
+            .failed();
+        assert!(
+            out.stderr.contains("polkit") || out.stderr.contains("not authorized"),
+            "{out}"
+        );
         assert!(!ip_netns_list().await.contains(&"att4".to_owned()));
         drop(child2);
 
@@ -111,11 +150,21 @@ async fn attach_names_a_process_namespace_and_delete_leaves_the_process() {
         assert!(alive(pid), "the process must survive the name's removal");
         let out = run(
             "nsenter",
-            &[&format!("--net={proc_ns}"), "ip", "-br", "addr", "show", "a0"],
+            &[
+                &format!("--net={proc_ns}"),
+                "ip",
+                "-br",
+                "addr",
+                "show",
+                "a0",
+            ],
         )
         .await
         .ok();
-        assert!(out.stdout.contains("10.77.0.1/24"), "the namespace lives on: {out}");
+        assert!(
+            out.stdout.contains("10.77.0.1/24"),
+            "the namespace lives on: {out}"
+        );
 
         child.kill().await.unwrap();
         let _ = child.wait().await;

@@ -62,6 +62,11 @@ pub trait NetNsInstance {
     #[zbus(allow_interactive_auth)]
     fn clear_uplink(&self) -> Result<(), Error>;
     #[zbus(allow_interactive_auth)]
+    fn add_forward(&self, options: HashMap<&str, Variant<'_>>) -> Result<u32, Error>;
+    #[zbus(allow_interactive_auth)]
+    fn remove_forward(&self, id: u32) -> Result<(), Error>;
+    fn get_forwards(&self) -> Result<Vec<HashMap<String, OwnedVariant>>, Error>;
+    #[zbus(allow_interactive_auth)]
     fn set_dns(&self, servers: &[&str], search: &[&str]) -> Result<(), Error>;
     #[zbus(allow_interactive_auth)]
     fn clear_dns(&self) -> Result<(), Error>;

@@ -81,6 +81,22 @@ pub enum Entry {
     VpnStopped {
         active: u32,
     },
+    /// A port forward into namespace NAME, recorded before its rules are
+    /// applied (in the table of its uplink namespace).
+    ForwardAdded {
+        name: String,
+        id: u32,
+        forward: netnsd_api::forward::Forward,
+    },
+    /// That forward was removed (or its rules were never applied).
+    ForwardRemoved {
+        name: String,
+        id: u32,
+    },
+    /// All of namespace NAME's forwards went (with its uplink, or with it).
+    ForwardsCleared {
+        name: String,
+    },
 }
 
 /// What an uplink is made of, enough to find and remove it after a crash.
@@ -122,6 +138,8 @@ pub struct Recorded {
     pub sysctls: BTreeMap<(String, String), String>,
     /// VPN clients that were running: active number → (pid, tunnel device).
     pub vpn_clients: BTreeMap<u32, (u32, String)>,
+    /// Port forwards: namespace name → id → forward.
+    pub forwards: BTreeMap<String, BTreeMap<u32, netnsd_api::forward::Forward>>,
 }
 
 /// What the journal says about one namespace after replay.
@@ -216,6 +234,7 @@ fn replay(r: impl BufRead) -> Recorded {
             Ok(Entry::NetnsRemoved { name }) => {
                 st.netns.remove(&name);
                 st.uplinks_setting.remove(&name);
+                st.forwards.remove(&name);
             }
             Ok(Entry::UplinkSetting { name, uplink }) => {
                 st.uplinks_setting.insert(name, uplink);
@@ -229,6 +248,7 @@ fn replay(r: impl BufRead) -> Recorded {
             }
             Ok(Entry::UplinkCleared { name }) => {
                 st.uplinks.remove(&name);
+                st.forwards.remove(&name);
             }
             Ok(Entry::DnsSet {
                 name,
@@ -255,6 +275,20 @@ fn replay(r: impl BufRead) -> Recorded {
             }
             Ok(Entry::VpnStopped { active }) => {
                 st.vpn_clients.remove(&active);
+            }
+            Ok(Entry::ForwardAdded { name, id, forward }) => {
+                st.forwards.entry(name).or_default().insert(id, forward);
+            }
+            Ok(Entry::ForwardRemoved { name, id }) => {
+                if let Some(f) = st.forwards.get_mut(&name) {
+                    f.remove(&id);
+                    if f.is_empty() {
+                        st.forwards.remove(&name);
+                    }
+                }
+            }
+            Ok(Entry::ForwardsCleared { name }) => {
+                st.forwards.remove(&name);
             }
             Err(e) => tracing::warn!("skipping an unreadable journal line ({e}): {line:?}"),
         }

@@ -10,12 +10,14 @@ use clap_complete::Shell;
 use crate::error::exit_status_help;
 
 mod conn;
+mod forward;
 mod ns;
 mod platform;
 #[cfg(test)]
 mod tests;
 
 pub use conn::*;
+pub use forward::*;
 pub use ns::*;
 pub use platform::*;
 
@@ -243,6 +245,21 @@ Needs polkit's permission for net.netnsd.Netns1.configure.",
         after_help = exit_status_help()
     )]
     Dns(DnsCommand),
+
+    /// Port forwards from the host into a namespace: add, list, del
+    #[command(
+        subcommand,
+        long_about = "\
+Port forwards from the host into a namespace with a veth uplink: \"nsctl forward add NS \
+--proto tcp --host-port 8080 --port 80\" makes port 8080 of the host reach port 80 in NS (DNAT \
+in netnsd's nftables table, IPv4 and IPv6), \"nsctl forward list\" shows them, \"nsctl \
+forward del NS ID\" removes one. Forwards go with the namespace's uplink or the namespace.
+
+Needs polkit's permission for net.netnsd.Netns1.configure-host when the uplink namespace is \
+rootns, else for net.netnsd.Netns1.configure.",
+        after_help = exit_status_help()
+    )]
+    Forward(ForwardCommand),
 
     /// Devices: list them, show one, move one into another namespace
     #[command(

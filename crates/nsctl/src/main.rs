@@ -110,6 +110,7 @@ async fn bus_command(
         Command::Rule(c) => cmd::rule::exec(&conn, c, json).await,
         Command::Uplink(c) => cmd::uplink::exec(&conn, c).await,
         Command::Dns(c) => cmd::dns::exec(&conn, c).await,
+        Command::Forward(c) => cmd::forward::exec(&conn, c, json).await,
         Command::Connection(c) => cmd::connection::exec(&conn, c, secrets, json).await,
         Command::Vpn(c) => cmd::vpn::exec(&conn, c, json).await,
         Command::Exec(_) | Command::GenerateMan { .. } | Command::GenerateCompletions { .. } => {

@@ -73,6 +73,12 @@ pub enum Request {
         op: ConfigOp,
         reply: oneshot::Sender<Result<ConfigReply, Error>>,
     },
+    /// Port forwards into namespace `ns`.
+    Forward {
+        ns: u32,
+        op: super::ForwardOp,
+        reply: oneshot::Sender<Result<super::ForwardReply, Error>>,
+    },
     /// Name process `pid`'s network namespace (open as `netns`).
     Attach {
         name: String,
@@ -124,6 +130,14 @@ impl ManagerHandle {
 
     pub async fn add(&self, name: String) -> Result<OwnedObjectPath, Error> {
         self.ask(|reply| Request::Add { name, reply }).await
+    }
+
+    pub async fn forward(
+        &self,
+        ns: u32,
+        op: super::ForwardOp,
+    ) -> Result<super::ForwardReply, Error> {
+        self.ask(|reply| Request::Forward { ns, op, reply }).await
     }
 
     pub async fn attach(

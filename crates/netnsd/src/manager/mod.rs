@@ -10,6 +10,7 @@ mod config;
 mod connections;
 mod devices;
 mod dns;
+mod forwards;
 mod handle;
 mod namespaces;
 mod nat;
@@ -22,6 +23,7 @@ mod state;
 mod uplink;
 
 pub use config::{ConfigOp, ConfigReply};
+pub use forwards::{ForwardOp, ForwardReply};
 pub use handle::{ManagerHandle, Request, channel};
 pub use processes::SpawnArgs;
 pub use profiles::ProfileOp;
@@ -43,7 +45,7 @@ use crate::netns::RunDir;
 use crate::record::{Entry, Journal};
 use crate::uplink::Pool;
 use crate::watch::DirEvent;
-use state::{Actives, Devices, DnsFiles, Namespaces, Processes, Profiles, Uplinks};
+use state::{Actives, Devices, DnsFiles, Forwards, Namespaces, Processes, Profiles, Uplinks};
 
 /// How long a creation waits for iproute2's lock on /run/netns, when it is
 /// needed (the directory is not a shared mount point yet) and someone holds
@@ -115,6 +117,7 @@ pub struct Manager {
     devices: Devices,
     uplinks: Uplinks,
     dns: DnsFiles,
+    forwards: Forwards,
     processes: Processes,
     profiles: Profiles,
     actives: Actives,
@@ -171,6 +174,7 @@ impl Manager {
             devices: Devices::default(),
             uplinks: Uplinks::new(pool),
             dns: DnsFiles::new(config.etc_netns.clone(), config.host_nsswitch.clone()),
+            forwards: Forwards::default(),
             processes: Processes::default(),
             profiles: Profiles::default(),
             actives: Actives::default(),
@@ -324,6 +328,10 @@ impl Manager {
             Request::Spawn { ns, args, reply } => self.spawn(ns, args, reply),
             Request::Configure { ns, op, reply } => {
                 let r = self.configure(ns, op).await;
+                let _ = reply.send(r);
+            }
+            Request::Forward { ns, op, reply } => {
+                let r = self.forward_op(ns, op).await;
                 let _ = reply.send(r);
             }
             Request::Attach {

@@ -9,6 +9,7 @@ pub mod delete;
 pub mod device;
 pub mod dns;
 pub mod exec;
+pub mod forward;
 pub mod link;
 pub mod list;
 pub mod route;
