@@ -270,7 +270,13 @@ async fn forwards_reach_a_server_in_the_namespace_over_tcp_udp_v4_v6() {
         daemon.kill9().await;
         let daemon = Daemon::start().await;
         let conn = system_conn().await;
-        let inst = instance(&conn, &path).await;
+        // (Numbers are handed out afresh at start: look it up by name.)
+        let path = controller(&conn)
+            .await
+            .get_network_namespace_by_name("fw-app")
+            .await
+            .unwrap();
+        let inst = instance(&conn, path.as_str()).await;
         assert_eq!(inst.get_forwards().await.unwrap().len(), 2);
         assert_eq!(dnat_rules().await.len(), 8, "{:#?}", dnat_rules().await);
         assert_reached(&exchange(WAN_NS, "tcp", HOST_V4, 8080).await, "tcp", WAN_V4);
