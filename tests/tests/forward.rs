@@ -313,6 +313,22 @@ async fn forwards_go_with_the_uplink() {
         let inst = instance(&conn, &path).await;
         let mut only_v4 = fwd("udp", 6000, 60);
         only_v4.insert("host-address", Variant::from(HOST_V4));
+        // A user polkit does not authorize opens no port of the host.
+        let out = nsctl(
+            Some(PLAIN_UID),
+            &[
+                "forward",
+                "add",
+                "fw-up",
+                "--proto",
+                "udp",
+                "--host-port",
+                "6001",
+            ],
+        )
+        .await;
+        assert_eq!(out.code(), Some(5), "refused by polkit (exit 5): {out}");
+        assert_eq!(dnat_rules().await, Vec::<String>::new());
         inst.add_forward(only_v4).await.unwrap();
         let rules = dnat_rules().await;
         assert_eq!(
