@@ -462,4 +462,42 @@ mod tests {
         assert_eq!(state.netns.len(), 2);
         assert!(!state.netns.contains_key("x"));
     }
+
+    #[test]
+    fn forwards_fold_and_go_with_their_uplink_or_namespace() {
+        use netnsd_api::forward::{Forward, Proto};
+        let f = |port| Forward {
+            proto: Proto::Tcp,
+            host_port: port,
+            host_address: Some("192.0.2.1".parse().unwrap()),
+            port,
+        };
+        let add = |name: &str, id| Entry::ForwardAdded {
+            name: name.into(),
+            id,
+            forward: f(id as u16),
+        };
+        let entries = [
+            add("a", 1),
+            add("a", 2),
+            add("b", 3),
+            add("c", 4),
+            Entry::ForwardRemoved {
+                name: "a".into(),
+                id: 1,
+            },
+            Entry::UplinkCleared { name: "b".into() },
+            Entry::NetnsRemoved { name: "c".into() },
+            add("d", 5),
+            Entry::ForwardsCleared { name: "d".into() },
+        ];
+        let text: String = entries
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap() + "\n")
+            .collect();
+        let st = replay(std::io::Cursor::new(text));
+        assert_eq!(st.forwards.len(), 1, "{:?}", st.forwards);
+        assert_eq!(st.forwards["a"].keys().collect::<Vec<_>>(), [&2]);
+        assert_eq!(st.forwards["a"][&2], f(2));
+    }
 }
