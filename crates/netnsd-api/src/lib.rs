@@ -7,6 +7,7 @@ pub mod actions;
 pub mod cidr;
 pub mod dict;
 pub mod error;
+pub mod forward;
 pub mod link;
 pub mod names;
 pub mod proxy;

@@ -25,6 +25,8 @@ pub trait NetworkNamespacesController {
     #[zbus(allow_interactive_auth)]
     fn remove_network_namespace(&self, name: &str) -> Result<String, Error>;
     fn get_network_namespace_by_name(&self, name: &str) -> Result<OwnedObjectPath, Error>;
+    #[zbus(allow_interactive_auth)]
+    fn attach_network_namespace(&self, name: &str, pid: u32) -> Result<OwnedObjectPath, Error>;
 
     #[zbus(property)]
     fn network_namespaces(&self) -> zbus::Result<Vec<OwnedObjectPath>>;
@@ -59,6 +61,11 @@ pub trait NetNsInstance {
     fn set_uplink(&self, options: HashMap<&str, Variant<'_>>) -> Result<(), Error>;
     #[zbus(allow_interactive_auth)]
     fn clear_uplink(&self) -> Result<(), Error>;
+    #[zbus(allow_interactive_auth)]
+    fn add_forward(&self, options: HashMap<&str, Variant<'_>>) -> Result<u32, Error>;
+    #[zbus(allow_interactive_auth)]
+    fn remove_forward(&self, id: u32) -> Result<(), Error>;
+    fn get_forwards(&self) -> Result<Vec<HashMap<String, OwnedVariant>>, Error>;
     #[zbus(allow_interactive_auth)]
     fn set_dns(&self, servers: &[&str], search: &[&str]) -> Result<(), Error>;
     #[zbus(allow_interactive_auth)]

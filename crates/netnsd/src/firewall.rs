@@ -31,6 +31,8 @@ use std::process::Stdio;
 use netnsd_api::Error;
 use serde_json::{Value, json};
 
+pub mod forward;
+
 pub const TABLE: &str = "netnsd";
 /// The set of uplink host ends.
 pub const SET: &str = "hostifs";

@@ -23,6 +23,7 @@ use nix::fcntl::{Flock, FlockArg, OFlag};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::stat::Mode;
 
+pub mod attach;
 pub mod thread;
 
 /// `f_type` of the nsfs pseudo file system that namespace files live on.

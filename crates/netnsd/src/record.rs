@@ -88,6 +88,22 @@ pub enum Entry {
         ns: String,
         ifnames: Vec<String>,
     },
+    /// A port forward into namespace NAME, recorded before its rules are
+    /// applied (in the table of its uplink namespace).
+    ForwardAdded {
+        name: String,
+        id: u32,
+        forward: netnsd_api::forward::Forward,
+    },
+    /// That forward was removed (or its rules were never applied).
+    ForwardRemoved {
+        name: String,
+        id: u32,
+    },
+    /// All of namespace NAME's forwards went (with its uplink, or with it).
+    ForwardsCleared {
+        name: String,
+    },
 }
 
 /// What an uplink is made of, enough to find and remove it after a crash.
@@ -131,6 +147,8 @@ pub struct Recorded {
     pub vpn_clients: BTreeMap<u32, (u32, String)>,
     /// Namespace name → its MSS-clamped devices.
     pub mss: BTreeMap<String, Vec<String>>,
+    /// Port forwards: namespace name → id → forward.
+    pub forwards: BTreeMap<String, BTreeMap<u32, netnsd_api::forward::Forward>>,
 }
 
 /// What the journal says about one namespace after replay.
@@ -226,6 +244,7 @@ fn replay(r: impl BufRead) -> Recorded {
                 st.mss.remove(&name);
                 st.netns.remove(&name);
                 st.uplinks_setting.remove(&name);
+                st.forwards.remove(&name);
             }
             Ok(Entry::UplinkSetting { name, uplink }) => {
                 st.uplinks_setting.insert(name, uplink);
@@ -239,6 +258,7 @@ fn replay(r: impl BufRead) -> Recorded {
             }
             Ok(Entry::UplinkCleared { name }) => {
                 st.uplinks.remove(&name);
+                st.forwards.remove(&name);
             }
             Ok(Entry::DnsSet {
                 name,
@@ -271,6 +291,20 @@ fn replay(r: impl BufRead) -> Recorded {
             }
             Ok(Entry::MssClamp { ns, ifnames }) => {
                 st.mss.insert(ns, ifnames);
+            }
+            Ok(Entry::ForwardAdded { name, id, forward }) => {
+                st.forwards.entry(name).or_default().insert(id, forward);
+            }
+            Ok(Entry::ForwardRemoved { name, id }) => {
+                if let Some(f) = st.forwards.get_mut(&name) {
+                    f.remove(&id);
+                    if f.is_empty() {
+                        st.forwards.remove(&name);
+                    }
+                }
+            }
+            Ok(Entry::ForwardsCleared { name }) => {
+                st.forwards.remove(&name);
             }
             Err(e) => tracing::warn!("skipping an unreadable journal line ({e}): {line:?}"),
         }
@@ -443,5 +477,43 @@ mod tests {
         let (_, state) = Journal::open(dir.path()).unwrap();
         assert_eq!(state.netns.len(), 2);
         assert!(!state.netns.contains_key("x"));
+    }
+
+    #[test]
+    fn forwards_fold_and_go_with_their_uplink_or_namespace() {
+        use netnsd_api::forward::{Forward, Proto};
+        let f = |port| Forward {
+            proto: Proto::Tcp,
+            host_port: port,
+            host_address: Some("192.0.2.1".parse().unwrap()),
+            port,
+        };
+        let add = |name: &str, id| Entry::ForwardAdded {
+            name: name.into(),
+            id,
+            forward: f(id as u16),
+        };
+        let entries = [
+            add("a", 1),
+            add("a", 2),
+            add("b", 3),
+            add("c", 4),
+            Entry::ForwardRemoved {
+                name: "a".into(),
+                id: 1,
+            },
+            Entry::UplinkCleared { name: "b".into() },
+            Entry::NetnsRemoved { name: "c".into() },
+            add("d", 5),
+            Entry::ForwardsCleared { name: "d".into() },
+        ];
+        let text: String = entries
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap() + "\n")
+            .collect();
+        let st = replay(std::io::Cursor::new(text));
+        assert_eq!(st.forwards.len(), 1, "{:?}", st.forwards);
+        assert_eq!(st.forwards["a"].keys().collect::<Vec<_>>(), [&2]);
+        assert_eq!(st.forwards["a"][&2], f(2));
     }
 }

@@ -10,12 +10,14 @@ use clap_complete::Shell;
 use crate::error::exit_status_help;
 
 mod conn;
+mod forward;
 mod ns;
 mod platform;
 #[cfg(test)]
 mod tests;
 
 pub use conn::*;
+pub use forward::*;
 pub use ns::*;
 pub use platform::*;
 
@@ -151,6 +153,31 @@ shows the host's own namespace.",
         name: String,
     },
 
+    /// Give a running process's network namespace a name
+    #[command(
+        long_about = "\
+Give the network namespace process PID is in the name NAME, as \"ip netns attach NAME PID\" \
+would: netnsd binds /proc/PID/ns/net at /run/netns/NAME and from then on follows the \
+namespace like any other (\"nsctl list\", devices, addresses, uplink, exec). Prints its \
+NetNsInstance object path (with --json, {\"object\": PATH}). \"nsctl delete NAME\" takes \
+the name away again; the process keeps its namespace.
+
+Refused when PID is not a running process, when it is in the host's own namespace, when \
+NAME is taken, or when the namespace already has a name in netnsd (the message says which).
+
+Needs polkit's permission for net.netnsd.Netns1.manage-namespaces when the process is \
+yours, and for net.netnsd.Netns1.configure-host (administrators) when it is someone \
+else's.",
+        after_help = exit_status_help()
+    )]
+    Attach {
+        #[arg(value_name = "NAME", help = NAME_HELP, long_help = NAME_LONG_HELP)]
+        name: String,
+        /// A process in the namespace to name
+        #[arg(value_name = "PID")]
+        pid: u32,
+    },
+
     /// Run a program in a namespace, as yourself, and wait for it
     #[command(
         long_about = "\
@@ -218,6 +245,21 @@ Needs polkit's permission for net.netnsd.Netns1.configure.",
         after_help = exit_status_help()
     )]
     Dns(DnsCommand),
+
+    /// Port forwards from the host into a namespace: add, list, del
+    #[command(
+        subcommand,
+        long_about = "\
+Port forwards from the host into a namespace with a veth uplink: \"nsctl forward add NS \
+--proto tcp --host-port 8080 --port 80\" makes port 8080 of the host reach port 80 in NS (DNAT \
+in netnsd's nftables table, IPv4 and IPv6), \"nsctl forward list\" shows them, \"nsctl \
+forward del NS ID\" removes one. Forwards go with the namespace's uplink or the namespace.
+
+Needs polkit's permission for net.netnsd.Netns1.configure-host when the uplink namespace is \
+rootns, else for net.netnsd.Netns1.configure.",
+        after_help = exit_status_help()
+    )]
+    Forward(ForwardCommand),
 
     /// Devices: list them, show one, move one into another namespace
     #[command(

@@ -102,6 +102,7 @@ async fn bus_command(
         Command::Add(args) => cmd::add::exec(&conn, &args, json).await,
         Command::Delete { name } => cmd::delete::exec(&conn, &name, json).await,
         Command::Show { name } => cmd::show::exec(&conn, &name, json).await,
+        Command::Attach { name, pid } => cmd::attach::exec(&conn, &name, pid, json).await,
         Command::Device(c) => cmd::device::exec(&conn, c, json).await,
         Command::Link(c) => cmd::link::exec(&conn, c, json).await,
         Command::Addr(c) => cmd::addr::exec(&conn, c).await,
@@ -109,6 +110,7 @@ async fn bus_command(
         Command::Rule(c) => cmd::rule::exec(&conn, c, json).await,
         Command::Uplink(c) => cmd::uplink::exec(&conn, c).await,
         Command::Dns(c) => cmd::dns::exec(&conn, c).await,
+        Command::Forward(c) => cmd::forward::exec(&conn, c, json).await,
         Command::Connection(c) => cmd::connection::exec(&conn, c, secrets, json).await,
         Command::Vpn(c) => cmd::vpn::exec(&conn, c, json).await,
         Command::Exec(_) | Command::GenerateMan { .. } | Command::GenerateCompletions { .. } => {

@@ -117,6 +117,43 @@ impl Controller {
         Ok("Success".into())
     }
 
+    /// (ext) Names the network namespace process PID is in, as `ip netns
+    /// attach NAME PID` does (/proc/PID/ns/net bound at /run/netns/NAME);
+    /// the namespace is then followed like any other. Removing it takes the
+    /// name away; the process keeps its namespace. Authorization:
+    /// manage-namespaces for the caller's own process, configure-host
+    /// (administrators) for anyone else's.
+    #[zbus(out_args("namespace"))]
+    async fn attach_network_namespace(
+        &self,
+        name: String,
+        pid: u32,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<OwnedObjectPath, Error> {
+        valid_name(&name)?;
+        if name == ROOT_NS_NAME {
+            return Err(Error::AlreadyExists(format!(
+                "{ROOT_NS_NAME:?} is the root namespace"
+            )));
+        }
+        if self.manager.registry.namespaces.read().get(&name).is_some() {
+            return Err(Error::AlreadyExists(format!(
+                "namespace {name:?} already exists"
+            )));
+        }
+        let netns = tokio::task::spawn_blocking(move || crate::netns::attach::process_netns(pid))
+            .await
+            .map_err(|e| Error::Failed(e.to_string()))??;
+        let caller = self.auth.caller_uid(&hdr).await?;
+        let action = if caller == netns.uid {
+            actions::MANAGE_NAMESPACES
+        } else {
+            actions::CONFIGURE_HOST
+        };
+        self.auth.check(&hdr, action).await?;
+        self.manager.attach(name, pid, netns).await
+    }
+
     /// The object path of the namespace NAME.
     #[zbus(out_args("namespace"))]
     fn get_network_namespace_by_name(&self, name: String) -> Result<OwnedObjectPath, Error> {

@@ -3,6 +3,7 @@
 //! Spawn. Each method checks its arguments (`instance/lookup.rs` resolves
 //! them against the registry), asks polkit, then asks the manager.
 
+mod forward;
 mod lookup;
 mod spawn;
 
@@ -595,6 +596,31 @@ impl NetNsInstance {
         let spec = self.resolve_uplink(req)?;
         self.auth.check(&hdr, self.configure_action()).await?;
         self.manager.set_uplink(self.ns.number, Some(spec)).await
+    }
+
+    /// (ext) Forwards a port of the uplink namespace (the host) to this
+    /// namespace's veth uplink address, IPv4 and IPv6. Keys: proto s (tcp,
+    /// udp), host-port u, host-address s (optional), port u (default
+    /// host-port). Returns the forward's id.
+    #[zbus(out_args("id"))]
+    async fn add_forward(
+        &self,
+        options: Dict,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<u32, Error> {
+        self.do_add_forward(&options, &hdr).await
+    }
+
+    /// (ext) Removes forward ID of this namespace.
+    async fn remove_forward(&self, id: u32, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
+        self.do_remove_forward(id, &hdr).await
+    }
+
+    /// (ext) This namespace's forwards: the keys of AddForward, with id u
+    /// and the addresses forwarded to (address s, address6 s).
+    #[zbus(out_args("forwards"))]
+    async fn get_forwards(&self) -> Result<Vec<Dict>, Error> {
+        self.do_get_forwards().await
     }
 
     /// Takes the namespace's uplink down (its veth, NAT and routes).

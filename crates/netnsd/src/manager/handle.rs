@@ -73,6 +73,19 @@ pub enum Request {
         op: ConfigOp,
         reply: oneshot::Sender<Result<ConfigReply, Error>>,
     },
+    /// Port forwards into namespace `ns`.
+    Forward {
+        ns: u32,
+        op: super::ForwardOp,
+        reply: oneshot::Sender<Result<super::ForwardReply, Error>>,
+    },
+    /// Name process `pid`'s network namespace (open as `netns`).
+    Attach {
+        name: String,
+        pid: u32,
+        netns: crate::netns::attach::ProcessNetns,
+        reply: oneshot::Sender<Result<OwnedObjectPath, Error>>,
+    },
 }
 
 impl Request {
@@ -81,7 +94,9 @@ impl Request {
     /// which their caller sees as the daemon going away).
     pub(super) fn fail(self, e: Error) {
         match self {
-            Request::Add { reply, .. } | Request::AddWithOptions { reply, .. } => {
+            Request::Add { reply, .. }
+            | Request::AddWithOptions { reply, .. }
+            | Request::Attach { reply, .. } => {
                 let _ = reply.send(Err(e));
             }
             Request::Activate { reply, .. } => {
@@ -115,6 +130,29 @@ impl ManagerHandle {
 
     pub async fn add(&self, name: String) -> Result<OwnedObjectPath, Error> {
         self.ask(|reply| Request::Add { name, reply }).await
+    }
+
+    pub async fn forward(
+        &self,
+        ns: u32,
+        op: super::ForwardOp,
+    ) -> Result<super::ForwardReply, Error> {
+        self.ask(|reply| Request::Forward { ns, op, reply }).await
+    }
+
+    pub async fn attach(
+        &self,
+        name: String,
+        pid: u32,
+        netns: crate::netns::attach::ProcessNetns,
+    ) -> Result<OwnedObjectPath, Error> {
+        self.ask(|reply| Request::Attach {
+            name,
+            pid,
+            netns,
+            reply,
+        })
+        .await
     }
 
     pub async fn remove(&self, name: String) -> Result<(), Error> {

@@ -5,10 +5,12 @@
 //! never calls the bus itself. Its state is kept in parts (`state/`), each a
 //! type that owns its fields; the files here do the work around them.
 
+mod attach;
 mod config;
 mod connections;
 mod devices;
 mod dns;
+mod forwards;
 mod handle;
 mod mss;
 mod namespaces;
@@ -22,6 +24,7 @@ mod state;
 mod uplink;
 
 pub use config::{ConfigOp, ConfigReply};
+pub use forwards::{ForwardOp, ForwardReply};
 pub use handle::{ManagerHandle, Request, channel};
 pub use processes::SpawnArgs;
 pub use profiles::ProfileOp;
@@ -43,7 +46,7 @@ use crate::netns::RunDir;
 use crate::record::{Entry, Journal};
 use crate::uplink::Pool;
 use crate::watch::DirEvent;
-use state::{Actives, Devices, DnsFiles, Namespaces, Processes, Profiles, Uplinks};
+use state::{Actives, Devices, DnsFiles, Forwards, Namespaces, Processes, Profiles, Uplinks};
 
 /// How long a creation waits for iproute2's lock on /run/netns, when it is
 /// needed (the directory is not a shared mount point yet) and someone holds
@@ -117,6 +120,7 @@ pub struct Manager {
     devices: Devices,
     uplinks: Uplinks,
     dns: DnsFiles,
+    forwards: Forwards,
     processes: Processes,
     profiles: Profiles,
     actives: Actives,
@@ -177,6 +181,7 @@ impl Manager {
             devices: Devices::default(),
             uplinks: Uplinks::new(pool),
             dns: DnsFiles::new(config.etc_netns.clone(), config.host_nsswitch.clone()),
+            forwards: Forwards::default(),
             processes: Processes::default(),
             profiles: Profiles::default(),
             actives: Actives::default(),
@@ -344,6 +349,19 @@ impl Manager {
                 let r = self.configure(ns, op).await;
                 let _ = reply.send(r);
             }
+            Request::Forward { ns, op, reply } => {
+                let r = self.forward_op(ns, op).await;
+                let _ = reply.send(r);
+            }
+            Request::Attach {
+                name,
+                pid,
+                netns,
+                reply,
+            } => {
+                let r = self.attach_netns(&name, pid, netns).await;
+                let _ = reply.send(r);
+            }
         }
     }
 
@@ -356,7 +374,10 @@ impl Manager {
     fn prepare_first(&self, req: Request) -> Option<Request> {
         if !matches!(
             req,
-            Request::Add { .. } | Request::AddWithOptions { .. } | Request::Activate { .. }
+            Request::Add { .. }
+                | Request::AddWithOptions { .. }
+                | Request::Activate { .. }
+                | Request::Attach { .. }
         ) {
             return Some(req);
         }

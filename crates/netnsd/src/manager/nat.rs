@@ -188,7 +188,7 @@ impl Manager {
     }
 
     /// Runs an nft JSON batch in namespace `up`.
-    async fn nft(&self, up: &Namespace, batch: serde_json::Value) -> Result<(), Error> {
+    pub(super) async fn nft(&self, up: &Namespace, batch: serde_json::Value) -> Result<(), Error> {
         let file = self.netns_file_for_tools(up)?;
         tokio::task::spawn_blocking(move || firewall::apply(&batch, file.as_ref()))
             .await
@@ -202,7 +202,11 @@ impl Manager {
         ifs.extend(extra.map(str::to_owned));
         ifs.sort();
         ifs.dedup();
-        self.nft(up, firewall::declare_batch(&ifs)).await?;
+        let mut batch = firewall::declare_batch(&ifs);
+        if let Some(cmds) = batch["nftables"].as_array_mut() {
+            cmds.extend(firewall::forward::commands(&self.dnats_via(&up.name)));
+        }
+        self.nft(up, batch).await?;
         // Whatever was queued for removal is not in the new table.
         self.uplinks.nat_declared_now(&up.name);
         Ok(())

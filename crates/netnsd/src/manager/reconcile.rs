@@ -190,6 +190,7 @@ impl Manager {
                 self.mss.insert(n.number, ifnames.iter().cloned().collect());
             }
         }
+        keep.extend(self.forwards_found(&recorded.forwards));
         self.journal
             .rewrite(&keep)
             .map_err(|e| Error::Failed(format!("rewrite the journal: {e}")))

@@ -353,6 +353,8 @@ impl Manager {
                 slot,
                 ..
             } => {
+                // Its forwards go first, while the uplink is still known.
+                self.drop_forwards(target, uplink_ns).await;
                 let up = self.namespaces.get(uplink_ns);
                 if up.is_some() {
                     self.queue_nat_removal(uplink_ns, host_if).await;

@@ -3,11 +3,13 @@
 
 pub mod add;
 pub mod addr;
+pub mod attach;
 pub mod connection;
 pub mod delete;
 pub mod device;
 pub mod dns;
 pub mod exec;
+pub mod forward;
 pub mod link;
 pub mod list;
 pub mod route;

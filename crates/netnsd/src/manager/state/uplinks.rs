@@ -135,6 +135,11 @@ impl Uplinks {
             .collect()
     }
 
+    /// The addresses of slot `i`.
+    pub fn slot(&self, i: u32) -> Slot {
+        self.pool.slot(i)
+    }
+
     /// The lowest free slot of the pool.
     pub fn allocate(&mut self) -> Option<Slot> {
         self.pool.allocate()
