@@ -40,6 +40,7 @@ pub const NS_KEYS: &[&str] = &[
     "ipv6",
     "dns",
     "dns-search",
+    "dhcp",
 ];
 
 /// An uplink as asked, before the uplink namespace's name is resolved.
