@@ -318,11 +318,11 @@ impl Manager {
             prefix: l.prefix,
         });
         let new_gw = lease.as_ref().and_then(|l| l.router).map(IpAddr::V4);
-        if old_addr != new_addr || old_gw != new_gw {
-            if let Some(gw) = old_gw {
-                let r = default_route(Family::V4, Some(gw), idx);
-                let _ = ops::del_route(&np.handle, &r, ops::RTPROT_NETNSD).await;
-            }
+        if (old_addr != new_addr || old_gw != new_gw)
+            && let Some(gw) = old_gw
+        {
+            let r = default_route(Family::V4, Some(gw), idx);
+            let _ = ops::del_route(&np.handle, &r, ops::RTPROT_NETNSD).await;
         }
         if old_addr != new_addr {
             if let Some(a) = old_addr {
