@@ -13,6 +13,7 @@
 //! what the binary and the benchmark (`netnsd-bench`) use.
 
 mod dbus;
+mod dhcp;
 pub mod dns;
 pub mod firewall;
 pub mod helpers;

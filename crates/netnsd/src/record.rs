@@ -122,8 +122,15 @@ pub enum UplinkRecord {
     Macvlan {
         uplink_ns: String,
         parent: String,
+        /// Empty for a DHCP uplink without a lease yet.
         address: String,
         gateway: Option<String>,
+        /// Addressed by DHCP (the `dhcp` option).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        dhcp: bool,
+        /// The lease held: what a restarted daemon renews.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lease: Option<crate::dhcp::Lease>,
     },
 }
 

@@ -113,7 +113,8 @@ loopback up, and prints its NetNsInstance object path (with --json, {\"object\":
 With --uplink, the namespace gets a way out in the same call (see \"nsctl uplink set\"): \
 --uplink veth makes a veth pair to --uplink-netns (rootns by default) with addresses from \
 netnsd's pool, a default route and NAT; --uplink macvlan makes a macvlan on --uplink-parent \
-with the static --address and --gateway. With --dns and --dns-search, netnsd writes the \
+with the static --address and --gateway, or with --dhcp takes them and the DNS servers by \
+DHCPv4 (waiting for the lease, 10 s at most). With --dns and --dns-search, netnsd writes the \
 namespace's own /etc/netns/NAME/resolv.conf (see \"nsctl dns set\"). If any step fails, \
 nothing is left behind.
 

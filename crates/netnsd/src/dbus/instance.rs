@@ -703,6 +703,17 @@ impl NetNsInstance {
         }
     }
 
+    /// (ext) The DHCP lease of a macvlan uplink with `dhcp`: address (CIDR),
+    /// server, gateway, dns, domain, lease-time (s), and obtained, renew-at,
+    /// rebind-at, expires-at (seconds since the epoch). Empty: none held.
+    #[zbus(property)]
+    fn dhcp_lease(&self) -> HashMap<String, OwnedVariant> {
+        match self.manager.registry.uplinks.read().get(&self.ns.number) {
+            Some(UplinkRecord::Macvlan { lease: Some(l), .. }) => crate::dhcp::lease_dict(l),
+            _ => HashMap::new(),
+        }
+    }
+
     /// The name servers in the namespace's resolv.conf (empty: none written).
     #[zbus(property)]
     fn dns_servers(&self) -> Vec<String> {

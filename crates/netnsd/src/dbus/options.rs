@@ -8,6 +8,7 @@
 //! | `address` | s | — | macvlan: the namespace's address, CIDR |
 //! | `gateway` | s | — | macvlan: the default gateway |
 //! | `ipv6` | b | true | veth: IPv6 as well as IPv4 |
+//! | `dhcp` | b | false | macvlan: address, gateway and DNS by DHCPv4 (not with `address`, `gateway`) |
 //! | `dns` | as | — | name servers for /etc/netns/NAME/resolv.conf |
 //! | `dns-search` | as | — | search domains |
 
@@ -28,6 +29,7 @@ pub const UPLINK_KEYS: &[&str] = &[
     "address",
     "gateway",
     "ipv6",
+    "dhcp",
 ];
 pub const NS_KEYS: &[&str] = &[
     "uplink",
@@ -38,6 +40,7 @@ pub const NS_KEYS: &[&str] = &[
     "ipv6",
     "dns",
     "dns-search",
+    "dhcp",
 ];
 
 /// An uplink as asked, before the uplink namespace's name is resolved.
@@ -69,6 +72,7 @@ fn parse_uplink(d: &Dict<'_>) -> Result<Option<UplinkRequest>, Error> {
         ),
     };
     let ipv6 = d.bool("ipv6")?.unwrap_or(true);
+    let dhcp = d.bool("dhcp")?.unwrap_or(false);
     let uplink_netns = d.str("uplink-netns")?.unwrap_or(ROOT_NS_NAME).to_owned();
     let Some(kind) = kind else {
         for k in [
@@ -77,6 +81,7 @@ fn parse_uplink(d: &Dict<'_>) -> Result<Option<UplinkRequest>, Error> {
             "gateway",
             "uplink-netns",
             "ipv6",
+            "dhcp",
         ] {
             if d.get(k).is_some() {
                 return Err(d.invalid(k, "given without an uplink"));
@@ -86,7 +91,7 @@ fn parse_uplink(d: &Dict<'_>) -> Result<Option<UplinkRequest>, Error> {
     };
     match kind {
         UplinkKind::Veth => {
-            for k in ["uplink-parent", "address", "gateway"] {
+            for k in ["uplink-parent", "address", "gateway", "dhcp"] {
                 if d.get(k).is_some() {
                     return Err(d.invalid(k, "applies to a macvlan uplink, not veth"));
                 }
@@ -97,8 +102,29 @@ fn parse_uplink(d: &Dict<'_>) -> Result<Option<UplinkRequest>, Error> {
                 return Err(d.invalid("uplink-parent", "a macvlan uplink needs its parent device"));
             };
             netnsd_api::validate::ifname(p).map_err(|e| d.invalid("uplink-parent", e))?;
+            if dhcp {
+                for k in ["address", "gateway"] {
+                    if d.get(k).is_some() {
+                        return Err(d.invalid(k, "given together with dhcp, which sets it"));
+                    }
+                }
+            }
             let Some(a) = address else {
-                return Err(d.invalid("address", "a macvlan uplink needs an address"));
+                if dhcp {
+                    return Ok(Some(UplinkRequest {
+                        uplink_netns,
+                        spec: UplinkSpec {
+                            kind,
+                            uplink_ns: 0,
+                            parent,
+                            address: None,
+                            gateway: None,
+                            ipv6,
+                            dhcp,
+                        },
+                    }));
+                }
+                return Err(d.invalid("address", "a macvlan uplink needs an address (or dhcp)"));
             };
             if let Some(g) = gateway
                 && netnsd_api::Family::of(&g) != a.family()
@@ -122,6 +148,7 @@ fn parse_uplink(d: &Dict<'_>) -> Result<Option<UplinkRequest>, Error> {
             address,
             gateway,
             ipv6,
+            dhcp,
         },
     }))
 }
@@ -249,6 +276,47 @@ mod tests {
                 ("gateway", Variant::from("fd00::1")),
             ])))
             .contains("family")
+        );
+    }
+
+    #[test]
+    fn macvlan_by_dhcp() {
+        let ok = uplink(&dict(&[
+            ("uplink", Variant::from("macvlan")),
+            ("uplink-parent", Variant::from("eth0")),
+            ("dhcp", Variant::from(true)),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert!(ok.spec.dhcp);
+        assert_eq!(ok.spec.address, None);
+        for (k, v) in [
+            ("address", Variant::from("192.0.2.10/24")),
+            ("gateway", Variant::from("192.0.2.1")),
+        ] {
+            let e = err(uplink(&dict(&[
+                ("uplink", Variant::from("macvlan")),
+                ("uplink-parent", Variant::from("eth0")),
+                ("dhcp", Variant::from(true)),
+                (k, v),
+            ])));
+            assert!(e.contains(k) && e.contains("dhcp"), "{e}");
+        }
+        assert!(
+            err(uplink(&dict(&[
+                ("uplink", Variant::from("veth")),
+                ("dhcp", Variant::from(true))
+            ])))
+            .contains("\"dhcp\"")
+        );
+        assert!(err(uplink(&dict(&[("dhcp", Variant::from(true))]))).contains("without an uplink"));
+        assert!(
+            err(uplink(&dict(&[
+                ("uplink", Variant::from("macvlan")),
+                ("uplink-parent", Variant::from("eth0")),
+                ("dhcp", Variant::from("yes")),
+            ])))
+            .contains("\"dhcp\"")
         );
     }
 

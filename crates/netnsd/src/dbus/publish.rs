@@ -198,7 +198,10 @@ impl Bus {
         let e = iface.signal_emitter();
         let i = iface.get().await;
         let r = match prop {
-            InstanceProperty::Uplink => i.uplink_changed(e).await,
+            InstanceProperty::Uplink => {
+                let _ = i.dhcp_lease_changed(e).await;
+                i.uplink_changed(e).await
+            }
             InstanceProperty::DnsServers => i.dns_servers_changed(e).await,
             InstanceProperty::ActiveConnections => i.active_connections_changed(e).await,
             InstanceProperty::PrimaryConnection => i.primary_connection_changed(e).await,

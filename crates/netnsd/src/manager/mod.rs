@@ -9,6 +9,7 @@ mod attach;
 mod config;
 mod connections;
 mod devices;
+mod dhcp;
 mod dns;
 mod forwards;
 mod handle;
@@ -98,6 +99,8 @@ enum Later {
     ConnectTimeout(u32),
     /// Take a deactivated connection's object off the bus.
     ForgetActive(u32),
+    /// A DHCP client reports: namespace, client generation, report.
+    Dhcp(u32, u64, crate::dhcp::Report),
 }
 
 pub struct Manager {
@@ -130,6 +133,8 @@ pub struct Manager {
     route_watches: HashMap<String, crate::netlink::DefaultRouteWatch>,
     /// MSS-clamped devices (by name), by namespace number.
     mss: HashMap<u32, std::collections::BTreeSet<String>>,
+    /// DHCP clients of macvlan uplinks.
+    dhcps: dhcp::Dhcps,
 }
 
 impl Manager {
@@ -188,6 +193,7 @@ impl Manager {
             runs: HashMap::new(),
             mss: HashMap::new(),
             route_watches: HashMap::new(),
+            dhcps: dhcp::Dhcps::default(),
         };
         let number = m.namespaces.number();
         m.namespaces.insert(Namespace::new(
@@ -224,6 +230,7 @@ impl Manager {
             self.open_platform(&ns, None).await;
         }
         self.finish_pending_teardown().await;
+        self.resume_dhcp();
         self.heal_nat().await;
         let found = self.profiles.found();
         self.publish(found).await;
@@ -279,6 +286,7 @@ impl Manager {
                     Later::VpnExited(n, status) => self.vpn_exited(n, status).await,
                     Later::ConnectTimeout(n) => self.connect_timeout(n).await,
                     Later::ForgetActive(n) => self.forget_active(n).await,
+                    Later::Dhcp(ns, generation, r) => self.on_dhcp(ns, generation, r).await,
                 },
             }
         }
@@ -317,6 +325,16 @@ impl Manager {
                 back_to,
                 reply,
             } => self.undo_take(device, back_to, reply).await,
+            Request::AddWithOptions { name, opts, reply }
+                if opts.uplink.as_ref().is_some_and(|u| u.dhcp) =>
+            {
+                self.add_with_dhcp(name, opts, reply).await
+            }
+            Request::SetUplink {
+                ns,
+                spec: Some(spec),
+                reply,
+            } if spec.dhcp => self.set_dhcp_uplink(ns, spec, reply).await,
             Request::AddWithOptions { name, opts, reply } => {
                 let r = self.add_with_options(&name, opts).await;
                 let _ = reply.send(r);

@@ -43,6 +43,8 @@ pub struct UplinkSpec {
     pub gateway: Option<IpAddr>,
     /// veth: IPv6 as well as IPv4.
     pub ipv6: bool,
+    /// macvlan: address, gateway and DNS by DHCPv4 (see `dhcp.rs`).
+    pub dhcp: bool,
 }
 
 /// What AddNetworkNamespaceWithOptions asks for beyond the namespace.
@@ -52,7 +54,7 @@ pub struct NsOptions {
     pub dns: Option<Dns>,
 }
 
-fn default_route(family: Family, gateway: Option<IpAddr>, oif: u32) -> Route {
+pub(super) fn default_route(family: Family, gateway: Option<IpAddr>, oif: u32) -> Route {
     Route {
         destination: None,
         family,
@@ -246,9 +248,15 @@ impl Manager {
         spec: &UplinkSpec,
     ) -> Result<UplinkRecord, Error> {
         let parent = spec.parent.clone().unwrap_or_default();
-        let address = spec
-            .address
-            .ok_or_else(|| Error::InvalidArgument("a macvlan uplink needs an address".into()))?;
+        let address = match (spec.address, spec.dhcp) {
+            (Some(a), false) => Some(a),
+            (None, true) => None,
+            _ => {
+                return Err(Error::InvalidArgument(
+                    "a macvlan uplink needs an address, or dhcp".into(),
+                ));
+            }
+        };
         let hp = self.platform(up.number)?;
         let np = self.platform(target.number)?;
         let pidx = ops::ifindex_by_name(&hp.handle, &parent)
@@ -265,8 +273,10 @@ impl Manager {
         let record = UplinkRecord::Macvlan {
             uplink_ns: up.name.clone(),
             parent,
-            address: address.to_string(),
+            address: address.map(|a| a.to_string()).unwrap_or_default(),
             gateway: spec.gateway.map(|g| g.to_string()),
+            dhcp: spec.dhcp,
+            lease: None,
         };
         self.begin_uplink(target, &record)?;
         if let Err(e) = ops::add_macvlan(
@@ -287,7 +297,9 @@ impl Manager {
             let nidx = ops::ifindex_by_name(&np.handle, UPLINK_IF)
                 .await?
                 .ok_or_else(|| Error::Failed(format!("{UPLINK_IF} vanished")))?;
-            ops::add_address(&np.handle, nidx, &address).await?;
+            if let Some(address) = address {
+                ops::add_address(&np.handle, nidx, &address).await?;
+            }
             if let Some(gw) = spec.gateway {
                 ops::add_route(&np.handle, &default_route(Family::of(&gw), Some(gw), nidx)).await?;
             }
@@ -378,6 +390,8 @@ impl Manager {
                 }
             }
             UplinkRecord::Macvlan { .. } => {
+                // The lease is given back before its device goes.
+                self.stop_dhcp(target.number).await;
                 if let Ok(p) = self.platform(target.number)
                     && let Ok(Some(i)) = ops::ifindex_by_name(&p.handle, UPLINK_IF).await
                     && let Err(e) = ops::delete_link(&p.handle, i).await

@@ -77,6 +77,9 @@ pub struct UplinkOpts {
     /// veth: IPv4 only (by default the veth has IPv6 addresses and a default route as well)
     #[arg(long, requires = "uplink")]
     pub no_ipv6: bool,
+    /// macvlan: address, gateway and DNS by DHCPv4 instead of --address and --gateway; waits for the lease (10 s at most)
+    #[arg(long, requires = "uplink", conflicts_with_all = ["address", "gateway"])]
+    pub dhcp: bool,
 }
 
 impl UplinkOpts {
@@ -88,6 +91,8 @@ impl UplinkOpts {
             Some("--address")
         } else if self.gateway.is_some() {
             Some("--gateway")
+        } else if self.dhcp {
+            Some("--dhcp")
         } else {
             None
         }
@@ -117,8 +122,8 @@ impl UplinkOpts {
             Some(UplinkKind::Macvlan) => {
                 if self.uplink_parent.is_none() {
                     Err("a macvlan uplink needs --uplink-parent".into())
-                } else if self.address.is_none() {
-                    Err("a macvlan uplink needs --address".into())
+                } else if self.address.is_none() && !self.dhcp {
+                    Err("a macvlan uplink needs --address (or --dhcp)".into())
                 } else if self.no_ipv6 {
                     Err("--no-ipv6 applies to a veth uplink, not macvlan".into())
                 } else {
@@ -168,7 +173,10 @@ end lives in --uplink-netns (rootns by default), addresses for both ends from ne
 the default route in NS through it, forwarding on the host end, and masquerade in netnsd's \
 own nftables table (inet netnsd); IPv6 as well unless --no-ipv6. With --type macvlan: a macvlan \
 on the parent device --uplink-parent (a device of --uplink-netns), with the static address \
---address and, if given, the default route through --gateway. Prints nothing on success.
+--address and, if given, the default route through --gateway; or, with --dhcp, address, gateway \
+and DNS by DHCPv4 (the command waits for the lease, 10 s at most, then fails naming the parent), \
+renewed while the uplink lasts and released when it goes; IPv6 by the kernel's SLAAC. Prints \
+nothing on success.
 
 Needs polkit's permission for net.netnsd.Netns1.configure.",
         after_help = exit_status_help()

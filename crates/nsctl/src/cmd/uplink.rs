@@ -50,6 +50,9 @@ pub fn uplink_options(kind: Option<UplinkKind>, opts: &UplinkOpts) -> Dict {
     if opts.no_ipv6 {
         d.insert("ipv6", Variant::from(false));
     }
+    if opts.dhcp {
+        d.insert("dhcp", Variant::from(true));
+    }
     d
 }
 
@@ -72,5 +75,45 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn dhcp_is_an_option_of_macvlan_only() {
+        let args = [
+            "nsctl",
+            "add",
+            "m",
+            "--uplink",
+            "macvlan",
+            "--uplink-parent",
+            "eth0",
+            "--dhcp",
+        ];
+        let cli = Cli::try_parse_from(args).unwrap();
+        check(&cli).unwrap();
+        match cli.command {
+            Command::Add(a) => {
+                let o = uplink_options(a.uplink.and_then(|u| u.kind()), &a.opts);
+                assert_eq!(o["dhcp"], Variant::from(true));
+                assert!(!o.contains_key("address"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let with_address = [
+            "nsctl",
+            "add",
+            "m",
+            "--uplink",
+            "macvlan",
+            "--uplink-parent",
+            "eth0",
+            "--dhcp",
+            "--address",
+            "192.0.2.1/24",
+        ];
+        assert!(Cli::try_parse_from(with_address).is_err());
+        let veth = ["nsctl", "add", "m", "--uplink", "veth", "--dhcp"];
+        let cli = Cli::try_parse_from(veth).unwrap();
+        assert!(check(&cli).unwrap_err().to_string().contains("--dhcp"));
     }
 }
