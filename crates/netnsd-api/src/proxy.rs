@@ -25,6 +25,9 @@ pub trait NetworkNamespacesController {
     #[zbus(allow_interactive_auth)]
     fn remove_network_namespace(&self, name: &str) -> Result<String, Error>;
     fn get_network_namespace_by_name(&self, name: &str) -> Result<OwnedObjectPath, Error>;
+    /// (created, removed, errors)
+    #[zbus(allow_interactive_auth)]
+    fn reload_namespaces(&self) -> Result<(Vec<String>, Vec<String>, Vec<String>), Error>;
 
     #[zbus(property)]
     fn network_namespaces(&self) -> zbus::Result<Vec<OwnedObjectPath>>;

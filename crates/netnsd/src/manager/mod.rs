@@ -7,6 +7,7 @@
 
 mod config;
 mod connections;
+mod declared;
 mod devices;
 mod dns;
 mod handle;
@@ -21,13 +22,14 @@ mod state;
 mod uplink;
 
 pub use config::{ConfigOp, ConfigReply};
+pub use declared::ReloadReport;
 pub use handle::{ManagerHandle, Request, channel};
 pub use processes::SpawnArgs;
 pub use profiles::ProfileOp;
 pub use publish::{Change, DeviceProperty, InstanceProperty, Publisher, Unattached};
 pub use registry::{Registry, Shared};
 pub use state::{ActiveInfo, ActiveTable, Device, DeviceTable, Namespace};
-pub use uplink::{NsOptions, UplinkKind, UplinkSpec};
+pub use uplink::{NsOptions, UPLINK_IF, UplinkKind, UplinkSpec};
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -119,6 +121,8 @@ pub struct Manager {
     actives: Actives,
     /// Running VPN clients, by active connection number.
     runs: HashMap<u32, connections::VpnRun>,
+    /// Declared namespaces' files (`/etc/netnsd/namespaces.d`).
+    declared_dir: PathBuf,
 }
 
 impl Manager {
@@ -174,6 +178,7 @@ impl Manager {
             profiles: Profiles::default(),
             actives: Actives::default(),
             runs: HashMap::new(),
+            declared_dir: config.declared_dir.clone(),
         };
         let number = m.namespaces.number();
         m.namespaces.insert(Namespace::new(
@@ -321,6 +326,10 @@ impl Manager {
                 let _ = reply.send(r);
             }
             Request::Spawn { ns, args, reply } => self.spawn(ns, args, reply),
+            Request::ReloadDeclared { reply } => {
+                let r = self.reload_declared().await;
+                let _ = reply.send(Ok(r));
+            }
             Request::Configure { ns, op, reply } => {
                 let r = self.configure(ns, op).await;
                 let _ = reply.send(r);
@@ -337,7 +346,10 @@ impl Manager {
     fn prepare_first(&self, req: Request) -> Option<Request> {
         if !matches!(
             req,
-            Request::Add { .. } | Request::AddWithOptions { .. } | Request::Activate { .. }
+            Request::Add { .. }
+                | Request::AddWithOptions { .. }
+                | Request::Activate { .. }
+                | Request::ReloadDeclared { .. }
         ) {
             return Some(req);
         }

@@ -10,6 +10,7 @@ pub mod dns;
 pub mod exec;
 pub mod link;
 pub mod list;
+pub mod reload;
 pub mod route;
 pub mod rule;
 pub mod show;
