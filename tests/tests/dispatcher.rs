@@ -27,24 +27,27 @@ fn script(name: &str, mode: u32, body: &str) {
 }
 
 /// A script that logs one block per event: "== ARG1 ARG2 (SCRIPT)", then
-/// the variables netnsd sets, sorted.
+/// the variables netnsd sets, sorted, then "-- end".
 fn logging_script(name: &str) {
     script(
         name,
         0o755,
         &format!(
             "{{ echo \"== $1 $2 ({name})\"; env | grep -E \
-             '^(NETNSD_|DEVICE_|CONNECTION_|VPN_)' | sort; }} >> {LOG}"
+             '^(NETNSD_|DEVICE_|CONNECTION_|VPN_)' | sort; echo '-- end'; }} >> {LOG}"
         ),
     );
 }
 
-/// The events logged: (namespace, action, variables), in order.
+/// The events logged completely: (namespace, action, variables), in order.
 fn events() -> Vec<(String, String, Vec<String>)> {
     let text = std::fs::read_to_string(LOG).unwrap_or_default();
     let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
+    let mut complete = 0;
     for l in text.lines() {
-        if let Some(head) = l.strip_prefix("== ") {
+        if l == "-- end" {
+            complete = out.len();
+        } else if let Some(head) = l.strip_prefix("== ") {
             let mut w = head.split_whitespace();
             out.push((
                 w.next().unwrap_or("").to_owned(),
@@ -55,6 +58,7 @@ fn events() -> Vec<(String, String, Vec<String>)> {
             e.2.push(l.to_owned());
         }
     }
+    out.truncate(complete);
     out
 }
 
@@ -127,9 +131,14 @@ async fn scripts_run_in_order_on_namespace_device_uplink_and_vpn_events() {
         let v = wait_event("disp-a", "device-in").await;
         assert_eq!(var(&v, "DEVICE_IFACE"), Some("dmv0"), "{v:?}");
         // And out again, back to rootns.
-        nsctl(None, &["device", "take", "dmv0", "--to", "rootns"])
-            .await
-            .ok();
+        nsctl(
+            None,
+            &[
+                "device", "take", "dmv0", "--from", "disp-a", "--to", "rootns",
+            ],
+        )
+        .await
+        .ok();
         wait_event("disp-a", "device-out").await;
         let v = wait_event("rootns", "device-in").await;
         assert_eq!(var(&v, "DEVICE_IFACE"), Some("dmv0"), "{v:?}");
