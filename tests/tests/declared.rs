@@ -98,6 +98,10 @@ async fn declared_namespaces_are_made_at_start_and_on_reload() {
             "decl-second",
             "[namespace]\nname=decl-two\ndns=192.0.2.53\n",
         );
+        // Not for everyone: polkit's manage-namespaces, refused to nobody.
+        let out = nsctl(Some(65534), &["reload"]).await;
+        assert_eq!(out.code(), Some(5), "{out}");
+        assert!(!ip_netns_list().await.contains(&"decl-two".to_owned()));
         let out = nsctl(None, &["reload"]).await;
         assert!(out.success(), "{out}");
         assert_eq!(out.stdout, "created decl-two\n", "{out}");

@@ -80,11 +80,17 @@ impl<P: Publisher> Dispatching<P> {
         if let Err(e) = spawned {
             tracing::error!("cannot start the dispatcher thread: {e}; no scripts will run");
         }
+        // Uplinks found at start: their "down" is announced, their "up"
+        // was before this daemon.
+        let mut seen = Seen::default();
+        for (ns, rec) in registry.uplinks.read().iter() {
+            seen.uplinks.insert(*ns, uplink_env(rec));
+        }
         Dispatching {
             inner,
             registry,
             tx: Mutex::new(tx),
-            seen: Mutex::new(Seen::default()),
+            seen: Mutex::new(seen),
         }
     }
 
