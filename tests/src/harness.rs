@@ -158,6 +158,11 @@ fn reset_state() {
         }
     }
     let _ = std::fs::remove_dir_all(RECORDS_DIR);
+    // Declared namespaces and dispatcher scripts a test left would act in
+    // the next test's daemon.
+    for dir in ["/etc/netnsd/namespaces.d", "/etc/netnsd/dispatcher.d"] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     if let Ok(dir) = std::fs::read_dir(NETNS_ETC_DIR) {
         for e in dir.flatten() {
             let _ = std::fs::remove_dir_all(e.path());

@@ -27,6 +27,9 @@ pub trait NetworkNamespacesController {
     fn get_network_namespace_by_name(&self, name: &str) -> Result<OwnedObjectPath, Error>;
     #[zbus(allow_interactive_auth)]
     fn attach_network_namespace(&self, name: &str, pid: u32) -> Result<OwnedObjectPath, Error>;
+    /// (created, removed, errors)
+    #[zbus(allow_interactive_auth)]
+    fn reload_namespaces(&self) -> Result<(Vec<String>, Vec<String>, Vec<String>), Error>;
 
     #[zbus(property)]
     fn network_namespaces(&self) -> zbus::Result<Vec<OwnedObjectPath>>;

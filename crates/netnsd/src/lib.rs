@@ -13,7 +13,9 @@
 //! what the binary and the benchmark (`netnsd-bench`) use.
 
 mod dbus;
+mod declared;
 mod dhcp;
+mod dispatcher;
 pub mod dns;
 pub mod firewall;
 pub mod helpers;
@@ -56,6 +58,11 @@ pub struct Config {
     pub pool_v6: Option<netnsd_api::Cidr>,
     /// Connection profiles (NetworkManager keyfiles).
     pub connections_dir: PathBuf,
+    /// Declared namespaces (`NAME.conf` keyfiles).
+    pub declared_dir: PathBuf,
+    /// Dispatcher scripts, and how long each may run.
+    pub dispatcher_dir: PathBuf,
+    pub dispatcher_timeout: std::time::Duration,
 }
 
 impl Default for Config {
@@ -68,6 +75,9 @@ impl Default for Config {
             pool_v4: uplink::DEFAULT_POOL_V4.parse().expect("valid default pool"),
             pool_v6: Some(uplink::DEFAULT_POOL_V6.parse().expect("valid default pool")),
             connections_dir: netnsd_api::CONNECTIONS_DIR.into(),
+            declared_dir: declared::DIR.into(),
+            dispatcher_dir: dispatcher::DIR.into(),
+            dispatcher_timeout: dispatcher::DEFAULT_TIMEOUT,
         }
     }
 }
@@ -120,10 +130,17 @@ pub async fn run(
     let auth = Authority::new(&conn)
         .await
         .map_err(bus("make the polkit proxy"))?;
+    let handle_for_reload = handle.clone();
     let published = Bus::serve(&conn, handle, auth)
         .await
         .map_err(|(step, source)| StartError::Bus { step, source })?;
     let mut manager = manager;
+    let published = dispatcher::Dispatching::new(
+        published,
+        manager.registry(),
+        config.dispatcher_dir.clone(),
+        config.dispatcher_timeout,
+    );
     manager.attach(Arc::new(published)).await;
 
     let (dir_tx, dir_rx) = mpsc::unbounded_channel();
@@ -168,6 +185,14 @@ pub async fn run(
     tracing::info!("serving {BUS_NAME} on the system bus");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
 
+    // Declared namespaces are made once the manager runs; the bus is
+    // served meanwhile.
+    let reload = handle_for_reload.clone();
+    tokio::spawn(async move {
+        if let Err(e) = reload.reload_declared().await {
+            tracing::warn!("declared namespaces: {}", e.message());
+        }
+    });
     manager.run(requests, dir_rx, shutdown).await;
 
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);

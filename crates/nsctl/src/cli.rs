@@ -363,6 +363,24 @@ default granted to users of the active local session).",
     )]
     Vpn(VpnCommand),
 
+    /// Read the declared namespaces' files again and apply them
+    #[command(
+        long_about = "\
+Ask netnsd to read the declared namespaces' keyfiles, /etc/netnsd/namespaces.d/NAME.conf, \
+again, as it does at start: the namespace of a new file is made (persistent, with the \
+file's uplink and DNS); that of a removed file is removed if netnsd made it from that file \
+and nothing uses it; a changed file is not re-applied (delete the namespace, then reload). \
+A bad file is refused, naming the file, group and key; the others still load.
+
+Prints the namespaces made (\"created NAME\") and removed (\"removed NAME\"), one a line, \
+then each problem on stderr; exits with status 1 if there was any (with --json, one object \
+with the arrays created, removed and errors).
+
+Needs polkit's permission for net.netnsd.Netns1.manage-namespaces.",
+        after_help = exit_status_help()
+    )]
+    Reload,
+
     /// Write the man pages (nsctl.1, nsctl-SUBCOMMAND.1) into DIR
     #[command(hide = true)]
     GenerateMan {

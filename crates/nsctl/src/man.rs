@@ -358,6 +358,7 @@ mod tests {
                 "nsctl-vpn-up.1",
                 "nsctl-vpn-down.1",
                 "nsctl-vpn-status.1",
+                "nsctl-reload.1",
             ]
         );
     }

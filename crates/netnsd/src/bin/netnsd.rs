@@ -14,6 +14,10 @@ struct Args {
     /// IPv6 pool for veth uplinks (each takes a /64), or "none" for IPv4 only.
     #[arg(long, value_name = "CIDR|none", default_value = netnsd::uplink::DEFAULT_POOL_V6)]
     uplink_pool_v6: String,
+    /// How long a dispatcher script (/etc/netnsd/dispatcher.d) may run
+    /// before it is killed; also NETNSD_DISPATCHER_TIMEOUT.
+    #[arg(long, value_name = "SECONDS")]
+    dispatcher_timeout: Option<f64>,
 
     /// Internal: run as a VPN client's "up" hook, handing its environment
     /// (the pushed configuration) to the daemon over this socket.
@@ -89,6 +93,20 @@ async fn main() -> std::process::ExitCode {
         pool_v4: args.uplink_pool_v4,
         ..Default::default()
     };
+    let timeout = args.dispatcher_timeout.or_else(|| {
+        std::env::var("NETNSD_DISPATCHER_TIMEOUT")
+            .ok()
+            .and_then(|s| s.parse().ok())
+    });
+    if let Some(t) = timeout {
+        match std::time::Duration::try_from_secs_f64(t) {
+            Ok(d) if !d.is_zero() => config.dispatcher_timeout = d,
+            _ => {
+                eprintln!("netnsd: --dispatcher-timeout {t}: not a positive number of seconds");
+                return std::process::ExitCode::from(2);
+            }
+        }
+    }
     config.pool_v6 = match args.uplink_pool_v6.as_str() {
         "none" => None,
         s => match s.parse() {

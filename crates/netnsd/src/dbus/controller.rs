@@ -161,6 +161,21 @@ impl Controller {
         self.lookup(&name)
     }
 
+    /// Reads the declared namespaces' files
+    /// (/etc/netnsd/namespaces.d/*.conf) again: makes the namespaces of new
+    /// files, removes those whose file went (if netnsd made them from it and
+    /// nothing uses them). Returns the names made and removed, and one line
+    /// per file refused or namespace left as it was, naming the file.
+    #[zbus(out_args("created", "removed", "errors"))]
+    async fn reload_namespaces(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(Vec<String>, Vec<String>, Vec<String>), Error> {
+        self.auth.check(&hdr, actions::MANAGE_NAMESPACES).await?;
+        let r = self.manager.reload_declared().await?;
+        Ok((r.created, r.removed, r.errors))
+    }
+
     /// All network namespaces.
     #[zbus(property)]
     fn network_namespaces(&self) -> Vec<OwnedObjectPath> {

@@ -108,7 +108,7 @@ impl Manager {
         self.nft(&upns, batch).await
     }
 
-    async fn add_forward(&mut self, ns: u32, f: Forward) -> Result<u32, Error> {
+    pub(super) async fn add_forward(&mut self, ns: u32, f: Forward) -> Result<u32, Error> {
         let target = self.namespace(ns)?;
         let (up, _, v6) = self.forward_target(&target)?;
         if f.host_address.is_some_and(|a| a.is_ipv6()) && v6.is_none() {

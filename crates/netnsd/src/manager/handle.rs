@@ -7,7 +7,7 @@ use tokio::sync::{mpsc, oneshot};
 use zbus::wire::OwnedObjectPath;
 
 use super::registry::Registry;
-use super::{ConfigOp, ConfigReply, NsOptions, ProfileOp, SpawnArgs, UplinkSpec};
+use super::{ConfigOp, ConfigReply, NsOptions, ProfileOp, ReloadReport, SpawnArgs, UplinkSpec};
 use crate::dns::Dns;
 
 /// What the bus layer may ask of the manager.
@@ -86,6 +86,10 @@ pub enum Request {
         netns: crate::netns::attach::ProcessNetns,
         reply: oneshot::Sender<Result<OwnedObjectPath, Error>>,
     },
+    /// Read the declared namespaces' files again and apply them.
+    ReloadDeclared {
+        reply: oneshot::Sender<Result<ReloadReport, Error>>,
+    },
 }
 
 impl Request {
@@ -100,6 +104,9 @@ impl Request {
                 let _ = reply.send(Err(e));
             }
             Request::Activate { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+            Request::ReloadDeclared { reply } => {
                 let _ = reply.send(Err(e));
             }
             _ => tracing::error!("a request was dropped: {}", e.message()),
@@ -214,6 +221,11 @@ impl ManagerHandle {
 
     pub async fn configure(&self, ns: u32, op: ConfigOp) -> Result<ConfigReply, Error> {
         self.ask(|reply| Request::Configure { ns, op, reply }).await
+    }
+
+    /// Makes, keeps and removes the declared namespaces as their files say.
+    pub async fn reload_declared(&self) -> Result<ReloadReport, Error> {
+        self.ask(|reply| Request::ReloadDeclared { reply }).await
     }
 
     /// Moves a device back after a TakeDevice that ran out of time; the

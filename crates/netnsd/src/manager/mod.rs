@@ -8,6 +8,7 @@
 mod attach;
 mod config;
 mod connections;
+mod declared;
 mod devices;
 mod dhcp;
 mod dns;
@@ -25,6 +26,7 @@ mod state;
 mod uplink;
 
 pub use config::{ConfigOp, ConfigReply};
+pub use declared::ReloadReport;
 pub use forwards::{ForwardOp, ForwardReply};
 pub use handle::{ManagerHandle, Request, channel};
 pub use processes::SpawnArgs;
@@ -32,7 +34,7 @@ pub use profiles::ProfileOp;
 pub use publish::{Change, DeviceProperty, InstanceProperty, Publisher, Unattached};
 pub use registry::{Registry, Shared};
 pub use state::{ActiveInfo, ActiveTable, Device, DeviceTable, Namespace};
-pub use uplink::{NsOptions, UplinkKind, UplinkSpec};
+pub use uplink::{NsOptions, UPLINK_IF, UplinkKind, UplinkSpec};
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -135,6 +137,8 @@ pub struct Manager {
     mss: HashMap<u32, std::collections::BTreeSet<String>>,
     /// DHCP clients of macvlan uplinks.
     dhcps: dhcp::Dhcps,
+    /// Declared namespaces' files (`/etc/netnsd/namespaces.d`).
+    declared_dir: PathBuf,
 }
 
 impl Manager {
@@ -194,6 +198,7 @@ impl Manager {
             mss: HashMap::new(),
             route_watches: HashMap::new(),
             dhcps: dhcp::Dhcps::default(),
+            declared_dir: config.declared_dir.clone(),
         };
         let number = m.namespaces.number();
         m.namespaces.insert(Namespace::new(
@@ -363,6 +368,10 @@ impl Manager {
                 let _ = reply.send(r);
             }
             Request::Spawn { ns, args, reply } => self.spawn(ns, args, reply),
+            Request::ReloadDeclared { reply } => {
+                let r = self.reload_declared().await;
+                let _ = reply.send(Ok(r));
+            }
             Request::Configure { ns, op, reply } => {
                 let r = self.configure(ns, op).await;
                 let _ = reply.send(r);
@@ -396,6 +405,7 @@ impl Manager {
                 | Request::AddWithOptions { .. }
                 | Request::Activate { .. }
                 | Request::Attach { .. }
+                | Request::ReloadDeclared { .. }
         ) {
             return Some(req);
         }

@@ -23,7 +23,7 @@
 //! configuration names (read as the caller: [`caller`]).
 
 pub mod caller;
-mod keyfile;
+pub(crate) mod keyfile;
 mod ovpn;
 mod schema;
 mod store;

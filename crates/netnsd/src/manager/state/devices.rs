@@ -68,6 +68,17 @@ impl DeviceTable {
         devs.into_iter().map(Device::object_path).collect()
     }
 
+    /// The devices in `ns` that are not loopback, by ifindex.
+    pub fn external_in(&self, ns: u32) -> Vec<&Device> {
+        let mut devs: Vec<&Device> = self
+            .devices
+            .values()
+            .filter(|d| d.ns == ns && !d.in_transit && !d.internal())
+            .collect();
+        devs.sort_by_key(|d| d.link.ifindex);
+        devs
+    }
+
     /// The device in `ns` named `name`.
     pub fn device_named(&self, ns: u32, name: &str) -> Option<&Device> {
         self.devices

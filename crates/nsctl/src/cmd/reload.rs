@@ -1,0 +1,65 @@
+//! `nsctl reload`: the declared namespaces' files, read again.
+
+use zbus::Connection;
+
+use crate::cmd::{call_authorized, controller};
+use crate::error::{CliError, Kind};
+
+pub async fn exec(conn: &Connection, json: bool) -> Result<String, CliError> {
+    let ctl = controller(conn).await?;
+    let (created, removed, errors): (Vec<String>, Vec<String>, Vec<String>) =
+        call_authorized(ctl.inner(), "ReloadNamespaces", &()).await?;
+    let out = render(&created, &removed, &errors, json);
+    if errors.is_empty() {
+        return Ok(out);
+    }
+    // What was done goes to stdout all the same; the problems to stderr.
+    print!("{out}");
+    Err(CliError::new(Kind::Failed, problems(&errors)))
+}
+
+fn render(created: &[String], removed: &[String], errors: &[String], json: bool) -> String {
+    if json {
+        return format!(
+            "{}\n",
+            serde_json::json!({"created": created, "removed": removed, "errors": errors})
+        );
+    }
+    let mut out = String::new();
+    for n in created {
+        out.push_str(&format!("created {n}\n"));
+    }
+    for n in removed {
+        out.push_str(&format!("removed {n}\n"));
+    }
+    out
+}
+
+fn problems(errors: &[String]) -> String {
+    let mut m = format!("{} problem(s) with the declared namespaces:", errors.len());
+    for e in errors {
+        m.push_str("\n  ");
+        m.push_str(e);
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output() {
+        let c = vec!["a".to_string()];
+        let r = vec!["b".to_string()];
+        assert_eq!(render(&c, &r, &[], false), "created a\nremoved b\n");
+        assert_eq!(
+            render(&c, &[], &["x.conf: bad".into()], true),
+            "{\"created\":[\"a\"],\"errors\":[\"x.conf: bad\"],\"removed\":[]}\n"
+        );
+        assert_eq!(
+            problems(&["f: k".into()]),
+            "1 problem(s) with the declared namespaces:\n  f: k"
+        );
+    }
+}
