@@ -15,6 +15,7 @@
 mod dbus;
 pub mod dns;
 pub mod firewall;
+mod forwarder;
 pub mod helpers;
 pub mod limits;
 mod manager;

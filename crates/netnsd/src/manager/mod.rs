@@ -17,6 +17,7 @@ mod profiles;
 mod publish;
 mod reconcile;
 mod registry;
+mod splitdns;
 mod state;
 mod uplink;
 
@@ -42,7 +43,7 @@ use crate::netns::RunDir;
 use crate::record::{Entry, Journal};
 use crate::uplink::Pool;
 use crate::watch::DirEvent;
-use state::{Actives, Devices, DnsFiles, Namespaces, Processes, Profiles, Uplinks};
+use state::{Actives, Devices, DnsFiles, Forwarders, Namespaces, Processes, Profiles, Uplinks};
 
 /// How long a creation waits for iproute2's lock on /run/netns, when it is
 /// needed (the directory is not a shared mount point yet) and someone holds
@@ -88,6 +89,8 @@ enum Later {
     TunTimeout(u32),
     /// A VPN client process ended.
     VpnExited(u32, i32),
+    /// A split DNS forwarder ended: namespace, pid, status.
+    ForwarderExited(u32, u32, i32),
     /// The activation took too long.
     ConnectTimeout(u32),
     /// Take a deactivated connection's object off the bus.
@@ -119,6 +122,8 @@ pub struct Manager {
     actives: Actives,
     /// Running VPN clients, by active connection number.
     runs: HashMap<u32, connections::VpnRun>,
+    /// Split DNS forwarders, by namespace.
+    forwarders: Forwarders,
 }
 
 impl Manager {
@@ -174,6 +179,7 @@ impl Manager {
             profiles: Profiles::default(),
             actives: Actives::default(),
             runs: HashMap::new(),
+            forwarders: Forwarders::default(),
         };
         let number = m.namespaces.number();
         m.namespaces.insert(Namespace::new(
@@ -253,6 +259,9 @@ impl Manager {
                         self.fail(n, netnsd_api::state::reason::CONNECT_TIMEOUT).await
                     }
                     Later::VpnExited(n, status) => self.vpn_exited(n, status).await,
+                    Later::ForwarderExited(ns, pid, status) => {
+                        self.forwarder_exited(ns, pid, status).await
+                    }
                     Later::ConnectTimeout(n) => self.connect_timeout(n).await,
                     Later::ForgetActive(n) => self.forget_active(n).await,
                 },

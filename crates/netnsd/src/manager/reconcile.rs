@@ -179,6 +179,7 @@ impl Manager {
             self.uplinks
                 .sysctl_found(ns.clone(), key.clone(), old.clone());
         }
+        self.reconcile_forwarders(&recorded, &mut keep);
         self.journal
             .rewrite(&keep)
             .map_err(|e| Error::Failed(format!("rewrite the journal: {e}")))

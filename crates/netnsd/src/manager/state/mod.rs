@@ -9,6 +9,7 @@
 mod actives;
 mod devices;
 mod dns;
+mod forwarders;
 mod namespaces;
 mod processes;
 mod profiles;
@@ -18,6 +19,7 @@ mod uplinks;
 pub use actives::{ActiveInfo, ActiveTable, Actives};
 pub use devices::{Device, DeviceTable, Devices, Gone, Seen, Waiter};
 pub use dns::{DnsFiles, VpnDns};
+pub use forwarders::{Forwarder, Forwarders, LISTEN};
 pub use namespaces::{Namespace, Namespaces, NsTable};
 pub use processes::Processes;
 pub use profiles::{ProfileTable, Profiles};
