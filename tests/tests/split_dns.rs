@@ -297,6 +297,28 @@ async fn vpn_domains_go_to_the_vpn_and_the_rest_to_the_uplink() {
         );
         drop(cap);
 
+        // A forwarder that dies is started again: the VPN's names keep
+        // resolving (and never fall back to the uplink's server).
+        let old = fw[0].0;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(old as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        let again = wait_for(Duration::from_secs(5), "a new forwarder", || async {
+            match forwarders().as_slice() {
+                [(pid, Some(n))] if *pid != old && *n == inode => Some(*pid),
+                _ => None,
+            }
+        })
+        .await;
+        assert_ne!(again, old);
+        assert!(resolv_conf().contains("nameserver 127.0.0.1"));
+        wait_for(Duration::from_secs(5), "the VPN's name again", || async {
+            (getent(INTRANET_NAME).await.as_deref() == Some(INTRANET_ADDR)).then_some(())
+        })
+        .await;
+
         // Down: the forwarder stops, resolv.conf is the uplink's again.
         ns_connections(&conn, &ns_path)
             .await

@@ -179,8 +179,11 @@ pub fn is_ours(cmdline: &[u8], conf: &Path) -> bool {
         && args.any(|a| a == want.as_bytes())
 }
 
-/// Sends `sig` to `pid`.
+/// Sends `sig` to `pid` (never to 0, which would be the daemon's group).
 pub fn signal(pid: u32, sig: nix::sys::signal::Signal) {
+    if pid == 0 {
+        return;
+    }
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig);
 }
 

@@ -18,6 +18,9 @@ use crate::dns::Dns;
 use crate::forwarder::{self, Files};
 use crate::record::{Entry, Recorded};
 
+/// How many times a forwarder that ended by itself is started again.
+const MAX_RESTARTS: u32 = 3;
+
 impl Manager {
     /// VPN `n`, not isolated, is up in namespace `ns` with these name
     /// servers and domains: their queries go to its servers from now on.
@@ -76,49 +79,59 @@ impl Manager {
         domains: Vec<String>,
         servers: Vec<IpAddr>,
     ) -> Result<(), Error> {
-        let files = Files::of(&self.state_dir, name);
         let mut fw = Forwarder {
             name: name.to_owned(),
             pid: 0,
+            restarts: 0,
             upstream,
             vpns: [(n, (domains, servers))].into(),
         };
-        let conf = forwarder::conf_text(name, &files);
-        let servers_text = forwarder::servers_text(&fw.upstream.servers, &fw.split());
-        let target = self.namespace(ns)?;
-        let netns = self.ns_file(&target)?;
         self.record(Entry::ForwarderStarting {
             name: name.to_owned(),
             servers: fw.upstream.servers.iter().map(|s| s.to_string()).collect(),
             search: fw.upstream.search.clone(),
         })?;
-        let f2 = files.clone();
+        if let Err(e) = self.spawn_forwarder(ns, &mut fw).await {
+            Files::of(&self.state_dir, name).remove();
+            self.record(Entry::ForwarderStopped {
+                name: name.to_owned(),
+            })?;
+            return Err(e);
+        }
+        let resolv = fw.resolv();
+        self.forwarders.insert(ns, fw);
+        if let Err(e) = self.set_vpn_dns(ns, resolv).await {
+            self.stop_forwarder(ns).await;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Writes `fw`'s files and starts its dnsmasq in namespace `ns`,
+    /// recording its pid and watching for its end.
+    async fn spawn_forwarder(&mut self, ns: u32, fw: &mut Forwarder) -> Result<(), Error> {
+        let name = fw.name.clone();
+        let files = Files::of(&self.state_dir, &name);
+        let conf = forwarder::conf_text(&name, &files);
+        let servers_text = forwarder::servers_text(&fw.upstream.servers, &fw.split());
+        let target = self.namespace(ns)?;
+        let netns = self.ns_file(&target)?;
         let started = tokio::task::spawn_blocking(move || {
-            forwarder::write(&f2, &conf, &servers_text)
-                .map_err(|e| Error::Failed(format!("writing {}: {e}", f2.conf.display())))?;
-            forwarder::start(&f2, netns)
+            forwarder::write(&files, &conf, &servers_text)
+                .map_err(|e| Error::Failed(format!("writing {}: {e}", files.conf.display())))?;
+            forwarder::start(&files, netns)
         })
         .await
         .map_err(|e| Error::Failed(format!("starting the forwarder: {e}")))
         .and_then(|r| r);
-        let mut child = match started {
-            Ok(c) => c,
-            Err(e) => {
-                files.remove();
-                self.record(Entry::ForwarderStopped {
-                    name: name.to_owned(),
-                })?;
-                return Err(e);
-            }
-        };
+        let mut child = started?;
         fw.pid = child.id();
         self.record(Entry::ForwarderStarted {
-            name: name.to_owned(),
+            name: name.clone(),
             pid: fw.pid,
         })?;
-        tracing::info!(name, pid = fw.pid, "split DNS forwarder started");
+        tracing::info!(%name, pid = fw.pid, "split DNS forwarder started");
         if let Some(err) = child.stderr.take() {
-            let name = name.to_owned();
             std::thread::spawn(move || {
                 use std::io::BufRead;
                 for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
@@ -130,12 +143,6 @@ impl Manager {
         crate::vpn::launch::watch_exit(child, move |status| {
             let _ = later.send(Later::ForwarderExited(ns, pid, status));
         });
-        let resolv = fw.resolv();
-        self.forwarders.insert(ns, fw);
-        if let Err(e) = self.set_vpn_dns(ns, resolv).await {
-            self.stop_forwarder(ns).await;
-            return Err(e);
-        }
         Ok(())
     }
 
@@ -183,16 +190,29 @@ impl Manager {
         tracing::info!(name = %fw.name, pid = fw.pid, "split DNS forwarder stopped");
     }
 
-    /// A forwarder process ended. If it was not asked to, the namespace's
-    /// own DNS comes back (a resolv.conf naming a dead forwarder resolves
-    /// nothing).
+    /// A forwarder process ended. If it was not asked to, it is started
+    /// again (up to MAX_RESTARTS times); after that the namespace's
+    /// resolv.conf still names it, so the VPN's names fail rather than go
+    /// to the uplink's servers, until the VPN goes down.
     pub(super) async fn forwarder_exited(&mut self, ns: u32, pid: u32, status: i32) {
-        if self.forwarders.get(ns).is_none_or(|f| f.pid != pid) {
+        let Some(mut fw) = self.forwarders.get(ns).cloned() else {
+            return;
+        };
+        if fw.pid != pid {
             return;
         }
-        tracing::warn!(ns, pid, status, "the split DNS forwarder ended by itself");
-        self.stop_forwarder(ns).await;
-        self.vpn_dns_ended(ns).await;
+        fw.pid = 0;
+        if fw.restarts >= MAX_RESTARTS {
+            tracing::error!(name = %fw.name, pid, status, "the split DNS forwarder ended again: not restarted; names in the namespace fail until the VPN goes down");
+            self.forwarders.insert(ns, fw);
+            return;
+        }
+        fw.restarts += 1;
+        tracing::warn!(name = %fw.name, pid, status, "the split DNS forwarder ended by itself: starting it again");
+        if let Err(e) = self.spawn_forwarder(ns, &mut fw).await {
+            tracing::error!(name = %fw.name, "starting the split DNS forwarder again: {}", e.message());
+        }
+        self.forwarders.insert(ns, fw);
     }
 
     /// At start: forwarders the previous run left are stopped (the VPNs

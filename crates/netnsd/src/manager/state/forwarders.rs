@@ -11,7 +11,10 @@ use crate::dns::Dns;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forwarder {
     pub name: String,
+    /// 0 while none runs (it ended and was not started again).
     pub pid: u32,
+    /// How many times it was started again after ending by itself.
+    pub restarts: u32,
     /// The namespace's own DNS, as it was before the forwarder: where
     /// everything but the VPNs' domains goes.
     pub upstream: Dns,
@@ -108,6 +111,7 @@ mod tests {
             Forwarder {
                 name: "work".into(),
                 pid: 100,
+                restarts: 0,
                 upstream: Dns {
                     servers: vec![ip("192.0.2.53")],
                     search: vec!["home.example".into(), "corp.example".into()],
