@@ -170,6 +170,21 @@ pub fn start(files: &Files, netns: File) -> Result<Child, Error> {
     })
 }
 
+/// Waits (blocking, at most `limit`) for dnsmasq's pid file, which it
+/// writes once its sockets are bound; whether it came.
+pub fn wait_ready(files: &Files, limit: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if fs::read_to_string(&files.pid).is_ok_and(|p| !p.trim().is_empty()) {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// Whether a process's command line (NUL-separated) is the forwarder whose
 /// options file is `conf`.
 pub fn is_ours(cmdline: &[u8], conf: &Path) -> bool {

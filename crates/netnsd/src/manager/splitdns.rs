@@ -20,6 +20,8 @@ use crate::record::{Entry, Recorded};
 
 /// How many times a forwarder that ended by itself is started again.
 const MAX_RESTARTS: u32 = 3;
+/// How long a starting forwarder has to listen.
+const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Manager {
     /// VPN `n`, not isolated, is up in namespace `ns` with these name
@@ -119,7 +121,14 @@ impl Manager {
         let started = tokio::task::spawn_blocking(move || {
             forwarder::write(&files, &conf, &servers_text)
                 .map_err(|e| Error::Failed(format!("writing {}: {e}", files.conf.display())))?;
-            forwarder::start(&files, netns)
+            let _ = std::fs::remove_file(&files.pid);
+            let child = forwarder::start(&files, netns)?;
+            // dnsmasq writes its pid file once it listens: only then does
+            // resolv.conf name it (bounded; a slow start is logged).
+            if !forwarder::wait_ready(&files, READY_WAIT) {
+                tracing::warn!(pid = child.id(), "the split DNS forwarder is slow to start");
+            }
+            Ok(child)
         })
         .await
         .map_err(|e| Error::Failed(format!("starting the forwarder: {e}")))
