@@ -10,6 +10,7 @@
 //! | namespaces | the filesystem (`/run/netns`), iproute2 (`ip netns list`), the bus (NetNsInstance objects) |
 //! | DNS files | the filesystem (`/etc/netns/NAME`) |
 //! | an activation's state (helper socket, secrets) | the filesystem (`/run/netnsd/vpn`) |
+//! | split DNS forwarders' files | the filesystem (`/run/netnsd/dnsmasq`) |
 //! | VPN clients, programs the daemon started, anything still inside a namespace that should be gone | `/proc` (exe, parent, network namespace) |
 //! | client tunnels (`nsvpnN`, any tun or WireGuard link in rootns) | `ip -d link`, in rootns and every kept namespace |
 //! | uplink host ends (`nsuN`) | `ip link`, in rootns and every kept namespace |
@@ -37,6 +38,9 @@ pub const LEFTOVERS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where an activation keeps its helper socket and secret files.
 pub const VPN_STATE_DIR: &str = "/run/netnsd/vpn";
+
+/// Where the split DNS forwarders keep their options, servers and pid files.
+pub const FORWARDER_DIR: &str = "/run/netnsd/dnsmasq";
 
 /// What a test legitimately keeps when it checks that nothing is left.
 #[derive(Debug, Clone, Default)]
@@ -157,7 +161,8 @@ pub async fn leftovers(keep: &Keep) -> Vec<String> {
     left
 }
 
-/// /run/netns, `ip netns list`, /etc/netns and /run/netnsd/vpn.
+/// /run/netns, `ip netns list`, /etc/netns, /run/netnsd/vpn and
+/// /run/netnsd/dnsmasq.
 async fn namespaces_left(keep: &Keep, left: &mut Vec<String>) {
     for n in run_netns_entries() {
         if !keep.keeps_ns(&n) {
@@ -189,6 +194,11 @@ async fn namespaces_left(keep: &Keep, left: &mut Vec<String>) {
     for f in dir_entries(Path::new(VPN_STATE_DIR)) {
         if !keep.keeps_path(&Path::new(VPN_STATE_DIR).join(&f)) {
             left.push(format!("{VPN_STATE_DIR}: {f}"));
+        }
+    }
+    for f in dir_entries(Path::new(FORWARDER_DIR)) {
+        if !keep.keeps_path(&Path::new(FORWARDER_DIR).join(&f)) {
+            left.push(format!("{FORWARDER_DIR}: {f}"));
         }
     }
 }

@@ -229,7 +229,10 @@ pub fn parse(file: &Path, text: &str) -> Result<Declared, String> {
 fn dhcp(options: &mut HashMap<String, OwnedVariant>) -> Result<(), String> {
     if crate::dbus::options::NS_KEYS.contains(&"dhcp") {
         // dhcp=false asks for nothing: no key, valid with any uplink.
-        if options.get("dhcp").is_some_and(|v| bool::try_from(&**v) == Ok(false)) {
+        if options
+            .get("dhcp")
+            .is_some_and(|v| bool::try_from(&**v) == Ok(false))
+        {
             options.remove("dhcp");
         }
         return Ok(());

@@ -18,6 +18,7 @@ mod dhcp;
 mod dispatcher;
 pub mod dns;
 pub mod firewall;
+mod forwarder;
 pub mod helpers;
 pub mod limits;
 mod manager;

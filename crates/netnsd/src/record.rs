@@ -104,6 +104,23 @@ pub enum Entry {
     ForwardsCleared {
         name: String,
     },
+    /// About to start namespace NAME's split DNS forwarder (dnsmasq, its
+    /// files under STATE_DIR/dnsmasq), forwarding to the namespace's own
+    /// DNS, which comes back when it stops.
+    ForwarderStarting {
+        name: String,
+        servers: Vec<String>,
+        search: Vec<String>,
+    },
+    /// It runs, as PID.
+    ForwarderStarted {
+        name: String,
+        pid: u32,
+    },
+    /// It was stopped (or ended) and its files removed.
+    ForwarderStopped {
+        name: String,
+    },
 }
 
 /// What an uplink is made of, enough to find and remove it after a crash.
@@ -156,6 +173,17 @@ pub struct Recorded {
     pub mss: BTreeMap<String, Vec<String>>,
     /// Port forwards: namespace name → id → forward.
     pub forwards: BTreeMap<String, BTreeMap<u32, netnsd_api::forward::Forward>>,
+    /// Split DNS forwarders that were running (or starting): namespace
+    /// name → the namespace's own DNS and the pid, once known.
+    pub forwarders: BTreeMap<String, ForwarderRecord>,
+}
+
+/// What the journal says about a split DNS forwarder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ForwarderRecord {
+    pub servers: Vec<String>,
+    pub search: Vec<String>,
+    pub pid: Option<u32>,
 }
 
 /// What the journal says about one namespace after replay.
@@ -313,6 +341,28 @@ fn replay(r: impl BufRead) -> Recorded {
             Ok(Entry::ForwardsCleared { name }) => {
                 st.forwards.remove(&name);
             }
+            Ok(Entry::ForwarderStarting {
+                name,
+                servers,
+                search,
+            }) => {
+                st.forwarders.insert(
+                    name,
+                    ForwarderRecord {
+                        servers,
+                        search,
+                        pid: None,
+                    },
+                );
+            }
+            Ok(Entry::ForwarderStarted { name, pid }) => {
+                if let Some(f) = st.forwarders.get_mut(&name) {
+                    f.pid = Some(pid);
+                }
+            }
+            Ok(Entry::ForwarderStopped { name }) => {
+                st.forwarders.remove(&name);
+            }
             Err(e) => tracing::warn!("skipping an unreadable journal line ({e}): {line:?}"),
         }
     }
@@ -462,6 +512,38 @@ mod tests {
         assert_eq!(st.uplinks.keys().collect::<Vec<_>>(), ["done"]);
         assert_eq!(st.uplinks_setting.len(), 1);
         assert_eq!(st.uplinks_setting["cut"], up(3));
+    }
+
+    #[test]
+    fn forwarders_fold() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        let starting = |name: &str| Entry::ForwarderStarting {
+            name: name.into(),
+            servers: vec!["192.0.2.53".into()],
+            search: vec!["example".into()],
+        };
+        for e in [
+            starting("a"),
+            Entry::ForwarderStarted {
+                name: "a".into(),
+                pid: 42,
+            },
+            starting("b"),
+            starting("c"),
+            Entry::ForwarderStarted {
+                name: "c".into(),
+                pid: 43,
+            },
+            Entry::ForwarderStopped { name: "c".into() },
+        ] {
+            j.append(&e).unwrap();
+        }
+        let (_, st) = Journal::open(dir.path()).unwrap();
+        assert_eq!(st.forwarders.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(st.forwarders["a"].pid, Some(42));
+        assert_eq!(st.forwarders["b"].pid, None);
+        assert_eq!(st.forwarders["b"].servers, ["192.0.2.53"]);
     }
 
     #[test]

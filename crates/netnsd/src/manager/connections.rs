@@ -524,6 +524,11 @@ impl Manager {
                 return self.fail(n, reason::IP_CONFIG_INVALID).await;
             }
         }
+        if !isolated {
+            // Split DNS: the VPN's domains through its servers (a forwarder
+            // in the namespace, if it has DNS of its own to split from).
+            self.split_dns_up(n, a.ns, &c.dns, &c.domains).await;
+        }
         if let Some(reply) = self.runs.get_mut(&n).and_then(|r| r.helper_reply.take()) {
             let _ = reply.send("ok".into());
         }

@@ -22,6 +22,7 @@ mod profiles;
 mod publish;
 mod reconcile;
 mod registry;
+mod splitdns;
 mod state;
 mod uplink;
 
@@ -49,7 +50,9 @@ use crate::netns::RunDir;
 use crate::record::{Entry, Journal};
 use crate::uplink::Pool;
 use crate::watch::DirEvent;
-use state::{Actives, Devices, DnsFiles, Forwards, Namespaces, Processes, Profiles, Uplinks};
+use state::{
+    Actives, Devices, DnsFiles, Forwarders, Forwards, Namespaces, Processes, Profiles, Uplinks,
+};
 
 /// How long a creation waits for iproute2's lock on /run/netns, when it is
 /// needed (the directory is not a shared mount point yet) and someone holds
@@ -97,6 +100,8 @@ enum Later {
     TunTimeout(u32),
     /// A VPN client process ended.
     VpnExited(u32, i32),
+    /// A split DNS forwarder ended: namespace, pid, status.
+    ForwarderExited(u32, u32, i32),
     /// The activation took too long.
     ConnectTimeout(u32),
     /// Take a deactivated connection's object off the bus.
@@ -139,6 +144,8 @@ pub struct Manager {
     dhcps: dhcp::Dhcps,
     /// Declared namespaces' files (`/etc/netnsd/namespaces.d`).
     declared_dir: PathBuf,
+    /// Split DNS forwarders, by namespace.
+    forwarders: Forwarders,
 }
 
 impl Manager {
@@ -199,6 +206,7 @@ impl Manager {
             route_watches: HashMap::new(),
             dhcps: dhcp::Dhcps::default(),
             declared_dir: config.declared_dir.clone(),
+            forwarders: Forwarders::default(),
         };
         let number = m.namespaces.number();
         m.namespaces.insert(Namespace::new(
@@ -289,6 +297,9 @@ impl Manager {
                         self.fail(n, netnsd_api::state::reason::CONNECT_TIMEOUT).await
                     }
                     Later::VpnExited(n, status) => self.vpn_exited(n, status).await,
+                    Later::ForwarderExited(ns, pid, status) => {
+                        self.forwarder_exited(ns, pid, status).await
+                    }
                     Later::ConnectTimeout(n) => self.connect_timeout(n).await,
                     Later::ForgetActive(n) => self.forget_active(n).await,
                     Later::Dhcp(ns, generation, r) => self.on_dhcp(ns, generation, r).await,

@@ -230,6 +230,8 @@ impl Manager {
                 self.restore_sysctls(uplink_ns).await;
             }
         }
+        // A split DNS forwarder inside would keep the namespace alive.
+        self.stop_forwarder(ns.number).await;
         if self.dns.has(ns.number) {
             if let Err(e) = crate::dns::remove(self.dns.etc(), &ns.name) {
                 errors.push(format!("remove /etc/netns/{}: {e}", ns.name));

@@ -115,6 +115,14 @@ impl Manager {
                     nix::sys::signal::Signal::SIGTERM,
                 );
             }
+            // Its helper socket and secret files (`N.sock`, `N.auth`, …).
+            let prefix = format!("{active}.");
+            let dir = self.state_dir.join("vpn");
+            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
         }
         // Namespaces made for connections (not persistent) whose connection
         // is gone with the previous run: removed, unless something still
@@ -191,6 +199,7 @@ impl Manager {
             }
         }
         keep.extend(self.forwards_found(&recorded.forwards));
+        self.reconcile_forwarders(&recorded, &mut keep);
         self.journal
             .rewrite(&keep)
             .map_err(|e| Error::Failed(format!("rewrite the journal: {e}")))

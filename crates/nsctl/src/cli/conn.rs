@@ -533,6 +533,11 @@ is printed, as NetworkManager names it: login-failed, connect-timeout, service-s
 exit status 1). With --json, each state change is printed as one JSON object per line with \
 the keys object, state, vpn_state, reason and namespace.
 
+A profile without netns-isolate brought up in a namespace that has DNS of its own (--from NS, \
+a namespace with --dns): the domains the VPN pushes are resolved by the VPN's name servers, \
+everything else by the namespace's own (split DNS, through a dnsmasq that netnsd runs in NS \
+while the VPN is up).
+
 If it is not up within --timeout seconds, nsctl stops waiting and exits with status 8; the \
 activation goes on (\"nsctl vpn down\" stops it). With --timeout 0, nsctl prints the active \
 connection's object path and does not wait. Interrupting nsctl does not stop the activation \

@@ -111,6 +111,7 @@ impl Manager {
             self.delete_kernel_link(n, &run.tundev).await;
         }
         let _ = self.record(crate::record::Entry::VpnStopped { active: n });
+        self.split_dns_down(n).await;
         if let Some((name, created, persistent)) = &run.isolate
             && let Some(ns) = self.namespaces.get(name)
         {

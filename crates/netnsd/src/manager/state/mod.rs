@@ -9,6 +9,7 @@
 mod actives;
 mod devices;
 mod dns;
+mod forwarders;
 mod forwards;
 mod namespaces;
 mod processes;
@@ -19,6 +20,7 @@ mod uplinks;
 pub use actives::{ActiveInfo, ActiveTable, Actives};
 pub use devices::{Device, DeviceTable, Devices, Gone, Seen, Waiter};
 pub use dns::{DnsFiles, VpnDns};
+pub use forwarders::{Forwarder, Forwarders, LISTEN};
 pub use forwards::Forwards;
 pub use namespaces::{Namespace, Namespaces, NsTable};
 pub use processes::Processes;
