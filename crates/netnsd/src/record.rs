@@ -81,6 +81,19 @@ pub enum Entry {
     VpnStopped {
         active: u32,
     },
+    /// A program run by Spawn as a systemd unit (where systemd runs):
+    /// the unit is systemd's, and outlives the daemon; a restarted daemon
+    /// takes it back, so that the namespace stays in use and the program's
+    /// end is announced.
+    SpawnUnitStarted {
+        unit: String,
+        ns: String,
+        pid: u32,
+    },
+    /// That program ended and its unit was let go.
+    SpawnUnitEnded {
+        unit: String,
+    },
 }
 
 /// What an uplink is made of, enough to find and remove it after a crash.
@@ -122,6 +135,8 @@ pub struct Recorded {
     pub sysctls: BTreeMap<(String, String), String>,
     /// VPN clients that were running: active number → (pid, tunnel device).
     pub vpn_clients: BTreeMap<u32, (u32, String)>,
+    /// Spawned programs running as units: unit name → (namespace, pid).
+    pub spawn_units: BTreeMap<String, (String, u32)>,
 }
 
 /// What the journal says about one namespace after replay.
@@ -255,6 +270,12 @@ fn replay(r: impl BufRead) -> Recorded {
             }
             Ok(Entry::VpnStopped { active }) => {
                 st.vpn_clients.remove(&active);
+            }
+            Ok(Entry::SpawnUnitStarted { unit, ns, pid }) => {
+                st.spawn_units.insert(unit, (ns, pid));
+            }
+            Ok(Entry::SpawnUnitEnded { unit }) => {
+                st.spawn_units.remove(&unit);
             }
             Err(e) => tracing::warn!("skipping an unreadable journal line ({e}): {line:?}"),
         }
