@@ -1,7 +1,7 @@
 //! Spawn where systemd runs: the program becomes a transient service of the
 //! calling user (`netnsd-spawn-NS-N.service` in `user-UID.slice`), started
 //! by systemd's own manager through StartTransientUnit, as `systemd-run
-//! --pty` does, over systemd's private socket (peer to peer, root only).
+//! --pty` does, over the system bus.
 //! The program then lives in the user's slice, not in netnsd's control
 //! group: it is not subject to the daemon's unit hardening, and it survives
 //! a restart of netnsd. systemd applies what the fork path does by hand:
@@ -30,8 +30,6 @@ pub fn sd_booted() -> bool {
     Path::new("/run/systemd/system").is_dir()
 }
 
-/// systemd's private socket: root talks to its manager there without a bus.
-const PRIVATE: &str = "unix:path=/run/systemd/private";
 const DEST: &str = "org.freedesktop.systemd1";
 const MANAGER_PATH: &str = "/org/freedesktop/systemd1";
 const MANAGER: &str = "org.freedesktop.systemd1.Manager";
@@ -199,11 +197,13 @@ pub struct Unit {
 }
 
 async fn connect() -> io::Result<zbus::Connection> {
-    zbus::connection::Builder::address(PRIVATE)
-        .p2p()
-        .build()
+    // The system bus, where systemd's manager is whenever the bus runs (and
+    // netnsd needs the bus anyway). Not its private socket: systemd signs
+    // what it sends there with its well-known name as the sender, which
+    // zbus refuses to read ("Invalid unique name").
+    zbus::Connection::system()
         .await
-        .map_err(|e| io::Error::other(format!("connect to systemd ({PRIVATE}): {e}")))
+        .map_err(|e| io::Error::other(format!("connect to systemd over the system bus: {e}")))
 }
 
 fn bus_err(what: &str, e: zbus::Error) -> io::Error {
@@ -227,7 +227,7 @@ where
     let v: zbus::OwnedVariant = reply
         .body()
         .deserialize()
-        .map_err(|e| bus_err(&format!("read {prop}"), e.into()))?;
+        .map_err(|e| bus_err(&format!("read {prop}"), e))?;
     T::try_from(v).map_err(|e| io::Error::other(format!("systemd: {prop}: {e}")))
 }
 
@@ -239,7 +239,7 @@ async fn unit_path(conn: &zbus::Connection, name: &str) -> io::Result<OwnedObjec
     reply
         .body()
         .deserialize()
-        .map_err(|e| bus_err(&format!("find {name}"), e.into()))
+        .map_err(|e| bus_err(&format!("find {name}"), e))
 }
 
 /// How the program ended: what ProcessExited reports (the exit code, or
