@@ -73,6 +73,38 @@ fn unit_exposure_is_at_most_6() {
     );
 }
 
+/// Options that run the service in a mount namespace of its own, where the
+/// /run/netns/NAME bind mounts would be invisible to the host.
+const MOUNT_NAMESPACING: &[&str] = &[
+    "ProtectSystem",
+    "ProtectHome",
+    "PrivateTmp",
+    "PrivateDevices",
+    "PrivateMounts",
+    "PrivateIPC",
+    "PrivateUsers",
+    "PrivateNetwork",
+    "NetworkNamespacePath",
+    "ReadWritePaths",
+    "ReadOnlyPaths",
+    "InaccessiblePaths",
+    "ExecPaths",
+    "NoExecPaths",
+    "TemporaryFileSystem",
+    "BindPaths",
+    "BindReadOnlyPaths",
+    "ProtectKernelTunables",
+    "ProtectKernelModules",
+    "ProtectKernelLogs",
+    "ProtectControlGroups",
+    "ProtectProc",
+    "ProcSubset",
+    "RootDirectory",
+    "RootImage",
+    "MountAPIVFS",
+    "DynamicUser",
+];
+
 #[test]
 fn unit_keeps_the_hosts_mount_namespace() {
     for file in ["systemd/netnsd.service"] {
