@@ -121,6 +121,19 @@ pub enum Entry {
     ForwarderStopped {
         name: String,
     },
+    /// A program run by Spawn as a systemd unit (where systemd runs):
+    /// the unit is systemd's, and outlives the daemon; a restarted daemon
+    /// takes it back, so that the namespace stays in use and the program's
+    /// end is announced.
+    SpawnUnitStarted {
+        unit: String,
+        ns: String,
+        pid: u32,
+    },
+    /// That program ended and its unit was let go.
+    SpawnUnitEnded {
+        unit: String,
+    },
 }
 
 /// What an uplink is made of, enough to find and remove it after a crash.
@@ -176,6 +189,8 @@ pub struct Recorded {
     /// Split DNS forwarders that were running (or starting): namespace
     /// name → the namespace's own DNS and the pid, once known.
     pub forwarders: BTreeMap<String, ForwarderRecord>,
+    /// Spawned programs running as units: unit name → (namespace, pid).
+    pub spawn_units: BTreeMap<String, (String, u32)>,
 }
 
 /// What the journal says about a split DNS forwarder.
@@ -362,6 +377,12 @@ fn replay(r: impl BufRead) -> Recorded {
             }
             Ok(Entry::ForwarderStopped { name }) => {
                 st.forwarders.remove(&name);
+            }
+            Ok(Entry::SpawnUnitStarted { unit, ns, pid }) => {
+                st.spawn_units.insert(unit, (ns, pid));
+            }
+            Ok(Entry::SpawnUnitEnded { unit }) => {
+                st.spawn_units.remove(&unit);
             }
             Err(e) => tracing::warn!("skipping an unreadable journal line ({e}): {line:?}"),
         }

@@ -26,6 +26,8 @@ use std::time::Duration;
 
 use nix::unistd::{Gid, Uid, User};
 
+pub mod unit;
+
 /// Who the program runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {

@@ -132,6 +132,10 @@ pub struct Manager {
     dns: DnsFiles,
     forwards: Forwards,
     processes: Processes,
+    /// Spawned programs running as systemd units: pid → unit name.
+    units: HashMap<u32, String>,
+    /// Units started so far (the next unit's number).
+    spawn_units: u64,
     profiles: Profiles,
     actives: Actives,
     /// Running VPN clients, by active connection number.
@@ -199,6 +203,8 @@ impl Manager {
             dns: DnsFiles::new(config.etc_netns.clone(), config.host_nsswitch.clone()),
             forwards: Forwards::default(),
             processes: Processes::default(),
+            units: HashMap::new(),
+            spawn_units: 0,
             profiles: Profiles::default(),
             actives: Actives::default(),
             runs: HashMap::new(),

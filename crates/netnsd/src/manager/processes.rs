@@ -10,6 +10,7 @@ use netnsd_api::Error;
 use tokio::sync::oneshot;
 
 use super::{Later, Manager};
+use crate::record::Entry;
 use crate::spawn::{self, Identity};
 
 /// A Spawn request, validated and authorized by the bus layer.
@@ -34,8 +35,35 @@ pub(super) struct Started {
     ns_name: String,
     program: String,
     uid: u32,
-    result: std::io::Result<std::process::Child>,
+    result: std::io::Result<Running>,
     reply: oneshot::Sender<Result<u32, Error>>,
+}
+
+/// A started program: the daemon's child (the fork path), or a unit of
+/// systemd's (where systemd runs).
+pub(super) enum Running {
+    Child(std::process::Child),
+    Unit(spawn::unit::Unit),
+}
+
+impl Running {
+    fn pid(&self) -> u32 {
+        match self {
+            Running::Child(c) => c.id(),
+            Running::Unit(u) => u.pid,
+        }
+    }
+
+    /// Waits for the end; the status as ProcessExited reports it.
+    async fn wait(self) -> i32 {
+        match self {
+            Running::Child(c) => spawn::wait_exit(c)
+                .await
+                .map(spawn::status_code)
+                .unwrap_or(-1),
+            Running::Unit(u) => u.wait().await,
+        }
+    }
 }
 
 impl Manager {
@@ -62,6 +90,38 @@ impl Manager {
         };
         let program = a.argv[0].clone();
         let uid = a.identity.uid;
+        // Where systemd runs, the program becomes a unit of the caller's
+        // (see spawn::unit); elsewhere the daemon's child.
+        if spawn::unit::sd_booted() {
+            drop(netns);
+            let req = spawn::unit::Request {
+                argv: a.argv,
+                env: a.env,
+                cwd: a.cwd,
+                stdin: a.stdin,
+                stdout: a.stdout,
+                stderr: a.stderr,
+                identity: a.identity,
+                ns_name: target.name.clone(),
+                etc_dir: self.dns.dir_of(&target.name),
+            };
+            self.spawn_units += 1;
+            let first = self.spawn_units;
+            self.processes.starting(ns);
+            let tx = self.later_tx.clone();
+            tokio::spawn(async move {
+                let result = req.start(first, SPAWN_START_LIMIT).await.map(Running::Unit);
+                let _ = tx.send(Later::Started(Box::new(Started {
+                    ns,
+                    ns_name: target.name,
+                    program,
+                    uid,
+                    result,
+                    reply,
+                })));
+            });
+            return;
+        }
         let req = spawn::Request {
             argv: a.argv,
             env: a.env,
@@ -78,7 +138,9 @@ impl Manager {
         self.processes.starting(ns);
         let tx = self.later_tx.clone();
         tokio::spawn(async move {
-            let result = spawn::start_within(req, SPAWN_START_LIMIT).await;
+            let result = spawn::start_within(req, SPAWN_START_LIMIT)
+                .await
+                .map(Running::Child);
             let _ = tx.send(Later::Started(Box::new(Started {
                 ns,
                 ns_name: target.name,
@@ -99,8 +161,8 @@ impl Manager {
             result,
             reply,
         } = s;
-        let child = match result {
-            Ok(child) => child,
+        let running = match result {
+            Ok(running) => running,
             Err(e) => {
                 let err = match e.kind() {
                     std::io::ErrorKind::NotFound => Error::NotFound(format!(
@@ -128,21 +190,59 @@ impl Manager {
                 return;
             }
         };
-        let pid = child.id();
+        let pid = running.pid();
         self.processes.started(pid, ns);
-        tracing::info!(pid, uid, program, ns = %ns_name, "spawned");
+        if let Running::Unit(u) = &running {
+            tracing::info!(pid, uid, program, ns = %ns_name, unit = %u.name, "spawned as a unit");
+            let entry = Entry::SpawnUnitStarted {
+                unit: u.name.clone(),
+                ns: ns_name.clone(),
+                pid,
+            };
+            if let Err(e) = self.record(entry) {
+                tracing::warn!("{}", e.message());
+            }
+            self.units.insert(pid, u.name.clone());
+        } else {
+            tracing::info!(pid, uid, program, ns = %ns_name, "spawned");
+        }
         let tx = self.later_tx.clone();
         tokio::spawn(async move {
-            let status = spawn::wait_exit(child)
-                .await
-                .map(spawn::status_code)
-                .unwrap_or(-1);
+            let status = running.wait().await;
             let _ = tx.send(Later::Exited(pid, status));
         });
         let _ = reply.send(Ok(pid));
     }
 
+    /// Takes back the units a previous run started (see reconcile): each
+    /// still counts in its namespace, and its end is announced.
+    pub(super) fn adopt_units(&mut self, units: Vec<(String, u32, u32)>) {
+        for (unit, ns, pid) in units {
+            self.processes.started(pid, ns);
+            self.units.insert(pid, unit.clone());
+            let tx = self.later_tx.clone();
+            tokio::spawn(async move {
+                let status = match spawn::unit::Unit::find(&unit).await {
+                    Ok(u) => {
+                        tracing::info!(%unit, pid, "took back a unit started by a previous run");
+                        u.wait().await
+                    }
+                    Err(e) => {
+                        tracing::info!(%unit, pid, "a unit started by a previous run is gone: {e}");
+                        -1
+                    }
+                };
+                let _ = tx.send(Later::Exited(pid, status));
+            });
+        }
+    }
+
     pub(super) async fn process_exited(&mut self, pid: u32, status: i32) {
+        if let Some(unit) = self.units.remove(&pid)
+            && let Err(e) = self.record(Entry::SpawnUnitEnded { unit })
+        {
+            tracing::warn!("{}", e.message());
+        }
         let Some(exit) = self.processes.exited(pid, status) else {
             return;
         };

@@ -200,6 +200,20 @@ impl Manager {
         }
         keep.extend(self.forwards_found(&recorded.forwards));
         self.reconcile_forwarders(&recorded, &mut keep);
+        // Programs run by Spawn as systemd units: systemd kept them running;
+        // they are taken back where their namespace still is.
+        let mut units = Vec::new();
+        for (unit, (ns, pid)) in &recorded.spawn_units {
+            if let Some(n) = self.namespaces.get(ns) {
+                keep.push(Entry::SpawnUnitStarted {
+                    unit: unit.clone(),
+                    ns: ns.clone(),
+                    pid: *pid,
+                });
+                units.push((unit.clone(), n.number, *pid));
+            }
+        }
+        self.adopt_units(units);
         self.journal
             .rewrite(&keep)
             .map_err(|e| Error::Failed(format!("rewrite the journal: {e}")))

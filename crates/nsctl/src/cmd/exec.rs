@@ -99,6 +99,7 @@ pub async fn exec(conn: &Connection, args: ExecArgs) -> Result<u8, CliError> {
         None => None,
     };
     let mut forwarded = false;
+    let mut daemon_gone = false;
 
     let status = loop {
         let sig = tokio::select! {
@@ -118,7 +119,17 @@ pub async fn exec(conn: &Connection, args: ExecArgs) -> Result<u8, CliError> {
                 }
             },
             o = owner.next() => match o {
-                Some(Some(_)) => continue,
+                Some(Some(_)) => {
+                    daemon_gone = false;
+                    continue;
+                }
+                // Where systemd runs, the program is a unit of its own and
+                // outlives netnsd, whose next start announces its end: wait
+                // while it runs.
+                Some(None) if program_runs(pid) => {
+                    daemon_gone = true;
+                    continue;
+                }
                 _ => {
                     return Err(CliError::new(
                         Kind::Unreachable,
@@ -126,6 +137,15 @@ pub async fn exec(conn: &Connection, args: ExecArgs) -> Result<u8, CliError> {
                     ));
                 }
             },
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)), if daemon_gone => {
+                if program_runs(pid) {
+                    continue;
+                }
+                return Err(CliError::new(
+                    Kind::Unreachable,
+                    format!("PID {pid} ended while netnsd was stopped; its exit status is unknown"),
+                ));
+            }
             _ = sigwinch.recv(), if session.is_some() => {
                 if let Some(s) = &session {
                     pty::copy_window_size(&s.master);
@@ -173,6 +193,11 @@ async fn forward(proxy: &NetNsInstanceProxy<'_>, pid: u32, sig: Signal) -> bool 
         return false;
     };
     same && killpg(Pid::from_raw(p), sig).is_ok()
+}
+
+/// Whether process `pid` (as seen from here) still runs.
+fn program_runs(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Spawn's errors: a missing program (or working directory) as a shell
