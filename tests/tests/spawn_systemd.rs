@@ -328,6 +328,39 @@ async fn spawn_under_systemd_runs_a_unit_of_the_user_that_outlives_a_restart() {
             (sd.show(unit, "LoadState").await == "not-found").then_some(())
         })
         .await;
+
+        // On a terminal (script gives nsctl one), the unit's program gets
+        // the pseudo-terminal nsctl passes as its controlling terminal, as
+        // with `systemd-run --pty`; what it prints comes back through it.
+        let cmd = format!(
+            "{} exec blue -- sh -c 'test -t 0 && echo stdin-is-a-tty; \
+             exec 3</dev/tty && echo has-ctty; tty; exit 5'",
+            nsctl_bin().to_str().unwrap()
+        );
+        let out = sd
+            .inside("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .args(["env", "TERM=dumb", "script", "-qec", &cmd, "/dev/null"])
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = tokio::time::timeout(Duration::from_secs(15), out.wait_with_output())
+            .await
+            .expect("nsctl on a terminal ends")
+            .unwrap();
+        let seen = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(5),
+            "{seen}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(seen.contains("stdin-is-a-tty"), "{seen}");
+        assert!(seen.contains("has-ctty"), "{seen}");
+        assert!(seen.contains("/dev/pts/"), "{seen}");
         controller(&conn)
             .await
             .remove_network_namespace("blue")
