@@ -238,6 +238,12 @@ async fn nsctl_dhcp_lease_survives_a_crash_and_is_released_after() {
         .ok();
         let path = out.stdout.trim().to_owned();
         let ip_only = assert_bound("dh3", &path).await;
+        let show = nsctl(None, &["show", "dh3"]).await.ok();
+        assert!(
+            show.stdout
+                .contains(&format!("DHCP:       {ip_only}/24 from {WAN_V4}")),
+            "{show}"
+        );
 
         daemon.kill9().await;
         // The namespace keeps its address and route with no daemon.

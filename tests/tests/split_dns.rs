@@ -261,6 +261,12 @@ async fn vpn_domains_go_to_the_vpn_and_the_rest_to_the_uplink() {
         assert_eq!(dig(WWW_NAME).await, WWW_ADDR);
         // Short name through the search list (the VPN's domain).
         assert_eq!(getent("intranet").await.as_deref(), Some(INTRANET_ADDR));
+        // On the bus (SplitDns) and in nsctl show.
+        let show = nsctl(None, &["show", NS]).await.ok();
+        assert!(
+            show.stdout.contains("Split DNS:") && show.stdout.contains("corp.test via 10.99.0.53"),
+            "{show}"
+        );
         // And the intranet is reached by name, through the tunnel.
         let out = in_ns(
             NS,
@@ -332,6 +338,8 @@ async fn vpn_domains_go_to_the_vpn_and_the_rest_to_the_uplink() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert_eq!(forwarders(), [], "the forwarder stops with the VPN");
+        let show = nsctl(None, &["show", NS]).await.ok();
+        assert!(!show.stdout.contains("Split DNS"), "{show}");
         assert_eq!(dir_entries(FORWARDER_DIR), Vec::<String>::new());
         assert_eq!(getent(WWW_NAME).await.as_deref(), Some(WWW_ADDR));
         assert_eq!(getent(INTRANET_NAME).await, None);

@@ -99,7 +99,8 @@ goes down; UPLINK, none, veth or macvlan; PATH, its bind mount under /run/netns;
 NetNsInstance object on the bus.
 
 With --json, prints one JSON array of objects with the keys name, id, path, persistent, \
-managed, uplink, dns_servers (an array) and object.",
+managed, uplink, dns_servers (an array), split_dns and dhcp (only where there are) and \
+object.",
         after_help = exit_status_help()
     )]
     List,
@@ -144,9 +145,11 @@ Needs polkit's permission for net.netnsd.Netns1.manage-namespaces.",
     #[command(
         long_about = "\
 Show one network namespace as \"Key: value\" lines: Name, Id (inode number), Path, Persistent, \
-Managed, Uplink (none, veth or macvlan), DNS (its name servers, one per line, - for none) and \
-Object (with --json, one object with the keys of \"nsctl list --json\"). \"nsctl show rootns\" \
-shows the host's own namespace.",
+Managed, Uplink (none, veth or macvlan), DNS (its name servers, one per line, - for none); \
+while a VPN's split DNS forwarder runs there, Split DNS (each VPN domain via its servers, one \
+per line); for a macvlan uplink by DHCP, DHCP (the leased address from the server); and Object \
+(with --json, one object with the keys of \"nsctl list --json\", plus split_dns and dhcp when \
+there are). \"nsctl show rootns\" shows the host's own namespace.",
         after_help = exit_status_help()
     )]
     Show {

@@ -1,7 +1,7 @@
 //! One namespace as nsctl shows it, read from a NetNsInstance object's properties.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use zbus::wire::OwnedVariant;
@@ -26,6 +26,14 @@ pub struct Namespace {
     pub uplink: String,
     /// `DnsServers as`: the name servers of its resolv.conf (empty: none).
     pub dns_servers: Vec<String>,
+    /// `SplitDns a{sas}`: VPN domain → the VPN's servers, while a split DNS
+    /// forwarder runs (left out of the JSON when empty).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub split_dns: BTreeMap<String, Vec<String>>,
+    /// From `DhcpLease a{sv}`: the leased address and the server, for a
+    /// macvlan uplink by DHCP (left out of the JSON when there is none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dhcp: Option<DhcpLease>,
     /// The NetNsInstance object path.
     pub object: String,
 }
@@ -45,6 +53,16 @@ impl Namespace {
             managed: prop(&mut props, object, "Managed", "b")?,
             uplink: prop(&mut props, object, "Uplink", "s")?,
             dns_servers: prop(&mut props, object, "DnsServers", "as")?,
+            // Newer properties: an older daemon has none.
+            split_dns: props
+                .remove("SplitDns")
+                .and_then(|v| HashMap::<String, Vec<String>>::try_from(v).ok())
+                .map(|m| m.into_iter().collect())
+                .unwrap_or_default(),
+            dhcp: props
+                .remove("DhcpLease")
+                .and_then(|v| HashMap::<String, OwnedVariant>::try_from(v).ok())
+                .and_then(DhcpLease::from_dict),
             object: object.to_owned(),
         })
     }
@@ -52,6 +70,23 @@ impl Namespace {
     /// Whether this is the root namespace (object 0).
     pub fn is_root(&self) -> bool {
         self.object == netnsd_api::namespace_path(0)
+    }
+}
+
+/// What `nsctl show` says of a DHCP lease.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DhcpLease {
+    pub address: String,
+    pub server: String,
+}
+
+impl DhcpLease {
+    fn from_dict(mut d: HashMap<String, OwnedVariant>) -> Option<DhcpLease> {
+        let mut s = |k: &str| d.remove(k).and_then(|v| String::try_from(v).ok());
+        Some(DhcpLease {
+            address: s("address")?,
+            server: s("server").unwrap_or_default(),
+        })
     }
 }
 
@@ -102,6 +137,8 @@ pub(crate) mod tests {
             managed,
             uplink: "none".into(),
             dns_servers: Vec::new(),
+            split_dns: BTreeMap::new(),
+            dhcp: None,
             object: netnsd_api::namespace_path(n),
         }
     }
@@ -144,10 +181,38 @@ pub(crate) mod tests {
                 managed: true,
                 uplink: "veth".into(),
                 dns_servers: vec!["192.0.2.53".into(), "2001:db8::53".into()],
+                split_dns: BTreeMap::new(),
+                dhcp: None,
                 object: "/net/netnsd/Netns1/NetworkNamespace/3".into(),
             }
         );
         assert!(!ns.is_root());
+        // The split DNS and the DHCP lease, where the daemon has them.
+        let mut p = props();
+        p.insert(
+            "SplitDns".into(),
+            v(Variant::from(HashMap::from([(
+                "corp.test".to_owned(),
+                vec!["10.99.0.53".to_owned()],
+            )]))),
+        );
+        p.insert(
+            "DhcpLease".into(),
+            v(Variant::from(HashMap::from([
+                ("address".to_owned(), Variant::from("192.168.1.50/24")),
+                ("server".to_owned(), Variant::from("192.168.1.1")),
+                ("lease-time".to_owned(), Variant::from(120u32)),
+            ]))),
+        );
+        let ns = Namespace::from_properties("/o/3", p).unwrap();
+        assert_eq!(ns.split_dns["corp.test"], ["10.99.0.53"]);
+        assert_eq!(
+            ns.dhcp,
+            Some(DhcpLease {
+                address: "192.168.1.50/24".into(),
+                server: "192.168.1.1".into()
+            })
+        );
     }
 
     #[test]

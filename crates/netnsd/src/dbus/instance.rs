@@ -714,6 +714,20 @@ impl NetNsInstance {
         }
     }
 
+    /// (ext) Split DNS: while a VPN that is not isolated is up here with
+    /// domains of its own, the domains its servers answer (each with them);
+    /// everything else goes to the namespace's own DNS. Empty: none.
+    #[zbus(property)]
+    fn split_dns(&self) -> HashMap<String, Vec<String>> {
+        self.manager
+            .registry
+            .split_dns
+            .read()
+            .get(&self.ns.number)
+            .map(|s| s.clone().into_iter().collect())
+            .unwrap_or_default()
+    }
+
     /// The name servers in the namespace's resolv.conf (empty: none written).
     #[zbus(property)]
     fn dns_servers(&self) -> Vec<String> {

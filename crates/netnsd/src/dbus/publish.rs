@@ -202,7 +202,12 @@ impl Bus {
                 let _ = i.dhcp_lease_changed(e).await;
                 i.uplink_changed(e).await
             }
-            InstanceProperty::DnsServers => i.dns_servers_changed(e).await,
+            InstanceProperty::DnsServers => {
+                // The split DNS changes with the forwarder, which rewrites
+                // resolv.conf: announced together.
+                let _ = i.split_dns_changed(e).await;
+                i.dns_servers_changed(e).await
+            }
             InstanceProperty::ActiveConnections => i.active_connections_changed(e).await,
             InstanceProperty::PrimaryConnection => i.primary_connection_changed(e).await,
             InstanceProperty::PrimaryConnectionType => i.primary_connection_type_changed(e).await,

@@ -237,6 +237,7 @@ impl Manager {
             dns: self.dns.table(),
             profiles: self.profiles.table(),
             actives: self.actives.table(),
+            split_dns: self.forwarders.table(),
         }
     }
 

@@ -21,4 +21,6 @@ pub struct Registry {
     pub dns: Shared<BTreeMap<u32, Dns>>,
     pub profiles: Shared<ProfileTable>,
     pub actives: Shared<ActiveTable>,
+    /// Split DNS (domain → servers) of namespaces with a forwarder.
+    pub split_dns: Shared<BTreeMap<u32, super::state::SplitDns>>,
 }

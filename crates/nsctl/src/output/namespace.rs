@@ -60,6 +60,17 @@ pub fn show_text(ns: &Namespace) -> String {
     for (i, s) in ns.dns_servers.iter().enumerate() {
         lines.push((if i == 0 { "DNS" } else { "" }, terminal_safe(s)));
     }
+    for (i, (domain, servers)) in ns.split_dns.iter().enumerate() {
+        let v = format!("{} via {}", domain, servers.join(", "));
+        lines.push((
+            if i == 0 { "Split DNS" } else { "" },
+            Cow::Owned(terminal_safe(&v).into_owned()),
+        ));
+    }
+    if let Some(l) = &ns.dhcp {
+        let v = format!("{} from {}", l.address, l.server);
+        lines.push(("DHCP", Cow::Owned(terminal_safe(&v).into_owned())));
+    }
     lines.push(("Object", Cow::Borrowed(ns.object.as_str())));
     key_value_lines(&lines)
 }
@@ -185,6 +196,33 @@ Object:     /net/netnsd/Netns1/NetworkNamespace/1
         let root = show_text(&sample()[0]);
         assert!(root.contains("Path:       -\n"), "{root}");
         assert!(root.contains("Uplink:     none\nDNS:        -\n"), "{root}");
+    }
+
+    #[test]
+    fn show_text_has_split_dns_and_the_lease_when_there_are() {
+        let mut ns = sample()[1].clone();
+        ns.split_dns.insert(
+            "corp.test".into(),
+            vec!["10.99.0.53".into(), "10.99.0.54".into()],
+        );
+        ns.split_dns
+            .insert("lab.test".into(), vec!["10.99.0.55".into()]);
+        ns.dhcp = Some(crate::namespace::DhcpLease {
+            address: "192.168.1.50/24".into(),
+            server: "192.168.1.1".into(),
+        });
+        let t = show_text(&ns);
+        assert!(
+            t.contains("Split DNS:  corp.test via 10.99.0.53, 10.99.0.54\n            lab.test via 10.99.0.55\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("DHCP:       192.168.1.50/24 from 192.168.1.1\n"),
+            "{t}"
+        );
+        let v: Value = serde_json::from_str(&show_json(&ns)).unwrap();
+        assert_eq!(v["split_dns"]["lab.test"][0], "10.99.0.55");
+        assert_eq!(v["dhcp"]["server"], "192.168.1.1");
     }
 
     #[test]

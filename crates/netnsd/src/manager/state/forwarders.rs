@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
+use super::Shared;
 use crate::dns::Dns;
 
 /// One namespace's forwarder.
@@ -49,19 +50,52 @@ impl Forwarder {
     }
 }
 
+/// What the bus shows of a namespace's split DNS: domain → its servers.
+pub type SplitDns = BTreeMap<String, Vec<String>>;
+
 /// The forwarders, by namespace number.
 #[derive(Debug, Default)]
 pub struct Forwarders {
     by_ns: BTreeMap<u32, Forwarder>,
+    /// The split DNS of each namespace with a forwarder, for the bus.
+    table: Shared<BTreeMap<u32, SplitDns>>,
 }
 
 impl Forwarders {
+    /// The table, for the bus layer.
+    pub fn table(&self) -> Shared<BTreeMap<u32, SplitDns>> {
+        self.table.clone()
+    }
+
+    /// Brings namespace `ns`'s row of the table in line with its forwarder.
+    fn sync(&self, ns: u32) {
+        let mut t = self.table.write();
+        match self.by_ns.get(&ns) {
+            None => {
+                t.remove(&ns);
+            }
+            Some(f) => {
+                let mut split = SplitDns::new();
+                for (domains, servers) in f.vpns.values() {
+                    for d in domains {
+                        split
+                            .entry(d.clone())
+                            .or_default()
+                            .extend(servers.iter().map(|s| s.to_string()));
+                    }
+                }
+                t.insert(ns, split);
+            }
+        }
+    }
+
     pub fn get(&self, ns: u32) -> Option<&Forwarder> {
         self.by_ns.get(&ns)
     }
 
     pub fn insert(&mut self, ns: u32, f: Forwarder) {
         self.by_ns.insert(ns, f);
+        self.sync(ns);
     }
 
     /// Adds (or replaces) VPN `n`'s domains in namespace `ns`'s forwarder;
@@ -70,6 +104,7 @@ impl Forwarders {
         match self.by_ns.get_mut(&ns) {
             Some(f) => {
                 f.vpns.insert(n, (domains, servers));
+                self.sync(ns);
                 true
             }
             None => false,
@@ -84,13 +119,17 @@ impl Forwarders {
             .iter_mut()
             .find(|(_, f)| f.vpns.contains_key(&n))?;
         f.vpns.remove(&n);
-        Some((*ns, !f.vpns.is_empty()))
+        let (ns, more) = (*ns, !f.vpns.is_empty());
+        self.sync(ns);
+        Some((ns, more))
     }
 
     /// The forwarder of namespace `ns` is stopped (or ended, or its
     /// namespace is gone).
     pub fn take(&mut self, ns: u32) -> Option<Forwarder> {
-        self.by_ns.remove(&ns)
+        let f = self.by_ns.remove(&ns);
+        self.sync(ns);
+        f
     }
 }
 

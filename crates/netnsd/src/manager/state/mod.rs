@@ -20,7 +20,7 @@ mod uplinks;
 pub use actives::{ActiveInfo, ActiveTable, Actives};
 pub use devices::{Device, DeviceTable, Devices, Gone, Seen, Waiter};
 pub use dns::{DnsFiles, VpnDns};
-pub use forwarders::{Forwarder, Forwarders, LISTEN};
+pub use forwarders::{Forwarder, Forwarders, LISTEN, SplitDns};
 pub use forwards::Forwards;
 pub use namespaces::{Namespace, Namespaces, NsTable};
 pub use processes::Processes;
