@@ -212,9 +212,104 @@ pub enum NetnsRecord {
     },
 }
 
+/// Once this much has been appended since the journal was last written
+/// whole, it is compacted: replayed and written anew with only what it
+/// still says (a daemon that makes and removes namespaces for days keeps a
+/// small journal).
+const COMPACT_AFTER: u64 = 64 << 10;
+
 pub struct Journal {
     path: PathBuf,
     file: File,
+    /// Bytes appended since the journal was last written whole.
+    appended: u64,
+}
+
+impl Recorded {
+    /// The fewest entries that replay to this state.
+    pub fn entries(&self) -> Vec<Entry> {
+        let mut e = Vec::new();
+        for (name, r) in &self.netns {
+            e.push(match r {
+                NetnsRecord::Creating => Entry::NetnsCreating { name: name.clone() },
+                NetnsRecord::Created { inode, persistent } => Entry::NetnsCreated {
+                    name: name.clone(),
+                    inode: *inode,
+                    persistent: *persistent,
+                },
+            });
+        }
+        // Set before setting: an UplinkSet ends a setting of the same name.
+        for (name, u) in &self.uplinks {
+            e.push(Entry::UplinkSet {
+                name: name.clone(),
+                uplink: u.clone(),
+            });
+        }
+        for (name, u) in &self.uplinks_setting {
+            e.push(Entry::UplinkSetting {
+                name: name.clone(),
+                uplink: u.clone(),
+            });
+        }
+        for (name, (servers, search)) in &self.dns {
+            e.push(Entry::DnsSet {
+                name: name.clone(),
+                servers: servers.clone(),
+                search: search.clone(),
+            });
+        }
+        for ((ns, key), old) in &self.sysctls {
+            e.push(Entry::SysctlSet {
+                ns: ns.clone(),
+                key: key.clone(),
+                old: old.clone(),
+            });
+        }
+        for (active, (pid, tundev)) in &self.vpn_clients {
+            e.push(Entry::VpnStarted {
+                active: *active,
+                pid: *pid,
+                tundev: tundev.clone(),
+            });
+        }
+        for (ns, ifnames) in &self.mss {
+            e.push(Entry::MssClamp {
+                ns: ns.clone(),
+                ifnames: ifnames.clone(),
+            });
+        }
+        for (name, fs) in &self.forwards {
+            for (id, forward) in fs {
+                e.push(Entry::ForwardAdded {
+                    name: name.clone(),
+                    id: *id,
+                    forward: forward.clone(),
+                });
+            }
+        }
+        for (name, f) in &self.forwarders {
+            e.push(Entry::ForwarderStarting {
+                name: name.clone(),
+                servers: f.servers.clone(),
+                search: f.search.clone(),
+            });
+            if let Some(pid) = f.pid {
+                e.push(Entry::ForwarderStarted {
+                    name: name.clone(),
+                    pid,
+                });
+            }
+        }
+        for (unit, (ns, pid)) in &self.spawn_units {
+            e.push(Entry::SpawnUnitStarted {
+                unit: unit.clone(),
+                ns: ns.clone(),
+                pid: *pid,
+            });
+        }
+        e
+    }
 }
 
 impl Journal {
@@ -232,14 +327,39 @@ impl Journal {
             Err(e) => return Err(e),
         };
         let file = open_append(&path)?;
-        Ok((Journal { path, file }, state))
+        let appended = file.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok((
+            Journal {
+                path,
+                file,
+                appended,
+            },
+            state,
+        ))
     }
 
-    /// Records one change.
+    /// Records one change; now and then, compacts the journal.
     pub fn append(&mut self, entry: &Entry) -> io::Result<()> {
         let mut line = serde_json::to_vec(entry).map_err(io::Error::other)?;
         line.push(b'\n');
-        self.file.write_all(&line)
+        self.file.write_all(&line)?;
+        self.appended += line.len() as u64;
+        if self.appended >= COMPACT_AFTER
+            && let Err(e) = self.compact()
+        {
+            // Not fatal: the journal is whole, only longer.
+            tracing::warn!("compacting the journal: {e}");
+        }
+        Ok(())
+    }
+
+    /// Replays the journal and writes it anew with only what it still says.
+    pub fn compact(&mut self) -> io::Result<()> {
+        let state = replay(BufReader::new(File::open(&self.path)?));
+        let entries = state.entries();
+        self.rewrite(&entries)?;
+        tracing::debug!(entries = entries.len(), "journal compacted");
+        Ok(())
     }
 
     /// Replaces the journal with just `entries`, atomically.
@@ -260,6 +380,7 @@ impl Journal {
         }
         fs::rename(&tmp, &self.path)?;
         self.file = open_append(&self.path)?;
+        self.appended = 0;
         Ok(())
     }
 }
@@ -393,6 +514,165 @@ fn replay(r: impl BufRead) -> Recorded {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One entry of every kind that leaves something behind, and some that
+    /// take things away again.
+    fn every_kind() -> Vec<Entry> {
+        let veth = UplinkRecord::Veth {
+            uplink_ns: "rootns".into(),
+            host_if: "nsu1".into(),
+            slot: 1,
+            ipv6: true,
+        };
+        let fwd = netnsd_api::forward::Forward {
+            proto: netnsd_api::forward::Proto::Tcp,
+            host_port: 8080,
+            host_address: None,
+            port: 80,
+        };
+        vec![
+            Entry::NetnsCreating { name: "a".into() },
+            Entry::NetnsCreated {
+                name: "a".into(),
+                inode: 7,
+                persistent: true,
+            },
+            Entry::NetnsCreating {
+                name: "half".into(),
+            },
+            Entry::UplinkSet {
+                name: "a".into(),
+                uplink: veth.clone(),
+            },
+            Entry::UplinkSetting {
+                name: "half".into(),
+                uplink: veth.clone(),
+            },
+            Entry::UplinkSetting {
+                name: "a".into(),
+                uplink: veth.clone(),
+            },
+            Entry::DnsSet {
+                name: "a".into(),
+                servers: vec!["10.0.0.53".into()],
+                search: vec!["x".into()],
+            },
+            Entry::SysctlSet {
+                ns: "rootns".into(),
+                key: "k".into(),
+                old: "0".into(),
+            },
+            Entry::VpnStarted {
+                active: 3,
+                pid: 99,
+                tundev: "tun0".into(),
+            },
+            Entry::MssClamp {
+                ns: "a".into(),
+                ifnames: vec!["gre1".into()],
+            },
+            Entry::ForwardAdded {
+                name: "a".into(),
+                id: 1,
+                forward: fwd.clone(),
+            },
+            Entry::ForwardAdded {
+                name: "a".into(),
+                id: 2,
+                forward: fwd,
+            },
+            Entry::ForwardRemoved {
+                name: "a".into(),
+                id: 1,
+            },
+            Entry::ForwarderStarting {
+                name: "a".into(),
+                servers: vec!["1.1.1.1".into()],
+                search: vec![],
+            },
+            Entry::ForwarderStarted {
+                name: "a".into(),
+                pid: 42,
+            },
+            Entry::ForwarderStarting {
+                name: "half".into(),
+                servers: vec![],
+                search: vec![],
+            },
+            Entry::SpawnUnitStarted {
+                unit: "u.service".into(),
+                ns: "a".into(),
+                pid: 5,
+            },
+            Entry::NetnsCreating {
+                name: "gone".into(),
+            },
+            Entry::DnsSet {
+                name: "gone".into(),
+                servers: vec![],
+                search: vec![],
+            },
+            Entry::DnsCleared {
+                name: "gone".into(),
+            },
+            Entry::NetnsRemoved {
+                name: "gone".into(),
+            },
+        ]
+    }
+
+    fn replayed(entries: &[Entry]) -> Recorded {
+        let text: String = entries
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap() + "\n")
+            .collect();
+        replay(text.as_bytes())
+    }
+
+    #[test]
+    fn the_entries_of_a_state_replay_to_it() {
+        let state = replayed(&every_kind());
+        // Every part of the state is there, so the round trip means something.
+        assert!(!state.netns.is_empty() && !state.uplinks.is_empty());
+        assert!(!state.uplinks_setting.is_empty() && !state.dns.is_empty());
+        assert!(!state.sysctls.is_empty() && !state.vpn_clients.is_empty());
+        assert!(!state.mss.is_empty() && !state.forwards.is_empty());
+        assert!(!state.forwarders.is_empty() && !state.spawn_units.is_empty());
+        let entries = state.entries();
+        assert!(entries.len() < every_kind().len());
+        assert_eq!(replayed(&entries), state);
+    }
+
+    #[test]
+    fn a_long_running_journal_is_compacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        for e in every_kind() {
+            j.append(&e).unwrap();
+        }
+        let want = replayed(&every_kind());
+        // Namespaces made and removed for a long while.
+        for i in 0..5000 {
+            let name = format!("churn{i}");
+            j.append(&Entry::NetnsCreating { name: name.clone() })
+                .unwrap();
+            j.append(&Entry::NetnsCreated {
+                name: name.clone(),
+                inode: i,
+                persistent: true,
+            })
+            .unwrap();
+            j.append(&Entry::NetnsRemoved { name }).unwrap();
+        }
+        let len = std::fs::metadata(dir.path().join("journal")).unwrap().len();
+        assert!(
+            len < COMPACT_AFTER + 4096,
+            "the journal grew to {len} bytes"
+        );
+        drop(j);
+        let (_, state) = Journal::open(dir.path()).unwrap();
+        assert_eq!(state, want, "compaction kept exactly what the journal says");
+    }
 
     #[test]
     fn replay_folds_entries_and_survives_a_torn_line() {
