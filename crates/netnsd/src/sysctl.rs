@@ -30,3 +30,31 @@ pub fn set(netns: Option<&File>, key: &str, value: &str) -> io::Result<Option<St
     let target = ns.try_clone()?;
     thread::run("netns-sysctl", move || thread::within(&target, work)?)
 }
+
+/// Reads `key` in the namespace open at `netns` (the daemon's own when
+/// None); `Ok(None)` when the kernel has no such key.
+pub fn get(netns: Option<&File>, key: &str) -> io::Result<Option<String>> {
+    let path = Path::new("/proc/sys").join(key);
+    let work = move || -> io::Result<Option<String>> {
+        match fs::read_to_string(&path) {
+            Ok(s) => Ok(Some(s.trim().to_owned())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
+    let Some(ns) = netns else { return work() };
+    let target = ns.try_clone()?;
+    thread::run("netns-sysctl", move || thread::within(&target, work)?)
+}
+
+/// Whether namespace `netns` can forward IPv6 for an uplink's host end:
+/// the kernel has per-interface `force_forwarding` (6.17 and later), or
+/// IPv6 forwarding is on for the whole namespace already (a router). On
+/// older kernels (Debian 12's 6.1) with forwarding off neither holds, and
+/// an uplink there gets IPv4 only rather than IPv6 routes that go nowhere.
+pub fn ipv6_forwarding_possible(netns: Option<&File>) -> io::Result<bool> {
+    if get(netns, "net/ipv6/conf/all/force_forwarding")?.is_some() {
+        return Ok(true);
+    }
+    Ok(get(netns, "net/ipv6/conf/all/forwarding")?.as_deref() == Some("1"))
+}

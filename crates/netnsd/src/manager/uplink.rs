@@ -149,6 +149,7 @@ impl Manager {
             }
             tracing::warn!(%host_if, uplink = %up.name, "skipping uplink slot {}: its host end exists", slot.index);
         };
+        let ipv6 = ipv6 && self.ipv6_forwarding_possible(up).await;
         if !ipv6 {
             slot.host_v6 = None;
             slot.ns_v6 = None;
@@ -221,6 +222,31 @@ impl Manager {
             return Err(e);
         }
         Ok(record)
+    }
+
+    /// Whether uplink namespace `up` can forward IPv6 for a host end (see
+    /// [`crate::sysctl::ipv6_forwarding_possible`]); if not, says so.
+    async fn ipv6_forwarding_possible(&self, up: &Namespace) -> bool {
+        let file = match self.netns_file_for_tools(up) {
+            Ok(f) => f,
+            Err(_) => return true,
+        };
+        let possible = tokio::task::spawn_blocking(move || {
+            crate::sysctl::ipv6_forwarding_possible(file.as_ref())
+        })
+        .await;
+        match possible {
+            Ok(Ok(true)) => true,
+            Ok(Ok(false)) => {
+                tracing::warn!(
+                    uplink = %up.name,
+                    "this kernel has no per-interface IPv6 force_forwarding and IPv6 forwarding is off in the uplink namespace: the uplink gets IPv4 only"
+                );
+                false
+            }
+            // Unknown: as before.
+            _ => true,
+        }
     }
 
     /// Journals that namespace `target`'s uplink `record` is about to be made.
