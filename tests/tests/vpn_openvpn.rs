@@ -1232,3 +1232,60 @@ async fn a_client_that_ignores_sigterm_is_killed_and_the_deactivation_ends() {
     })
     .await
 }
+
+/// Issue 13, item 7: two activations competing for one isolated namespace —
+/// the kill switch's main risk. Two profiles isolate into the same
+/// `netns-name` and are activated at the same moment: exactly one comes up;
+/// the other is refused with Busy naming the namespace, and starts nothing;
+/// the namespace holds only lo and the winner's tunnel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_activations_into_one_namespace_one_wins_the_other_is_busy() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let a = rig.profile("race-a").isolated("raced");
+        let b = rig.profile("race-b").isolated("raced");
+        a.install_keyfile("race-a");
+        b.install_keyfile("race-b");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let settings = settings_proxy(&conn).await;
+        let pa = settings
+            .get_connection_by_uuid(&a.uuid)
+            .await
+            .unwrap()
+            .to_string();
+        let pb = settings
+            .get_connection_by_uuid(&b.uuid)
+            .await
+            .unwrap()
+            .to_string();
+        let mut log = StateLog::new(&conn).await;
+
+        let (ra, rb) = tokio::join!(activate(&conn, &pa), activate(&conn, &pb));
+        let (winner, loser) = match (ra, rb) {
+            (Ok(ac), Err(e)) | (Err(e), Ok(ac)) => (ac, e),
+            other => panic!("exactly one activation must be taken: {other:?}"),
+        };
+        let (name, msg) = err_name::<()>(Err(loser));
+        assert_eq!(name, "Busy", "{msg}");
+        assert!(msg.contains("\"raced\"") && msg.contains("in use"), "{msg}");
+        log.wait(&winner, VPN_UP_TIMEOUT, "activated", |ev| {
+            ev.iter()
+                .any(|e| e.sig == Sig::State && e.state == active::ACTIVATED)
+        })
+        .await;
+        assert_isolated_and_working(&conn, &rig, &daemon, "raced", &winner, &Isolated::openvpn())
+            .await;
+        assert_eq!(
+            rig.foreign_openvpn_pids().len(),
+            1,
+            "one client runs: {:?}",
+            rig.foreign_openvpn_pids()
+        );
+
+        deactivate_and_wait(&conn, &mut log, &winner).await;
+        assert_nothing_left(&rig.keep()).await;
+    })
+    .await
+}
