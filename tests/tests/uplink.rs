@@ -1196,3 +1196,35 @@ async fn without_ipv6_force_forwarding_a_veth_uplink_is_ipv4_only() {
     })
     .await
 }
+
+/// Undoes a bind mount when dropped.
+struct Unmount(&'static str);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(self.0).status();
+    }
+}
+
+/// Issue 13, item 7: without nft, a veth uplink (which needs NAT) is
+/// NotSupported naming the package, and the namespace asked for with it is
+/// not left behind. The test hides /usr/sbin/nft under /dev/null in the
+/// sandbox's mount namespace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_nft_a_veth_uplink_is_not_supported_and_leaves_nothing() {
+    let _env = TestEnv::new();
+    timed(async {
+        let wan = Wan::start().await;
+        let _daemon = Daemon::start().await;
+        const NFT: &str = "/usr/sbin/nft";
+        run("mount", &["--bind", "/dev/null", NFT]).await.ok();
+        let hidden = Unmount(NFT);
+        let out = nsctl(None, &["add", "up-nonft", "--uplink", "veth"]).await;
+        assert_eq!(out.code(), Some(9), "NotSupported: {out}");
+        assert!(out.stderr.contains("nftables"), "{out}");
+        assert!(!ip_netns_list().await.contains(&"up-nonft".to_owned()));
+        drop(hidden);
+        assert_nothing_left(&wan.keep()).await;
+    })
+    .await
+}

@@ -1289,3 +1289,44 @@ async fn two_activations_into_one_namespace_one_wins_the_other_is_busy() {
     })
     .await
 }
+
+/// Undoes a bind mount when dropped.
+struct Unmount(&'static str);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(self.0).status();
+    }
+}
+
+/// Issue 13, item 7: a missing client is NotSupported, naming it, and the
+/// activation leaves nothing (no isolated namespace). The test hides
+/// /usr/sbin/openvpn (the rig's server already runs) under /dev/null in the
+/// sandbox's mount namespace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_client_is_not_supported_and_leaves_nothing() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let p = rig.profile("noclient").isolated("noclient");
+        p.install_keyfile("noclient");
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        const OPENVPN: &str = "/usr/sbin/openvpn";
+        run("mount", &["--bind", "/dev/null", OPENVPN]).await.ok();
+        let _hidden = Unmount(OPENVPN);
+        let path = settings_proxy(&conn)
+            .await
+            .get_connection_by_uuid(&p.uuid)
+            .await
+            .unwrap()
+            .to_string();
+        let (name, msg) = err_name(activate(&conn, &path).await);
+        assert_eq!(name, "NotSupported", "{msg}");
+        assert!(msg.contains("openvpn is not installed"), "{msg}");
+        assert!(!ip_netns_list().await.contains(&"noclient".to_owned()));
+        drop(_hidden);
+        assert_nothing_left(&rig.keep()).await;
+    })
+    .await
+}

@@ -74,7 +74,11 @@ pub fn delete_table_batch() -> Value {
 /// Applies a batch with `nft -j -f -`, inside the namespace open at `netns`
 /// (the daemon's own when None). Blocking: call it off the async workers.
 pub fn apply(batch: &Value, netns: Option<&File>) -> Result<(), Error> {
-    let mut cmd = crate::helpers::command("nft");
+    let mut cmd = crate::helpers::command("nft").map_err(|e| {
+        Error::NotSupported(format!(
+            "cannot run nft (is the nftables package installed?): {e}"
+        ))
+    })?;
     cmd.args(["-j", "-f", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

@@ -146,7 +146,11 @@ pub fn write_servers(files: &Files, servers: &str) -> io::Result<()> {
 /// Starts dnsmasq in the namespace `netns` (blocking: call it off the
 /// runtime), in the foreground, its log on its stderr.
 pub fn start(files: &Files, netns: File) -> Result<Child, Error> {
-    let mut cmd = crate::helpers::command(PROGRAM);
+    let mut cmd = crate::helpers::command(PROGRAM).map_err(|_| {
+        Error::NotSupported(format!(
+            "{PROGRAM} is not installed (Debian package dnsmasq-base)"
+        ))
+    })?;
     cmd.arg("--keep-in-foreground")
         .arg(format!("--conf-file={}", files.conf.display()))
         .stdin(Stdio::null())

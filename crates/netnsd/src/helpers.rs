@@ -41,15 +41,23 @@ pub fn find(program: &str) -> Option<PathBuf> {
     find_in(program, std::env::var_os("PATH").as_ref())
 }
 
-/// A command for the helper `program`: its full path when found (else the
-/// bare name, so that spawning fails with NotFound as before), with PATH set
-/// to [`SEARCH_PATH`] if the daemon has none.
-pub fn command(program: &str) -> Command {
-    let mut cmd = Command::new(find(program).unwrap_or_else(|| program.into()));
+/// A command for the helper `program` by its full path, with PATH set to
+/// [`SEARCH_PATH`] if the daemon has none; NotFound (which the callers
+/// report as NotSupported, "not installed") when it is in none of those
+/// directories — rather than letting a bare name fail later in some other
+/// way (a file of that name that is not a program).
+pub fn command(program: &str) -> std::io::Result<Command> {
+    let path = find(program).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{program}: no such program in PATH or {SEARCH_PATH}"),
+        )
+    })?;
+    let mut cmd = Command::new(path);
     if std::env::var_os("PATH").is_none() {
         cmd.env("PATH", SEARCH_PATH);
     }
-    cmd
+    Ok(cmd)
 }
 
 fn is_executable(p: &Path) -> bool {

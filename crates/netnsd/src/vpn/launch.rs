@@ -220,7 +220,7 @@ pub async fn start(client: &Client, netns: Option<File>) -> Result<Child, Error>
     let program = client.program;
     let (args, stdin) = (client.args.clone(), client.stdin.clone());
     let spawned = tokio::task::spawn_blocking(move || {
-        let mut cmd = crate::helpers::command(program);
+        let mut cmd = crate::helpers::command(program)?;
         cmd.args(&args)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
