@@ -1330,3 +1330,47 @@ async fn a_missing_client_is_not_supported_and_leaves_nothing() {
     })
     .await
 }
+
+/// Issue 13, item 7: a daemon stopped (SIGTERM, a clean exit 0: the harness
+/// checks) or killed (SIGKILL) with an isolated OpenVPN connection up; the
+/// next start stops the previous run's client and removes the transient
+/// namespace, and nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_or_crash_with_a_vpn_up_is_cleaned_up_by_the_next_start() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let p = rig.profile("upstop").isolated("upstop").persistent(false);
+        p.install_keyfile("upstop");
+        for crash in [false, true] {
+            let daemon = Daemon::start().await;
+            let conn = system_conn().await;
+            let path = settings_proxy(&conn)
+                .await
+                .get_connection_by_uuid(&p.uuid)
+                .await
+                .unwrap()
+                .to_string();
+            let mut log = StateLog::new(&conn).await;
+            activate_and_wait(&conn, &mut log, &path).await;
+            let clients = rig.foreign_openvpn_pids();
+            assert_eq!(clients.len(), 1, "{clients:?}");
+            drop(log);
+            if crash {
+                daemon.kill9().await;
+            } else {
+                let status = daemon.stop().await;
+                assert_eq!(status.code(), Some(0), "a clean stop with a VPN up");
+            }
+            let _daemon = Daemon::start().await;
+            let conn = system_conn().await;
+            wait_ns_off_bus(&conn, "upstop", Duration::from_secs(10)).await;
+            assert!(
+                rig.foreign_openvpn_pids().is_empty(),
+                "the previous run's client still runs (crash: {crash})"
+            );
+            assert_nothing_left(&rig.keep()).await;
+        }
+    })
+    .await
+}
