@@ -412,3 +412,151 @@ async fn nsctl_refusals_have_their_exit_statuses_and_change_nothing() {
     })
     .await;
 }
+
+/// Issue 13, item 8: `nsctl route del` and `nsctl rule del` remove only
+/// netnsd's own unless `--proto` names another owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nsctl_del_takes_another_owners_route_or_rule_only_with_proto() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _daemon = Daemon::start().await;
+        nsctl(None, &["add", "ncp-proto"]).await.ok();
+        let ns = "ncp-proto";
+        ip_ns(ns, &["link", "add", "pr0", "type", "veth", "peer", "pr1"])
+            .await
+            .ok();
+        ip_ns(ns, &["link", "set", "pr0", "up"]).await.ok();
+        // Someone else's route and rule, made with iproute2.
+        ip_ns(
+            ns,
+            &[
+                "route",
+                "add",
+                "10.88.0.0/16",
+                "dev",
+                "pr0",
+                "proto",
+                "static",
+            ],
+        )
+        .await
+        .ok();
+        ip_ns(
+            ns,
+            &[
+                "rule",
+                "add",
+                "to",
+                "10.89.0.0/16",
+                "table",
+                "89",
+                "proto",
+                "boot",
+            ],
+        )
+        .await
+        .ok();
+        let routes = || async {
+            ip_ns(ns, &["route", "show", "10.88.0.0/16"])
+                .await
+                .ok()
+                .stdout
+        };
+        let rules = || async {
+            ip_ns(ns, &["rule", "show", "to", "10.89.0.0/16"])
+                .await
+                .ok()
+                .stdout
+        };
+
+        let out = nsctl(
+            None,
+            &[
+                "route",
+                "del",
+                "10.88.0.0/16",
+                "--dev",
+                "pr0",
+                "-n",
+                ns,
+                "--scope",
+                "link",
+            ],
+        )
+        .await;
+        assert_eq!(out.code(), Some(NOT_FOUND), "not netnsd's: {out}");
+        assert!(routes().await.contains("10.88.0.0/16"), "kept");
+        nsctl(
+            None,
+            &[
+                "route",
+                "del",
+                "10.88.0.0/16",
+                "--dev",
+                "pr0",
+                "-n",
+                ns,
+                "--scope",
+                "link",
+                "--proto",
+                "static",
+            ],
+        )
+        .await
+        .ok();
+        assert_eq!(routes().await.trim(), "", "removed with --proto static");
+
+        let out = nsctl(
+            None,
+            &[
+                "rule",
+                "del",
+                "--to",
+                "10.89.0.0/16",
+                "--table",
+                "89",
+                "-n",
+                ns,
+            ],
+        )
+        .await;
+        assert_eq!(out.code(), Some(NOT_FOUND), "not netnsd's: {out}");
+        assert!(rules().await.contains("10.89.0.0/16"), "kept");
+        nsctl(
+            None,
+            &[
+                "rule",
+                "del",
+                "--to",
+                "10.89.0.0/16",
+                "--table",
+                "89",
+                "-n",
+                ns,
+                "--proto",
+                "boot",
+            ],
+        )
+        .await
+        .ok();
+        assert_eq!(rules().await.trim(), "", "removed with --proto boot");
+
+        let out = nsctl(
+            None,
+            &[
+                "route",
+                "del",
+                "10.88.0.0/16",
+                "-n",
+                ns,
+                "--proto",
+                "nonsense",
+            ],
+        )
+        .await;
+        assert_eq!(out.code(), Some(INVALID_ARGUMENT), "{out}");
+        nsctl(None, &["delete", ns]).await.ok();
+        assert_nothing_left(&Keep::nothing()).await;
+    })
+    .await;
+}

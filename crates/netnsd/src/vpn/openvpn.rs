@@ -58,6 +58,13 @@ pub fn invocation(
     auth_path: &Path,
     askpass_path: &Path,
 ) -> Result<Invocation, Error> {
+    // A value openvpn would take for an option of its own (`--up`, ...):
+    // no setting's value begins so, and none may smuggle one in.
+    if let Some((k, v)) = data.iter().find(|(_, v)| v.trim_start().starts_with("--")) {
+        return Err(Error::InvalidArgument(format!(
+            "vpn.data.{k}: {v:?} begins like an openvpn option; no value may"
+        )));
+    }
     let ctype = data
         .get("connection-type")
         .map(String::as_str)
@@ -611,6 +618,21 @@ mod tests {
         assert_eq!(c.addr4.unwrap().to_string(), "10.8.0.2/32");
         assert_eq!(c.peer4, Some("10.8.0.1".parse().unwrap()));
         assert!(parse_env(&HashMap::new()).is_err());
+    }
+
+    #[test]
+    fn values_that_look_like_options_are_refused() {
+        for (k, v) in [
+            ("ca", "--up"),
+            ("cipher", " --script-security"),
+            ("remote", "--config"),
+        ] {
+            let e = inv(&[("remote", "vpn.example.com"), (k, v)], &[]).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidArgument(m) if m.contains(&format!("vpn.data.{k}"))),
+                "{k}={v}: {e:?}"
+            );
+        }
     }
 
     #[test]

@@ -519,6 +519,26 @@ pub struct RouteArgs {
     pub netns: NetnsOpt,
 }
 
+/// `nsctl route del …`: the route, and whose it is.
+#[derive(Debug, Args)]
+pub struct RouteDelArgs {
+    #[command(flatten)]
+    pub route: RouteArgs,
+    /// Whose route it is: netnsd (the default), kernel, boot, static, dhcp, … or 0-255
+    #[arg(long, value_name = "PROTO")]
+    pub proto: Option<String>,
+}
+
+/// `nsctl rule del …`: the rule, and whose it is.
+#[derive(Debug, Args)]
+pub struct RuleDelArgs {
+    #[command(flatten)]
+    pub rule: RuleArgs,
+    /// Whose rule it is: netnsd (the default), kernel, boot, static, … or 0-255
+    #[arg(long, value_name = "PROTO")]
+    pub proto: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum RouteCommand {
     /// Add a route
@@ -537,11 +557,12 @@ given. Prints nothing on success.",
         long_about = "\
 Delete exactly the route \"nsctl route add\" with the same arguments made: what is left out \
 means what it means there (table main, no gateway, no metric, netnsd's own route), so a route \
-with a metric, a gateway or another owner is not deleted. Prints nothing on success. Also \
-available as \"nsctl route delete\" and \"nsctl route remove\".",
+with a metric, a gateway or another owner is not deleted. --proto deletes another owner's \
+route (as \"nsctl route list\" shows its proto: kernel, boot, static, dhcp, … or a number). \
+Prints nothing on success. Also available as \"nsctl route delete\" and \"nsctl route remove\".",
         after_help = exit_status_help()
     )]
-    Del(RouteArgs),
+    Del(RouteDelArgs),
 
     /// List routes
     #[command(
@@ -622,11 +643,12 @@ without them, the rule is IPv4 unless -6 is given. Prints nothing on success.",
         long_about = "\
 Delete exactly a rule \"nsctl rule add\" with the same arguments made: what is left out means \
 none (no source, destination, interfaces or mark; netnsd's own rule), except --priority, which \
-matches any priority when left out. Prints nothing on success. Also available as \"nsctl rule \
-delete\" and \"nsctl rule remove\".",
+matches any priority when left out. --proto deletes another owner's rule (as \"nsctl rule \
+list\" shows its proto). Prints nothing on success. Also available as \"nsctl rule delete\" \
+and \"nsctl rule remove\".",
         after_help = exit_status_help()
     )]
-    Del(RuleArgs),
+    Del(RuleDelArgs),
 
     /// List policy-routing rules
     #[command(

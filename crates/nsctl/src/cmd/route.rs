@@ -16,8 +16,8 @@ pub async fn exec(
     json: bool,
 ) -> Result<String, CliError> {
     match command {
-        RouteCommand::Add(args) => change(conn, "AddRoute", args).await,
-        RouteCommand::Del(args) => change(conn, "RemoveRoute", args).await,
+        RouteCommand::Add(args) => change(conn, "AddRoute", args, None).await,
+        RouteCommand::Del(d) => change(conn, "RemoveRoute", d.route, d.proto).await,
         RouteCommand::List {
             table,
             family,
@@ -49,6 +49,7 @@ async fn change(
     conn: &Connection,
     method: &'static str,
     args: RouteArgs,
+    proto: Option<String>,
 ) -> Result<String, CliError> {
     let (ns, device) = match &args.dev {
         Some(dev) => {
@@ -57,6 +58,10 @@ async fn change(
         }
         None => (netns(conn, &args.netns.netns).await?, None),
     };
-    call_authorized::<_, ()>(ns.platform.inner(), method, &(route_dict(&args, device),)).await?;
+    let mut route = route_dict(&args, device);
+    if let Some(p) = proto {
+        route.insert("protocol", zbus::wire::Variant::from(p));
+    }
+    call_authorized::<_, ()>(ns.platform.inner(), method, &(route,)).await?;
     Ok(String::new())
 }

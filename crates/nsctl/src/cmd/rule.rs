@@ -10,8 +10,8 @@ use crate::routing::{Rule, family_order, rule_dict};
 
 pub async fn exec(conn: &Connection, command: RuleCommand, json: bool) -> Result<String, CliError> {
     match command {
-        RuleCommand::Add(args) => change(conn, "AddRule", args).await,
-        RuleCommand::Del(args) => change(conn, "RemoveRule", args).await,
+        RuleCommand::Add(args) => change(conn, "AddRule", args, None).await,
+        RuleCommand::Del(d) => change(conn, "RemoveRule", d.rule, d.proto).await,
         RuleCommand::List { family, netns: ns } => {
             let ns = netns(conn, &ns.netns).await?;
             let mut rules = ns
@@ -36,8 +36,13 @@ async fn change(
     conn: &Connection,
     method: &'static str,
     args: RuleArgs,
+    proto: Option<String>,
 ) -> Result<String, CliError> {
     let ns = netns(conn, &args.netns.netns).await?;
-    call_authorized::<_, ()>(ns.platform.inner(), method, &(rule_dict(&args),)).await?;
+    let mut rule = rule_dict(&args);
+    if let Some(p) = proto {
+        rule.insert("protocol", zbus::wire::Variant::from(p));
+    }
+    call_authorized::<_, ()>(ns.platform.inner(), method, &(rule,)).await?;
     Ok(String::new())
 }

@@ -279,8 +279,25 @@ fn route_commands() {
         parse(&["route", "del", "10.0.0.0/8", "--gateway", "10.0.0.1"])
             .unwrap()
             .command,
-        Command::Route(RouteCommand::Del(RouteArgs { via: Some(_), .. }))
+        Command::Route(RouteCommand::Del(RouteDelArgs {
+            route: RouteArgs { via: Some(_), .. },
+            proto: None
+        }))
     ));
+    match parse(&["route", "del", "10.0.0.0/8", "--proto", "kernel"])
+        .unwrap()
+        .command
+    {
+        Command::Route(RouteCommand::Del(d)) => assert_eq!(d.proto.as_deref(), Some("kernel")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        parse(&["route", "add", "10.0.0.0/8", "--proto", "kernel"])
+            .unwrap_err()
+            .exit_code(),
+        2,
+        "add takes no --proto: netnsd's routes are its own"
+    );
     match parse(&["route", "list"]).unwrap().command {
         Command::Route(RouteCommand::List { table, family, .. }) => {
             assert_eq!(table, TableSelection::Table(254));
@@ -343,8 +360,18 @@ fn rule_commands() {
         parse(&["rule", "remove", "--iif", "x", "--table", "local", "-6"])
             .unwrap()
             .command,
-        Command::Rule(RuleCommand::Del(RuleArgs { table: 255, .. }))
+        Command::Rule(RuleCommand::Del(RuleDelArgs {
+            rule: RuleArgs { table: 255, .. },
+            proto: None
+        }))
     ));
+    match parse(&["rule", "del", "--table", "7", "--proto", "boot"])
+        .unwrap()
+        .command
+    {
+        Command::Rule(RuleCommand::Del(d)) => assert_eq!(d.proto.as_deref(), Some("boot")),
+        other => panic!("{other:?}"),
+    }
     assert!(matches!(
         parse(&["rule", "show", "-6"]).unwrap().command,
         Command::Rule(RuleCommand::List { .. })
