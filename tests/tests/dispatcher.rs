@@ -258,6 +258,15 @@ async fn scripts_run_in_order_on_namespace_device_uplink_and_vpn_events() {
             ),
             "{dlog}"
         );
+        // nsctl dispatcher (GetDispatcherScripts) says which run, and why
+        // not — to anyone.
+        let out = nsctl(Some(65534), &["dispatcher"]).await.ok();
+        assert_eq!(
+            out.stdout,
+            "/etc/netnsd/dispatcher.d/10-log yes\n\
+             /etc/netnsd/dispatcher.d/20-world no: writable by group or others (mode 777)\n",
+            "{out}"
+        );
         drop(daemon);
         clear_logs();
     })

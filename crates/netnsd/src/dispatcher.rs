@@ -310,11 +310,15 @@ fn run(rx: Receiver<Event>, dir: &Path, timeout: Duration, registry: &Registry) 
     }
 }
 
-/// The scripts to run, in name order: regular files, executable, owned by
-/// root and writable by no one else (others are refused, as
-/// NetworkManager refuses them). Hidden files and editor backups are
-/// skipped.
-fn scripts(dir: &Path) -> Vec<PathBuf> {
+/// One entry of the dispatcher directory as GetDispatcherScripts shows it:
+/// its path, whether it runs, and why not.
+pub type Listed = (String, bool, String);
+
+/// The directory's entries in name order, each with whether it runs:
+/// regular files, executable, owned by root and writable by no one else
+/// run; others are refused (as NetworkManager refuses them), with why.
+/// Hidden files and editor or package backups are left out.
+pub fn list(dir: &Path) -> Vec<Listed> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -324,22 +328,34 @@ fn scripts(dir: &Path) -> Vec<PathBuf> {
         .into_iter()
         .filter(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if name.starts_with('.')
+            !(name.starts_with('.')
                 || name.ends_with('~')
                 || name.ends_with(".dpkg-new")
                 || name.ends_with(".dpkg-old")
                 || name.ends_with(".rpmsave")
-                || name.ends_with(".rpmnew")
-            {
-                return false;
+                || name.ends_with(".rpmnew"))
+        })
+        .map(|p| {
+            let shown = p.display().to_string();
+            match check(&p) {
+                Ok(true) => (shown, true, String::new()),
+                Ok(false) => (shown, false, "not an executable file".into()),
+                Err(why) => (shown, false, why),
             }
-            match check(p) {
-                Ok(run) => run,
-                Err(why) => {
-                    tracing::warn!("dispatcher: not running {}: {why}", p.display());
-                    false
-                }
+        })
+        .collect()
+}
+
+/// The scripts to run, in name order (see [`list`]); the refused ones are
+/// logged.
+fn scripts(dir: &Path) -> Vec<PathBuf> {
+    list(dir)
+        .into_iter()
+        .filter_map(|(path, runs, why)| {
+            if !runs && why != "not an executable file" {
+                tracing::warn!("dispatcher: not running {path}: {why}");
             }
+            runs.then(|| PathBuf::from(path))
         })
         .collect()
 }

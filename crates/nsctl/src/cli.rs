@@ -384,6 +384,19 @@ Needs polkit's permission for net.netnsd.Netns1.manage-namespaces.",
     )]
     Reload,
 
+    /// List the dispatcher scripts, and whether each runs
+    #[command(
+        long_about = "\
+List the executables in /etc/netnsd/dispatcher.d that netnsd runs, in the order it runs them, \
+on each namespace added or removed, device moved in or out, uplink up or down and VPN up or \
+down (see the dispatcher page of netnsd's documentation for their arguments and \
+environment): one line each, \"SCRIPT yes\", or \"SCRIPT no: WHY\" for one refused (not \
+root's, writable by group or others, not executable). With --json, an array of objects with \
+the keys script, runs and why.",
+        after_help = exit_status_help()
+    )]
+    Dispatcher,
+
     /// Write the man pages (nsctl.1, nsctl-SUBCOMMAND.1) into DIR
     #[command(hide = true)]
     GenerateMan {

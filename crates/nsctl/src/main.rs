@@ -102,6 +102,7 @@ async fn bus_command(
         Command::Add(args) => cmd::add::exec(&conn, &args, json).await,
         Command::Delete { name } => cmd::delete::exec(&conn, &name, json).await,
         Command::Reload => cmd::reload::exec(&conn, json).await,
+        Command::Dispatcher => cmd::reload::dispatcher(&conn, json).await,
         Command::Show { name } => cmd::show::exec(&conn, &name, json).await,
         Command::Attach { name, pid } => cmd::attach::exec(&conn, &name, pid, json).await,
         Command::Device(c) => cmd::device::exec(&conn, c, json).await,

@@ -359,6 +359,7 @@ mod tests {
                 "nsctl-vpn-down.1",
                 "nsctl-vpn-status.1",
                 "nsctl-reload.1",
+                "nsctl-dispatcher.1",
             ]
         );
     }

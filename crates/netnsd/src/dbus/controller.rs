@@ -36,6 +36,18 @@ fn valid_name(name: &str) -> Result<(), Error> {
 
 #[interface(name = "net.netnsd.Netns1.NetworkNamespacesController")]
 impl Controller {
+    /// (ext) The dispatcher scripts of /etc/netnsd/dispatcher.d in the
+    /// order they run: each path, whether it runs, and why not (not root's,
+    /// writable by others, not executable).
+    #[zbus(out_args("scripts"))]
+    async fn get_dispatcher_scripts(&self) -> Result<Vec<(String, bool, String)>, Error> {
+        tokio::task::spawn_blocking(|| {
+            crate::dispatcher::list(std::path::Path::new(crate::dispatcher::DIR))
+        })
+        .await
+        .map_err(|e| Error::Failed(format!("reading {}: {e}", crate::dispatcher::DIR)))
+    }
+
     /// The object paths of all network namespaces, the root namespace first.
     #[zbus(out_args("namespaces"))]
     fn list_network_namespaces(&self) -> Vec<OwnedObjectPath> {
