@@ -1194,3 +1194,14 @@ pub fn zbus_error_name(e: &zbus::Error) -> String {
         other => format!("(not a D-Bus error: {other})"),
     }
 }
+
+/// Unmounts its path when dropped: for a test that hides a file or a
+/// directory of the sandbox under a mount (a program under /dev/null, a
+/// sysctl directory under a tmpfs) and must put it back whatever happens.
+pub struct Unmount(pub &'static str);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(self.0).status();
+    }
+}

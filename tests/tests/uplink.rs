@@ -1145,15 +1145,6 @@ async fn forwarding_follows_the_default_route_to_another_device() {
     .await
 }
 
-/// Puts /proc/sys/net/ipv6/conf/all back when dropped.
-struct HiddenSysctls(&'static str);
-
-impl Drop for HiddenSysctls {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(self.0).status();
-    }
-}
-
 /// Issue 13, item 6: on kernels without per-interface IPv6
 /// `force_forwarding` (Debian 12's 6.1) and with IPv6 forwarding off, a veth
 /// uplink must not give the namespace IPv6 addresses and a default route
@@ -1172,7 +1163,7 @@ async fn without_ipv6_force_forwarding_a_veth_uplink_is_ipv4_only() {
         run("mount", &["-t", "tmpfs", "-o", "size=4k", "hidden", ALL])
             .await
             .ok();
-        let _hidden = HiddenSysctls(ALL);
+        let _hidden = Unmount(ALL);
         assert!(!std::path::Path::new(ALL).join("force_forwarding").exists());
 
         add_veth_ns(&conn, "up-old").await;
@@ -1195,15 +1186,6 @@ async fn without_ipv6_force_forwarding_a_veth_uplink_is_ipv4_only() {
         assert_nothing_left(&wan.keep()).await;
     })
     .await
-}
-
-/// Undoes a bind mount when dropped.
-struct Unmount(&'static str);
-
-impl Drop for Unmount {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(self.0).status();
-    }
 }
 
 /// Issue 13, item 7: without nft, a veth uplink (which needs NAT) is

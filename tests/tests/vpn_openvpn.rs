@@ -1290,15 +1290,6 @@ async fn two_activations_into_one_namespace_one_wins_the_other_is_busy() {
     .await
 }
 
-/// Undoes a bind mount when dropped.
-struct Unmount(&'static str);
-
-impl Drop for Unmount {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(self.0).status();
-    }
-}
-
 /// Issue 13, item 7: a missing client is NotSupported, naming it, and the
 /// activation leaves nothing (no isolated namespace). The test hides
 /// /usr/sbin/openvpn (the rig's server already runs) under /dev/null in the
