@@ -156,8 +156,13 @@ fn error_kind(e: &ApiError) -> String {
     match e {
         ApiError::ZBus(zbus::Error::MethodError(name, _, _)) => name.to_string(),
         ApiError::ZBus(other) => {
+            // "org.freedesktop.DBus.Error.NoReply: Message recipient
+            // disconnected…": the name is enough.
             let t = other.to_string();
-            format!("zbus: {}", t.chars().take(60).collect::<String>())
+            match t.split_once(": ") {
+                Some((name, _)) if name.starts_with("org.") => name.to_owned(),
+                _ => t.chars().take(60).collect(),
+            }
         }
         other => other.short_name(),
     }
@@ -202,7 +207,12 @@ async fn ns_path_of(conn: &Connection, name: &str) -> Result<String, String> {
 }
 
 /// One random operation of client `c`; returns its name and outcome.
-async fn one_op(conn: &Connection, c: u64, rng: &mut Rng, names: u64) -> (&'static str, Result<(), String>) {
+async fn one_op(
+    conn: &Connection,
+    c: u64,
+    rng: &mut Rng,
+    names: u64,
+) -> (&'static str, Result<(), String>) {
     let a = ns_name(c, rng.below(names));
     let b = ns_name(c, rng.below(names));
     match rng.below(100) {
@@ -247,16 +257,10 @@ async fn take_op(conn: &Connection, c: u64, a: &str, b: &str) -> Result<(), Stri
     let end = format!("cx{c}b");
     let (ia, ib) = (platform(conn, &pa).await, platform(conn, &pb).await);
     if let Ok(dev) = ia.get_device_by_name(&end).await {
-        return ib
-            .take_device(&dev, 3000)
-            .await
-            .map_err(|e| error_kind(&e));
+        return ib.take_device(&dev, 3000).await.map_err(|e| error_kind(&e));
     }
     if let Ok(dev) = ib.get_device_by_name(&end).await {
-        return ia
-            .take_device(&dev, 3000)
-            .await
-            .map_err(|e| error_kind(&e));
+        return ia.take_device(&dev, 3000).await.map_err(|e| error_kind(&e));
     }
     ia.add_veth(&format!("cx{c}a"), &end, &op(&pa), HashMap::new())
         .await
@@ -288,6 +292,28 @@ async fn host_end_of(ns: &str) -> Option<String> {
         .and_then(|l| l["ifname"].as_str().map(str::to_owned))
 }
 
+/// What `/run/netns/NAME` is (a namespace's mount or a plain file) and
+/// what the journal says of the name, for the report of a lost namespace.
+fn describe_entry(name: &str) -> String {
+    let path = format!("{NETNS_RUN_DIR}/{name}");
+    let mounted = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split_whitespace().nth(4) == Some(path.as_str()));
+    let journal = std::fs::read_to_string("/run/netnsd/journal").unwrap_or_default();
+    let needle = format!("\"{name}\"");
+    let lines: Vec<&str> = journal.lines().filter(|l| l.contains(&needle)).collect();
+    format!(
+        "{}; journal: {}",
+        if mounted { "a mount" } else { "a plain file, not a mount" },
+        if lines.is_empty() {
+            "nothing of it".to_owned()
+        } else {
+            lines[lines.len().saturating_sub(3)..].join(" | ")
+        }
+    )
+}
+
 /// The leftovers after a settled restart, polled for the daemon's deferred
 /// cleanup, with a Keep of what the bus lists; and the namespaces the
 /// daemon lost track of.
@@ -305,7 +331,10 @@ async fn settled_counts(conn: &Connection, wan_keep: Keep) -> (Vec<String>, Vec<
     let mut lost = Vec::new();
     let disk: BTreeSet<String> = run_netns_entries().into_iter().collect();
     for n in disk.difference(&last) {
-        lost.push(format!("{n}: in {NETNS_RUN_DIR} but not on the bus"));
+        lost.push(format!(
+            "{n}: in {NETNS_RUN_DIR} but not on the bus ({})",
+            describe_entry(n)
+        ));
     }
     for n in last.difference(&disk) {
         lost.push(format!("{n}: on the bus but not in {NETNS_RUN_DIR}"));
@@ -321,7 +350,9 @@ async fn settled_counts(conn: &Connection, wan_keep: Keep) -> (Vec<String>, Vec<
         match (uplink.as_str(), &end) {
             ("veth", Some(end)) => keep = keep.host_end(end),
             ("veth", None) => lost.push(format!("{n}: Uplink veth but no {UPLINK_IF}")),
-            (u, Some(end)) => lost.push(format!("{n}: Uplink {u:?} but {UPLINK_IF} and {end} exist")),
+            (u, Some(end)) => {
+                lost.push(format!("{n}: Uplink {u:?} but {UPLINK_IF} and {end} exist"))
+            }
             _ => {}
         }
     }
@@ -338,6 +369,18 @@ pub async fn poll_leftovers(keep: &Keep) -> Vec<String> {
             return left;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// With NETNSD_CHAOS_LOGS=FILE, every killed daemon's log (read just
+/// before the kill) is appended to FILE, for finding what a leftover came
+/// from.
+fn keep_log(d: &Daemon) {
+    if let Some(f) = std::env::var_os("NETNSD_CHAOS_LOGS") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(f) {
+            let _ = writeln!(f, "{}", d.log_text());
+        }
     }
 }
 
@@ -378,7 +421,9 @@ pub async fn storm(opts: StormOpts) -> StormReport {
                 tokio::time::sleep(Duration::from_millis(rng.below(25))).await;
                 let mut d = daemon.lock().await;
                 up_tx.send_replace(false);
-                d.take().unwrap().kill9().await;
+                let dead = d.take().unwrap();
+                keep_log(&dead);
+                dead.kill9().await;
                 shared.kills.fetch_add(1, Ordering::SeqCst);
                 *d = Some(Daemon::start().await);
                 up_tx.send_replace(true);
@@ -423,11 +468,13 @@ pub async fn storm(opts: StormOpts) -> StormReport {
 
     let d = daemon.lock().await.take();
     if let Some(d) = d {
+        keep_log(&d);
         d.stop().await;
     }
     let daemon = Daemon::start().await;
     let conn = system_conn().await;
     let (left, lost, alive) = settled_counts(&conn, wan.keep()).await;
+    keep_log(&daemon);
 
     // Remove everything and count again.
     for n in bus_ns_names(&conn).await {
@@ -537,7 +584,11 @@ impl LoadReport {
         }
         s.push_str("  errors:\n");
         for ((m, n), c) in &self.errors {
-            let whose = if caller_fault(n) { "caller's" } else { "DAEMON'S" };
+            let whose = if caller_fault(n) {
+                "caller's"
+            } else {
+                "DAEMON'S"
+            };
             s.push_str(&format!("    {m:<30} {n}: {c} ({whose} fault)\n"));
         }
         s.push_str(&format!(

@@ -25,12 +25,10 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut num = |what: &str| -> u64 {
-            args.next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| {
-                    eprintln!("netnsd-chaos: {what} needs a number\n{USAGE}");
-                    std::process::exit(2)
-                })
+            args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+                eprintln!("netnsd-chaos: {what} needs a number\n{USAGE}");
+                std::process::exit(2)
+            })
         };
         match a.as_str() {
             "--ops" => storm_opts.ops = num("--ops"),
@@ -69,7 +67,8 @@ fn main() -> ExitCode {
         );
         let r = rt.block_on(storm(storm_opts));
         println!("{}", r.text());
-        bad |= !r.leftovers.is_empty() || !r.lost.is_empty() || !r.leftovers_after_remove.is_empty();
+        bad |=
+            !r.leftovers.is_empty() || !r.lost.is_empty() || !r.leftovers_after_remove.is_empty();
     }
     if load_on {
         eprintln!(
