@@ -36,7 +36,7 @@ impl Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -47,7 +47,7 @@ impl Rng {
 
     /// A number in 0..n (n > 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 }
 
@@ -305,7 +305,11 @@ fn describe_entry(name: &str) -> String {
     let lines: Vec<&str> = journal.lines().filter(|l| l.contains(&needle)).collect();
     format!(
         "{}; journal: {}",
-        if mounted { "a mount" } else { "a plain file, not a mount" },
+        if mounted {
+            "a mount"
+        } else {
+            "a plain file, not a mount"
+        },
         if lines.is_empty() {
             "nothing of it".to_owned()
         } else {
@@ -378,7 +382,11 @@ pub async fn poll_leftovers(keep: &Keep) -> Vec<String> {
 fn keep_log(d: &Daemon) {
     if let Some(f) = std::env::var_os("NETNSD_CHAOS_LOGS") {
         use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(f) {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(f)
+        {
             let _ = writeln!(f, "{}", d.log_text());
         }
     }
@@ -408,7 +416,7 @@ pub async fn storm(opts: StormOpts) -> StormReport {
     let killer = {
         let daemon = daemon.clone();
         let shared = shared.clone();
-        let mut rng = Rng::new(rng.next());
+        let mut rng = Rng::new(rng.next_u64());
         tokio::spawn(async move {
             for n in at {
                 while shared.done.load(Ordering::SeqCst) < n {
@@ -436,7 +444,7 @@ pub async fn storm(opts: StormOpts) -> StormReport {
     for c in 0..opts.clients {
         let shared = shared.clone();
         let mut up = up_rx.clone();
-        let mut rng = Rng::new(rng.next());
+        let mut rng = Rng::new(rng.next_u64());
         let names = opts.names_per_client;
         let n = per_client + u64::from(c < opts.ops % opts.clients.max(1));
         clients.push(tokio::spawn(async move {
@@ -631,7 +639,7 @@ pub async fn load(opts: LoadOpts) -> LoadReport {
     let mut rng = Rng::new(opts.seed);
     let mut clients = Vec::new();
     for c in 0..opts.clients {
-        let mut rng = Rng::new(rng.next());
+        let mut rng = Rng::new(rng.next_u64());
         clients.push(tokio::spawn(async move {
             let conn = system_conn().await;
             let ctl = controller(&conn).await;
