@@ -15,6 +15,7 @@
 //! independent of the daemon: iproute2, nft, /proc, the filesystem, busctl
 //! and gdbus, besides the shared zbus proxies.
 
+pub mod chaos;
 pub mod harness;
 pub mod isolated;
 pub mod leftovers;

@@ -70,8 +70,12 @@ impl Manager {
                     }
                     self.namespaces.insert(ns);
                 }
-                None if record == Some(&NetnsRecord::Creating) => {
-                    tracing::info!(name = %f.name, "removing a namespace file left half made by a crash");
+                // Ours and half made (a crash between creating the file
+                // and binding the namespace on it), or half removed (a crash
+                // between unmounting it and unlinking the file: the record
+                // still says Created).
+                None if record.is_some() => {
+                    tracing::info!(name = %f.name, ?record, "removing a namespace file left half made or half removed by a crash");
                     if let Err(e) = self.run_dir.remove_leftover(&f.name) {
                         tracing::warn!(name = %f.name, "{e}");
                     }

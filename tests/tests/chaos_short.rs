@@ -1,0 +1,86 @@
+//! The kill -9 storm of `sudo tests/chaos` (issue 13), short: 4 clients doing
+//! 200 random operations (namespaces with a veth uplink and DNS, removals,
+//! TakeDevice of a veth end between namespaces, Spawn of `true`) while the
+//! daemon is SIGKILLed 5 times and restarted. After a clean stop and one more
+//! start nothing may be left that the bus does not account for and no
+//! namespace may be lost (on disk but not on the bus, or the reverse, or an
+//! Uplink property that disagrees with the links); after removing everything,
+//! nothing at all may be left. Errors of calls cut by a kill are counted,
+//! not failures; nothing about timing is asserted.
+
+use std::time::Duration;
+
+use netnsd_tests::chaos::*;
+use netnsd_tests::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_storm_leaves_nothing_and_loses_nothing() {
+    let _env = TestEnv::new();
+    let opts = StormOpts {
+        ops: 200,
+        clients: 4,
+        kills: 5,
+        names_per_client: 3,
+        seed: clock_seed(),
+    };
+    let r = tokio::time::timeout(Duration::from_secs(300), storm(opts))
+        .await
+        .expect("the short storm did not end within 300 s");
+    let text = r.text();
+    eprintln!("{text}");
+    assert_eq!(r.ops, 200, "{text}");
+    assert!(r.kills >= 1, "no kill was made: {text}");
+    assert!(
+        r.leftovers.is_empty(),
+        "leftovers after the restart:\n{text}"
+    );
+    assert!(r.lost.is_empty(), "namespaces lost:\n{text}");
+    assert!(
+        r.leftovers_after_remove.is_empty(),
+        "leftovers after removing everything:\n{text}"
+    );
+}
+
+/// Found by the storm: a daemon killed in RemoveNetworkNamespace between
+/// unmounting /run/netns/NAME and unlinking it (umount waits for an RCU
+/// grace period, so the window is milliseconds wide) left a plain file that
+/// the restarted daemon took for an `ip netns add` under way: it dropped the
+/// namespace's record and never removed the file, which `ip netns list`
+/// showed for ever and which made every later AddNetworkNamespace(NAME)
+/// fail with AlreadyExists. Reproduced exactly: the namespace made by the
+/// daemon, the daemon killed, the mount taken away by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remove_cut_between_unmount_and_unlink_is_finished_at_restart() {
+    let _env = TestEnv::new();
+    timed(async {
+        let name = "halfgone";
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        add_ns(&conn, name).await;
+        daemon.kill9().await;
+        let path = format!("{NETNS_RUN_DIR}/{name}");
+        nix::mount::umount2(path.as_str(), nix::mount::MntFlags::MNT_DETACH)
+            .expect("unmount the namespace by hand");
+        assert!(std::path::Path::new(&path).exists());
+
+        let daemon = Daemon::start().await;
+        wait_for(
+            Duration::from_secs(5),
+            "the restarted daemon to remove the half-removed namespace file",
+            || async { (!std::path::Path::new(&path).exists()).then_some(()) },
+        )
+        .await;
+        assert!(!ip_netns_list().await.contains(&name.to_owned()));
+        assert!(!bus_names(&conn).await.contains(name));
+        // The name is free again.
+        add_ns(&conn, name).await;
+        controller(&conn)
+            .await
+            .remove_network_namespace(name)
+            .await
+            .expect("RemoveNetworkNamespace");
+        assert_nothing_left(&Keep::nothing()).await;
+        daemon.stop().await;
+    })
+    .await;
+}
