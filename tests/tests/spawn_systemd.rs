@@ -167,12 +167,15 @@ impl InnerDaemon {
             .spawn()
             .unwrap();
         let conn = system_conn().await;
-        wait_for(
-            Duration::from_secs(10),
-            "netnsd to own its name",
-            || async { name_owner_pid(&conn).await },
-        )
-        .await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while name_owner_pid(&conn).await.is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "netnsd did not own its name within 10 s; its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         InnerDaemon { child, log }
     }
 
