@@ -61,13 +61,7 @@ impl Manager {
                 let _ = self.record(Entry::NetnsRemoved {
                     name: name.to_owned(),
                 });
-                return Err(match e {
-                    NetnsError::AlreadyExists(..) => Error::AlreadyExists(e.to_string()),
-                    NetnsError::Busy { .. } => {
-                        Error::Busy(format!("cannot attach namespace {name:?} now: {e}"))
-                    }
-                    _ => Error::Failed(format!("attach namespace {name:?}: {e}")),
-                });
+                return Err(super::namespaces::netns_error(e, "attach", name));
             }
         };
         // The name is the daemon's: recorded as made here, kept (persistent).

@@ -66,13 +66,7 @@ impl Manager {
                 let _ = self.record(Entry::NetnsRemoved {
                     name: name.to_owned(),
                 });
-                return Err(match e {
-                    NetnsError::AlreadyExists(..) => Error::AlreadyExists(e.to_string()),
-                    NetnsError::Busy { .. } => {
-                        Error::Busy(format!("cannot create namespace {name:?} now: {e}"))
-                    }
-                    _ => Error::Failed(format!("create namespace {name:?}: {e}")),
-                });
+                return Err(netns_error(e, "create", name));
             }
         };
         let finish =
@@ -312,5 +306,16 @@ impl Manager {
         self.dns.forget(ns.number);
         let changes = self.namespaces.remove(ns.number);
         self.publish(changes).await;
+    }
+}
+
+/// The caller's error for a failed `verb` (create, attach) of /run/netns/NAME.
+pub(super) fn netns_error(e: NetnsError, verb: &str, name: &str) -> Error {
+    match e {
+        NetnsError::AlreadyExists(..) => Error::AlreadyExists(e.to_string()),
+        NetnsError::Busy { .. } => {
+            Error::Busy(format!("cannot {verb} namespace {name:?} now: {e}"))
+        }
+        _ => Error::Failed(format!("{verb} namespace {name:?}: {e}")),
     }
 }
