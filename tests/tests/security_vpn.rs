@@ -252,7 +252,9 @@ async fn import_reads_named_files_only_as_the_caller() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_helper_listener_outlives_its_activation() {
     let _env = TestEnv::new();
-    timed(async {
+    // 22 activations, each followed by a full leftovers check: about 60 s
+    // on an idle 2-core machine, more under load.
+    timed_within(Duration::from_secs(240), async {
         let gw = SilentGateway::start().await;
         let daemon = Daemon::start().await;
         let conn = system_conn().await;
