@@ -23,6 +23,10 @@ struct Args {
     /// (the pushed configuration) to the daemon over this socket.
     #[arg(long, hide = true, value_name = "SOCKET")]
     vpn_helper: Option<std::path::PathBuf>,
+    /// Internal: host a NetworkManager VPN plugin (its input on stdin),
+    /// reporting to the daemon over this socket.
+    #[arg(long, hide = true, value_name = "SOCKET")]
+    vpn_plugin_host: Option<std::path::PathBuf>,
     /// Internal: the arguments a VPN client appends to its hook command
     /// (device, MTU, ...); the environment carries all of it.
     #[arg(hide = true, num_args = 0.., allow_hyphen_values = true)]
@@ -69,6 +73,9 @@ async fn main() -> std::process::ExitCode {
     let args = Args::parse();
     if let Some(socket) = args.vpn_helper {
         return std::process::ExitCode::from(netnsd::vpn::helper::run(&socket) as u8);
+    }
+    if let Some(socket) = args.vpn_plugin_host {
+        return std::process::ExitCode::from(netnsd::vpn::plugin::host::run(&socket).await as u8);
     }
     init_logging();
     if !nix::unistd::geteuid().is_root() {

@@ -348,6 +348,11 @@ impl Manager {
                 return;
             }
             Ok(Some(c)) if c.tundev == run.tundev => c,
+            Ok(Some(c)) if run.vpn.names_device() && run.tundev.starts_with("nsvpn") => {
+                // A NetworkManager plugin names its tunnel: it is that one.
+                run.tundev = c.tundev.clone();
+                c
+            }
             Ok(Some(c)) => {
                 let _ = reply.send(format!("unexpected device {}", c.tundev));
                 return self.fail(n, reason::IP_CONFIG_INVALID).await;

@@ -273,7 +273,8 @@ fn is_our_client(cmdline: &[u8], tundev: &str) -> bool {
         .filter(|a| !a.is_empty())
         .collect();
     let text = String::from_utf8_lossy(cmdline);
-    let helper = text.contains("--vpn-helper") && text.contains(tundev);
+    let helper = (text.contains("--vpn-helper") || text.contains("--vpn-plugin-host"))
+        && args.iter().any(|a| a.ends_with(tundev.as_bytes()));
     let wireguard_go = args.first().is_some_and(|a| a.ends_with(b"wireguard-go"))
         && args[1..] == [b"-f".as_slice(), tundev.as_bytes()];
     helper || wireguard_go

@@ -16,6 +16,7 @@ pub mod helper;
 pub mod launch;
 pub mod openconnect;
 pub mod openvpn;
+pub mod plugin;
 pub mod wg_kernel;
 pub mod wireguard;
 
@@ -100,6 +101,12 @@ pub trait VpnType: Send + Sync {
         let _ = log;
         reason::SERVICE_STOPPED
     }
+
+    /// The client names its tunnel itself (a NetworkManager plugin's
+    /// Config `tundev`), rather than taking `nsvpnN`.
+    fn names_device(&self) -> bool {
+        false
+    }
 }
 
 /// How a type's tunnel comes up.
@@ -155,14 +162,17 @@ pub static TYPES: &[(Key, &dyn VpnType)] = &[
     (Key::Connection("wireguard"), &wireguard::WireGuard),
 ];
 
-/// The VPN type a profile needs; NotSupported for any other profile.
+/// The VPN type a profile needs: a built-in one, else for a `vpn`
+/// profile the NetworkManager plugin of its service type (checked by its
+/// `validate`: NotSupported naming the package when not installed);
+/// NotSupported for any other profile.
 pub fn lookup(p: &Profile) -> Result<&'static dyn VpnType, Error> {
     let find = |named: &dyn Fn(&Key) -> bool| TYPES.iter().find(|(k, _)| named(k)).map(|(_, t)| *t);
     match (p.kind(), p.vpn_service_type()) {
-        ("vpn", Some(service)) => find(&|k| matches!(k, Key::Service(s) if *s == service))
-            .ok_or_else(|| {
-                Error::NotSupported(format!("VPN service type {service:?} is not supported"))
-            }),
+        ("vpn", Some(service)) => {
+            Ok(find(&|k| matches!(k, Key::Service(s) if *s == service))
+                .unwrap_or(&plugin::NmPlugin))
+        }
         (kind, _) => find(&|k| matches!(k, Key::Connection(c) if *c == kind)).ok_or_else(|| {
             Error::NotSupported(format!("activating {kind:?} connections is not supported"))
         }),
@@ -215,14 +225,9 @@ password=s3cret
 
     #[test]
     fn others_not_supported() {
-        let e = lookup(&vpn("org.freedesktop.NetworkManager.vpnc"))
-            .err()
-            .unwrap();
-        assert!(
-            matches!(&e, Error::NotSupported(m)
-                if m == "VPN service type \"org.freedesktop.NetworkManager.vpnc\" is not supported"),
-            "{e:?}"
-        );
+        // A VPN service with no built-in engine goes to the plugin host.
+        let t = lookup(&vpn("org.freedesktop.NetworkManager.vpnc")).unwrap();
+        assert_eq!(t.name(), "NetworkManager VPN plugin");
         let eth = profile(
             "[connection]\nid=e\nuuid=5d1f1a52-6d3e-4d0c-9b43-3b1b6f1c2a14\ntype=ethernet\n",
         );
