@@ -17,6 +17,7 @@
 
 pub mod chaos;
 pub mod harness;
+pub mod ipsec;
 pub mod isolated;
 pub mod leftovers;
 pub mod openvpn;

@@ -35,10 +35,12 @@ pub use address::{add_address, add_address_with, add_peer_address, address_of, d
 pub use error::{errno, map_err, with_context};
 pub use events::{Event, EventTx, Events};
 pub use handles::{IDLE, NetlinkHandle};
+#[cfg(test)]
+pub(crate) use link::xfrm_message as link_xfrm_message;
 pub use link::{
     LinkState, TunnelKind, TunnelOptions, add_bridge, add_macvlan, add_tunnel, add_veth, add_vlan,
-    add_wireguard, delete_link, format_mac, ifindex_by_name, link_by_name, link_name, rename,
-    set_hw_address, set_master, set_mtu, set_netns, set_up, stable_mac,
+    add_wireguard, add_xfrm, delete_link, format_mac, ifindex_by_name, link_by_name, link_name,
+    rename, set_hw_address, set_master, set_mtu, set_netns, set_up, stable_mac,
 };
 pub use platform::Platform;
 pub use route::{

@@ -19,6 +19,7 @@ pub mod openvpn;
 pub mod plugin;
 pub mod wg_kernel;
 pub mod wireguard;
+pub mod xfrm;
 
 use std::collections::HashMap;
 use std::fs::File;

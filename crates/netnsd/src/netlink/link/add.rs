@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
     GreIOFlags, InfoData, InfoGre, InfoIpTunnel, InfoKind, InfoMacVlan, InfoVeth, InfoVlan,
-    LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
+    InfoXfrm, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
 use netnsd_api::link::{LinkOptions, MacvlanMode as Mode};
 pub use netnsd_api::tunnel::{TunnelKind, TunnelOptions};
@@ -31,6 +31,7 @@ fn kind_feature(kind: &str) -> &'static str {
         "sit" => " (IPv6 in IPv4, kernel module sit)",
         "bond" => " (bonding)",
         "vrf" => " (VRF)",
+        "xfrm" => " (XFRM interfaces, kernel module xfrm_interface)",
         _ => "",
     }
 }
@@ -252,6 +253,41 @@ pub async fn add_wireguard(h: &Handle, name: &str) -> Result<(), Error> {
                 "wireguard",
             )
         })?;
+    Ok(())
+}
+
+/// The XFRM interface message: `ip link add NAME type xfrm [dev LINK]
+/// if_id IF_ID`.
+pub(crate) fn xfrm_message(name: &str, if_id: u32, link: Option<u32>) -> LinkMessage {
+    let mut data = vec![InfoXfrm::IfId(if_id)];
+    data.extend(link.map(InfoXfrm::Link));
+    new_link(
+        name,
+        InfoKind::Xfrm,
+        Some(InfoData::Xfrm(data)),
+        &LinkOptions::default(),
+        None,
+    )
+}
+
+/// Creates an XFRM interface (down, unconfigured) with `if_id` in the
+/// handle's namespace: the states and policies the IKE daemon installs
+/// there with that if_id send their traffic through it, wherever it is
+/// moved. A kernel without XFRM interfaces refuses it with NotSupported.
+pub async fn add_xfrm(h: &Handle, name: &str, if_id: u32) -> Result<(), Error> {
+    check_name(name)?;
+    if if_id == 0 {
+        return Err(Error::InvalidArgument(
+            "an XFRM interface needs an if_id other than 0".into(),
+        ));
+    }
+    request(
+        h,
+        RouteNetlinkMessage::NewLink(xfrm_message(name, if_id, None)),
+        CREATE,
+    )
+    .await
+    .map_err(|e| create_err(e, &format!("create XFRM interface {name}"), "xfrm"))?;
     Ok(())
 }
 

@@ -19,9 +19,11 @@ mod add;
 mod state;
 
 use add::check_name;
+#[cfg(test)]
+pub(crate) use add::xfrm_message;
 pub use add::{
     TunnelKind, TunnelOptions, add_bridge, add_macvlan, add_tunnel, add_veth, add_vlan,
-    add_wireguard, stable_mac,
+    add_wireguard, add_xfrm, stable_mac,
 };
 pub use state::{LinkState, format_mac};
 

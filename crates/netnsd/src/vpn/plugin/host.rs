@@ -360,6 +360,50 @@ impl Pending {
     }
 }
 
+/// The device that carries the tunnel's traffic, when it is not the one
+/// Config named: the link in this (the uplink) namespace that already
+/// holds the pushed address. charon-nm names a dummy TUN device in
+/// Config (for DNS), while with kernel-libipsec charon puts the virtual
+/// IP on libipsec's own TUN device (`ipsec0`), which is the one packets
+/// go through. NetworkManager's plugins that leave the addresses to
+/// NetworkManager hold none: Config's tundev stays.
+async fn carrying_device(c: &VpnConfig) -> Option<String> {
+    use futures::TryStreamExt;
+    use netlink_packet_route::link::LinkAttribute;
+    let wanted: Vec<IpAddr> = [c.addr4, c.addr6]
+        .iter()
+        .flatten()
+        .map(|a| a.addr)
+        .collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    let (connection, handle, _) = rtnetlink::new_connection().ok()?;
+    let task = tokio::spawn(connection);
+    let found = async {
+        let mut addrs = handle.address().get().execute();
+        let mut index = None;
+        while let Ok(Some(m)) = addrs.try_next().await {
+            if let Some((idx, a)) = crate::netlink::address_of(&m)
+                && let Some(ip) = a.split('/').next().and_then(|ip| ip.parse::<IpAddr>().ok())
+                && wanted.contains(&ip)
+            {
+                index = Some(idx);
+                break;
+            }
+        }
+        let mut links = handle.link().get().match_index(index?).execute();
+        let link = links.try_next().await.ok()??;
+        link.attributes.iter().find_map(|a| match a {
+            LinkAttribute::IfName(n) => Some(n.clone()),
+            _ => None,
+        })
+    }
+    .await;
+    task.abort();
+    found
+}
+
 /// How the host ends: 0 when asked to, else 1 after the failure line.
 fn failed(why: u32, message: &str) -> i32 {
     eprintln!("{FAILURE_PREFIX} {why} {message}");
@@ -590,10 +634,20 @@ async fn drive(
                     && let Some(c) = pending.complete()
                 {
                     pending.reported = true;
-                    let c = match c {
+                    let mut c = match c {
                         Ok(c) => c,
                         Err(e) => return failed(reason::IP_CONFIG_INVALID, &e.message()),
                     };
+                    if let Some(dev) = carrying_device(&c).await
+                        && dev != c.tundev
+                    {
+                        eprintln!(
+                            "netnsd plugin host: {dev} holds the pushed address: it is the tunnel \
+                             (Config named {})",
+                            c.tundev
+                        );
+                        c.tundev = dev;
+                    }
                     let socket = socket.to_path_buf();
                     let verdict = tokio::task::spawn_blocking(move || report(&socket, &c)).await;
                     match verdict {

@@ -1,0 +1,216 @@
+//! NetworkManager's VPN plugins hosted by netnsd (issue 17), against real
+//! servers in the sandbox: strongSwan's charon in `wan` (kernel-libipsec,
+//! swanctl; tests/src/ipsec.rs) behind which the OpenVPN rig's corp
+//! network sits, and NetworkManager's strongSwan plugin (charon-nm, run by
+//! `netnsd --vpn-plugin-host`) on the client side. The tunnel that carries
+//! the traffic (libipsec's TUN device) is taken into the isolated
+//! namespace; a capture on the uplink shows only IKE and ESP-in-UDP.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use netnsd_api::Error;
+use netnsd_api::state::{active, reason, vpn};
+use netnsd_tests::ipsec::*;
+use netnsd_tests::openvpn::*;
+use netnsd_tests::vpnpeers::*;
+use netnsd_tests::*;
+
+/// What must hold while an IPsec connection isolated in `ns` is up: `ns`
+/// holds only lo and one TUN device with a virtual IP from the pool; the
+/// intranet answers by name from `ns` (DNS from the responder); rootns
+/// still cannot reach corp. Returns the tunnel's name.
+async fn assert_ipsec_up(rig: &OpenVpnRig, gw: &StrongSwanGw, daemon: &Daemon, ns: &str) -> String {
+    let links = brief_links(ns).await;
+    let tuns = links_of_kinds(ns, &["tun"]).await;
+    assert_eq!(
+        tuns.len(),
+        1,
+        "one tun in {ns}: {links:?}\n{}",
+        daemon.log_text()
+    );
+    let tun = tuns[0].clone();
+    assert_eq!(
+        links.iter().cloned().collect::<BTreeSet<_>>(),
+        BTreeSet::from(["lo".to_owned(), tun.clone()]),
+        "{ns} must hold only lo and the tunnel"
+    );
+    let addrs = ip_addrs(ns, &tun).await;
+    assert!(
+        addrs.iter().any(|a| a.starts_with(IPSEC_POOL_PREFIX)),
+        "{tun} lacks a virtual IP from the pool: {addrs:?}"
+    );
+    let resolv = std::fs::read_to_string(format!("/etc/netns/{ns}/resolv.conf")).unwrap();
+    assert!(resolv.contains(CORP_DNS), "{resolv}");
+    let out = curl_in(ns, &intranet_url(), 10).await;
+    assert!(
+        out.stdout.contains(INTRANET_TOKEN),
+        "the intranet by name from {ns}: {out}\n{}\n{}",
+        gw.log_text(),
+        daemon.log_text()
+    );
+    rig.assert_rootns_cut_off().await;
+    tun
+}
+
+fn keep(rig: &OpenVpnRig, gw: &StrongSwanGw) -> Keep {
+    gw.pids().into_iter().fold(rig.keep(), |k, p| k.pid(p))
+}
+
+/// Nothing of the plugin is left: no charon-nm, no plugin host.
+fn assert_no_plugin_left() {
+    let left = processes_of(CHARON_NM_BIN);
+    assert!(left.is_empty(), "charon-nm left: {left:?}");
+    let hosts = processes_mentioning("--vpn-plugin-host");
+    assert!(hosts.is_empty(), "plugin hosts left: {hosts:?}");
+}
+
+/// An IPsec profile as NetworkManager-strongswan writes it (PSK), isolated:
+/// activated, the libipsec tunnel in the namespace with its virtual IP and
+/// DNS, the intranet answering by name, only UDP 500/4500 on the uplink;
+/// deactivation leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipsec_psk_isolated_only_ike_on_the_wire_and_cleans_up() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let gw = StrongSwanGw::start(&rig).await;
+        let profile = gw.psk_profile("corp-ipsec").isolated("ipsec1");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let mut log = StateLog::new(&conn).await;
+        let capture = Capture::start(RIG_HOST_IF, &gw.dir.join("uplink.pcap")).await;
+        let t0 = std::time::Instant::now();
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        eprintln!("IPsec (PSK) activation took {:?}", t0.elapsed());
+        let tun = assert_ipsec_up(&rig, &gw, &daemon, "ipsec1").await;
+        eprintln!("the tunnel in ipsec1: {tun}");
+        // More traffic through the tunnel, by address too.
+        let out = curl_in("ipsec1", &intranet_url_by_addr(), 10).await;
+        assert!(out.stdout.contains(INTRANET_TOKEN), "{out}");
+        let packets = capture.stop().await;
+        let ip: Vec<&String> = packets.iter().filter(|l| l.contains(" IP")).collect();
+        let leaks: Vec<&&String> = ip
+            .iter()
+            .filter(|l| {
+                let ike = |port: &str| {
+                    l.contains(&format!("{SERVER_ADDR}.{port}:"))
+                        || l.contains(&format!("{SERVER_ADDR}.{port} "))
+                };
+                !(l.contains("UDP") && (ike("500") || ike("4500")))
+            })
+            .collect();
+        assert!(
+            leaks.is_empty(),
+            "the uplink carried more than IKE/ESP-in-UDP: {leaks:#?}"
+        );
+        let esp = ip.iter().filter(|l| l.contains(".4500")).count();
+        assert!(esp >= 4, "no ESP-in-UDP seen on the uplink: {packets:#?}");
+        eprintln!("capture: {} IP packets, {esp} on 4500, none else", ip.len());
+        deactivate_until_down(&conn, &mut log, &ac).await;
+        assert_nothing_left(&keep(&rig, &gw)).await;
+        assert_no_plugin_left();
+        drop(daemon);
+        drop(gw);
+    })
+    .await
+}
+
+/// EAP (user and password) against the responder's certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipsec_eap_isolated_reaches_the_intranet() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let gw = StrongSwanGw::start(&rig).await;
+        let profile = gw.eap_profile("corp-ipsec-eap").isolated("ipsec2");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        assert_ipsec_up(&rig, &gw, &daemon, "ipsec2").await;
+        deactivate_until_down(&conn, &mut log, &ac).await;
+        assert_nothing_left(&keep(&rig, &gw)).await;
+        assert_no_plugin_left();
+        drop(daemon);
+        drop(gw);
+    })
+    .await
+}
+
+/// charon-nm killed while the connection is up: the connection fails
+/// (service-stopped, as NetworkManager says of a VPN service that went)
+/// and nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_charon_nm_fails_the_connection_and_leaves_nothing() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let gw = StrongSwanGw::start(&rig).await;
+        let profile = gw.psk_profile("corp-ipsec-dies").isolated("ipsec3");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        let plugins = processes_of(CHARON_NM_BIN);
+        assert_eq!(plugins.len(), 1, "one charon-nm: {plugins:?}");
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(plugins[0].0 as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
+        assert_eq!(
+            log.states(&ac, Sig::State).last().copied(),
+            Some((active::DEACTIVATED, reason::SERVICE_STOPPED)),
+            "{}\n{}",
+            log.describe(),
+            daemon.log_text()
+        );
+        assert_eq!(
+            log.states(&ac, Sig::Vpn).last().copied(),
+            Some((vpn::FAILED, reason::SERVICE_STOPPED)),
+            "{}",
+            log.describe()
+        );
+        assert_nothing_left(&keep(&rig, &gw)).await;
+        assert_no_plugin_left();
+        drop(daemon);
+        drop(gw);
+    })
+    .await
+}
+
+/// A VPN type with neither a built-in engine nor an installed plugin:
+/// NotSupported naming the Debian package, and nothing made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_plugin_is_not_supported_naming_the_package() {
+    let _env = TestEnv::new();
+    timed(async {
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let profile = VpnProfile {
+            id: "l2tp-work".into(),
+            uuid: new_uuid(),
+            service_type: Some("org.freedesktop.NetworkManager.l2tp".into()),
+            data: Default::default(),
+            secrets: Default::default(),
+            connection: Vec::new(),
+        }
+        .data("gateway", SERVER_ADDR)
+        .isolated("l2tp1");
+        let path = add_connection(&conn, &profile).await;
+        match activate(&conn, &path).await {
+            Err(Error::NotSupported(m)) => {
+                assert!(m.contains("network-manager-l2tp"), "{m}")
+            }
+            other => panic!("{other:?}\n{}", daemon.log_text()),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_nothing_left(&Keep::nothing()).await;
+    })
+    .await
+}
