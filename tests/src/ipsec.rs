@@ -38,6 +38,17 @@ pub const EAP_PASSWORD: &str = "eap-secret-pw-91c2";
 /// routes or routing rule of its own in the uplink namespace.
 pub const CHARON_NM_CONF: &str = "/etc/strongswan.d/charon-nm-netnsd.conf";
 
+/// charon-nm loads a fixed list of plugins (not strongswan.d's `load`
+/// keys): Debian's list, with kernel-libipsec.
+pub const CHARON_NM_PLUGINS: &str = "aes rc2 sha2 sha1 md5 mgf1 random nonce x509 revocation \
+    constraints pkcs1 pkcs7 sshkey pem pkcs8 fips-prf gmp xcbc hmac kdf drbg kernel-libipsec \
+    kernel-netlink socket-default eap-identity eap-md5 eap-gtc eap-tls eap-ttls";
+
+/// The proposals both ends use (what this strongSwan can do without its
+/// openssl plugin).
+pub const IKE_PROPOSAL: &str = "aes128-sha256-modp3072";
+pub const ESP_PROPOSAL: &str = "aes128-sha256";
+
 /// The strongSwan responder in wan.
 pub struct StrongSwanGw {
     child: Option<Child>,
@@ -84,7 +95,7 @@ impl StrongSwanGw {
         std::fs::write(
             CHARON_NM_CONF,
             format!(
-                "charon-nm {{\n  install_routes = no\n  routing_table = 0\n  \
+                "charon-nm {{\n  install_routes = no\n  routing_table = 0\n  load = {CHARON_NM_PLUGINS}\n  \
                  plugins {{\n    kernel-libipsec {{\n      load = yes\n    }}\n  }}\n  \
                  filelog {{\n    nm {{\n      path = {}/charon-nm.log\n      default = 1\n      ike = 2\n    }}\n  }}\n}}\n",
                 rig.dir().join("strongswan").display()
@@ -114,7 +125,7 @@ extendedKeyUsage=serverAuth,1.3.6.1.5.5.8.2.2\\nsubjectAltName=IP:203.0.113.1\\n
              plugins {{\n    include /etc/strongswan.d/charon/*.conf\n    \
              kernel-libipsec {{\n      load = yes\n    }}\n    \
              vici {{\n      socket = unix://{d}/charon.vici\n    }}\n  }}\n  \
-             filelog {{\n    gw {{\n      path = {d}/charon.log\n      default = 1\n      ike = 2\n    }}\n  }}\n}}\n"
+             filelog {{\n    gw {{\n      path = {d}/charon.log\n      default = 1\n      ike = 2\n      cfg = 2\n      chd = 2\n    }}\n  }}\n}}\n"
         );
         std::fs::write(dir.join("strongswan.conf"), conf).unwrap();
         let swanctl = format!(
@@ -122,11 +133,13 @@ extendedKeyUsage=serverAuth,1.3.6.1.5.5.8.2.2\\nsubjectAltName=IP:203.0.113.1\\n
                psk {{\n    version = 2\n    local_addrs = {SERVER_ADDR}\n    pools = vips\n    \
                  local {{\n      auth = psk\n      id = {SERVER_ADDR}\n    }}\n    \
                  remote {{\n      auth = psk\n      id = {PSK_ID}\n    }}\n    \
-                 children {{\n      net {{\n        local_ts = {CORP_NET}\n      }}\n    }}\n  }}\n\
+                 proposals = {IKE_PROPOSAL}\n    \
+                 children {{\n      net {{\n        local_ts = {CORP_NET}\n        esp_proposals = {ESP_PROPOSAL}\n      }}\n    }}\n  }}\n\
                eap {{\n    version = 2\n    local_addrs = {SERVER_ADDR}\n    pools = vips\n    \
                  local {{\n      auth = pubkey\n      certs = {d}/server.crt\n      id = {SERVER_ADDR}\n    }}\n    \
                  remote {{\n      auth = eap-md5\n      eap_id = %any\n    }}\n    \
-                 children {{\n      net {{\n        local_ts = {CORP_NET}\n      }}\n    }}\n  }}\n\
+                 proposals = {IKE_PROPOSAL}\n    \
+                 children {{\n      net {{\n        local_ts = {CORP_NET}\n        esp_proposals = {ESP_PROPOSAL}\n      }}\n    }}\n  }}\n\
              }}\n\
              pools {{\n  vips {{\n    addrs = 10.77.0.0/24\n    dns = {CORP_DNS}\n  }}\n}}\n\
              secrets {{\n  ike-psk {{\n    id-1 = {PSK_ID}\n    id-2 = {SERVER_ADDR}\n    secret = \"{PSK}\"\n  }}\n  \
@@ -218,7 +231,9 @@ extendedKeyUsage=serverAuth,1.3.6.1.5.5.8.2.2\\nsubjectAltName=IP:203.0.113.1\\n
         .data("virtual", "yes")
         .data("encap", "yes")
         .data("ipcomp", "no")
-        .data("proposal", "no")
+        .data("proposal", "yes")
+        .data("ike", IKE_PROPOSAL)
+        .data("esp", ESP_PROPOSAL)
         .data("password-flags", "0")
     }
 
