@@ -34,6 +34,16 @@ pub const PSK: &str = "netnsd-ipsec-psk-4b9e-long-enough";
 pub const EAP_USER: &str = "bob";
 pub const EAP_PASSWORD: &str = "eap-secret-pw-91c2";
 
+/// vpnc (network-manager-vpnc) against the responder's IKEv1 aggressive
+/// mode with XAuth: the group (IPSec ID) and its secret, the XAuth user.
+pub const VPNC_SERVICE: &str = "org.freedesktop.NetworkManager.vpnc";
+pub const NM_VPNC_BIN: &str = "/usr/lib/NetworkManager/nm-vpnc-service";
+pub const VPNC_BIN: &str = "/usr/sbin/vpnc";
+pub const VPNC_GROUP: &str = "corp";
+pub const VPNC_GROUP_SECRET: &str = "vpnc-group-secret-77d1";
+pub const VPNC_USER: &str = "carol";
+pub const VPNC_PASSWORD: &str = "xauth-pw-3a8f";
+
 /// What charon-nm needs for netnsd (docs/vpn.md): kernel-libipsec, and no
 /// routes or routing rule of its own in the uplink namespace.
 pub const CHARON_NM_CONF: &str = "/etc/strongswan.d/charon-nm-netnsd.conf";
@@ -118,14 +128,17 @@ extendedKeyUsage=serverAuth,1.3.6.1.5.5.8.2.2\\nsubjectAltName=IP:203.0.113.1\\n
              -subj '/CN=203.0.113.1' 2>/dev/null
              openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
              -out server.crt -days 2 -extfile server.ext 2>/dev/null
-             chmod 600 ca.key server.key",
+             chmod 600 ca.key server.key
+             mkdir -p swanctl/x509 swanctl/private
+             cp server.crt swanctl/x509/ && cp server.key swanctl/private/",
         );
         let conf = format!(
             "charon {{\n  load_modular = yes\n  \
+             i_dont_care_about_security_and_use_aggressive_mode_psk = yes\n  \
              plugins {{\n    include /etc/strongswan.d/charon/*.conf\n    \
              kernel-libipsec {{\n      load = yes\n    }}\n    \
              vici {{\n      socket = unix://{d}/charon.vici\n    }}\n  }}\n  \
-             filelog {{\n    gw {{\n      path = {d}/charon.log\n      default = 1\n      ike = 2\n      cfg = 2\n      chd = 2\n    }}\n  }}\n}}\n"
+             filelog {{\n    gw {{\n      path = {d}/charon.log\n      default = 1\n      ike = 2\n      cfg = 2\n      chd = 2\n      flush_line = yes\n    }}\n  }}\n}}\n"
         );
         std::fs::write(dir.join("strongswan.conf"), conf).unwrap();
         let swanctl = format!(
@@ -136,17 +149,28 @@ extendedKeyUsage=serverAuth,1.3.6.1.5.5.8.2.2\\nsubjectAltName=IP:203.0.113.1\\n
                  proposals = {IKE_PROPOSAL}\n    \
                  children {{\n      net {{\n        local_ts = {CORP_NET}\n        esp_proposals = {ESP_PROPOSAL}\n      }}\n    }}\n  }}\n\
                eap {{\n    version = 2\n    local_addrs = {SERVER_ADDR}\n    pools = vips\n    \
-                 local {{\n      auth = pubkey\n      certs = {d}/server.crt\n      id = {SERVER_ADDR}\n    }}\n    \
+                 local {{\n      auth = pubkey\n      certs = server.crt\n      id = {SERVER_ADDR}\n    }}\n    \
                  remote {{\n      auth = eap-md5\n      eap_id = %any\n    }}\n    \
                  proposals = {IKE_PROPOSAL}\n    \
                  children {{\n      net {{\n        local_ts = {CORP_NET}\n        esp_proposals = {ESP_PROPOSAL}\n      }}\n    }}\n  }}\n\
+               vpnc {{\n    version = 1\n    aggressive = yes\n    local_addrs = {SERVER_ADDR}\n    pools = vips\n    \
+                 proposals = aes128-sha1-modp1024, aes256-sha1-modp1024, aes128-md5-modp1024, aes256-md5-modp1024\n    \
+                 local {{\n      auth = psk\n      id = {SERVER_ADDR}\n    }}\n    \
+                 remote {{\n      auth = psk\n      id = keyid:{VPNC_GROUP}\n    }}\n    \
+                 remote-2 {{\n      auth = xauth\n      xauth_id = {VPNC_USER}\n    }}\n    \
+                 children {{\n      net {{\n        local_ts = {CORP_NET}\n        \
+                 esp_proposals = aes128-sha1, aes256-sha1, aes128-md5, aes256-md5\n      }}\n    }}\n  }}\n\
              }}\n\
              pools {{\n  vips {{\n    addrs = 10.77.0.0/24\n    dns = {CORP_DNS}\n  }}\n}}\n\
              secrets {{\n  ike-psk {{\n    id-1 = {PSK_ID}\n    id-2 = {SERVER_ADDR}\n    secret = \"{PSK}\"\n  }}\n  \
                eap-bob {{\n    id = {EAP_USER}\n    secret = \"{EAP_PASSWORD}\"\n  }}\n  \
-               private-gw {{\n    file = {d}/server.key\n  }}\n}}\n"
+               ike-vpnc {{\n    id-1 = keyid:{VPNC_GROUP}\n    secret = \"{VPNC_GROUP_SECRET}\"\n  }}\n  \
+               xauth-carol {{\n    id = {VPNC_USER}\n    secret = \"{VPNC_PASSWORD}\"\n  }}\n  \
+}}\n"
         );
-        std::fs::write(dir.join("swanctl.conf"), swanctl).unwrap();
+        // swanctl reads the server's certificate and key from its own
+        // directory layout (x509/, private/).
+        std::fs::write(dir.join("swanctl/swanctl.conf"), swanctl).unwrap();
         let log = dir.join("charon.out");
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new("ip")
@@ -177,14 +201,14 @@ extendedKeyUsage=serverAuth,1.3.6.1.5.5.8.2.2\\nsubjectAltName=IP:203.0.113.1\\n
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let out = run(
-            SWANCTL_BIN,
+            "/usr/bin/env",
             &[
+                &format!("SWANCTL_DIR={d}/swanctl"),
+                SWANCTL_BIN,
                 "--load-all",
                 "--noprompt",
                 "--uri",
                 &format!("unix://{d}/charon.vici"),
-                "--file",
-                &format!("{d}/swanctl.conf"),
             ],
         )
         .await;
@@ -253,6 +277,32 @@ extendedKeyUsage=serverAuth,1.3.6.1.5.5.8.2.2\\nsubjectAltName=IP:203.0.113.1\\n
     }
 }
 
+impl StrongSwanGw {
+    /// A NetworkManager-vpnc profile for the responder's IKEv1 XAuth
+    /// connection (group secret and password stored, NAT-T forced).
+    pub fn vpnc_profile(&self, id: &str) -> VpnProfile {
+        VpnProfile {
+            id: id.to_owned(),
+            uuid: new_uuid(),
+            service_type: Some(VPNC_SERVICE.to_owned()),
+            data: Default::default(),
+            secrets: Default::default(),
+            connection: Vec::new(),
+        }
+        .data("IPSec gateway", SERVER_ADDR)
+        .data("IPSec ID", VPNC_GROUP)
+        .data("Xauth username", VPNC_USER)
+        .data("IPSec secret-flags", "0")
+        .data("Xauth password-flags", "0")
+        .data("NAT Traversal Mode", "force-natt")
+        .data("IKE DH Group", "dh2")
+        .data("Perfect Forward Secrecy", "nopfs")
+        .data("Vendor", "cisco")
+        .secret("IPSec secret", VPNC_GROUP_SECRET)
+        .secret("Xauth password", VPNC_PASSWORD)
+    }
+}
+
 impl Drop for StrongSwanGw {
     fn drop(&mut self) {
         if std::thread::panicking() {
@@ -264,6 +314,8 @@ impl Drop for StrongSwanGw {
         }
         kill_all(CHARON_BIN);
         kill_all(CHARON_NM_BIN);
+        kill_all(NM_VPNC_BIN);
+        kill_all(VPNC_BIN);
         let _ = std::fs::remove_file(CHARON_NM_CONF);
     }
 }

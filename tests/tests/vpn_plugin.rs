@@ -184,6 +184,45 @@ async fn killing_charon_nm_fails_the_connection_and_leaves_nothing() {
     .await
 }
 
+/// A second plugin end to end: NetworkManager-vpnc (nm-vpnc-service
+/// running vpnc, whose tun device it names in Config) against the
+/// responder's IKEv1 aggressive mode with XAuth, isolated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vpnc_isolated_reaches_the_intranet_and_cleans_up() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let gw = StrongSwanGw::start(&rig).await;
+        let profile = gw.vpnc_profile("corp-vpnc").isolated("vpnc1");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        assert_ipsec_up(&rig, &gw, &daemon, "vpnc1").await;
+        let services = processes_of(NM_VPNC_BIN);
+        assert_eq!(services.len(), 1, "one nm-vpnc-service: {services:?}");
+        assert!(
+            services[0]
+                .1
+                .contains("--bus-name org.freedesktop.NetworkManager.vpnc.Connection_"),
+            "{}",
+            services[0].1
+        );
+        deactivate_until_down(&conn, &mut log, &ac).await;
+        assert_nothing_left(&keep(&rig, &gw)).await;
+        assert_no_plugin_left();
+        let left: Vec<_> = processes_of(NM_VPNC_BIN)
+            .into_iter()
+            .chain(processes_of(VPNC_BIN))
+            .collect();
+        assert!(left.is_empty(), "vpnc left: {left:?}");
+        drop(daemon);
+        drop(gw);
+    })
+    .await
+}
+
 /// A VPN type with neither a built-in engine nor an installed plugin:
 /// NotSupported naming the Debian package, and nothing made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -156,6 +156,26 @@ impl Manager {
         }
     }
 
+    /// A link whose arrival waited [`ARRIVAL_GRACE`] for a departure: seen
+    /// now only if it is still there. A link made and moved away (or
+    /// deleted) within the grace (a VPN plugin's TUN device, taken into
+    /// its namespace at once) left no departure to match, and would stay
+    /// on the bus as a device `ip link` does not show.
+    pub(super) async fn link_retry(&mut self, ns: u32, link: LinkState) {
+        let still = match self.platform(ns) {
+            Ok(p) => crate::netlink::link_name(&p.handle, link.ifindex)
+                .await
+                .ok()
+                .flatten(),
+            Err(_) => None,
+        };
+        if still.as_deref() == Some(link.name.as_str()) {
+            self.link_seen(ns, link, true).await;
+        } else {
+            tracing::debug!(ns, name = %link.name, "a link left during its arrival grace");
+        }
+    }
+
     async fn link_gone(&mut self, ns: u32, link: LinkState) {
         let name = link.name.clone();
         match self.devices.link_gone(ns, link) {

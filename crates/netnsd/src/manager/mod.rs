@@ -284,7 +284,7 @@ impl Manager {
                 Some(l) = later.recv() => match l {
                     Later::Prepared(req) => self.handle(req, false).await,
                     Later::Adopt(name, attempt) => self.on_dir_event(DirEvent::Appeared(name), attempt).await,
-                    Later::Link(ns, link) => self.link_seen(ns, link, true).await,
+                    Later::Link(ns, link) => self.link_retry(ns, link).await,
                     Later::ExpireMove(device, seq) => self.expire_move(device, seq).await,
                     Later::FlushNat(generation) => self.flush_nat(Some(generation)).await,
                     Later::ReapHostEnd(slot) => self.reap_host_end(slot).await,
