@@ -330,18 +330,30 @@ pub struct Capture {
 impl Capture {
     pub async fn start(iface: &str, file: &Path) -> Capture {
         let _ = std::fs::remove_file(file);
+        let errors = file.with_extension("err");
         let child = Command::new("/usr/bin/tcpdump")
-            .args(["-i", iface, "-n", "-U", "-w", file.to_str().unwrap()])
+            .args([
+                "-i",
+                iface,
+                "-n",
+                "-U",
+                "--immediate-mode",
+                "-w",
+                file.to_str().unwrap(),
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&errors).unwrap())
             .spawn()
             .expect("tcpdump");
-        // Until it writes its file header.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while std::fs::metadata(file).map(|m| m.len()).unwrap_or(0) == 0
-            && Instant::now() < deadline
-        {
+        // Until it says it listens.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let said = std::fs::read_to_string(&errors).unwrap_or_default();
+            if said.contains("listening on") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "tcpdump does not listen: {said}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -364,6 +376,11 @@ impl Capture {
             &["-r", self.file.to_str().unwrap(), "-n", "-q"],
         )
         .await;
+        assert!(
+            out.status.success(),
+            "tcpdump -r: {out}\n{}",
+            std::fs::read_to_string(self.file.with_extension("err")).unwrap_or_default()
+        );
         out.stdout.lines().map(str::to_owned).collect()
     }
 }
