@@ -324,3 +324,55 @@ async fn rules_file_grants_group_members_only() {
     })
     .await;
 }
+
+/// Refuses every netnsd action to everyone, root included.
+const REFUSE_ALL_RULE: &str = r#"polkit.addRule(function(action, subject) {
+    if (action.id.indexOf("net.netnsd.Netns1.") == 0)
+        return polkit.Result.NO;
+});
+"#;
+
+/// uid 0 is authorized without asking polkit (as systemd does for root):
+/// with a rule that makes polkit refuse root, root still adds and removes
+/// namespaces through gdbus and busctl, while a member of the group a
+/// rule could grant, and nobody, are still refused: only uid 0 skips.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_root_goes_without_polkit() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        add_ns(&conn, "pk-kept").await;
+        let rules = PolkitRules::install("40-netnsd-refuse-all", REFUSE_ALL_RULE);
+        wait_polkit(0, MANAGE_ACTION, false).await;
+
+        gdbus_controller(None, "AddNetworkNamespace", Some("pk-root-skip"))
+            .await
+            .ok();
+        assert!(ip_netns_list().await.contains(&"pk-root-skip".to_owned()));
+        let out = busctl_call(
+            None,
+            CONTROLLER_PATH,
+            CONTROLLER_INTERFACE,
+            "RemoveNetworkNamespace",
+            &["s", "pk-root-skip"],
+        )
+        .await
+        .ok();
+        assert_eq!(busctl_json_data(&out)[0], "Success");
+
+        for uid in [ADMIN_UID, PLAIN_UID, NOBODY_UID] {
+            assert_refused(uid, &conn, "pk-kept").await;
+        }
+        assert_eq!(ip_netns_list().await, vec!["pk-kept".to_owned()]);
+        drop(rules);
+        let ok = controller(&conn)
+            .await
+            .remove_network_namespace("pk-kept")
+            .await
+            .expect("root removes pk-kept");
+        assert_eq!(ok, "Success");
+        assert_nothing_left(&Keep::nothing()).await;
+    })
+    .await;
+}
