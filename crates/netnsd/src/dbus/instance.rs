@@ -665,10 +665,9 @@ impl NetNsInstance {
         fds: HashMap<String, zbus::wire::OwnedFd>,
         options: Dict,
         #[zbus(header)] hdr: Header<'_>,
-        #[zbus(connection)] conn: &zbus::Connection,
     ) -> Result<u32, Error> {
         let args = self
-            .spawn_request(argv, env, cwd, fds, &options, &hdr, conn)
+            .spawn_request(argv, env, cwd, fds, &options, &hdr)
             .await?;
         self.manager.spawn(self.ns.number, args).await
     }
@@ -740,14 +739,17 @@ impl NetNsInstance {
             .unwrap_or_default()
     }
 
-    /// The devices, without loopback and other internal ones.
-    #[zbus(property)]
+    /// The devices, without loopback and other internal ones. A change is
+    /// announced by invalidating the property (the list would grow with
+    /// the namespace's devices: rootns holds every uplink's host end);
+    /// NetnsDeviceAdded/Removed name the device.
+    #[zbus(property(emits_changed_signal = "invalidates"))]
     fn devices(&self) -> Vec<OwnedObjectPath> {
         self.get_devices()
     }
 
-    /// All devices, loopback included.
-    #[zbus(property)]
+    /// All devices, loopback included; changes invalidate it, as Devices.
+    #[zbus(property(emits_changed_signal = "invalidates"))]
     fn all_devices(&self) -> Vec<OwnedObjectPath> {
         self.get_all_devices()
     }
