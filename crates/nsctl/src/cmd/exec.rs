@@ -41,8 +41,12 @@ pub async fn exec(conn: &Connection, args: ExecArgs) -> Result<u8, CliError> {
         .build()
         .await?;
     // Subscribe before Spawn: the program may end before its reply arrives.
-    let mut exited = proxy.receive_process_exited().await?;
-    let mut owner = proxy.inner().receive_owner_changed().await?;
+    // Both subscriptions at once: their round trips overlap.
+    let (exited, owner) = futures::join!(
+        proxy.receive_process_exited(),
+        proxy.inner().receive_owner_changed()
+    );
+    let (mut exited, mut owner) = (exited?, owner?);
     // Catch signals before Spawn too: the program runs before its reply
     // arrives, and a signal sent to nsctl then is passed on once its pid is
     // known, instead of ending nsctl and leaving the program behind.
