@@ -105,8 +105,8 @@ pub fn invocation<'a>(
     let stdin = if let Some(cookie) = secrets.get("cookie") {
         a.push("--cookie-on-stdin".into());
         Some(format!("{cookie}\n"))
-    } else if let Some(pw) = nonempty(secrets, "form:main:password")
-        .or_else(|| nonempty(secrets, "password"))
+    } else if let Some(pw) =
+        nonempty(secrets, "form:main:password").or_else(|| nonempty(secrets, "password"))
     {
         a.push("--passwd-on-stdin".into());
         Some(format!("{pw}\n"))
@@ -346,13 +346,26 @@ mod tests {
         )
         .unwrap();
         let s = i.args.join(" ");
-        assert!(s.contains("--user=alice") && s.contains("--os=linux-64"), "{s}");
-        assert!(s.contains("--passwd-on-stdin") && !s.contains("hunter2"), "{s}");
-        assert!(!s.contains("--cookie") && !s.contains("--servercert"), "{s}");
+        assert!(
+            s.contains("--user=alice") && s.contains("--os=linux-64"),
+            "{s}"
+        );
+        assert!(
+            s.contains("--passwd-on-stdin") && !s.contains("hunter2"),
+            "{s}"
+        );
+        assert!(
+            !s.contains("--cookie") && !s.contains("--servercert"),
+            "{s}"
+        );
         assert_eq!(i.stdin.as_deref(), Some("hunter2\n"));
         // netnsd's older spelling still works.
         let i = invocation(
-            &m(&[("gateway", "g"), ("reported-os", "win"), ("username", "bob")]),
+            &m(&[
+                ("gateway", "g"),
+                ("reported-os", "win"),
+                ("username", "bob"),
+            ]),
             &m(&[("password", "p")]),
             "t",
             "s",

@@ -119,6 +119,13 @@ pub fn invocation(
         };
         push(&mut a, &["--remote", &host, &port, &proto]);
     }
+    // NetworkManager-openvpn writes `tap-dev=yes` for `dev tap`: a layer 2
+    // tunnel, refused as dev-type=tap is (it would run as tun otherwise).
+    if data.get("tap-dev").is_some_and(|v| v == "yes") {
+        return Err(Error::NotSupported(
+            "vpn.data.tap-dev: \"yes\" (a tap, layer 2, device) — only tun devices can be moved into a namespace of their own".into(),
+        ));
+    }
     if let Some(t) = data.get("dev-type")
         && t != "tun"
     {
@@ -196,7 +203,17 @@ pub fn invocation(
             )?,
         };
         let pass = secrets.get("password").ok_or_else(|| {
-            Error::InvalidArgument("vpn.secrets.password: missing (password authentication)".into())
+            // NetworkManager's flags: 1 the agent keeps it, 2 never saved.
+            let whose = match data.get("password-flags").map(String::as_str) {
+                Some("1") => {
+                    " — password-flags=1: the user's secret agent holds it, and none gave it"
+                }
+                Some("2") => " — password-flags=2: it is never saved, and no agent gave it",
+                _ => "",
+            };
+            Error::InvalidArgument(format!(
+                "vpn.secrets.password: missing (password authentication){whose}"
+            ))
         })?;
         auth_file = Some(format!("{user}\n{pass}\n"));
         push(
@@ -565,6 +582,28 @@ mod tests {
         );
         let e = inv(&[("remote", "h"), ("dev-type", "tap")], &[]).unwrap_err();
         assert!(matches!(e, Error::NotSupported(_)));
+        let e = inv(&[("remote", "h"), ("tap-dev", "yes")], &[]).unwrap_err();
+        assert!(
+            matches!(&e, Error::NotSupported(m) if m.contains("vpn.data.tap-dev")),
+            "{e:?}"
+        );
+        let ok = [("remote", "h"), ("ca", "/c"), ("cert", "/c"), ("key", "/k")];
+        inv(&[ok.as_slice(), &[("tap-dev", "no")]].concat(), &[]).unwrap();
+        let e = inv(
+            &[
+                ("remote", "h"),
+                ("connection-type", "password"),
+                ("ca", "/c"),
+                ("username", "u"),
+                ("password-flags", "1"),
+            ],
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidArgument(m) if m.contains("password-flags=1") && m.contains("agent")),
+            "{e:?}"
+        );
         let e = inv(
             &[
                 ("remote", "h"),
