@@ -23,6 +23,7 @@
 //! configuration names (read as the caller: [`caller`]).
 
 pub mod caller;
+pub mod ipgroup;
 pub(crate) mod keyfile;
 mod ovpn;
 mod schema;

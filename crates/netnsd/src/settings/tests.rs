@@ -1169,3 +1169,120 @@ fn store_names_files_from_ids() {
     assert_eq!(store.load(&path).unwrap(), p);
     assert!(store.remove_files("../x").is_err());
 }
+
+// --- issue 15: the [ipv4]/[ipv6] groups as NetworkManager writes them -----
+
+fn ip_profile(ipv4: &str, ipv6: &str) -> Profile {
+    Profile::from_keyfile(&format!(
+        "[connection]\nid=x\nuuid=2a5b9a4c-5cb5-4d8b-9c1e-0c3f3f5e9a11\ntype=vpn\n\n\
+         [vpn]\nservice-type=org.freedesktop.NetworkManager.openvpn\nremote=h\n\n\
+         [ipv4]\n{ipv4}\n\n[ipv6]\n{ipv6}\n"
+    ))
+    .unwrap()
+}
+
+/// Every spelling of addresses the keyfile plugin reads: address,
+/// addresses, addressN, addressesN, lists, gateways after a comma.
+#[test]
+fn ip_group_address_forms() {
+    use ipgroup::IpGroup;
+    let p = ip_profile(
+        "method=manual\naddress=10.0.0.1/24\naddresses=10.0.1.1/24;10.0.2.1/24,10.0.2.254;\n\
+         address2=10.0.3.1\naddresses3=10.0.4.1/16,10.0.4.254",
+        "method=manual\naddress1=fd00::2/64",
+    );
+    let g = IpGroup::of(&p, netnsd_api::Family::V4).unwrap();
+    let got: Vec<String> = g.addresses.iter().map(|a| a.to_string()).collect();
+    assert_eq!(
+        got,
+        [
+            "10.0.0.1/24",
+            "10.0.1.1/24",
+            "10.0.2.1/24",
+            "10.0.3.1/32",
+            "10.0.4.1/16"
+        ]
+    );
+    let g6 = IpGroup::of(&p, netnsd_api::Family::V6).unwrap();
+    assert_eq!(g6.addresses[0].to_string(), "fd00::2/64");
+    // A wrong family or a bad prefix names the key.
+    let e = IpGroup::of(
+        &ip_profile("address1=fd00::1/64", ""),
+        netnsd_api::Family::V4,
+    )
+    .unwrap_err();
+    assert!(e.message().starts_with("ipv4.address1:"), "{}", e.message());
+    let e = IpGroup::of(
+        &ip_profile("address7=10.0.0.1/33", ""),
+        netnsd_api::Family::V4,
+    )
+    .unwrap_err();
+    assert!(e.message().starts_with("ipv4.address7:"), "{}", e.message());
+}
+
+/// dns in the ADDR#SERVER-NAME form, dns-search's "~" (NetworkManager's
+/// WireGuard importer writes it) and ~DOMAIN routing domains.
+#[test]
+fn ip_group_dns_forms() {
+    use ipgroup::IpGroup;
+    let p = ip_profile(
+        "method=manual\ndns=10.99.0.53;1.1.1.1#cloudflare-dns.com;\ndns-search=~;~corp.test;lab.test;",
+        "dns=2001:db8::53#dns.example;",
+    );
+    let g = IpGroup::of(&p, netnsd_api::Family::V4).unwrap();
+    let dns: Vec<String> = g.dns.iter().map(|d| d.to_string()).collect();
+    assert_eq!(dns, ["10.99.0.53", "1.1.1.1"]);
+    assert_eq!(g.search, ["corp.test", "lab.test"]);
+    assert!(!g.search.iter().any(|s| s.contains('~')));
+    let g6 = IpGroup::of(&p, netnsd_api::Family::V6).unwrap();
+    assert_eq!(g6.dns[0].to_string(), "2001:db8::53");
+    let e = IpGroup::of(&ip_profile("dns=nope#x;", ""), netnsd_api::Family::V4).unwrap_err();
+    assert!(e.message().starts_with("ipv4.dns:"), "{}", e.message());
+}
+
+/// routeN (DEST/PREFIX,NEXT-HOP,METRIC), never-default, route-metric and
+/// the ignore-auto keys.
+#[test]
+fn ip_group_routes_and_flags() {
+    use ipgroup::{IpGroup, IpRoute};
+    let p = ip_profile(
+        "method=auto\nroute1=10.50.0.0/16\nroute2=10.60.1.0/24,10.8.0.1,50\nroutes=192.0.2.0/24,0.0.0.0,7;\n\
+         never-default=true\nignore-auto-routes=true\nignore-auto-dns=true\nroute-metric=42",
+        "route1=fd00:99::/48",
+    );
+    let g = IpGroup::of(&p, netnsd_api::Family::V4).unwrap();
+    assert_eq!(
+        g.routes,
+        vec![
+            IpRoute {
+                destination: "192.0.2.0/24".parse().unwrap(),
+                next_hop: None,
+                metric: Some(7)
+            },
+            IpRoute {
+                destination: "10.50.0.0/16".parse().unwrap(),
+                next_hop: None,
+                metric: None
+            },
+            IpRoute {
+                destination: "10.60.1.0/24".parse().unwrap(),
+                next_hop: Some("10.8.0.1".parse().unwrap()),
+                metric: Some(50)
+            },
+        ]
+    );
+    assert!(g.never_default && g.ignore_auto_routes && g.ignore_auto_dns);
+    assert_eq!(g.route_metric, Some(42));
+    let g6 = IpGroup::of(&p, netnsd_api::Family::V6).unwrap();
+    assert_eq!(g6.routes[0].destination.to_string(), "fd00:99::/48");
+    assert!(!g6.never_default && g6.route_metric.is_none());
+    let e = IpGroup::of(
+        &ip_profile("route1=10.0.0.0/8,10.0.0.1,x", ""),
+        netnsd_api::Family::V4,
+    )
+    .unwrap_err();
+    assert!(e.message().starts_with("ipv4.route1:"), "{}", e.message());
+    // route-metric=-1 is NetworkManager's "default".
+    let g = IpGroup::of(&ip_profile("route-metric=-1", ""), netnsd_api::Family::V4).unwrap();
+    assert_eq!(g.route_metric, None);
+}
