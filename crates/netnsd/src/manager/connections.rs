@@ -28,6 +28,7 @@ use crate::dns::Dns;
 use crate::netlink as ops;
 use crate::settings::Profile;
 use crate::vpn::launch;
+use crate::vpn::profile_ip::ProfileIp;
 use crate::vpn::{KernelTunnel, VpnConfig, VpnType};
 
 /// The daemon's side of one running VPN client.
@@ -50,6 +51,8 @@ pub(super) struct VpnRun {
     /// A kernel tunnel (WireGuard's): the tunnel is a link the daemon
     /// made (no client process), deleted when the connection ends.
     kernel_link: bool,
+    /// The profile's own [ipv4]/[ipv6] keys, applied to what is pushed.
+    ip: ProfileIp,
 }
 
 impl Manager {
@@ -67,6 +70,7 @@ impl Manager {
         let number = self.actives.next_number();
         let at = launch::Activation::new(&self.state_dir, number)?;
         vpn.validate(&profile)?;
+        let ip = ProfileIp::of(&profile)?;
         let plan = vpn.launch(&profile, &at)?;
         self.actives.take_number();
         let later = self.later_tx.clone();
@@ -105,6 +109,7 @@ impl Manager {
                 log: launch::Log::default(),
                 ending: None,
                 kernel_link: false,
+                ip,
             },
         );
         // As NetworkManager: the object appears, then goes to activating.
@@ -370,7 +375,7 @@ impl Manager {
         if run.ending.is_some() {
             return;
         }
-        run.config = Some(config);
+        run.config = Some(run.ip.apply(config));
         let isolate = run.isolate.clone();
         let (timeout_ms, tundev) = (run.timeout_ms, run.tundev.clone());
         self.transition(n, None, Some(vs::IP_CONFIG_GET), reason::NONE)
@@ -474,7 +479,10 @@ impl Manager {
                 gateway: None,
                 oif: Some(idx),
                 table: TABLE_MAIN,
-                metric: None,
+                metric: match family {
+                    Family::V4 => c.metric4,
+                    Family::V6 => c.metric6,
+                },
                 scope: None,
             };
             if let Some(peer) = c.peer4 {
@@ -491,9 +499,12 @@ impl Manager {
                 .await?;
             }
             if isolated {
-                // Everything goes through the tunnel: there is no other way out.
-                ops::add_route(h, &route(None, Family::V4)).await?;
-                if c.addr6.is_some() {
+                // Everything goes through the tunnel: there is no other way
+                // out (with never-default, no default route at all).
+                if !c.never_default4 {
+                    ops::add_route(h, &route(None, Family::V4)).await?;
+                }
+                if c.addr6.is_some() && !c.never_default6 {
                     ops::add_route(h, &route(None, Family::V6)).await?;
                 }
             }
@@ -503,6 +514,17 @@ impl Manager {
                     continue;
                 }
                 match ops::add_route(h, &route(Some(*dst), dst.family())).await {
+                    Ok(()) | Err(Error::AlreadyExists(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            // The profile's own routes (ipvN.routeN), through the tunnel.
+            for (dst, metric) in &c.profile_routes {
+                let mut r = route(Some(*dst), dst.family());
+                if metric.is_some() {
+                    r.metric = *metric;
+                }
+                match ops::add_route(h, &r).await {
                     Ok(()) | Err(Error::AlreadyExists(_)) => {}
                     Err(e) => return Err(e),
                 }

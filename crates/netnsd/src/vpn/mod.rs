@@ -16,6 +16,7 @@ pub mod helper;
 pub mod launch;
 pub mod openconnect;
 pub mod openvpn;
+pub mod profile_ip;
 pub mod wg_kernel;
 pub mod wireguard;
 
@@ -47,6 +48,16 @@ pub struct VpnConfig {
     pub dns: Vec<IpAddr>,
     pub domains: Vec<String>,
     pub banner: String,
+    /// The profile's ipv4/ipv6.never-default: no default route through
+    /// the tunnel for that family.
+    pub never_default4: bool,
+    pub never_default6: bool,
+    /// The profile's route-metric (ipv4's for IPv4 routes, ipv6's for
+    /// IPv6), for the routes without a metric of their own.
+    pub metric4: Option<u32>,
+    pub metric6: Option<u32>,
+    /// The profile's own routes (ipvN.routeN): destination and metric.
+    pub profile_routes: Vec<(Cidr, Option<u32>)>,
 }
 
 /// A prefix length a VPN server pushed, as text: a number no longer
