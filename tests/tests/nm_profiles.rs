@@ -207,3 +207,92 @@ async fn openvpn_tap_dev_is_refused_not_run_as_tun() {
     })
     .await
 }
+
+/// A python3-dbus client sending a WireGuard profile the way libnm does
+/// (ipv4.address-data and route-data as aa{sv}, the deprecated
+/// addresses/routes beside them, dns as au, ipv6.addr-gen-mode as i,
+/// wireguard.peers as aa{sv}); AddConnection takes it, GetSettings gives
+/// those forms back with the same values, Update with them keeps the
+/// profile, and the stored keyfile has NetworkManager's keyfile keys.
+const NM_FORMS_CLIENT: &str = r#"
+import dbus, socket, struct, sys
+bus = dbus.SystemBus()
+B = "net.netnsd.Netns1"
+S = dbus.Interface(bus.get_object(B, "/net/netnsd/Netns1/Settings"), B + ".Settings")
+def au(ip): return dbus.UInt32(struct.unpack("=I", socket.inet_aton(ip))[0])
+peer = dbus.Dictionary({
+    "public-key": "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=",
+    "endpoint": "203.0.113.1:51820",
+    "allowed-ips": dbus.Array(["0.0.0.0/0"], signature="s"),
+    "persistent-keepalive": dbus.UInt32(25),
+}, signature="sv")
+s = {
+    "connection": dbus.Dictionary({"id": "nm-forms", "type": "wireguard",
+        "uuid": "0d5e3a3a-7e0c-4a57-9a3d-5b1b0d6f1a15", "autoconnect": False}, signature="sv"),
+    "wireguard": dbus.Dictionary({"private-key": "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=",
+        "peers": dbus.Array([peer], signature="a{sv}")}, signature="sv"),
+    "ipv4": dbus.Dictionary({"method": "manual",
+        "address-data": dbus.Array([dbus.Dictionary({"address": "10.66.0.2", "prefix": dbus.UInt32(24)}, signature="sv")], signature="a{sv}"),
+        "addresses": dbus.Array([dbus.Array([au("10.66.0.2"), dbus.UInt32(24), dbus.UInt32(0)], signature="u")], signature="au"),
+        "route-data": dbus.Array([dbus.Dictionary({"dest": "10.50.0.0", "prefix": dbus.UInt32(16), "metric": dbus.UInt32(77)}, signature="sv")], signature="a{sv}"),
+        "routes": dbus.Array([], signature="au"),
+        "dns": dbus.Array([au("10.99.0.53")], signature="u"),
+    }, signature="sv"),
+    "ipv6": dbus.Dictionary({"method": "disabled", "addr-gen-mode": dbus.Int32(1)}, signature="sv"),
+}
+path = S.AddConnection(s)
+C = dbus.Interface(bus.get_object(B, path), B + ".Settings.Connection")
+g = C.GetSettings()
+assert g["ipv4"]["address-data"].signature == "a{sv}", g["ipv4"]["address-data"]
+a = g["ipv4"]["address-data"][0]
+assert (str(a["address"]), int(a["prefix"])) == ("10.66.0.2", 24), a
+r = g["ipv4"]["route-data"][0]
+assert (str(r["dest"]), int(r["prefix"]), int(r["metric"])) == ("10.50.0.0", 16, 77), r
+assert g["ipv4"]["dns"].signature == "u", g["ipv4"]["dns"]
+assert socket.inet_ntoa(struct.pack("=I", int(g["ipv4"]["dns"][0]))) == "10.99.0.53"
+assert isinstance(g["ipv6"]["addr-gen-mode"], dbus.Int32) and int(g["ipv6"]["addr-gen-mode"]) == 1
+p = g["wireguard"]["peers"][0]
+assert str(p["public-key"]) == "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=", p
+assert [str(x) for x in p["allowed-ips"]] == ["0.0.0.0/0"], p
+assert int(p["persistent-keepalive"]) == 25, p
+C.Update(g)
+g2 = C.GetSettings()
+assert g2 == g, (g2, g)
+print(path)
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn networkmanagers_bus_forms_round_trip_through_add_and_get_settings() {
+    let _env = TestEnv::new();
+    timed(async {
+        clear_connections_dir();
+        let daemon = Daemon::start().await;
+        let out = run("/usr/bin/python3", &["-c", NM_FORMS_CLIENT]).await;
+        assert!(out.success(), "the python3-dbus client: {out}");
+        // The keyfile has NetworkManager's keyfile keys.
+        let file = connection_files()
+            .into_iter()
+            .find(|f| {
+                std::fs::read_to_string(f)
+                    .unwrap_or_default()
+                    .contains("id=nm-forms")
+            })
+            .expect("the stored keyfile");
+        let kf = std::fs::read_to_string(&file).unwrap();
+        for want in [
+            "address1=10.66.0.2/24",
+            "route1=10.50.0.0/16,0.0.0.0,77",
+            "dns=10.99.0.53;",
+            "addr-gen-mode=stable-privacy",
+            "[wireguard-peer.xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=]",
+            "allowed-ips=0.0.0.0/0;",
+        ] {
+            assert!(kf.contains(want), "{want:?} not in the keyfile:\n{kf}");
+        }
+        for absent in ["address-data", "route-data", "peers=", "address2"] {
+            assert!(!kf.contains(absent), "{absent:?} in the keyfile:\n{kf}");
+        }
+        drop(daemon);
+    })
+    .await
+}
