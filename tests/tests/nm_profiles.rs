@@ -296,3 +296,52 @@ async fn networkmanagers_bus_forms_round_trip_through_add_and_get_settings() {
     })
     .await
 }
+
+/// The prototype's error names (item 6): ActivateConnection of a path
+/// that names no profile is UnknownConnection, of an active profile
+/// ConnectionAlreadyActive, of a profile that is no VPN
+/// ConnectionNotAvailable; DeactivateConnection of a path that names no
+/// active connection is ConnectionNotActive. Nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prototypes_error_names() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let profile = rig.profile("err-names").isolated("nmerr");
+        profile.install_keyfile("err-names");
+        install_keyfile_text(
+            "err-eth",
+            "[connection]\nid=err-eth\nuuid=3c1d6f0e-2b7a-4e59-8f43-6a1d2c3b4e5f\ntype=ethernet\n",
+        );
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let name = |e: ApiError| (e.short_name(), e.message());
+
+        let (n, m) = name(
+            activate(&conn, &netnsd_api::connection_path(9999))
+                .await
+                .expect_err("an unknown connection activated"),
+        );
+        assert_eq!(n, "UnknownConnection", "{m}");
+        let eth = path_of(&conn, "3c1d6f0e-2b7a-4e59-8f43-6a1d2c3b4e5f").await;
+        let (n, m) = name(activate(&conn, &eth).await.expect_err("ethernet activated"));
+        assert_eq!(n, "ConnectionNotAvailable", "{m}");
+        let (n, m) = name(
+            deactivate(&conn, &netnsd_api::active_path(9999))
+                .await
+                .expect_err("an unknown active connection deactivated"),
+        );
+        assert_eq!(n, "ConnectionNotActive", "{m}");
+
+        let path = path_of(&conn, &profile.uuid).await;
+        let (mut log, ac) = activated(&conn, &path).await;
+        let (n, m) = name(activate(&conn, &path).await.expect_err("activated twice"));
+        assert_eq!(n, "ConnectionAlreadyActive", "{m}");
+        assert!(m.contains("err-names"), "{m}");
+        deactivate(&conn, &ac).await.unwrap();
+        log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
+        assert_nothing_left(&rig.keep()).await;
+        drop(daemon);
+    })
+    .await
+}

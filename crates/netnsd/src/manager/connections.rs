@@ -158,13 +158,13 @@ impl Manager {
             .get(number)
             .map(|p| p.profile)
             .ok_or_else(|| {
-                Error::NotFound(format!(
+                Error::UnknownConnection(format!(
                     "no connection {}",
                     netnsd_api::connection_path(number)
                 ))
             })?;
         if let Some(a) = self.actives.live_of_profile(number) {
-            return Err(Error::AlreadyExists(format!(
+            return Err(Error::ConnectionAlreadyActive(format!(
                 "connection {:?} is already active at {}",
                 profile.id(),
                 active_path(a.number)

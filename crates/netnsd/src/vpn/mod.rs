@@ -166,7 +166,9 @@ pub static TYPES: &[(Key, &dyn VpnType)] = &[
     (Key::Connection("wireguard"), &wireguard::WireGuard),
 ];
 
-/// The VPN type a profile needs; NotSupported for any other profile.
+/// The VPN type a profile needs; NotSupported for a VPN service netnsd has
+/// no client for, ConnectionNotAvailable (the prototype's name) for a
+/// profile that is no VPN.
 pub fn lookup(p: &Profile) -> Result<&'static dyn VpnType, Error> {
     let find = |named: &dyn Fn(&Key) -> bool| TYPES.iter().find(|(k, _)| named(k)).map(|(_, t)| *t);
     match (p.kind(), p.vpn_service_type()) {
@@ -175,7 +177,9 @@ pub fn lookup(p: &Profile) -> Result<&'static dyn VpnType, Error> {
                 Error::NotSupported(format!("VPN service type {service:?} is not supported"))
             }),
         (kind, _) => find(&|k| matches!(k, Key::Connection(c) if *c == kind)).ok_or_else(|| {
-            Error::NotSupported(format!("activating {kind:?} connections is not supported"))
+            Error::ConnectionNotAvailable(format!(
+                "activating {kind:?} connections is not supported (netnsd activates VPN profiles only)"
+            ))
         }),
     }
 }
@@ -239,8 +243,8 @@ password=s3cret
         );
         let e = lookup(&eth).err().unwrap();
         assert!(
-            matches!(&e, Error::NotSupported(m)
-                if m == "activating \"802-3-ethernet\" connections is not supported"),
+            matches!(&e, Error::ConnectionNotAvailable(m)
+                if m.starts_with("activating \"802-3-ethernet\" connections is not supported")),
             "{e:?}"
         );
     }

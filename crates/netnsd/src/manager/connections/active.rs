@@ -68,9 +68,9 @@ impl Manager {
         n: u32,
         why: u32,
     ) -> Result<(), Error> {
-        let a = self
-            .active(n)
-            .ok_or_else(|| Error::NotFound(format!("no active connection {}", active_path(n))))?;
+        let a = self.active(n).ok_or_else(|| {
+            Error::ConnectionNotActive(format!("no active connection {}", active_path(n)))
+        })?;
         if a.state >= st::DEACTIVATING {
             return Ok(());
         }
