@@ -115,7 +115,9 @@ async fn a_client_of_the_prototypes_api_works_with_the_prefix_changed() {
             "peer",
             "name",
             "port-peer",
-        ]).await.ok();
+        ])
+        .await
+        .ok();
         let daemon = Daemon::start().await;
         let out = run("/usr/bin/python3", &["-c", PROTOTYPE_CLIENT]).await;
         assert!(
