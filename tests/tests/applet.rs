@@ -59,7 +59,13 @@ impl AppletSession {
         std::fs::create_dir_all(&conf).unwrap();
         std::fs::create_dir_all(dir.join("xdg")).unwrap();
         std::fs::write(conf.join("apps.json"), apps_json).unwrap();
-        for sub in ["", "home", "home/.config", "home/.config/netnsd-applet", "xdg"] {
+        for sub in [
+            "",
+            "home",
+            "home/.config",
+            "home/.config/netnsd-applet",
+            "xdg",
+        ] {
             let p = dir.join(sub);
             std::os::unix::fs::chown(&p, Some(ADMIN_UID), Some(ADMIN_UID)).unwrap();
         }
@@ -73,7 +79,7 @@ impl AppletSession {
         let script = format!(
             r#"set -eu
 mount -t tmpfs -o mode=1777 tmpfs /tmp
-Xvfb {DISPLAY} -screen 0 720x420x24 -nolisten tcp -ac >{d}/xvfb.log 2>&1 &
+Xvfb {DISPLAY} -screen 0 560x340x24 -nolisten tcp -ac >{d}/xvfb.log 2>&1 &
 i=0; until [ -S /tmp/.X11-unix/X7 ]; do i=$((i+1)); [ $i -le 150 ] || {{ echo no Xvfb >&2; exit 1; }}; sleep 0.1; done
 as_user() {{
   setpriv --reuid={uid} --regid={uid} --init-groups -- env -i HOME={d}/home USER=nsadmin \
@@ -199,8 +205,13 @@ fn item_of<'a>(v: &'a Value, id: &str) -> Option<&'a Value> {
         .find(|i| i["id"].as_str() == Some(id))
 }
 
-const TERMINAL_APPS: &str =
-    r#"[{"name": "Terminal", "command": ["/bin/sh", "-c", "exec sleep 600"]}]"#;
+/// The applications list of the test: stand-ins that only wait (what runs
+/// is checked by its namespace and user, not its window).
+const TERMINAL_APPS: &str = r#"[
+  {"name": "Terminal", "command": ["/bin/sh", "-c", "exec sleep 600"]},
+  {"name": "Firefox", "command": ["/bin/sh", "-c", "exec sleep 600"]},
+  {"name": "Files", "command": ["/bin/sh", "-c", "exec sleep 600"]}
+]"#;
 
 fn screenshot_copy() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -224,15 +235,25 @@ async fn applet_lists_brings_up_opens_and_down() {
         wait_polkit(ADMIN_UID, netnsd_api::actions::SPAWN, true).await;
         let profile = rig.profile("corp-vpn").isolated("corpvpn");
         let path = add_connection(&conn, &profile).await;
+        let lab = rig.profile("lab-vpn").isolated("labvpn");
+        add_connection(&conn, &lab).await;
 
         let applet = AppletSession::start(TERMINAL_APPS).await;
         let up_item = format!("up:{}", profile.uuid);
         applet
-            .wait(Duration::from_secs(10), "corp-vpn listed, disconnected", |v| {
-                let p = profile_of(v, &profile.uuid)?;
-                (p["state"] == "disconnected" && p["id"] == "corp-vpn" && item_of(v, &up_item).is_some())
+            .wait(
+                Duration::from_secs(10),
+                "corp-vpn listed, disconnected",
+                |v| {
+                    let p = profile_of(v, &profile.uuid)?;
+                    let lab = profile_of(v, &lab.uuid)?;
+                    (p["state"] == "disconnected"
+                        && p["id"] == "corp-vpn"
+                        && lab["state"] == "disconnected"
+                        && item_of(v, &up_item).is_some())
                     .then_some(())
-            })
+                },
+            )
             .await;
         let st = applet.state().await;
         assert_eq!(st["daemon"], true, "{st}");
@@ -275,7 +296,12 @@ async fn applet_lists_brings_up_opens_and_down() {
             "the bus says {ac} is not activated"
         );
         assert_eq!(
-            active_proxy(&conn, &ac).await.connection().await.unwrap().as_str(),
+            active_proxy(&conn, &ac)
+                .await
+                .connection()
+                .await
+                .unwrap()
+                .as_str(),
             path
         );
         let out = curl_in("corpvpn", &intranet_url(), 10).await;
@@ -290,7 +316,10 @@ async fn applet_lists_brings_up_opens_and_down() {
             "● corp-vpn: connected",
             "{st}"
         );
-        assert!(item_of(&st, &format!("down:{}", profile.uuid)).is_some(), "{st}");
+        assert!(
+            item_of(&st, &format!("down:{}", profile.uuid)).is_some(),
+            "{st}"
+        );
 
         // Open Terminal in this VPN.
         let open = format!("open:{}:0", profile.uuid);
@@ -328,12 +357,20 @@ async fn applet_lists_brings_up_opens_and_down() {
             .await;
         assert!(out.success(), "Screenshot: {out}\n{}", applet.log());
         let png = std::fs::read(&shot).unwrap();
+        let _ = std::fs::copy(&shot, screenshot_copy());
+        let width = png
+            .get(16..20)
+            .map(|b| u32::from_be_bytes(b.try_into().unwrap()));
+        let height = png
+            .get(20..24)
+            .map(|b| u32::from_be_bytes(b.try_into().unwrap()));
         assert!(
-            png.starts_with(b"\x89PNG") && png.len() > 5000,
-            "not a picture: {} bytes",
+            png.starts_with(b"\x89PNG") && width == Some(560) && height == Some(340),
+            "not a 560x340 picture of the screen: {} bytes, {width:?}x{height:?}",
             png.len()
         );
-        let _ = std::fs::copy(&shot, screenshot_copy());
+        let st = applet.state().await;
+        assert_eq!(st["menu_shown"], true, "the menu is not on screen: {st}");
 
         // The program ends; Disconnect.
         let _ = nix::sys::signal::kill(
@@ -409,7 +446,10 @@ fn agent_connection(id: &str, flags: &str) -> Dict {
     data.insert("cert-pass-flags".into(), "4".into());
     let mut vpn = HashMap::new();
     vpn.insert("service-type".to_owned(), s(OPENVPN_SERVICE));
-    vpn.insert("data".to_owned(), OwnedValue::try_from(ZValue::from(data)).unwrap());
+    vpn.insert(
+        "data".to_owned(),
+        OwnedValue::try_from(ZValue::from(data)).unwrap(),
+    );
     let mut d = Dict::new();
     d.insert("connection".into(), connection);
     d.insert("vpn".into(), vpn);
@@ -475,10 +515,17 @@ async fn applet_is_a_secret_agent() {
             })
             .await;
         assert_eq!(dialog["title"], "corp-vpn", "{dialog}");
-        assert_eq!(dialog["fields"], serde_json::json!(["password"]), "{dialog}");
+        assert_eq!(
+            dialog["fields"],
+            serde_json::json!(["password"]),
+            "{dialog}"
+        );
         assert_eq!(dialog["visible"], true, "{dialog}");
         let out = applet
-            .hook("AnswerDialog", &["a{ss}b", "1", "password", "s3cret", "true"])
+            .hook(
+                "AnswerDialog",
+                &["a{ss}b", "1", "password", "s3cret", "true"],
+            )
             .await;
         assert!(out.success(), "{out}");
         let reply = call.await.unwrap().expect("GetSecrets answered");
@@ -498,7 +545,14 @@ async fn applet_is_a_secret_agent() {
             let agent = agent.clone();
             let profile = profile.clone_dict();
             tokio::spawn(async move {
-                get_secrets(&conn, &agent, &profile, &["x-vpn-message:Code from your token", "otp"], 1).await
+                get_secrets(
+                    &conn,
+                    &agent,
+                    &profile,
+                    &["x-vpn-message:Code from your token", "otp"],
+                    1,
+                )
+                .await
             })
         };
         let dialog = applet
@@ -515,7 +569,10 @@ async fn applet_is_a_secret_agent() {
         // Cancel → UserCanceled.
         let out = applet.hook("AnswerDialog", &["a{ss}b", "0", "false"]).await;
         assert!(out.success(), "{out}");
-        let err = call.await.unwrap().expect_err("a canceled dialog is an error");
+        let err = call
+            .await
+            .unwrap()
+            .expect_err("a canceled dialog is an error");
         assert_eq!(
             zbus_error_name(&err),
             "net.netnsd.Netns1.SecretAgent.UserCanceled",
@@ -546,7 +603,10 @@ async fn applet_is_a_secret_agent() {
         )
         .await
         .expect("CancelGetSecrets");
-        let err = call.await.unwrap().expect_err("a canceled request is an error");
+        let err = call
+            .await
+            .unwrap()
+            .expect_err("a canceled request is an error");
         assert_eq!(
             zbus_error_name(&err),
             "net.netnsd.Netns1.SecretAgent.AgentCanceled",
@@ -567,7 +627,12 @@ async fn applet_is_a_secret_agent() {
             "net.netnsd.Netns1.SecretAgent.NoSecrets",
             "{err:?}"
         );
-        assert!(applet.state().await["dialogs"].as_array().unwrap().is_empty());
+        assert!(
+            applet.state().await["dialogs"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
     })
     .await
 }
@@ -624,14 +689,23 @@ async fn applet_agent_end_to_end() {
             .await;
         applet.click(&format!("up:{}", profile.uuid)).await;
         let dialog = applet
-            .wait(Duration::from_secs(20), "the daemon asking through the dialog", |v| {
-                v["dialogs"].as_array()?.first().cloned()
-            })
+            .wait(
+                Duration::from_secs(20),
+                "the daemon asking through the dialog",
+                |v| v["dialogs"].as_array()?.first().cloned(),
+            )
             .await;
         assert_eq!(dialog["title"], "corp-agent", "{dialog}");
-        assert_eq!(dialog["fields"], serde_json::json!(["password"]), "{dialog}");
+        assert_eq!(
+            dialog["fields"],
+            serde_json::json!(["password"]),
+            "{dialog}"
+        );
         let out = applet
-            .hook("AnswerDialog", &["a{ss}b", "1", "password", "wonderland-7", "true"])
+            .hook(
+                "AnswerDialog",
+                &["a{ss}b", "1", "password", "wonderland-7", "true"],
+            )
             .await;
         assert!(out.success(), "{out}");
         applet
