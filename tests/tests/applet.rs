@@ -728,3 +728,59 @@ async fn applet_agent_end_to_end() {
     })
     .await
 }
+
+/// The applet follows the daemon: gone, the menu says so and lists nothing;
+/// back, the profiles are read again, and each time it (re)registers as a
+/// secret agent (until the daemon has an AgentManager, the attempt is
+/// logged as failed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applet_follows_the_daemon_away_and_back() {
+    let _env = TestEnv::new();
+    timed(async {
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let profile = VpnProfile {
+            id: "away-vpn".into(),
+            uuid: new_uuid(),
+            service_type: Some(OPENVPN_SERVICE.into()),
+            data: [("remote".to_owned(), "203.0.113.1:1194".to_owned())].into(),
+            secrets: Default::default(),
+            connection: vec![],
+        }
+        .isolated("awayvpn");
+        add_connection(&conn, &profile).await;
+        let applet = AppletSession::start("[]").await;
+        let listed = |v: &Value| profile_of(v, &profile.uuid).map(|_| ());
+        applet
+            .wait(Duration::from_secs(10), "away-vpn listed", listed)
+            .await;
+        let attempts = |log: &str| log.matches("secret agent").count();
+        wait_for(Duration::from_secs(5), "a first registration", || async {
+            (attempts(&applet.log()) == 1).then_some(())
+        })
+        .await;
+
+        drop(conn);
+        daemon.stop().await;
+        applet
+            .wait(Duration::from_secs(10), "netnsd gone from the menu", |v| {
+                (v["daemon"] == false
+                    && v["profiles"].as_array()?.is_empty()
+                    && item_of(v, "status")?["label"] == "netnsd is not running")
+                    .then_some(())
+            })
+            .await;
+
+        let daemon = Daemon::start().await;
+        applet
+            .wait(Duration::from_secs(10), "away-vpn listed again", listed)
+            .await;
+        wait_for(Duration::from_secs(5), "a second registration", || async {
+            (attempts(&applet.log()) == 2).then_some(())
+        })
+        .await;
+        drop(applet);
+        drop(daemon);
+    })
+    .await
+}
