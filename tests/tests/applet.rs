@@ -521,6 +521,15 @@ async fn applet_is_a_secret_agent() {
             "{dialog}"
         );
         assert_eq!(dialog["visible"], true, "{dialog}");
+        // A picture of the dialog, for a person to look at (not checked),
+        // once it has been drawn.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let shot = Path::new(APPLET_DIR).join("dialog.png");
+        let out = applet
+            .hook("Screenshot", &["s", shot.to_str().unwrap()])
+            .await;
+        assert!(out.success(), "Screenshot: {out}");
+        let _ = std::fs::copy(&shot, screenshot_copy().with_file_name("applet-dialog.png"));
         let out = applet
             .hook(
                 "AnswerDialog",
