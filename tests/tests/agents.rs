@@ -38,7 +38,7 @@ class UserCanceled(dbus.DBusException):
 class Agent(dbus.service.Object):
     pending = []
 
-    @dbus.service.method(IFACE, in_signature='a{sa{sv}}ossasu', out_signature='a{sa{sv}}',
+    @dbus.service.method(IFACE, in_signature='a{sa{sv}}osasu', out_signature='a{sa{sv}}',
                          async_callbacks=('ok', 'err'))
     def GetSecrets(self, connection, path, setting, hints, flags, ok, err):
         note('GetSecrets %s %s %s %s %d' % (connection['connection']['id'], path, setting,

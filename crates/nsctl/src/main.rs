@@ -5,6 +5,7 @@
 //! `error::EXIT_STATUSES`). The work is in `cmd/`, the printing in `output`.
 
 mod active;
+mod agent;
 mod cli;
 mod cmd;
 mod device;

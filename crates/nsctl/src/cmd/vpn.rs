@@ -27,7 +27,15 @@ pub async fn exec(conn: &Connection, command: VpnCommand, json: bool) -> Result<
             connection,
             from,
             timeout,
-        } => up(conn, &connection, &from, timeout, json).await,
+            ask,
+            no_ask,
+        } => {
+            // A secret agent for this run (issue 14), before the activation.
+            if let Some(tty) = crate::agent::wanted(ask, no_ask) {
+                crate::agent::register(conn, tty).await?;
+            }
+            up(conn, &connection, &from, timeout, json).await
+        }
         VpnCommand::Down {
             connection,
             timeout,
