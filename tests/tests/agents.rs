@@ -391,3 +391,84 @@ impl ScriptedAgent {
         std::fs::read_to_string(&log).unwrap_or_default()
     }
 }
+
+/// Drives `nsctl ARGS…` at a pseudo-terminal: types ANSWER after the
+/// prompt PROMPT; prints everything the terminal showed.
+const PTY_PY: &str = r#"
+import os, pty, sys, select, time
+prompt, answer = sys.argv[1].encode(), sys.argv[2].encode()
+argv = sys.argv[3:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+out = b''
+sent = False
+deadline = time.time() + 60
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.5)
+    if fd in r:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+        if not sent and prompt in out:
+            time.sleep(0.2)
+            os.write(fd, answer + b'\n')
+            sent = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors='replace'))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+
+/// `nsctl vpn up` at a terminal asks for the agent-owned password, naming
+/// the profile and the field, without echo, and the VPN comes up with it;
+/// without a terminal nsctl is no agent and the activation fails with
+/// no-secrets at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nsctl_vpn_up_asks_at_the_terminal_without_echo() {
+    let _env = TestEnv::new();
+    timed(async {
+        let (rig, _rules) = setup().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        add_connection(&conn, &agent_owned(&rig, "work", "vpnwork")).await;
+
+        // No terminal: no agent, no-secrets.
+        let out = run(&nsctl_bin().display().to_string(), &["vpn", "up", "work"]).await;
+        assert_eq!(out.code(), Some(1), "{out}");
+        assert!(out.stdout.contains("no-secrets") || out.stderr.contains("no-secrets"), "{out}");
+        assert_nothing_left(&rig.keep()).await;
+
+        std::fs::create_dir_all(DIR).unwrap();
+        let script = Path::new(DIR).join("drive_tty.py");
+        std::fs::write(&script, PTY_PY).unwrap();
+        let prompt = "Password for VPN \"work\" (vpn.secrets.password): ";
+        let out = run(
+            "/usr/bin/python3",
+            &[
+                script.display().to_string(),
+                prompt.into(),
+                PASSWORD.into(),
+                nsctl_bin().display().to_string(),
+                "vpn".into(),
+                "up".into(),
+                "work".into(),
+            ],
+        )
+        .await;
+        assert!(out.success(), "{out}");
+        assert!(out.stdout.contains(prompt), "no prompt: {out}");
+        assert!(
+            !out.stdout.contains(PASSWORD),
+            "the password was echoed: {out}"
+        );
+        let out = curl_in("vpnwork", &intranet_url(), 10).await;
+        assert!(out.stdout.contains(INTRANET_TOKEN), "{out}");
+        nsctl(None, &["vpn", "down", "work"]).await.ok();
+        assert_nothing_left(&rig.keep()).await;
+    })
+    .await
+}
