@@ -311,7 +311,11 @@ async fn refusal_timeout_and_cancel() {
         let agent = ScriptedAgent::start(ADMIN_UID, "test.refuse", "refuse").await;
         let ac = activate_as_admin(&path).await;
         assert_no_secrets(&mut log, &ac, &rig).await;
-        assert!(agent.calls().contains("GetSecrets corp-refuse"), "{}", agent.calls());
+        assert!(
+            agent.calls().contains("GetSecrets corp-refuse"),
+            "{}",
+            agent.calls()
+        );
         agent.stop().await;
 
         // No answer within the timeout: cancelled, no-secrets.
@@ -324,10 +328,14 @@ async fn refusal_timeout_and_cancel() {
             took >= Duration::from_millis(1400) && took < Duration::from_secs(10),
             "the 1.5 s timeout took {took:?}"
         );
-        wait_for(Duration::from_secs(5), "CancelGetSecrets after the timeout", || {
-            let calls = agent.calls();
-            async move { calls.contains("CancelGetSecrets").then_some(()) }
-        })
+        wait_for(
+            Duration::from_secs(5),
+            "CancelGetSecrets after the timeout",
+            || {
+                let calls = agent.calls();
+                async move { calls.contains("CancelGetSecrets").then_some(()) }
+            },
+        )
         .await;
 
         // Deactivated while asked: CancelGetSecrets, user-disconnected.
@@ -341,10 +349,14 @@ async fn refusal_timeout_and_cancel() {
             .await;
             deactivate(&conn, &ac).await.unwrap();
             log.wait_deactivated(&ac, Duration::from_secs(5)).await;
-            wait_for(Duration::from_secs(5), "CancelGetSecrets on deactivation", || {
-                let n = agent.calls().matches("CancelGetSecrets").count();
-                async move { (n > calls_before).then_some(()) }
-            })
+            wait_for(
+                Duration::from_secs(5),
+                "CancelGetSecrets on deactivation",
+                || {
+                    let n = agent.calls().matches("CancelGetSecrets").count();
+                    async move { (n > calls_before).then_some(()) }
+                },
+            )
             .await;
             ac
         };
@@ -439,7 +451,10 @@ async fn nsctl_vpn_up_asks_at_the_terminal_without_echo() {
         // No terminal: no agent, no-secrets.
         let out = run(&nsctl_bin().display().to_string(), &["vpn", "up", "work"]).await;
         assert_eq!(out.code(), Some(1), "{out}");
-        assert!(out.stdout.contains("no-secrets") || out.stderr.contains("no-secrets"), "{out}");
+        assert!(
+            out.stdout.contains("no-secrets") || out.stderr.contains("no-secrets"),
+            "{out}"
+        );
         assert_nothing_left(&rig.keep()).await;
 
         std::fs::create_dir_all(DIR).unwrap();

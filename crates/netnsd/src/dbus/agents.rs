@@ -23,9 +23,9 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use netnsd_api::{Error, SECRET_AGENT_INTERFACE, SECRET_AGENT_PATH, SECRET_AGENT_USER_CANCELED};
 use zbus::Connection;
+use zbus::interface;
 use zbus::message::Header;
 use zbus::wire::OwnedObjectPath;
-use zbus::interface;
 
 use super::auth::Authority;
 use crate::manager::{Caller, SecretAgents, SecretRequest};
@@ -76,7 +76,9 @@ pub fn validate_identifier(id: &str) -> Result<(), String> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
     {
-        return Err(format!("identifier {id:?}: contains invalid character {c:?}"));
+        return Err(format!(
+            "identifier {id:?}: contains invalid character {c:?}"
+        ));
     }
     if id.contains("..") {
         return Err(format!(
@@ -145,7 +147,12 @@ impl Agents {
         of_uid
     }
 
-    async fn ask(&self, n: u32, agent: &Agent, req: &SecretRequest) -> Result<DbusSettings, AskEnd> {
+    async fn ask(
+        &self,
+        n: u32,
+        agent: &Agent,
+        req: &SecretRequest,
+    ) -> Result<DbusSettings, AskEnd> {
         self.inner.lock().unwrap().asking.insert(
             n,
             (
@@ -312,7 +319,11 @@ impl AgentManager {
     /// IDENTIFIER; it must export net.netnsd.Netns1.SecretAgent at
     /// /net/netnsd/Netns1/SecretAgent. Any local user may register; the
     /// agent is asked only for activations by its own uid.
-    async fn register(&self, identifier: &str, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
+    async fn register(
+        &self,
+        identifier: &str,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<(), Error> {
         self.register_with_capabilities(identifier, 0, hdr).await
     }
 
@@ -383,7 +394,16 @@ mod tests {
         for ok in ["nsctl", "org.gnome.Shell.NetworkAgent", "a-b_c.d", "abc"] {
             assert!(validate_identifier(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "ab", ".abc", "abc.", "a..b", "a b c", "abc/", &"x".repeat(256)] {
+        for bad in [
+            "",
+            "ab",
+            ".abc",
+            "abc.",
+            "a..b",
+            "a b c",
+            "abc/",
+            &"x".repeat(256),
+        ] {
             assert!(validate_identifier(bad).is_err(), "{bad}");
         }
     }

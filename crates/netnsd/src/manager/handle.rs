@@ -212,7 +212,7 @@ impl ManagerHandle {
             caller,
             reply,
         })
-            .await
+        .await
     }
 
     pub async fn deactivate(&self, active: u32) -> Result<(), Error> {

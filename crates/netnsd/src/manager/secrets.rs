@@ -49,7 +49,11 @@ pub struct SecretRequest {
 pub trait SecretAgents: Send + Sync {
     /// Asks the caller's agents, one at a time, for activation `n`'s
     /// secrets: the first answer, or why there is none.
-    fn get_secrets(&self, n: u32, req: SecretRequest) -> BoxFuture<'static, Result<DbusSettings, String>>;
+    fn get_secrets(
+        &self,
+        n: u32,
+        req: SecretRequest,
+    ) -> BoxFuture<'static, Result<DbusSettings, String>>;
     /// Activation `n` stopped waiting: the agent being asked is told
     /// (CancelGetSecrets).
     fn cancel(&self, n: u32) -> BoxFuture<'static, ()>;
@@ -59,7 +63,11 @@ pub trait SecretAgents: Send + Sync {
 pub struct NoAgents;
 
 impl SecretAgents for NoAgents {
-    fn get_secrets(&self, _: u32, _: SecretRequest) -> BoxFuture<'static, Result<DbusSettings, String>> {
+    fn get_secrets(
+        &self,
+        _: u32,
+        _: SecretRequest,
+    ) -> BoxFuture<'static, Result<DbusSettings, String>> {
         Box::pin(async { Err("no secret agent is registered".to_owned()) })
     }
     fn cancel(&self, _: u32) -> BoxFuture<'static, ()> {
@@ -167,7 +175,11 @@ impl Manager {
             .launch_active(n, p.profile_number, p.uplink_ns, profile, p.vpn)
             .await
         {
-            tracing::warn!(active = n, "launching after the secrets came: {}", e.message());
+            tracing::warn!(
+                active = n,
+                "launching after the secrets came: {}",
+                e.message()
+            );
             if !self.runs.contains_key(&n) {
                 self.end_unlaunched(n, vs::FAILED, reason::SERVICE_START_FAILED)
                     .await;

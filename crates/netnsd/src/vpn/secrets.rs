@@ -63,7 +63,11 @@ pub fn to_ask(flags: u32, stored: bool) -> bool {
 
 /// A vpn.secrets key asked after its `KEY-flags` in vpn.data.
 fn vpn_key(p: &Profile, key: &str) -> bool {
-    let flags = flags_of(p.vpn_data().get(&format!("{key}-flags")).map(String::as_str));
+    let flags = flags_of(
+        p.vpn_data()
+            .get(&format!("{key}-flags"))
+            .map(String::as_str),
+    );
     to_ask(flags, p.vpn_secrets().contains_key(key))
 }
 
@@ -223,9 +227,15 @@ mod tests {
         let w = openvpn(&p).unwrap();
         assert_eq!(w.setting, "vpn");
         assert_eq!(w.keys, ["password"]);
-        let stored = profile("connection-type=password\npassword-flags=0\n", "password=x\n");
+        let stored = profile(
+            "connection-type=password\npassword-flags=0\n",
+            "password=x\n",
+        );
         assert_eq!(openvpn(&stored), None);
-        let not_saved = profile("connection-type=password\npassword-flags=2\n", "password=x\n");
+        let not_saved = profile(
+            "connection-type=password\npassword-flags=2\n",
+            "password=x\n",
+        );
         assert_eq!(openvpn(&not_saved).unwrap().keys, ["password"]);
         let tls = profile("connection-type=tls\ncert-pass-flags=1\n", "");
         assert_eq!(openvpn(&tls).unwrap().keys, ["cert-pass"]);
