@@ -487,3 +487,80 @@ async fn nsctl_vpn_up_asks_at_the_terminal_without_echo() {
     })
     .await
 }
+
+/// `nsctl exec --vpn PROFILE -- CMD` as nsadmin from a state where the VPN
+/// is down (a profile with its password stored) brings it up and runs CMD
+/// in its namespace; run again while it is up, it just runs. `nsctl
+/// desktop-entry` writes a valid menu entry "NAME (PROFILE VPN)" whose Exec
+/// line, run as it stands, does the same; `--remove` deletes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_vpn_brings_the_vpn_up_and_desktop_entries_launch_it() {
+    let _env = TestEnv::new();
+    timed(async {
+        let (rig, _rules) = setup().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let profile = rig
+            .profile("work")
+            .isolated("vpnexec")
+            .secret("password", PASSWORD);
+        add_connection(&conn, &profile).await;
+        let nsctl_path = nsctl_bin().display().to_string();
+        let curl = ["/usr/bin/curl", "-s", "--max-time", "10", &intranet_url()].map(String::from);
+
+        let mut args: Vec<String> = ["exec", "--vpn", "work", "--"].map(String::from).to_vec();
+        args.extend(curl.iter().cloned());
+        let out = nsctl(Some(ADMIN_UID), &args).await;
+        assert!(out.success(), "{out}");
+        assert!(out.stdout.contains(INTRANET_TOKEN), "{out}");
+        assert!(run_netns_entries().contains(&"vpnexec".to_owned()));
+        // Up already: run again, no second activation.
+        let out = nsctl(Some(ADMIN_UID), &args).await;
+        assert!(out.success() && out.stdout.contains(INTRANET_TOKEN), "{out}");
+        nsctl(None, &["vpn", "down", "work"]).await.ok();
+        assert_nothing_left(&rig.keep()).await;
+
+        // The menu entry, in nsadmin's own applications folder.
+        let data = Path::new(DIR).join(unique("xdg"));
+        std::fs::create_dir_all(&data).unwrap();
+        nix::unistd::chown(&data, Some(nix::unistd::Uid::from_raw(ADMIN_UID)), None).unwrap();
+        let xdg = format!("XDG_DATA_HOME={}", data.display());
+        let mut args: Vec<String> = vec![xdg.clone(), nsctl_path.clone()];
+        args.extend(
+            ["desktop-entry", "work", "--name", "Intranet Fetch", "--"]
+                .map(String::from),
+        );
+        args.extend(curl.iter().cloned());
+        let out = as_user(ADMIN_UID, "env", &args).await.ok();
+        let file = data.join("applications/netnsd-work-intranet-fetch.desktop");
+        assert_eq!(out.stdout.trim(), file.display().to_string());
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("\nName=Intranet Fetch (work VPN)\n"), "{text}");
+        let exec = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Exec="))
+            .unwrap_or_else(|| panic!("no Exec line: {text}"));
+        let want = format!("{nsctl_path} exec --vpn work -- {}", curl.join(" "));
+        assert_eq!(exec, want);
+        let out = run("desktop-file-validate", &[file.display().to_string()]).await;
+        assert!(out.success() && out.stdout.trim().is_empty(), "{out}");
+
+        // Launched as the menu would (no terminal): the VPN comes up again.
+        let words: Vec<&str> = exec.split(' ').collect();
+        let out = as_user(ADMIN_UID, words[0], &words[1..]).await;
+        assert!(out.success() && out.stdout.contains(INTRANET_TOKEN), "{out}");
+        nsctl(None, &["vpn", "down", "work"]).await.ok();
+        assert_nothing_left(&rig.keep()).await;
+
+        let out = as_user(
+            ADMIN_UID,
+            "env",
+            &[xdg, nsctl_path, "desktop-entry".into(), "work".into(), "--name".into(), "Intranet Fetch".into(), "--remove".into()],
+        )
+        .await
+        .ok();
+        assert!(out.stdout.contains("removed"), "{out}");
+        assert!(!file.exists());
+    })
+    .await
+}
