@@ -516,7 +516,10 @@ async fn exec_vpn_brings_the_vpn_up_and_desktop_entries_launch_it() {
         assert!(run_netns_entries().contains(&"vpnexec".to_owned()));
         // Up already: run again, no second activation.
         let out = nsctl(Some(ADMIN_UID), &args).await;
-        assert!(out.success() && out.stdout.contains(INTRANET_TOKEN), "{out}");
+        assert!(
+            out.success() && out.stdout.contains(INTRANET_TOKEN),
+            "{out}"
+        );
         nsctl(None, &["vpn", "down", "work"]).await.ok();
         assert_nothing_left(&rig.keep()).await;
 
@@ -526,16 +529,16 @@ async fn exec_vpn_brings_the_vpn_up_and_desktop_entries_launch_it() {
         nix::unistd::chown(&data, Some(nix::unistd::Uid::from_raw(ADMIN_UID)), None).unwrap();
         let xdg = format!("XDG_DATA_HOME={}", data.display());
         let mut args: Vec<String> = vec![xdg.clone(), nsctl_path.clone()];
-        args.extend(
-            ["desktop-entry", "work", "--name", "Intranet Fetch", "--"]
-                .map(String::from),
-        );
+        args.extend(["desktop-entry", "work", "--name", "Intranet Fetch", "--"].map(String::from));
         args.extend(curl.iter().cloned());
         let out = as_user(ADMIN_UID, "env", &args).await.ok();
         let file = data.join("applications/netnsd-work-intranet-fetch.desktop");
         assert_eq!(out.stdout.trim(), file.display().to_string());
         let text = std::fs::read_to_string(&file).unwrap();
-        assert!(text.contains("\nName=Intranet Fetch (work VPN)\n"), "{text}");
+        assert!(
+            text.contains("\nName=Intranet Fetch (work VPN)\n"),
+            "{text}"
+        );
         let exec = text
             .lines()
             .find_map(|l| l.strip_prefix("Exec="))
@@ -548,14 +551,25 @@ async fn exec_vpn_brings_the_vpn_up_and_desktop_entries_launch_it() {
         // Launched as the menu would (no terminal): the VPN comes up again.
         let words: Vec<&str> = exec.split(' ').collect();
         let out = as_user(ADMIN_UID, words[0], &words[1..]).await;
-        assert!(out.success() && out.stdout.contains(INTRANET_TOKEN), "{out}");
+        assert!(
+            out.success() && out.stdout.contains(INTRANET_TOKEN),
+            "{out}"
+        );
         nsctl(None, &["vpn", "down", "work"]).await.ok();
         assert_nothing_left(&rig.keep()).await;
 
         let out = as_user(
             ADMIN_UID,
             "env",
-            &[xdg, nsctl_path, "desktop-entry".into(), "work".into(), "--name".into(), "Intranet Fetch".into(), "--remove".into()],
+            &[
+                xdg,
+                nsctl_path,
+                "desktop-entry".into(),
+                "work".into(),
+                "--name".into(),
+                "Intranet Fetch".into(),
+                "--remove".into(),
+            ],
         )
         .await
         .ok();

@@ -76,9 +76,8 @@ fn applications_dir() -> Result<PathBuf, CliError> {
     if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| Path::new(d).is_absolute()) {
         return Ok(PathBuf::from(d).join("applications"));
     }
-    let home = std::env::var_os("HOME").ok_or_else(|| {
-        CliError::new(Kind::Failed, "HOME is not set: no applications folder")
-    })?;
+    let home = std::env::var_os("HOME")
+        .ok_or_else(|| CliError::new(Kind::Failed, "HOME is not set: no applications folder"))?;
     Ok(PathBuf::from(home).join(".local/share/applications"))
 }
 
@@ -135,7 +134,12 @@ mod tests {
             "/usr/bin/nsctl",
             "work",
             "Firefox",
-            &["firefox".into(), "--new-window".into(), "a b".into(), "100%".into()],
+            &[
+                "firefox".into(),
+                "--new-window".into(),
+                "a b".into(),
+                "100%".into(),
+            ],
         );
         assert!(text.contains("\nName=Firefox (work VPN)\n"), "{text}");
         assert!(

@@ -232,7 +232,8 @@ pub struct ProgressJson<'a> {
 }
 
 /// Progress goes to stderr (`nsctl exec --vpn`: stdout is the program's).
-static PROGRESS_TO_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static PROGRESS_TO_STDERR: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 
 /// Prints one line now, as it happens; a reader that went away is ignored.
 fn emit(line: &str) {
