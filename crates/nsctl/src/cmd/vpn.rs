@@ -472,6 +472,33 @@ async fn down(
     Ok(String::new())
 }
 
+/// `nsctl exec --vpn PROFILE`: the name of the namespace PROFILE's tunnel
+/// is in, the VPN brought up first (from rootns, nsctl asking for missing
+/// secrets as `vpn up` does) if it is not activated; its progress goes to
+/// stderr.
+pub async fn namespace_up(conn: &Connection, connection: &str) -> Result<String, CliError> {
+    let profile = connection::find(conn, connection).await?;
+    let activated = |objects: &crate::active::ManagedObjects| {
+        current_active(&actives_of(objects), profile.object.as_str())
+            .filter(|a| a.state_code == st::ACTIVATED)
+            .map(|a| a.namespace.clone())
+    };
+    if let Some(ns) = activated(&managed_objects(conn).await?) {
+        return Ok(ns);
+    }
+    if let Some(tty) = crate::agent::wanted(false, false) {
+        crate::agent::register(conn, tty).await?;
+    }
+    PROGRESS_TO_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
+    up(conn, connection, netnsd_api::ROOT_NS_NAME, 90, false).await?;
+    activated(&managed_objects(conn).await?).ok_or_else(|| {
+        CliError::new(
+            Kind::Failed,
+            format!("connection {connection:?} went down right after it came up"),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,31 +624,4 @@ mod tests {
         assert_eq!(shell_word("it's"), "'it'\\''s'");
         assert_eq!(shell_word(""), "''");
     }
-}
-
-/// `nsctl exec --vpn PROFILE`: the name of the namespace PROFILE's tunnel
-/// is in, the VPN brought up first (from rootns, nsctl asking for missing
-/// secrets as `vpn up` does) if it is not activated; its progress goes to
-/// stderr.
-pub async fn namespace_up(conn: &Connection, connection: &str) -> Result<String, CliError> {
-    let profile = connection::find(conn, connection).await?;
-    let activated = |objects: &crate::active::ManagedObjects| {
-        current_active(&actives_of(objects), profile.object.as_str())
-            .filter(|a| a.state_code == st::ACTIVATED)
-            .map(|a| a.namespace.clone())
-    };
-    if let Some(ns) = activated(&managed_objects(conn).await?) {
-        return Ok(ns);
-    }
-    if let Some(tty) = crate::agent::wanted(false, false) {
-        crate::agent::register(conn, tty).await?;
-    }
-    PROGRESS_TO_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
-    up(conn, connection, netnsd_api::ROOT_NS_NAME, 90, false).await?;
-    activated(&managed_objects(conn).await?).ok_or_else(|| {
-        CliError::new(
-            Kind::Failed,
-            format!("connection {connection:?} went down right after it came up"),
-        )
-    })
 }
