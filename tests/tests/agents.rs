@@ -216,7 +216,7 @@ async fn agent_owned_password_comes_from_the_users_agent() {
     let _env = TestEnv::new();
     timed(async {
         let (rig, _rules) = setup().await;
-        let _daemon = Daemon::start().await;
+        let daemon = Daemon::start().await;
         let conn = system_conn().await;
         let path = add_connection(&conn, &agent_owned(&rig, "corp-agent", "vpnagent")).await;
 
@@ -271,7 +271,11 @@ async fn agent_owned_password_comes_from_the_users_agent() {
         // The agent leaves the bus: it is no longer asked; with no agent of
         // nsadmin's left the activation fails at once.
         agent.stop().await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        wait_for(Duration::from_secs(5), "the agent unregistered", || {
+            let text = daemon.log_text();
+            async move { text.contains("secret agent left the bus").then_some(()) }
+        })
+        .await;
         let started = Instant::now();
         let ac = activate_as_admin(&path).await;
         assert_no_secrets(&mut log, &ac, &rig).await;
@@ -281,6 +285,11 @@ async fn agent_owned_password_comes_from_the_users_agent() {
             started.elapsed()
         );
         assert!(!other.calls().contains("GetSecrets"), "{}", other.calls());
+        // Its identifier is free again for nsadmin (one per uid and identifier).
+        ScriptedAgent::start(ADMIN_UID, "test.agent", "refuse")
+            .await
+            .stop()
+            .await;
         other.stop().await;
     })
     .await
