@@ -21,9 +21,8 @@
 //!   field, the typed password comes back as {"vpn": {"secrets": ...}};
 //!   Cancel is UserCanceled; CancelGetSecrets closes the dialog; no
 //!   interaction allowed is NoSecrets at once.
-//! - `applet_agent_end_to_end` (ignored until the daemon's AgentManager is
-//!   merged: remove its `#[ignore]` line): an agent-owned password, asked
-//!   by the daemon through the applet's dialog, brings the VPN up.
+//! - `applet_agent_end_to_end`: an agent-owned password, asked by the
+//!   daemon through the applet's dialog, brings the VPN up.
 
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
@@ -665,14 +664,12 @@ impl CloneDict for Dict {
     }
 }
 
-/// End to end with the daemon's AgentManager (issue 14 item 1, on another
-/// branch): the profile's password is agent-owned (password-flags=1, as
+/// End to end with the daemon's AgentManager (issue 14 item 1): the profile's password is agent-owned (password-flags=1, as
 /// `nmcli connection import type openvpn` writes it); the applet registers
 /// as its session's agent, "Connect" makes the daemon ask it, the dialog
 /// names the profile and the password field, the typed password brings the
-/// VPN up. To enable: remove the `#[ignore]` line below.
+/// VPN up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs net.netnsd.Netns1.AgentManager in the daemon (the agents branch)"]
 async fn applet_agent_end_to_end() {
     let _env = TestEnv::new();
     timed_within(Duration::from_secs(120), async {

@@ -397,6 +397,35 @@ the keys script, runs and why.",
     )]
     Dispatcher,
 
+    /// Write a menu entry that runs a program in a VPN's namespace
+    #[command(
+        long_about = "\
+Write a desktop menu entry (a .desktop file) that runs CMD through VPN profile PROFILE: the \
+file netnsd-PROFILE-APP.desktop in the user's applications folder ($XDG_DATA_HOME/applications, \
+by default ~/.local/share/applications), where APP is --name in lower case with anything but \
+letters and digits made \"-\". Its name in the menu is \"NAME (PROFILE VPN)\"; launching it runs \
+\"nsctl exec --vpn PROFILE -- CMD...\": the VPN is brought up if it is not (its missing secrets \
+asked from the session's secret agent, e.g. an applet: the entry has no terminal), and CMD runs \
+in its namespace as the user. The namespace stays while anything started in it runs. Prints \
+the file's path. With --remove, deletes that file instead (CMD not needed). Touches nothing of \
+netnsd's.",
+        after_help = exit_status_help()
+    )]
+    DesktopEntry {
+        /// The VPN profile (its id, uuid or object path)
+        #[arg(value_name = "PROFILE")]
+        profile: String,
+        /// The program's name in the menu, e.g. Firefox
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Delete the entry instead of writing it
+        #[arg(long)]
+        remove: bool,
+        /// The program, looked up in PATH, and its arguments
+        #[arg(value_name = "CMD", num_args = 1.., trailing_var_arg = true, required_unless_present = "remove")]
+        command: Vec<String>,
+    },
+
     /// Write the man pages (nsctl.1, nsctl-SUBCOMMAND.1) into DIR
     #[command(hide = true)]
     GenerateMan {

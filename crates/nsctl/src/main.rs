@@ -5,8 +5,10 @@
 //! `error::EXIT_STATUSES`). The work is in `cmd/`, the printing in `output`.
 
 mod active;
+mod agent;
 mod cli;
 mod cmd;
+mod desktop;
 mod device;
 mod error;
 mod exec;
@@ -65,6 +67,12 @@ fn run(cli: Cli) -> Result<Done, CliError> {
             })?;
             Ok(Done::Print(String::new()))
         }
+        Command::DesktopEntry {
+            profile,
+            name,
+            remove,
+            command,
+        } => desktop::exec(&profile, &name, remove, &command).map(Done::Print),
         Command::GenerateCompletions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "nsctl", &mut buf);
@@ -115,7 +123,10 @@ async fn bus_command(
         Command::Forward(c) => cmd::forward::exec(&conn, c, json).await,
         Command::Connection(c) => cmd::connection::exec(&conn, c, secrets, json).await,
         Command::Vpn(c) => cmd::vpn::exec(&conn, c, json).await,
-        Command::Exec(_) | Command::GenerateMan { .. } | Command::GenerateCompletions { .. } => {
+        Command::Exec(_)
+        | Command::DesktopEntry { .. }
+        | Command::GenerateMan { .. }
+        | Command::GenerateCompletions { .. } => {
             unreachable!("handled above")
         }
     };

@@ -360,6 +360,7 @@ mod tests {
                 "nsctl-vpn-status.1",
                 "nsctl-reload.1",
                 "nsctl-dispatcher.1",
+                "nsctl-desktop-entry.1",
             ]
         );
     }

@@ -16,6 +16,7 @@ pub mod helper;
 pub mod launch;
 pub mod openconnect;
 pub mod openvpn;
+pub mod secrets;
 pub mod wg_kernel;
 pub mod wireguard;
 
@@ -92,6 +93,13 @@ pub trait VpnType: Send + Sync {
             "{} does not report through the helper",
             self.name()
         )))
+    }
+
+    /// The secrets an activation must ask the user's agents for (after
+    /// their flags), if any ([`secrets`]).
+    fn secrets_wanted(&self, profile: &Profile) -> Option<secrets::Wanted> {
+        let _ = profile;
+        None
     }
 
     /// Why the client ended by itself, from what it printed (its last

@@ -226,6 +226,10 @@ impl VpnType for OpenConnect {
         "OpenConnect"
     }
 
+    fn secrets_wanted(&self, p: &Profile) -> Option<super::secrets::Wanted> {
+        super::secrets::openconnect(p)
+    }
+
     fn validate(&self, p: &Profile) -> Result<(), Error> {
         // The names only go into the arguments: any will do to check.
         invocation(&p.vpn_data(), &p.vpn_secrets(), "tun", "script").map(drop)

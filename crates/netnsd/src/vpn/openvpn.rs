@@ -394,6 +394,10 @@ impl VpnType for OpenVpn {
         "OpenVPN"
     }
 
+    fn secrets_wanted(&self, p: &Profile) -> Option<super::secrets::Wanted> {
+        super::secrets::openvpn(p)
+    }
+
     fn validate(&self, p: &Profile) -> Result<(), Error> {
         // The names only go into the arguments: any will do to check.
         let (auth, askpass) = (Path::new("auth"), Path::new("pass"));

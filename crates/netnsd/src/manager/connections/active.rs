@@ -74,6 +74,9 @@ impl Manager {
         if a.state >= st::DEACTIVATING {
             return Ok(());
         }
+        if self.cancel_pending(n, why).await {
+            return Ok(());
+        }
         let Some(run) = self.runs.get_mut(&n) else {
             return Ok(());
         };
