@@ -142,7 +142,8 @@ async fn the_server_gone_for_60_s_and_back_the_vpn_reconnects_sealed() {
         let killed = Instant::now();
         // The connection says it is reconnecting.
         log.wait(&ac, Duration::from_secs(20), "reconnecting", |ev| {
-            ev.iter().any(|e| e.sig == Sig::Vpn && e.state == vpn::CONNECT)
+            ev.iter()
+                .any(|e| e.sig == Sig::Vpn && e.state == vpn::CONNECT)
                 && ev
                     .iter()
                     .rev()
@@ -172,9 +173,19 @@ async fn the_server_gone_for_60_s_and_back_the_vpn_reconnects_sealed() {
 
         rig.restart_server().await;
         log.wait(&ac, Duration::from_secs(30), "activated again", |ev| {
-            let last = ev.iter().rev().find(|e| e.sig == Sig::State);
-            last.is_some_and(|e| e.state == active::ACTIVATED)
-                && ev.iter().filter(|e| e.sig == Sig::State && e.state == active::ACTIVATED).count() == 2
+            let again = |sig| {
+                ev.iter()
+                    .filter(|e| e.sig == sig && e.state == active::ACTIVATED)
+                    .count()
+                    == 2
+            };
+            // (active::ACTIVATED and vpn::ACTIVATED differ: count each.)
+            again(Sig::State)
+                && ev
+                    .iter()
+                    .filter(|e| e.sig == Sig::Vpn && e.state == vpn::ACTIVATED)
+                    .count()
+                    == 2
         })
         .await;
         wait_loop("ok", fails, Duration::from_secs(20)).await;

@@ -144,11 +144,9 @@ pub fn check_reconnect_timeout(
     data: &std::collections::BTreeMap<String, String>,
 ) -> Result<(), Error> {
     match data.get(RECONNECT_KEY) {
-        Some(v) if !v.trim().parse::<u32>().is_ok_and(|s| s > 0) => {
-            Err(Error::InvalidArgument(format!(
-                "vpn.data.{RECONNECT_KEY}: {v:?} is not a number of seconds (1 or more)"
-            )))
-        }
+        Some(v) if !v.trim().parse::<u32>().is_ok_and(|s| s > 0) => Err(Error::InvalidArgument(
+            format!("vpn.data.{RECONNECT_KEY}: {v:?} is not a number of seconds (1 or more)"),
+        )),
         _ => Ok(()),
     }
 }

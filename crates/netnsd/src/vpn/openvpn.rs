@@ -748,11 +748,17 @@ mod tests {
         let mut own = base.to_vec();
         own.extend([("ping", "2"), ("ping-restart", "8")]);
         let s = inv(&own, &[]).unwrap().args.join(" ");
-        assert!(s.contains("--ping-restart 8") && s.contains("--ping 2"), "{s}");
+        assert!(
+            s.contains("--ping-restart 8") && s.contains("--ping 2"),
+            "{s}"
+        );
         let mut exit = base.to_vec();
         exit.push(("ping-exit", "10"));
         let s = inv(&exit, &[]).unwrap().args.join(" ");
-        assert!(s.contains("--ping-exit 10") && !s.contains("--ping-restart"), "{s}");
+        assert!(
+            s.contains("--ping-exit 10") && !s.contains("--ping-restart"),
+            "{s}"
+        );
         let mut bad = base.to_vec();
         bad.push(("reconnect-timeout", "0"));
         assert!(inv(&bad, &[]).is_err());

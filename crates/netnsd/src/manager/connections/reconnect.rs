@@ -81,7 +81,11 @@ impl Manager {
                 let Some(number) = r.current.take() else {
                     return;
                 };
-                tracing::info!(active = n, reconnection = number, "the VPN is through again");
+                tracing::info!(
+                    active = n,
+                    reconnection = number,
+                    "the VPN is through again"
+                );
                 self.transition(n, None, Some(vs::IP_CONFIG_GET), reason::NONE)
                     .await;
                 self.transition(n, Some(st::ACTIVATED), Some(vs::ACTIVATED), reason::NONE)
