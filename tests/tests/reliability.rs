@@ -514,3 +514,43 @@ async fn an_overflowing_events_socket_is_followed_by_a_full_re_dump() {
     })
     .await;
 }
+
+/// polkitd killed (SIGKILL) and started again: meanwhile a mutating call
+/// gets a typed answer in time that names polkit, and nothing is made;
+/// with polkitd back (the guard starts it as the sandbox does) the same
+/// call succeeds, the daemon never restarted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_polkitd_gets_a_typed_answer_and_its_restart_is_followed() {
+    let _env = TestEnv::new();
+    let guard = BusGuard;
+    timed(async {
+        let daemon = Daemon::start().await;
+        let polkit = pids_of("polkitd");
+        assert!(!polkit.is_empty(), "no polkitd in the sandbox");
+        for &p in &polkit {
+            kill(Pid::from_raw(p), Signal::SIGKILL).unwrap();
+        }
+        wait_gone(&polkit, "polkitd to die").await;
+        let started = Instant::now();
+        let out = gdbus_controller(None, "AddNetworkNamespace", Some("rel-pkk")).await;
+        let took = started.elapsed();
+        let name = out.gdbus_error().unwrap_or_default();
+        assert!(
+            name.starts_with("net.netnsd.Netns1.Error.") && out.stderr.contains("polkit"),
+            "after {took:?}: {out}"
+        );
+        assert!(took < Duration::from_secs(15), "answered after {took:?}");
+        assert!(!run_netns_entries().contains(&"rel-pkk".to_owned()));
+
+        guard.restore().await;
+        gdbus_controller(None, "AddNetworkNamespace", Some("rel-pkk"))
+            .await
+            .ok();
+        assert!(run_netns_entries().contains(&"rel-pkk".to_owned()));
+        assert!(
+            std::path::Path::new(&format!("/proc/{}", daemon.pid())).exists(),
+            "the daemon did not live through it"
+        );
+    })
+    .await;
+}
