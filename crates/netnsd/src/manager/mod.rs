@@ -12,6 +12,7 @@ mod declared;
 mod devices;
 mod dhcp;
 mod dns;
+mod forked;
 mod forwards;
 mod handle;
 mod mss;
