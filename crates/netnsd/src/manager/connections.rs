@@ -10,10 +10,12 @@
 //! teardown) is in `connections/active.rs`.
 
 mod active;
+mod reconnect;
 
 use std::collections::HashMap;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use netnsd_api::route::TABLE_MAIN;
@@ -50,6 +52,8 @@ pub(super) struct VpnRun {
     /// A kernel tunnel (WireGuard's): the tunnel is a link the daemon
     /// made (no client process), deleted when the connection ends.
     kernel_link: bool,
+    /// Reconnections after the server was lost (see `reconnect.rs`).
+    reconnect: reconnect::Reconnect,
 }
 
 impl Manager {
@@ -147,6 +151,9 @@ impl Manager {
                 log: launch::Log::default(),
                 ending: None,
                 kernel_link: false,
+                reconnect: reconnect::Reconnect::new(crate::vpn::reconnect_timeout(
+                    &profile.vpn_data(),
+                )),
             },
         );
         // As NetworkManager: the object appears, then goes to activating.
@@ -271,7 +278,13 @@ impl Manager {
             pid,
             tundev: at.tundev.clone(),
         })?;
-        launch::capture_log(&mut child, n, &log.unwrap_or_default());
+        let (vpn, later) = (self.runs.get(&n).map(|r| r.vpn), self.later_tx.clone());
+        let on_line: launch::OnLine = Arc::new(move |line: &str| {
+            if let Some(p) = vpn.and_then(|v| v.progress(line)) {
+                let _ = later.send(Later::VpnProgress(n, p));
+            }
+        });
+        launch::capture_log_with(&mut child, n, &log.unwrap_or_default(), on_line);
         if let Some(configure) = configure {
             // The client has no hook: the daemon configures its tunnel,
             // then goes on as if a hook had reported.
@@ -577,6 +590,9 @@ impl Manager {
             let _ = reply.send("ok".into());
         }
         self.actives.set_banner(n, c.banner.clone());
+        if let Some(r) = self.runs.get_mut(&n) {
+            r.reconnect.up();
+        }
         self.transition(n, Some(st::ACTIVATED), Some(vs::ACTIVATED), reason::NONE)
             .await;
     }

@@ -12,6 +12,7 @@ mod declared;
 mod devices;
 mod dhcp;
 mod dns;
+mod forked;
 mod forwards;
 mod handle;
 mod mss;
@@ -106,6 +107,10 @@ enum Later {
     ForwarderExited(u32, u32, i32),
     /// The activation took too long.
     ConnectTimeout(u32),
+    /// A VPN client's news of a connection that was up (from its log).
+    VpnProgress(u32, crate::vpn::Progress),
+    /// A reconnection's bound: activation, the reconnection's number.
+    ReconnectTimeout(u32, u64),
     /// Take a deactivated connection's object off the bus.
     ForgetActive(u32),
     /// The secret agents answered a waiting activation (issue 14).
@@ -324,6 +329,8 @@ impl Manager {
                     }
                     Later::ConnectTimeout(n) => self.connect_timeout(n).await,
                     Later::Secrets(n, r) => self.secrets_answered(n, r).await,
+                    Later::VpnProgress(n, p) => self.vpn_progress(n, p).await,
+                    Later::ReconnectTimeout(n, r) => self.reconnect_timeout(n, r).await,
                     Later::ForgetActive(n) => self.forget_active(n).await,
                     Later::Dhcp(ns, generation, r) => self.on_dhcp(ns, generation, r).await,
                 },
