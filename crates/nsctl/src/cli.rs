@@ -23,7 +23,19 @@ pub use platform::*;
 
 const ABOUT: &str = "Manage network namespaces through netnsd";
 
-const LONG_ABOUT: &str = "\
+/// The top-level `--help` opens with the usage and the command list, as
+/// `ip`, `nmcli` and `git` do, then says where the rest is: the prose of
+/// [`LONG_ABOUT`] is the man page's DESCRIPTION only (see `man.rs`).
+const HELP_TEMPLATE: &str = "\
+{usage-heading} {usage}
+
+{all-args}
+
+{about}. \"nsctl COMMAND --help\" shows the help of a command; the man page nsctl(1) \
+describes namespaces, uplinks, VPNs and who may do what.{after-help}";
+
+/// The DESCRIPTION of nsctl(1).
+pub const LONG_ABOUT: &str = "\
 Manage network namespaces through netnsd, the daemon that owns the host's network \
 namespaces and offers them on the D-Bus system bus as net.netnsd.Netns1.
 
@@ -70,7 +82,8 @@ the exit status tells them apart.";
     name = "nsctl",
     version,
     about = ABOUT,
-    long_about = LONG_ABOUT,
+    long_about = None,
+    help_template = HELP_TEMPLATE,
     after_help = exit_status_help(),
     propagate_version = true,
     subcommand_required = true,

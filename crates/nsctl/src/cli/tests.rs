@@ -116,3 +116,27 @@ fn maintenance_commands_parse() {
         Command::GenerateMan { .. }
     ));
 }
+
+/// `nsctl --help` opens with the usage and the command list, as `ip`,
+/// `nmcli` and `git` do; the prose is the man page's (`man.rs`).
+#[test]
+fn top_help_opens_with_usage_and_commands() {
+    for help in [
+        Cli::command().render_long_help().to_string(),
+        Cli::command().render_help().to_string(),
+    ] {
+        assert!(
+            help.starts_with("Usage: nsctl [OPTIONS] <COMMAND>\n\nCommands:\n"),
+            "{help}"
+        );
+        let commands = help.find("Commands:").unwrap();
+        let options = help.find("Options:").unwrap();
+        assert!(commands < options, "{help}");
+        assert!(help[commands..options].contains("  list "), "{help}");
+        assert!(help.contains("nsctl(1)"), "{help}");
+        assert!(!help.contains("Reading is open to every user"), "{help}");
+        assert!(help.lines().count() < 50, "{help}");
+    }
+    let (_, page) = crate::man::pages().unwrap().remove(0);
+    assert!(page.contains("Reading is open to every user"), "{page}");
+}
