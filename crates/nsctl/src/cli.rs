@@ -410,6 +410,35 @@ the keys script, runs and why.",
     )]
     Dispatcher,
 
+    /// Print netnsd's changes as they happen, one line each
+    #[command(
+        long_about = "\
+Print netnsd's signals as they happen, one line each, until interrupted, as \"nmcli monitor\" \
+and \"ip monitor\" do: namespaces added and removed (\"namespace NAME: added (uplink veth)\"), \
+devices added, removed, moved and changed (\"device NAME in NS: state up\"), a namespace's \
+uplink, DNS and other properties changing (\"namespace NAME: dns-servers 192.0.2.53\"), active \
+connections and their states with the reason (\"connection ID: activated (reason none)\", \
+\"connection ID: vpn failed (reason login-failed)\"), processes started with \"nsctl exec\" \
+exiting (\"namespace NAME: process PID exited with status N\"), connection profiles added, \
+updated and removed (\"profile NAME: updated\"), and netnsd stopping and starting (\"netnsd: \
+stopped\"). Changed properties are named in kebab case and lists joined by commas, - for \
+none; objects are named by their names, not their paths.
+
+Once it listens, it says so on stderr (\"Monitoring netnsd; Ctrl-C to stop.\"); nothing after \
+that is missed. It ends when interrupted or when its output is closed.
+
+With --json, one JSON object a line, with the keys event (added, removed, changed, state, \
+vpn-state, process-exited, updated, started, stopped), kind (namespace, device, connection, \
+profile, daemon), object (the object path), name and, for a device, namespace; added has \
+properties (every property of the object, by its D-Bus name), changed has changed (the \
+properties that changed), state and vpn-state have state, state_code, reason and reason_code, \
+process-exited has pid and status (minus the signal's number when a signal killed it).
+
+Open to every user: it only listens.",
+        after_help = exit_status_help()
+    )]
+    Monitor,
+
     /// Write the man pages (nsctl.1, nsctl-SUBCOMMAND.1) into DIR
     #[command(hide = true)]
     GenerateMan {

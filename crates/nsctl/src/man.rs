@@ -361,6 +361,7 @@ mod tests {
                 "nsctl-vpn-status.1",
                 "nsctl-reload.1",
                 "nsctl-dispatcher.1",
+                "nsctl-monitor.1",
             ]
         );
     }

@@ -12,6 +12,7 @@ pub mod exec;
 pub mod forward;
 pub mod link;
 pub mod list;
+pub mod monitor;
 pub mod reload;
 pub mod route;
 pub mod rule;
