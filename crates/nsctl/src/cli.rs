@@ -439,6 +439,31 @@ Open to every user: it only listens.",
     )]
     Monitor,
 
+    /// Draw namespaces, devices, veth pairs, uplinks, tunnels and VPNs (Graphviz)
+    #[command(
+        long_about = "\
+Print the host's network namespaces as a Graphviz graph (DOT) on stdout: one box per \
+namespace (its name, uplink and name servers) holding its devices (name, kind, addresses; \
+loopback left out; a tunnel drawn as an arrow-shaped node), an \
+edge between the two ends of each veth pair (\"uplink (veth, NAT)\" for an uplink), and each \
+active VPN as an ellipse in the namespace its client runs in, joined to its tunnel.
+
+The bus does not tell a veth's peer: two veth ends in different namespaces are drawn as a pair \
+when they have addresses in one subnet, as an uplink's ends always have; a veth without such \
+an address is drawn alone.
+
+With --svg FILE, nsctl renders the graph with \"dot -Tsvg\" into FILE instead (the graphviz \
+package); \"nsctl graph | dot -Tpng > net.png\" makes other formats.
+
+Open to every user.",
+        after_help = exit_status_help()
+    )]
+    Graph {
+        /// Render the graph as SVG into FILE with Graphviz's dot
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+    },
+
     /// Write the man pages (nsctl.1, nsctl-SUBCOMMAND.1) into DIR
     #[command(hide = true)]
     GenerateMan {

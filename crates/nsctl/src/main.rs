@@ -118,6 +118,7 @@ async fn bus_command(
         Command::Forward(c) => cmd::forward::exec(&conn, c, json).await,
         Command::Connection(c) => cmd::connection::exec(&conn, c, secrets, json).await,
         Command::Vpn(c) => cmd::vpn::exec(&conn, c, json).await,
+        Command::Graph { svg } => cmd::graph::exec(&conn, svg.as_deref()).await,
         Command::Exec(_)
         | Command::Monitor
         | Command::GenerateMan { .. }

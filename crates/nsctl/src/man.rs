@@ -362,6 +362,7 @@ mod tests {
                 "nsctl-reload.1",
                 "nsctl-dispatcher.1",
                 "nsctl-monitor.1",
+                "nsctl-graph.1",
             ]
         );
     }

@@ -10,6 +10,7 @@ pub mod device;
 pub mod dns;
 pub mod exec;
 pub mod forward;
+pub mod graph;
 pub mod link;
 pub mod list;
 pub mod monitor;
