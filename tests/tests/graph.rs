@@ -203,7 +203,8 @@ async fn graph_draws_namespaces_devices_pairs_uplinks_and_vpns() {
         }
 
         // --svg: rendered by Graphviz.
-        let svg = "/tmp/netnsd-graph-test.svg";
+        // /run is the sandbox's own tmpfs.
+        let svg = "/run/netnsd-graph-test.svg";
         let out = nsctl(None, &["graph", "--svg", svg]).await.ok();
         assert!(out.stdout.is_empty(), "{out}");
         let text = std::fs::read_to_string(svg).unwrap();
