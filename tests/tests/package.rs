@@ -34,9 +34,79 @@ fn overlay_mounts() -> BTreeSet<String> {
         .collect()
 }
 
-/// Purges the package and stops an installed daemon if the test ends early,
-/// so that the next tests in this sandbox see no activation file.
-struct Uninstall;
+/// Runs a command that may take longer than the harness's 30 s for one
+/// command (cargo deb compresses 80 MB of debug binaries; dpkg runs
+/// man-db's trigger), with a limit of its own; fails the test if it fails.
+async fn run_long(program: &str, args: &[&str], limit: Duration) -> (String, String) {
+    let what = format!("{program} {}", args.join(" "));
+    let child = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run `{what}`: {e}"));
+    let out = tokio::time::timeout(limit, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("`{what}` did not finish within {limit:?}"))
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "`{what}` failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    (stdout, stderr)
+}
+
+/// Purges the package and stops an installed daemon (if the test ends
+/// early), then puts back the files the package replaced: the sandbox
+/// installs the bus policy and polkit actions itself, at the paths the
+/// package uses, and `dpkg --purge` removes them. The next tests in this
+/// sandbox find them as they were, and no activation file.
+struct Uninstall {
+    saved: Vec<(String, Vec<u8>, std::fs::Permissions)>,
+}
+
+impl Uninstall {
+    /// Saves those of `paths` that are files now.
+    fn saving(paths: &[&String]) -> Uninstall {
+        let saved = paths
+            .iter()
+            .filter(|p| Path::new(p.as_str()).is_file())
+            .map(|p| {
+                let meta = std::fs::metadata(p.as_str()).unwrap();
+                (
+                    p.to_string(),
+                    std::fs::read(p.as_str()).unwrap(),
+                    meta.permissions(),
+                )
+            })
+            .collect();
+        Uninstall { saved }
+    }
+
+    fn restore(&self) {
+        for (path, bytes, perms) in &self.saved {
+            if let Some(dir) = Path::new(path).parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            std::fs::write(path, bytes).unwrap();
+            std::fs::set_permissions(path, perms.clone()).unwrap();
+        }
+        // dbus-daemon notices the policy file by itself; make sure.
+        let _ = std::process::Command::new("dbus-send")
+            .args([
+                "--system",
+                "--type=method_call",
+                "--dest=org.freedesktop.DBus",
+            ])
+            .args(["/", "org.freedesktop.DBus.ReloadConfig"])
+            .status();
+    }
+}
 
 impl Drop for Uninstall {
     fn drop(&mut self) {
@@ -50,13 +120,14 @@ impl Drop for Uninstall {
             .args(["--exec", INSTALLED_DAEMON])
             .stderr(std::process::Stdio::null())
             .status();
+        self.restore();
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deb_installs_starts_lists_and_purges_clean() {
     let _env = TestEnv::new();
-    timed_within(Duration::from_secs(240), async {
+    timed_within(Duration::from_secs(400), async {
         // dpkg writes only into overlays here: never the host's database.
         let overlays = overlay_mounts();
         for dir in ["/usr", "/etc", "/var/lib", "/var/log", "/var/cache"] {
@@ -76,28 +147,21 @@ async fn deb_installs_starts_lists_and_purges_clean() {
         std::fs::create_dir_all(OUT_DIR).unwrap();
         let started = Instant::now();
         let repo = repo_root();
-        let out = run(
-            "sh",
-            &[
-                "-c",
-                &format!(
-                    "cd '{}' && cargo deb --version >/dev/null 2>&1 || \
-                     {{ echo 'cargo-deb is missing: tests/run installs it'; exit 1; }}; \
-                     cargo deb --locked --offline -p netnsd --no-build --profile dev --fast \
-                     --no-strip --output {OUT_DIR}",
-                    repo.display()
-                ),
-            ],
-        )
-        .await
-        .ok();
+        let script = format!(
+            "cd '{}' && cargo deb --version >/dev/null 2>&1 || \
+             {{ echo 'cargo-deb is missing: tests/run installs it'; exit 1; }}; \
+             cargo deb --locked --offline -p netnsd --no-build --profile dev --fast \
+             --no-strip --output {OUT_DIR}",
+            repo.display()
+        );
+        let out = run_long("sh", &["-c", &script], Duration::from_secs(150)).await;
         let built = started.elapsed();
         let deb = std::fs::read_dir(OUT_DIR)
             .unwrap()
             .flatten()
             .map(|e| e.path())
             .find(|p| p.extension().is_some_and(|e| e == "deb"))
-            .unwrap_or_else(|| panic!("no .deb in {OUT_DIR}: {out}"));
+            .unwrap_or_else(|| panic!("no .deb in {OUT_DIR}: {out:?}"));
         let deb = deb.to_str().unwrap().to_owned();
 
         // What it holds, and which of those paths exist before it is installed.
@@ -134,10 +198,16 @@ async fn deb_installs_starts_lists_and_purges_clean() {
             assert!(control.stdout.contains(script), "{script}: {control}");
         }
 
+        let etc_existed: Vec<bool> = ["/etc/netnsd", "/run/netnsd"]
+            .iter()
+            .map(|d| Path::new(d).exists())
+            .collect();
+
         // Install it.
-        let _uninstall = Uninstall;
+        let existed_files: Vec<&String> = existed.iter().copied().collect();
+        let uninstall = Uninstall::saving(&existed_files);
         let started = Instant::now();
-        run("dpkg", &["-i", &deb]).await.ok();
+        run_long("dpkg", &["-i", &deb], Duration::from_secs(90)).await;
         let installed = started.elapsed();
         let listed = run("dpkg", &["-L", PACKAGE]).await.ok();
         let listed: Vec<String> = listed.stdout.lines().map(str::to_owned).collect();
@@ -166,7 +236,7 @@ async fn deb_installs_starts_lists_and_purges_clean() {
 
         // Purge it: the daemon stops (prerm), and nothing it installed stays.
         let started = Instant::now();
-        run("dpkg", &["--purge", PACKAGE]).await.ok();
+        run_long("dpkg", &["--purge", PACKAGE], Duration::from_secs(90)).await;
         let purged = started.elapsed();
         wait_name_released().await;
         let status = run("dpkg-query", &["-W", "-f=${Status}", PACKAGE]).await;
@@ -177,8 +247,17 @@ async fn deb_installs_starts_lists_and_purges_clean() {
             .filter(|p| !existed.contains(p) && p.as_str() != "/." && Path::new(p).exists())
             .collect();
         assert!(left.is_empty(), "left after dpkg --purge: {left:#?}");
-        for dir in ["/etc/netnsd", "/run/netnsd"] {
-            assert!(!Path::new(dir).exists(), "{dir} left after dpkg --purge");
+        // Gone unless they were there before (an earlier test's profiles).
+        for (dir, was) in ["/etc/netnsd", "/run/netnsd"].iter().zip(etc_existed) {
+            assert!(
+                was || !Path::new(dir).exists(),
+                "{dir} left after dpkg --purge"
+            );
+        }
+        // The sandbox's own bus policy and polkit actions, back in place.
+        uninstall.restore();
+        for (path, bytes, _) in &uninstall.saved {
+            assert_eq!(&std::fs::read(path).unwrap(), bytes, "{path}");
         }
         std::fs::remove_dir_all(OUT_DIR).unwrap();
         eprintln!(
