@@ -105,6 +105,9 @@ async fn bus_command(
     if let Command::Exec(args) = command {
         return cmd::exec::exec(&conn, args).await.map(Done::Exit);
     }
+    if let Command::Monitor = command {
+        return cmd::monitor::exec(&conn, json).await.map(Done::Exit);
+    }
     let out = match command {
         Command::List => cmd::list::exec(&conn, json).await,
         Command::Add(args) => cmd::add::exec(&conn, &args, json).await,
@@ -123,8 +126,10 @@ async fn bus_command(
         Command::Forward(c) => cmd::forward::exec(&conn, c, json).await,
         Command::Connection(c) => cmd::connection::exec(&conn, c, secrets, json).await,
         Command::Vpn(c) => cmd::vpn::exec(&conn, c, json).await,
+        Command::Graph { svg } => cmd::graph::exec(&conn, svg.as_deref()).await,
         Command::Exec(_)
         | Command::DesktopEntry { .. }
+        | Command::Monitor
         | Command::GenerateMan { .. }
         | Command::GenerateCompletions { .. } => {
             unreachable!("handled above")
