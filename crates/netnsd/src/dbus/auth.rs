@@ -30,6 +30,11 @@ impl Authority {
         Ok(Authority { proxy })
     }
 
+    /// The daemon's bus connection.
+    pub fn connection(&self) -> &Connection {
+        self.proxy.inner().connection()
+    }
+
     /// The caller's uid, as the bus daemon knows it (never from arguments).
     pub async fn caller_uid(&self, hdr: &Header<'_>) -> Result<u32, Error> {
         Ok(credentials(self.proxy.inner().connection(), hdr).await?.0)

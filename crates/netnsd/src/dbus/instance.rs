@@ -520,7 +520,9 @@ impl NetNsInstance {
         }
         self.auth.check(&hdr, actions::ACTIVATE_CONNECTION).await?;
         permissions::check(&self.auth, &hdr, self.restriction_of(profile)).await?;
-        self.manager.activate(profile, self.ns.number).await
+        // Secrets it lacks are asked from the caller's agents.
+        let caller = super::agents::caller(&self.auth, &hdr).await?;
+        self.manager.activate(profile, self.ns.number, caller).await
     }
 
     /// Deactivates ACTIVE_CONNECTION.

@@ -387,6 +387,12 @@ fn netns_keys(con: &BTreeMap<String, Value>) -> Result<NetnsKeys, Error> {
     Ok(keys)
 }
 
+/// One value from the bus, read as `setting.key` is typed (what a secret
+/// agent answered, issue 14).
+pub fn value_from_dbus(setting: &str, key: &str, v: &OwnedVariant) -> Result<Value, Error> {
+    wire::from_variant(setting, key, v)
+}
+
 fn settings_from_dbus(d: &DbusSettings) -> Result<Settings, Error> {
     let mut settings = Settings::new();
     let mut peers: Option<Settings> = None;

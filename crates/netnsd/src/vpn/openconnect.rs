@@ -64,12 +64,17 @@ pub fn invocation<'a>(
             PROTOCOLS.join(", ")
         )));
     }
+    super::check_reconnect_timeout(data)?;
+    // openconnect reconnects by itself after losing its server, its tunnel
+    // kept, for as long as the profile's reconnect-timeout allows.
+    let reconnect = super::reconnect_timeout(data).as_secs();
     let mut a: Vec<String> = vec![
         "--non-inter".into(),
         format!("--protocol={protocol}"),
         format!("--interface={tundev}"),
         "--script".into(),
         script.into(),
+        format!("--reconnect-timeout={reconnect}"),
     ];
     for (key, opt) in [
         ("cacert", "--cafile"),
@@ -238,6 +243,10 @@ impl VpnType for OpenConnect {
         "OpenConnect"
     }
 
+    fn secrets_wanted(&self, p: &Profile) -> Option<super::secrets::Wanted> {
+        super::secrets::openconnect(p)
+    }
+
     fn validate(&self, p: &Profile) -> Result<(), Error> {
         // The names only go into the arguments: any will do to check.
         invocation(&p.vpn_data(), &p.vpn_secrets(), "tun", "script").map(drop)
@@ -322,6 +331,18 @@ mod tests {
         assert!(
             s.contains("--passwd-on-stdin") && s.ends_with(" -- vpn.example.com"),
             "{s}"
+        );
+        assert!(s.contains("--reconnect-timeout=300"), "{s}");
+    }
+
+    #[test]
+    fn the_profile_bounds_reconnection() {
+        let d = |t: &str| m(&[("gateway", "g"), ("reconnect-timeout", t)]);
+        let pw = m(&[("password", "p")]);
+        let i = invocation(&d("45"), &pw, "t", "s").unwrap();
+        assert!(i.args.contains(&"--reconnect-timeout=45".to_string()));
+        assert!(
+            matches!(invocation(&d("0"), &pw, "t", "s"), Err(Error::InvalidArgument(e)) if e.contains("vpn.data.reconnect-timeout"))
         );
     }
 

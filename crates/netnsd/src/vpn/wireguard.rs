@@ -284,6 +284,10 @@ impl VpnType for WireGuard {
         "WireGuard"
     }
 
+    fn secrets_wanted(&self, p: &Profile) -> Option<super::secrets::Wanted> {
+        super::secrets::wireguard(p)
+    }
+
     fn validate(&self, p: &Profile) -> Result<(), Error> {
         Config::from_profile(p).map(drop)
     }
