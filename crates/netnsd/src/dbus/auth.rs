@@ -72,6 +72,11 @@ impl Authority {
         })
     }
 
+    /// The daemon's bus connection.
+    pub fn connection(&self) -> &Connection {
+        self.proxy.inner().connection()
+    }
+
     /// The caller's uid, as the bus daemon knows it (never from arguments;
     /// asked once per caller connection, see [`UidCache`]).
     pub async fn caller_uid(&self, hdr: &Header<'_>) -> Result<u32, Error> {

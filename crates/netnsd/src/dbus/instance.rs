@@ -507,7 +507,7 @@ impl NetNsInstance {
     ) -> Result<OwnedObjectPath, Error> {
         let profile = object_number(connection.as_str(), netnsd_api::SETTINGS_PATH)
             .filter(|n| self.manager.registry.profiles.read().contains_key(n))
-            .ok_or_else(|| Error::NotFound(format!("no connection at {connection}")))?;
+            .ok_or_else(|| Error::UnknownConnection(format!("no connection at {connection}")))?;
         if device.as_str() != "/" {
             return Err(Error::NotSupported(format!(
                 "activating on a device ({device}) is not supported; pass \"/\" for a VPN"
@@ -520,7 +520,9 @@ impl NetNsInstance {
         }
         self.auth.check(&hdr, actions::ACTIVATE_CONNECTION).await?;
         permissions::check(&self.auth, &hdr, self.restriction_of(profile)).await?;
-        self.manager.activate(profile, self.ns.number).await
+        // Secrets it lacks are asked from the caller's agents.
+        let caller = super::agents::caller(&self.auth, &hdr).await?;
+        self.manager.activate(profile, self.ns.number, caller).await
     }
 
     /// Deactivates ACTIVE_CONNECTION.
@@ -536,7 +538,9 @@ impl NetNsInstance {
                     actives.get(&n).map(|a| (n, a.profile))
                 })
                 .ok_or_else(|| {
-                    Error::NotFound(format!("no active connection at {active_connection}"))
+                    Error::ConnectionNotActive(format!(
+                        "no active connection at {active_connection}"
+                    ))
                 })?;
         self.auth.check(&hdr, actions::ACTIVATE_CONNECTION).await?;
         permissions::check(&self.auth, &hdr, self.restriction_of(profile)).await?;
