@@ -548,7 +548,10 @@ pub struct LoadReport {
 
 /// Errors that random clients racing over the same names cause themselves.
 pub fn caller_fault(name: &str) -> bool {
-    matches!(name, "AlreadyExists" | "NotFound" | "Busy")
+    matches!(
+        name,
+        "AlreadyExists" | "NotFound" | "Busy" | "TargetNetnsNotFound"
+    )
 }
 
 fn pct(v: &[Duration], p: f64) -> Duration {

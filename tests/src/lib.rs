@@ -10,6 +10,7 @@
 //! | [`openvpn`] | the VPN rig (wan, corp, an OpenVPN server), profiles, connection proxies and state signals |
 //! | [`vpnpeers`] | WireGuard and OpenConnect gateways in the rig's wan |
 //! | [`isolated`] | the one check of an isolated VPN while it is up, [`assert_isolated_and_working`] |
+//! | [`nm`] | the real NetworkManager run in the sandbox (profiles made by nmcli; both daemons on one host) |
 //!
 //! Each module uses only the ones above it in this table. The observers are
 //! independent of the daemon: iproute2, nft, /proc, the filesystem, busctl
@@ -20,6 +21,7 @@ pub mod harness;
 pub mod ipsec;
 pub mod isolated;
 pub mod leftovers;
+pub mod nm;
 pub mod openvpn;
 pub mod platform;
 pub mod vpnpeers;

@@ -878,6 +878,13 @@ impl OpenVpnRig {
         }
     }
 
+    /// Starts the server again after [`Self::kill_server`] (same
+    /// configuration, same address and port); waits until it is ready.
+    pub async fn restart_server(&mut self) {
+        assert!(self.server.is_none(), "the server is running");
+        self.start_server().await;
+    }
+
     /// The pids of openvpn processes that are not the rig's own (the
     /// server, hand-run clients): the daemon's clients.
     pub fn foreign_openvpn_pids(&self) -> Vec<(u32, String)> {

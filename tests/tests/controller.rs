@@ -210,13 +210,15 @@ async fn signals_announce_add_and_remove() {
 
         let sig = next_within(&mut added, "NetworkNamespaceAdded").await;
         assert_eq!(sig.args().unwrap().path.as_str(), path);
+        // The list is invalidated, not sent: the signal must not grow with
+        // the population (EmitsChangedSignal=invalidates in the XML).
         let listed = network_namespaces_change(&mut changed).await;
-        if let Some(value) = listed {
-            assert!(
-                value.contains(&path),
-                "{path} not in the new value {value:?}"
-            );
-        }
+        assert_eq!(listed, None, "PropertiesChanged carried the whole list");
+        let now = ctl.network_namespaces().await.expect("NetworkNamespaces");
+        assert!(
+            now.iter().any(|p| p.as_str() == path),
+            "{path} not in {now:?}"
+        );
 
         let ok = ctl.remove_network_namespace("ctl-sig").await.unwrap();
         assert_eq!(ok, "Success");
@@ -224,10 +226,16 @@ async fn signals_announce_add_and_remove() {
         let sig = next_within(&mut removed, "NetworkNamespaceRemoved").await;
         assert_eq!(sig.args().unwrap().path.as_str(), path);
         let listed = network_namespaces_change(&mut changed).await;
-        if let Some(value) = listed {
-            assert!(!value.contains(&path), "{path} still in {value:?}");
-            assert!(value.contains(&namespace_path(0)), "{value:?}");
-        }
+        assert_eq!(listed, None, "PropertiesChanged carried the whole list");
+        let now = ctl.network_namespaces().await.expect("NetworkNamespaces");
+        assert!(
+            !now.iter().any(|p| p.as_str() == path),
+            "{path} still in {now:?}"
+        );
+        assert!(
+            now.iter().any(|p| p.as_str() == namespace_path(0)),
+            "{now:?}"
+        );
         assert_nothing_left(&Keep::nothing()).await;
     })
     .await;

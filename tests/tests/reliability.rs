@@ -514,3 +514,42 @@ async fn an_overflowing_events_socket_is_followed_by_a_full_re_dump() {
     })
     .await;
 }
+
+/// polkitd killed (SIGKILL): the next mutating call is answered in time,
+/// and rightly: the system bus starts polkitd again (its activation file)
+/// and the daemon asks the new one (it keeps no stale polkit connection);
+/// the daemon is never restarted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_polkitd_is_restarted_by_the_bus_and_the_daemon_follows() {
+    let _env = TestEnv::new();
+    let _guard = BusGuard;
+    timed(async {
+        let daemon = Daemon::start().await;
+        gdbus_controller(None, "AddNetworkNamespace", Some("rel-pk0"))
+            .await
+            .ok();
+        let polkit = pids_of("polkitd");
+        assert!(!polkit.is_empty(), "no polkitd in the sandbox");
+        for &p in &polkit {
+            kill(Pid::from_raw(p), Signal::SIGKILL).unwrap();
+        }
+        wait_gone(&polkit, "polkitd to die").await;
+        let started = Instant::now();
+        gdbus_controller(None, "AddNetworkNamespace", Some("rel-pkk"))
+            .await
+            .ok();
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(15), "answered after {took:?}");
+        assert!(run_netns_entries().contains(&"rel-pkk".to_owned()));
+        let now = pids_of("polkitd");
+        assert!(
+            !now.is_empty() && now.iter().all(|p| !polkit.contains(p)),
+            "a new polkitd answered: before {polkit:?}, now {now:?}"
+        );
+        assert!(
+            std::path::Path::new(&format!("/proc/{}", daemon.pid())).exists(),
+            "the daemon did not live through it"
+        );
+    })
+    .await;
+}

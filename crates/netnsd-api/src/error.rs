@@ -32,6 +32,19 @@ pub enum Error {
     DeviceAlreadyInTargetNetns(String),
     /// The operation failed on the host; the message says which step.
     Failed(String),
+    // The prototype's (NMNetnsError) names, used where they apply:
+    /// A namespace named as the target of an operation does not exist.
+    TargetNetnsNotFound(String),
+    /// The connection path names no connection profile.
+    UnknownConnection(String),
+    /// The profile cannot be activated here and now.
+    ConnectionNotAvailable(String),
+    /// The active connection path names no active connection.
+    ConnectionNotActive(String),
+    /// The profile is already active.
+    ConnectionAlreadyActive(String),
+    /// What the activation depends on (its uplink namespace) went away.
+    DependencyFailed(String),
 }
 
 impl Error {
@@ -60,7 +73,13 @@ impl Error {
             | Error::NotSupported(m)
             | Error::UnknownDevice(m)
             | Error::DeviceAlreadyInTargetNetns(m)
-            | Error::Failed(m) => m.clone(),
+            | Error::Failed(m)
+            | Error::TargetNetnsNotFound(m)
+            | Error::UnknownConnection(m)
+            | Error::ConnectionNotAvailable(m)
+            | Error::ConnectionNotActive(m)
+            | Error::ConnectionAlreadyActive(m)
+            | Error::DependencyFailed(m) => m.clone(),
         }
     }
 }

@@ -51,6 +51,17 @@ pub const CONNECTION_INTERFACE: &str = "net.netnsd.Netns1.Settings.Connection";
 pub const ACTIVE_INTERFACE: &str = "net.netnsd.Netns1.Connection.Active";
 pub const VPN_INTERFACE: &str = "net.netnsd.Netns1.VPN.Connection";
 
+/// The secret agent manager (issue 14): agents register here.
+pub const AGENT_MANAGER_PATH: &str = "/net/netnsd/Netns1/AgentManager";
+pub const AGENT_MANAGER_INTERFACE: &str = "net.netnsd.Netns1.AgentManager";
+/// Where a registered agent exports its SecretAgent interface (on its own
+/// connection), as NetworkManager's agents do.
+pub const SECRET_AGENT_PATH: &str = "/net/netnsd/Netns1/SecretAgent";
+pub const SECRET_AGENT_INTERFACE: &str = "net.netnsd.Netns1.SecretAgent";
+/// The errors an agent replies with: the user said no, or it has nothing.
+pub const SECRET_AGENT_USER_CANCELED: &str = "net.netnsd.Netns1.SecretAgent.Error.UserCanceled";
+pub const SECRET_AGENT_NO_SECRETS: &str = "net.netnsd.Netns1.SecretAgent.Error.NoSecrets";
+
 /// Where profiles live on disk, as NetworkManager keyfiles.
 pub const CONNECTIONS_DIR: &str = "/etc/netnsd/connections";
 

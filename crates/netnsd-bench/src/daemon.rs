@@ -169,6 +169,9 @@ pub struct Extras {
     /// Operations that failed (the run goes on without their figures).
     pub failures: Vec<String>,
     pub managed_objects: usize,
+    /// Plain namespaces (AddNetworkNamespace, no uplink) made one after
+    /// another from 0 to the largest size, in order.
+    pub plain_growth: Samples,
 }
 
 impl Extras {
@@ -185,6 +188,7 @@ impl Extras {
             "notes": self.notes,
             "failures": self.failures,
             "managed_objects": self.managed_objects,
+            "plain_growth": self.plain_growth.to_json(),
         })
     }
 }
@@ -383,7 +387,7 @@ impl DaemonSubject {
     }
 
     /// An operation that failed is reported, and the run goes on.
-    fn failed(&mut self, what: &str, e: String) {
+    pub fn failed(&mut self, what: &str, e: String) {
         eprintln!("bench: daemon: {what} FAILED: {e}");
         self.extras.failures.push(format!("{what}: {e}"));
     }
@@ -596,6 +600,33 @@ impl DaemonSubject {
 }
 
 impl DaemonSubject {
+    /// Plain namespaces (AddNetworkNamespace: no uplink, no DNS) made one
+    /// after another up to `n`, each timed, then all removed: how creation
+    /// grows with the population without the uplinks' costs.
+    pub async fn plain_growth(&mut self, n: usize) -> Result<(), String> {
+        eprintln!("bench: daemon: plain namespaces, growing to {n} and removing them all");
+        let names: Vec<String> = (0..n).map(|i| format!("{}p-{i}", self.prefix)).collect();
+        let mut made = 0;
+        let mut r = Ok(());
+        let mut s = Samples::new();
+        for name in &names {
+            let t = Instant::now();
+            if let Err(e) = self.ctl.add_network_namespace(name).await {
+                r = Err(format!("create {name}: {e}"));
+                break;
+            }
+            s.push(t.elapsed());
+            made += 1;
+        }
+        for name in names[..made].iter().rev() {
+            if let Err(e) = self.remove(name).await {
+                r = r.and(Err(format!("remove {name}: {e}")));
+            }
+        }
+        self.extras.plain_growth = s;
+        r
+    }
+
     /// Another round of growing to `n` and removing everything, for the
     /// memory figures: does the daemon give back what it took?
     pub async fn churn(&mut self, n: usize, round: usize) -> Result<(), String> {

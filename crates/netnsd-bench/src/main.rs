@@ -77,7 +77,7 @@ struct Args {
     #[arg(long)]
     nsctl: Option<PathBuf>,
     /// Population sizes, ascending.
-    #[arg(long, value_delimiter = ',', default_value = "10,100,1000")]
+    #[arg(long, value_delimiter = ',', default_value = "10,100,1000,3000")]
     sizes: Vec<usize>,
     /// Timed create+remove cycles at each size.
     #[arg(long, default_value_t = 100)]
@@ -199,6 +199,9 @@ async fn run_daemon(args: &Args, out: &mut Report) -> Result<(), String> {
         let largest = args.sizes.last().copied().unwrap_or(0);
         for round in 2..=args.daemon_rounds {
             s.churn(largest, round).await?;
+        }
+        if let Err(e) = s.plain_growth(largest).await {
+            s.failed("plain growth", e);
         }
         // What it keeps once idle: the daemon closes its netlink connections
         // 1 s after their last use and then gives free memory back (after

@@ -59,8 +59,79 @@ impl Report {
         Some(d.p50() / o.p50())
     }
 
+    /// The creates that grew each population from 0 to the largest size,
+    /// in order: (what, samples).
+    fn growths(&self) -> Vec<(String, Samples)> {
+        let mut v = Vec::new();
+        for sc in &self.scalings {
+            let mut all = Samples::new();
+            for a in &sc.sizes {
+                all.extend(&a.grow);
+            }
+            let what = match sc.method {
+                "daemon" => "daemon, veth uplink + NAT + DNS".to_owned(),
+                m => format!("{m}, veth uplink + NAT + DNS"),
+            };
+            v.push((what, all));
+        }
+        if let Some(x) = &self.extras
+            && x.plain_growth.len() > 0
+        {
+            v.push((
+                "daemon, plain (AddNetworkNamespace)".to_owned(),
+                x.plain_growth.clone(),
+            ));
+        }
+        v
+    }
+
+    fn growth_table(&self) -> String {
+        let mut s = String::from(
+            "| made one after another | namespaces | median create, first tenth ms | median create, last tenth ms | last / first |\n|---|---:|---:|---:|---:|\n",
+        );
+        for (what, g) in self.growths() {
+            if let Some((a, b)) = g.growth() {
+                let _ = writeln!(
+                    s,
+                    "| {what} | {} | {} | {} | {} |",
+                    g.len(),
+                    fmt_ms(a),
+                    fmt_ms(b),
+                    fmt_ratio(b / a)
+                );
+            }
+        }
+        s
+    }
+
     pub fn targets(&self) -> Vec<Target> {
         let mut t = Vec::new();
+        for (what, g) in self.growths() {
+            let limit = if what.starts_with("daemon, plain") {
+                1.3
+            } else if what.starts_with("daemon,") {
+                2.0
+            } else {
+                continue;
+            };
+            if let Some((a, b)) = g.growth() {
+                t.push(Target {
+                    what: if limit < 2.0 {
+                        "growth to the largest size, plain: median create of the last tenth within 1.3× of the first"
+                    } else {
+                        "growth to the largest size, with uplinks: median create of the last tenth within 2× of the first"
+                    },
+                    measured: format!(
+                        "{} namespaces: {} → {} ms = {}",
+                        g.len(),
+                        fmt_ms(a),
+                        fmt_ms(b),
+                        fmt_ratio(b / a)
+                    ),
+                    met: Some(b / a <= limit),
+                });
+            }
+        }
         let sizes = &self.config.sizes;
         let both = |f: &dyn Fn(bool, usize) -> Option<f64>| -> Vec<(String, f64)> {
             let mut v = Vec::new();
@@ -85,17 +156,37 @@ impl Report {
                 met: Some(vs_recipe.iter().all(|(_, r)| *r >= 10.0)),
             });
         }
-        let vs_floor = both(&|r, n| self.ratio("floor", r, n));
+        let vs_floor: Vec<(String, f64)> = sizes
+            .iter()
+            .filter_map(|&n| Some((format!("create at {n}"), self.ratio("floor", false, n)?)))
+            .collect();
         if !vs_floor.is_empty() {
             t.push(Target {
-                what: "per namespace within 2× of the floor (daemon p50 / floor p50)",
+                what: "create within 1.3× of the floor at every size (daemon p50 / floor p50)",
                 measured: vs_floor
                     .iter()
                     .map(|(w, r)| format!("{w}: {}", fmt_ratio(*r)))
                     .collect::<Vec<_>>()
                     .join("; "),
-                met: Some(vs_floor.iter().all(|(_, r)| *r <= 2.0)),
+                met: Some(vs_floor.iter().all(|(_, r)| *r <= 1.3)),
             });
+        }
+        if let Some(d) = self.scaling("daemon") {
+            let at: Vec<(usize, f64)> = [10, 100]
+                .into_iter()
+                .filter_map(|n| Some((n, d.at(n)?.create.p50())))
+                .collect();
+            if !at.is_empty() {
+                t.push(Target {
+                    what: "daemon create p50 at most 2.5 ms at 10 and 100 alive",
+                    measured: at
+                        .iter()
+                        .map(|(n, v)| format!("{} ms at {n}", fmt_ms(*v)))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    met: Some(at.iter().all(|(_, v)| *v <= 2.5)),
+                });
+            }
         }
         if let (Some(d), Some(&lo), Some(&hi)) =
             (self.scaling("daemon"), sizes.first(), sizes.last())
@@ -392,6 +483,8 @@ impl Report {
             println!();
             print!("{}", self.steps_table());
         }
+        println!("\nGrowth, ms (the creates that grew each population, in order):\n");
+        print!("{}", self.growth_table());
         println!();
         print!("{}", self.targets_table());
     }
@@ -442,6 +535,13 @@ impl Report {
                 "\n![per-operation latency against namespaces alive]({svg})"
             );
         }
+        let _ = writeln!(
+            s,
+            "\n### Growth\n\nThe creates that grew each population from 0 to {} namespaces, \
+             one after another, in order: the median of the first tenth against that of the last.\n",
+            c.sizes.last().copied().unwrap_or(0)
+        );
+        s.push_str(&self.growth_table());
         let _ = writeln!(s, "\n### Targets\n");
         s.push_str(&self.targets_table());
         if let Some(x) = &self.extras {

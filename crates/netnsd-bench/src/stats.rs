@@ -28,6 +28,32 @@ impl Samples {
         self.ms.len()
     }
 
+    /// The samples from index `from` to `to` (exclusive), in the order
+    /// they were taken.
+    pub fn range(&self, from: usize, to: usize) -> Samples {
+        let to = to.min(self.ms.len());
+        Samples {
+            ms: self.ms[from.min(to)..to].to_vec(),
+        }
+    }
+
+    /// These samples followed by `other`'s.
+    pub fn extend(&mut self, other: &Samples) {
+        self.ms.extend_from_slice(&other.ms);
+    }
+
+    /// Median of the last tenth of the samples over that of the first
+    /// tenth, in the order taken: how an operation repeated while a
+    /// population grows slows down. None with fewer than 10 samples.
+    pub fn growth(&self) -> Option<(f64, f64)> {
+        let n = self.ms.len();
+        let tenth = n / 10;
+        if tenth == 0 {
+            return None;
+        }
+        Some((self.range(0, tenth).p50(), self.range(n - tenth, n).p50()))
+    }
+
     fn sorted(&self) -> Vec<f64> {
         let mut v = self.ms.clone();
         v.sort_by(f64::total_cmp);

@@ -132,10 +132,15 @@ pub async fn run(
         .await
         .map_err(bus("make the polkit proxy"))?;
     let handle_for_reload = handle.clone();
+    let auth_for_agents = auth.clone();
     let published = Bus::serve(&conn, handle, auth)
         .await
         .map_err(|(step, source)| StartError::Bus { step, source })?;
     let mut manager = manager;
+    let agents = dbus::agents::Agents::serve(&conn, auth_for_agents)
+        .await
+        .map_err(bus("export the agent manager"))?;
+    manager.set_agents(Arc::new(agents));
     let published = dispatcher::Dispatching::new(
         published,
         manager.registry(),

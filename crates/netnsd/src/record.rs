@@ -134,6 +134,18 @@ pub enum Entry {
     SpawnUnitEnded {
         unit: String,
     },
+    /// A program Spawn forked itself (no systemd): it outlives a crash of
+    /// the daemon; `start` (its start time in /proc) tells it from a later
+    /// process with the same pid.
+    SpawnForked {
+        ns: String,
+        pid: u32,
+        start: u64,
+    },
+    /// That program ended.
+    SpawnForkedEnded {
+        pid: u32,
+    },
 }
 
 /// What an uplink is made of, enough to find and remove it after a crash.
@@ -191,6 +203,8 @@ pub struct Recorded {
     pub forwarders: BTreeMap<String, ForwarderRecord>,
     /// Spawned programs running as units: unit name → (namespace, pid).
     pub spawn_units: BTreeMap<String, (String, u32)>,
+    /// Spawned programs the daemon forked: pid → (namespace, start time).
+    pub spawn_forked: BTreeMap<u32, (String, u64)>,
 }
 
 /// What the journal says about a split DNS forwarder.
@@ -306,6 +320,13 @@ impl Recorded {
                 unit: unit.clone(),
                 ns: ns.clone(),
                 pid: *pid,
+            });
+        }
+        for (pid, (ns, start)) in &self.spawn_forked {
+            e.push(Entry::SpawnForked {
+                ns: ns.clone(),
+                pid: *pid,
+                start: *start,
             });
         }
         e
@@ -505,6 +526,12 @@ fn replay(r: impl BufRead) -> Recorded {
             Ok(Entry::SpawnUnitEnded { unit }) => {
                 st.spawn_units.remove(&unit);
             }
+            Ok(Entry::SpawnForked { ns, pid, start }) => {
+                st.spawn_forked.insert(pid, (ns, start));
+            }
+            Ok(Entry::SpawnForkedEnded { pid }) => {
+                st.spawn_forked.remove(&pid);
+            }
             Err(e) => tracing::warn!("skipping an unreadable journal line ({e}): {line:?}"),
         }
     }
@@ -604,6 +631,11 @@ mod tests {
                 ns: "a".into(),
                 pid: 5,
             },
+            Entry::SpawnForked {
+                ns: "a".into(),
+                pid: 6,
+                start: 123_456,
+            },
             Entry::NetnsCreating {
                 name: "gone".into(),
             },
@@ -638,6 +670,7 @@ mod tests {
         assert!(!state.sysctls.is_empty() && !state.vpn_clients.is_empty());
         assert!(!state.mss.is_empty() && !state.forwards.is_empty());
         assert!(!state.forwarders.is_empty() && !state.spawn_units.is_empty());
+        assert!(!state.spawn_forked.is_empty());
         let entries = state.entries();
         assert!(entries.len() < every_kind().len());
         assert_eq!(replayed(&entries), state);

@@ -23,7 +23,19 @@ pub use platform::*;
 
 const ABOUT: &str = "Manage network namespaces through netnsd";
 
-const LONG_ABOUT: &str = "\
+/// The top-level `--help` opens with the usage and the command list, as
+/// `ip`, `nmcli` and `git` do, then says where the rest is: the prose of
+/// [`LONG_ABOUT`] is the man page's DESCRIPTION only (see `man.rs`).
+const HELP_TEMPLATE: &str = "\
+{usage-heading} {usage}
+
+{all-args}
+
+{about}. \"nsctl COMMAND --help\" shows the help of a command; the man page nsctl(1) \
+describes namespaces, uplinks, VPNs and who may do what.{after-help}";
+
+/// The DESCRIPTION of nsctl(1).
+pub const LONG_ABOUT: &str = "\
 Manage network namespaces through netnsd, the daemon that owns the host's network \
 namespaces and offers them on the D-Bus system bus as net.netnsd.Netns1.
 
@@ -70,7 +82,8 @@ the exit status tells them apart.";
     name = "nsctl",
     version,
     about = ABOUT,
-    long_about = LONG_ABOUT,
+    long_about = None,
+    help_template = HELP_TEMPLATE,
     after_help = exit_status_help(),
     propagate_version = true,
     subcommand_required = true,
@@ -396,6 +409,89 @@ the keys script, runs and why.",
         after_help = exit_status_help()
     )]
     Dispatcher,
+
+    /// Write a menu entry that runs a program in a VPN's namespace
+    #[command(
+        long_about = "\
+Write a desktop menu entry (a .desktop file) that runs CMD through VPN profile PROFILE: the \
+file netnsd-PROFILE-APP.desktop in the user's applications folder ($XDG_DATA_HOME/applications, \
+by default ~/.local/share/applications), where APP is --name in lower case with anything but \
+letters and digits made \"-\". Its name in the menu is \"NAME (PROFILE VPN)\"; launching it runs \
+\"nsctl exec --vpn PROFILE -- CMD...\": the VPN is brought up if it is not (its missing secrets \
+asked from the session's secret agent, e.g. an applet: the entry has no terminal), and CMD runs \
+in its namespace as the user. The namespace stays while anything started in it runs. Prints \
+the file's path. With --remove, deletes that file instead (CMD not needed). Touches nothing of \
+netnsd's.",
+        after_help = exit_status_help()
+    )]
+    DesktopEntry {
+        /// The VPN profile (its id, uuid or object path)
+        #[arg(value_name = "PROFILE")]
+        profile: String,
+        /// The program's name in the menu, e.g. Firefox
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Delete the entry instead of writing it
+        #[arg(long)]
+        remove: bool,
+        /// The program, looked up in PATH, and its arguments
+        #[arg(value_name = "CMD", num_args = 1.., trailing_var_arg = true, required_unless_present = "remove")]
+        command: Vec<String>,
+    },
+
+    /// Print netnsd's changes as they happen, one line each
+    #[command(
+        long_about = "\
+Print netnsd's signals as they happen, one line each, until interrupted, as \"nmcli monitor\" \
+and \"ip monitor\" do: namespaces added and removed (\"namespace NAME: added (uplink veth)\"), \
+devices added, removed, moved and changed (\"device NAME in NS: state up\"), a namespace's \
+uplink, DNS and other properties changing (\"namespace NAME: dns-servers 192.0.2.53\"), active \
+connections and their states with the reason (\"connection ID: activated (reason none)\", \
+\"connection ID: vpn failed (reason login-failed)\"), processes started with \"nsctl exec\" \
+exiting (\"namespace NAME: process PID exited with status N\"), connection profiles added, \
+updated and removed (\"profile NAME: updated\"), and netnsd stopping and starting (\"netnsd: \
+stopped\"). Changed properties are named in kebab case and lists joined by commas, - for \
+none; objects are named by their names, not their paths.
+
+Once it listens, it says so on stderr (\"Monitoring netnsd; Ctrl-C to stop.\"); nothing after \
+that is missed. It ends when interrupted or when its output is closed.
+
+With --json, one JSON object a line, with the keys event (added, removed, changed, state, \
+vpn-state, process-exited, updated, started, stopped), kind (namespace, device, connection, \
+profile, daemon), object (the object path), name and, for a device, namespace; added has \
+properties (every property of the object, by its D-Bus name), changed has changed (the \
+properties that changed), state and vpn-state have state, state_code, reason and reason_code, \
+process-exited has pid and status (minus the signal's number when a signal killed it).
+
+Open to every user: it only listens.",
+        after_help = exit_status_help()
+    )]
+    Monitor,
+
+    /// Draw namespaces, devices, veth pairs, uplinks, tunnels and VPNs (Graphviz)
+    #[command(
+        long_about = "\
+Print the host's network namespaces as a Graphviz graph (DOT) on stdout: one box per \
+namespace (its name, uplink and name servers) holding its devices (name, kind, addresses; \
+loopback left out; a tunnel drawn as an arrow-shaped node), an \
+edge between the two ends of each veth pair (\"uplink (veth, NAT)\" for an uplink), and each \
+active VPN as an ellipse in the namespace its client runs in, joined to its tunnel.
+
+The bus does not tell a veth's peer: two veth ends in different namespaces are drawn as a pair \
+when they have addresses in one subnet, as an uplink's ends always have; a veth without such \
+an address is drawn alone.
+
+With --svg FILE, nsctl renders the graph with \"dot -Tsvg\" into FILE instead (the graphviz \
+package); \"nsctl graph | dot -Tpng > net.png\" makes other formats.
+
+Open to every user.",
+        after_help = exit_status_help()
+    )]
+    Graph {
+        /// Render the graph as SVG into FILE with Graphviz's dot
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+    },
 
     /// Write the man pages (nsctl.1, nsctl-SUBCOMMAND.1) into DIR
     #[command(hide = true)]

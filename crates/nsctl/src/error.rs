@@ -186,7 +186,14 @@ impl CliError {
             BusError::ZBus(e) => return Self::from_zbus(e),
             BusError::InvalidArgument(m) => (Kind::InvalidArgument, m),
             BusError::AlreadyExists(m) => (Kind::AlreadyExists, m),
-            BusError::NotFound(m) => (Kind::NotFound, m),
+            BusError::NotFound(m)
+            | BusError::TargetNetnsNotFound(m)
+            | BusError::UnknownConnection(m)
+            | BusError::ConnectionNotActive(m) => (Kind::NotFound, m),
+            BusError::ConnectionAlreadyActive(m) => (Kind::AlreadyExists, m),
+            BusError::ConnectionNotAvailable(m) | BusError::DependencyFailed(m) => {
+                (Kind::Failed, m)
+            }
             BusError::PermissionDenied(m) => {
                 return Self::new(
                     Kind::PermissionDenied,

@@ -5,8 +5,10 @@
 //! `error::EXIT_STATUSES`). The work is in `cmd/`, the printing in `output`.
 
 mod active;
+mod agent;
 mod cli;
 mod cmd;
+mod desktop;
 mod device;
 mod error;
 mod exec;
@@ -65,6 +67,12 @@ fn run(cli: Cli) -> Result<Done, CliError> {
             })?;
             Ok(Done::Print(String::new()))
         }
+        Command::DesktopEntry {
+            profile,
+            name,
+            remove,
+            command,
+        } => desktop::exec(&profile, &name, remove, &command).map(Done::Print),
         Command::GenerateCompletions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "nsctl", &mut buf);
@@ -97,6 +105,9 @@ async fn bus_command(
     if let Command::Exec(args) = command {
         return cmd::exec::exec(&conn, args).await.map(Done::Exit);
     }
+    if let Command::Monitor = command {
+        return cmd::monitor::exec(&conn, json).await.map(Done::Exit);
+    }
     let out = match command {
         Command::List => cmd::list::exec(&conn, json).await,
         Command::Add(args) => cmd::add::exec(&conn, &args, json).await,
@@ -115,7 +126,12 @@ async fn bus_command(
         Command::Forward(c) => cmd::forward::exec(&conn, c, json).await,
         Command::Connection(c) => cmd::connection::exec(&conn, c, secrets, json).await,
         Command::Vpn(c) => cmd::vpn::exec(&conn, c, json).await,
-        Command::Exec(_) | Command::GenerateMan { .. } | Command::GenerateCompletions { .. } => {
+        Command::Graph { svg } => cmd::graph::exec(&conn, svg.as_deref()).await,
+        Command::Exec(_)
+        | Command::DesktopEntry { .. }
+        | Command::Monitor
+        | Command::GenerateMan { .. }
+        | Command::GenerateCompletions { .. } => {
             unreachable!("handled above")
         }
     };

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use clap::CommandFactory;
 use clap_mangen::Man;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, LONG_ABOUT};
 use crate::error::EXIT_STATUSES;
 use crate::exec::{FORWARDED_ENV, NOT_FOUND_EXIT_CODE};
 
@@ -21,7 +21,8 @@ use crate::exec::{FORWARDED_ENV, NOT_FOUND_EXIT_CODE};
 /// visible subcommand at every level, depth first (`nsctl-list.1`, ...,
 /// `nsctl-device.1`, `nsctl-device-list.1`, ...).
 pub fn pages() -> io::Result<Vec<(String, String)>> {
-    let mut cmd = without_help_subcommands(Cli::command());
+    // `nsctl --help` is short (usage and commands first); the prose is here.
+    let mut cmd = without_help_subcommands(Cli::command()).long_about(LONG_ABOUT);
     cmd.build();
     let mut out = Vec::new();
     collect(&cmd, None, &mut out)?;
@@ -360,6 +361,9 @@ mod tests {
                 "nsctl-vpn-status.1",
                 "nsctl-reload.1",
                 "nsctl-dispatcher.1",
+                "nsctl-desktop-entry.1",
+                "nsctl-monitor.1",
+                "nsctl-graph.1",
             ]
         );
     }

@@ -75,8 +75,13 @@ extern "C" fn restore_and_die(sig: libc::c_int) {
 
 /// Asks for secret `key` on the terminal, without echo.
 fn prompt(key: &str, input: &mut impl BufRead) -> Result<String, CliError> {
+    ask_hidden(&format!("Secret {key}: "), key, input)
+}
+
+/// Prints `text` and reads secret `key` from the terminal, without echo.
+pub fn ask_hidden(text: &str, key: &str, input: &mut impl BufRead) -> Result<String, CliError> {
     let fail = |e: io::Error| CliError::new(Kind::Failed, format!("terminal: {e}"));
-    eprint!("Secret {key}: ");
+    eprint!("{text}");
     let _ = io::stderr().flush();
     let saved = nix::sys::termios::tcgetattr(stdio(0)).map_err(|e| fail(e.into()))?;
     let mut quiet = saved.clone();

@@ -19,6 +19,45 @@ pub const POLKIT_INTERACTIVE_TIMEOUT: std::time::Duration = std::time::Duration:
 #[derive(Clone)]
 pub struct Authority {
     proxy: AuthorityProxy<'static>,
+    uids: std::sync::Arc<UidCache>,
+}
+
+/// The uid of each caller's connection, by unique bus name, as the bus
+/// daemon said it (GetConnectionCredentials). A unique name is never given
+/// to another connection during the bus's life, and a connection's uid
+/// does not change, so an entry never goes stale; the table is emptied
+/// when it reaches [`UID_CACHE_MAX`] names, to bound it.
+#[derive(Default)]
+struct UidCache(std::sync::Mutex<HashMap<String, Credentials>>);
+
+/// A caller's uid, and its groups where the bus knows them.
+type Credentials = (u32, Option<Vec<u32>>);
+
+const UID_CACHE_MAX: usize = 1024;
+
+impl UidCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Credentials>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, sender: &str) -> Option<Credentials> {
+        self.lock().get(sender).cloned()
+    }
+
+    fn put(&self, sender: &str, creds: Credentials) {
+        let mut m = self.lock();
+        if m.len() >= UID_CACHE_MAX {
+            m.clear();
+        }
+        m.insert(sender.to_owned(), creds);
+    }
+}
+
+/// Whether a caller with this uid is authorized without asking polkit:
+/// root only, as systemd grants root its own actions without polkit. Every
+/// other uid is polkit's to decide.
+pub fn skips_polkit(uid: u32) -> bool {
+    uid == 0
 }
 
 impl Authority {
@@ -27,17 +66,46 @@ impl Authority {
             .cache_properties(zbus::proxy::CacheProperties::No)
             .build()
             .await?;
-        Ok(Authority { proxy })
+        Ok(Authority {
+            proxy,
+            uids: Default::default(),
+        })
     }
 
-    /// The caller's uid, as the bus daemon knows it (never from arguments).
+    /// The daemon's bus connection.
+    pub fn connection(&self) -> &Connection {
+        self.proxy.inner().connection()
+    }
+
+    /// The caller's uid, as the bus daemon knows it (never from arguments;
+    /// asked once per caller connection, see [`UidCache`]).
     pub async fn caller_uid(&self, hdr: &Header<'_>) -> Result<u32, Error> {
-        Ok(credentials(self.proxy.inner().connection(), hdr).await?.0)
+        Ok(self.credentials(hdr).await?.0)
     }
 
-    /// Succeeds when polkit authorizes the sender of `hdr` for `action`.
-    /// The caller may be prompted only if its message allows interaction.
+    /// The caller's uid and groups, as [`credentials`] learns them, asked
+    /// once per caller connection (see [`UidCache`]).
+    pub async fn credentials(&self, hdr: &Header<'_>) -> Result<Credentials, Error> {
+        if let Some(sender) = hdr.sender()
+            && let Some(c) = self.uids.get(sender.as_str())
+        {
+            return Ok(c);
+        }
+        let c = credentials(self.proxy.inner().connection(), hdr).await?;
+        if let Some(sender) = hdr.sender() {
+            self.uids.put(sender.as_str(), c.clone());
+        }
+        Ok(c)
+    }
+
+    /// Succeeds when the sender of `hdr` is root (uid 0, as the bus daemon
+    /// knows it: no polkit round trip, see [`skips_polkit`]) or polkit
+    /// authorizes it for `action`. The caller may be prompted only if its
+    /// message allows interaction.
     pub async fn check(&self, hdr: &Header<'_>, action: &str) -> Result<(), Error> {
+        if skips_polkit(self.caller_uid(hdr).await?) {
+            return Ok(());
+        }
         let subject = Subject::new_for_message_header(hdr)
             .map_err(|e| Error::PermissionDenied(format!("cannot identify the caller: {e}")))?;
         let mut flags = CheckAuthorizationFlags::empty();
@@ -123,6 +191,29 @@ pub async fn caller(
 
 #[cfg(test)]
 mod tests {
+    /// Only root goes without polkit; every other uid, the nobody user and
+    /// a uid that wraps to 0 in 16 bits included, is asked about.
+    #[test]
+    fn only_root_skips_polkit() {
+        assert!(super::skips_polkit(0));
+        for uid in [1, 999, 1000, 4242, 65534, 65536, u32::MAX] {
+            assert!(!super::skips_polkit(uid), "uid {uid} skipped polkit");
+        }
+    }
+
+    #[test]
+    fn the_uid_cache_is_bounded() {
+        let c = super::UidCache::default();
+        for i in 0..super::UID_CACHE_MAX + 10 {
+            c.put(&format!(":1.{i}"), (i as u32, None));
+        }
+        assert!(c.lock().len() <= super::UID_CACHE_MAX);
+        assert_eq!(
+            c.get(&format!(":1.{}", super::UID_CACHE_MAX + 9)),
+            Some((super::UID_CACHE_MAX as u32 + 9, None))
+        );
+    }
+
     /// The action ids the daemon checks are exactly those in the .policy
     /// file that packaging installs.
     #[test]

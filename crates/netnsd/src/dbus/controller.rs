@@ -188,8 +188,11 @@ impl Controller {
         Ok((r.created, r.removed, r.errors))
     }
 
-    /// All network namespaces.
-    #[zbus(property)]
+    /// All network namespaces. A change is announced by invalidating the
+    /// property (PropertiesChanged without the list), so the signal does not
+    /// grow with the population; NetworkNamespaceAdded/Removed name the one
+    /// that changed.
+    #[zbus(property(emits_changed_signal = "invalidates"))]
     fn network_namespaces(&self) -> Vec<OwnedObjectPath> {
         self.manager.registry.namespaces.read().paths()
     }

@@ -507,7 +507,7 @@ impl NetNsInstance {
     ) -> Result<OwnedObjectPath, Error> {
         let profile = object_number(connection.as_str(), netnsd_api::SETTINGS_PATH)
             .filter(|n| self.manager.registry.profiles.read().contains_key(n))
-            .ok_or_else(|| Error::NotFound(format!("no connection at {connection}")))?;
+            .ok_or_else(|| Error::UnknownConnection(format!("no connection at {connection}")))?;
         if device.as_str() != "/" {
             return Err(Error::NotSupported(format!(
                 "activating on a device ({device}) is not supported; pass \"/\" for a VPN"
@@ -520,7 +520,9 @@ impl NetNsInstance {
         }
         self.auth.check(&hdr, actions::ACTIVATE_CONNECTION).await?;
         permissions::check(&self.auth, &hdr, self.restriction_of(profile)).await?;
-        self.manager.activate(profile, self.ns.number).await
+        // Secrets it lacks are asked from the caller's agents.
+        let caller = super::agents::caller(&self.auth, &hdr).await?;
+        self.manager.activate(profile, self.ns.number, caller).await
     }
 
     /// Deactivates ACTIVE_CONNECTION.
@@ -536,7 +538,9 @@ impl NetNsInstance {
                     actives.get(&n).map(|a| (n, a.profile))
                 })
                 .ok_or_else(|| {
-                    Error::NotFound(format!("no active connection at {active_connection}"))
+                    Error::ConnectionNotActive(format!(
+                        "no active connection at {active_connection}"
+                    ))
                 })?;
         self.auth.check(&hdr, actions::ACTIVATE_CONNECTION).await?;
         permissions::check(&self.auth, &hdr, self.restriction_of(profile)).await?;
@@ -665,10 +669,9 @@ impl NetNsInstance {
         fds: HashMap<String, zbus::wire::OwnedFd>,
         options: Dict,
         #[zbus(header)] hdr: Header<'_>,
-        #[zbus(connection)] conn: &zbus::Connection,
     ) -> Result<u32, Error> {
         let args = self
-            .spawn_request(argv, env, cwd, fds, &options, &hdr, conn)
+            .spawn_request(argv, env, cwd, fds, &options, &hdr)
             .await?;
         self.manager.spawn(self.ns.number, args).await
     }
@@ -740,14 +743,17 @@ impl NetNsInstance {
             .unwrap_or_default()
     }
 
-    /// The devices, without loopback and other internal ones.
-    #[zbus(property)]
+    /// The devices, without loopback and other internal ones. A change is
+    /// announced by invalidating the property (the list would grow with
+    /// the namespace's devices: rootns holds every uplink's host end);
+    /// NetnsDeviceAdded/Removed name the device.
+    #[zbus(property(emits_changed_signal = "invalidates"))]
     fn devices(&self) -> Vec<OwnedObjectPath> {
         self.get_devices()
     }
 
-    /// All devices, loopback included.
-    #[zbus(property)]
+    /// All devices, loopback included; changes invalidate it, as Devices.
+    #[zbus(property(emits_changed_signal = "invalidates"))]
     fn all_devices(&self) -> Vec<OwnedObjectPath> {
         self.get_all_devices()
     }

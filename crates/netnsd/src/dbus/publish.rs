@@ -174,7 +174,7 @@ impl Bus {
             .controller
             .get()
             .await
-            .network_namespaces_changed(emitter)
+            .network_namespaces_invalidate(emitter)
             .await;
         if let Err(e) = changed {
             tracing::warn!("PropertiesChanged for NetworkNamespaces: {e}");
@@ -241,9 +241,9 @@ impl Bus {
         }
         let inst = iface.get().await;
         if !internal {
-            let _ = inst.devices_changed(emitter).await;
+            let _ = inst.devices_invalidate(emitter).await;
         }
-        let _ = inst.all_devices_changed(emitter).await;
+        let _ = inst.all_devices_invalidate(emitter).await;
     }
 
     /// PropertiesChanged for Device properties, one signal each.

@@ -10,10 +10,12 @@
 //! teardown) is in `connections/active.rs`.
 
 mod active;
+mod reconnect;
 
 use std::collections::HashMap;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use netnsd_api::route::TABLE_MAIN;
@@ -28,6 +30,7 @@ use crate::dns::Dns;
 use crate::netlink as ops;
 use crate::settings::Profile;
 use crate::vpn::launch;
+use crate::vpn::profile_ip::ProfileIp;
 use crate::vpn::{KernelTunnel, VpnConfig, VpnType};
 
 /// The daemon's side of one running VPN client.
@@ -50,25 +53,70 @@ pub(super) struct VpnRun {
     /// A kernel tunnel (WireGuard's): the tunnel is a link the daemon
     /// made (no client process), deleted when the connection ends.
     kernel_link: bool,
+    /// The profile's own [ipv4]/[ipv6] keys, applied to what is pushed.
+    ip: ProfileIp,
+    /// Reconnections after the server was lost (see `reconnect.rs`).
+    reconnect: reconnect::Reconnect,
 }
 
 impl Manager {
     /// ActivateConnection: checks the profile and its namespace keys, asks
     /// its VPN type how to bring the tunnel up, and brings it up in the
     /// uplink namespace with the common launch.
+    /// A profile that lacks a secret it needs waits for the caller's
+    /// secret agents first (`secrets.rs`).
     pub(super) async fn activate(
         &mut self,
         profile_number: u32,
         uplink_ns: u32,
+        caller: super::Caller,
     ) -> Result<OwnedObjectPath, Error> {
         let profile = self.inactive_profile(profile_number)?;
         let vpn = crate::vpn::lookup(&profile)?;
-        let isolate = self.isolation(&profile)?;
+        self.isolation(&profile)?;
+        if let Some(wanted) = vpn.secrets_wanted(&profile) {
+            return self
+                .activate_needing_secrets(profile_number, uplink_ns, profile, vpn, wanted, caller)
+                .await;
+        }
         let number = self.actives.next_number();
+        self.launch(number, profile_number, uplink_ns, profile, vpn, true)
+            .await
+    }
+
+    /// Launches activation `n`, published already (it waited for its
+    /// secrets).
+    pub(super) async fn launch_active(
+        &mut self,
+        n: u32,
+        profile_number: u32,
+        uplink_ns: u32,
+        profile: Profile,
+        vpn: &'static dyn VpnType,
+    ) -> Result<OwnedObjectPath, Error> {
+        self.launch(n, profile_number, uplink_ns, profile, vpn, false)
+            .await
+    }
+
+    /// Brings the tunnel of activation `number` up; `fresh`: its number
+    /// is taken and its object published here.
+    async fn launch(
+        &mut self,
+        number: u32,
+        profile_number: u32,
+        uplink_ns: u32,
+        profile: Profile,
+        vpn: &'static dyn VpnType,
+        fresh: bool,
+    ) -> Result<OwnedObjectPath, Error> {
+        let isolate = self.isolation(&profile)?;
         let at = launch::Activation::new(&self.state_dir, number)?;
         vpn.validate(&profile)?;
+        let ip = ProfileIp::of(&profile)?;
         let plan = vpn.launch(&profile, &at)?;
-        self.actives.take_number();
+        if fresh {
+            self.actives.take_number();
+        }
         let later = self.later_tx.clone();
         let (files, helper) = launch::prepare(&at, &plan.client, move |env, tx| {
             later.send(Later::VpnUp(number, env, tx)).is_ok()
@@ -88,8 +136,10 @@ impl Manager {
             ns: uplink_ns,
             banner: String::new(),
         };
-        let changes = self.actives.add(info.clone());
-        self.publish(changes).await;
+        if fresh {
+            let changes = self.actives.add(info.clone());
+            self.publish(changes).await;
+        }
         self.runs.insert(
             number,
             VpnRun {
@@ -105,16 +155,22 @@ impl Manager {
                 log: launch::Log::default(),
                 ending: None,
                 kernel_link: false,
+                ip,
+                reconnect: reconnect::Reconnect::new(crate::vpn::reconnect_timeout(
+                    &profile.vpn_data(),
+                )),
             },
         );
         // As NetworkManager: the object appears, then goes to activating.
-        self.transition(
-            number,
-            Some(st::ACTIVATING),
-            Some(vs::PREPARE),
-            reason::NONE,
-        )
-        .await;
+        if fresh {
+            self.transition(
+                number,
+                Some(st::ACTIVATING),
+                Some(vs::PREPARE),
+                reason::NONE,
+            )
+            .await;
+        }
 
         // A tunnel the kernel provides, where it has it; else the client.
         let kernel = match plan.kernel {
@@ -153,13 +209,13 @@ impl Manager {
             .get(number)
             .map(|p| p.profile)
             .ok_or_else(|| {
-                Error::NotFound(format!(
+                Error::UnknownConnection(format!(
                     "no connection {}",
                     netnsd_api::connection_path(number)
                 ))
             })?;
         if let Some(a) = self.actives.live_of_profile(number) {
-            return Err(Error::AlreadyExists(format!(
+            return Err(Error::ConnectionAlreadyActive(format!(
                 "connection {:?} is already active at {}",
                 profile.id(),
                 active_path(a.number)
@@ -227,7 +283,13 @@ impl Manager {
             pid,
             tundev: at.tundev.clone(),
         })?;
-        launch::capture_log(&mut child, n, &log.unwrap_or_default());
+        let (vpn, later) = (self.runs.get(&n).map(|r| r.vpn), self.later_tx.clone());
+        let on_line: launch::OnLine = Arc::new(move |line: &str| {
+            if let Some(p) = vpn.and_then(|v| v.progress(line)) {
+                let _ = later.send(Later::VpnProgress(n, p));
+            }
+        });
+        launch::capture_log_with(&mut child, n, &log.unwrap_or_default(), on_line);
         if let Some(configure) = configure {
             // The client has no hook: the daemon configures its tunnel,
             // then goes on as if a hook had reported.
@@ -375,7 +437,7 @@ impl Manager {
         if run.ending.is_some() {
             return;
         }
-        run.config = Some(config);
+        run.config = Some(run.ip.apply(config));
         let isolate = run.isolate.clone();
         let (timeout_ms, tundev) = (run.timeout_ms, run.tundev.clone());
         self.transition(n, None, Some(vs::IP_CONFIG_GET), reason::NONE)
@@ -479,7 +541,10 @@ impl Manager {
                 gateway: None,
                 oif: Some(idx),
                 table: TABLE_MAIN,
-                metric: None,
+                metric: match family {
+                    Family::V4 => c.metric4,
+                    Family::V6 => c.metric6,
+                },
                 scope: None,
             };
             if let Some(peer) = c.peer4 {
@@ -496,9 +561,12 @@ impl Manager {
                 .await?;
             }
             if isolated {
-                // Everything goes through the tunnel: there is no other way out.
-                ops::add_route(h, &route(None, Family::V4)).await?;
-                if c.addr6.is_some() {
+                // Everything goes through the tunnel: there is no other way
+                // out (with never-default, no default route at all).
+                if !c.never_default4 {
+                    ops::add_route(h, &route(None, Family::V4)).await?;
+                }
+                if c.addr6.is_some() && !c.never_default6 {
                     ops::add_route(h, &route(None, Family::V6)).await?;
                 }
             }
@@ -508,6 +576,17 @@ impl Manager {
                     continue;
                 }
                 match ops::add_route(h, &route(Some(*dst), dst.family())).await {
+                    Ok(()) | Err(Error::AlreadyExists(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            // The profile's own routes (ipvN.routeN), through the tunnel.
+            for (dst, metric) in &c.profile_routes {
+                let mut r = route(Some(*dst), dst.family());
+                if metric.is_some() {
+                    r.metric = *metric;
+                }
+                match ops::add_route(h, &r).await {
                     Ok(()) | Err(Error::AlreadyExists(_)) => {}
                     Err(e) => return Err(e),
                 }
@@ -538,6 +617,9 @@ impl Manager {
             let _ = reply.send("ok".into());
         }
         self.actives.set_banner(n, c.banner.clone());
+        if let Some(r) = self.runs.get_mut(&n) {
+            r.reconnect.up();
+        }
         self.transition(n, Some(st::ACTIVATED), Some(vs::ACTIVATED), reason::NONE)
             .await;
     }

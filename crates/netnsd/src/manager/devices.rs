@@ -225,10 +225,9 @@ impl Manager {
         let dev = self.devices.get(device).ok_or_else(|| {
             Error::UnknownDevice(format!("no device {}", netnsd_api::device_path(device)))
         })?;
-        let target_ns = self
-            .namespaces
-            .by_number(target)
-            .ok_or_else(|| Error::NotFound(format!("no namespace {}", namespace_path(target))))?;
+        let target_ns = self.namespaces.by_number(target).ok_or_else(|| {
+            Error::TargetNetnsNotFound(format!("no namespace {}", namespace_path(target)))
+        })?;
         self.devices.check_take(&dev, &target_ns)?;
         let file = self.ns_file(&target_ns)?;
         let platform = self.platforms.get(&dev.ns).cloned().ok_or_else(|| {

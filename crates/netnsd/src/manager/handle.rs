@@ -57,6 +57,7 @@ pub enum Request {
     Activate {
         profile: u32,
         ns: u32,
+        caller: super::Caller,
         reply: oneshot::Sender<Result<OwnedObjectPath, Error>>,
     },
     Deactivate {
@@ -199,9 +200,19 @@ impl ManagerHandle {
         self.ask(|reply| Request::SetDns { ns, dns, reply }).await
     }
 
-    pub async fn activate(&self, profile: u32, ns: u32) -> Result<OwnedObjectPath, Error> {
-        self.ask(|reply| Request::Activate { profile, ns, reply })
-            .await
+    pub async fn activate(
+        &self,
+        profile: u32,
+        ns: u32,
+        caller: super::Caller,
+    ) -> Result<OwnedObjectPath, Error> {
+        self.ask(|reply| Request::Activate {
+            profile,
+            ns,
+            caller,
+            reply,
+        })
+        .await
     }
 
     pub async fn deactivate(&self, active: u32) -> Result<(), Error> {

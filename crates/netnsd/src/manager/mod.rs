@@ -12,6 +12,7 @@ mod declared;
 mod devices;
 mod dhcp;
 mod dns;
+mod forked;
 mod forwards;
 mod handle;
 mod mss;
@@ -22,6 +23,7 @@ mod profiles;
 mod publish;
 mod reconcile;
 mod registry;
+mod secrets;
 mod splitdns;
 mod state;
 mod uplink;
@@ -34,6 +36,7 @@ pub use processes::SpawnArgs;
 pub use profiles::ProfileOp;
 pub use publish::{Change, DeviceProperty, InstanceProperty, Publisher, Unattached};
 pub use registry::{Registry, Shared};
+pub use secrets::{Caller, NoAgents, SecretAgents, SecretRequest};
 pub use state::{ActiveInfo, ActiveTable, Device, DeviceTable, Namespace};
 pub use uplink::{NsOptions, UPLINK_IF, UplinkKind, UplinkSpec};
 
@@ -104,8 +107,14 @@ enum Later {
     ForwarderExited(u32, u32, i32),
     /// The activation took too long.
     ConnectTimeout(u32),
+    /// A VPN client's news of a connection that was up (from its log).
+    VpnProgress(u32, crate::vpn::Progress),
+    /// A reconnection's bound: activation, the reconnection's number.
+    ReconnectTimeout(u32, u64),
     /// Take a deactivated connection's object off the bus.
     ForgetActive(u32),
+    /// The secret agents answered a waiting activation (issue 14).
+    Secrets(u32, Result<crate::settings::DbusSettings, String>),
     /// A DHCP client reports: namespace, client generation, report.
     Dhcp(u32, u64, crate::dhcp::Report),
 }
@@ -150,6 +159,10 @@ pub struct Manager {
     declared_dir: PathBuf,
     /// Split DNS forwarders, by namespace.
     forwarders: Forwarders,
+    /// The users' secret agents (the bus layer's), and the activations
+    /// waiting for them.
+    agents: Arc<dyn SecretAgents>,
+    pending: HashMap<u32, secrets::Pending>,
 }
 
 impl Manager {
@@ -213,6 +226,8 @@ impl Manager {
             dhcps: dhcp::Dhcps::default(),
             declared_dir: config.declared_dir.clone(),
             forwarders: Forwarders::default(),
+            agents: Arc::new(NoAgents),
+            pending: HashMap::new(),
         };
         let number = m.namespaces.number();
         m.namespaces.insert(Namespace::new(
@@ -254,6 +269,11 @@ impl Manager {
         self.heal_nat().await;
         let found = self.profiles.found();
         self.publish(found).await;
+    }
+
+    /// From now on, secrets are asked from these agents.
+    pub fn set_agents(&mut self, agents: Arc<dyn SecretAgents>) {
+        self.agents = agents;
     }
 
     /// Runs the manager until `shutdown` resolves.
@@ -308,6 +328,9 @@ impl Manager {
                         self.forwarder_exited(ns, pid, status).await
                     }
                     Later::ConnectTimeout(n) => self.connect_timeout(n).await,
+                    Later::Secrets(n, r) => self.secrets_answered(n, r).await,
+                    Later::VpnProgress(n, p) => self.vpn_progress(n, p).await,
+                    Later::ReconnectTimeout(n, r) => self.reconnect_timeout(n, r).await,
                     Later::ForgetActive(n) => self.forget_active(n).await,
                     Later::Dhcp(ns, generation, r) => self.on_dhcp(ns, generation, r).await,
                 },
@@ -373,8 +396,13 @@ impl Manager {
                 let r = self.set_dns(ns, dns).await;
                 let _ = reply.send(r);
             }
-            Request::Activate { profile, ns, reply } => {
-                let r = self.activate(profile, ns).await;
+            Request::Activate {
+                profile,
+                ns,
+                caller,
+                reply,
+            } => {
+                let r = self.activate(profile, ns, caller).await;
                 let _ = reply.send(r);
             }
             Request::Deactivate { active, reply } => {

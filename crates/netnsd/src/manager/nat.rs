@@ -132,8 +132,17 @@ impl Manager {
     /// Forwarding on for `host_if` (ours, gone with the uplink: no record).
     async fn forward(&mut self, up: &Namespace, host_if: &str) -> Result<(), Error> {
         let file = self.netns_file_for_tools(up)?;
-        set_sysctl(&file, format!("net/ipv4/conf/{host_if}/forwarding")).await?;
-        set_sysctl(&file, format!("net/ipv6/conf/{host_if}/force_forwarding")).await?;
+        // Both in one hand-off to a blocking thread (and one thread inside
+        // the namespace when it is not the daemon's).
+        let keys = vec![
+            format!("net/ipv4/conf/{host_if}/forwarding"),
+            format!("net/ipv6/conf/{host_if}/force_forwarding"),
+        ];
+        let what = keys.join(", ");
+        tokio::task::spawn_blocking(move || sysctl::set_many(file.as_ref(), &keys, "1"))
+            .await
+            .map_err(|e| Error::Failed(format!("sysctl {what}: {e}")))?
+            .map_err(|e| Error::Failed(format!("sysctl {what}: {e}")))?;
         Ok(())
     }
 

@@ -205,6 +205,7 @@ impl Manager {
             self.units.insert(pid, u.name.clone());
         } else {
             tracing::info!(pid, uid, program, ns = %ns_name, "spawned");
+            self.record_forked(&ns_name, pid);
         }
         let tx = self.later_tx.clone();
         tokio::spawn(async move {
@@ -238,10 +239,13 @@ impl Manager {
     }
 
     pub(super) async fn process_exited(&mut self, pid: u32, status: i32) {
-        if let Some(unit) = self.units.remove(&pid)
-            && let Err(e) = self.record(Entry::SpawnUnitEnded { unit })
-        {
-            tracing::warn!("{}", e.message());
+        match self.units.remove(&pid) {
+            Some(unit) => {
+                if let Err(e) = self.record(Entry::SpawnUnitEnded { unit }) {
+                    tracing::warn!("{}", e.message());
+                }
+            }
+            None => self.record_forked_ended(pid),
         }
         let Some(exit) = self.processes.exited(pid, status) else {
             return;

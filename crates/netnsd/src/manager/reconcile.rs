@@ -218,6 +218,17 @@ impl Manager {
             }
         }
         self.adopt_units(units);
+        // Programs the previous run forked that still run, where their
+        // namespace still is.
+        let forked = recorded
+            .spawn_forked
+            .iter()
+            .filter_map(|(pid, (ns, start))| {
+                let n = self.namespaces.get(ns)?;
+                Some((ns.clone(), n.number, *pid, *start))
+            })
+            .collect();
+        keep.extend(self.adopt_forked(forked));
         self.journal
             .rewrite(&keep)
             .map_err(|e| Error::Failed(format!("rewrite the journal: {e}")))

@@ -227,6 +227,10 @@ impl Manager {
     /// Whether uplink namespace `up` can forward IPv6 for a host end (see
     /// [`crate::sysctl::ipv6_forwarding_possible`]); if not, says so.
     async fn ipv6_forwarding_possible(&self, up: &Namespace) -> bool {
+        // Known once for the kernel: no hand-off to a blocking thread.
+        if crate::sysctl::force_forwarding_known() {
+            return true;
+        }
         let file = match self.netns_file_for_tools(up) {
             Ok(f) => f,
             Err(_) => return true,

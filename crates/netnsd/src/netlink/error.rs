@@ -60,6 +60,12 @@ fn replace_message(e: Error, m: String) -> Error {
         Error::UnknownDevice(_) => Error::UnknownDevice(m),
         Error::DeviceAlreadyInTargetNetns(_) => Error::DeviceAlreadyInTargetNetns(m),
         Error::Failed(_) => Error::Failed(m),
+        Error::TargetNetnsNotFound(_) => Error::TargetNetnsNotFound(m),
+        Error::UnknownConnection(_) => Error::UnknownConnection(m),
+        Error::ConnectionNotAvailable(_) => Error::ConnectionNotAvailable(m),
+        Error::ConnectionNotActive(_) => Error::ConnectionNotActive(m),
+        Error::ConnectionAlreadyActive(_) => Error::ConnectionAlreadyActive(m),
+        Error::DependencyFailed(_) => Error::DependencyFailed(m),
         e @ Error::ZBus(_) => e,
     }
 }

@@ -23,7 +23,9 @@
 //! configuration names (read as the caller: [`caller`]).
 
 pub mod caller;
+pub mod ipgroup;
 pub(crate) mod keyfile;
+mod nmforms;
 mod ovpn;
 mod schema;
 mod store;
@@ -385,14 +387,35 @@ fn netns_keys(con: &BTreeMap<String, Value>) -> Result<NetnsKeys, Error> {
     Ok(keys)
 }
 
+/// One value from the bus, read as `setting.key` is typed (what a secret
+/// agent answered, issue 14).
+pub fn value_from_dbus(setting: &str, key: &str, v: &OwnedVariant) -> Result<Value, Error> {
+    wire::from_variant(setting, key, v)
+}
+
 fn settings_from_dbus(d: &DbusSettings) -> Result<Settings, Error> {
     let mut settings = Settings::new();
+    let mut peers: Option<Settings> = None;
     for (name, keys) in d {
         let name = schema::setting_for_alias(name).to_string();
+        // NetworkManager's bus forms (address-data, wireguard.peers, …)
+        // become the keys a keyfile stores.
+        let mut keys = keys.clone();
+        let has_peers = name == "wireguard" && keys.contains_key("peers");
+        let (stored, extra) = nmforms::from_dbus(&name, &mut keys)?;
         let setting = settings.entry(name.clone()).or_default();
-        for (key, v) in keys {
+        for (key, v) in &keys {
             setting.insert(key.clone(), wire::from_variant(&name, key, v)?);
         }
+        setting.extend(stored);
+        if has_peers {
+            peers = Some(extra);
+        }
+    }
+    if let Some(peers) = peers {
+        // wireguard.peers names every peer: it replaces the groups.
+        settings.retain(|n, _| !n.starts_with(WIREGUARD_PEER_PREFIX));
+        settings.extend(peers);
     }
     Ok(settings)
 }
@@ -560,7 +583,8 @@ impl Profile {
     /// The profile for the bus (GetSettings): without secrets unless
     /// asked for.
     pub fn to_dbus(&self, with_secrets: bool) -> DbusSettings {
-        self.settings
+        let mut out: DbusSettings = self
+            .settings
             .iter()
             .map(|(name, keys)| {
                 let keys = keys
@@ -570,7 +594,9 @@ impl Profile {
                     .collect();
                 (name.clone(), keys)
             })
-            .collect()
+            .collect();
+        nmforms::to_dbus(self, &mut out, with_secrets);
+        out
     }
 
     /// GetSecrets(setting): only that setting's secrets (for "wireguard"

@@ -1169,3 +1169,295 @@ fn store_names_files_from_ids() {
     assert_eq!(store.load(&path).unwrap(), p);
     assert!(store.remove_files("../x").is_err());
 }
+
+// --- issue 15: the [ipv4]/[ipv6] groups as NetworkManager writes them -----
+
+fn ip_profile(ipv4: &str, ipv6: &str) -> Profile {
+    Profile::from_keyfile(&format!(
+        "[connection]\nid=x\nuuid=2a5b9a4c-5cb5-4d8b-9c1e-0c3f3f5e9a11\ntype=vpn\n\n\
+         [vpn]\nservice-type=org.freedesktop.NetworkManager.openvpn\nremote=h\n\n\
+         [ipv4]\n{ipv4}\n\n[ipv6]\n{ipv6}\n"
+    ))
+    .unwrap()
+}
+
+/// Every spelling of addresses the keyfile plugin reads: address,
+/// addresses, addressN, addressesN, lists, gateways after a comma.
+#[test]
+fn ip_group_address_forms() {
+    use ipgroup::IpGroup;
+    let p = ip_profile(
+        "method=manual\naddress=10.0.0.1/24\naddresses=10.0.1.1/24;10.0.2.1/24,10.0.2.254;\n\
+         address2=10.0.3.1\naddresses3=10.0.4.1/16,10.0.4.254",
+        "method=manual\naddress1=fd00::2/64",
+    );
+    let g = IpGroup::of(&p, netnsd_api::Family::V4).unwrap();
+    let got: Vec<String> = g.addresses.iter().map(|a| a.to_string()).collect();
+    assert_eq!(
+        got,
+        [
+            "10.0.0.1/24",
+            "10.0.1.1/24",
+            "10.0.2.1/24",
+            "10.0.3.1/32",
+            "10.0.4.1/16"
+        ]
+    );
+    let g6 = IpGroup::of(&p, netnsd_api::Family::V6).unwrap();
+    assert_eq!(g6.addresses[0].to_string(), "fd00::2/64");
+    // A wrong family or a bad prefix names the key.
+    let e = IpGroup::of(
+        &ip_profile("address1=fd00::1/64", ""),
+        netnsd_api::Family::V4,
+    )
+    .unwrap_err();
+    assert!(e.message().starts_with("ipv4.address1:"), "{}", e.message());
+    let e = IpGroup::of(
+        &ip_profile("address7=10.0.0.1/33", ""),
+        netnsd_api::Family::V4,
+    )
+    .unwrap_err();
+    assert!(e.message().starts_with("ipv4.address7:"), "{}", e.message());
+}
+
+/// dns in the ADDR#SERVER-NAME form, dns-search's "~" (NetworkManager's
+/// WireGuard importer writes it) and ~DOMAIN routing domains.
+#[test]
+fn ip_group_dns_forms() {
+    use ipgroup::IpGroup;
+    let p = ip_profile(
+        "method=manual\ndns=10.99.0.53;1.1.1.1#cloudflare-dns.com;\ndns-search=~;~corp.test;lab.test;",
+        "dns=2001:db8::53#dns.example;",
+    );
+    let g = IpGroup::of(&p, netnsd_api::Family::V4).unwrap();
+    let dns: Vec<String> = g.dns.iter().map(|d| d.to_string()).collect();
+    assert_eq!(dns, ["10.99.0.53", "1.1.1.1"]);
+    assert_eq!(g.search, ["corp.test", "lab.test"]);
+    assert!(!g.search.iter().any(|s| s.contains('~')));
+    let g6 = IpGroup::of(&p, netnsd_api::Family::V6).unwrap();
+    assert_eq!(g6.dns[0].to_string(), "2001:db8::53");
+    let e = IpGroup::of(&ip_profile("dns=nope#x;", ""), netnsd_api::Family::V4).unwrap_err();
+    assert!(e.message().starts_with("ipv4.dns:"), "{}", e.message());
+}
+
+/// routeN (DEST/PREFIX,NEXT-HOP,METRIC), never-default, route-metric and
+/// the ignore-auto keys.
+#[test]
+fn ip_group_routes_and_flags() {
+    use ipgroup::{IpGroup, IpRoute};
+    let p = ip_profile(
+        "method=auto\nroute1=10.50.0.0/16\nroute2=10.60.1.0/24,10.8.0.1,50\nroutes=192.0.2.0/24,0.0.0.0,7;\n\
+         never-default=true\nignore-auto-routes=true\nignore-auto-dns=true\nroute-metric=42",
+        "route1=fd00:99::/48",
+    );
+    let g = IpGroup::of(&p, netnsd_api::Family::V4).unwrap();
+    assert_eq!(
+        g.routes,
+        vec![
+            IpRoute {
+                destination: "192.0.2.0/24".parse().unwrap(),
+                next_hop: None,
+                metric: Some(7)
+            },
+            IpRoute {
+                destination: "10.50.0.0/16".parse().unwrap(),
+                next_hop: None,
+                metric: None
+            },
+            IpRoute {
+                destination: "10.60.1.0/24".parse().unwrap(),
+                next_hop: Some("10.8.0.1".parse().unwrap()),
+                metric: Some(50)
+            },
+        ]
+    );
+    assert!(g.never_default && g.ignore_auto_routes && g.ignore_auto_dns);
+    assert_eq!(g.route_metric, Some(42));
+    let g6 = IpGroup::of(&p, netnsd_api::Family::V6).unwrap();
+    assert_eq!(g6.routes[0].destination.to_string(), "fd00:99::/48");
+    assert!(!g6.never_default && g6.route_metric.is_none());
+    let e = IpGroup::of(
+        &ip_profile("route1=10.0.0.0/8,10.0.0.1,x", ""),
+        netnsd_api::Family::V4,
+    )
+    .unwrap_err();
+    assert!(e.message().starts_with("ipv4.route1:"), "{}", e.message());
+    // route-metric=-1 is NetworkManager's "default".
+    let g = IpGroup::of(&ip_profile("route-metric=-1", ""), netnsd_api::Family::V4).unwrap();
+    assert_eq!(g.route_metric, None);
+}
+
+// --- issue 15: NetworkManager's a{sa{sv}} forms --------------------------
+
+fn ovar(v: Variant<'_>) -> OwnedVariant {
+    OwnedVariant::try_from(v).unwrap()
+}
+
+fn a_sv(items: &[(&str, Variant<'static>)]) -> HashMap<String, OwnedVariant> {
+    items
+        .iter()
+        .map(|(k, v)| (k.to_string(), ovar(v.clone())))
+        .collect()
+}
+
+/// What libnm sends for a WireGuard profile: address-data, route-data and
+/// the deprecated addresses/routes (ignored beside them), dns as au,
+/// addr-gen-mode as i, wireguard.peers.
+fn nm_wireguard_dict() -> DbusSettings {
+    let s = |x: &str| Variant::from(x.to_string());
+    let mut d = DbusSettings::new();
+    d.insert(
+        "connection".into(),
+        a_sv(&[
+            ("id", s("nm-wg")),
+            ("uuid", s("7f1a5c3e-1111-4d2b-8c8d-0123456789ab")),
+            ("type", s("wireguard")),
+        ]),
+    );
+    let peer = a_sv(&[
+        (
+            "public-key",
+            s("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="),
+        ),
+        ("endpoint", s("203.0.113.1:51820")),
+        (
+            "allowed-ips",
+            Variant::from(vec!["0.0.0.0/0".to_string(), "::/0".to_string()]),
+        ),
+        ("persistent-keepalive", Variant::from(25u32)),
+    ]);
+    d.insert(
+        "wireguard".into(),
+        [
+            (
+                "private-key".to_string(),
+                ovar(s("yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=")),
+            ),
+            ("peers".to_string(), ovar(Variant::from(vec![peer]))),
+        ]
+        .into_iter()
+        .collect(),
+    );
+    let addr = a_sv(&[
+        ("address", s("10.66.0.2")),
+        ("prefix", Variant::from(24u32)),
+    ]);
+    let route = a_sv(&[
+        ("dest", s("10.50.0.0")),
+        ("prefix", Variant::from(16u32)),
+        ("metric", Variant::from(77u32)),
+    ]);
+    let mut ipv4: HashMap<String, OwnedVariant> = HashMap::new();
+    ipv4.insert("method".into(), ovar(s("manual")));
+    ipv4.insert("address-data".into(), ovar(Variant::from(vec![addr])));
+    ipv4.insert("route-data".into(), ovar(Variant::from(vec![route])));
+    // libnm's deprecated forms beside them (a different address: ignored).
+    ipv4.insert(
+        "addresses".into(),
+        ovar(Variant::from(vec![vec![
+            u32::from_ne_bytes([192, 0, 2, 9]),
+            24u32,
+            0u32,
+        ]])),
+    );
+    ipv4.insert("routes".into(), ovar(Variant::from(Vec::<Vec<u32>>::new())));
+    ipv4.insert(
+        "dns".into(),
+        ovar(Variant::from(vec![u32::from_ne_bytes([10, 99, 0, 53])])),
+    );
+    d.insert("ipv4".into(), ipv4);
+    d.insert(
+        "ipv6".into(),
+        a_sv(&[
+            ("method", s("disabled")),
+            ("addr-gen-mode", Variant::from(1i32)),
+        ]),
+    );
+    d
+}
+
+#[test]
+fn networkmanagers_bus_forms_are_accepted() {
+    let p = Profile::from_dbus(&nm_wireguard_dict()).unwrap();
+    assert_eq!(
+        p.get("ipv4", "address1"),
+        Some(&Value::from("10.66.0.2/24"))
+    );
+    assert_eq!(
+        p.get("ipv4", "address2"),
+        None,
+        "the deprecated form is ignored"
+    );
+    assert_eq!(p.get("ipv4", "addresses"), None);
+    assert_eq!(
+        p.get("ipv4", "route1"),
+        Some(&Value::from("10.50.0.0/16,0.0.0.0,77"))
+    );
+    assert_eq!(
+        p.get("ipv4", "dns"),
+        Some(&Value::StrList(vec!["10.99.0.53".into()]))
+    );
+    assert_eq!(
+        p.get("ipv6", "addr-gen-mode"),
+        Some(&Value::from("stable-privacy"))
+    );
+    let peer = "wireguard-peer.xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+    assert_eq!(
+        p.get(peer, "allowed-ips"),
+        Some(&Value::StrList(vec!["0.0.0.0/0".into(), "::/0".into()]))
+    );
+    assert_eq!(p.get(peer, "persistent-keepalive"), Some(&Value::U32(25)));
+    assert!(p.get("wireguard", "peers").is_none());
+    // As a keyfile, NetworkManager's own keys.
+    let kf = p.to_keyfile();
+    assert!(
+        kf.contains("address1=10.66.0.2/24") && kf.contains("addr-gen-mode=stable-privacy"),
+        "{kf}"
+    );
+    // Bad forms name the key.
+    let mut d = nm_wireguard_dict();
+    d.get_mut("ipv4").unwrap().insert(
+        "address-data".into(),
+        ovar(Variant::from(vec![a_sv(&[(
+            "address",
+            Variant::from("10.0.0.1".to_string()),
+        )])])),
+    );
+    let e = Profile::from_dbus(&d).unwrap_err();
+    assert!(
+        e.message().starts_with("ipv4.address-data:"),
+        "{}",
+        e.message()
+    );
+    let mut d = nm_wireguard_dict();
+    d.get_mut("ipv6")
+        .unwrap()
+        .insert("addr-gen-mode".into(), OwnedVariant::from(9i32));
+    let e = Profile::from_dbus(&d).unwrap_err();
+    assert!(
+        e.message().starts_with("ipv6.addr-gen-mode:"),
+        "{}",
+        e.message()
+    );
+}
+
+#[test]
+fn get_settings_returns_networkmanagers_bus_forms() {
+    let p = Profile::from_dbus(&nm_wireguard_dict()).unwrap();
+    let d = p.to_dbus(false);
+    let sig = |s: &str, k: &str| d[s][k].value_signature().to_string();
+    assert_eq!(sig("ipv4", "address-data"), "aa{sv}");
+    assert_eq!(sig("ipv4", "route-data"), "aa{sv}");
+    assert_eq!(sig("ipv4", "dns"), "au");
+    assert_eq!(sig("ipv6", "addr-gen-mode"), "i");
+    assert_eq!(sig("wireguard", "peers"), "aa{sv}");
+    // The keyfile keys stay beside them, and what GetSettings gives,
+    // sent back with Update, is the same profile.
+    assert!(d["ipv4"].contains_key("address1"));
+    let mut again = p.clone();
+    again.update(&d).unwrap();
+    assert_eq!(again, p);
+    // No secret in the peers without asking.
+    let peers = format!("{:?}", d["wireguard"]["peers"]);
+    assert!(!peers.contains("preshared"), "{peers}");
+}

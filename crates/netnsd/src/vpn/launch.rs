@@ -261,6 +261,14 @@ pub async fn start(client: &Client, netns: Option<File>) -> Result<Child, Error>
 /// Keeps the client's output: each line to the daemon's log (debug) and
 /// the last LOG_LINES in `log`.
 pub fn capture_log(child: &mut Child, active: u32, log: &Log) {
+    capture_log_with(child, active, log, Arc::new(|_: &str| {}));
+}
+
+/// What is told each line a client prints, as it prints it.
+pub type OnLine = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// [`capture_log`], each line also handed to `on_line`.
+pub fn capture_log_with(child: &mut Child, active: u32, log: &Log, on_line: OnLine) {
     for out in [
         child
             .stdout
@@ -274,10 +282,11 @@ pub fn capture_log(child: &mut Child, active: u32, log: &Log) {
     .into_iter()
     .flatten()
     {
-        let log = log.clone();
+        let (log, on_line) = (log.clone(), on_line.clone());
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
                 tracing::debug!(target: "netnsd::openvpn", active, "{line}");
+                on_line(&line);
                 let mut l = log.lock().unwrap();
                 if l.len() == LOG_LINES {
                     l.pop_front();

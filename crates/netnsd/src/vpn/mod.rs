@@ -17,6 +17,8 @@ pub mod launch;
 pub mod openconnect;
 pub mod openvpn;
 pub mod plugin;
+pub mod profile_ip;
+pub mod secrets;
 pub mod wg_kernel;
 pub mod wireguard;
 pub mod xfrm;
@@ -49,6 +51,16 @@ pub struct VpnConfig {
     pub dns: Vec<IpAddr>,
     pub domains: Vec<String>,
     pub banner: String,
+    /// The profile's ipv4/ipv6.never-default: no default route through
+    /// the tunnel for that family.
+    pub never_default4: bool,
+    pub never_default6: bool,
+    /// The profile's route-metric (ipv4's for IPv4 routes, ipv6's for
+    /// IPv6), for the routes without a metric of their own.
+    pub metric4: Option<u32>,
+    pub metric6: Option<u32>,
+    /// The profile's own routes (ipvN.routeN): destination and metric.
+    pub profile_routes: Vec<(Cidr, Option<u32>)>,
 }
 
 /// A prefix length a VPN server pushed, as text: a number no longer
@@ -96,6 +108,13 @@ pub trait VpnType: Send + Sync {
         )))
     }
 
+    /// The secrets an activation must ask the user's agents for (after
+    /// their flags), if any ([`secrets`]).
+    fn secrets_wanted(&self, profile: &Profile) -> Option<secrets::Wanted> {
+        let _ = profile;
+        None
+    }
+
     /// Why the client ended by itself, from what it printed (its last
     /// lines): one of NetworkManager's VPN reasons.
     fn failure_reason(&self, log: &str) -> u32 {
@@ -107,6 +126,55 @@ pub trait VpnType: Send + Sync {
     /// Config `tundev`), rather than taking `nsvpnN`.
     fn names_device(&self) -> bool {
         false
+    }
+
+    /// What one line the client printed says about its connection, if
+    /// anything: that it lost the server and is reconnecting, or that it
+    /// is through again (a type whose client reconnects by itself).
+    fn progress(&self, line: &str) -> Option<Progress> {
+        let _ = line;
+        None
+    }
+}
+
+/// A client's news about a connection that was up (see
+/// [`VpnType::progress`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// The server stopped answering: the client is reconnecting.
+    Reconnecting,
+    /// The client is through to the server again.
+    Reconnected,
+}
+
+/// How long a connection that was up may spend reconnecting after losing
+/// its server before it fails: `vpn.data.reconnect-timeout` (seconds),
+/// default [`DEFAULT_RECONNECT`]. Checked by [`check_reconnect_timeout`].
+pub fn reconnect_timeout(data: &std::collections::BTreeMap<String, String>) -> std::time::Duration {
+    let secs = data
+        .get(RECONNECT_KEY)
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(DEFAULT_RECONNECT);
+    std::time::Duration::from_secs(secs.into())
+}
+
+/// The key of [`reconnect_timeout`] in vpn.data.
+pub const RECONNECT_KEY: &str = "reconnect-timeout";
+
+/// Five minutes, as openconnect's own default `--reconnect-timeout`.
+pub const DEFAULT_RECONNECT: u32 = 300;
+
+/// A `reconnect-timeout` that is not a number of seconds from 1 on is
+/// refused, naming the key.
+pub fn check_reconnect_timeout(
+    data: &std::collections::BTreeMap<String, String>,
+) -> Result<(), Error> {
+    match data.get(RECONNECT_KEY) {
+        Some(v) if !v.trim().parse::<u32>().is_ok_and(|s| s > 0) => Err(Error::InvalidArgument(
+            format!("vpn.data.{RECONNECT_KEY}: {v:?} is not a number of seconds (1 or more)"),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -166,7 +234,8 @@ pub static TYPES: &[(Key, &dyn VpnType)] = &[
 /// The VPN type a profile needs: a built-in one, else for a `vpn`
 /// profile the NetworkManager plugin of its service type (checked by its
 /// `validate`: NotSupported naming the package when not installed);
-/// NotSupported for any other profile.
+/// ConnectionNotAvailable (the prototype's name) for a profile that is no
+/// VPN.
 pub fn lookup(p: &Profile) -> Result<&'static dyn VpnType, Error> {
     let find = |named: &dyn Fn(&Key) -> bool| TYPES.iter().find(|(k, _)| named(k)).map(|(_, t)| *t);
     match (p.kind(), p.vpn_service_type()) {
@@ -175,7 +244,9 @@ pub fn lookup(p: &Profile) -> Result<&'static dyn VpnType, Error> {
                 .unwrap_or(&plugin::NmPlugin))
         }
         (kind, _) => find(&|k| matches!(k, Key::Connection(c) if *c == kind)).ok_or_else(|| {
-            Error::NotSupported(format!("activating {kind:?} connections is not supported"))
+            Error::ConnectionNotAvailable(format!(
+                "activating {kind:?} connections is not supported (netnsd activates VPN profiles only)"
+            ))
         }),
     }
 }
@@ -234,8 +305,8 @@ password=s3cret
         );
         let e = lookup(&eth).err().unwrap();
         assert!(
-            matches!(&e, Error::NotSupported(m)
-                if m == "activating \"802-3-ethernet\" connections is not supported"),
+            matches!(&e, Error::ConnectionNotAvailable(m)
+                if m.starts_with("activating \"802-3-ethernet\" connections is not supported")),
             "{e:?}"
         );
     }
@@ -254,6 +325,26 @@ password=s3cret
         assert!(pushed_cidr(v4, 32, Family::V4).is_some());
         assert!(pushed_cidr(v4, 33, Family::V4).is_none());
         assert!(pushed_cidr(v4, 24, Family::V6).is_none());
+    }
+
+    #[test]
+    fn reconnect_bound() {
+        let d = |v: &str| {
+            std::collections::BTreeMap::from([(RECONNECT_KEY.to_string(), v.to_string())])
+        };
+        assert_eq!(
+            reconnect_timeout(&Default::default()),
+            std::time::Duration::from_secs(300)
+        );
+        assert_eq!(reconnect_timeout(&d("12")).as_secs(), 12);
+        assert!(check_reconnect_timeout(&d("12")).is_ok());
+        for bad in ["0", "-1", "soon", ""] {
+            let e = check_reconnect_timeout(&d(bad)).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidArgument(m) if m.contains("vpn.data.reconnect-timeout")),
+                "{bad}: {e:?}"
+            );
+        }
     }
 
     #[test]

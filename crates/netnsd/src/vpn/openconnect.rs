@@ -40,9 +40,9 @@ fn need<'a>(data: &'a BTreeMap<String, String>, key: &str, why: &str) -> Result<
 
 /// Builds the openconnect invocation for a profile's vpn.data and
 /// vpn.secrets; `script` is the daemon's helper command.
-pub fn invocation(
-    data: &BTreeMap<String, String>,
-    secrets: &BTreeMap<String, String>,
+pub fn invocation<'a>(
+    data: &'a BTreeMap<String, String>,
+    secrets: &'a BTreeMap<String, String>,
     tundev: &str,
     script: &str,
 ) -> Result<Invocation, Error> {
@@ -64,25 +64,43 @@ pub fn invocation(
             PROTOCOLS.join(", ")
         )));
     }
+    super::check_reconnect_timeout(data)?;
+    // openconnect reconnects by itself after losing its server, its tunnel
+    // kept, for as long as the profile's reconnect-timeout allows.
+    let reconnect = super::reconnect_timeout(data).as_secs();
     let mut a: Vec<String> = vec![
         "--non-inter".into(),
         format!("--protocol={protocol}"),
         format!("--interface={tundev}"),
         "--script".into(),
         script.into(),
+        format!("--reconnect-timeout={reconnect}"),
     ];
     for (key, opt) in [
         ("cacert", "--cafile"),
         ("usercert", "--certificate"),
         ("userkey", "--sslkey"),
-        ("username", "--user"),
         ("useragent", "--useragent"),
-        ("reported-os", "--os"),
         ("authgroup", "--authgroup"),
     ] {
         if let Some(v) = data.get(key).filter(|v| !v.is_empty()) {
             a.push(format!("{opt}={v}"));
         }
+    }
+    // The login: NetworkManager's auth dialog saves it as the secrets
+    // "form:main:username" and "form:main:password"; older profiles (and
+    // netnsd's own) have vpn.data.username and vpn.secrets.password.
+    let nonempty = |m: &'a BTreeMap<String, String>, k: &str| {
+        m.get(k).map(String::as_str).filter(|v| !v.is_empty())
+    };
+    if let Some(user) =
+        nonempty(secrets, "form:main:username").or_else(|| nonempty(data, "username"))
+    {
+        a.push(format!("--user={user}"));
+    }
+    // NetworkManager's key is "reported_os"; "reported-os" was netnsd's.
+    if let Some(os) = nonempty(data, "reported_os").or_else(|| nonempty(data, "reported-os")) {
+        a.push(format!("--os={os}"));
     }
     // NetworkManager-openconnect keeps the accepted server certificate as
     // "gwcert" (secrets) or "servercert".
@@ -92,9 +110,8 @@ pub fn invocation(
     let stdin = if let Some(cookie) = secrets.get("cookie") {
         a.push("--cookie-on-stdin".into());
         Some(format!("{cookie}\n"))
-    } else if let Some(pw) = secrets
-        .get("password")
-        .or_else(|| secrets.get("form:main:password"))
+    } else if let Some(pw) =
+        nonempty(secrets, "form:main:password").or_else(|| nonempty(secrets, "password"))
     {
         a.push("--passwd-on-stdin".into());
         Some(format!("{pw}\n"))
@@ -226,6 +243,10 @@ impl VpnType for OpenConnect {
         "OpenConnect"
     }
 
+    fn secrets_wanted(&self, p: &Profile) -> Option<super::secrets::Wanted> {
+        super::secrets::openconnect(p)
+    }
+
     fn validate(&self, p: &Profile) -> Result<(), Error> {
         // The names only go into the arguments: any will do to check.
         invocation(&p.vpn_data(), &p.vpn_secrets(), "tun", "script").map(drop)
@@ -311,6 +332,77 @@ mod tests {
             s.contains("--passwd-on-stdin") && s.ends_with(" -- vpn.example.com"),
             "{s}"
         );
+        assert!(s.contains("--reconnect-timeout=300"), "{s}");
+    }
+
+    #[test]
+    fn the_profile_bounds_reconnection() {
+        let d = |t: &str| m(&[("gateway", "g"), ("reconnect-timeout", t)]);
+        let pw = m(&[("password", "p")]);
+        let i = invocation(&d("45"), &pw, "t", "s").unwrap();
+        assert!(i.args.contains(&"--reconnect-timeout=45".to_string()));
+        assert!(
+            matches!(invocation(&d("0"), &pw, "t", "s"), Err(Error::InvalidArgument(e)) if e.contains("vpn.data.reconnect-timeout"))
+        );
+    }
+
+    /// A profile as NetworkManager-openconnect keeps it: the login in the
+    /// secrets its auth dialog saves (form:main:username and
+    /// form:main:password), the OS as "reported_os", no cookie or gwcert.
+    #[test]
+    fn networkmanagers_login_secrets_and_reported_os() {
+        let i = invocation(
+            &m(&[
+                ("gateway", "vpn.example.com"),
+                ("protocol", "anyconnect"),
+                ("reported_os", "linux-64"),
+                ("cacert", "/ca.pem"),
+            ]),
+            &m(&[
+                ("form:main:username", "alice"),
+                ("form:main:password", "hunter2"),
+            ]),
+            "nsvpn3",
+            "s",
+        )
+        .unwrap();
+        let s = i.args.join(" ");
+        assert!(
+            s.contains("--user=alice") && s.contains("--os=linux-64"),
+            "{s}"
+        );
+        assert!(
+            s.contains("--passwd-on-stdin") && !s.contains("hunter2"),
+            "{s}"
+        );
+        assert!(
+            !s.contains("--cookie") && !s.contains("--servercert"),
+            "{s}"
+        );
+        assert_eq!(i.stdin.as_deref(), Some("hunter2\n"));
+        // netnsd's older spelling still works.
+        let i = invocation(
+            &m(&[
+                ("gateway", "g"),
+                ("reported-os", "win"),
+                ("username", "bob"),
+            ]),
+            &m(&[("password", "p")]),
+            "t",
+            "s",
+        )
+        .unwrap();
+        let s = i.args.join(" ");
+        assert!(s.contains("--os=win") && s.contains("--user=bob"), "{s}");
+        // The saved login wins over vpn.data.username.
+        let i = invocation(
+            &m(&[("gateway", "g"), ("username", "old")]),
+            &m(&[("form:main:username", "new"), ("form:main:password", "p")]),
+            "t",
+            "s",
+        )
+        .unwrap();
+        assert!(i.args.contains(&"--user=new".to_string()), "{:?}", i.args);
     }
 
     #[test]

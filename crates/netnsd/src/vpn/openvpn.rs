@@ -69,6 +69,7 @@ pub fn invocation(
         .get("connection-type")
         .map(String::as_str)
         .unwrap_or("tls");
+    super::check_reconnect_timeout(data)?;
     let mut a: Vec<String> = Vec::new();
     let remote = need(data, "remote", "the server to connect to")?;
     let default_port = data.get("port").cloned().unwrap_or_else(|| "1194".into());
@@ -118,6 +119,13 @@ pub fn invocation(
             }
         };
         push(&mut a, &["--remote", &host, &port, &proto]);
+    }
+    // NetworkManager-openvpn writes `tap-dev=yes` for `dev tap`: a layer 2
+    // tunnel, refused as dev-type=tap is (it would run as tun otherwise).
+    if data.get("tap-dev").is_some_and(|v| v == "yes") {
+        return Err(Error::NotSupported(
+            "vpn.data.tap-dev: \"yes\" (a tap, layer 2, device) — only tun devices can be moved into a namespace of their own".into(),
+        ));
     }
     if let Some(t) = data.get("dev-type")
         && t != "tun"
@@ -196,7 +204,17 @@ pub fn invocation(
             )?,
         };
         let pass = secrets.get("password").ok_or_else(|| {
-            Error::InvalidArgument("vpn.secrets.password: missing (password authentication)".into())
+            // NetworkManager's flags: 1 the agent keeps it, 2 never saved.
+            let whose = match data.get("password-flags").map(String::as_str) {
+                Some("1") => {
+                    " — password-flags=1: the user's secret agent holds it, and none gave it"
+                }
+                Some("2") => " — password-flags=2: it is never saved, and no agent gave it",
+                _ => "",
+            };
+            Error::InvalidArgument(format!(
+                "vpn.secrets.password: missing (password authentication){whose}"
+            ))
         })?;
         auth_file = Some(format!("{user}\n{pass}\n"));
         push(
@@ -245,16 +263,20 @@ pub fn invocation(
             None => push(&mut a, &["--verify-x509-name", v]),
         }
     }
-    // A server that goes away must end the connection, not make the client
-    // retry forever behind the daemon's back.
+    // A server that goes away: openvpn restarts the connection after
+    // `ping-restart` seconds of silence (the server's own value filtered
+    // out) and tries again, its tunnel kept (`--persist-tun`), while the
+    // daemon bounds the outage (`reconnect-timeout`). A profile's
+    // `ping-exit` ends the connection instead, as it asks.
     if let Some(v) = data.get("ping-exit") {
         push(&mut a, &["--ping-exit", v]);
     } else {
+        let restart = data.get("ping-restart").map(String::as_str).unwrap_or("20");
         push(
             &mut a,
             &[
-                "--ping-exit",
-                "30",
+                "--ping-restart",
+                restart,
                 "--pull-filter",
                 "ignore",
                 "ping-restart",
@@ -264,7 +286,8 @@ pub fn invocation(
             push(&mut a, &["--ping", "5"]);
         }
     }
-    // The daemon configures the tunnel; openvpn touches nothing.
+    // The daemon configures the tunnel; openvpn touches nothing. Between
+    // tries at most 5 s: a server back is found within seconds.
     push(
         &mut a,
         &[
@@ -275,8 +298,10 @@ pub fn invocation(
             "--up",
             helper,
             "--persist-tun",
-            "--connect-retry-max",
-            "3",
+            "--persist-key",
+            "--connect-retry",
+            "1",
+            "5",
         ],
     );
     Ok(Invocation {
@@ -394,6 +419,10 @@ impl VpnType for OpenVpn {
         "OpenVPN"
     }
 
+    fn secrets_wanted(&self, p: &Profile) -> Option<super::secrets::Wanted> {
+        super::secrets::openvpn(p)
+    }
+
     fn validate(&self, p: &Profile) -> Result<(), Error> {
         // The names only go into the arguments: any will do to check.
         let (auth, askpass) = (Path::new("auth"), Path::new("pass"));
@@ -435,6 +464,23 @@ impl VpnType for OpenVpn {
 
     fn failure_reason(&self, log: &str) -> u32 {
         failure_reason(log)
+    }
+
+    fn progress(&self, line: &str) -> Option<super::Progress> {
+        progress(line)
+    }
+}
+
+/// What an openvpn log line says of a connection that was up: a soft
+/// restart (`SIGUSR1[soft,ping-restart] received, process restarting`)
+/// is a reconnection; `Initialization Sequence Completed` is through.
+pub fn progress(line: &str) -> Option<super::Progress> {
+    if line.contains("Initialization Sequence Completed") {
+        Some(super::Progress::Reconnected)
+    } else if line.contains("SIGUSR1[") && line.contains("process restarting") {
+        Some(super::Progress::Reconnecting)
+    } else {
+        None
     }
 }
 
@@ -565,6 +611,28 @@ mod tests {
         );
         let e = inv(&[("remote", "h"), ("dev-type", "tap")], &[]).unwrap_err();
         assert!(matches!(e, Error::NotSupported(_)));
+        let e = inv(&[("remote", "h"), ("tap-dev", "yes")], &[]).unwrap_err();
+        assert!(
+            matches!(&e, Error::NotSupported(m) if m.contains("vpn.data.tap-dev")),
+            "{e:?}"
+        );
+        let ok = [("remote", "h"), ("ca", "/c"), ("cert", "/c"), ("key", "/k")];
+        inv(&[ok.as_slice(), &[("tap-dev", "no")]].concat(), &[]).unwrap();
+        let e = inv(
+            &[
+                ("remote", "h"),
+                ("connection-type", "password"),
+                ("ca", "/c"),
+                ("username", "u"),
+                ("password-flags", "1"),
+            ],
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidArgument(m) if m.contains("password-flags=1") && m.contains("agent")),
+            "{e:?}"
+        );
         let e = inv(
             &[
                 ("remote", "h"),
@@ -700,6 +768,54 @@ mod tests {
         .unwrap();
         assert_eq!(c.addr6.unwrap().to_string(), "fd00::2/128");
         assert_eq!(c.routes, vec![("::/0".parse().unwrap(), None)]);
+    }
+
+    #[test]
+    fn a_lost_server_is_reconnected_not_given_up() {
+        let base = [
+            ("remote", "vpn.example.com"),
+            ("ca", "/ca"),
+            ("cert", "/c"),
+            ("key", "/k"),
+        ];
+        let s = inv(&base, &[]).unwrap().args.join(" ");
+        assert!(
+            s.contains("--ping-restart 20 --pull-filter ignore ping-restart --ping 5"),
+            "{s}"
+        );
+        assert!(s.contains("--persist-tun --persist-key"), "{s}");
+        assert!(
+            !s.contains("--ping-exit") && !s.contains("--connect-retry-max"),
+            "{s}"
+        );
+        let mut own = base.to_vec();
+        own.extend([("ping", "2"), ("ping-restart", "8")]);
+        let s = inv(&own, &[]).unwrap().args.join(" ");
+        assert!(
+            s.contains("--ping-restart 8") && s.contains("--ping 2"),
+            "{s}"
+        );
+        let mut exit = base.to_vec();
+        exit.push(("ping-exit", "10"));
+        let s = inv(&exit, &[]).unwrap().args.join(" ");
+        assert!(
+            s.contains("--ping-exit 10") && !s.contains("--ping-restart"),
+            "{s}"
+        );
+        let mut bad = base.to_vec();
+        bad.push(("reconnect-timeout", "0"));
+        assert!(inv(&bad, &[]).is_err());
+
+        use crate::vpn::Progress::*;
+        assert_eq!(
+            progress("2026-12-07 SIGUSR1[soft,ping-restart] received, process restarting"),
+            Some(Reconnecting)
+        );
+        assert_eq!(
+            progress("2026-12-07 Initialization Sequence Completed"),
+            Some(Reconnected)
+        );
+        assert_eq!(progress("Restart pause, 5 second(s)"), None);
     }
 
     #[test]

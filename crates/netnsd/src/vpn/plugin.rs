@@ -280,6 +280,9 @@ pub fn from_report(env: &HashMap<String, String>) -> Result<VpnConfig, Error> {
         dns,
         domains: words("domains").collect(),
         banner: get("banner").to_owned(),
+        // The profile's own [ipv4]/[ipv6] keys are applied on top at
+        // activation (vpn/profile_ip.rs), as for the built-in types.
+        ..VpnConfig::default()
     })
 }
 
@@ -438,6 +441,7 @@ plugin=/usr/lib/x86_64-linux-gnu/NetworkManager/libnm-vpn-plugin-strongswan.so
             dns: vec!["10.99.0.53".parse().unwrap()],
             domains: vec!["corp.test".into()],
             banner: "hello there".into(),
+            ..VpnConfig::default()
         };
         assert_eq!(from_report(&to_report(&c)).unwrap(), c);
         let mut env = to_report(&c);

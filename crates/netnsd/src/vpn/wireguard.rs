@@ -23,9 +23,10 @@ use futures::future::BoxFuture;
 
 use super::{Activation, Client, KernelTunnel, Launch, VpnConfig, VpnType, wg_kernel};
 use crate::netlink::NetlinkHandle;
+use crate::settings::ipgroup::IpGroup;
 use crate::settings::wgkey::key;
 use crate::settings::{Profile, Value};
-use netnsd_api::Cidr;
+use netnsd_api::{Cidr, Family};
 
 /// Where wireguard-go puts its control sockets.
 pub const UAPI_DIR: &str = "/run/wireguard";
@@ -124,31 +125,21 @@ impl Config {
                 "wireguard-peer: a WireGuard profile needs at least one peer".into(),
             ));
         }
+        // The [ipv4]/[ipv6] groups as NetworkManager reads them (address,
+        // addresses, addressN, addressesN; dns as ADDR or ADDR#NAME;
+        // dns-search without "~").
         let mut addresses = Vec::new();
         let mut dns = Vec::new();
         let mut search = Vec::new();
-        for family in ["ipv4", "ipv6"] {
-            for i in 1..=64 {
-                let Some(v) = p
-                    .get(family, &format!("address{i}"))
-                    .and_then(Value::as_str)
-                else {
-                    continue;
-                };
-                let a = v.split(',').next().unwrap_or_default();
-                addresses.push(
-                    a.parse()
-                        .map_err(|e| invalid(format!("{family}.address{i}: {a:?}: {e}")))?,
-                );
+        for family in [Family::V4, Family::V6] {
+            let g = IpGroup::of(p, family)?;
+            addresses.extend(g.addresses);
+            dns.extend(g.dns);
+            for d in g.search {
+                if !search.contains(&d) {
+                    search.push(d);
+                }
             }
-            for d in strs(p.get(family, "dns")) {
-                dns.push(
-                    d.parse().map_err(|_| {
-                        invalid(format!("{family}.dns: {d:?} is not an IP address"))
-                    })?,
-                );
-            }
-            search.extend(strs(p.get(family, "dns-search")));
         }
         if addresses.is_empty() {
             return Err(invalid(
@@ -293,6 +284,10 @@ impl VpnType for WireGuard {
         "WireGuard"
     }
 
+    fn secrets_wanted(&self, p: &Profile) -> Option<super::secrets::Wanted> {
+        super::secrets::wireguard(p)
+    }
+
     fn validate(&self, p: &Profile) -> Result<(), Error> {
         Config::from_profile(p).map(drop)
     }
@@ -393,6 +388,30 @@ method=manual
         assert_eq!(v.routes, vec![("10.99.0.0/24".parse().unwrap(), None)]);
         assert_eq!(v.dns, vec!["10.99.0.53".parse::<IpAddr>().unwrap()]);
         assert_eq!(v.domains, vec!["corp.test".to_string()]);
+    }
+
+    /// What NetworkManager's WireGuard importer writes (1.40 and later):
+    /// addresses as address1/addresses, dns-search=~ (no "search ~"), DNS
+    /// with a server name.
+    #[test]
+    fn networkmanagers_importer_forms() {
+        let kf = KF.replace(
+            "address1=10.66.0.2/24\ndns=10.99.0.53;\ndns-search=corp.test;\n",
+            "addresses=10.66.0.2/24;\ndns=10.99.0.53#dns.corp.test;\ndns-search=~;\n",
+        ) + "\n[ipv6]\naddress1=fd66::2/64\nmethod=manual\n";
+        let c = Config::from_profile(&profile(&kf)).unwrap();
+        let a: Vec<String> = c.addresses.iter().map(|a| a.to_string()).collect();
+        assert_eq!(a, ["10.66.0.2/24", "fd66::2/64"]);
+        assert_eq!(c.dns, vec!["10.99.0.53".parse::<IpAddr>().unwrap()]);
+        assert!(c.search.is_empty(), "{:?}", c.search);
+        let v = c.vpn_config("nswg1");
+        assert_eq!(v.addr4.unwrap().to_string(), "10.66.0.2/24");
+        assert_eq!(v.addr6.unwrap().to_string(), "fd66::2/64");
+        let kf = KF.replace("address1=", "address=");
+        assert_eq!(
+            Config::from_profile(&profile(&kf)).unwrap().addresses[0].to_string(),
+            "10.66.0.2/24"
+        );
     }
 
     #[test]

@@ -543,6 +543,14 @@ activation goes on (\"nsctl vpn down\" stops it). With --timeout 0, nsctl prints
 connection's object path and does not wait. Interrupting nsctl does not stop the activation \
 either.
 
+A secret the profile lacks (a password owned by an agent, password-flags=1, as \
+\"nmcli connection import type openvpn\" writes it) is asked here: while it waits, nsctl is \
+a secret agent for its own run and asks, without echo, naming the profile and the field \
+(Password for VPN \"work\" (vpn.secrets.password): ). It does so when stdin is a terminal; \
+--ask makes it read the answers from stdin, a line each, even when it is not one (as nmcli's \
+--ask); --no-ask never asks. An empty stdin or Ctrl-D refuses (the activation fails with \
+no-secrets).
+
 Needs polkit's permission for net.netnsd.Netns1.activate-connection (by default granted to \
 users of the active local session).",
         after_help = exit_status_help()
@@ -556,6 +564,12 @@ users of the active local session).",
         /// Seconds to wait for the VPN to come up; 0: do not wait
         #[arg(long, value_name = "SECONDS", default_value_t = 90)]
         timeout: u32,
+        /// Be the secret agent even when stdin is not a terminal (answers read from stdin, a line each)
+        #[arg(long, conflicts_with = "no_ask")]
+        ask: bool,
+        /// Never ask for secrets: a missing one fails the activation (no-secrets)
+        #[arg(long)]
+        no_ask: bool,
     },
 
     /// Bring a VPN down and wait until it is down

@@ -249,8 +249,11 @@ Needs polkit's permission for net.netnsd.Netns1.configure.",
 /// `nsctl exec NS [--env VAR[=VALUE]]... [--cwd DIR] [--no-pty] -- CMD [ARGS...]`.
 #[derive(Debug, Clone, Args)]
 pub struct ExecArgs {
-    #[arg(value_name = "NS", help = NAME_HELP, long_help = NAME_LONG_HELP)]
-    pub netns: String,
+    #[arg(value_name = "NS", help = NAME_HELP, long_help = NAME_LONG_HELP, required_unless_present = "vpn")]
+    pub netns: Option<String>,
+    /// Run in the namespace of VPN profile PROFILE, brought up first if it is not (instead of NS)
+    #[arg(long, value_name = "PROFILE")]
+    pub vpn: Option<String>,
     /// Pass VAR from nsctl's environment, or set VAR to VALUE; repeat for more
     #[arg(short = 'e', long = "env", value_name = "VAR[=VALUE]")]
     pub env: Vec<String>,
@@ -263,7 +266,7 @@ pub struct ExecArgs {
     /// The program, looked up in PATH, and its arguments
     #[arg(
         value_name = "CMD",
-        required = true,
+        required_unless_present = "vpn",
         num_args = 1..,
         trailing_var_arg = true
     )]
@@ -271,8 +274,20 @@ pub struct ExecArgs {
 }
 
 impl ExecArgs {
+    /// With --vpn, a first word given without "--" is the command's.
+    pub fn normalize(&mut self) {
+        if self.vpn.is_some()
+            && let Some(first) = self.netns.take()
+        {
+            self.command.insert(0, first);
+        }
+    }
+
     /// `--env` entries: `VAR` (from the environment) or `VAR=VALUE`.
     pub fn check(&self) -> Result<(), String> {
+        if self.vpn.is_some() && self.netns.is_none() && self.command.is_empty() {
+            return Err("--vpn: the command to run (CMD) is missing".into());
+        }
         for e in &self.env {
             let name = e.split_once('=').map_or(e.as_str(), |(n, _)| n);
             if name.is_empty() {

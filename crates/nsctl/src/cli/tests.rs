@@ -116,3 +116,49 @@ fn maintenance_commands_parse() {
         Command::GenerateMan { .. }
     ));
 }
+
+/// `nsctl --help` opens with the usage and the command list, as `ip`,
+/// `nmcli` and `git` do; the prose is the man page's (`man.rs`).
+#[test]
+fn top_help_opens_with_usage_and_commands() {
+    for help in [
+        Cli::command().render_long_help().to_string(),
+        Cli::command().render_help().to_string(),
+    ] {
+        assert!(
+            help.starts_with("Usage: nsctl [OPTIONS] <COMMAND>\n\nCommands:\n"),
+            "{help}"
+        );
+        let commands = help.find("Commands:").unwrap();
+        let options = help.find("Options:").unwrap();
+        assert!(commands < options, "{help}");
+        assert!(help[commands..options].contains("  list "), "{help}");
+        assert!(help.contains("nsctl(1)"), "{help}");
+        assert!(!help.contains("Reading is open to every user"), "{help}");
+        assert!(help.lines().count() < 60, "{help}");
+    }
+    let (_, page) = crate::man::pages().unwrap().remove(0);
+    assert!(page.contains("Reading is open to every user"), "{page}");
+}
+
+/// The committed shell completions (completions/, packaged by scripts/deb)
+/// are what the current command line generates. If this fails, run
+/// `for s in bash zsh fish; do ...` as the message says.
+#[test]
+fn committed_completions_are_current() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../completions");
+    for (shell, file) in [
+        (Shell::Bash, "nsctl.bash"),
+        (Shell::Zsh, "_nsctl"),
+        (Shell::Fish, "nsctl.fish"),
+    ] {
+        let mut buf = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "nsctl", &mut buf);
+        let committed = std::fs::read(dir.join(file)).unwrap_or_default();
+        assert!(
+            committed == buf,
+            "completions/{file} is out of date; run `cargo run -p nsctl -- generate-completions \
+             {shell} > completions/{file}`"
+        );
+    }
+}

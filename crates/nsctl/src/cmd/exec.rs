@@ -27,13 +27,19 @@ use crate::exec::{self, NOT_FOUND_EXIT_CODE};
 use crate::pty::{self, Pty, RawMode, Relay, is_open, is_terminal, stdio};
 
 /// Runs the program and returns nsctl's exit status: the program's.
-pub async fn exec(conn: &Connection, args: ExecArgs) -> Result<u8, CliError> {
-    check_name(&args.netns)?;
+pub async fn exec(conn: &Connection, mut args: ExecArgs) -> Result<u8, CliError> {
+    args.normalize();
+    // --vpn PROFILE: its namespace, the VPN brought up first if it is not.
+    let netns = match &args.vpn {
+        Some(profile) => crate::cmd::vpn::namespace_up(conn, profile).await?,
+        None => args.netns.clone().unwrap_or_default(),
+    };
+    check_name(&netns)?;
     let env = exec::environment(std::env::vars_os(), &args.env)?;
     let cwd = exec::working_directory(args.cwd.as_deref(), std::env::current_dir())?;
     let object = controller(conn)
         .await?
-        .get_network_namespace_by_name(&args.netns)
+        .get_network_namespace_by_name(&netns)
         .await?;
     let proxy = NetNsInstanceProxy::builder(conn)
         .path(object)
@@ -41,8 +47,12 @@ pub async fn exec(conn: &Connection, args: ExecArgs) -> Result<u8, CliError> {
         .build()
         .await?;
     // Subscribe before Spawn: the program may end before its reply arrives.
-    let mut exited = proxy.receive_process_exited().await?;
-    let mut owner = proxy.inner().receive_owner_changed().await?;
+    // Both subscriptions at once: their round trips overlap.
+    let (exited, owner) = futures::join!(
+        proxy.receive_process_exited(),
+        proxy.inner().receive_owner_changed()
+    );
+    let (mut exited, mut owner) = (exited?, owner?);
     // Catch signals before Spawn too: the program runs before its reply
     // arrives, and a signal sent to nsctl then is passed on once its pid is
     // known, instead of ending nsctl and leaving the program behind.
@@ -171,8 +181,7 @@ pub async fn exec(conn: &Connection, args: ExecArgs) -> Result<u8, CliError> {
             continue;
         }
         eprintln!(
-            "nsctl: {sig}: no longer waiting for PID {pid}, which may still run in namespace {:?}",
-            args.netns
+            "nsctl: {sig}: no longer waiting for PID {pid}, which may still run in namespace {netns:?}"
         );
         return Ok(code);
     };

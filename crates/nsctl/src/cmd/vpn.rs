@@ -27,7 +27,15 @@ pub async fn exec(conn: &Connection, command: VpnCommand, json: bool) -> Result<
             connection,
             from,
             timeout,
-        } => up(conn, &connection, &from, timeout, json).await,
+            ask,
+            no_ask,
+        } => {
+            // A secret agent for this run (issue 14), before the activation.
+            if let Some(tty) = crate::agent::wanted(ask, no_ask) {
+                crate::agent::register(conn, tty).await?;
+            }
+            up(conn, &connection, &from, timeout, json).await
+        }
         VpnCommand::Down {
             connection,
             timeout,
@@ -223,8 +231,16 @@ pub struct ProgressJson<'a> {
     namespace: Option<&'a str>,
 }
 
+/// Progress goes to stderr (`nsctl exec --vpn`: stdout is the program's).
+static PROGRESS_TO_STDERR: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// Prints one line now, as it happens; a reader that went away is ignored.
 fn emit(line: &str) {
+    if PROGRESS_TO_STDERR.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("{line}");
+        return;
+    }
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
@@ -454,6 +470,33 @@ async fn down(
     )
     .await?;
     Ok(String::new())
+}
+
+/// `nsctl exec --vpn PROFILE`: the name of the namespace PROFILE's tunnel
+/// is in, the VPN brought up first (from rootns, nsctl asking for missing
+/// secrets as `vpn up` does) if it is not activated; its progress goes to
+/// stderr.
+pub async fn namespace_up(conn: &Connection, connection: &str) -> Result<String, CliError> {
+    let profile = connection::find(conn, connection).await?;
+    let activated = |objects: &crate::active::ManagedObjects| {
+        current_active(&actives_of(objects), profile.object.as_str())
+            .filter(|a| a.state_code == st::ACTIVATED)
+            .map(|a| a.namespace.clone())
+    };
+    if let Some(ns) = activated(&managed_objects(conn).await?) {
+        return Ok(ns);
+    }
+    if let Some(tty) = crate::agent::wanted(false, false) {
+        crate::agent::register(conn, tty).await?;
+    }
+    PROGRESS_TO_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
+    up(conn, connection, netnsd_api::ROOT_NS_NAME, 90, false).await?;
+    activated(&managed_objects(conn).await?).ok_or_else(|| {
+        CliError::new(
+            Kind::Failed,
+            format!("connection {connection:?} went down right after it came up"),
+        )
+    })
 }
 
 #[cfg(test)]

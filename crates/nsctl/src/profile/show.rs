@@ -104,8 +104,61 @@ pub fn variant_json(v: &Variant<'_>) -> Value {
     }
 }
 
+/// A profile as `connection show` shows it: without the forms GetSettings
+/// adds for NetworkManager's clients beside the keyfile keys
+/// (ipvN.address-data and route-data, wireguard.peers), and with ipv4.dns
+/// (au) and ipv6.dns (aay) as addresses.
+pub fn shown(s: &Settings) -> Settings {
+    let mut out = s.clone();
+    for (setting, keys) in out.iter_mut() {
+        if setting == "ipv4" || setting == "ipv6" {
+            keys.remove("address-data");
+            keys.remove("route-data");
+        }
+        if setting == "wireguard" {
+            keys.remove("peers");
+        }
+        let Some(v) = keys.get("dns") else { continue };
+        let text: Option<Vec<String>> = match strip(v) {
+            Variant::Array(a) if a.element_signature().to_string() == "u" => a
+                .iter()
+                .map(|e| match e {
+                    Variant::U32(n) => Some(std::net::Ipv4Addr::from(n.to_ne_bytes()).to_string()),
+                    _ => None,
+                })
+                .collect(),
+            Variant::Array(a) if a.element_signature().to_string() == "ay" => a
+                .iter()
+                .map(|e| match e {
+                    Variant::Array(b) => {
+                        let bytes: Vec<u8> = b
+                            .iter()
+                            .filter_map(|x| match x {
+                                Variant::U8(x) => Some(*x),
+                                _ => None,
+                            })
+                            .collect();
+                        <[u8; 16]>::try_from(bytes)
+                            .ok()
+                            .map(|o| std::net::Ipv6Addr::from(o).to_string())
+                    }
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        };
+        if let Some(l) = text
+            && let Ok(v) = OwnedVariant::try_from(Variant::from(l))
+        {
+            keys.insert("dns".into(), v);
+        }
+    }
+    out
+}
+
 /// A profile as JSON: `{"setting": {"key": value}}`.
 pub fn settings_json(s: &Settings) -> Value {
+    let s = &shown(s);
     Value::Object(
         s.iter()
             .map(|(setting, keys)| {
@@ -163,6 +216,7 @@ fn setting_order(a: &str, b: &str) -> std::cmp::Ordering {
 /// keys by name, each item of a dictionary on a line of its own as
 /// `setting.key.item`.
 pub fn settings_lines(s: &Settings) -> Vec<(String, String)> {
+    let s = &shown(s);
     let mut settings: Vec<&String> = s.keys().collect();
     settings.sort_by(|a, b| setting_order(a, b));
     let mut lines = Vec::new();
@@ -227,6 +281,48 @@ mod tests {
         set(&mut eth, "connection", "type", Variant::from("ethernet"));
         let sum = Summary::new("/o", String::new(), &eth);
         assert_eq!((sum.type_label(), sum.vpn_type), ("ethernet".into(), None));
+    }
+
+    /// GetSettings' NetworkManager forms: dns as au/aay shown as
+    /// addresses, address-data, route-data and peers left out.
+    #[test]
+    fn networkmanagers_bus_forms_are_shown_as_the_keyfile_keys() {
+        let mut s = office();
+        set(
+            &mut s,
+            "ipv4",
+            "dns",
+            Variant::from(vec![u32::from_ne_bytes([10, 0, 0, 53])]),
+        );
+        let mut a6 = [0u8; 16];
+        a6[0] = 0xfd;
+        a6[15] = 0x53;
+        set(&mut s, "ipv6", "dns", Variant::from(vec![a6.to_vec()]));
+        set(&mut s, "ipv4", "address1", Variant::from("10.0.0.2/24"));
+        set(
+            &mut s,
+            "ipv4",
+            "address-data",
+            Variant::from(Vec::<std::collections::HashMap<String, OwnedVariant>>::new()),
+        );
+        let lines: Vec<String> = settings_lines(&s)
+            .into_iter()
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect();
+        assert!(
+            lines.contains(&"ipv4.dns = 10.0.0.53".to_string()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"ipv6.dns = fd00::53".to_string()),
+            "{lines:?}"
+        );
+        assert!(
+            !lines.iter().any(|l| l.contains("address-data")),
+            "{lines:?}"
+        );
+        let j = settings_json(&s);
+        assert_eq!(j["ipv4"]["dns"], serde_json::json!(["10.0.0.53"]));
     }
 
     #[test]

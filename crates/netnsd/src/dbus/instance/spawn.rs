@@ -22,7 +22,6 @@ impl NetNsInstance {
         fds: HashMap<String, zbus::wire::OwnedFd>,
         options: &Dict,
         hdr: &Header<'_>,
-        conn: &zbus::Connection,
     ) -> Result<SpawnArgs, Error> {
         if self.ns.number == 0 {
             return Err(Error::InvalidArgument(
@@ -62,7 +61,7 @@ impl NetNsInstance {
                 "option \"pty\" needs a terminal passed as stdin".into(),
             ));
         }
-        let (uid, groups) = crate::dbus::auth::credentials(conn, hdr).await?;
+        let (uid, groups) = self.auth.credentials(hdr).await?;
         self.auth.check(hdr, actions::SPAWN).await?;
         crate::dbus::permissions::check(&self.auth, hdr, self.restrictions_here()).await?;
         let identity = tokio::task::spawn_blocking(move || crate::spawn::identity(uid, groups))

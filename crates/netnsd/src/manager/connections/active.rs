@@ -68,10 +68,13 @@ impl Manager {
         n: u32,
         why: u32,
     ) -> Result<(), Error> {
-        let a = self
-            .active(n)
-            .ok_or_else(|| Error::NotFound(format!("no active connection {}", active_path(n))))?;
+        let a = self.active(n).ok_or_else(|| {
+            Error::ConnectionNotActive(format!("no active connection {}", active_path(n)))
+        })?;
         if a.state >= st::DEACTIVATING {
+            return Ok(());
+        }
+        if self.cancel_pending(n, why).await {
             return Ok(());
         }
         let Some(run) = self.runs.get_mut(&n) else {
@@ -92,7 +95,9 @@ impl Manager {
     }
 
     pub(in crate::manager) async fn connect_timeout(&mut self, n: u32) {
-        if self.active(n).is_some_and(|a| a.state == st::ACTIVATING) {
+        // A connection that was up and is reconnecting has a bound of its own.
+        let was_up = self.runs.get(&n).is_some_and(|r| r.reconnect.was_up());
+        if !was_up && self.active(n).is_some_and(|a| a.state == st::ACTIVATING) {
             tracing::warn!(active = n, "the VPN did not come up in time");
             self.fail(n, reason::CONNECT_TIMEOUT).await;
         }

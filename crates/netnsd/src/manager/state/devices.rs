@@ -49,6 +49,11 @@ impl Device {
 #[derive(Debug, Default)]
 pub struct DeviceTable {
     devices: BTreeMap<u32, Device>,
+    /// The numbers of the devices each namespace holds (in transit or not),
+    /// so that reading one namespace's devices does not walk every device
+    /// of every namespace (GetManagedObjects reads them all: that walk made
+    /// it quadratic in the population).
+    by_ns: HashMap<u32, BTreeSet<u32>>,
 }
 
 impl DeviceTable {
@@ -56,13 +61,53 @@ impl DeviceTable {
         self.devices.get(&number)
     }
 
+    /// The devices recorded in namespace `ns`, in transit ones included.
+    fn of_ns(&self, ns: u32) -> impl Iterator<Item = &Device> {
+        self.by_ns
+            .get(&ns)
+            .into_iter()
+            .flatten()
+            .filter_map(|n| self.devices.get(n))
+    }
+
+    fn insert(&mut self, dev: Device) {
+        self.by_ns.entry(dev.ns).or_default().insert(dev.number);
+        self.devices.insert(dev.number, dev);
+    }
+
+    fn remove(&mut self, number: u32) -> Option<Device> {
+        let dev = self.devices.remove(&number)?;
+        self.unlist(dev.ns, number);
+        Some(dev)
+    }
+
+    fn unlist(&mut self, ns: u32, number: u32) {
+        if let Some(set) = self.by_ns.get_mut(&ns) {
+            set.remove(&number);
+            if set.is_empty() {
+                self.by_ns.remove(&ns);
+            }
+        }
+    }
+
+    /// Records device `number` in namespace `ns`; returns it to change more.
+    fn move_to(&mut self, number: u32, ns: u32) -> Option<&mut Device> {
+        let old = self.devices.get(&number)?.ns;
+        if old != ns {
+            self.unlist(old, number);
+            self.by_ns.entry(ns).or_default().insert(number);
+        }
+        let d = self.devices.get_mut(&number)?;
+        d.ns = ns;
+        Some(d)
+    }
+
     /// Devices in namespace `ns`, by ifindex; loopback and the like only if
     /// `internal` is set.
     pub fn device_paths(&self, ns: u32, internal: bool) -> Vec<OwnedObjectPath> {
         let mut devs: Vec<&Device> = self
-            .devices
-            .values()
-            .filter(|d| d.ns == ns && !d.in_transit && (internal || !d.internal()))
+            .of_ns(ns)
+            .filter(|d| !d.in_transit && (internal || !d.internal()))
             .collect();
         devs.sort_by_key(|d| d.link.ifindex);
         devs.into_iter().map(Device::object_path).collect()
@@ -71,9 +116,8 @@ impl DeviceTable {
     /// The devices in `ns` that are not loopback, by ifindex.
     pub fn external_in(&self, ns: u32) -> Vec<&Device> {
         let mut devs: Vec<&Device> = self
-            .devices
-            .values()
-            .filter(|d| d.ns == ns && !d.in_transit && !d.internal())
+            .of_ns(ns)
+            .filter(|d| !d.in_transit && !d.internal())
             .collect();
         devs.sort_by_key(|d| d.link.ifindex);
         devs
@@ -81,9 +125,8 @@ impl DeviceTable {
 
     /// The device in `ns` named `name`.
     pub fn device_named(&self, ns: u32, name: &str) -> Option<&Device> {
-        self.devices
-            .values()
-            .find(|d| d.ns == ns && !d.in_transit && d.link.name == name)
+        self.of_ns(ns)
+            .find(|d| !d.in_transit && d.link.name == name)
     }
 }
 
@@ -169,9 +212,8 @@ impl Devices {
     pub fn in_ns(&self, ns: u32) -> Vec<Device> {
         self.table
             .read()
-            .devices
-            .values()
-            .filter(|d| d.ns == ns && !d.in_transit)
+            .of_ns(ns)
+            .filter(|d| !d.in_transit)
             .cloned()
             .collect()
     }
@@ -312,7 +354,7 @@ impl Devices {
 
     /// Takes a device out of the table.
     pub fn drop(&mut self, number: u32) -> Vec<Change> {
-        let Some(dev) = self.table.write().devices.remove(&number) else {
+        let Some(dev) = self.table.write().remove(number) else {
             return Vec::new();
         };
         self.ifindex.retain(|_, n| *n != number);
@@ -329,9 +371,8 @@ impl Devices {
         let numbers: Vec<u32> = self
             .table
             .read()
-            .devices
-            .values()
-            .filter(|d| d.ns == ns && !d.in_transit)
+            .of_ns(ns)
+            .filter(|d| !d.in_transit)
             .map(|d| d.number)
             .collect();
         numbers.into_iter().flat_map(|n| self.drop(n)).collect()
@@ -445,7 +486,7 @@ impl Devices {
         };
         self.ifindex.insert((ns, dev.link.ifindex), number);
         let (name, internal) = (dev.link.name.clone(), dev.internal());
-        self.table.write().devices.insert(number, dev);
+        self.table.write().insert(dev);
         Seen {
             changes: vec![Change::DeviceAdded {
                 device: number,
@@ -461,8 +502,7 @@ impl Devices {
         tracing::debug!(number, ns, name = %link.name, "device moved");
         self.ifindex.insert((ns, link.ifindex), number);
         let name = link.name.clone();
-        let internal = self.table.write().devices.get_mut(&number).map(|d| {
-            d.ns = ns;
+        let internal = self.table.write().move_to(number, ns).map(|d| {
             d.link = link;
             d.addresses.clear();
             d.in_transit = false;

@@ -160,9 +160,11 @@ fn vpn_commands() {
             connection,
             from,
             timeout,
+            ask,
+            no_ask,
         }) => assert_eq!(
-            (connection.as_str(), from.as_str(), timeout),
-            ("office", "rootns", 90)
+            (connection.as_str(), from.as_str(), timeout, ask, no_ask),
+            ("office", "rootns", 90, false, false)
         ),
         other => panic!("{other:?}"),
     }

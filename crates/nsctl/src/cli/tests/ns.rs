@@ -6,6 +6,25 @@ use super::parse_checked;
 use crate::cli::*;
 
 #[test]
+fn exec_vpn_takes_no_namespace() {
+    for args in [
+        &["exec", "--vpn", "work", "--", "curl", "-s", "http://x/"][..],
+        &["exec", "--vpn", "work", "curl", "--", "-s", "http://x/"][..],
+    ] {
+        let mut e = match parse_checked(args).unwrap().command {
+            Command::Exec(e) => e,
+            other => panic!("{other:?}"),
+        };
+        e.normalize();
+        assert_eq!(e.vpn.as_deref(), Some("work"));
+        assert_eq!(e.netns, None);
+        assert_eq!(e.command, ["curl", "-s", "http://x/"], "{args:?}");
+    }
+    assert!(parse_checked(&["exec", "--vpn", "work"]).is_err());
+    assert!(parse_checked(&["exec"]).is_err());
+}
+
+#[test]
 fn exec_takes_the_command_after_its_own_options() {
     let e = match parse_checked(&["exec", "vpn", "--", "ls", "-l", "--color", "/"])
         .unwrap()
@@ -14,7 +33,7 @@ fn exec_takes_the_command_after_its_own_options() {
         Command::Exec(e) => e,
         other => panic!("{other:?}"),
     };
-    assert_eq!(e.netns, "vpn");
+    assert_eq!(e.netns.as_deref(), Some("vpn"));
     assert_eq!(e.command, ["ls", "-l", "--color", "/"]);
     assert!(e.env.is_empty() && e.cwd.is_none() && !e.no_pty);
 

@@ -1,0 +1,589 @@
+//! Secret agents (issue 14) against the real OpenVPN rig: a profile whose
+//! password belongs to an agent (`password-flags=1`, as `nmcli connection
+//! import type openvpn` writes it) is activated by nsadmin; the daemon
+//! waits in need-auth and asks nsadmin's agent — a python3-dbus script
+//! running as nsadmin on the sandbox's bus, exporting
+//! net.netnsd.Netns1.SecretAgent — never another user's. Its answer brings
+//! the VPN up (traffic to the intranet); no agent, a refusal or a timeout
+//! fail the activation with no-secrets and leave nothing; deactivating
+//! while it waits sends CancelGetSecrets; an agent that leaves the bus is
+//! unregistered.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use netnsd_api::state::{active, reason, vpn};
+use netnsd_tests::openvpn::*;
+use netnsd_tests::*;
+
+const DIR: &str = "/run/netnsd-tests-agents";
+
+/// The scripted agent: AGENT IDENTIFIER MODE LOG. MODE is `answer:VALUE`
+/// (every hinted key gets VALUE), `refuse` (UserCanceled) or `hang` (no
+/// answer until CancelGetSecrets). Every call is appended to LOG.
+const AGENT_PY: &str = r#"
+import sys, dbus, dbus.service, dbus.mainloop.glib
+from gi.repository import GLib
+
+ident, mode, log = sys.argv[1:4]
+IFACE = 'net.netnsd.Netns1.SecretAgent'
+
+def note(s):
+    with open(log, 'a') as f:
+        f.write(s + '\n')
+
+class UserCanceled(dbus.DBusException):
+    _dbus_error_name = 'net.netnsd.Netns1.SecretAgent.Error.UserCanceled'
+
+class Agent(dbus.service.Object):
+    pending = []
+
+    @dbus.service.method(IFACE, in_signature='a{sa{sv}}osasu', out_signature='a{sa{sv}}',
+                         async_callbacks=('ok', 'err'))
+    def GetSecrets(self, connection, path, setting, hints, flags, ok, err):
+        note('GetSecrets %s %s %s %s %d' % (connection['connection']['id'], path, setting,
+                                            ','.join(hints), flags))
+        if mode.startswith('answer:'):
+            value = mode[len('answer:'):]
+            secrets = dbus.Dictionary({h: value for h in hints}, signature='ss')
+            ok({setting: {'secrets': secrets}})
+        elif mode == 'refuse':
+            err(UserCanceled('the user said no'))
+        else:
+            self.pending.append(err)
+
+    @dbus.service.method(IFACE, in_signature='os')
+    def CancelGetSecrets(self, path, setting):
+        note('CancelGetSecrets %s %s' % (path, setting))
+        for e in self.pending:
+            e(UserCanceled('canceled'))
+        self.pending.clear()
+
+    @dbus.service.method(IFACE, in_signature='a{sa{sv}}o')
+    def SaveSecrets(self, connection, path):
+        pass
+
+    @dbus.service.method(IFACE, in_signature='a{sa{sv}}o')
+    def DeleteSecrets(self, connection, path):
+        pass
+
+dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
+bus = dbus.SystemBus()
+agent = Agent(bus, '/net/netnsd/Netns1/SecretAgent')
+mgr = bus.get_object('net.netnsd.Netns1', '/net/netnsd/Netns1/AgentManager')
+try:
+    mgr.Register(ident, dbus_interface='net.netnsd.Netns1.AgentManager')
+except dbus.DBusException as e:
+    note('register-failed %s' % e.get_dbus_name())
+    sys.exit(3)
+note('registered')
+GLib.MainLoop().run()
+"#;
+
+const USER: &str = "alice";
+const PASSWORD: &str = "agent-horse-9Zk";
+
+/// A running scripted agent; killed when dropped.
+struct ScriptedAgent {
+    child: tokio::process::Child,
+    log: PathBuf,
+}
+
+impl ScriptedAgent {
+    async fn start(uid: u32, identifier: &str, mode: &str) -> ScriptedAgent {
+        std::fs::create_dir_all(DIR).unwrap();
+        let script = Path::new(DIR).join("agent.py");
+        std::fs::write(&script, AGENT_PY).unwrap();
+        let log = Path::new(DIR).join(format!("{identifier}-{uid}-{}.log", unique("a")));
+        std::fs::write(&log, "").unwrap();
+        nix::unistd::chown(&log, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
+        let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+            .unwrap()
+            .unwrap();
+        let child = tokio::process::Command::new("setpriv")
+            .args([
+                format!("--reuid={uid}"),
+                format!("--regid={}", user.gid.as_raw()),
+                "--init-groups".into(),
+                "--".into(),
+                "/usr/bin/python3".into(),
+                script.display().to_string(),
+                identifier.into(),
+                mode.into(),
+                log.display().to_string(),
+            ])
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the scripted agent");
+        let agent = ScriptedAgent { child, log };
+        let log = agent.log.clone();
+        wait_for(Duration::from_secs(10), "the agent registered", || {
+            let log = log.clone();
+            async move {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                (text.contains("registered")).then_some(text)
+            }
+        })
+        .await;
+        agent
+    }
+
+    fn calls(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    async fn stop(mut self) {
+        let _ = self.child.kill().await;
+        let _ = self.child.wait().await;
+    }
+}
+
+/// nsadmin (netns-admins) may activate; the rig with user and password.
+async fn setup() -> (OpenVpnRig, PolkitRules) {
+    let rig = OpenVpnRig::start_with(RigOptions {
+        user_pass: Some((USER.into(), PASSWORD.into())),
+        ..RigOptions::default()
+    })
+    .await;
+    let rules = PolkitRules::install("50-agents-admins", GRANT_ADMINS_RULE);
+    wait_polkit(ADMIN_UID, netnsd_api::actions::ACTIVATE_CONNECTION, true).await;
+    (rig, rules)
+}
+
+/// The profile as `nmcli connection import type openvpn` writes it for a
+/// configuration with auth-user-pass: the user name in vpn.data, the
+/// password agent-owned (password-flags=1) and not stored.
+fn agent_owned(rig: &OpenVpnRig, id: &str, ns: &str) -> VpnProfile {
+    rig.profile(id).isolated(ns).data("password-flags", "1")
+}
+
+/// ActivateConnection as nsadmin; the active connection's path.
+async fn activate_as_admin(connection: &str) -> String {
+    let out = gdbus_call(
+        Some(ADMIN_UID),
+        &rootns_path(),
+        &format!("{INSTANCE_INTERFACE}.ActivateConnection"),
+        &[
+            gvariant_str(connection),
+            gvariant_str("/"),
+            gvariant_str("/"),
+        ],
+    )
+    .await
+    .ok();
+    out.stdout
+        .split('\'')
+        .nth(1)
+        .unwrap_or_else(|| panic!("no object path in {out}"))
+        .to_owned()
+}
+
+fn vpn_states(log: &StateLog, ac: &str) -> Vec<u32> {
+    log.states(ac, Sig::Vpn).iter().map(|s| s.0).collect()
+}
+
+/// The activation ends deactivated with no-secrets, having waited in
+/// need-auth, and leaves nothing.
+async fn assert_no_secrets(log: &mut StateLog, ac: &str, rig: &OpenVpnRig) {
+    log.wait_deactivated(ac, Duration::from_secs(15)).await;
+    assert!(
+        vpn_states(log, ac).contains(&vpn::NEED_AUTH),
+        "{}",
+        log.describe()
+    );
+    assert_eq!(
+        log.states(ac, Sig::State).last().copied(),
+        Some((active::DEACTIVATED, reason::NO_SECRETS)),
+        "{}",
+        log.describe()
+    );
+    assert_eq!(
+        log.states(ac, Sig::Vpn).last().copied(),
+        Some((vpn::FAILED, reason::NO_SECRETS)),
+        "{}",
+        log.describe()
+    );
+    assert!(rig.foreign_openvpn_pids().is_empty());
+    assert_nothing_left(&rig.keep()).await;
+}
+
+/// The agent of the user who activates is asked (need-auth meanwhile), its
+/// password brings the VPN up, another user's agent is never asked; once
+/// the agent has left the bus it is unregistered, and the next activation
+/// fails at once with no-secrets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_owned_password_comes_from_the_users_agent() {
+    let _env = TestEnv::new();
+    timed(async {
+        let (rig, _rules) = setup().await;
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &agent_owned(&rig, "corp-agent", "vpnagent")).await;
+
+        let other = ScriptedAgent::start(PLAIN_UID, "test.agent", "answer:wrong").await;
+        let agent = ScriptedAgent::start(ADMIN_UID, "test.agent", &format!("answer:{PASSWORD}")).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_as_admin(&path).await;
+        log.wait(&ac, VPN_UP_TIMEOUT, "activated or deactivated", |ev| {
+            ev.iter().any(|e| {
+                e.sig == Sig::State
+                    && (e.state == active::ACTIVATED || e.state == active::DEACTIVATED)
+            })
+        })
+        .await;
+        assert_eq!(
+            log.states(&ac, Sig::State).last().map(|s| s.0),
+            Some(active::ACTIVATED),
+            "{}\nagent: {}",
+            log.describe(),
+            agent.calls()
+        );
+        assert!(
+            in_order(
+                &vpn_states(&log, &ac),
+                &[vpn::PREPARE, vpn::NEED_AUTH, vpn::CONNECT, vpn::IP_CONFIG_GET]
+            ),
+            "VpnState must go prepare → need-auth → connect → ip-config-get: {}",
+            log.describe()
+        );
+        let calls = agent.calls();
+        assert!(
+            calls.contains(&format!("GetSecrets corp-agent {path} vpn password 5")),
+            "nsadmin's agent was asked for vpn.secrets.password (flags allow-interaction | user-requested): {calls}"
+        );
+        assert!(
+            !other.calls().contains("GetSecrets"),
+            "another user's agent was asked: {}",
+            other.calls()
+        );
+        let out = curl_in("vpnagent", &intranet_url(), 10).await;
+        assert!(out.stdout.contains(INTRANET_TOKEN), "{out}");
+        // The password is not saved with the profile.
+        let stored = std::fs::read_dir(CONNECTIONS_DIR)
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+            .collect::<String>();
+        assert!(!stored.contains(PASSWORD), "{stored}");
+        deactivate(&conn, &ac).await.unwrap();
+        log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
+        assert_nothing_left(&rig.keep()).await;
+
+        // The agent leaves the bus: it is no longer asked; with no agent of
+        // nsadmin's left the activation fails at once.
+        agent.stop().await;
+        wait_for(Duration::from_secs(5), "the agent unregistered", || {
+            let text = daemon.log_text();
+            async move { text.contains("secret agent left the bus").then_some(()) }
+        })
+        .await;
+        let started = Instant::now();
+        let ac = activate_as_admin(&path).await;
+        assert_no_secrets(&mut log, &ac, &rig).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no agent must fail quickly, took {:?}",
+            started.elapsed()
+        );
+        assert!(!other.calls().contains("GetSecrets"), "{}", other.calls());
+        // Its identifier is free again for nsadmin (one per uid and identifier).
+        ScriptedAgent::start(ADMIN_UID, "test.agent", "refuse")
+            .await
+            .stop()
+            .await;
+        other.stop().await;
+    })
+    .await
+}
+
+/// A refusal (UserCanceled) and a timeout (NETNSD_AGENT_TIMEOUT_MS) fail
+/// the activation with no-secrets and leave nothing; a deactivation while
+/// the agent is asked sends it CancelGetSecrets; a bad identifier is
+/// refused as NetworkManager refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusal_timeout_and_cancel() {
+    let _env = TestEnv::new();
+    timed(async {
+        let (rig, _rules) = setup().await;
+        let _daemon = Daemon::start_with_env(&[("NETNSD_AGENT_TIMEOUT_MS", "1500")]).await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &agent_owned(&rig, "corp-refuse", "vpnrefuse")).await;
+        let mut log = StateLog::new(&conn).await;
+
+        // A bad identifier.
+        let bad = ScriptedAgent::start_failing(ADMIN_UID, "a..b").await;
+        assert!(
+            bad.contains("register-failed net.netnsd.Netns1.Error.InvalidArgument"),
+            "{bad}"
+        );
+
+        // Refused.
+        let agent = ScriptedAgent::start(ADMIN_UID, "test.refuse", "refuse").await;
+        let ac = activate_as_admin(&path).await;
+        assert_no_secrets(&mut log, &ac, &rig).await;
+        assert!(
+            agent.calls().contains("GetSecrets corp-refuse"),
+            "{}",
+            agent.calls()
+        );
+        agent.stop().await;
+
+        // No answer within the timeout: cancelled, no-secrets.
+        let agent = ScriptedAgent::start(ADMIN_UID, "test.hang", "hang").await;
+        let started = Instant::now();
+        let ac = activate_as_admin(&path).await;
+        assert_no_secrets(&mut log, &ac, &rig).await;
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(1400) && took < Duration::from_secs(10),
+            "the 1.5 s timeout took {took:?}"
+        );
+        wait_for(
+            Duration::from_secs(5),
+            "CancelGetSecrets after the timeout",
+            || {
+                let calls = agent.calls();
+                async move { calls.contains("CancelGetSecrets").then_some(()) }
+            },
+        )
+        .await;
+
+        // Deactivated while asked: CancelGetSecrets, user-disconnected.
+        let ac2 = {
+            let calls_before = agent.calls().matches("CancelGetSecrets").count();
+            let ac = activate_as_admin(&path).await;
+            log.wait(&ac, Duration::from_secs(5), "need-auth", |ev| {
+                ev.iter()
+                    .any(|e| e.sig == Sig::Vpn && e.state == vpn::NEED_AUTH)
+            })
+            .await;
+            deactivate(&conn, &ac).await.unwrap();
+            log.wait_deactivated(&ac, Duration::from_secs(5)).await;
+            wait_for(
+                Duration::from_secs(5),
+                "CancelGetSecrets on deactivation",
+                || {
+                    let n = agent.calls().matches("CancelGetSecrets").count();
+                    async move { (n > calls_before).then_some(()) }
+                },
+            )
+            .await;
+            ac
+        };
+        assert_eq!(
+            log.states(&ac2, Sig::State).last().copied(),
+            Some((active::DEACTIVATED, reason::USER_DISCONNECTED)),
+            "{}",
+            log.describe()
+        );
+        assert!(
+            agent
+                .calls()
+                .contains(&format!("CancelGetSecrets {path} vpn")),
+            "{}",
+            agent.calls()
+        );
+        assert_nothing_left(&rig.keep()).await;
+        agent.stop().await;
+    })
+    .await
+}
+
+impl ScriptedAgent {
+    /// Starts an agent whose Register must fail; returns its log.
+    async fn start_failing(uid: u32, identifier: &str) -> String {
+        std::fs::create_dir_all(DIR).unwrap();
+        let script = Path::new(DIR).join("agent.py");
+        std::fs::write(&script, AGENT_PY).unwrap();
+        let log = Path::new(DIR).join(format!("bad-{}.log", unique("a")));
+        std::fs::write(&log, "").unwrap();
+        nix::unistd::chown(&log, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
+        let out = as_user(
+            uid,
+            "/usr/bin/python3",
+            &[
+                script.display().to_string(),
+                identifier.into(),
+                "refuse".into(),
+                log.display().to_string(),
+            ],
+        )
+        .await;
+        assert_eq!(out.code(), Some(3), "{out}");
+        std::fs::read_to_string(&log).unwrap_or_default()
+    }
+}
+
+/// Drives `nsctl ARGS…` at a pseudo-terminal: types ANSWER after the
+/// prompt PROMPT; prints everything the terminal showed.
+const PTY_PY: &str = r#"
+import os, pty, sys, select, time
+prompt, answer = sys.argv[1].encode(), sys.argv[2].encode()
+argv = sys.argv[3:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+out = b''
+sent = False
+deadline = time.time() + 60
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.5)
+    if fd in r:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+        if not sent and prompt in out:
+            time.sleep(0.2)
+            os.write(fd, answer + b'\n')
+            sent = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors='replace'))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+
+/// `nsctl vpn up` at a terminal asks for the agent-owned password, naming
+/// the profile and the field, without echo, and the VPN comes up with it;
+/// without a terminal nsctl is no agent and the activation fails with
+/// no-secrets at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nsctl_vpn_up_asks_at_the_terminal_without_echo() {
+    let _env = TestEnv::new();
+    timed(async {
+        let (rig, _rules) = setup().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        add_connection(&conn, &agent_owned(&rig, "work", "vpnwork")).await;
+
+        // No terminal: no agent, no-secrets.
+        let out = run(&nsctl_bin().display().to_string(), &["vpn", "up", "work"]).await;
+        assert_eq!(out.code(), Some(1), "{out}");
+        assert!(
+            out.stdout.contains("no-secrets") || out.stderr.contains("no-secrets"),
+            "{out}"
+        );
+        assert_nothing_left(&rig.keep()).await;
+
+        std::fs::create_dir_all(DIR).unwrap();
+        let script = Path::new(DIR).join("drive_tty.py");
+        std::fs::write(&script, PTY_PY).unwrap();
+        let prompt = "Password for VPN \"work\" (vpn.secrets.password): ";
+        let out = run(
+            "/usr/bin/python3",
+            &[
+                script.display().to_string(),
+                prompt.into(),
+                PASSWORD.into(),
+                nsctl_bin().display().to_string(),
+                "vpn".into(),
+                "up".into(),
+                "work".into(),
+            ],
+        )
+        .await;
+        assert!(out.success(), "{out}");
+        assert!(out.stdout.contains(prompt), "no prompt: {out}");
+        assert!(
+            !out.stdout.contains(PASSWORD),
+            "the password was echoed: {out}"
+        );
+        let out = curl_in("vpnwork", &intranet_url(), 10).await;
+        assert!(out.stdout.contains(INTRANET_TOKEN), "{out}");
+        nsctl(None, &["vpn", "down", "work"]).await.ok();
+        assert_nothing_left(&rig.keep()).await;
+    })
+    .await
+}
+
+/// `nsctl exec --vpn PROFILE -- CMD` as nsadmin from a state where the VPN
+/// is down (a profile with its password stored) brings it up and runs CMD
+/// in its namespace; run again while it is up, it just runs. `nsctl
+/// desktop-entry` writes a valid menu entry "NAME (PROFILE VPN)" whose Exec
+/// line, run as it stands, does the same; `--remove` deletes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_vpn_brings_the_vpn_up_and_desktop_entries_launch_it() {
+    let _env = TestEnv::new();
+    timed(async {
+        let (rig, _rules) = setup().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let profile = rig
+            .profile("work")
+            .isolated("vpnexec")
+            .secret("password", PASSWORD);
+        add_connection(&conn, &profile).await;
+        let nsctl_path = nsctl_bin().display().to_string();
+        let curl = ["/usr/bin/curl", "-s", "--max-time", "10", &intranet_url()].map(String::from);
+
+        let mut args: Vec<String> = ["exec", "--vpn", "work", "--"].map(String::from).to_vec();
+        args.extend(curl.iter().cloned());
+        let out = nsctl(Some(ADMIN_UID), &args).await;
+        assert!(out.success(), "{out}");
+        assert!(out.stdout.contains(INTRANET_TOKEN), "{out}");
+        assert!(run_netns_entries().contains(&"vpnexec".to_owned()));
+        // Up already: run again, no second activation.
+        let out = nsctl(Some(ADMIN_UID), &args).await;
+        assert!(
+            out.success() && out.stdout.contains(INTRANET_TOKEN),
+            "{out}"
+        );
+        nsctl(None, &["vpn", "down", "work"]).await.ok();
+        assert_nothing_left(&rig.keep()).await;
+
+        // The menu entry, in nsadmin's own applications folder.
+        let data = Path::new(DIR).join(unique("xdg"));
+        std::fs::create_dir_all(&data).unwrap();
+        nix::unistd::chown(&data, Some(nix::unistd::Uid::from_raw(ADMIN_UID)), None).unwrap();
+        let xdg = format!("XDG_DATA_HOME={}", data.display());
+        let mut args: Vec<String> = vec![xdg.clone(), nsctl_path.clone()];
+        args.extend(["desktop-entry", "work", "--name", "Intranet Fetch", "--"].map(String::from));
+        args.extend(curl.iter().cloned());
+        let out = as_user(ADMIN_UID, "env", &args).await.ok();
+        let file = data.join("applications/netnsd-work-intranet-fetch.desktop");
+        assert_eq!(out.stdout.trim(), file.display().to_string());
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            text.contains("\nName=Intranet Fetch (work VPN)\n"),
+            "{text}"
+        );
+        let exec = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Exec="))
+            .unwrap_or_else(|| panic!("no Exec line: {text}"));
+        let want = format!("{nsctl_path} exec --vpn work -- {}", curl.join(" "));
+        assert_eq!(exec, want);
+        let out = run("desktop-file-validate", &[file.display().to_string()]).await;
+        assert!(out.success() && out.stdout.trim().is_empty(), "{out}");
+
+        // Launched as the menu would (no terminal): the VPN comes up again.
+        let words: Vec<&str> = exec.split(' ').collect();
+        let out = as_user(ADMIN_UID, words[0], &words[1..]).await;
+        assert!(
+            out.success() && out.stdout.contains(INTRANET_TOKEN),
+            "{out}"
+        );
+        nsctl(None, &["vpn", "down", "work"]).await.ok();
+        assert_nothing_left(&rig.keep()).await;
+
+        let out = as_user(
+            ADMIN_UID,
+            "env",
+            &[
+                xdg,
+                nsctl_path,
+                "desktop-entry".into(),
+                "work".into(),
+                "--name".into(),
+                "Intranet Fetch".into(),
+                "--remove".into(),
+            ],
+        )
+        .await
+        .ok();
+        assert!(out.stdout.contains("removed"), "{out}");
+        assert!(!file.exists());
+    })
+    .await
+}
