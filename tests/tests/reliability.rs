@@ -386,13 +386,17 @@ async fn a_stalled_polkitd_gets_a_timely_typed_answer() {
     let _guard = BusGuard;
     timed(async {
         let _daemon = Daemon::start().await;
+        // Root needs no polkit (docs/security.md): the caller is an
+        // administrator whom polkit's rules grant the action.
+        let _rules = PolkitRules::install("50-rel-admins", GRANT_ADMINS_RULE);
+        wait_polkit(ADMIN_UID, netnsd_api::actions::MANAGE_NAMESPACES, true).await;
         let polkit = pids_of("polkitd");
         assert!(!polkit.is_empty(), "no polkitd in the sandbox");
         for &p in &polkit {
             kill(Pid::from_raw(p), Signal::SIGSTOP).unwrap();
         }
         let started = Instant::now();
-        let out = gdbus_controller(None, "AddNetworkNamespace", Some("rel-pk")).await;
+        let out = gdbus_controller(Some(ADMIN_UID), "AddNetworkNamespace", Some("rel-pk")).await;
         let took = started.elapsed();
         for &p in &polkit {
             kill(Pid::from_raw(p), Signal::SIGCONT).unwrap();
@@ -406,7 +410,7 @@ async fn a_stalled_polkitd_gets_a_timely_typed_answer() {
         assert!(took < Duration::from_secs(15), "answered after {took:?}");
         assert!(!run_netns_entries().contains(&"rel-pk".to_owned()));
 
-        gdbus_controller(None, "AddNetworkNamespace", Some("rel-pk"))
+        gdbus_controller(Some(ADMIN_UID), "AddNetworkNamespace", Some("rel-pk"))
             .await
             .ok();
         assert!(run_netns_entries().contains(&"rel-pk".to_owned()));
@@ -525,7 +529,11 @@ async fn a_killed_polkitd_is_restarted_by_the_bus_and_the_daemon_follows() {
     let _guard = BusGuard;
     timed(async {
         let daemon = Daemon::start().await;
-        gdbus_controller(None, "AddNetworkNamespace", Some("rel-pk0"))
+        // Root needs no polkit (docs/security.md): the caller is an
+        // administrator whom polkit's rules grant the action.
+        let _rules = PolkitRules::install("50-rel-admins", GRANT_ADMINS_RULE);
+        wait_polkit(ADMIN_UID, netnsd_api::actions::MANAGE_NAMESPACES, true).await;
+        gdbus_controller(Some(ADMIN_UID), "AddNetworkNamespace", Some("rel-pk0"))
             .await
             .ok();
         let polkit = pids_of("polkitd");
@@ -535,7 +543,7 @@ async fn a_killed_polkitd_is_restarted_by_the_bus_and_the_daemon_follows() {
         }
         wait_gone(&polkit, "polkitd to die").await;
         let started = Instant::now();
-        gdbus_controller(None, "AddNetworkNamespace", Some("rel-pkk"))
+        gdbus_controller(Some(ADMIN_UID), "AddNetworkNamespace", Some("rel-pkk"))
             .await
             .ok();
         let took = started.elapsed();
