@@ -151,6 +151,44 @@ async fn ipsec_eap_isolated_reaches_the_intranet() {
     .await
 }
 
+/// Certificate authentication (`method=cert`, the client's certificate
+/// and key made by the rig, signed by the responder's CA): no secret is
+/// asked, the responder takes it on its `cert` connection, the connection
+/// comes up isolated and leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipsec_cert_isolated_reaches_the_intranet() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let gw = StrongSwanGw::start(&rig).await;
+        let profile = gw.cert_profile("corp-ipsec-cert").isolated("ipsec6");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        assert_ipsec_up(&gw, &daemon, "ipsec6").await;
+        let vpn_states: Vec<u32> = log.states(&ac, Sig::Vpn).iter().map(|s| s.0).collect();
+        assert!(
+            !vpn_states.contains(&vpn::NEED_AUTH),
+            "nothing to ask: {}",
+            log.describe()
+        );
+        let gw_log = gw.log_text();
+        assert!(
+            gw_log.contains("IKE_SA cert[") && gw_log.contains(CERT_CLIENT_DN),
+            "the responder's cert connection took the client's certificate:\n{gw_log}"
+        );
+        rig.assert_rootns_cut_off().await;
+        deactivate_until_down(&conn, &mut log, &ac).await;
+        assert_nothing_left(&keep(&rig, &gw)).await;
+        assert_no_plugin_left();
+        drop(daemon);
+        drop(gw);
+    })
+    .await
+}
+
 /// charon-nm killed while the connection is up: the connection fails
 /// (service-stopped, as NetworkManager says of a VPN service that went)
 /// and nothing is left.
