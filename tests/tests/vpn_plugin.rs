@@ -280,6 +280,47 @@ async fn admins_may_activate() -> PolkitRules {
     rules
 }
 
+/// ActivateConnection as nsadmin, whose `agent` is to answer: waits until
+/// it is up, having gone prepare → need-auth → connect; its path.
+async fn activate_with_agent(
+    log: &mut StateLog,
+    path: &str,
+    agent: &ScriptedAgent,
+    daemon: &Daemon,
+) -> String {
+    let ac = activate_as_admin(path).await;
+    log.wait(&ac, VPN_UP_TIMEOUT, "activated or deactivated", |ev| {
+        ev.iter().any(|e| {
+            e.sig == Sig::State && (e.state == active::ACTIVATED || e.state == active::DEACTIVATED)
+        })
+    })
+    .await;
+    assert_eq!(
+        log.states(&ac, Sig::State).last().map(|s| s.0),
+        Some(active::ACTIVATED),
+        "{}\nagent: {}\n{}",
+        log.describe(),
+        agent.calls(),
+        daemon.log_text()
+    );
+    let vpn_states: Vec<u32> = log.states(&ac, Sig::Vpn).iter().map(|s| s.0).collect();
+    assert!(
+        in_order(&vpn_states, &[vpn::PREPARE, vpn::NEED_AUTH, vpn::CONNECT]),
+        "VpnState must go prepare → need-auth → connect: {}",
+        log.describe()
+    );
+    ac
+}
+
+/// The profile's saved connection files hold none of `secret`.
+fn assert_not_saved(secret: &str) {
+    let stored = std::fs::read_dir(CONNECTIONS_DIR)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(!stored.contains(secret), "the secret was saved: {stored}");
+}
+
 /// An EAP profile as NetworkManager-strongswan's editor writes it when the
 /// password belongs to the user's agent: `password-flags=1`, none stored.
 fn agent_owned_eap(gw: &StrongSwanGw, id: &str) -> VpnProfile {
@@ -306,28 +347,7 @@ async fn ipsec_eap_password_from_the_users_agent() {
         let agent =
             ScriptedAgent::start(ADMIN_UID, "test.plugin", &format!("answer:{EAP_PASSWORD}")).await;
         let mut log = StateLog::new(&conn).await;
-        let ac = activate_as_admin(&path).await;
-        log.wait(&ac, VPN_UP_TIMEOUT, "activated or deactivated", |ev| {
-            ev.iter().any(|e| {
-                e.sig == Sig::State
-                    && (e.state == active::ACTIVATED || e.state == active::DEACTIVATED)
-            })
-        })
-        .await;
-        assert_eq!(
-            log.states(&ac, Sig::State).last().map(|s| s.0),
-            Some(active::ACTIVATED),
-            "{}\nagent: {}\n{}",
-            log.describe(),
-            agent.calls(),
-            daemon.log_text()
-        );
-        let vpn_states: Vec<u32> = log.states(&ac, Sig::Vpn).iter().map(|s| s.0).collect();
-        assert!(
-            in_order(&vpn_states, &[vpn::PREPARE, vpn::NEED_AUTH, vpn::CONNECT]),
-            "VpnState must go prepare → need-auth → connect: {}",
-            log.describe()
-        );
+        let ac = activate_with_agent(&mut log, &path, &agent, &daemon).await;
         let calls = agent.calls();
         assert!(
             calls.contains(&format!(
@@ -336,14 +356,50 @@ async fn ipsec_eap_password_from_the_users_agent() {
             "nsadmin's agent was asked for vpn.secrets.password: {calls}"
         );
         assert_ipsec_up(&gw, &daemon, "ipsec4").await;
-        let stored = std::fs::read_dir(CONNECTIONS_DIR)
-            .unwrap()
-            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
-            .collect::<String>();
+        assert_not_saved(EAP_PASSWORD);
+        deactivate_until_down(&conn, &mut log, &ac).await;
+        assert_nothing_left(&keep(&rig, &gw)).await;
+        assert_no_plugin_left();
+        agent.stop().await;
+        drop(daemon);
+        drop(gw);
+    })
+    .await
+}
+
+/// The second plugin's secrets from the agent too: a vpnc profile whose
+/// XAuth password belongs to the agent (`Xauth password-flags=1`, the
+/// group secret stored) asks for `Xauth password` only, and comes up
+/// isolated with the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vpnc_xauth_password_from_the_users_agent() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _rules = admins_may_activate().await;
+        let rig = OpenVpnRig::start().await;
+        let gw = StrongSwanGw::start(&rig).await;
+        let mut profile = gw
+            .vpnc_profile("corp-vpnc-agent")
+            .data("Xauth password-flags", "1")
+            .isolated("vpnc2");
+        profile.secrets.remove("Xauth password");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let agent =
+            ScriptedAgent::start(ADMIN_UID, "test.plugin", &format!("answer:{VPNC_PASSWORD}"))
+                .await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_with_agent(&mut log, &path, &agent, &daemon).await;
+        let calls = agent.calls();
         assert!(
-            !stored.contains(EAP_PASSWORD),
-            "the password was saved: {stored}"
+            calls.contains(&format!(
+                "GetSecrets corp-vpnc-agent {path} vpn Xauth password 5"
+            )),
+            "nsadmin's agent was asked for vpn.secrets.\"Xauth password\" alone: {calls}"
         );
+        assert_ipsec_up(&gw, &daemon, "vpnc2").await;
+        assert_not_saved(VPNC_PASSWORD);
         deactivate_until_down(&conn, &mut log, &ac).await;
         assert_nothing_left(&keep(&rig, &gw)).await;
         assert_no_plugin_left();
