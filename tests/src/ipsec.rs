@@ -38,6 +38,8 @@ pub const EAP_PASSWORD: &str = "eap-secret-pw-91c2";
 /// The client certificate's subject (made by the rig with openssl, signed
 /// by the test CA; the responder's `cert` connection wants it).
 pub const CERT_CLIENT_DN: &str = "CN=dave";
+/// The passphrase of the client key's encrypted copy (client-encrypted.key).
+pub const CERT_KEY_PASSPHRASE: &str = "key-passphrase-5e0a";
 
 /// vpnc (network-manager-vpnc) against the responder's IKEv1 aggressive
 /// mode with XAuth: the group (IPSec ID) and its secret, the XAuth user.
@@ -123,7 +125,7 @@ impl StrongSwanGw {
         let d = dir.to_str().unwrap().to_owned();
         sh(
             &dir,
-            "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
+            &format!("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
              -subj '/CN=netnsd test IPsec CA' \
              -addext basicConstraints=critical,CA:TRUE \
              -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
@@ -139,10 +141,12 @@ extendedKeyUsage=clientAuth\\n' > client.ext
              -subj '/CN=dave' 2>/dev/null
              openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
              -out client.crt -days 2 -extfile client.ext 2>/dev/null
-             chmod 600 ca.key server.key client.key
+             openssl pkey -in client.key -aes128 -passout pass:{CERT_KEY_PASSPHRASE} \
+             -out client-encrypted.key
+             chmod 600 ca.key server.key client.key client-encrypted.key
              mkdir -p swanctl/x509 swanctl/x509ca swanctl/private
              cp server.crt swanctl/x509/ && cp server.key swanctl/private/
-             cp ca.crt swanctl/x509ca/",
+             cp ca.crt swanctl/x509ca/"),
         );
         let conf = format!(
             "charon {{\n  load_modular = yes\n  \
@@ -303,6 +307,15 @@ extendedKeyUsage=clientAuth\\n' > client.ext
             .data("certificate", self.ca.to_str().unwrap())
             .data("usercert", self.dir.join("client.crt").to_str().unwrap())
             .data("userkey", self.dir.join("client.key").to_str().unwrap())
+    }
+
+    /// As [`cert_profile`](Self::cert_profile), with the client key
+    /// encrypted (its passphrase is the `password` secret, not stored).
+    pub fn cert_profile_encrypted_key(&self, id: &str) -> VpnProfile {
+        self.cert_profile(id).data(
+            "userkey",
+            self.dir.join("client-encrypted.key").to_str().unwrap(),
+        )
     }
 }
 

@@ -189,6 +189,76 @@ async fn ipsec_cert_isolated_reaches_the_intranet() {
     .await
 }
 
+/// Certificate authentication with an encrypted key. Its passphrase
+/// (`password`) neither stored nor given to an agent (flags 0): charon-nm's
+/// NeedSecrets asks for it, and the connection fails with no-secrets,
+/// leaving nothing. Given to the agent (`password-flags=1`): nsadmin's
+/// agent is asked for it, and charon-nm opens the key with the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipsec_cert_key_passphrase_missing_or_from_the_agent() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _rules = admins_may_activate().await;
+        let rig = OpenVpnRig::start().await;
+        let gw = StrongSwanGw::start(&rig).await;
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let mut log = StateLog::new(&conn).await;
+
+        let missing = gw
+            .cert_profile_encrypted_key("corp-ipsec-key-missing")
+            .isolated("ipsec7");
+        let path = add_connection(&conn, &missing).await;
+        let ac = activate(&conn, &path).await.unwrap();
+        log.wait_deactivated(&ac, VPN_UP_TIMEOUT).await;
+        assert_eq!(
+            log.states(&ac, Sig::State).last().copied(),
+            Some((active::DEACTIVATED, reason::NO_SECRETS)),
+            "{}\n{}",
+            log.describe(),
+            daemon.log_text()
+        );
+        assert!(
+            daemon
+                .log_text()
+                .contains("neither stores nor gives to a secret agent"),
+            "{}",
+            daemon.log_text()
+        );
+        assert_nothing_left(&keep(&rig, &gw)).await;
+        assert_no_plugin_left();
+
+        let agent_owned = gw
+            .cert_profile_encrypted_key("corp-ipsec-key-agent")
+            .data("password-flags", "1")
+            .isolated("ipsec8");
+        let path = add_connection(&conn, &agent_owned).await;
+        let agent = ScriptedAgent::start(
+            ADMIN_UID,
+            "test.plugin",
+            &format!("answer:{CERT_KEY_PASSPHRASE}"),
+        )
+        .await;
+        let ac = activate_with_agent(&mut log, &path, &agent, &daemon).await;
+        assert!(
+            agent.calls().contains(&format!(
+                "GetSecrets corp-ipsec-key-agent {path} vpn password 5"
+            )),
+            "{}",
+            agent.calls()
+        );
+        assert_ipsec_up(&gw, &daemon, "ipsec8").await;
+        assert_not_saved(CERT_KEY_PASSPHRASE);
+        deactivate_until_down(&conn, &mut log, &ac).await;
+        assert_nothing_left(&keep(&rig, &gw)).await;
+        assert_no_plugin_left();
+        agent.stop().await;
+        drop(daemon);
+        drop(gw);
+    })
+    .await
+}
+
 /// charon-nm killed while the connection is up: the connection fails
 /// (service-stopped, as NetworkManager says of a VPN service that went)
 /// and nothing is left.
