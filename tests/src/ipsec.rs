@@ -4,9 +4,11 @@
 //! over its own vici socket, its own strongswan.conf (STRONGSWAN_CONF),
 //! listening on 203.0.113.1:500/4500. It hands out virtual IPs from
 //! 10.77.0.0/24 with DNS 10.99.0.53 and gives access to corp
-//! (10.99.0.0/24). Two connections: `psk` (IKEv2, pre-shared key, client
-//! id alice@corp.test) and `eap` (the server's RSA certificate, made now
-//! with openssl, the client EAP-MD5 user bob).
+//! (10.99.0.0/24). Its connections: `psk` (IKEv2, pre-shared key, client
+//! id alice@corp.test), `eap` (the server's RSA certificate, made now
+//! with openssl, the client EAP-MD5 user bob), `cert` (both ends by
+//! certificates of the test CA, the client's subject CN=dave) and `vpnc`
+//! (IKEv1 XAuth).
 //!
 //! The client side is NetworkManager's strongSwan plugin as Debian ships
 //! it (charon-nm from strongswan-nm, the .name file from
@@ -33,6 +35,11 @@ pub const PSK_ID: &str = "alice@corp.test";
 pub const PSK: &str = "netnsd-ipsec-psk-4b9e-long-enough";
 pub const EAP_USER: &str = "bob";
 pub const EAP_PASSWORD: &str = "eap-secret-pw-91c2";
+/// The client certificate's subject (made by the rig with openssl, signed
+/// by the test CA; the responder's `cert` connection wants it).
+pub const CERT_CLIENT_DN: &str = "CN=dave";
+/// The passphrase of the client key's encrypted copy (client-encrypted.key).
+pub const CERT_KEY_PASSPHRASE: &str = "key-passphrase-5e0a";
 
 /// vpnc (network-manager-vpnc) against the responder's IKEv1 aggressive
 /// mode with XAuth: the group (IPSec ID) and its secret, the XAuth user.
@@ -118,7 +125,7 @@ impl StrongSwanGw {
         let d = dir.to_str().unwrap().to_owned();
         sh(
             &dir,
-            "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
+            &format!("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
              -subj '/CN=netnsd test IPsec CA' \
              -addext basicConstraints=critical,CA:TRUE \
              -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
@@ -128,9 +135,18 @@ extendedKeyUsage=serverAuth,1.3.6.1.5.5.8.2.2\\nsubjectAltName=IP:203.0.113.1\\n
              -subj '/CN=203.0.113.1' 2>/dev/null
              openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
              -out server.crt -days 2 -extfile server.ext 2>/dev/null
-             chmod 600 ca.key server.key
-             mkdir -p swanctl/x509 swanctl/private
-             cp server.crt swanctl/x509/ && cp server.key swanctl/private/",
+             printf 'basicConstraints=CA:FALSE\\nkeyUsage=critical,digitalSignature\\n\
+extendedKeyUsage=clientAuth\\n' > client.ext
+             openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr \
+             -subj '/CN=dave' 2>/dev/null
+             openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+             -out client.crt -days 2 -extfile client.ext 2>/dev/null
+             openssl pkey -in client.key -aes128 -passout pass:{CERT_KEY_PASSPHRASE} \
+             -out client-encrypted.key
+             chmod 600 ca.key server.key client.key client-encrypted.key
+             mkdir -p swanctl/x509 swanctl/x509ca swanctl/private
+             cp server.crt swanctl/x509/ && cp server.key swanctl/private/
+             cp ca.crt swanctl/x509ca/"),
         );
         let conf = format!(
             "charon {{\n  load_modular = yes\n  \
@@ -151,6 +167,11 @@ extendedKeyUsage=serverAuth,1.3.6.1.5.5.8.2.2\\nsubjectAltName=IP:203.0.113.1\\n
                eap {{\n    version = 2\n    local_addrs = {SERVER_ADDR}\n    pools = vips\n    \
                  local {{\n      auth = pubkey\n      certs = server.crt\n      id = {SERVER_ADDR}\n    }}\n    \
                  remote {{\n      auth = eap-md5\n      eap_id = %any\n    }}\n    \
+                 proposals = {IKE_PROPOSAL}\n    \
+                 children {{\n      net {{\n        local_ts = {CORP_NET}\n        esp_proposals = {ESP_PROPOSAL}\n      }}\n    }}\n  }}\n\
+               cert {{\n    version = 2\n    local_addrs = {SERVER_ADDR}\n    pools = vips\n    \
+                 local {{\n      auth = pubkey\n      certs = server.crt\n      id = {SERVER_ADDR}\n    }}\n    \
+                 remote {{\n      auth = pubkey\n      cacerts = ca.crt\n      id = \"{CERT_CLIENT_DN}\"\n    }}\n    \
                  proposals = {IKE_PROPOSAL}\n    \
                  children {{\n      net {{\n        local_ts = {CORP_NET}\n        esp_proposals = {ESP_PROPOSAL}\n      }}\n    }}\n  }}\n\
                vpnc {{\n    version = 1\n    aggressive = yes\n    local_addrs = {SERVER_ADDR}\n    pools = vips\n    \
@@ -274,6 +295,27 @@ extendedKeyUsage=serverAuth,1.3.6.1.5.5.8.2.2\\nsubjectAltName=IP:203.0.113.1\\n
             .data("user", EAP_USER)
             .data("certificate", self.ca.to_str().unwrap())
             .secret("password", EAP_PASSWORD)
+    }
+
+    /// Certificate authentication as NetworkManager-strongswan writes it
+    /// (`method=cert`, `cert-source=file`): the client certificate and its
+    /// unencrypted key, made by the rig; no secret.
+    pub fn cert_profile(&self, id: &str) -> VpnProfile {
+        self.profile(id)
+            .data("method", "cert")
+            .data("cert-source", "file")
+            .data("certificate", self.ca.to_str().unwrap())
+            .data("usercert", self.dir.join("client.crt").to_str().unwrap())
+            .data("userkey", self.dir.join("client.key").to_str().unwrap())
+    }
+
+    /// As [`cert_profile`](Self::cert_profile), with the client key
+    /// encrypted (its passphrase is the `password` secret, not stored).
+    pub fn cert_profile_encrypted_key(&self, id: &str) -> VpnProfile {
+        self.cert_profile(id).data(
+            "userkey",
+            self.dir.join("client-encrypted.key").to_str().unwrap(),
+        )
     }
 }
 

@@ -11,6 +11,7 @@
 //! | [`vpnpeers`] | WireGuard and OpenConnect gateways in the rig's wan |
 //! | [`isolated`] | the one check of an isolated VPN while it is up, [`assert_isolated_and_working`] |
 //! | [`nm`] | the real NetworkManager run in the sandbox (profiles made by nmcli; both daemons on one host) |
+//! | [`secret_agent`] | a scripted secret agent as a given user, activation as nsadmin |
 //!
 //! Each module uses only the ones above it in this table. The observers are
 //! independent of the daemon: iproute2, nft, /proc, the filesystem, busctl
@@ -24,6 +25,7 @@ pub mod leftovers;
 pub mod nm;
 pub mod openvpn;
 pub mod platform;
+pub mod secret_agent;
 pub mod vpnpeers;
 pub mod wan;
 

@@ -13,6 +13,7 @@ use netnsd_api::Error;
 use netnsd_api::state::{active, reason, vpn};
 use netnsd_tests::ipsec::*;
 use netnsd_tests::openvpn::*;
+use netnsd_tests::secret_agent::*;
 use netnsd_tests::vpnpeers::*;
 use netnsd_tests::*;
 
@@ -150,6 +151,114 @@ async fn ipsec_eap_isolated_reaches_the_intranet() {
     .await
 }
 
+/// Certificate authentication (`method=cert`, the client's certificate
+/// and key made by the rig, signed by the responder's CA): no secret is
+/// asked, the responder takes it on its `cert` connection, the connection
+/// comes up isolated and leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipsec_cert_isolated_reaches_the_intranet() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let gw = StrongSwanGw::start(&rig).await;
+        let profile = gw.cert_profile("corp-ipsec-cert").isolated("ipsec6");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        assert_ipsec_up(&gw, &daemon, "ipsec6").await;
+        let vpn_states: Vec<u32> = log.states(&ac, Sig::Vpn).iter().map(|s| s.0).collect();
+        assert!(
+            !vpn_states.contains(&vpn::NEED_AUTH),
+            "nothing to ask: {}",
+            log.describe()
+        );
+        let gw_log = gw.log_text();
+        assert!(
+            gw_log.contains("IKE_SA cert[") && gw_log.contains(CERT_CLIENT_DN),
+            "the responder's cert connection took the client's certificate:\n{gw_log}"
+        );
+        rig.assert_rootns_cut_off().await;
+        deactivate_until_down(&conn, &mut log, &ac).await;
+        assert_nothing_left(&keep(&rig, &gw)).await;
+        assert_no_plugin_left();
+        drop(daemon);
+        drop(gw);
+    })
+    .await
+}
+
+/// Certificate authentication with an encrypted key. Its passphrase
+/// (`password`) neither stored nor given to an agent (flags 0): charon-nm's
+/// NeedSecrets asks for it, and the connection fails with no-secrets,
+/// leaving nothing. Given to the agent (`password-flags=1`): nsadmin's
+/// agent is asked for it, and charon-nm opens the key with the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipsec_cert_key_passphrase_missing_or_from_the_agent() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _rules = admins_may_activate().await;
+        let rig = OpenVpnRig::start().await;
+        let gw = StrongSwanGw::start(&rig).await;
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let mut log = StateLog::new(&conn).await;
+
+        let missing = gw
+            .cert_profile_encrypted_key("corp-ipsec-key-missing")
+            .isolated("ipsec7");
+        let path = add_connection(&conn, &missing).await;
+        let ac = activate(&conn, &path).await.unwrap();
+        log.wait_deactivated(&ac, VPN_UP_TIMEOUT).await;
+        assert_eq!(
+            log.states(&ac, Sig::State).last().copied(),
+            Some((active::DEACTIVATED, reason::NO_SECRETS)),
+            "{}\n{}",
+            log.describe(),
+            daemon.log_text()
+        );
+        assert!(
+            daemon
+                .log_text()
+                .contains("neither stores nor gives to a secret agent"),
+            "{}",
+            daemon.log_text()
+        );
+        assert_nothing_left(&keep(&rig, &gw)).await;
+        assert_no_plugin_left();
+
+        let agent_owned = gw
+            .cert_profile_encrypted_key("corp-ipsec-key-agent")
+            .data("password-flags", "1")
+            .isolated("ipsec8");
+        let path = add_connection(&conn, &agent_owned).await;
+        let agent = ScriptedAgent::start(
+            ADMIN_UID,
+            "test.plugin",
+            &format!("answer:{CERT_KEY_PASSPHRASE}"),
+        )
+        .await;
+        let ac = activate_with_agent(&mut log, &path, &agent, &daemon).await;
+        assert!(
+            agent.calls().contains(&format!(
+                "GetSecrets corp-ipsec-key-agent {path} vpn password 5"
+            )),
+            "{}",
+            agent.calls()
+        );
+        assert_ipsec_up(&gw, &daemon, "ipsec8").await;
+        assert_not_saved(CERT_KEY_PASSPHRASE);
+        deactivate_until_down(&conn, &mut log, &ac).await;
+        assert_nothing_left(&keep(&rig, &gw)).await;
+        assert_no_plugin_left();
+        agent.stop().await;
+        drop(daemon);
+        drop(gw);
+    })
+    .await
+}
+
 /// charon-nm killed while the connection is up: the connection fails
 /// (service-stopped, as NetworkManager says of a VPN service that went)
 /// and nothing is left.
@@ -230,6 +339,203 @@ async fn vpnc_isolated_reaches_the_intranet_and_cleans_up() {
         assert!(left.is_empty(), "vpnc left: {left:?}");
         drop(daemon);
         drop(gw);
+    })
+    .await
+}
+
+/// nsadmin may activate (the user whose agent is asked).
+async fn admins_may_activate() -> PolkitRules {
+    let rules = PolkitRules::install("50-plugin-agents", GRANT_ADMINS_RULE);
+    wait_polkit(ADMIN_UID, netnsd_api::actions::ACTIVATE_CONNECTION, true).await;
+    rules
+}
+
+/// ActivateConnection as nsadmin, whose `agent` is to answer: waits until
+/// it is up, having gone prepare → need-auth → connect; its path.
+async fn activate_with_agent(
+    log: &mut StateLog,
+    path: &str,
+    agent: &ScriptedAgent,
+    daemon: &Daemon,
+) -> String {
+    let ac = activate_as_admin(path).await;
+    log.wait(&ac, VPN_UP_TIMEOUT, "activated or deactivated", |ev| {
+        ev.iter().any(|e| {
+            e.sig == Sig::State && (e.state == active::ACTIVATED || e.state == active::DEACTIVATED)
+        })
+    })
+    .await;
+    assert_eq!(
+        log.states(&ac, Sig::State).last().map(|s| s.0),
+        Some(active::ACTIVATED),
+        "{}\nagent: {}\n{}",
+        log.describe(),
+        agent.calls(),
+        daemon.log_text()
+    );
+    let vpn_states: Vec<u32> = log.states(&ac, Sig::Vpn).iter().map(|s| s.0).collect();
+    assert!(
+        in_order(&vpn_states, &[vpn::PREPARE, vpn::NEED_AUTH, vpn::CONNECT]),
+        "VpnState must go prepare → need-auth → connect: {}",
+        log.describe()
+    );
+    ac
+}
+
+/// The profile's saved connection files hold none of `secret`.
+fn assert_not_saved(secret: &str) {
+    let stored = std::fs::read_dir(CONNECTIONS_DIR)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(!stored.contains(secret), "the secret was saved: {stored}");
+}
+
+/// An EAP profile as NetworkManager-strongswan's editor writes it when the
+/// password belongs to the user's agent: `password-flags=1`, none stored.
+fn agent_owned_eap(gw: &StrongSwanGw, id: &str) -> VpnProfile {
+    let mut p = gw.eap_profile(id).data("password-flags", "1");
+    p.secrets.clear();
+    p
+}
+
+/// The password of an agent-owned EAP profile comes from the activating
+/// user's agent (need-auth meanwhile, asked for vpn.secrets.password), is
+/// handed to charon-nm in Connect, and the connection comes up isolated;
+/// the password is never saved; nothing is left after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipsec_eap_password_from_the_users_agent() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _rules = admins_may_activate().await;
+        let rig = OpenVpnRig::start().await;
+        let gw = StrongSwanGw::start(&rig).await;
+        let profile = agent_owned_eap(&gw, "corp-ipsec-agent").isolated("ipsec4");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let agent =
+            ScriptedAgent::start(ADMIN_UID, "test.plugin", &format!("answer:{EAP_PASSWORD}")).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_with_agent(&mut log, &path, &agent, &daemon).await;
+        let calls = agent.calls();
+        assert!(
+            calls.contains(&format!(
+                "GetSecrets corp-ipsec-agent {path} vpn password 5"
+            )),
+            "nsadmin's agent was asked for vpn.secrets.password: {calls}"
+        );
+        assert_ipsec_up(&gw, &daemon, "ipsec4").await;
+        assert_not_saved(EAP_PASSWORD);
+        deactivate_until_down(&conn, &mut log, &ac).await;
+        assert_nothing_left(&keep(&rig, &gw)).await;
+        assert_no_plugin_left();
+        agent.stop().await;
+        drop(daemon);
+        drop(gw);
+    })
+    .await
+}
+
+/// The second plugin's secrets from the agent too: a vpnc profile whose
+/// XAuth password belongs to the agent (`Xauth password-flags=1`, the
+/// group secret stored) asks for `Xauth password` only, and comes up
+/// isolated with the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vpnc_xauth_password_from_the_users_agent() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _rules = admins_may_activate().await;
+        let rig = OpenVpnRig::start().await;
+        let gw = StrongSwanGw::start(&rig).await;
+        let mut profile = gw
+            .vpnc_profile("corp-vpnc-agent")
+            .data("Xauth password-flags", "1")
+            .isolated("vpnc2");
+        profile.secrets.remove("Xauth password");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let agent =
+            ScriptedAgent::start(ADMIN_UID, "test.plugin", &format!("answer:{VPNC_PASSWORD}"))
+                .await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_with_agent(&mut log, &path, &agent, &daemon).await;
+        let calls = agent.calls();
+        assert!(
+            calls.contains(&format!(
+                "GetSecrets corp-vpnc-agent {path} vpn Xauth password 5"
+            )),
+            "nsadmin's agent was asked for vpn.secrets.\"Xauth password\" alone: {calls}"
+        );
+        assert_ipsec_up(&gw, &daemon, "vpnc2").await;
+        assert_not_saved(VPNC_PASSWORD);
+        deactivate_until_down(&conn, &mut log, &ac).await;
+        assert_nothing_left(&keep(&rig, &gw)).await;
+        assert_no_plugin_left();
+        agent.stop().await;
+        drop(daemon);
+        drop(gw);
+    })
+    .await
+}
+
+/// The user's agent refuses: the activation waits in need-auth, then ends
+/// with no-secrets; no plugin was started and nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipsec_agent_refusal_is_no_secrets_and_leaves_nothing() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _rules = admins_may_activate().await;
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let profile = VpnProfile {
+            id: "corp-ipsec-refused".into(),
+            uuid: new_uuid(),
+            service_type: Some(STRONGSWAN_SERVICE.into()),
+            data: Default::default(),
+            secrets: Default::default(),
+            connection: Vec::new(),
+        }
+        .data("address", SERVER_ADDR)
+        .data("virtual", "yes")
+        .data("method", "eap")
+        .data("user", EAP_USER)
+        .data("password-flags", "1")
+        .isolated("ipsec5");
+        let path = add_connection(&conn, &profile).await;
+        let agent = ScriptedAgent::start(ADMIN_UID, "test.plugin", "refuse").await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_as_admin(&path).await;
+        log.wait_deactivated(&ac, Duration::from_secs(15)).await;
+        let vpn_states: Vec<u32> = log.states(&ac, Sig::Vpn).iter().map(|s| s.0).collect();
+        assert!(vpn_states.contains(&vpn::NEED_AUTH), "{}", log.describe());
+        assert_eq!(
+            log.states(&ac, Sig::State).last().copied(),
+            Some((active::DEACTIVATED, reason::NO_SECRETS)),
+            "{}\n{}",
+            log.describe(),
+            daemon.log_text()
+        );
+        assert_eq!(
+            log.states(&ac, Sig::Vpn).last().copied(),
+            Some((vpn::FAILED, reason::NO_SECRETS)),
+            "{}",
+            log.describe()
+        );
+        assert!(
+            agent.calls().contains("GetSecrets corp-ipsec-refused"),
+            "{}",
+            agent.calls()
+        );
+        assert!(
+            !daemon.log_text().contains("plugin host: started"),
+            "the plugin was started though the agent refused:\n{}",
+            daemon.log_text()
+        );
+        assert_nothing_left(&Keep::nothing()).await;
+        assert_no_plugin_left();
+        agent.stop().await;
     })
     .await
 }

@@ -342,6 +342,10 @@ impl VpnType for NmPlugin {
         true
     }
 
+    fn secrets_wanted(&self, profile: &Profile) -> Option<super::secrets::Wanted> {
+        super::secrets::plugin(profile)
+    }
+
     fn failure_reason(&self, log: &str) -> u32 {
         log.lines()
             .rev()

@@ -109,6 +109,75 @@ pub fn openconnect(p: &Profile) -> Option<Wanted> {
     })
 }
 
+/// A NetworkManager VPN plugin's profile (issue 17): the daemon asks the
+/// agents before the plugin is started, from the profile's flags, as
+/// NetworkManager's own agents would be asked once the plugin's
+/// NeedSecrets named the `vpn` setting.
+///
+/// - strongSwan (`org.freedesktop.NetworkManager.strongswan`): `password`
+///   after `password-flags` for the `eap` and `psk` methods (needed: asked
+///   when not stored); for `key`, `cert` and `smartcard` it is the key's
+///   passphrase or the PIN, asked only when its flags say an agent has it.
+/// - vpnc: `Xauth password` and `IPSec secret`, after their `-flags` keys
+///   or the older `-type` ones (`save` 0, `ask` not saved, `unused` not
+///   required).
+/// - any other plugin: every `KEY-flags` of vpn.data that says an agent has
+///   KEY (agent-owned or not saved). A secret with flags 0 that is not
+///   stored is left to the plugin's NeedSecrets, which then fails the
+///   connection with no-secrets.
+pub fn plugin(p: &Profile) -> Option<Wanted> {
+    let data = p.vpn_data();
+    let stored = p.vpn_secrets();
+    let short = p
+        .vpn_service_type()
+        .unwrap_or_default()
+        .strip_prefix("org.freedesktop.NetworkManager.")
+        .unwrap_or_default();
+    let agent_has = |f: u32| f & NOT_REQUIRED == 0 && f & (AGENT_OWNED | NOT_SAVED) != 0;
+    let mut keys = Vec::new();
+    match short {
+        "strongswan" => {
+            let flags = flags_of(data.get("password-flags").map(String::as_str));
+            let has = stored.contains_key("password");
+            let ask = match data.get("method").map(String::as_str) {
+                Some("eap" | "psk") => to_ask(flags, has),
+                Some("key" | "cert" | "smartcard") => agent_has(flags) && to_ask(flags, has),
+                _ => false,
+            };
+            if ask {
+                keys.push("password".to_owned());
+            }
+        }
+        "vpnc" => {
+            for key in ["Xauth password", "IPSec secret"] {
+                let flags = match data.get(&format!("{key}-flags")) {
+                    Some(f) => flags_of(Some(f)),
+                    None => match data.get(&format!("{key}-type")).map(String::as_str) {
+                        Some("ask") => NOT_SAVED,
+                        Some("unused") => NOT_REQUIRED,
+                        _ => 0,
+                    },
+                };
+                if to_ask(flags, stored.contains_key(key)) {
+                    keys.push(key.to_owned());
+                }
+            }
+        }
+        _ => {
+            for (k, v) in &data {
+                let Some(key) = k.strip_suffix("-flags") else {
+                    continue;
+                };
+                let flags = flags_of(Some(v));
+                if agent_has(flags) && to_ask(flags, stored.contains_key(key)) {
+                    keys.push(key.to_owned());
+                }
+            }
+        }
+    }
+    Wanted::vpn(keys)
+}
+
 /// WireGuard: the private key, after wireguard.private-key-flags.
 pub fn wireguard(p: &Profile) -> Option<Wanted> {
     let flags = match p.get("wireguard", "private-key-flags") {
@@ -241,6 +310,66 @@ mod tests {
         assert_eq!(openvpn(&tls).unwrap().keys, ["cert-pass"]);
         let plain_key = profile("connection-type=tls\ncert-pass-flags=0\n", "");
         assert_eq!(openvpn(&plain_key), None);
+    }
+
+    fn plugin_profile(service: &str, data: &str, secrets: &str) -> Profile {
+        Profile::from_keyfile(&format!(
+            "[connection]\nid=work\nuuid=5d1f1a52-6d3e-4d0c-9b43-3b1b6f1c2a11\ntype=vpn\n\n\
+             [vpn]\nservice-type=org.freedesktop.NetworkManager.{service}\n{data}\n\
+             [vpn-secrets]\n{secrets}\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn plugin_secrets_after_their_flags() {
+        let keys = |p: &Profile| plugin(p).map(|w| w.keys).unwrap_or_default();
+        // strongSwan EAP as its editor writes it with "ask every time"/agent.
+        let eap = plugin_profile("strongswan", "method=eap\nuser=bob\npassword-flags=1\n", "");
+        assert_eq!(keys(&eap), ["password"]);
+        assert_eq!(plugin(&eap).unwrap().setting, "vpn");
+        let stored = plugin_profile(
+            "strongswan",
+            "method=psk\npassword-flags=0\n",
+            "password=x\n",
+        );
+        assert!(keys(&stored).is_empty());
+        let unstored = plugin_profile("strongswan", "method=psk\n", "");
+        assert_eq!(keys(&unstored), ["password"]);
+        let not_saved = plugin_profile(
+            "strongswan",
+            "method=eap\npassword-flags=2\n",
+            "password=x\n",
+        );
+        assert_eq!(keys(&not_saved), ["password"]);
+        let not_required = plugin_profile("strongswan", "method=eap\npassword-flags=4\n", "");
+        assert!(keys(&not_required).is_empty());
+        // A certificate's key: unencrypted unless an agent has its passphrase.
+        let cert = plugin_profile("strongswan", "method=cert\n", "");
+        assert!(keys(&cert).is_empty());
+        let cert = plugin_profile("strongswan", "method=key\npassword-flags=1\n", "");
+        assert_eq!(keys(&cert), ["password"]);
+        assert!(keys(&plugin_profile("strongswan", "method=agent\n", "")).is_empty());
+        // vpnc: -flags, or the older -type keys.
+        let vpnc = plugin_profile(
+            "vpnc",
+            "Xauth password-flags=1\nIPSec secret-flags=0\n",
+            "IPSec secret=g\n",
+        );
+        assert_eq!(keys(&vpnc), ["Xauth password"]);
+        let vpnc = plugin_profile(
+            "vpnc",
+            "Xauth password-type=ask\nIPSec secret-type=unused\n",
+            "Xauth password=p\n",
+        );
+        assert_eq!(keys(&vpnc), ["Xauth password"]);
+        // Another plugin: only what its flags give to an agent.
+        let l2tp = plugin_profile(
+            "l2tp",
+            "password-flags=1\nuser-flags=0\nipsec-psk-flags=4\n",
+            "",
+        );
+        assert_eq!(keys(&l2tp), ["password"]);
     }
 
     #[test]

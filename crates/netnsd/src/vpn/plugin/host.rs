@@ -5,12 +5,13 @@
 //! It reads a [`HostInput`] on stdin, runs the plugin's program (with
 //! `--bus-name` when it supports several connections, as NetworkManager
 //! does), waits for its bus name, asks `NeedSecrets`, calls `Connect` with
-//! the connection as `a{sa{sv}}`, and follows the plugin's signals: once
-//! `Config` (and `Ip4Config`/`Ip6Config` as Config's has-ip4/has-ip6 say)
-//! arrived, the configuration goes to the daemon over SOCKET, as a hook's
-//! environment does for the built-in types. `Failure` and `StateChanged`
-//! (stopped) end it with NetworkManager's reason, printed as the last line
-//! ([`FAILURE_PREFIX`]). SIGTERM: `Disconnect`, then the plugin is stopped.
+//! the connection as `a{sa{sv}}` (with the secrets the daemon had the
+//! user's agents asked for before the launch), and follows the plugin's
+//! signals: once `Config` (and `Ip4Config`/`Ip6Config` as Config's
+//! has-ip4/has-ip6 say) arrived, the configuration goes to the daemon over
+//! SOCKET, as a hook's environment does for the built-in types. `Failure`
+//! and `StateChanged` (stopped) end it with NetworkManager's reason,
+//! printed as the last line ([`FAILURE_PREFIX`]). SIGTERM: `Disconnect`, then the plugin is stopped.
 //! The plugin gets SIGTERM when the host dies, however it dies.
 
 use std::collections::HashMap;
@@ -82,15 +83,16 @@ pub fn connection_dict(input: &HostInput) -> HashMap<String, HashMap<String, Own
     ])
 }
 
-/// Asks for the secrets the plugin says are missing (NeedSecrets named
-/// `setting`). THE place where secret agents plug in: today only the
-/// profile's stored secrets (flags 0) are used, so a plugin that needs
-/// more fails the connection with no-secrets, as NetworkManager does when
-/// no agent answers.
+/// The plugin says secrets are missing (NeedSecrets named `setting`) after
+/// the daemon had the user's agents asked for every secret the profile's
+/// flags give to them, before this host started
+/// (`vpn::secrets::plugin`, docs/vpn.md): what is still missing is a
+/// secret with flags 0 that the profile does not store, so the connection
+/// fails with no-secrets, as NetworkManager's does when no agent has it.
 pub fn ask_for_secrets(input: &HostInput, setting: &str) -> Result<HashMap<String, String>, Error> {
     Err(Error::Failed(format!(
-        "the VPN plugin needs secrets of {setting:?} that {:?} does not store, \
-         and no secret agent is asked",
+        "the VPN plugin needs secrets of {setting:?} that {:?} neither stores nor \
+         gives to a secret agent (set their -flags to 1 to have the agent asked)",
         input.id
     )))
 }
