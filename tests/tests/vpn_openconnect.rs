@@ -211,59 +211,28 @@ async fn openconnect_dying_fails_the_connection_and_cleans_up() {
     .await
 }
 
-/// (e) netns-timeout=0: the tunnel cannot be seen in the isolated
-/// namespace in no time, so the activation fails with connect-timeout
-/// (never activated) and leaves no namespace, tunnel, openconnect or file.
+/// (e) netns-timeout=0 is the default timeout, as in the 2016 prototype
+/// (`timeout > 0 ? timeout : default`): the connection comes up, works,
+/// and goes leaving nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn netns_timeout_zero_fails_and_leaves_nothing() {
+async fn netns_timeout_zero_is_the_default_as_in_the_prototype() {
     let _env = TestEnv::new();
     timed(async {
         let rig = OpenVpnRig::start().await;
         let oc = OcServer::start(&rig).await;
-        let before = settled_snapshots(&[ROOT_NS_NAME]).await;
         let profile = oc
-            .profile("corp-oc-hurry")
+            .profile("corp-oc-zero")
             .secret("password", OC_PASSWORD)
-            .isolated("ochurry")
+            .isolated("oczero")
             .timeout_ms(0);
         let daemon = Daemon::start().await;
         let conn = system_conn().await;
         let path = add_connection(&conn, &profile).await;
         let mut log = StateLog::new(&conn).await;
-        let ac = activate(&conn, &path)
-            .await
-            .unwrap_or_else(|e| panic!("ActivateConnection: {e:?}"));
-        log.wait_deactivated(&ac, VPN_UP_TIMEOUT).await;
-        let states = log.states(&ac, Sig::State);
-        assert!(
-            !states.iter().any(|s| s.0 == active::ACTIVATED),
-            "netns-timeout 0 must not let it come up:\n{}",
-            log.describe()
-        );
-        assert_eq!(
-            states.last().copied(),
-            Some((active::DEACTIVATED, reason::CONNECT_TIMEOUT)),
-            "{}\n{}",
-            log.describe(),
-            daemon.log_text()
-        );
-        // It got as far as the gateway's configuration: the timeout is the
-        // namespace's, not vpn.timeout's.
-        assert!(
-            log.states(&ac, Sig::Vpn)
-                .iter()
-                .any(|s| s.0 == vpn::IP_CONFIG_GET),
-            "{}",
-            log.describe()
-        );
-        assert_eq!(
-            log.states(&ac, Sig::Vpn).last().copied(),
-            Some((vpn::FAILED, reason::CONNECT_TIMEOUT)),
-            "{}",
-            log.describe()
-        );
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        assert_openconnect_up(&conn, &rig, &daemon, "oczero", &ac).await;
+        deactivate_until_down(&conn, &mut log, &ac).await;
         assert_nothing_left(&rig.keep()).await;
-        assert_unchanged(&before, "the activation").await;
         drop(daemon);
         drop(oc);
     })

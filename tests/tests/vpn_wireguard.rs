@@ -341,49 +341,32 @@ async fn wireguard_go_dying_fails_the_connection_and_cleans_up() {
     .await
 }
 
-/// (d) netns-timeout=0: the tunnel cannot arrive in time; the connection
-/// fails with connect-timeout and leaves no namespace, tunnel or process.
+/// (d) netns-timeout=0 is the default timeout, as in the 2016 prototype
+/// (`timeout > 0 ? timeout : default`): the connection comes up, works,
+/// and goes leaving nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn netns_timeout_zero_fails_and_leaves_nothing() {
+async fn netns_timeout_zero_is_the_default_as_in_the_prototype() {
     let _env = TestEnv::new();
     timed(async {
         let rig = OpenVpnRig::start().await;
         let peer = WgPeer::start(&rig).await;
         let uuid = new_uuid();
         install_keyfile_text(
-            "corp-wg-hurry",
+            "corp-wg-zero",
             &peer.keyfile(
-                "corp-wg-hurry",
+                "corp-wg-zero",
                 &uuid,
-                &[
-                    "netns-isolate=true",
-                    "netns-name=wghurry",
-                    "netns-timeout=0",
-                ],
+                &["netns-isolate=true", "netns-name=wgzero", "netns-timeout=0"],
             ),
         );
         let daemon = Daemon::start().await;
         let conn = system_conn().await;
         let path = connection_by_uuid(&conn, &uuid).await;
         let mut log = StateLog::new(&conn).await;
-        let ac = activate(&conn, &path)
-            .await
-            .unwrap_or_else(|e| panic!("ActivateConnection: {e:?}"));
-        log.wait_deactivated(&ac, VPN_UP_TIMEOUT).await;
-        let states = log.states(&ac, Sig::State);
-        assert!(
-            !states.iter().any(|s| s.0 == active::ACTIVATED),
-            "netns-timeout 0 must not let it come up:\n{}",
-            log.describe()
-        );
-        assert_eq!(
-            states.last().unwrap().1,
-            reason::CONNECT_TIMEOUT,
-            "{}",
-            log.describe()
-        );
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        assert_wireguard_up(&conn, &rig, &peer, &daemon, "wgzero", &ac).await;
+        deactivate_until_down(&conn, &mut log, &ac).await;
         assert_nothing_left(&rig.keep().pid(peer.pid())).await;
-        assert_the_right_wireguard(&daemon).await;
     })
     .await
 }

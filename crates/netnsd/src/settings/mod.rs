@@ -12,7 +12,7 @@
 //! | netns-isolate | bool | false |
 //! | netns-persistent | bool | false |
 //! | netns-name | string | `uuid` (also `name`, or a namespace name) |
-//! | netns-timeout | int32 ms, not negative | 2000 |
+//! | netns-timeout | int32 ms, not negative; 0 means the default | 2000 |
 //!
 //! Keys netnsd does not know are carried as they are: from the bus with
 //! their D-Bus type (s, b, i, u, x, t, as or ay), from a keyfile as strings
@@ -382,7 +382,13 @@ fn netns_keys(con: &BTreeMap<String, Value>) -> Result<NetnsKeys, Error> {
                 ),
             ));
         }
-        keys.timeout_ms = *ms;
+        // As the 2016 prototype (`timeout > 0 ? timeout : default`): 0
+        // means the default, so that its profiles behave the same here.
+        keys.timeout_ms = if *ms == 0 {
+            DEFAULT_NETNS_TIMEOUT_MS
+        } else {
+            *ms
+        };
     }
     Ok(keys)
 }

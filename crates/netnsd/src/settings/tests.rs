@@ -417,7 +417,8 @@ fn netns_keys_over_the_bus() {
     .unwrap();
     assert!(p.netns().isolate && p.netns().persistent);
     assert_eq!(p.netns().name, NetnsName::Name);
-    assert_eq!(p.netns().timeout_ms, 0);
+    // 0 is the default, as in the prototype.
+    assert_eq!(p.netns().timeout_ms, DEFAULT_NETNS_TIMEOUT_MS);
     assert_eq!(p.netns_name(), "office");
     let kf = p.to_keyfile();
     for line in [
