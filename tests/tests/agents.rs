@@ -9,134 +9,18 @@
 //! while it waits sends CancelGetSecrets; an agent that leaves the bus is
 //! unregistered.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use netnsd_api::state::{active, reason, vpn};
 use netnsd_tests::openvpn::*;
+use netnsd_tests::secret_agent::{AGENT_PY, ScriptedAgent};
 use netnsd_tests::*;
 
 const DIR: &str = "/run/netnsd-tests-agents";
 
-/// The scripted agent: AGENT IDENTIFIER MODE LOG. MODE is `answer:VALUE`
-/// (every hinted key gets VALUE), `refuse` (UserCanceled) or `hang` (no
-/// answer until CancelGetSecrets). Every call is appended to LOG.
-const AGENT_PY: &str = r#"
-import sys, dbus, dbus.service, dbus.mainloop.glib
-from gi.repository import GLib
-
-ident, mode, log = sys.argv[1:4]
-IFACE = 'net.netnsd.Netns1.SecretAgent'
-
-def note(s):
-    with open(log, 'a') as f:
-        f.write(s + '\n')
-
-class UserCanceled(dbus.DBusException):
-    _dbus_error_name = 'net.netnsd.Netns1.SecretAgent.Error.UserCanceled'
-
-class Agent(dbus.service.Object):
-    pending = []
-
-    @dbus.service.method(IFACE, in_signature='a{sa{sv}}osasu', out_signature='a{sa{sv}}',
-                         async_callbacks=('ok', 'err'))
-    def GetSecrets(self, connection, path, setting, hints, flags, ok, err):
-        note('GetSecrets %s %s %s %s %d' % (connection['connection']['id'], path, setting,
-                                            ','.join(hints), flags))
-        if mode.startswith('answer:'):
-            value = mode[len('answer:'):]
-            secrets = dbus.Dictionary({h: value for h in hints}, signature='ss')
-            ok({setting: {'secrets': secrets}})
-        elif mode == 'refuse':
-            err(UserCanceled('the user said no'))
-        else:
-            self.pending.append(err)
-
-    @dbus.service.method(IFACE, in_signature='os')
-    def CancelGetSecrets(self, path, setting):
-        note('CancelGetSecrets %s %s' % (path, setting))
-        for e in self.pending:
-            e(UserCanceled('canceled'))
-        self.pending.clear()
-
-    @dbus.service.method(IFACE, in_signature='a{sa{sv}}o')
-    def SaveSecrets(self, connection, path):
-        pass
-
-    @dbus.service.method(IFACE, in_signature='a{sa{sv}}o')
-    def DeleteSecrets(self, connection, path):
-        pass
-
-dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
-bus = dbus.SystemBus()
-agent = Agent(bus, '/net/netnsd/Netns1/SecretAgent')
-mgr = bus.get_object('net.netnsd.Netns1', '/net/netnsd/Netns1/AgentManager')
-try:
-    mgr.Register(ident, dbus_interface='net.netnsd.Netns1.AgentManager')
-except dbus.DBusException as e:
-    note('register-failed %s' % e.get_dbus_name())
-    sys.exit(3)
-note('registered')
-GLib.MainLoop().run()
-"#;
-
 const USER: &str = "alice";
 const PASSWORD: &str = "agent-horse-9Zk";
-
-/// A running scripted agent; killed when dropped.
-struct ScriptedAgent {
-    child: tokio::process::Child,
-    log: PathBuf,
-}
-
-impl ScriptedAgent {
-    async fn start(uid: u32, identifier: &str, mode: &str) -> ScriptedAgent {
-        std::fs::create_dir_all(DIR).unwrap();
-        let script = Path::new(DIR).join("agent.py");
-        std::fs::write(&script, AGENT_PY).unwrap();
-        let log = Path::new(DIR).join(format!("{identifier}-{uid}-{}.log", unique("a")));
-        std::fs::write(&log, "").unwrap();
-        nix::unistd::chown(&log, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
-        let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-            .unwrap()
-            .unwrap();
-        let child = tokio::process::Command::new("setpriv")
-            .args([
-                format!("--reuid={uid}"),
-                format!("--regid={}", user.gid.as_raw()),
-                "--init-groups".into(),
-                "--".into(),
-                "/usr/bin/python3".into(),
-                script.display().to_string(),
-                identifier.into(),
-                mode.into(),
-                log.display().to_string(),
-            ])
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start the scripted agent");
-        let agent = ScriptedAgent { child, log };
-        let log = agent.log.clone();
-        wait_for(Duration::from_secs(10), "the agent registered", || {
-            let log = log.clone();
-            async move {
-                let text = std::fs::read_to_string(&log).unwrap_or_default();
-                (text.contains("registered")).then_some(text)
-            }
-        })
-        .await;
-        agent
-    }
-
-    fn calls(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    async fn stop(mut self) {
-        let _ = self.child.kill().await;
-        let _ = self.child.wait().await;
-    }
-}
 
 /// nsadmin (netns-admins) may activate; the rig with user and password.
 async fn setup() -> (OpenVpnRig, PolkitRules) {
@@ -310,7 +194,7 @@ async fn refusal_timeout_and_cancel() {
         let mut log = StateLog::new(&conn).await;
 
         // A bad identifier.
-        let bad = ScriptedAgent::start_failing(ADMIN_UID, "a..b").await;
+        let bad = start_failing_agent(ADMIN_UID, "a..b").await;
         assert!(
             bad.contains("register-failed net.netnsd.Netns1.Error.InvalidArgument"),
             "{bad}"
@@ -388,29 +272,27 @@ async fn refusal_timeout_and_cancel() {
     .await
 }
 
-impl ScriptedAgent {
-    /// Starts an agent whose Register must fail; returns its log.
-    async fn start_failing(uid: u32, identifier: &str) -> String {
-        std::fs::create_dir_all(DIR).unwrap();
-        let script = Path::new(DIR).join("agent.py");
-        std::fs::write(&script, AGENT_PY).unwrap();
-        let log = Path::new(DIR).join(format!("bad-{}.log", unique("a")));
-        std::fs::write(&log, "").unwrap();
-        nix::unistd::chown(&log, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
-        let out = as_user(
-            uid,
-            "/usr/bin/python3",
-            &[
-                script.display().to_string(),
-                identifier.into(),
-                "refuse".into(),
-                log.display().to_string(),
-            ],
-        )
-        .await;
-        assert_eq!(out.code(), Some(3), "{out}");
-        std::fs::read_to_string(&log).unwrap_or_default()
-    }
+/// Starts a scripted agent whose Register must fail; returns its log.
+async fn start_failing_agent(uid: u32, identifier: &str) -> String {
+    std::fs::create_dir_all(DIR).unwrap();
+    let script = Path::new(DIR).join("agent.py");
+    std::fs::write(&script, AGENT_PY).unwrap();
+    let log = Path::new(DIR).join(format!("bad-{}.log", unique("a")));
+    std::fs::write(&log, "").unwrap();
+    nix::unistd::chown(&log, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
+    let out = as_user(
+        uid,
+        "/usr/bin/python3",
+        &[
+            script.display().to_string(),
+            identifier.into(),
+            "refuse".into(),
+            log.display().to_string(),
+        ],
+    )
+    .await;
+    assert_eq!(out.code(), Some(3), "{out}");
+    std::fs::read_to_string(&log).unwrap_or_default()
 }
 
 /// Drives `nsctl ARGS…` at a pseudo-terminal: types ANSWER after the
