@@ -368,6 +368,13 @@ impl WgPeer {
     /// Starts wireguard-go as wgs0 in wan and configures it with wg; call
     /// after the rig has started.
     pub async fn start(rig: &OpenVpnRig) -> WgPeer {
+        Self::start_in(rig.dir()).await
+    }
+
+    /// As [`WgPeer::start`], in whatever namespace is named `wan` (the
+    /// rig's or [`crate::wan::Wan`]'s, both 203.0.113.1), its key and log
+    /// in `dir`.
+    pub async fn start_in(dir: &Path) -> WgPeer {
         for bin in [WG_GO_BIN, WG_BIN] {
             assert!(
                 Path::new(bin).exists(),
@@ -378,10 +385,10 @@ impl WgPeer {
         let _ = std::fs::remove_file(format!("/run/wireguard/{WG_SERVER_IF}.sock"));
         let (server_private, server_public) = wg_keypair();
         let (client_private, client_public) = wg_keypair();
-        let keyfile = rig.dir().join("wg-server.key");
+        let keyfile = dir.join("wg-server.key");
         std::fs::write(&keyfile, format!("{server_private}\n")).unwrap();
         std::fs::set_permissions(&keyfile, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let log = rig.dir().join("wireguard-go-server.log");
+        let log = dir.join("wireguard-go-server.log");
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new("ip")
             .args(["netns", "exec", RIG_WAN_NS, WG_GO_BIN, "-f", WG_SERVER_IF])
