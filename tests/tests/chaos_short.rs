@@ -93,3 +93,56 @@ async fn a_remove_cut_between_unmount_and_unlink_is_finished_at_restart() {
     })
     .await;
 }
+
+/// Found by the storm with VPNs in its mix: a daemon killed while it made
+/// a connection's (non-persistent) isolated namespace, after recording the
+/// create's start but before its end, left a namespace that every later
+/// start took for a persistent one: it stayed, listed on the bus, after the
+/// connection was long gone. Reproduced exactly: the daemon killed, the
+/// namespace made by hand and the cut create appended to the journal as
+/// the daemon writes it (`netns-creating`, not persistent), next to a cut
+/// create of a persistent one. The restarted daemon removes the first and
+/// keeps the second, as its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_namespace_cut_while_made_is_removed_at_restart() {
+    let _env = TestEnv::new();
+    timed(async {
+        let daemon = Daemon::start().await;
+        daemon.kill9().await;
+        for name in ["cutvpn", "cutkept"] {
+            ip(&["netns", "add", name]).await.ok();
+        }
+        {
+            use std::io::Write;
+            let mut j = std::fs::OpenOptions::new()
+                .append(true)
+                .open("/run/netnsd/journal")
+                .expect("the daemon's journal");
+            writeln!(
+                j,
+                "{{\"op\":\"netns-creating\",\"name\":\"cutvpn\",\"persistent\":false}}\n\
+                 {{\"op\":\"netns-creating\",\"name\":\"cutkept\",\"persistent\":true}}"
+            )
+            .unwrap();
+        }
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        wait_for(
+            Duration::from_secs(5),
+            "the restarted daemon to remove the connection's namespace",
+            || async { (!ip_netns_list().await.contains(&"cutvpn".to_owned())).then_some(()) },
+        )
+        .await;
+        assert!(!bus_names(&conn).await.contains("cutvpn"));
+        assert!(bus_names(&conn).await.contains("cutkept"));
+        // The persistent one is the daemon's: it removes it.
+        controller(&conn)
+            .await
+            .remove_network_namespace("cutkept")
+            .await
+            .expect("RemoveNetworkNamespace(cutkept)");
+        assert_nothing_left(&Keep::nothing()).await;
+        daemon.stop().await;
+    })
+    .await;
+}

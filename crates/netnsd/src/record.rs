@@ -16,9 +16,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Entry {
-    /// About to create /run/netns/NAME.
+    /// About to create /run/netns/NAME, to be `persistent` or not (a
+    /// connection's namespace is not): a crash before its `NetnsCreated`
+    /// leaves a namespace the next start treats as that. Journals written
+    /// before the field say persistent.
     NetnsCreating {
         name: String,
+        #[serde(default = "yes")]
+        persistent: bool,
     },
     /// /run/netns/NAME is a namespace the daemon made.
     NetnsCreated {
@@ -219,7 +224,9 @@ pub struct ForwarderRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetnsRecord {
     /// A create began and its end was never recorded.
-    Creating,
+    Creating {
+        persistent: bool,
+    },
     Created {
         inode: u64,
         persistent: bool,
@@ -245,7 +252,10 @@ impl Recorded {
         let mut e = Vec::new();
         for (name, r) in &self.netns {
             e.push(match r {
-                NetnsRecord::Creating => Entry::NetnsCreating { name: name.clone() },
+                NetnsRecord::Creating { persistent } => Entry::NetnsCreating {
+                    name: name.clone(),
+                    persistent: *persistent,
+                },
                 NetnsRecord::Created { inode, persistent } => Entry::NetnsCreated {
                     name: name.clone(),
                     inode: *inode,
@@ -421,8 +431,8 @@ fn replay(r: impl BufRead) -> Recorded {
     for line in r.lines() {
         let Ok(line) = line else { break };
         match serde_json::from_str::<Entry>(&line) {
-            Ok(Entry::NetnsCreating { name }) => {
-                st.netns.insert(name, NetnsRecord::Creating);
+            Ok(Entry::NetnsCreating { name, persistent }) => {
+                st.netns.insert(name, NetnsRecord::Creating { persistent });
             }
             Ok(Entry::NetnsCreated {
                 name,
@@ -558,7 +568,10 @@ mod tests {
             port: 80,
         };
         vec![
-            Entry::NetnsCreating { name: "a".into() },
+            Entry::NetnsCreating {
+                name: "a".into(),
+                persistent: true,
+            },
             Entry::NetnsCreated {
                 name: "a".into(),
                 inode: 7,
@@ -566,6 +579,7 @@ mod tests {
             },
             Entry::NetnsCreating {
                 name: "half".into(),
+                persistent: true,
             },
             Entry::UplinkSet {
                 name: "a".into(),
@@ -638,6 +652,7 @@ mod tests {
             },
             Entry::NetnsCreating {
                 name: "gone".into(),
+                persistent: true,
             },
             Entry::DnsSet {
                 name: "gone".into(),
@@ -687,8 +702,11 @@ mod tests {
         // Namespaces made and removed for a long while.
         for i in 0..5000 {
             let name = format!("churn{i}");
-            j.append(&Entry::NetnsCreating { name: name.clone() })
-                .unwrap();
+            j.append(&Entry::NetnsCreating {
+                name: name.clone(),
+                persistent: true,
+            })
+            .unwrap();
             j.append(&Entry::NetnsCreated {
                 name: name.clone(),
                 inode: i,
@@ -714,14 +732,23 @@ mod tests {
             let (mut j, state) = Journal::open(dir.path()).unwrap();
             assert_eq!(state, Recorded::default());
             for e in [
-                Entry::NetnsCreating { name: "a".into() },
+                Entry::NetnsCreating {
+                    name: "a".into(),
+                    persistent: true,
+                },
                 Entry::NetnsCreated {
                     name: "a".into(),
                     inode: 7,
                     persistent: true,
                 },
-                Entry::NetnsCreating { name: "b".into() },
-                Entry::NetnsCreating { name: "c".into() },
+                Entry::NetnsCreating {
+                    name: "b".into(),
+                    persistent: true,
+                },
+                Entry::NetnsCreating {
+                    name: "c".into(),
+                    persistent: true,
+                },
                 Entry::NetnsCreated {
                     name: "c".into(),
                     inode: 9,
@@ -750,10 +777,46 @@ mod tests {
                     persistent: true,
                 },
             ),
-            ("b".to_string(), NetnsRecord::Creating),
+            ("b".to_string(), NetnsRecord::Creating { persistent: true }),
         ]
         .into();
         assert_eq!(state, want);
+    }
+
+    /// A create cut by a crash keeps whether it was to be persistent (a
+    /// connection's namespace is not, and the next start removes it); a
+    /// line written before the field existed says persistent.
+    #[test]
+    fn a_cut_create_remembers_whether_it_was_persistent() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut j, _) = Journal::open(dir.path()).unwrap();
+            j.append(&Entry::NetnsCreating {
+                name: "vpn".into(),
+                persistent: false,
+            })
+            .unwrap();
+        }
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(dir.path().join("journal"))
+            .unwrap();
+        f.write_all(b"{\"op\":\"netns-creating\",\"name\":\"old\"}\n")
+            .unwrap();
+        drop(f);
+        let (_, state) = Journal::open(dir.path()).unwrap();
+        let want: BTreeMap<String, NetnsRecord> = [
+            (
+                "vpn".to_string(),
+                NetnsRecord::Creating { persistent: false },
+            ),
+            (
+                "old".to_string(),
+                NetnsRecord::Creating { persistent: true },
+            ),
+        ]
+        .into();
+        assert_eq!(state.netns, want);
     }
 
     #[test]
@@ -884,16 +947,22 @@ mod tests {
     fn rewrite_compacts() {
         let dir = tempfile::tempdir().unwrap();
         let (mut j, _) = Journal::open(dir.path()).unwrap();
-        j.append(&Entry::NetnsCreating { name: "x".into() })
-            .unwrap();
+        j.append(&Entry::NetnsCreating {
+            name: "x".into(),
+            persistent: true,
+        })
+        .unwrap();
         j.rewrite(&[Entry::NetnsCreated {
             name: "y".into(),
             inode: 3,
             persistent: true,
         }])
         .unwrap();
-        j.append(&Entry::NetnsCreating { name: "z".into() })
-            .unwrap();
+        j.append(&Entry::NetnsCreating {
+            name: "z".into(),
+            persistent: true,
+        })
+        .unwrap();
         drop(j);
         let text = fs::read_to_string(dir.path().join("journal")).unwrap();
         assert_eq!(text.lines().count(), 2, "{text}");

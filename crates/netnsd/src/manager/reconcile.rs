@@ -34,8 +34,10 @@ impl Manager {
                             inode: i,
                             persistent,
                         }) if *i == inode => (true, *persistent),
-                        // Made by us; the crash came before the end was recorded.
-                        Some(NetnsRecord::Creating) => (true, true),
+                        // Made by us; the crash came before the end was
+                        // recorded: persistent as the create meant it (a
+                        // connection's namespace is not, and goes below).
+                        Some(NetnsRecord::Creating { persistent }) => (true, *persistent),
                         _ => (false, true),
                     };
                     if managed {
