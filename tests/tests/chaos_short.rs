@@ -146,3 +146,73 @@ async fn a_connection_namespace_cut_while_made_is_removed_at_restart() {
     })
     .await;
 }
+
+/// Found by the storm with VPNs in its mix: a daemon killed between
+/// starting a VPN client and recording its pid left the client running
+/// (wireguard-go with its tunnel nsvpnN in rootns) and the activation's
+/// socket in /run/netnsd/vpn, which no later start removed. Now the
+/// journal says a client is being started before it is, and the next start
+/// stops a client whose command line names that tunnel, and removes every
+/// activation file of the previous run. Reproduced exactly: the daemon
+/// killed, such a client and socket made by hand, the cut start appended to
+/// the journal as the daemon writes it; a wireguard-go the journal does not
+/// name is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vpn_client_cut_while_started_is_stopped_at_restart() {
+    let _env = TestEnv::new();
+    timed(async {
+        let daemon = Daemon::start().await;
+        daemon.kill9().await;
+        let start = |tundev: &str| {
+            std::process::Command::new(WG_GO_BIN)
+                .args(["-f", tundev])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start wireguard-go")
+        };
+        let mut cut = start("nsvpn7");
+        let mut other = start("wgother0");
+        wait_for(Duration::from_secs(5), "the tunnels", || async {
+            (ip_link(ROOT_NS_NAME, "nsvpn7").await.is_some()
+                && ip_link(ROOT_NS_NAME, "wgother0").await.is_some())
+            .then_some(())
+        })
+        .await;
+        std::fs::create_dir_all(VPN_STATE_DIR).unwrap();
+        std::fs::write(format!("{VPN_STATE_DIR}/7.sock"), "").unwrap();
+        {
+            use std::io::Write;
+            let mut j = std::fs::OpenOptions::new()
+                .append(true)
+                .open("/run/netnsd/journal")
+                .expect("the daemon's journal");
+            writeln!(
+                j,
+                "{{\"op\":\"vpn-starting\",\"active\":7,\"tundev\":\"nsvpn7\"}}"
+            )
+            .unwrap();
+        }
+        let daemon = Daemon::start().await;
+        wait_for(
+            Duration::from_secs(10),
+            "the restarted daemon to stop the client",
+            || {
+                let gone = matches!(cut.try_wait(), Ok(Some(_)));
+                async move { gone.then_some(()) }
+            },
+        )
+        .await;
+        assert!(
+            other.try_wait().unwrap().is_none(),
+            "a wireguard-go the journal does not name was stopped"
+        );
+        assert!(!std::path::Path::new(&format!("{VPN_STATE_DIR}/7.sock")).exists());
+        let _ = other.kill();
+        let _ = other.wait();
+        assert_nothing_left(&Keep::nothing()).await;
+        daemon.stop().await;
+    })
+    .await;
+}

@@ -76,6 +76,13 @@ pub enum Entry {
         ns: String,
         key: String,
     },
+    /// About to start activation ACTIVE's VPN client, for tunnel TUNDEV: a
+    /// crash before its `VpnStarted` may leave a client no pid names,
+    /// which the next start finds by its command line.
+    VpnStarting {
+        active: u32,
+        tundev: String,
+    },
     /// A VPN client process was started for an activation.
     VpnStarted {
         active: u32,
@@ -199,6 +206,9 @@ pub struct Recorded {
     pub sysctls: BTreeMap<(String, String), String>,
     /// VPN clients that were running: active number → (pid, tunnel device).
     pub vpn_clients: BTreeMap<u32, (u32, String)>,
+    /// VPN clients being started (no pid recorded yet): active number →
+    /// tunnel device.
+    pub vpn_starting: BTreeMap<u32, String>,
     /// Namespace name → its MSS-clamped devices.
     pub mss: BTreeMap<String, Vec<String>>,
     /// Port forwards: namespace name → id → forward.
@@ -288,6 +298,12 @@ impl Recorded {
                 ns: ns.clone(),
                 key: key.clone(),
                 old: old.clone(),
+            });
+        }
+        for (active, tundev) in &self.vpn_starting {
+            e.push(Entry::VpnStarting {
+                active: *active,
+                tundev: tundev.clone(),
             });
         }
         for (active, (pid, tundev)) in &self.vpn_clients {
@@ -483,9 +499,14 @@ fn replay(r: impl BufRead) -> Recorded {
                 pid,
                 tundev,
             }) => {
+                st.vpn_starting.remove(&active);
                 st.vpn_clients.insert(active, (pid, tundev));
             }
+            Ok(Entry::VpnStarting { active, tundev }) => {
+                st.vpn_starting.insert(active, tundev);
+            }
             Ok(Entry::VpnStopped { active }) => {
+                st.vpn_starting.remove(&active);
                 st.vpn_clients.remove(&active);
             }
             Ok(Entry::MssClamp { ns, ifnames }) if ifnames.is_empty() => {
@@ -817,6 +838,47 @@ mod tests {
         ]
         .into();
         assert_eq!(state.netns, want);
+    }
+
+    /// A client being started is remembered until its pid is recorded
+    /// (then it is a started client) or its activation ends.
+    #[test]
+    fn a_client_being_started_is_remembered_until_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut j, _) = Journal::open(dir.path()).unwrap();
+            for e in [
+                Entry::VpnStarting {
+                    active: 1,
+                    tundev: "nsvpn1".into(),
+                },
+                Entry::VpnStarting {
+                    active: 2,
+                    tundev: "nsvpn2".into(),
+                },
+                Entry::VpnStarted {
+                    active: 2,
+                    pid: 42,
+                    tundev: "nsvpn2".into(),
+                },
+                Entry::VpnStarting {
+                    active: 3,
+                    tundev: "nsvpn3".into(),
+                },
+                Entry::VpnStopped { active: 3 },
+            ] {
+                j.append(&e).unwrap();
+            }
+        }
+        let (_, state) = Journal::open(dir.path()).unwrap();
+        assert_eq!(
+            state.vpn_starting,
+            [(1, "nsvpn1".to_string())].into_iter().collect()
+        );
+        assert_eq!(
+            state.vpn_clients,
+            [(2, (42, "nsvpn2".to_string()))].into_iter().collect()
+        );
     }
 
     #[test]
