@@ -692,6 +692,52 @@ extendedKeyUsage=serverAuth\\nsubjectAltName=IP:203.0.113.1\\n' > server.ext
         self.child.as_ref().map(|c| c.id()).unwrap_or(0)
     }
 
+    /// Kills every ocserv process (a server gone); [`OcServer::resume`]
+    /// starts it again with the same configuration and certificates.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        kill_all_of(OCSERV_BIN, &[]);
+    }
+
+    /// Starts ocserv again after [`OcServer::kill`]; waits until it listens.
+    pub async fn resume(&mut self) {
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let conf = self.dir.join("ocserv.conf");
+        let child = Command::new("ip")
+            .args([
+                "netns", "exec", RIG_WAN_NS, OCSERV_BIN, "-f", "-d", "2", "-c",
+            ])
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("start ocserv in wan again");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = ip(&[
+                "netns", "exec", RIG_WAN_NS, "ss", "-H", "-tln", "sport", "= :443",
+            ])
+            .await;
+            if !out.stdout.trim().is_empty() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ocserv does not listen on 443 again:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub fn log_text(&self) -> String {
         format!(
             "----- ocserv ({}) -----\n{}",
