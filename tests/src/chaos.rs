@@ -3,7 +3,8 @@
 //!
 //! - [`storm`]: concurrent clients doing random operations over the bus
 //!   (namespaces with a veth uplink and DNS, removals, TakeDevice of a veth
-//!   end between namespaces, Spawn of `true`) while the daemon is SIGKILLed
+//!   end between namespaces, Spawn of `true`, isolated WireGuard
+//!   connections brought up and down) while the daemon is SIGKILLed
 //!   at random moments and restarted; then a clean stop, one more start, and
 //!   the count of leftovers and of namespaces the daemon lost track of.
 //! - [`load`]: many clients adding, removing and listing namespaces for a
@@ -24,7 +25,11 @@ use zbus::wire::Variant as Value;
 
 use crate::harness::*;
 use crate::leftovers::*;
+use crate::openvpn::{
+    activate, active_proxy, clear_connections_dir, deactivate, install_keyfile_text, settings_proxy,
+};
 use crate::platform::*;
+use crate::vpnpeers::{WG_BIN, WG_PORT, WG_SERVER_IF, WG_SERVER_TUN, WgPeer, wg_keypair};
 use crate::wan::*;
 
 /// A small xorshift generator: no dependency, reproducible with a seed.
@@ -206,17 +211,27 @@ async fn ns_path_of(conn: &Connection, name: &str) -> Result<String, String> {
         .map_err(|e| error_kind(&e))
 }
 
+/// What a client keeps between its operations: its VPN profile's uuid and
+/// the active connection it brought up, if any.
+#[derive(Default)]
+struct ClientVpn {
+    uuid: String,
+    active: Option<String>,
+}
+
 /// One random operation of client `c`; returns its name and outcome.
 async fn one_op(
     conn: &Connection,
     c: u64,
     rng: &mut Rng,
     names: u64,
+    vpn: &mut ClientVpn,
 ) -> (&'static str, Result<(), String>) {
     let a = ns_name(c, rng.below(names));
     let b = ns_name(c, rng.below(names));
     match rng.below(100) {
-        0..40 => {
+        90..100 => vpn_op(conn, vpn).await,
+        0..36 => {
             let r = add_with_options(
                 conn,
                 &a,
@@ -229,11 +244,11 @@ async fn one_op(
             .await;
             ("add", r.map(drop).map_err(|e| error_kind(&e)))
         }
-        40..70 => {
+        36..63 => {
             let r = controller(conn).await.remove_network_namespace(&a).await;
             ("remove", r.map(drop).map_err(|e| error_kind(&e)))
         }
-        70..85 => ("take", take_op(conn, c, &a, &b).await),
+        63..77 => ("take", take_op(conn, c, &a, &b).await),
         _ => {
             let r = async {
                 let p = ns_path_of(conn, &a).await?;
@@ -247,6 +262,100 @@ async fn one_op(
         }
     }
 }
+
+/// The VPN operation of a client: its connection down if it brought one
+/// up (DeactivateConnection), else up (ActivateConnection of its isolated
+/// WireGuard profile, then the Active object's State polled until
+/// activated, at most 15 s). A kill in between makes the path it holds
+/// stale: the deactivation's error is counted and the next one activates.
+async fn vpn_op(conn: &Connection, vpn: &mut ClientVpn) -> (&'static str, Result<(), String>) {
+    if let Some(ac) = vpn.active.take() {
+        let r = deactivate(conn, &ac).await.map_err(|e| error_kind(&e));
+        return ("vpn-down", r);
+    }
+    let r = async {
+        let path = settings_proxy(conn)
+            .await
+            .get_connection_by_uuid(&vpn.uuid)
+            .await
+            .map_err(|e| error_kind(&e))?;
+        let ac = activate(conn, path.as_str())
+            .await
+            .map_err(|e| error_kind(&e))?;
+        vpn.active = Some(ac.clone());
+        let proxy = active_proxy(conn, &ac).await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match proxy.state().await {
+                Ok(s) if s == netnsd_api::state::active::ACTIVATED => return Ok(()),
+                Ok(s) if s == netnsd_api::state::active::DEACTIVATED => {
+                    vpn.active = None;
+                    return Err("deactivated before activated".to_owned());
+                }
+                Ok(_) if Instant::now() < deadline => {}
+                Ok(s) => return Err(format!("still in state {s} after 15 s")),
+                Err(e) => {
+                    vpn.active = None;
+                    return Err(error_kind(&ApiError::ZBus(e)));
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    .await;
+    ("vpn-up", r)
+}
+
+/// The storm's VPN side: a WireGuard gateway (wireguard-go as `wgs0` in
+/// wan, 203.0.113.1:51820) with one peer per client, and per client an
+/// isolated profile (`chaos-wgC`, transient namespace `cvpnC`, address
+/// 10.66.0.(10+C)) installed before the daemon starts. Returns the peer
+/// and the profiles' uuids.
+async fn storm_vpn(clients: u64) -> (WgPeer, Vec<String>) {
+    let dir = std::path::Path::new(CHAOS_DIR);
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).expect("create the storm's directory");
+    clear_connections_dir();
+    let peer = WgPeer::start_in(dir).await;
+    let mut uuids = Vec::new();
+    for c in 0..clients {
+        let (private, public) = wg_keypair();
+        let addr = format!("10.66.0.{}", 10 + c % 240);
+        ip(&[
+            "netns",
+            "exec",
+            WAN_NS,
+            WG_BIN,
+            "set",
+            WG_SERVER_IF,
+            "peer",
+            &public,
+            "allowed-ips",
+            &format!("{addr}/32"),
+        ])
+        .await
+        .ok();
+        let uuid = format!("c4a05000-0000-4000-8000-{c:012x}");
+        install_keyfile_text(
+            &format!("chaos-wg{c}"),
+            &format!(
+                "[connection]\nid=chaos-wg{c}\nuuid={uuid}\ntype=wireguard\n\
+                 interface-name=wg-chaos{c}\nautoconnect=false\nnetns-isolate=true\n\
+                 netns-name=cvpn{c}\n\n[wireguard]\nprivate-key={private}\n\
+                 private-key-flags=0\n\n[wireguard-peer.{}]\nendpoint={WAN_V4}:{WG_PORT}\n\
+                 allowed-ips=0.0.0.0/0;\npersistent-keepalive=25\n\n\
+                 [ipv4]\naddress1={addr}/24\ndns={WG_SERVER_TUN};\nmethod=manual\n\n\
+                 [ipv6]\nmethod=disabled\n",
+                peer.server_public
+            ),
+        );
+        uuids.push(uuid);
+    }
+    (peer, uuids)
+}
+
+/// Where the storm keeps its WireGuard gateway's key and log.
+pub const CHAOS_DIR: &str = "/run/netnsd-tests-chaos";
 
 /// TakeDevice of a veth end between two namespaces of the client: the end
 /// `cxCb` goes from wherever it is to the other namespace; if neither has
@@ -397,6 +506,8 @@ fn keep_log(d: &Daemon) {
 pub async fn storm(opts: StormOpts) -> StormReport {
     let started = Instant::now();
     let wan = Wan::start().await;
+    let (peer, uuids) = storm_vpn(opts.clients).await;
+    let wan_keep = || wan.keep().pid(peer.pid());
     let daemon = Arc::new(Mutex::new(Some(Daemon::start().await)));
     let shared = Arc::new(Shared {
         done: AtomicU64::new(0),
@@ -447,6 +558,10 @@ pub async fn storm(opts: StormOpts) -> StormReport {
         let mut rng = Rng::new(rng.next_u64());
         let names = opts.names_per_client;
         let n = per_client + u64::from(c < opts.ops % opts.clients.max(1));
+        let mut vpn = ClientVpn {
+            uuid: uuids[c as usize].clone(),
+            active: None,
+        };
         clients.push(tokio::spawn(async move {
             let conn = system_conn().await;
             for _ in 0..n {
@@ -455,7 +570,7 @@ pub async fn storm(opts: StormOpts) -> StormReport {
                 let _ = up.wait_for(|u| *u).await;
                 let (op, r) = match tokio::time::timeout(
                     Duration::from_secs(60),
-                    one_op(&conn, c, &mut rng, names),
+                    one_op(&conn, c, &mut rng, names, &mut vpn),
                 )
                 .await
                 {
@@ -481,7 +596,7 @@ pub async fn storm(opts: StormOpts) -> StormReport {
     }
     let daemon = Daemon::start().await;
     let conn = system_conn().await;
-    let (left, lost, alive) = settled_counts(&conn, wan.keep()).await;
+    let (left, lost, alive) = settled_counts(&conn, wan_keep()).await;
     keep_log(&daemon);
 
     // Remove everything and count again.
@@ -490,8 +605,11 @@ pub async fn storm(opts: StormOpts) -> StormReport {
             let _ = controller(&conn).await.remove_network_namespace(&n).await;
         }
     }
-    let after = poll_leftovers(&wan.keep()).await;
+    let after = poll_leftovers(&wan_keep()).await;
     daemon.stop().await;
+    drop(peer);
+    clear_connections_dir();
+    let _ = std::fs::remove_dir_all(CHAOS_DIR);
     drop(wan);
     let ok = shared.ok.lock().unwrap().clone();
     let errors = shared.errors.lock().unwrap().clone();

@@ -368,6 +368,13 @@ impl WgPeer {
     /// Starts wireguard-go as wgs0 in wan and configures it with wg; call
     /// after the rig has started.
     pub async fn start(rig: &OpenVpnRig) -> WgPeer {
+        Self::start_in(rig.dir()).await
+    }
+
+    /// As [`WgPeer::start`], in whatever namespace is named `wan` (the
+    /// rig's or [`crate::wan::Wan`]'s, both 203.0.113.1), its key and log
+    /// in `dir`.
+    pub async fn start_in(dir: &Path) -> WgPeer {
         for bin in [WG_GO_BIN, WG_BIN] {
             assert!(
                 Path::new(bin).exists(),
@@ -378,10 +385,10 @@ impl WgPeer {
         let _ = std::fs::remove_file(format!("/run/wireguard/{WG_SERVER_IF}.sock"));
         let (server_private, server_public) = wg_keypair();
         let (client_private, client_public) = wg_keypair();
-        let keyfile = rig.dir().join("wg-server.key");
+        let keyfile = dir.join("wg-server.key");
         std::fs::write(&keyfile, format!("{server_private}\n")).unwrap();
         std::fs::set_permissions(&keyfile, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let log = rig.dir().join("wireguard-go-server.log");
+        let log = dir.join("wireguard-go-server.log");
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new("ip")
             .args(["netns", "exec", RIG_WAN_NS, WG_GO_BIN, "-f", WG_SERVER_IF])
@@ -683,6 +690,52 @@ extendedKeyUsage=serverAuth\\nsubjectAltName=IP:203.0.113.1\\n' > server.ext
 
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// Kills every ocserv process (a server gone); [`OcServer::resume`]
+    /// starts it again with the same configuration and certificates.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        kill_all_of(OCSERV_BIN, &[]);
+    }
+
+    /// Starts ocserv again after [`OcServer::kill`]; waits until it listens.
+    pub async fn resume(&mut self) {
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let conf = self.dir.join("ocserv.conf");
+        let child = Command::new("ip")
+            .args([
+                "netns", "exec", RIG_WAN_NS, OCSERV_BIN, "-f", "-d", "2", "-c",
+            ])
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("start ocserv in wan again");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = ip(&[
+                "netns", "exec", RIG_WAN_NS, "ss", "-H", "-tln", "sport", "= :443",
+            ])
+            .await;
+            if !out.stdout.trim().is_empty() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ocserv does not listen on 443 again:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     pub fn log_text(&self) -> String {

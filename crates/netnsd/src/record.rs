@@ -16,9 +16,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Entry {
-    /// About to create /run/netns/NAME.
+    /// About to create /run/netns/NAME, to be `persistent` or not (a
+    /// connection's namespace is not): a crash before its `NetnsCreated`
+    /// leaves a namespace the next start treats as that. Journals written
+    /// before the field say persistent.
     NetnsCreating {
         name: String,
+        #[serde(default = "yes")]
+        persistent: bool,
     },
     /// /run/netns/NAME is a namespace the daemon made.
     NetnsCreated {
@@ -70,6 +75,13 @@ pub enum Entry {
     SysctlRestored {
         ns: String,
         key: String,
+    },
+    /// About to start activation ACTIVE's VPN client, for tunnel TUNDEV: a
+    /// crash before its `VpnStarted` may leave a client no pid names,
+    /// which the next start finds by its command line.
+    VpnStarting {
+        active: u32,
+        tundev: String,
     },
     /// A VPN client process was started for an activation.
     VpnStarted {
@@ -194,6 +206,9 @@ pub struct Recorded {
     pub sysctls: BTreeMap<(String, String), String>,
     /// VPN clients that were running: active number → (pid, tunnel device).
     pub vpn_clients: BTreeMap<u32, (u32, String)>,
+    /// VPN clients being started (no pid recorded yet): active number →
+    /// tunnel device.
+    pub vpn_starting: BTreeMap<u32, String>,
     /// Namespace name → its MSS-clamped devices.
     pub mss: BTreeMap<String, Vec<String>>,
     /// Port forwards: namespace name → id → forward.
@@ -219,7 +234,9 @@ pub struct ForwarderRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetnsRecord {
     /// A create began and its end was never recorded.
-    Creating,
+    Creating {
+        persistent: bool,
+    },
     Created {
         inode: u64,
         persistent: bool,
@@ -245,7 +262,10 @@ impl Recorded {
         let mut e = Vec::new();
         for (name, r) in &self.netns {
             e.push(match r {
-                NetnsRecord::Creating => Entry::NetnsCreating { name: name.clone() },
+                NetnsRecord::Creating { persistent } => Entry::NetnsCreating {
+                    name: name.clone(),
+                    persistent: *persistent,
+                },
                 NetnsRecord::Created { inode, persistent } => Entry::NetnsCreated {
                     name: name.clone(),
                     inode: *inode,
@@ -278,6 +298,12 @@ impl Recorded {
                 ns: ns.clone(),
                 key: key.clone(),
                 old: old.clone(),
+            });
+        }
+        for (active, tundev) in &self.vpn_starting {
+            e.push(Entry::VpnStarting {
+                active: *active,
+                tundev: tundev.clone(),
             });
         }
         for (active, (pid, tundev)) in &self.vpn_clients {
@@ -421,8 +447,8 @@ fn replay(r: impl BufRead) -> Recorded {
     for line in r.lines() {
         let Ok(line) = line else { break };
         match serde_json::from_str::<Entry>(&line) {
-            Ok(Entry::NetnsCreating { name }) => {
-                st.netns.insert(name, NetnsRecord::Creating);
+            Ok(Entry::NetnsCreating { name, persistent }) => {
+                st.netns.insert(name, NetnsRecord::Creating { persistent });
             }
             Ok(Entry::NetnsCreated {
                 name,
@@ -473,9 +499,14 @@ fn replay(r: impl BufRead) -> Recorded {
                 pid,
                 tundev,
             }) => {
+                st.vpn_starting.remove(&active);
                 st.vpn_clients.insert(active, (pid, tundev));
             }
+            Ok(Entry::VpnStarting { active, tundev }) => {
+                st.vpn_starting.insert(active, tundev);
+            }
             Ok(Entry::VpnStopped { active }) => {
+                st.vpn_starting.remove(&active);
                 st.vpn_clients.remove(&active);
             }
             Ok(Entry::MssClamp { ns, ifnames }) if ifnames.is_empty() => {
@@ -558,7 +589,10 @@ mod tests {
             port: 80,
         };
         vec![
-            Entry::NetnsCreating { name: "a".into() },
+            Entry::NetnsCreating {
+                name: "a".into(),
+                persistent: true,
+            },
             Entry::NetnsCreated {
                 name: "a".into(),
                 inode: 7,
@@ -566,6 +600,7 @@ mod tests {
             },
             Entry::NetnsCreating {
                 name: "half".into(),
+                persistent: true,
             },
             Entry::UplinkSet {
                 name: "a".into(),
@@ -638,6 +673,7 @@ mod tests {
             },
             Entry::NetnsCreating {
                 name: "gone".into(),
+                persistent: true,
             },
             Entry::DnsSet {
                 name: "gone".into(),
@@ -687,8 +723,11 @@ mod tests {
         // Namespaces made and removed for a long while.
         for i in 0..5000 {
             let name = format!("churn{i}");
-            j.append(&Entry::NetnsCreating { name: name.clone() })
-                .unwrap();
+            j.append(&Entry::NetnsCreating {
+                name: name.clone(),
+                persistent: true,
+            })
+            .unwrap();
             j.append(&Entry::NetnsCreated {
                 name: name.clone(),
                 inode: i,
@@ -714,14 +753,23 @@ mod tests {
             let (mut j, state) = Journal::open(dir.path()).unwrap();
             assert_eq!(state, Recorded::default());
             for e in [
-                Entry::NetnsCreating { name: "a".into() },
+                Entry::NetnsCreating {
+                    name: "a".into(),
+                    persistent: true,
+                },
                 Entry::NetnsCreated {
                     name: "a".into(),
                     inode: 7,
                     persistent: true,
                 },
-                Entry::NetnsCreating { name: "b".into() },
-                Entry::NetnsCreating { name: "c".into() },
+                Entry::NetnsCreating {
+                    name: "b".into(),
+                    persistent: true,
+                },
+                Entry::NetnsCreating {
+                    name: "c".into(),
+                    persistent: true,
+                },
                 Entry::NetnsCreated {
                     name: "c".into(),
                     inode: 9,
@@ -750,10 +798,87 @@ mod tests {
                     persistent: true,
                 },
             ),
-            ("b".to_string(), NetnsRecord::Creating),
+            ("b".to_string(), NetnsRecord::Creating { persistent: true }),
         ]
         .into();
         assert_eq!(state, want);
+    }
+
+    /// A create cut by a crash keeps whether it was to be persistent (a
+    /// connection's namespace is not, and the next start removes it); a
+    /// line written before the field existed says persistent.
+    #[test]
+    fn a_cut_create_remembers_whether_it_was_persistent() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut j, _) = Journal::open(dir.path()).unwrap();
+            j.append(&Entry::NetnsCreating {
+                name: "vpn".into(),
+                persistent: false,
+            })
+            .unwrap();
+        }
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(dir.path().join("journal"))
+            .unwrap();
+        f.write_all(b"{\"op\":\"netns-creating\",\"name\":\"old\"}\n")
+            .unwrap();
+        drop(f);
+        let (_, state) = Journal::open(dir.path()).unwrap();
+        let want: BTreeMap<String, NetnsRecord> = [
+            (
+                "vpn".to_string(),
+                NetnsRecord::Creating { persistent: false },
+            ),
+            (
+                "old".to_string(),
+                NetnsRecord::Creating { persistent: true },
+            ),
+        ]
+        .into();
+        assert_eq!(state.netns, want);
+    }
+
+    /// A client being started is remembered until its pid is recorded
+    /// (then it is a started client) or its activation ends.
+    #[test]
+    fn a_client_being_started_is_remembered_until_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut j, _) = Journal::open(dir.path()).unwrap();
+            for e in [
+                Entry::VpnStarting {
+                    active: 1,
+                    tundev: "nsvpn1".into(),
+                },
+                Entry::VpnStarting {
+                    active: 2,
+                    tundev: "nsvpn2".into(),
+                },
+                Entry::VpnStarted {
+                    active: 2,
+                    pid: 42,
+                    tundev: "nsvpn2".into(),
+                },
+                Entry::VpnStarting {
+                    active: 3,
+                    tundev: "nsvpn3".into(),
+                },
+                Entry::VpnStopped { active: 3 },
+            ] {
+                j.append(&e).unwrap();
+            }
+        }
+        let (_, state) = Journal::open(dir.path()).unwrap();
+        assert_eq!(
+            state.vpn_starting,
+            [(1, "nsvpn1".to_string())].into_iter().collect()
+        );
+        assert_eq!(
+            state.vpn_clients,
+            [(2, (42, "nsvpn2".to_string()))].into_iter().collect()
+        );
     }
 
     #[test]
@@ -884,16 +1009,22 @@ mod tests {
     fn rewrite_compacts() {
         let dir = tempfile::tempdir().unwrap();
         let (mut j, _) = Journal::open(dir.path()).unwrap();
-        j.append(&Entry::NetnsCreating { name: "x".into() })
-            .unwrap();
+        j.append(&Entry::NetnsCreating {
+            name: "x".into(),
+            persistent: true,
+        })
+        .unwrap();
         j.rewrite(&[Entry::NetnsCreated {
             name: "y".into(),
             inode: 3,
             persistent: true,
         }])
         .unwrap();
-        j.append(&Entry::NetnsCreating { name: "z".into() })
-            .unwrap();
+        j.append(&Entry::NetnsCreating {
+            name: "z".into(),
+            persistent: true,
+        })
+        .unwrap();
         drop(j);
         let text = fs::read_to_string(dir.path().join("journal")).unwrap();
         assert_eq!(text.lines().count(), 2, "{text}");

@@ -44,6 +44,7 @@ impl Manager {
         }
         self.record(Entry::NetnsCreating {
             name: name.to_owned(),
+            persistent: true,
         })?;
         let run_dir = self.run_dir.clone();
         let n = name.to_owned();

@@ -266,9 +266,14 @@ impl Manager {
             Some(ns) if ns.number != 0 => Some(self.ns_file(&ns)?),
             _ => None,
         };
+        self.record(crate::record::Entry::VpnStarting {
+            active: n,
+            tundev: at.tundev.clone(),
+        })?;
         let mut child = match launch::start(client, netns).await {
             Ok(c) => c,
             Err(e) => {
+                let _ = self.record(crate::record::Entry::VpnStopped { active: n });
                 self.fail(n, reason::SERVICE_START_FAILED).await;
                 return Err(e);
             }

@@ -40,6 +40,7 @@ impl Manager {
         }
         self.record(Entry::NetnsCreating {
             name: name.to_owned(),
+            persistent,
         })?;
         let number = self.namespaces.number();
         let created = {

@@ -34,8 +34,10 @@ impl Manager {
                             inode: i,
                             persistent,
                         }) if *i == inode => (true, *persistent),
-                        // Made by us; the crash came before the end was recorded.
-                        Some(NetnsRecord::Creating) => (true, true),
+                        // Made by us; the crash came before the end was
+                        // recorded: persistent as the create meant it (a
+                        // connection's namespace is not, and goes below).
+                        Some(NetnsRecord::Creating { persistent }) => (true, *persistent),
                         _ => (false, true),
                     };
                     if managed {
@@ -127,6 +129,26 @@ impl Manager {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
+        }
+        // Clients a crash cut while they were started (before their pid
+        // was recorded): found by their command line, which names the
+        // tunnel.
+        for (active, tundev) in &recorded.vpn_starting {
+            for pid in clients_of(tundev) {
+                tracing::info!(active, pid, %tundev, "stopping a VPN client a crash cut while it was started");
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+            }
+        }
+        // No activation outlives a run: every helper socket and secret
+        // file left is the previous run's, including those of an
+        // activation a crash cut before its client was recorded.
+        let dir = self.state_dir.join("vpn");
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            tracing::info!(file = %e.path().display(), "removing an activation's file left by the previous run");
+            let _ = std::fs::remove_file(e.path());
         }
         // Namespaces made for connections (not persistent) whose connection
         // is gone with the previous run: removed, unless something still
@@ -272,6 +294,25 @@ fn netns_in_use(inode: u64) -> bool {
                 .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
         })
         .any(|e| std::fs::metadata(e.path().join("ns/net")).is_ok_and(|m| m.ino() == inode))
+}
+
+/// The pids of the processes whose command line is a VPN client of
+/// tunnel `tundev` (see [`is_our_client`]).
+fn clients_of(tundev: &str) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        if is_our_client(&cmdline, tundev) {
+            pids.push(pid);
+        }
+    }
+    pids
 }
 
 /// Whether a process's command line (NUL-separated) is the VPN client the

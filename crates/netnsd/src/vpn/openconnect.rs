@@ -277,6 +277,33 @@ impl VpnType for OpenConnect {
     fn failure_reason(&self, log: &str) -> u32 {
         failure_reason(log)
     }
+
+    fn progress(&self, line: &str) -> Option<super::Progress> {
+        progress(line)
+    }
+}
+
+/// What an openconnect log line (default verbosity, libopenconnect 8/9's
+/// wording) says of a connection that was up: the HTTPS (CSTP) channel
+/// lost (dead peer, the server closing it, a reconnection attempt failing)
+/// is a reconnection; `CSTP connected` (printed at each (re)connection) is
+/// through. DTLS alone failing is not: openconnect goes on over CSTP.
+pub fn progress(line: &str) -> Option<super::Progress> {
+    const LOST: &[&str] = &[
+        "CSTP Dead Peer Detection detected dead peer",
+        "Failed to reconnect to host",
+        "CSTP reconnect failed",
+        "Reconnect failed",
+        "Server terminated connection",
+        "HTTPS socket closed by peer",
+    ];
+    if line.contains("CSTP connected") {
+        Some(super::Progress::Reconnected)
+    } else if LOST.iter().any(|l| line.contains(l)) {
+        Some(super::Progress::Reconnecting)
+    } else {
+        None
+    }
 }
 
 /// Why an openconnect process ended, from what it printed.
@@ -333,6 +360,29 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("--reconnect-timeout=300"), "{s}");
+    }
+
+    #[test]
+    fn losing_the_server_and_getting_it_back_are_progress() {
+        use crate::vpn::Progress::*;
+        for (line, want) in [
+            (
+                "CSTP Dead Peer Detection detected dead peer!",
+                Some(Reconnecting),
+            ),
+            (
+                "Failed to reconnect to host 203.0.113.1: Connection refused",
+                Some(Reconnecting),
+            ),
+            ("Server terminated connection", Some(Reconnecting)),
+            ("HTTPS socket closed by peer; reopening", Some(Reconnecting)),
+            ("CSTP connected. DPD 90, Keepalive 32400", Some(Reconnected)),
+            ("DTLS Dead Peer Detection detected dead peer!", None),
+            ("Established DTLS connection (using GnuTLS).", None),
+            ("Got CONNECT response: HTTP/1.1 200 CONNECTED", None),
+        ] {
+            assert_eq!(progress(line), want, "{line}");
+        }
     }
 
     #[test]
