@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use netnsd_api::state::{active, reason, vpn};
 use netnsd_tests::openvpn::*;
-use netnsd_tests::secret_agent::{AGENT_PY, ScriptedAgent};
+use netnsd_tests::secret_agent::{AGENT_PY, ScriptedAgent, activate_as_admin};
 use netnsd_tests::*;
 
 const DIR: &str = "/run/netnsd-tests-agents";
@@ -39,27 +39,6 @@ async fn setup() -> (OpenVpnRig, PolkitRules) {
 /// password agent-owned (password-flags=1) and not stored.
 fn agent_owned(rig: &OpenVpnRig, id: &str, ns: &str) -> VpnProfile {
     rig.profile(id).isolated(ns).data("password-flags", "1")
-}
-
-/// ActivateConnection as nsadmin; the active connection's path.
-async fn activate_as_admin(connection: &str) -> String {
-    let out = gdbus_call(
-        Some(ADMIN_UID),
-        &rootns_path(),
-        &format!("{INSTANCE_INTERFACE}.ActivateConnection"),
-        &[
-            gvariant_str(connection),
-            gvariant_str("/"),
-            gvariant_str("/"),
-        ],
-    )
-    .await
-    .ok();
-    out.stdout
-        .split('\'')
-        .nth(1)
-        .unwrap_or_else(|| panic!("no object path in {out}"))
-        .to_owned()
 }
 
 fn vpn_states(log: &StateLog, ac: &str) -> Vec<u32> {
