@@ -67,8 +67,14 @@ pub fn check_search(domain: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The name [`write_atomic`] writes `path` under before renaming it: a
+/// crash in between leaves it, and [`remove`] takes it away as its own.
+fn tmp_of(path: &Path) -> PathBuf {
+    path.with_extension("netnsd-tmp")
+}
+
 fn write_atomic(path: &Path, content: &str) -> io::Result<()> {
-    let tmp = path.with_extension("netnsd-tmp");
+    let tmp = tmp_of(path);
     {
         let mut f = OpenOptions::new()
             .write(true)
@@ -104,10 +110,14 @@ pub fn write(etc_netns: &Path, name: &str, d: &Dns, host_nsswitch: &Path) -> io:
 /// when nothing else (an administrator's own file) is left in it.
 pub fn remove(etc_netns: &Path, name: &str) -> io::Result<()> {
     let dir = dir(etc_netns, name);
+    // Each file, and the temporary one a write cut short by a crash left
+    // (else the directory stays, "not empty", with no record of it).
     for f in FILES {
-        match fs::remove_file(dir.join(f)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
+        for path in [dir.join(f), tmp_of(&dir.join(f))] {
+            match fs::remove_file(path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
         }
     }
     match fs::remove_dir(&dir) {
@@ -178,6 +188,22 @@ mod tests {
         assert!(n.contains("hosts: files dns\n"));
         assert!(!n.contains("resolve"));
         assert!(nsswitch_conf("").contains("hosts: files dns"));
+    }
+
+    #[test]
+    fn a_write_cut_short_is_removed_with_the_rest() {
+        let etc = tempfile::tempdir().unwrap();
+        let d = Dns {
+            servers: vec!["10.0.0.53".parse().unwrap()],
+            search: vec![],
+        };
+        write(etc.path(), "cut", &d, Path::new("/nonexistent")).unwrap();
+        // What a SIGKILL between write_atomic's create and its rename
+        // leaves beside the files.
+        let left = tmp_of(&dir(etc.path(), "cut").join("resolv.conf"));
+        std::fs::write(&left, "half").unwrap();
+        remove(etc.path(), "cut").unwrap();
+        assert!(!dir(etc.path(), "cut").exists());
     }
 
     #[test]
