@@ -399,6 +399,38 @@ fn agent_owned_eap(gw: &StrongSwanGw, id: &str) -> VpnProfile {
     p
 }
 
+/// Brings `profile` up with nsadmin's scripted agent answering `answer`:
+/// the agent must be asked for `asked` (the line its log shows, after the
+/// profile's id and path), the tunnel must work in `ns`, the answer is
+/// never saved, and nothing is left after deactivation.
+async fn up_with_the_agents_answer(
+    rig: &OpenVpnRig,
+    gw: &StrongSwanGw,
+    profile: &VpnProfile,
+    answer: &str,
+    asked: &str,
+    ns: &str,
+) {
+    let daemon = Daemon::start().await;
+    let conn = system_conn().await;
+    let path = add_connection(&conn, profile).await;
+    let agent = ScriptedAgent::start(ADMIN_UID, "test.plugin", &format!("answer:{answer}")).await;
+    let mut log = StateLog::new(&conn).await;
+    let ac = activate_with_agent(&mut log, &path, &agent, &daemon).await;
+    let calls = agent.calls();
+    assert!(
+        calls.contains(&format!("GetSecrets {} {path} vpn {asked} 5", profile.id)),
+        "nsadmin's agent was asked for vpn.secrets.{asked:?} alone: {calls}"
+    );
+    assert_ipsec_up(gw, &daemon, ns).await;
+    assert_not_saved(answer);
+    deactivate_until_down(&conn, &mut log, &ac).await;
+    assert_nothing_left(&keep(rig, gw)).await;
+    assert_no_plugin_left();
+    agent.stop().await;
+    drop(daemon);
+}
+
 /// The password of an agent-owned EAP profile comes from the activating
 /// user's agent (need-auth meanwhile, asked for vpn.secrets.password), is
 /// handed to charon-nm in Connect, and the connection comes up isolated;
@@ -411,27 +443,7 @@ async fn ipsec_eap_password_from_the_users_agent() {
         let rig = OpenVpnRig::start().await;
         let gw = StrongSwanGw::start(&rig).await;
         let profile = agent_owned_eap(&gw, "corp-ipsec-agent").isolated("ipsec4");
-        let daemon = Daemon::start().await;
-        let conn = system_conn().await;
-        let path = add_connection(&conn, &profile).await;
-        let agent =
-            ScriptedAgent::start(ADMIN_UID, "test.plugin", &format!("answer:{EAP_PASSWORD}")).await;
-        let mut log = StateLog::new(&conn).await;
-        let ac = activate_with_agent(&mut log, &path, &agent, &daemon).await;
-        let calls = agent.calls();
-        assert!(
-            calls.contains(&format!(
-                "GetSecrets corp-ipsec-agent {path} vpn password 5"
-            )),
-            "nsadmin's agent was asked for vpn.secrets.password: {calls}"
-        );
-        assert_ipsec_up(&gw, &daemon, "ipsec4").await;
-        assert_not_saved(EAP_PASSWORD);
-        deactivate_until_down(&conn, &mut log, &ac).await;
-        assert_nothing_left(&keep(&rig, &gw)).await;
-        assert_no_plugin_left();
-        agent.stop().await;
-        drop(daemon);
+        up_with_the_agents_answer(&rig, &gw, &profile, EAP_PASSWORD, "password", "ipsec4").await;
         drop(gw);
     })
     .await
@@ -453,28 +465,15 @@ async fn vpnc_xauth_password_from_the_users_agent() {
             .data("Xauth password-flags", "1")
             .isolated("vpnc2");
         profile.secrets.remove("Xauth password");
-        let daemon = Daemon::start().await;
-        let conn = system_conn().await;
-        let path = add_connection(&conn, &profile).await;
-        let agent =
-            ScriptedAgent::start(ADMIN_UID, "test.plugin", &format!("answer:{VPNC_PASSWORD}"))
-                .await;
-        let mut log = StateLog::new(&conn).await;
-        let ac = activate_with_agent(&mut log, &path, &agent, &daemon).await;
-        let calls = agent.calls();
-        assert!(
-            calls.contains(&format!(
-                "GetSecrets corp-vpnc-agent {path} vpn Xauth password 5"
-            )),
-            "nsadmin's agent was asked for vpn.secrets.\"Xauth password\" alone: {calls}"
-        );
-        assert_ipsec_up(&gw, &daemon, "vpnc2").await;
-        assert_not_saved(VPNC_PASSWORD);
-        deactivate_until_down(&conn, &mut log, &ac).await;
-        assert_nothing_left(&keep(&rig, &gw)).await;
-        assert_no_plugin_left();
-        agent.stop().await;
-        drop(daemon);
+        up_with_the_agents_answer(
+            &rig,
+            &gw,
+            &profile,
+            VPNC_PASSWORD,
+            "Xauth password",
+            "vpnc2",
+        )
+        .await;
         drop(gw);
     })
     .await
