@@ -57,6 +57,10 @@ pub(super) struct VpnRun {
     ip: ProfileIp,
     /// Reconnections after the server was lost (see `reconnect.rs`).
     reconnect: reconnect::Reconnect,
+    /// DeactivateConnection calls answered once the connection is gone.
+    down_waiters: Vec<oneshot::Sender<Result<(), Error>>>,
+    /// Activations of the same profile that wait for it to be gone.
+    after_down: Vec<super::handle::Request>,
 }
 
 impl Manager {
@@ -159,6 +163,8 @@ impl Manager {
                 reconnect: reconnect::Reconnect::new(crate::vpn::reconnect_timeout(
                     &profile.vpn_data(),
                 )),
+                down_waiters: Vec::new(),
+                after_down: Vec::new(),
             },
         );
         // As NetworkManager: the object appears, then goes to activating.

@@ -67,6 +67,9 @@ enum Later {
     /// A request put off until /run/netns was prepared (off the manager's
     /// task: that may wait for iproute2's lock).
     Prepared(Request),
+    /// An activation that waited for the deactivation of the same
+    /// profile's previous one, which is gone now.
+    AfterDown(Request),
     /// Look again at a /run/netns entry that was not a mounted namespace yet.
     Adopt(String, usize),
     /// A link that appeared while a device of the same name existed elsewhere:
@@ -303,6 +306,7 @@ impl Manager {
                 Some(ev) = dir_events.recv() => self.on_dir_event(ev, 0).await,
                 Some(l) = later.recv() => match l {
                     Later::Prepared(req) => self.handle(req, false).await,
+                    Later::AfterDown(req) => self.handle(req, true).await,
                     Later::Adopt(name, attempt) => self.on_dir_event(DirEvent::Appeared(name), attempt).await,
                     Later::Link(ns, link) => self.link_retry(ns, link).await,
                     Later::ExpireMove(device, seq) => self.expire_move(device, seq).await,
@@ -402,13 +406,30 @@ impl Manager {
                 caller,
                 reply,
             } => {
+                // The profile's previous activation is going down (its
+                // client being stopped): this one waits until it is gone,
+                // rather than fail ConnectionAlreadyActive.
+                if let Some(n) = self.going_down(profile) {
+                    let req = Request::Activate {
+                        profile,
+                        ns,
+                        caller,
+                        reply,
+                    };
+                    return self.after_down(n, req);
+                }
                 let r = self.activate(profile, ns, caller).await;
                 let _ = reply.send(r);
             }
-            Request::Deactivate { active, reply } => {
-                let r = self.deactivate(active).await;
-                let _ = reply.send(r);
-            }
+            Request::Deactivate { active, reply } => match self.deactivate(active).await {
+                // Answered once the connection is gone (its client ended,
+                // its tunnel, DNS and namespace removed): the caller may
+                // activate the profile again at once.
+                Ok(()) => self.when_down(active, reply),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
             Request::Profile { op, reply } => {
                 let r = self.profile_op(op).await;
                 let _ = reply.send(r);
