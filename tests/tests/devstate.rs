@@ -1,15 +1,20 @@
 //! Device.State as NetworkManager's NMDeviceState with the kernel's
-//! operstate beside it (issue 15, item 7), and the Internal device signals
-//! as the prototype meant them.
+//! operstate beside it (issue 15, item 7), the Internal device signals as
+//! the prototype meant them, DependencyFailed (item 6), and active
+//! connections leaving the bus and every namespace's list when they end.
 //!
 //! iproute2 is the observer of the devices; real traffic crosses the
-//! uplink (ping to the `wan` stand-in).
+//! uplink (ping to the `wan` stand-in); the VPN is WireGuard against the
+//! real peer of netnsd_tests::vpnpeers.
 
 use std::time::Duration;
 
-use netnsd_api::state::device as ds;
+use netnsd_api::state::{active, device as ds, reason};
+use netnsd_tests::openvpn::*;
+use netnsd_tests::vpnpeers::*;
 use netnsd_tests::wan::*;
 use netnsd_tests::*;
+use zbus::proxy::CacheProperties;
 
 /// Every signal named `member` of NetNsInstance, from any namespace, as
 /// (namespace path, device path).
@@ -160,6 +165,226 @@ async fn an_uplink_carrying_traffic_is_activated_and_its_operstate_up() {
 
         remove(&conn, "ds-up").await;
         assert_nothing_left(&wan.keep()).await;
+    })
+    .await
+}
+
+/// A WireGuard keyfile with made-up keys and `connection_extra` lines:
+/// enough to be activated (DependencyFailed comes before any packet).
+fn wg_keyfile(id: &str, uuid: &str, connection_extra: &[&str]) -> String {
+    let (private, _) = wg_keypair();
+    let (_, peer_public) = wg_keypair();
+    format!(
+        "[connection]\nid={id}\nuuid={uuid}\ntype=wireguard\nautoconnect=false\n{}\n\n\
+         [wireguard]\nprivate-key={private}\n\n\
+         [wireguard-peer.{peer_public}]\nendpoint={WAN_V4}:51820\nallowed-ips=0.0.0.0/0;\n\n\
+         [ipv4]\naddress1=10.67.0.2/24\nmethod=manual\n\n[ipv6]\nmethod=disabled\n",
+        connection_extra.join("\n")
+    )
+}
+
+/// ActivateConnection in a namespace whose uplink is gone (its uplink0
+/// deleted behind the daemon's back) is the prototype's DependencyFailed,
+/// naming what is missing, as the prototype refused an activation whose
+/// master device was not available: no active connection appears, no
+/// isolated namespace is made, nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activating_where_the_uplink_is_gone_is_dependency_failed() {
+    let _env = TestEnv::new();
+    timed(async {
+        let wan = Wan::start().await;
+        let uuid = new_uuid();
+        install_keyfile_text(
+            "ds-dep-wg",
+            &wg_keyfile(
+                "ds-dep-wg",
+                &uuid,
+                &["netns-isolate=true", "netns-name=ds-dep-vpn"],
+            ),
+        );
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = settings_proxy(&conn)
+            .await
+            .get_connection_by_uuid(&uuid)
+            .await
+            .unwrap_or_else(|e| panic!("no profile {uuid}: {e:?}"))
+            .to_string();
+        let ns = add_veth_ns(&conn, "ds-dep").await;
+        wait_device(&conn, &ns, "uplink0").await;
+        ip_ns("ds-dep", &["link", "del", "uplink0"]).await.ok();
+        wait_device_gone(&conn, &ns, "uplink0").await;
+
+        let r = ns_connections(&conn, &ns)
+            .await
+            .activate_connection(&op(&path), &op("/"), &op("/"))
+            .await;
+        let (name, message) = err_name(r);
+        assert_eq!(name, "DependencyFailed", "{message}");
+        assert!(
+            message.contains("uplink0") && message.contains("ds-dep"),
+            "{message}"
+        );
+        for ns_path in [&ns, &namespace_path(0)] {
+            let listed = ns_connections(&conn, ns_path)
+                .await
+                .active_connections()
+                .await
+                .unwrap();
+            assert!(listed.is_empty(), "{ns_path}: {listed:?}");
+        }
+        let objects = object_manager(&conn)
+            .await
+            .get_managed_objects()
+            .await
+            .unwrap();
+        assert!(
+            !objects
+                .keys()
+                .any(|p| p.as_str().starts_with(netnsd_api::ACTIVE_PATH_PREFIX)),
+            "an active connection object: {:?}",
+            objects.keys().collect::<Vec<_>>()
+        );
+        assert!(!run_netns_entries().contains(&"ds-dep-vpn".to_owned()));
+
+        remove(&conn, "ds-dep").await;
+        assert_nothing_left(&wan.keep()).await;
+    })
+    .await
+}
+
+/// How a test's VPN connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Deactivated,
+    ClientEnded,
+    NamespaceRemoved,
+}
+
+/// A VPN's active connection leaves the bus (InterfacesRemoved) and the
+/// ActiveConnections of both its namespaces, as read and as announced
+/// (a client's cached copy), after DeactivateConnection and after its
+/// client ends on its own, also when its isolated namespace is persistent
+/// and stays; when that namespace is removed under it, the connection
+/// fails with reason dependency-failed and goes the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ended_vpn_leaves_the_bus_and_the_lists_of_both_namespaces() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let peer = WgPeer::start(&rig).await;
+        let uuid = new_uuid();
+        install_keyfile_text(
+            "ds-keep-wg",
+            &peer.keyfile(
+                "ds-keep-wg",
+                &uuid,
+                &[
+                    "netns-isolate=true",
+                    "netns-name=ds-keep",
+                    "netns-persistent=true",
+                ],
+            ),
+        );
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = settings_proxy(&conn)
+            .await
+            .get_connection_by_uuid(&uuid)
+            .await
+            .unwrap_or_else(|e| panic!("no profile {uuid}: {e:?}"))
+            .to_string();
+        let cached = |ns: String| {
+            let conn = conn.clone();
+            async move {
+                NetNsConnectionsProxy::builder(&conn)
+                    .path(ns)
+                    .cache_properties(CacheProperties::Yes)
+                    .build()
+                    .await
+                    .unwrap()
+            }
+        };
+        let root = cached(namespace_path(0)).await;
+        let mut removed = object_manager(&conn)
+            .await
+            .receive_interfaces_removed()
+            .await
+            .unwrap();
+        let mut log = StateLog::new(&conn).await;
+        for end in [End::Deactivated, End::ClientEnded, End::NamespaceRemoved] {
+            let ac = activate_until_up(&conn, &mut log, &path).await;
+            let keep = wait_ns_on_bus(&conn, "ds-keep", Duration::from_secs(5)).await;
+            let isolated = cached(keep.clone()).await;
+            let mut lists = vec![(&root, namespace_path(0)), (&isolated, keep.clone())];
+            let has = |l: Option<Vec<zbus::wire::OwnedObjectPath>>| {
+                l.is_some_and(|l| l.iter().any(|p| p.as_str() == ac))
+            };
+            for (proxy, ns) in &lists {
+                wait_for(Duration::from_secs(5), &format!("{ac} in {ns}"), || {
+                    let got = has(proxy.cached_active_connections().ok().flatten());
+                    async move { got.then_some(()) }
+                })
+                .await;
+            }
+            let why = match end {
+                End::Deactivated => {
+                    deactivate_until_down(&conn, &mut log, &ac).await;
+                    reason::USER_DISCONNECTED
+                }
+                End::ClientEnded => {
+                    let tuns = links_of_kinds("ds-keep", &["wireguard"]).await;
+                    if let Some(tun) = tuns.first() {
+                        ip_ns("ds-keep", &["link", "del", tun]).await.ok();
+                    } else {
+                        let clients = peer.client_processes();
+                        assert_eq!(clients.len(), 1, "one wireguard-go: {clients:?}");
+                        nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(clients[0].0 as i32),
+                            nix::sys::signal::Signal::SIGKILL,
+                        )
+                        .unwrap();
+                    }
+                    reason::SERVICE_STOPPED
+                }
+                End::NamespaceRemoved => {
+                    remove(&conn, "ds-keep").await;
+                    lists.truncate(1);
+                    reason::DEPENDENCY_FAILED
+                }
+            };
+            log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
+            let last = log.states(&ac, Sig::State).last().copied();
+            assert_eq!(
+                last,
+                Some((active::DEACTIVATED, why)),
+                "{end:?}: {}",
+                log.describe()
+            );
+            next_matching(&mut removed, &format!("InterfacesRemoved({ac})"), |s| {
+                let args = s.args().ok()?;
+                (args.object_path().as_str() == ac).then_some(())
+            })
+            .await;
+            for (proxy, ns) in &lists {
+                wait_for(
+                    Duration::from_secs(5),
+                    &format!("{ns}'s ActiveConnections, as announced, without {ac} ({end:?})"),
+                    || {
+                        let got = has(proxy.cached_active_connections().ok().flatten());
+                        async move { (!got).then_some(()) }
+                    },
+                )
+                .await;
+                let now = ns_connections(&conn, ns)
+                    .await
+                    .active_connections()
+                    .await
+                    .unwrap();
+                assert!(!has(Some(now.clone())), "{ns} lists {ac}: {now:?}");
+            }
+        }
+        assert_nothing_left(&rig.keep().pid(peer.pid())).await;
     })
     .await
 }

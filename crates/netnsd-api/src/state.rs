@@ -60,6 +60,9 @@ pub mod reason {
     pub const NO_SECRETS: u32 = 9;
     pub const LOGIN_FAILED: u32 = 10;
     pub const CONNECTION_REMOVED: u32 = 11;
+    /// NetworkManager's NM_ACTIVE_CONNECTION_STATE_REASON_DEPENDENCY_FAILED:
+    /// the namespace the connection runs from (or is isolated in) went away.
+    pub const DEPENDENCY_FAILED: u32 = 12;
 
     pub fn name(r: u32) -> &'static str {
         match r {
@@ -74,6 +77,7 @@ pub mod reason {
             NO_SECRETS => "no-secrets",
             LOGIN_FAILED => "login-failed",
             CONNECTION_REMOVED => "connection-removed",
+            DEPENDENCY_FAILED => "dependency-failed",
             _ => "unknown",
         }
     }

@@ -181,8 +181,11 @@ impl Manager {
                 e.message()
             );
             if !self.runs.contains_key(&n) {
-                self.end_unlaunched(n, vs::FAILED, reason::SERVICE_START_FAILED)
-                    .await;
+                let why = match e {
+                    Error::DependencyFailed(_) => reason::DEPENDENCY_FAILED,
+                    _ => reason::SERVICE_START_FAILED,
+                };
+                self.end_unlaunched(n, vs::FAILED, why).await;
             }
         }
     }
