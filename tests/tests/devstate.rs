@@ -286,7 +286,7 @@ async fn an_ended_vpn_leaves_the_bus_and_the_lists_of_both_namespaces() {
                 ],
             ),
         );
-        let _daemon = Daemon::start().await;
+        let daemon = Daemon::start().await;
         let conn = system_conn().await;
         let path = settings_proxy(&conn)
             .await
@@ -337,6 +337,7 @@ async fn an_ended_vpn_leaves_the_bus_and_the_lists_of_both_namespaces() {
                     if let Some(tun) = tuns.first() {
                         ip_ns("ds-keep", &["link", "del", tun]).await.ok();
                     } else {
+                        // wireguard-go's end is logged as WireGuard's.
                         let clients = peer.client_processes();
                         assert_eq!(clients.len(), 1, "one wireguard-go: {clients:?}");
                         nix::sys::signal::kill(
@@ -361,6 +362,13 @@ async fn an_ended_vpn_leaves_the_bus_and_the_lists_of_both_namespaces() {
                 "{end:?}: {}",
                 log.describe()
             );
+            if end == End::ClientEnded && !kernel_has_wireguard().await {
+                let text = daemon.log_text();
+                assert!(
+                    text.contains("WireGuard ended") && !text.contains("openvpn ended"),
+                    "the client's end logged with its type:\n{text}"
+                );
+            }
             next_matching(&mut removed, &format!("InterfacesRemoved({ac})"), |s| {
                 let args = s.args().ok()?;
                 (args.object_path().as_str() == ac).then_some(())
