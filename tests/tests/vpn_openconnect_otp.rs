@@ -243,7 +243,7 @@ async fn otp_code_from_the_agent_brings_openconnect_up() {
         );
         let vs: Vec<u32> = log.states(&ac, Sig::Vpn).iter().map(|s| s.0).collect();
         assert!(
-            in_order(&vs, &[vpn::NEED_AUTH, vpn::CONNECT, vpn::ACTIVATED]),
+            in_order(&vs, &[vpn::NEED_AUTH, vpn::CONNECT, vpn::IP_CONFIG_GET]),
             "{}",
             log.describe()
         );
