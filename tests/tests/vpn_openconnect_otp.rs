@@ -69,7 +69,8 @@ async fn gateway(rig: &OpenVpnRig, otp: bool, groups: bool) -> OcServer {
     oc
 }
 
-/// The agent: AGENT IDENTIFIER LOG USER PASSWORD CODE GROUP. It answers
+/// The agent: AGENT IDENTIFIER LOG USER CODE GROUP KEY, the password on
+/// its stdin (never on a command line: the test looks there). It answers
 /// the field its first hint names: the user, the group, the password, or
 /// (the form's message says OTP) CODE (`totp`: the current code). Every
 /// call is logged as `GetSecrets KEY FLAGS HINT|HINT…`.
@@ -77,7 +78,8 @@ const AGENT_PY: &str = r#"
 import sys, subprocess, dbus, dbus.service, dbus.mainloop.glib
 from gi.repository import GLib
 
-ident, log, user, password, code, group, key = sys.argv[1:8]
+ident, log, user, code, group, key = sys.argv[1:7]
+password = sys.stdin.readline().strip()
 IFACE = 'net.netnsd.Netns1.SecretAgent'
 
 def note(s):
@@ -155,14 +157,20 @@ impl FormAgent {
                 "test.form-agent".into(),
                 log.display().to_string(),
                 OC_USER.into(),
-                OC_PASSWORD.into(),
                 code.into(),
                 group.into(),
                 OTP_KEY.into(),
             ])
+            .stdin(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("start the agent");
+        let mut child = child;
+        let mut input = child.stdin.take().unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut input, format!("{OC_PASSWORD}\n").as_bytes())
+            .await
+            .unwrap();
+        drop(input);
         let a = FormAgent { child, log };
         let log = a.log.clone();
         wait_for(Duration::from_secs(10), "the agent registered", || {
