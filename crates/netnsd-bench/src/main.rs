@@ -289,7 +289,15 @@ async fn run(args: Args) -> Result<(), String> {
             Phase::Recipe => run_recipe(&args, &mut report).await?,
             Phase::Floor => run_floor(&args, &mut report).await?,
             Phase::Vpn => {
-                report.vpn = Some(vpn::run(&args.netnsd, &args.daemon_log, args.vpn_reps).await?)
+                report.vpn = Some(
+                    vpn::run(
+                        &args.netnsd,
+                        &args.rust_log,
+                        &args.daemon_log,
+                        args.vpn_reps,
+                    )
+                    .await?,
+                )
             }
         }
     }

@@ -165,7 +165,12 @@ impl VpnFigures {
 }
 
 /// Runs both ways `reps` times each (after one untimed warm-up each).
-pub async fn run(netnsd: &Path, log: &Path, reps: usize) -> Result<VpnFigures, String> {
+pub async fn run(
+    netnsd: &Path,
+    rust_log: &str,
+    log: &Path,
+    reps: usize,
+) -> Result<VpnFigures, String> {
     eprintln!("bench: vpn: starting the OpenVPN rig");
     let rig = OpenVpnRig::start().await;
     let mut out = VpnFigures {
@@ -173,7 +178,9 @@ pub async fn run(netnsd: &Path, log: &Path, reps: usize) -> Result<VpnFigures, S
         ..VpnFigures::default()
     };
     let r = async {
-        let d = Daemon::start(netnsd, "netnsd=info,netnsd::openvpn=debug", &[], log).await?;
+        // The client's lines, with their times, are the daemon's debug log.
+        let rust_log = format!("{rust_log},netnsd::openvpn=debug");
+        let d = Daemon::start(netnsd, &rust_log, &[], log).await?;
         let r = with_netnsd(&rig, log, reps, &mut out).await;
         let r = r.map_err(|e| format!("{e}\n{}", d.log_tail(30)));
         let stopped = d.stop().await;
