@@ -213,7 +213,7 @@ impl Report {
         }
         if let Some((measured, met)) = self.vpn.as_ref().and_then(|v| v.target()) {
             t.push(Target {
-                what: "VPN: netnsd's part beyond the client's own connect time at most 15 ms (p50)",
+                what: "VPN: netnsd's part beyond the client's own connect time (and the fetch's) at most 15 ms (p50)",
                 measured,
                 met: Some(met),
             });
@@ -611,7 +611,9 @@ impl Report {
                  by name from inside its namespace, {} repetitions each way after one untimed; \
                  p50 (p99). The client's own connect time: openvpn's first output line to its \
                  \"Initialization Sequence Completed\", each line timed as it arrived; beyond \
-                 it: the total minus that, per repetition (crates/netnsd-bench/src/vpn.rs).\n",
+                 it: the total minus that, per repetition; the fetch alone: the same curl once more right \
+                 after, the VPN up; beyond, less the fetch: what is left per repetition — for netnsd, \
+                 its own part (crates/netnsd-bench/src/vpn.rs).\n",
                 v.repetitions
             );
             s.push_str(&v.table());
