@@ -10,6 +10,7 @@
 //! teardown) is in `connections/active.rs`.
 
 mod active;
+mod depend;
 mod reconnect;
 
 use std::collections::HashMap;
@@ -77,6 +78,7 @@ impl Manager {
     ) -> Result<OwnedObjectPath, Error> {
         let profile = self.inactive_profile(profile_number)?;
         let vpn = crate::vpn::lookup(&profile)?;
+        self.dependencies(uplink_ns)?;
         self.isolation(&profile)?;
         if let Some(wanted) = vpn.secrets_wanted(&profile) {
             return self
@@ -113,6 +115,8 @@ impl Manager {
         vpn: &'static dyn VpnType,
         fresh: bool,
     ) -> Result<OwnedObjectPath, Error> {
+        // Checked again: secrets may have been waited for since.
+        self.dependencies(uplink_ns)?;
         let isolate = self.isolation(&profile)?;
         let at = launch::Activation::new(&self.state_dir, number)?;
         vpn.validate(&profile)?;
@@ -647,7 +651,8 @@ impl Manager {
                 active = n,
                 status,
                 reason = reason::name(why),
-                "openvpn ended: {}",
+                "{} ended: {}",
+                run.vpn.name(),
                 log.last().cloned().unwrap_or_default()
             );
             run.ending = Some(why);

@@ -15,6 +15,7 @@ mod dns;
 mod forked;
 mod forwards;
 mod handle;
+mod login;
 mod mss;
 mod namespaces;
 mod nat;
@@ -118,6 +119,11 @@ enum Later {
     ForgetActive(u32),
     /// The secret agents answered a waiting activation (issue 14).
     Secrets(u32, Result<crate::settings::DbusSettings, String>),
+    /// A waiting activation's login ended (`VpnType::login`).
+    LoggedIn(
+        u32,
+        Result<std::collections::BTreeMap<String, String>, crate::vpn::oclogin::Failed>,
+    ),
     /// A DHCP client reports: namespace, client generation, report.
     Dhcp(u32, u64, crate::dhcp::Report),
 }
@@ -333,6 +339,7 @@ impl Manager {
                     }
                     Later::ConnectTimeout(n) => self.connect_timeout(n).await,
                     Later::Secrets(n, r) => self.secrets_answered(n, r).await,
+                    Later::LoggedIn(n, r) => self.logged_in(n, r).await,
                     Later::VpnProgress(n, p) => self.vpn_progress(n, p).await,
                     Later::ReconnectTimeout(n, r) => self.reconnect_timeout(n, r).await,
                     Later::ForgetActive(n) => self.forget_active(n).await,

@@ -312,6 +312,8 @@ impl Manager {
         self.dns.forget(ns.number);
         let changes = self.namespaces.remove(ns.number);
         self.publish(changes).await;
+        // Last: their teardown then leaves the gone namespace alone.
+        self.namespace_gone(ns.number).await;
     }
 }
 
