@@ -5,6 +5,15 @@
 //! reads), its configuration, state and run files in the sandbox's tmpfs
 //! and overlays. Used to make profiles as NetworkManager writes them
 //! (`nmcli connection import`/`add`) and to run it beside netnsd.
+//!
+//! NetworkManager's platform uses udev only where /sys is writable (and it
+//! runs in the initial network namespace: libnm-platform's
+//! `nm_linux_platform_new`); with udev it waits for udev to "initialize"
+//! every link before managing it, and the sandbox has no udev, so it
+//! manages nothing there. With a read-only /sys (as in a container) it
+//! takes every link as initialized at once. [`RealNm::start_managing`]
+//! starts it so: in a mount namespace of its own in which /sys is remounted
+//! read-only (nothing else changes; the test's /sys stays writable).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -36,6 +45,17 @@ impl RealNm {
     /// and `conf_d` (if given) as its conf.d directory; waits until nmcli
     /// gets an answer from it.
     pub async fn start_with(extra: &str, conf_d: Option<&Path>) -> RealNm {
+        RealNm::spawn(extra, conf_d, false).await
+    }
+
+    /// As [`RealNm::start_with`], but NetworkManager sees /sys read-only
+    /// (its own mount namespace) and so does without udev: it manages the
+    /// devices its configuration does not leave unmanaged.
+    pub async fn start_managing(extra: &str, conf_d: Option<&Path>) -> RealNm {
+        RealNm::spawn(extra, conf_d, true).await
+    }
+
+    async fn spawn(extra: &str, conf_d: Option<&Path>, sys_read_only: bool) -> RealNm {
         std::fs::create_dir_all(NM_RIG_DIR).unwrap();
         let dir = Path::new(NM_RIG_DIR);
         // Profiles left by an earlier test of this sandbox go.
@@ -59,7 +79,16 @@ impl RealNm {
         let conf_d = conf_d.unwrap_or(&empty);
         let log = dir.join("NetworkManager.log");
         let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(NETWORKMANAGER_BIN)
+        let mut cmd = Command::new(NETWORKMANAGER_BIN);
+        if sys_read_only {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: between fork and exec only unshare(2) and mount(2)
+            // run, with strings made before the fork.
+            unsafe {
+                cmd.pre_exec(sys_read_only_in_own_mount_ns);
+            }
+        }
+        let child = cmd
             .args(["--no-daemon", "--debug"])
             .arg(format!("--config={}", conf.display()))
             .arg(format!("--config-dir={}", conf_d.display()))
@@ -130,6 +159,41 @@ impl RealNm {
 
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+}
+
+/// In the child, before exec: a mount namespace of its own (mounts
+/// private to it), /sys in it remounted read-only.
+fn sys_read_only_in_own_mount_ns() -> std::io::Result<()> {
+    let check = |r: libc::c_int| {
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    };
+    // SAFETY: plain syscalls with NUL-terminated literals.
+    unsafe {
+        check(libc::unshare(libc::CLONE_NEWNS))?;
+        check(libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        ))?;
+        check(libc::mount(
+            std::ptr::null(),
+            c"/sys".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REMOUNT
+                | libc::MS_BIND
+                | libc::MS_RDONLY
+                | libc::MS_NOSUID
+                | libc::MS_NODEV
+                | libc::MS_NOEXEC,
+            std::ptr::null(),
+        ))
     }
 }
 
