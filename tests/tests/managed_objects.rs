@@ -123,7 +123,10 @@ async fn managed_objects_equal_every_objects_get_all() {
         .await
         .expect("a namespace with DNS only");
         for args in [
-            &["-n", "om-plain", "link", "add", "om-dummy", "type", "dummy"][..],
+            &[
+                "-n", "om-plain", "link", "add", "om-dummy", "type", "veth", "peer", "name",
+                "om-peer",
+            ][..],
             &[
                 "-n",
                 "om-plain",
