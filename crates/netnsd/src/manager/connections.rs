@@ -10,6 +10,7 @@
 //! teardown) is in `connections/active.rs`.
 
 mod active;
+mod depend;
 mod reconnect;
 
 use std::collections::HashMap;
@@ -57,6 +58,10 @@ pub(super) struct VpnRun {
     ip: ProfileIp,
     /// Reconnections after the server was lost (see `reconnect.rs`).
     reconnect: reconnect::Reconnect,
+    /// DeactivateConnection calls answered once the connection is gone.
+    down_waiters: Vec<oneshot::Sender<Result<(), Error>>>,
+    /// Activations of the same profile that wait for it to be gone.
+    after_down: Vec<super::handle::Request>,
 }
 
 impl Manager {
@@ -73,6 +78,7 @@ impl Manager {
     ) -> Result<OwnedObjectPath, Error> {
         let profile = self.inactive_profile(profile_number)?;
         let vpn = crate::vpn::lookup(&profile)?;
+        self.dependencies(uplink_ns)?;
         self.isolation(&profile)?;
         if let Some(wanted) = vpn.secrets_wanted(&profile) {
             return self
@@ -109,6 +115,8 @@ impl Manager {
         vpn: &'static dyn VpnType,
         fresh: bool,
     ) -> Result<OwnedObjectPath, Error> {
+        // Checked again: secrets may have been waited for since.
+        self.dependencies(uplink_ns)?;
         let isolate = self.isolation(&profile)?;
         let at = launch::Activation::new(&self.state_dir, number)?;
         vpn.validate(&profile)?;
@@ -159,6 +167,8 @@ impl Manager {
                 reconnect: reconnect::Reconnect::new(crate::vpn::reconnect_timeout(
                     &profile.vpn_data(),
                 )),
+                down_waiters: Vec::new(),
+                after_down: Vec::new(),
             },
         );
         // As NetworkManager: the object appears, then goes to activating.
@@ -641,7 +651,8 @@ impl Manager {
                 active = n,
                 status,
                 reason = reason::name(why),
-                "openvpn ended: {}",
+                "{} ended: {}",
+                run.vpn.name(),
                 log.last().cloned().unwrap_or_default()
             );
             run.ending = Some(why);
