@@ -12,7 +12,7 @@ use crate::*;
 const DIR: &str = "/run/netnsd-tests-secret-agent";
 
 /// The scripted agent: AGENT IDENTIFIER MODE LOG. MODE is `answer:VALUE`
-/// (every hinted key gets VALUE), `refuse` (UserCanceled) or `hang` (no
+/// (every hinted key gets VALUE, but for the `x-vpn-message:` hint), `refuse` (UserCanceled) or `hang` (no
 /// answer until CancelGetSecrets). Every call is appended to LOG.
 pub const AGENT_PY: &str = r#"
 import sys, dbus, dbus.service, dbus.mainloop.glib
@@ -38,7 +38,10 @@ class Agent(dbus.service.Object):
                                             ','.join(hints), flags))
         if mode.startswith('answer:'):
             value = mode[len('answer:'):]
-            secrets = dbus.Dictionary({h: value for h in hints}, signature='ss')
+            # As NetworkManager's agents: the message hint is shown, not answered.
+            secrets = dbus.Dictionary({h: value for h in hints
+                                       if not h.startswith('x-vpn-message:')},
+                                      signature='ss')
             ok({setting: {'secrets': secrets}})
         elif mode == 'refuse':
             err(UserCanceled('the user said no'))

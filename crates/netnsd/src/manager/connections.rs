@@ -49,7 +49,7 @@ pub(super) struct VpnRun {
     _helper: launch::Helper,
     log: launch::Log,
     /// The end was asked for (user, failure): its reason.
-    ending: Option<u32>,
+    pub(super) ending: Option<u32>,
     /// A kernel tunnel (WireGuard's): the tunnel is a link the daemon
     /// made (no client process), deleted when the connection ends.
     kernel_link: bool,
@@ -57,6 +57,11 @@ pub(super) struct VpnRun {
     ip: ProfileIp,
     /// Reconnections after the server was lost (see `reconnect.rs`).
     reconnect: reconnect::Reconnect,
+    /// Who activated: their agents answer a plugin's requests.
+    pub(super) caller: super::Caller,
+    /// A plugin's request for secrets being answered by the agents
+    /// (`plugin_secrets.rs`).
+    pub(super) asking: Option<tokio::task::AbortHandle>,
 }
 
 impl Manager {
@@ -80,8 +85,16 @@ impl Manager {
                 .await;
         }
         let number = self.actives.next_number();
-        self.launch(number, profile_number, uplink_ns, profile, vpn, true)
-            .await
+        self.launch(
+            number,
+            profile_number,
+            uplink_ns,
+            profile,
+            vpn,
+            true,
+            caller,
+        )
+        .await
     }
 
     /// Launches activation `n`, published already (it waited for its
@@ -93,8 +106,9 @@ impl Manager {
         uplink_ns: u32,
         profile: Profile,
         vpn: &'static dyn VpnType,
+        caller: super::Caller,
     ) -> Result<OwnedObjectPath, Error> {
-        self.launch(n, profile_number, uplink_ns, profile, vpn, false)
+        self.launch(n, profile_number, uplink_ns, profile, vpn, false, caller)
             .await
     }
 
@@ -108,6 +122,7 @@ impl Manager {
         profile: Profile,
         vpn: &'static dyn VpnType,
         fresh: bool,
+        caller: super::Caller,
     ) -> Result<OwnedObjectPath, Error> {
         let isolate = self.isolation(&profile)?;
         let at = launch::Activation::new(&self.state_dir, number)?;
@@ -159,6 +174,8 @@ impl Manager {
                 reconnect: reconnect::Reconnect::new(crate::vpn::reconnect_timeout(
                     &profile.vpn_data(),
                 )),
+                caller,
+                asking: None,
             },
         );
         // As NetworkManager: the object appears, then goes to activating.
@@ -399,6 +416,11 @@ impl Manager {
         env: Result<HashMap<String, String>, Error>,
         reply: oneshot::Sender<String>,
     ) {
+        if let Ok(e) = &env
+            && let Some(ask) = crate::vpn::plugin::ask::Ask::from_message(e)
+        {
+            return self.plugin_asks(n, ask, reply).await;
+        }
         let Some(run) = self.runs.get_mut(&n) else {
             let _ = reply.send("no such activation".into());
             return;

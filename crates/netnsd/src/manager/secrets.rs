@@ -82,6 +82,7 @@ pub(super) struct Pending {
     uplink_ns: u32,
     vpn: &'static dyn VpnType,
     wanted: Wanted,
+    caller: Caller,
     task: tokio::task::AbortHandle,
 }
 
@@ -128,7 +129,7 @@ impl Manager {
         self.transition(number, None, Some(vs::NEED_AUTH), reason::NONE)
             .await;
         let req = SecretRequest {
-            caller,
+            caller: caller.clone(),
             connection: profile.to_dbus(false),
             connection_path: OwnedObjectPath::try_from(connection_path(profile_number))
                 .expect("a valid object path"),
@@ -151,6 +152,7 @@ impl Manager {
                 uplink_ns,
                 vpn,
                 wanted,
+                caller,
                 task: task.abort_handle(),
             },
         );
@@ -172,7 +174,7 @@ impl Manager {
         };
         tracing::info!(active = n, "the secrets came: launching");
         if let Err(e) = self
-            .launch_active(n, p.profile_number, p.uplink_ns, profile, p.vpn)
+            .launch_active(n, p.profile_number, p.uplink_ns, profile, p.vpn, p.caller)
             .await
         {
             tracing::warn!(

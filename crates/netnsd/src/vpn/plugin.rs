@@ -13,6 +13,7 @@
 //! the isolated namespace and configures it there. The host is the process
 //! the journal records; the plugin dies with it (PR_SET_PDEATHSIG).
 
+pub mod ask;
 pub mod host;
 
 use std::collections::{BTreeMap, HashMap};
