@@ -11,7 +11,8 @@ use crate::*;
 
 const DIR: &str = "/run/netnsd-tests-secret-agent";
 
-/// The scripted agent: AGENT IDENTIFIER MODE LOG. MODE is `answer:VALUE`
+/// The scripted agent: AGENT IDENTIFIER MODE LOG [CAPABILITIES] (with
+/// CAPABILITIES it registers with RegisterWithCapabilities). MODE is `answer:VALUE`
 /// (every hinted key gets VALUE, but for the `x-vpn-message:` hint), `refuse` (UserCanceled) or `hang` (no
 /// answer until CancelGetSecrets). Every call is appended to LOG.
 pub const AGENT_PY: &str = r#"
@@ -19,6 +20,7 @@ import sys, dbus, dbus.service, dbus.mainloop.glib
 from gi.repository import GLib
 
 ident, mode, log = sys.argv[1:4]
+caps = int(sys.argv[4]) if len(sys.argv) > 4 else None
 IFACE = 'net.netnsd.Netns1.SecretAgent'
 
 def note(s):
@@ -68,7 +70,11 @@ bus = dbus.SystemBus()
 agent = Agent(bus, '/net/netnsd/Netns1/SecretAgent')
 mgr = bus.get_object('net.netnsd.Netns1', '/net/netnsd/Netns1/AgentManager')
 try:
-    mgr.Register(ident, dbus_interface='net.netnsd.Netns1.AgentManager')
+    if caps is None:
+        mgr.Register(ident, dbus_interface='net.netnsd.Netns1.AgentManager')
+    else:
+        mgr.RegisterWithCapabilities(ident, dbus.UInt32(caps),
+                                     dbus_interface='net.netnsd.Netns1.AgentManager')
 except dbus.DBusException as e:
     note('register-failed %s' % e.get_dbus_name())
     sys.exit(3)
@@ -86,6 +92,17 @@ impl ScriptedAgent {
     /// Starts the agent as `uid` under `identifier` in `mode` (see
     /// [`AGENT_PY`]) and waits until it registered.
     pub async fn start(uid: u32, identifier: &str, mode: &str) -> ScriptedAgent {
+        Self::start_with(uid, identifier, mode, None).await
+    }
+
+    /// As [`start`](Self::start), registered with RegisterWithCapabilities
+    /// when `capabilities` is given (1: NetworkManager's VPN hints).
+    pub async fn start_with(
+        uid: u32,
+        identifier: &str,
+        mode: &str,
+        capabilities: Option<u32>,
+    ) -> ScriptedAgent {
         std::fs::create_dir_all(DIR).unwrap();
         let script = Path::new(DIR).join("agent.py");
         std::fs::write(&script, AGENT_PY).unwrap();
@@ -107,6 +124,7 @@ impl ScriptedAgent {
                 mode.into(),
                 log.display().to_string(),
             ])
+            .args(capabilities.map(|c| c.to_string()))
             .kill_on_drop(true)
             .spawn()
             .expect("start the scripted agent");

@@ -409,10 +409,30 @@ async fn up_with_the_agents_answer(
     asked: &str,
     ns: &str,
 ) {
+    up_with_an_agent(rig, gw, profile, answer, asked, ns, None).await
+}
+
+/// [`up_with_the_agents_answer`] with an agent registered with these
+/// capabilities.
+async fn up_with_an_agent(
+    rig: &OpenVpnRig,
+    gw: &StrongSwanGw,
+    profile: &VpnProfile,
+    answer: &str,
+    asked: &str,
+    ns: &str,
+    capabilities: Option<u32>,
+) {
     let daemon = Daemon::start().await;
     let conn = system_conn().await;
     let path = add_connection(&conn, profile).await;
-    let agent = ScriptedAgent::start(ADMIN_UID, "test.plugin", &format!("answer:{answer}")).await;
+    let agent = ScriptedAgent::start_with(
+        ADMIN_UID,
+        "test.plugin",
+        &format!("answer:{answer}"),
+        capabilities,
+    )
+    .await;
     let mut log = StateLog::new(&conn).await;
     let ac = activate_with_agent(&mut log, &path, &agent, &daemon).await;
     let calls = agent.calls();
@@ -585,13 +605,14 @@ async fn vpnc_secrets_required_asks_the_users_agent_with_the_message() {
             .data("Xauth password-flags", "4")
             .isolated("vpnc3");
         profile.secrets.remove("Xauth password");
-        up_with_the_agents_answer(
+        up_with_an_agent(
             &rig,
             &gw,
             &profile,
             VPNC_PASSWORD,
             "Xauth password,x-vpn-message:Enter password for ",
             "vpnc3",
+            Some(VPN_HINTS),
         )
         .await;
         drop(gw);
@@ -617,7 +638,8 @@ async fn vpnc_secrets_required_refused_is_no_secrets_and_leaves_nothing() {
         let daemon = Daemon::start().await;
         let conn = system_conn().await;
         let path = add_connection(&conn, &profile).await;
-        let agent = ScriptedAgent::start(ADMIN_UID, "test.plugin", "refuse").await;
+        let agent =
+            ScriptedAgent::start_with(ADMIN_UID, "test.plugin", "refuse", Some(VPN_HINTS)).await;
         let mut log = StateLog::new(&conn).await;
         let ac = activate_as_admin(&path).await;
         log.wait_deactivated(&ac, VPN_UP_TIMEOUT).await;
@@ -652,6 +674,63 @@ async fn vpnc_secrets_required_refused_is_no_secrets_and_leaves_nothing() {
             .chain(processes_of(VPNC_BIN))
             .collect();
         assert!(left.is_empty(), "vpnc left: {left:?}");
+        agent.stop().await;
+        drop(daemon);
+        drop(gw);
+    })
+    .await
+}
+
+/// NetworkManager's NMSecretAgentCapabilities VPN_HINTS.
+const VPN_HINTS: u32 = 0x1;
+
+/// As NetworkManager: ConnectInteractive only when every agent of the
+/// activating user has VPN hints. nsadmin's agent registered with Register
+/// (no capabilities): the plugin gets Connect, so vpnc (non-interactive)
+/// cannot ask for the XAuth password that nobody stores; the connection
+/// fails, the agent is never asked, and nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_vpn_hints_the_plugin_gets_connect_not_interactive() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _rules = admins_may_activate().await;
+        let rig = OpenVpnRig::start().await;
+        let gw = StrongSwanGw::start(&rig).await;
+        let mut profile = gw
+            .vpnc_profile("corp-vpnc-nohints")
+            .data("Xauth password-flags", "4")
+            .isolated("vpnc5");
+        profile.secrets.remove("Xauth password");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let agent =
+            ScriptedAgent::start(ADMIN_UID, "test.plugin", &format!("answer:{VPNC_PASSWORD}"))
+                .await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_as_admin(&path).await;
+        log.wait_deactivated(&ac, VPN_UP_TIMEOUT).await;
+        assert!(
+            daemon
+                .log_text()
+                .contains("Connect, not ConnectInteractive"),
+            "{}",
+            daemon.log_text()
+        );
+        assert!(
+            !agent.calls().contains("GetSecrets"),
+            "the agent without VPN hints was asked: {}",
+            agent.calls()
+        );
+        assert!(
+            !log.states(&ac, Sig::State)
+                .iter()
+                .any(|s| s.0 == active::ACTIVATED),
+            "{}",
+            log.describe()
+        );
+        assert_nothing_left(&keep(&rig, &gw)).await;
+        assert_no_plugin_left();
         agent.stop().await;
         drop(daemon);
         drop(gw);

@@ -44,6 +44,8 @@ struct Agent {
     identifier: String,
     uid: u32,
     session: Option<String>,
+    /// NMSecretAgentCapabilities given to RegisterWithCapabilities.
+    capabilities: u32,
 }
 
 #[derive(Default)]
@@ -259,6 +261,15 @@ impl SecretAgents for Agents {
         })
     }
 
+    fn all_have_capability(&self, uid: u32, capability: u32) -> bool {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .agents
+            .iter()
+            .filter(|a| a.uid == uid)
+            .all(|a| a.capabilities & capability != 0)
+    }
+
     fn cancel(&self, n: u32) -> BoxFuture<'static, ()> {
         let me = self.clone();
         Box::pin(async move {
@@ -328,7 +339,10 @@ impl AgentManager {
     }
 
     /// Register, with NetworkManager's NMSecretAgentCapabilities
-    /// (0x1 VPN hints).
+    /// (0x1 VPN hints). As NetworkManager, a VPN plugin is driven with
+    /// ConnectInteractive (its requests for secrets while it connects go
+    /// to the agents, with hints) only when every agent of the activating
+    /// user has VPN hints; else with Connect.
     async fn register_with_capabilities(
         &self,
         identifier: &str,
@@ -362,6 +376,7 @@ impl AgentManager {
             identifier: identifier.to_owned(),
             uid,
             session,
+            capabilities,
         });
         Ok(())
     }

@@ -125,7 +125,10 @@ impl Manager {
         caller: super::Caller,
     ) -> Result<OwnedObjectPath, Error> {
         let isolate = self.isolation(&profile)?;
-        let at = launch::Activation::new(&self.state_dir, number)?;
+        let mut at = launch::Activation::new(&self.state_dir, number)?;
+        at.vpn_hints = self
+            .agents
+            .all_have_capability(caller.uid, super::secrets::capability::VPN_HINTS);
         vpn.validate(&profile)?;
         let ip = ProfileIp::of(&profile)?;
         let plan = vpn.launch(&profile, &at)?;

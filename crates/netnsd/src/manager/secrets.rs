@@ -33,6 +33,13 @@ pub mod flags {
     pub const USER_REQUESTED: u32 = 0x4;
 }
 
+/// NetworkManager's NMSecretAgentCapabilities.
+pub mod capability {
+    /// The agent passes a VPN plugin's hints (`x-vpn-message:` and the
+    /// secrets' names) to its dialog.
+    pub const VPN_HINTS: u32 = 0x1;
+}
+
 /// One GetSecrets request, as the agents get it.
 #[derive(Debug, Clone)]
 pub struct SecretRequest {
@@ -57,6 +64,12 @@ pub trait SecretAgents: Send + Sync {
     /// Activation `n` stopped waiting: the agent being asked is told
     /// (CancelGetSecrets).
     fn cancel(&self, n: u32) -> BoxFuture<'static, ()>;
+    /// Whether every agent of `uid` registered with `capability`
+    /// (NetworkManager's `nm_agent_manager_all_agents_have_capability`:
+    /// true when there is none).
+    fn all_have_capability(&self, _uid: u32, _capability: u32) -> bool {
+        true
+    }
 }
 
 /// Before the bus is up (and in unit tests): no agent at all.

@@ -177,6 +177,10 @@ pub struct HostInput {
     pub user_name: Option<String>,
     pub data: BTreeMap<String, String>,
     pub secrets: BTreeMap<String, String>,
+    /// ConnectInteractive (every agent of the activating user has VPN
+    /// hints), else Connect: NetworkManager's choice.
+    #[serde(default)]
+    pub interactive: bool,
 }
 
 /// The bus name of activation `number`'s plugin: its service, or (a plugin
@@ -314,6 +318,7 @@ impl VpnType for NmPlugin {
                 .map(str::to_owned),
             data: profile.vpn_data(),
             secrets: profile.vpn_secrets(),
+            interactive: at.vpn_hints,
         };
         let stdin = serde_json::to_string(&input)
             .map_err(|e| Error::Failed(format!("the plugin host's input: {e}")))?;

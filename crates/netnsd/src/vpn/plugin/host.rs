@@ -641,25 +641,38 @@ async fn drive(
             }
         }
     }
-    // ConnectInteractive (empty details), as NetworkManager; Connect for a
-    // plugin without it.
+    // ConnectInteractive (empty details) when every agent of the user has
+    // VPN hints, as NetworkManager; Connect otherwise, and for a plugin
+    // without it.
     let connection = connection_dict_with(input, &secrets);
     let details: HashMap<String, OwnedVariant> = HashMap::new();
-    match call(conn, name, "ConnectInteractive", &(&connection, &details)).await {
-        Ok(_) => eprintln!("netnsd plugin host: ConnectInteractive accepted"),
-        Err(zbus::Error::MethodError(e, _, _))
-            if INTERACTIVE_NOT_SUPPORTED.contains(&e.as_str()) =>
-        {
-            if let Err(e) = call(conn, name, "Connect", &(&connection,)).await {
-                return failed(reason::SERVICE_START_FAILED, &format!("Connect: {e}"));
+    let plain = if !input.interactive {
+        eprintln!(
+            "netnsd plugin host: Connect, not ConnectInteractive: not every secret agent \
+             of the user has VPN hints"
+        );
+        true
+    } else {
+        match call(conn, name, "ConnectInteractive", &(&connection, &details)).await {
+            Ok(_) => {
+                eprintln!("netnsd plugin host: ConnectInteractive accepted");
+                false
+            }
+            Err(zbus::Error::MethodError(e, _, _))
+                if INTERACTIVE_NOT_SUPPORTED.contains(&e.as_str()) =>
+            {
+                true
+            }
+            Err(e) => {
+                return failed(
+                    reason::SERVICE_START_FAILED,
+                    &format!("ConnectInteractive: {e}"),
+                );
             }
         }
-        Err(e) => {
-            return failed(
-                reason::SERVICE_START_FAILED,
-                &format!("ConnectInteractive: {e}"),
-            );
-        }
+    };
+    if plain && let Err(e) = call(conn, name, "Connect", &(&connection,)).await {
+        return failed(reason::SERVICE_START_FAILED, &format!("Connect: {e}"));
     }
     let mut pending = Pending::default();
     let mut failure: Option<u32> = None;
@@ -845,6 +858,7 @@ mod tests {
             user_name: None,
             data: BTreeMap::from([("address".into(), "203.0.113.1".into())]),
             secrets: BTreeMap::from([("password".into(), "pw".into())]),
+            interactive: true,
         };
         let d = connection_dict(&input);
         let data: HashMap<String, String> =
