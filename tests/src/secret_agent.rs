@@ -59,11 +59,13 @@ class Agent(dbus.service.Object):
 
     @dbus.service.method(IFACE, in_signature='a{sa{sv}}o')
     def SaveSecrets(self, connection, path):
-        pass
+        secrets = connection.get('vpn', {}).get('secrets', {})
+        note('SaveSecrets %s %s %s' % (connection['connection']['id'], path,
+             ','.join('%s=%s' % (k, secrets[k]) for k in sorted(secrets))))
 
     @dbus.service.method(IFACE, in_signature='a{sa{sv}}o')
     def DeleteSecrets(self, connection, path):
-        pass
+        note('DeleteSecrets %s %s' % (connection['connection']['id'], path))
 
 dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
 bus = dbus.SystemBus()

@@ -38,6 +38,15 @@ pub const TIMEOUT_ENV: &str = "NETNSD_AGENT_TIMEOUT_MS";
 
 const LOGIND: &str = "org.freedesktop.login1";
 
+/// The agents of the running daemon, for the settings objects
+/// (SaveSecrets, DeleteSecrets: `agent_secrets.rs`).
+static REGISTERED: Mutex<Option<Agents>> = Mutex::new(None);
+
+/// The running daemon's agents (None before the bus is up).
+pub fn registered() -> Option<Agents> {
+    REGISTERED.lock().unwrap().clone()
+}
+
 #[derive(Debug, Clone)]
 struct Agent {
     sender: String,
@@ -114,6 +123,7 @@ impl Agents {
                 }
             }
         });
+        *REGISTERED.lock().unwrap() = Some(agents.clone());
         conn.object_server()
             .at(
                 netnsd_api::AGENT_MANAGER_PATH,
@@ -203,6 +213,57 @@ impl Agents {
                 .body()
                 .deserialize::<DbusSettings>()
                 .map_err(|e| AskEnd::Next(format!("{who} answered no a{{sa{{sv}}}}: {e}"))),
+        }
+    }
+
+    /// SaveSecrets to `uid`'s agents (their session's first), one after
+    /// the other until one takes them, as NetworkManager's save request.
+    pub async fn save_secrets(&self, uid: u32, connection: DbusSettings, path: OwnedObjectPath) {
+        let caller = Caller { uid, session: None };
+        let body = (&connection, &path);
+        for agent in self.for_caller(&caller) {
+            let call = self.conn.call_method(
+                Some(agent.sender.as_str()),
+                SECRET_AGENT_PATH,
+                Some(SECRET_AGENT_INTERFACE),
+                "SaveSecrets",
+                &body,
+            );
+            match tokio::time::timeout(self.timeout, call).await {
+                Ok(Ok(_)) => {
+                    tracing::info!(%path, agent = %agent.identifier, "SaveSecrets: taken");
+                    return;
+                }
+                Ok(Err(e)) => tracing::info!(%path, agent = %agent.identifier, "SaveSecrets: {e}"),
+                Err(_) => {
+                    tracing::info!(%path, agent = %agent.identifier, "SaveSecrets: no answer")
+                }
+            }
+        }
+    }
+
+    /// DeleteSecrets to every agent, as NetworkManager does when a
+    /// connection with agent-owned secrets goes.
+    pub async fn delete_secrets(&self, connection: DbusSettings, path: OwnedObjectPath) {
+        let all = self.inner.lock().unwrap().agents.clone();
+        let body = (&connection, &path);
+        for agent in all {
+            let call = self.conn.call_method(
+                Some(agent.sender.as_str()),
+                SECRET_AGENT_PATH,
+                Some(SECRET_AGENT_INTERFACE),
+                "DeleteSecrets",
+                &body,
+            );
+            match tokio::time::timeout(self.timeout, call).await {
+                Ok(Ok(_)) => tracing::info!(%path, agent = %agent.identifier, "DeleteSecrets"),
+                Ok(Err(e)) => {
+                    tracing::info!(%path, agent = %agent.identifier, "DeleteSecrets: {e}")
+                }
+                Err(_) => {
+                    tracing::info!(%path, agent = %agent.identifier, "DeleteSecrets: no answer")
+                }
+            }
         }
     }
 
