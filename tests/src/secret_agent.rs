@@ -13,7 +13,8 @@ const DIR: &str = "/run/netnsd-tests-secret-agent";
 
 /// The scripted agent: AGENT IDENTIFIER MODE LOG [CAPABILITIES] (with
 /// CAPABILITIES it registers with RegisterWithCapabilities). MODE is `answer:VALUE`
-/// (every hinted key gets VALUE, but for the `x-vpn-message:` hint), `refuse` (UserCanceled) or `hang` (no
+/// (every hinted key gets VALUE, but for the `x-vpn-message:` hint;
+/// `password` when there is no hint), `refuse` (UserCanceled) or `hang` (no
 /// answer until CancelGetSecrets). Every call is appended to LOG.
 pub const AGENT_PY: &str = r#"
 import sys, dbus, dbus.service, dbus.mainloop.glib
@@ -41,8 +42,10 @@ class Agent(dbus.service.Object):
         if mode.startswith('answer:'):
             value = mode[len('answer:'):]
             # As NetworkManager's agents: the message hint is shown, not answered.
-            secrets = dbus.Dictionary({h: value for h in hints
-                                       if not h.startswith('x-vpn-message:')},
+            keys = [h for h in hints if not h.startswith('x-vpn-message:')]
+            # No hints (a plugin's NeedSecrets): the password, as
+            # strongSwan's auth dialog asks for it.
+            secrets = dbus.Dictionary({h: value for h in keys or ['password']},
                                       signature='ss')
             ok({setting: {'secrets': secrets}})
         elif mode == 'refuse':
