@@ -4,10 +4,12 @@
 //!
 //! It reads a [`HostInput`] on stdin, runs the plugin's program (with
 //! `--bus-name` when it supports several connections, as NetworkManager
-//! does), waits for its bus name, asks `NeedSecrets`, calls `Connect` with
-//! the connection as `a{sa{sv}}` (with the secrets the daemon had the
-//! user's agents asked for before the launch), and follows the plugin's
-//! signals: once `Config` (and `Ip4Config`/`Ip6Config` as Config's
+//! does), waits for its bus name, asks `NeedSecrets` (and, when it names a
+//! setting, the daemon, which asks the user's agents: `ask.rs`), calls
+//! `ConnectInteractive` (or `Connect`) with the connection as `a{sa{sv}}`
+//! (with the secrets the daemon had the user's agents asked for before the
+//! launch), answers `SecretsRequired` with `NewSecrets` after asking the
+//! daemon again, and follows the plugin's signals: once `Config` (and `Ip4Config`/`Ip6Config` as Config's
 //! has-ip4/has-ip6 say) arrived, the configuration goes to the daemon over
 //! SOCKET, as a hook's environment does for the built-in types. `Failure`
 //! and `StateChanged` (stopped) end it with NetworkManager's reason,
