@@ -84,6 +84,22 @@ except dbus.DBusException as e:
     note('register-failed %s' % e.get_dbus_name())
     sys.exit(3)
 note('registered')
+
+import os
+activate = os.environ.get('NETNSD_TEST_ACTIVATE')
+if activate:
+    # The agent's own process activates (as nsctl vpn up does).
+    instance, iface, connection = activate.split('|')
+    def go():
+        obj = bus.get_object('net.netnsd.Netns1', instance)
+        try:
+            ac = obj.ActivateConnection(dbus.ObjectPath(connection), dbus.ObjectPath('/'),
+                                        dbus.ObjectPath('/'), dbus_interface=iface)
+            note('activated %s' % ac)
+        except dbus.DBusException as e:
+            note('activate-failed %s' % e)
+        return False
+    GLib.idle_add(go)
 GLib.MainLoop().run()
 "#;
 
@@ -108,6 +124,29 @@ impl ScriptedAgent {
         mode: &str,
         capabilities: Option<u32>,
     ) -> ScriptedAgent {
+        Self::spawn(uid, identifier, mode, capabilities, None).await
+    }
+
+    /// As [`start`](Self::start); once registered, the agent's own process
+    /// activates `connection` in the root namespace's instance, as `nsctl
+    /// vpn up` does (its log then shows `activated PATH`).
+    pub async fn start_activating(
+        uid: u32,
+        identifier: &str,
+        mode: &str,
+        connection: &str,
+    ) -> ScriptedAgent {
+        let env = format!("{}|{INSTANCE_INTERFACE}|{connection}", rootns_path());
+        Self::spawn(uid, identifier, mode, None, Some(env)).await
+    }
+
+    async fn spawn(
+        uid: u32,
+        identifier: &str,
+        mode: &str,
+        capabilities: Option<u32>,
+        activate: Option<String>,
+    ) -> ScriptedAgent {
         std::fs::create_dir_all(DIR).unwrap();
         let script = Path::new(DIR).join("agent.py");
         std::fs::write(&script, AGENT_PY).unwrap();
@@ -130,6 +169,7 @@ impl ScriptedAgent {
                 log.display().to_string(),
             ])
             .args(capabilities.map(|c| c.to_string()))
+            .envs(activate.map(|a| ("NETNSD_TEST_ACTIVATE", a)))
             .kill_on_drop(true)
             .spawn()
             .expect("start the scripted agent");

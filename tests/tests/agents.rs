@@ -525,3 +525,72 @@ async fn agent_owned_secrets_go_to_save_secrets_and_delete_secrets() {
     })
     .await
 }
+
+/// As NetworkManager orders agents: the agent of the process that
+/// activates is asked first (nsctl vpn up's own), even when another agent
+/// of the same user (an applet) registered before it; the other is never
+/// asked. (The session comes next: logind's where it runs, else the audit
+/// session of /proc/PID/sessionid — unit-tested in dbus/agents.rs, the
+/// sandbox's processes have none.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_activating_process_own_agent_is_asked_first() {
+    let _env = TestEnv::new();
+    timed(async {
+        let (rig, _rules) = setup().await;
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &agent_owned(&rig, "corp-own", "vpnown")).await;
+        let applet = ScriptedAgent::start(ADMIN_UID, "test.applet", "answer:wrong").await;
+        let mut log = StateLog::new(&conn).await;
+        let own = ScriptedAgent::start_activating(
+            ADMIN_UID,
+            "test.nsctl",
+            &format!("answer:{PASSWORD}"),
+            &path,
+        )
+        .await;
+        let calls = wait_for(Duration::from_secs(10), "the agent activated", || {
+            let calls = own.calls();
+            async move { calls.contains("activated ").then_some(calls) }
+        })
+        .await;
+        let ac = calls
+            .lines()
+            .find_map(|l| l.strip_prefix("activated "))
+            .unwrap()
+            .trim()
+            .to_owned();
+        log.wait(&ac, VPN_UP_TIMEOUT, "activated or deactivated", |ev| {
+            ev.iter().any(|e| {
+                e.sig == Sig::State
+                    && (e.state == active::ACTIVATED || e.state == active::DEACTIVATED)
+            })
+        })
+        .await;
+        assert_eq!(
+            log.states(&ac, Sig::State).last().map(|s| s.0),
+            Some(active::ACTIVATED),
+            "{}\nown: {}\napplet: {}\n{}",
+            log.describe(),
+            own.calls(),
+            applet.calls(),
+            daemon.log_text()
+        );
+        assert!(
+            own.calls().contains("GetSecrets corp-own"),
+            "{}",
+            own.calls()
+        );
+        assert!(
+            !applet.calls().contains("GetSecrets"),
+            "the applet was asked before the activating process's own agent: {}",
+            applet.calls()
+        );
+        deactivate(&conn, &ac).await.unwrap();
+        log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
+        assert_nothing_left(&rig.keep()).await;
+        own.stop().await;
+        applet.stop().await;
+    })
+    .await
+}

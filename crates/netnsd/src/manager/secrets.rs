@@ -23,8 +23,11 @@ use crate::vpn::secrets::{self, Wanted};
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
     pub uid: u32,
-    /// Their logind session (object path), where logind runs.
+    /// Their logind session (object path), where logind runs; else
+    /// their audit session (`/proc/PID/sessionid`), where set.
     pub session: Option<String>,
+    /// The calling process: its own agent is asked first (nsctl's).
+    pub pid: Option<u32>,
 }
 
 /// NetworkManager's NMSecretAgentGetSecretsFlags.
