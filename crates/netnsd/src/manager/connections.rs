@@ -114,6 +114,7 @@ impl Manager {
 
     /// Brings the tunnel of activation `number` up; `fresh`: its number
     /// is taken and its object published here.
+    #[allow(clippy::too_many_arguments)]
     async fn launch(
         &mut self,
         number: u32,
