@@ -9,9 +9,12 @@
 //! digits, `_`, `-` and `.` (not first or last, never two in a row); one
 //! agent per bus connection and one per (uid, identifier); an agent goes
 //! when its connection leaves the bus (NameOwnerChanged). Asked are the
-//! agents of the uid that activates, one at a time: those in the caller's
-//! logind session first (where logind runs; without it, by uid only), then
-//! the others, in the order they registered. An agent's UserCanceled ends
+//! agents of the uid that activates, one at a time ([`order`]): the
+//! calling process's own agent first, then those in the caller's session
+//! (logind's where it runs, else the audit session of
+//! `/proc/PID/sessionid`), then the others, in the order they registered.
+//! Capabilities are kept: VPN plugins get ConnectInteractive only when all
+//! the user's agents have VPN hints. An agent's UserCanceled ends
 //! the request; any other error, or no answer within the timeout (120 s,
 //! or `NETNSD_AGENT_TIMEOUT_MS`), moves on to the next agent.
 
