@@ -24,6 +24,7 @@ pub mod isolated;
 pub mod leftovers;
 pub mod nm;
 pub mod openvpn;
+pub mod outage;
 pub mod platform;
 pub mod secret_agent;
 pub mod vpnpeers;

@@ -116,7 +116,10 @@ pub struct DevInfo {
     pub kind: String,
     pub hw_address: String,
     pub mtu: u32,
-    pub state: String,
+    /// `State u`: NMDeviceState (netnsd_api::state::device).
+    pub state: u32,
+    /// `OperState s`: the kernel's operational state, as `ip link` names it.
+    pub oper_state: String,
     pub addresses: BTreeSet<String>,
     pub netns: String,
 }
@@ -133,6 +136,7 @@ pub async fn try_dev_info(conn: &Connection, path: &str) -> Option<DevInfo> {
         hw_address: d.hw_address().await.ok()?,
         mtu: d.mtu().await.ok()?,
         state: d.state().await.ok()?,
+        oper_state: d.oper_state().await.ok()?,
         addresses: d.addresses().await.ok()?.into_iter().collect(),
         netns: d.network_namespace().await.ok()?.to_string(),
     })

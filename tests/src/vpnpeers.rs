@@ -561,6 +561,13 @@ impl OcServer {
     /// Makes the certificates and the password file and starts ocserv in
     /// the foreground in wan; waits until it listens on 443.
     pub async fn start(rig: &OpenVpnRig) -> OcServer {
+        Self::start_with_dpd(rig, 90).await
+    }
+
+    /// As [`OcServer::start`], with dead peer detection every `dpd`
+    /// seconds (which openconnect adopts): a path outage is noticed by
+    /// both ends within a few of them.
+    pub async fn start_with_dpd(rig: &OpenVpnRig, dpd: u32) -> OcServer {
         for bin in [
             OCSERV_BIN,
             OCPASSWD_BIN,
@@ -624,7 +631,7 @@ extendedKeyUsage=serverAuth\\nsubjectAltName=IP:203.0.113.1\\n' > server.ext
              server-cert = {d}/server.crt\nserver-key = {d}/server.key\n\
              ca-cert = {d}/ca.crt\n\
              max-clients = 16\nmax-same-clients = 4\n\
-             keepalive = 32400\ndpd = 90\nmobile-dpd = 1800\n\
+             keepalive = 32400\ndpd = {dpd}\nmobile-dpd = 1800\n\
              try-mtu-discovery = false\n\
              cert-user-oid = 0.9.2342.19200300.100.1.1\n\
              tls-priorities = \"NORMAL:%SERVER_PRECEDENCE\"\n\

@@ -85,7 +85,7 @@ async fn benchmark_runs_at_small_n() {
             .args(["--netnsd", &arg(&netnsd_bin())])
             .args(["--nsctl", &arg(&nsctl_bin())])
             .args(["--sizes", "1,3", "--cycles", "2", "--iterations", "2"])
-            .args(["--daemon-rounds", "2"])
+            .args(["--daemon-rounds", "2", "--vpn-reps", "2"])
             .args(["--idle-secs", "1", "--idle-settle-secs", "0"])
             .args(["--command", "bench_smoke"])
             .args(["--json", &arg(&json), "--markdown", &arg(&md)])
@@ -184,6 +184,30 @@ async fn benchmark_runs_at_small_n() {
             assert!(!s["remove"].as_array().unwrap().is_empty(), "{s}");
         }
         assert!(!r["targets"].as_array().unwrap().is_empty());
+        // Running a program: the three ways at every size.
+        for want in ["nsctl exec", "Spawn", "ip netns exec"] {
+            let at: Vec<u64> = d["ops"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|o| o["op"].as_str().unwrap().starts_with(want))
+                .map(|o| o["alive"].as_u64().unwrap())
+                .collect();
+            assert_eq!(at, [1, 3], "{want} at every size: {d}");
+        }
+        // The VPN path, both ways, with the client's own time inside the total.
+        let vpn = &r["vpn"];
+        assert_eq!(vpn["repetitions"].as_u64(), Some(2), "{vpn}");
+        for way in ["netnsd", "by_hand"] {
+            for part in ["total", "client", "fetch"] {
+                sane_samples(&vpn[way][part], &format!("vpn {way} {part}"), 2);
+            }
+            let (total, client) = (
+                vpn[way]["total"]["min_ms"].as_f64().unwrap(),
+                vpn[way]["client"]["max_ms"].as_f64().unwrap(),
+            );
+            assert!(total > 0.0 && client > 0.0, "{vpn}");
+        }
 
         let doc = std::fs::read_to_string(&md).unwrap();
         assert!(
@@ -201,6 +225,11 @@ async fn benchmark_runs_at_small_n() {
             "3 methods × p50/p99 × 2 panels"
         );
         assert!(stdout.contains("| alive | op |"), "{stdout}");
+        assert!(
+            stdout.contains("| alive | nsctl exec NS -- true |"),
+            "{stdout}"
+        );
+        assert!(doc.contains("### The VPN path (ms)"), "{doc}");
 
         // Tidy: no nft table left when it ends, and nothing else either.
         let nft = run("nft", &["list", "table", "inet", "netnsd"]).await;

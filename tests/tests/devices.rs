@@ -291,11 +291,11 @@ async fn iproute2_link_appears_changes_and_vanishes_on_the_bus() {
         })
         .await;
 
-        assert_ne!(dev_info(&conn, &d0).await.state, "up");
+        assert_ne!(dev_info(&conn, &d0).await.oper_state, "up");
         ip_ns("dev-ipr", &["link", "set", "d1", "up"]).await.ok();
         ip_ns("dev-ipr", &["link", "set", "d0", "up"]).await.ok();
-        wait_dev(&conn, &d0, "State up", |i| i.state == "up").await;
-        wait_dev(&conn, &d1, "State up", |i| i.state == "up").await;
+        wait_dev(&conn, &d0, "OperState up", |i| i.oper_state == "up").await;
+        wait_dev(&conn, &d1, "OperState up", |i| i.oper_state == "up").await;
         let link = must(ip_link("dev-ipr", "d0").await, "d0");
         assert_eq!(link["operstate"], "UP", "{link}");
 

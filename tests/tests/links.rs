@@ -95,11 +95,11 @@ async fn veth_between_two_namespaces_carries_ping() {
         assert!(ip_addrs("lk-a", "va").await.contains("10.50.0.1/24"));
         assert!(ip_addrs("lk-b", "vb").await.contains("10.50.0.2/24"));
         wait_dev(&conn, &va, "addresses and up", |i| {
-            i.state == "up" && i.addresses.contains("10.50.0.1/24")
+            i.oper_state == "up" && i.addresses.contains("10.50.0.1/24")
         })
         .await;
         wait_dev(&conn, &vb, "addresses and up", |i| {
-            i.state == "up" && i.addresses.contains("10.50.0.2/24")
+            i.oper_state == "up" && i.addresses.contains("10.50.0.2/24")
         })
         .await;
 

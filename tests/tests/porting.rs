@@ -85,6 +85,31 @@ inst.TakeDevice(dev, dbus.Int32(5000))
 names = [props(bus.get_object(PREFIX_BUS, d), PREFIX_BUS + ".Device")["Interface"] for d in inst.GetDevices()]
 assert names == ["port-dummy"], names
 
+# Device.State is NetworkManager's NMDeviceState (u), the kernel's operstate
+# is OperState (s) (docs/porting.md, Device).
+import subprocess, time
+dev_props = lambda d: props(bus.get_object(PREFIX_BUS, d), PREFIX_BUS + ".Device")
+def wait_state(d, want, what):
+    for _ in range(100):
+        p = dev_props(d)
+        if int(p["State"]) == want:
+            return p
+        time.sleep(0.1)
+    sys.exit("%s: State %s, not %d (OperState %s)" % (what, p["State"], want, p["OperState"]))
+p = dev_props(dev)
+assert isinstance(p["State"], dbus.UInt32), repr(p["State"])
+assert isinstance(p["OperState"], dbus.String) and p["OperState"] == "down", p["OperState"]
+assert int(p["State"]) == 30, p["State"]                  # NM_DEVICE_STATE_DISCONNECTED: down
+lo = [d for d in inst.GetAllDevices() if d not in inst.GetDevices()]
+assert int(dev_props(lo[0])["State"]) == 10, lo           # NM_DEVICE_STATE_UNMANAGED, as NM's lo
+subprocess.run(["ip", "-n", "port-a", "addr", "add", "10.98.0.1/24", "dev", "port-dummy"], check=True)
+subprocess.run(["ip", "-n", "port-a", "link", "set", "port-dummy", "up"], check=True)
+p = wait_state(dev, 20, "up, its peer down")              # NM_DEVICE_STATE_UNAVAILABLE: no carrier
+assert p["OperState"] in ("lowerlayerdown", "down"), p["OperState"]
+subprocess.run(["ip", "link", "set", "port-peer", "up"], check=True)
+p = wait_state(dev, 100, "up, carrier, an address")       # NM_DEVICE_STATE_ACTIVATED
+assert p["OperState"] == "up", p["OperState"]
+
 # ActivateConnection of a path that names no profile: UnknownConnection.
 try:
     inst.ActivateConnection(dbus.ObjectPath(PREFIX_PATH + "/Settings/9999"), dbus.ObjectPath("/"), dbus.ObjectPath("/"))

@@ -5,8 +5,9 @@
 //! domain corp.test and a route to the OpenVPN rig's private network corp
 //! (10.99.0.0/24, intranet.corp.test known only to its dnsmasq).
 //!
-//! The daemon runs openconnect in rootns with its helper as --script and the
-//! password on stdin; the tunnel is moved into the isolated namespace.
+//! The daemon logs in (openconnect --authenticate, the password answered at
+//! its prompt), then runs openconnect in rootns with its helper as --script
+//! and the cookie on stdin; the tunnel is moved into the isolated namespace.
 //! Besides a working connection: a wrong password, openconnect dying, a
 //! netns-timeout of 0 and deactivation leave nothing (as /proc, iproute2,
 //! nft and the bus see it: `assert_nothing_left`); a persistent namespace
@@ -20,7 +21,7 @@ use netnsd_tests::vpnpeers::*;
 use netnsd_tests::*;
 
 /// The check of every isolated VPN, and openconnect's own: one client,
-/// given the password on stdin.
+/// given the cookie of its login on stdin.
 async fn assert_openconnect_up(
     conn: &zbus::Connection,
     rig: &OpenVpnRig,
@@ -40,7 +41,9 @@ async fn assert_openconnect_up(
     let clients = processes_of(OPENCONNECT_BIN);
     assert_eq!(clients.len(), 1, "one openconnect: {clients:?}");
     assert!(
-        clients[0].1.contains("--passwd-on-stdin"),
+        // The login (openconnect --authenticate, the password answered at
+        // its prompt) got the cookie the tunnel runs with.
+        clients[0].1.contains("--cookie-on-stdin") && !clients[0].1.contains("--authenticate"),
         "{}",
         clients[0].1
     );

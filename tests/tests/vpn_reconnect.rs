@@ -10,15 +10,13 @@
 //! (`reconnect-timeout`) exceeded fails the connection (connect-timeout)
 //! and removes everything.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use netnsd_api::state::{active, reason, vpn};
 use netnsd_tests::openvpn::*;
+use netnsd_tests::outage::{Capture, FetchLoop, PathCut};
+use netnsd_tests::vpnpeers::*;
 use netnsd_tests::*;
-
-const LOOP_OUT: &str = "/run/netnsd-tests-openvpn/reconnect-loop.out";
-const CAPTURE: &str = "/run/netnsd-tests-openvpn/reconnect-capture.txt";
 
 /// Activates `connection` on rootns and waits until it is activated.
 async fn activate_up(conn: &zbus::Connection, log: &mut StateLog, connection: &str) -> String {
@@ -33,82 +31,14 @@ async fn activate_up(conn: &zbus::Connection, log: &mut StateLog, connection: &s
     ac
 }
 
-/// Spawns, over the bus, a shell loop in `ns_path` that fetches the
-/// intranet's page every second and prints `ok` or `fail`; its pid.
-async fn spawn_fetch_loop(conn: &zbus::Connection, ns_path: &str) -> u32 {
-    use std::os::fd::AsFd;
-    let file = std::fs::File::create(LOOP_OUT).unwrap();
-    let inst = instance(conn, ns_path).await;
-    let script = format!(
-        "while :; do if curl -s --max-time 2 {} | grep -q {INTRANET_TOKEN}; \
-         then echo ok; else echo fail; fi; sleep 1; done",
-        intranet_url()
-    );
-    let argv = ["/bin/sh", "-c", script.as_str()];
-    let env = std::collections::HashMap::from([("PATH", "/usr/bin:/bin")]);
-    let fds = std::collections::HashMap::from([
-        ("stdout", zbus::wire::Fd::from(file.as_fd())),
-        ("stderr", zbus::wire::Fd::from(file.as_fd())),
-    ]);
-    inst.spawn(&argv, env, "/", fds, std::collections::HashMap::new())
-        .await
-        .unwrap_or_else(|e| panic!("Spawn the fetch loop in {ns_path}: {e:?}"))
-}
-
-/// The loop's output lines.
-fn loop_lines() -> Vec<String> {
-    std::fs::read_to_string(LOOP_OUT)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Waits until the loop prints `want` after its first `from` lines.
-async fn wait_loop(want: &str, from: usize, limit: Duration) -> usize {
-    let deadline = Instant::now() + limit;
-    loop {
-        let lines = loop_lines();
-        if let Some(i) = lines.iter().skip(from).position(|l| l == want) {
-            return from + i + 1;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the fetch loop printed no {want:?} within {limit:?}: {lines:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// tcpdump on the uplink (rootns's link to wan): anything to or from the
-/// private network, the tunnel's addresses or the intranet's port.
-fn capture_leaks() -> std::process::Child {
-    let out = std::fs::File::create(CAPTURE).unwrap();
-    let mut child = std::process::Command::new("tcpdump")
-        .args(["-i", RIG_HOST_IF, "-n", "-l", "-U", "-Z", "root"])
-        .args(["net", CORP_NET, "or", "net", VPN_NET, "or", "port", "8080"])
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tcpdump (tests/run installs it)");
-    let err = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
-            if line.contains("listening on") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(10))
-        .expect("tcpdump did not start listening");
-    child
-}
-
-fn alive(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
+/// private network, the OpenVPN tunnel's addresses or the intranet's port.
+fn capture_leaks() -> Capture {
+    Capture::start(
+        RIG_HOST_IF,
+        &["net", CORP_NET, "or", "net", VPN_NET, "or", "port", "8080"],
+        "reconnect-capture",
+    )
 }
 
 /// The server gone for 60 s and back: the connection reconnects, sealed
@@ -134,9 +64,9 @@ async fn the_server_gone_for_60_s_and_back_the_vpn_reconnects_sealed() {
         assert_eq!(links_up.len(), 2, "lo and the tunnel: {links_up:?}");
         let routes_up = all_routes("vpnout").await;
 
-        let pid = spawn_fetch_loop(&conn, &ns_path).await;
-        let seen = wait_loop("ok", 0, Duration::from_secs(20)).await;
-        let mut tcpdump = capture_leaks();
+        let fetch = FetchLoop::spawn(&conn, &ns_path, &intranet_url(), "reconnect-loop").await;
+        let seen = fetch.wait("ok", 0, Duration::from_secs(20)).await;
+        let tcpdump = capture_leaks();
 
         rig.kill_server();
         let killed = Instant::now();
@@ -151,14 +81,14 @@ async fn the_server_gone_for_60_s_and_back_the_vpn_reconnects_sealed() {
                     .is_some_and(|e| e.state == active::ACTIVATING)
         })
         .await;
-        let fails = wait_loop("fail", seen, Duration::from_secs(20)).await;
+        let fails = fetch.wait("fail", seen, Duration::from_secs(20)).await;
         // Sealed while the server is away: the same links and routes, the
         // program running, the connection still there.
         for _ in 0..5 {
             tokio::time::sleep(Duration::from_secs(8)).await;
             assert_eq!(brief_links("vpnout").await, links_up, "vpnout's links");
             assert_eq!(all_routes("vpnout").await, routes_up, "vpnout's routes");
-            assert!(alive(pid), "the program in vpnout ended");
+            assert!(fetch.alive(), "the program in vpnout ended");
             let out = curl_in("vpnout", &intranet_url_by_addr(), 1).await;
             assert!(!out.stdout.contains(INTRANET_TOKEN), "{out}");
         }
@@ -188,8 +118,8 @@ async fn the_server_gone_for_60_s_and_back_the_vpn_reconnects_sealed() {
                     == 2
         })
         .await;
-        wait_loop("ok", fails, Duration::from_secs(20)).await;
-        assert!(alive(pid), "the program in vpnout ended");
+        fetch.wait("ok", fails, Duration::from_secs(20)).await;
+        assert!(fetch.alive(), "the program in vpnout ended");
         assert_eq!(
             vpn_proxy(&conn, &ac).await.vpn_state().await.unwrap(),
             vpn::ACTIVATED
@@ -208,9 +138,7 @@ async fn the_server_gone_for_60_s_and_back_the_vpn_reconnects_sealed() {
             "VpnState activated → connect → ip-config-get → activated: {}",
             log.describe()
         );
-        let _ = tcpdump.kill();
-        let _ = tcpdump.wait();
-        let leaked = std::fs::read_to_string(CAPTURE).unwrap_or_default();
+        let leaked = tcpdump.finish();
         assert!(
             leaked.trim().is_empty(),
             "the namespace's traffic reached the uplink:\n{leaked}"
@@ -218,10 +146,7 @@ async fn the_server_gone_for_60_s_and_back_the_vpn_reconnects_sealed() {
 
         // Still an ordinary connection: it ends as asked, leaving nothing
         // (the loop first, so the namespace can go).
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
+        fetch.kill();
         deactivate(&conn, &ac).await.unwrap();
         log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
         assert_nothing_left_within(&rig.keep(), Duration::from_secs(10)).await;
@@ -296,6 +221,111 @@ async fn a_bad_reconnect_timeout_is_refused_naming_the_key() {
             "{e:?}"
         );
         assert_nothing_left(&rig.keep()).await;
+    })
+    .await
+}
+
+/// WireGuard through an outage of its path (issue 13): every packet
+/// between rootns and wan, where the peer is, dropped for 60 s (nft in
+/// wan), then let through again. WireGuard has no session to lose: the
+/// connection stays activated throughout, with no state change at all; the
+/// namespace stays sealed (the same links and routes; a capture on the
+/// uplink sees none of its traffic, only WireGuard's own UDP); the program
+/// in it runs on, fails meanwhile, and fetches the page again after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wireguard_through_a_60_s_path_outage_stays_activated_and_sealed() {
+    let _env = TestEnv::new();
+    timed_within(Duration::from_secs(180), async {
+        let rig = OpenVpnRig::start().await;
+        let peer = WgPeer::start(&rig).await;
+        let uuid = new_uuid();
+        install_keyfile_text(
+            "corp-wg-outage",
+            &peer.keyfile(
+                "corp-wg-outage",
+                &uuid,
+                &["netns-isolate=true", "netns-name=wgout"],
+            ),
+        );
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = settings_proxy(&conn)
+            .await
+            .get_connection_by_uuid(&uuid)
+            .await
+            .unwrap()
+            .to_string();
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        let ns_path = wait_ns_on_bus(&conn, "wgout", Duration::from_secs(5)).await;
+        let links_up = brief_links("wgout").await;
+        assert_eq!(links_up.len(), 2, "lo and the tunnel: {links_up:?}");
+        let routes_up = all_routes("wgout").await;
+        let clients = peer.client_processes();
+
+        let fetch = FetchLoop::spawn(&conn, &ns_path, &intranet_url(), "wg-outage-loop").await;
+        let seen = fetch.wait("ok", 0, Duration::from_secs(20)).await;
+        let events_before = log.of(&ac).len();
+        let tcpdump = Capture::start(
+            RIG_HOST_IF,
+            &[
+                "net",
+                CORP_NET,
+                "or",
+                "net",
+                "10.66.0.0/24",
+                "or",
+                "port",
+                "8080",
+                "or",
+                "port",
+                "53",
+            ],
+            "wg-outage-capture",
+        );
+
+        let cut = PathCut::cut(RIG_WAN_NS, RIG_UP_IF).await;
+        let t0 = Instant::now();
+        let fails = fetch.wait("fail", seen, Duration::from_secs(20)).await;
+        for _ in 0..5 {
+            tokio::time::sleep(Duration::from_secs(9)).await;
+            assert_eq!(brief_links("wgout").await, links_up, "wgout's links");
+            assert_eq!(all_routes("wgout").await, routes_up, "wgout's routes");
+            assert!(fetch.alive(), "the program in wgout ended");
+            assert_eq!(peer.client_processes(), clients, "the same client");
+            assert_eq!(
+                active_proxy(&conn, &ac).await.state().await.unwrap(),
+                active::ACTIVATED
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(60).saturating_sub(t0.elapsed())).await;
+        cut.restore().await;
+        eprintln!("path restored after {:?}", t0.elapsed());
+        let back = Instant::now();
+        fetch.wait("ok", fails, Duration::from_secs(20)).await;
+        eprintln!("the page fetched again {:?} after", back.elapsed());
+        assert!(fetch.alive(), "the program in wgout ended");
+        assert_eq!(
+            log.of(&ac).len(),
+            events_before,
+            "the connection changed state in the outage: {}",
+            log.describe()
+        );
+        assert_eq!(
+            vpn_proxy(&conn, &ac).await.vpn_state().await.unwrap(),
+            vpn::ACTIVATED
+        );
+        let leaked = tcpdump.finish();
+        assert!(
+            leaked.trim().is_empty(),
+            "the namespace's traffic reached the uplink:\n{leaked}"
+        );
+
+        fetch.kill();
+        deactivate(&conn, &ac).await.unwrap();
+        log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
+        assert_nothing_left_within(&rig.keep().pid(peer.pid()), Duration::from_secs(10)).await;
+        drop(daemon);
     })
     .await
 }

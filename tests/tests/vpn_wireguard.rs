@@ -22,7 +22,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use netnsd_api::state::{active, reason, vpn};
-use netnsd_tests::leftovers::VPN_STATE_DIR;
 use netnsd_tests::openvpn::*;
 use netnsd_tests::vpnpeers::*;
 use netnsd_tests::*;
@@ -497,22 +496,204 @@ async fn a_restarted_daemon_stops_what_a_crashed_one_left() {
 
         let daemon = Daemon::start().await;
         let conn = system_conn().await;
-        // Known leftovers of today's daemon: restarted after a crash, it
-        // stops the client but keeps the crashed activation's DNS files in
-        // the kept namespace and its helper socket under /run/netnsd/vpn.
-        let known = rig
-            .keep()
-            .pid(peer.pid())
-            .empty_ns("wgcrash")
-            .path(&format!("{NETNS_ETC_DIR}/wgcrash"))
-            .path(VPN_STATE_DIR);
-        assert_nothing_left(&known).await;
+        // Nothing of the crashed activation is left: no client, no tunnel,
+        // no DNS files in the kept namespace (it had none before the VPN
+        // wrote its own), nothing under /run/netnsd/vpn.
+        assert_nothing_left(&rig.keep().pid(peer.pid()).empty_ns("wgcrash")).await;
+        assert!(
+            !Path::new(&format!("{NETNS_ETC_DIR}/wgcrash")).exists(),
+            "the crashed VPN's DNS files are left in the kept namespace"
+        );
         if let Some(pid) = client {
             assert!(!Path::new(&format!("/proc/{pid}")).exists());
         }
         assert!(ns_on_bus(&conn, "wgcrash").await);
         assert_eq!(brief_links("wgcrash").await, ["lo"]);
         rig.assert_rootns_cut_off().await;
+        drop(daemon);
+    })
+    .await
+}
+
+/// Ends the tunnel of the connection up in `ns` behind the daemon's back:
+/// wireguard-go killed, or (kernel WireGuard, no process) its link deleted.
+async fn kill_the_tunnel(daemon: &Daemon, peer: &WgPeer, ns: &str) {
+    if assert_the_right_wireguard(daemon).await {
+        let tuns = links_of_kinds(ns, &["wireguard"]).await;
+        assert_eq!(tuns.len(), 1, "{tuns:?}");
+        ip_ns(ns, &["link", "del", &tuns[0]]).await.ok();
+    } else {
+        let (pid, _) = the_client(peer);
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+    }
+}
+
+/// (g) A VPN isolated into a namespace that has DNS of its own (SetDns)
+/// writes its DNS there while it is up; when its client dies, and when
+/// the daemon is killed under it and started again, the namespace's own
+/// DNS comes back, in its files and on the bus (issue 13: the kill -9
+/// storm found a crashed VPN's DNS left in the namespace it kept).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_vpn_or_a_crash_gives_the_namespace_its_own_dns_back() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let peer = WgPeer::start(&rig).await;
+        let uuid = new_uuid();
+        install_keyfile_text(
+            "corp-wg-dns",
+            &peer.keyfile(
+                "corp-wg-dns",
+                &uuid,
+                &["netns-isolate=true", "netns-name=wgdns"],
+            ),
+        );
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let ns_path = controller(&conn)
+            .await
+            .add_network_namespace("wgdns")
+            .await
+            .unwrap()
+            .to_string();
+        instance(&conn, &ns_path)
+            .await
+            .set_dns(&["192.0.2.53"], &["home.test"])
+            .await
+            .unwrap();
+        let resolv = format!("{NETNS_ETC_DIR}/wgdns/resolv.conf");
+        let own = read(&resolv);
+        assert!(own.contains("nameserver 192.0.2.53"), "{own}");
+        let vpn_dns = format!("nameserver {CORP_DNS}");
+        let path = connection_by_uuid(&conn, &uuid).await;
+        let mut log = StateLog::new(&conn).await;
+
+        // The client dies under the connection.
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        let text = read(&resolv);
+        assert!(
+            text.contains(&vpn_dns) && !text.contains("192.0.2.53"),
+            "{text}"
+        );
+        kill_the_tunnel(&daemon, &peer, "wgdns").await;
+        log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
+        assert_eq!(read(&resolv), own, "after the client died");
+        let servers = instance(&conn, &ns_path).await.dns_servers().await.unwrap();
+        assert_eq!(servers, ["192.0.2.53"]);
+
+        // The daemon is killed under it, and started again.
+        let ac = activate_until_up(&conn, &mut log, &path).await;
+        let text = read(&resolv);
+        assert!(text.contains(&vpn_dns), "{text}");
+        drop(log);
+        daemon.kill9().await;
+        assert!(
+            read(&resolv).contains(&vpn_dns),
+            "the crash changed nothing yet"
+        );
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let ns_path = wait_ns_on_bus(&conn, "wgdns", Duration::from_secs(5)).await;
+        assert_eq!(read(&resolv), own, "after a restart ({ac} was up)");
+        let servers = instance(&conn, &ns_path).await.dns_servers().await.unwrap();
+        assert_eq!(servers, ["192.0.2.53"]);
+        // ... and a restart more changes nothing.
+        let _ = daemon.stop().await;
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let ns_path = wait_ns_on_bus(&conn, "wgdns", Duration::from_secs(5)).await;
+        assert_eq!(read(&resolv), own, "after a second restart");
+
+        controller(&conn)
+            .await
+            .remove_network_namespace("wgdns")
+            .await
+            .unwrap();
+        assert_nothing_left(&rig.keep().pid(peer.pid())).await;
+        let _ = ns_path;
+        drop(daemon);
+    })
+    .await
+}
+
+/// (h) DeactivateConnection answers once the connection is gone (client
+/// ended, tunnel and namespace removed), so the same profile activates
+/// again at once — the kill -9 storm's clients got ConnectionAlreadyActive
+/// there; and an ActivateConnection while the profile's previous
+/// activation is still going down (its client slow to end: stopped, so it
+/// gets SIGKILL 5 s after SIGTERM) waits for it to be gone, then comes up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deactivate_then_activate_at_once_succeeds() {
+    let _env = TestEnv::new();
+    timed(async {
+        let rig = OpenVpnRig::start().await;
+        let peer = WgPeer::start(&rig).await;
+        let uuid = new_uuid();
+        install_keyfile_text(
+            "corp-wg-again",
+            &peer.keyfile(
+                "corp-wg-again",
+                &uuid,
+                &["netns-isolate=true", "netns-name=wgagain"],
+            ),
+        );
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = connection_by_uuid(&conn, &uuid).await;
+        let mut log = StateLog::new(&conn).await;
+        let mut ac = activate_until_up(&conn, &mut log, &path).await;
+        for round in 0..3 {
+            deactivate(&conn, &ac)
+                .await
+                .unwrap_or_else(|e| panic!("round {round}: DeactivateConnection: {e:?}"));
+            // Answered: it is deactivated (or its object already gone).
+            if let Ok(st) = active_proxy(&conn, &ac).await.state().await {
+                assert_eq!(
+                    st,
+                    active::DEACTIVATED,
+                    "round {round}: State after the reply"
+                );
+            }
+            ac = activate_until_up(&conn, &mut log, &path).await;
+        }
+        let out = ping_until_answered("wgagain", &[WG_SERVER_TUN]).await;
+        assert!(out.success(), "ping {WG_SERVER_TUN}: {out}");
+
+        if !assert_the_right_wireguard(&daemon).await {
+            let (pid, _) = the_client(&peer);
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+            let (c, old) = (conn.clone(), ac.clone());
+            let down = tokio::spawn(async move { deactivate(&c, &old).await });
+            log.wait_state(&ac, active::DEACTIVATING, Duration::from_secs(5))
+                .await;
+            let t0 = std::time::Instant::now();
+            let new = activate_until_up(&conn, &mut log, &path).await;
+            let took = t0.elapsed();
+            eprintln!("the activation waited {took:?} for the previous one to go");
+            assert_eq!(
+                log.states(&ac, Sig::State).last().map(|s| s.0),
+                Some(active::DEACTIVATED),
+                "{}",
+                log.describe()
+            );
+            down.await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("DeactivateConnection of a stopped client: {e:?}"));
+            assert!(
+                took >= Duration::from_secs(3),
+                "came up before the stopped client was killed: {took:?}"
+            );
+            ac = new;
+            let out = ping_until_answered("wgagain", &[WG_SERVER_TUN]).await;
+            assert!(out.success(), "ping {WG_SERVER_TUN}: {out}");
+        }
+        deactivate_until_down(&conn, &mut log, &ac).await;
+        assert_nothing_left(&rig.keep().pid(peer.pid())).await;
         drop(daemon);
     })
     .await

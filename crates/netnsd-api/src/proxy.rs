@@ -211,8 +211,11 @@ pub trait Device {
     fn hw_address(&self) -> zbus::Result<String>;
     #[zbus(property)]
     fn mtu(&self) -> zbus::Result<u32>;
+    /// NMDeviceState (`netnsd_api::state::device`).
     #[zbus(property)]
-    fn state(&self) -> zbus::Result<String>;
+    fn state(&self) -> zbus::Result<u32>;
+    #[zbus(property)]
+    fn oper_state(&self) -> zbus::Result<String>;
     #[zbus(property)]
     fn up(&self) -> zbus::Result<bool>;
     #[zbus(property)]

@@ -60,6 +60,9 @@ pub mod reason {
     pub const NO_SECRETS: u32 = 9;
     pub const LOGIN_FAILED: u32 = 10;
     pub const CONNECTION_REMOVED: u32 = 11;
+    /// NetworkManager's NM_ACTIVE_CONNECTION_STATE_REASON_DEPENDENCY_FAILED:
+    /// the namespace the connection runs from (or is isolated in) went away.
+    pub const DEPENDENCY_FAILED: u32 = 12;
 
     pub fn name(r: u32) -> &'static str {
         match r {
@@ -74,7 +77,139 @@ pub mod reason {
             NO_SECRETS => "no-secrets",
             LOGIN_FAILED => "login-failed",
             CONNECTION_REMOVED => "connection-removed",
+            DEPENDENCY_FAILED => "dependency-failed",
             _ => "unknown",
+        }
+    }
+}
+
+/// NMDeviceState, the numbers of NetworkManager's `Device.State` (u), as
+/// netnsd derives them from what the kernel says of a device
+/// (docs/bus-api.md, Device).
+pub mod device {
+    pub const UNKNOWN: u32 = 0;
+    pub const UNMANAGED: u32 = 10;
+    pub const UNAVAILABLE: u32 = 20;
+    pub const DISCONNECTED: u32 = 30;
+    pub const PREPARE: u32 = 40;
+    pub const CONFIG: u32 = 50;
+    pub const NEED_AUTH: u32 = 60;
+    pub const IP_CONFIG: u32 = 70;
+    pub const IP_CHECK: u32 = 80;
+    pub const SECONDARIES: u32 = 90;
+    pub const ACTIVATED: u32 = 100;
+    pub const DEACTIVATING: u32 = 110;
+    pub const FAILED: u32 = 120;
+
+    /// The name nmcli gives the state (`connected` for activated).
+    pub fn name(s: u32) -> &'static str {
+        match s {
+            UNMANAGED => "unmanaged",
+            UNAVAILABLE => "unavailable",
+            DISCONNECTED => "disconnected",
+            PREPARE => "prepare",
+            CONFIG => "config",
+            NEED_AUTH => "need-auth",
+            IP_CONFIG => "ip-config",
+            IP_CHECK => "ip-check",
+            SECONDARIES => "secondaries",
+            ACTIVATED => "connected",
+            DEACTIVATING => "deactivating",
+            FAILED => "failed",
+            _ => "unknown",
+        }
+    }
+
+    /// What the kernel says of a device, that its state is derived from.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Facts<'a> {
+        /// The operational state as `ip link` names it (`up`, `down`, ...).
+        pub operstate: &'a str,
+        /// Administratively up (IFF_UP).
+        pub up: bool,
+        pub loopback: bool,
+        /// It has an address that is not an IPv6 link-local one.
+        pub configured: bool,
+    }
+
+    /// The NMDeviceState of a device, read as NetworkManager reads a device
+    /// it finds configured by someone else ("connected (externally)"):
+    ///
+    /// | the device | state |
+    /// |---|---|
+    /// | loopback | unmanaged (10), as NetworkManager's `lo` |
+    /// | administratively down | disconnected (30) |
+    /// | up, no carrier (operstate `down`, `lowerlayerdown`, `notpresent`) | unavailable (20) |
+    /// | up, operstate `dormant` or `testing` | config (50) |
+    /// | up, carrier (`up`, or `unknown` as tun and dummy report), an address other than IPv6 link-local | activated (100) |
+    /// | the same without such an address | disconnected (30) |
+    pub fn derive(f: Facts<'_>) -> u32 {
+        if f.loopback {
+            return UNMANAGED;
+        }
+        if !f.up {
+            return DISCONNECTED;
+        }
+        match f.operstate {
+            "down" | "lowerlayerdown" | "notpresent" => UNAVAILABLE,
+            "dormant" | "testing" => CONFIG,
+            _ if f.configured => ACTIVATED,
+            _ => DISCONNECTED,
+        }
+    }
+
+    /// Whether an address (CIDR form) makes a device configured: anything
+    /// but an IPv6 link-local address (fe80::/10), which the kernel gives
+    /// every IPv6 device by itself.
+    pub fn configures(cidr: &str) -> bool {
+        let addr = cidr.split('/').next().unwrap_or(cidr);
+        match addr.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(a)) => (a.segments()[0] & 0xffc0) != 0xfe80,
+            Ok(std::net::IpAddr::V4(_)) => true,
+            Err(_) => false,
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn facts(operstate: &str, up: bool, configured: bool) -> Facts<'_> {
+            Facts {
+                operstate,
+                up,
+                loopback: false,
+                configured,
+            }
+        }
+
+        #[test]
+        fn the_state_follows_the_kernel_as_networkmanager_reads_it() {
+            assert_eq!(derive(facts("up", true, true)), ACTIVATED);
+            assert_eq!(derive(facts("unknown", true, true)), ACTIVATED);
+            assert_eq!(derive(facts("up", true, false)), DISCONNECTED);
+            assert_eq!(derive(facts("down", true, true)), UNAVAILABLE);
+            assert_eq!(derive(facts("lowerlayerdown", true, true)), UNAVAILABLE);
+            assert_eq!(derive(facts("dormant", true, true)), CONFIG);
+            assert_eq!(derive(facts("down", false, true)), DISCONNECTED);
+            let lo = Facts {
+                loopback: true,
+                ..facts("unknown", true, true)
+            };
+            assert_eq!(derive(lo), UNMANAGED);
+            assert_eq!(name(ACTIVATED), "connected");
+            assert_eq!(name(7), "unknown");
+        }
+
+        #[test]
+        fn only_ipv6_link_local_addresses_leave_a_device_unconfigured() {
+            assert!(configures("10.0.0.1/24"));
+            assert!(configures("2001:db8::1/64"));
+            assert!(configures("fd00::1/64"));
+            assert!(!configures("fe80::1/64"));
+            assert!(!configures("febf::1/64"));
+            assert!(configures("fec0::1/10"));
+            assert!(!configures("bogus"));
         }
     }
 }

@@ -330,9 +330,8 @@ impl DaemonSubject {
         Ok(())
     }
 
-    /// ListNetworkNamespaces, GetManagedObjects, TakeDevice, and running
-    /// /bin/true in a namespace (nsctl exec, or Spawn over the bus) against
-    /// `ip netns exec NS true`.
+    /// ListNetworkNamespaces, GetManagedObjects and TakeDevice (running a
+    /// program is timed at every size, see `at_size`).
     async fn ops(&mut self, alive: usize) -> Result<(), String> {
         let iters = self.iterations;
         let mut s = Samples::new();
@@ -379,9 +378,6 @@ impl DaemonSubject {
         }
         if let Err(e) = self.ip_link_move(alive) {
             self.failed("ip link set DEV netns", e);
-        }
-        if let Err(e) = self.exec(alive).await {
-            self.failed("exec", e);
         }
         Ok(())
     }
@@ -501,12 +497,14 @@ impl DaemonSubject {
         Ok(())
     }
 
-    /// /bin/true in a namespace: `nsctl exec NS -- true` (when nsctl has
-    /// it), NetNsInstance.Spawn over the bus until ProcessExited (what nsctl
-    /// exec does, without starting a client), and `ip netns exec NS true`.
+    /// /bin/true in a namespace, three ways taken in turn in each iteration
+    /// (so that the machine's load weighs on all three alike): the `nsctl
+    /// exec NS -- true` binary, fork and exec and all (when nsctl has it);
+    /// NetNsInstance.Spawn over the bus until ProcessExited (what nsctl
+    /// exec does, without starting a client); and `ip netns exec NS true`.
     async fn exec(&mut self, alive: usize) -> Result<(), String> {
         let ns = format!("{}-0", self.prefix);
-        let nsctl_exec = self.nsctl.clone().filter(|n| {
+        let nsctl = self.nsctl.clone().filter(|n| {
             Command::new(n)
                 .args(["exec", "--help"])
                 .stdout(Stdio::null())
@@ -514,29 +512,12 @@ impl DaemonSubject {
                 .status()
                 .is_ok_and(|s| s.success())
         });
-        match nsctl_exec {
-            Some(nsctl) => {
-                let mut s = Samples::new();
-                for _ in 0..self.iterations {
-                    let t = Instant::now();
-                    let st = Command::new(&nsctl)
-                        .args(["exec", &ns, "--", "true"])
-                        .stdin(Stdio::null())
-                        .stdout(Stdio::null())
-                        .status()
-                        .map_err(err("nsctl exec"))?;
-                    s.push(t.elapsed());
-                    if !st.success() {
-                        return Err(format!("nsctl exec {ns} -- true: {st}"));
-                    }
-                }
-                self.op("nsctl exec NS -- true", alive, s);
-            }
-            None => self.extras.notes.push(
+        if nsctl.is_none() {
+            self.extras.notes.push(
                 "nsctl has no `exec` subcommand in this build: only NetNsInstance.Spawn of \
                  /bin/true over the bus was timed"
                     .into(),
-            ),
+            );
         }
         let path = self.ns_path(&ns).await?;
         let inst = NetNsInstanceProxy::builder(&self.conn)
@@ -549,8 +530,26 @@ impl DaemonSubject {
             .receive_process_exited()
             .await
             .map_err(err("subscribe to ProcessExited"))?;
-        let mut s = Samples::new();
+        let (mut by_nsctl, mut by_spawn, mut by_ip) =
+            (Samples::new(), Samples::new(), Samples::new());
+        let run = |program: &Path, args: &[&str]| -> Result<Duration, String> {
+            let t = Instant::now();
+            let st = Command::new(program)
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .status()
+                .map_err(|e| format!("{} {}: {e}", program.display(), args.join(" ")))?;
+            let d = t.elapsed();
+            if !st.success() {
+                return Err(format!("{} {}: {st}", program.display(), args.join(" ")));
+            }
+            Ok(d)
+        };
         for _ in 0..self.iterations {
+            if let Some(nsctl) = &nsctl {
+                by_nsctl.push(run(nsctl, &["exec", &ns, "--", "true"])?);
+            }
             let t = Instant::now();
             let pid = inst
                 .spawn(
@@ -575,29 +574,25 @@ impl DaemonSubject {
             .await
             .map_err(|_| format!("no ProcessExited for pid {pid} within 10 s"))?
             .ok_or("the ProcessExited stream ended")?;
-            s.push(t.elapsed());
+            by_spawn.push(t.elapsed());
             if status != 0 {
                 return Err(format!("/bin/true in {ns} ended with status {status}"));
             }
+            by_ip.push(run(Path::new("ip"), &["netns", "exec", &ns, "true"])?);
         }
-        self.op("Spawn /bin/true until ProcessExited", alive, s);
-        let mut s = Samples::new();
-        for _ in 0..self.iterations {
-            let t = Instant::now();
-            let st = Command::new("ip")
-                .args(["netns", "exec", &ns, "true"])
-                .stdin(Stdio::null())
-                .status()
-                .map_err(err("ip netns exec"))?;
-            s.push(t.elapsed());
-            if !st.success() {
-                return Err(format!("ip netns exec {ns} true: {st}"));
-            }
+        if nsctl.is_some() {
+            self.op(NSCTL_EXEC, alive, by_nsctl);
         }
-        self.op("ip netns exec NS true", alive, s);
+        self.op(SPAWN_EXEC, alive, by_spawn);
+        self.op(IP_EXEC, alive, by_ip);
         Ok(())
     }
 }
+
+/// The names of the three ways of running a program in the report.
+pub const NSCTL_EXEC: &str = "nsctl exec NS -- true";
+pub const SPAWN_EXEC: &str = "Spawn /bin/true until ProcessExited";
+pub const IP_EXEC: &str = "ip netns exec NS true";
 
 impl DaemonSubject {
     /// Plain namespaces (AddNetworkNamespace: no uplink, no DNS) made one
@@ -675,6 +670,10 @@ impl Subject for DaemonSubject {
 
     async fn at_size(&mut self, alive: usize, largest: bool) -> Result<(), String> {
         self.usage(&format!("{alive} namespaces"), alive)?;
+        // Running a program, at every size: it grows with the mount table.
+        if let Err(e) = self.exec(alive).await {
+            self.failed("exec", e);
+        }
         if largest {
             self.ops(alive).await?;
             self.idle(alive).await?;

@@ -23,8 +23,10 @@ mod floor;
 mod procfs;
 mod recipe;
 mod report;
+mod report_exec;
 mod scale;
 mod stats;
+mod vpn;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -62,6 +64,9 @@ enum Phase {
     Daemon,
     Recipe,
     Floor,
+    /// An isolated OpenVPN connection up and a page fetched through it,
+    /// netnsd and by hand (see vpn.rs).
+    Vpn,
 }
 
 /// Namespace setup at scale: netnsd over the bus, the iproute2 shell recipe,
@@ -94,7 +99,7 @@ struct Args {
     #[arg(long, default_value_t = 12.0)]
     idle_settle_secs: f64,
     /// Which to run, in this order.
-    #[arg(long, value_delimiter = ',', default_value = "daemon,recipe,floor")]
+    #[arg(long, value_delimiter = ',', default_value = "daemon,recipe,floor,vpn")]
     phases: Vec<Phase>,
     /// Write the results into this Markdown file, between its markers.
     #[arg(long)]
@@ -105,6 +110,9 @@ struct Args {
     /// Write every figure here as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Timed repetitions of the VPN path, each way.
+    #[arg(long, default_value_t = 20)]
+    vpn_reps: usize,
     /// The daemon's log file.
     #[arg(long, default_value = "/run/netnsd-bench.log")]
     daemon_log: PathBuf,
@@ -267,6 +275,7 @@ async fn run(args: Args) -> Result<(), String> {
         extras: None,
         floor_steps: Vec::new(),
         route_dumps: Vec::new(),
+        vpn: None,
         seconds: 0.0,
     };
     for (i, phase) in args.phases.iter().enumerate() {
@@ -279,6 +288,17 @@ async fn run(args: Args) -> Result<(), String> {
             Phase::Daemon => run_daemon(&args, &mut report).await?,
             Phase::Recipe => run_recipe(&args, &mut report).await?,
             Phase::Floor => run_floor(&args, &mut report).await?,
+            Phase::Vpn => {
+                report.vpn = Some(
+                    vpn::run(
+                        &args.netnsd,
+                        &args.rust_log,
+                        &args.daemon_log,
+                        args.vpn_reps,
+                    )
+                    .await?,
+                )
+            }
         }
     }
     report.machine.load_end = procfs::loadavg();

@@ -32,6 +32,8 @@ pub struct Report {
     pub floor_steps: Vec<(usize, Steps, Steps)>,
     /// (alive, routes, samples): one route dump of the root namespace.
     pub route_dumps: Vec<(usize, usize, Samples)>,
+    /// The VPN path (the `vpn` phase).
+    pub vpn: Option<crate::vpn::VpnFigures>,
     pub seconds: f64,
 }
 
@@ -209,7 +211,15 @@ impl Report {
                 met: Some(c <= 2.0 && r <= 2.0),
             });
         }
+        if let Some((measured, met)) = self.vpn.as_ref().and_then(|v| v.target()) {
+            t.push(Target {
+                what: "VPN: netnsd's part beyond the client's own connect time (and the fetch's) at most 15 ms (p50)",
+                measured,
+                met: Some(met),
+            });
+        }
         if let Some(x) = &self.extras {
+            t.extend(crate::report_exec::targets(x));
             if let Some(u) = x
                 .usage
                 .iter()
@@ -270,6 +280,7 @@ impl Report {
             "targets": self.targets().iter().map(|t| json!({
                 "target": t.what, "measured": t.measured, "met": t.met,
             })).collect::<Vec<_>>(),
+            "vpn": self.vpn.as_ref().map(crate::vpn::VpnFigures::to_json),
             "seconds": self.seconds,
         })
     }
@@ -338,7 +349,11 @@ impl Report {
         let mut s = String::from(
             "| operation | alive | p50 ms | p99 ms | n |\n|---|---:|---:|---:|---:|\n",
         );
-        for (op, alive, v) in &x.ops {
+        for (op, alive, v) in x
+            .ops
+            .iter()
+            .filter(|(op, _, _)| !crate::report_exec::is_exec(op))
+        {
             let _ = writeln!(
                 s,
                 "| {op} | {alive} | {} | {} | {} |",
@@ -468,6 +483,8 @@ impl Report {
         if let Some(x) = &self.extras {
             println!();
             print!("{}", self.ops_table(x));
+            println!("\nRunning /bin/true in a namespace, p50 (p99) ms:\n");
+            print!("{}", crate::report_exec::table(x));
             println!();
             print!("{}", self.usage_table(x));
             println!();
@@ -482,6 +499,13 @@ impl Report {
         if !self.floor_steps.is_empty() {
             println!();
             print!("{}", self.steps_table());
+        }
+        if let Some(v) = &self.vpn {
+            println!(
+                "\nVPN: an isolated OpenVPN connection up and a page fetched through it, p50 (p99) ms over {} repetitions:\n",
+                v.repetitions
+            );
+            print!("{}", v.table());
         }
         println!("\nGrowth, ms (the creates that grew each population, in order):\n");
         print!("{}", self.growth_table());
@@ -545,6 +569,14 @@ impl Report {
         let _ = writeln!(s, "\n### Targets\n");
         s.push_str(&self.targets_table());
         if let Some(x) = &self.extras {
+            let _ = writeln!(
+                s,
+                "\n### Running a program (ms)\n\n/bin/true in a namespace with that many alive, \
+                 the three ways taken in turn in each iteration: the `nsctl` binary (its start, \
+                 bus connection and exit included), Spawn over the bus from a running client until \
+                 its ProcessExited, and iproute2. p50 (p99); the ratios are of the p50s.\n"
+            );
+            s.push_str(&crate::report_exec::table(x));
             let _ = writeln!(s, "\n### Other operations (ms)\n");
             s.push_str(&self.ops_table(x));
             if x.managed_objects > 0 {
@@ -570,6 +602,21 @@ impl Report {
                 c.idle_settle_secs
             );
             s.push_str(&self.idle_table(x));
+        }
+        if let Some(v) = &self.vpn {
+            let _ = writeln!(
+                s,
+                "\n### The VPN path (ms)\n\nAn isolated OpenVPN connection (the tests' rig: a \
+                 server in `wan`, a web page and DNS behind it) brought up and the page fetched \
+                 by name from inside its namespace, {} repetitions each way after one untimed; \
+                 p50 (p99). The client's own connect time: openvpn's first output line to its \
+                 \"Initialization Sequence Completed\", each line timed as it arrived; beyond \
+                 it: the total minus that, per repetition; the fetch alone: the same curl once more right \
+                 after, the VPN up; beyond, less the fetch: what is left per repetition — for netnsd, \
+                 its own part (crates/netnsd-bench/src/vpn.rs).\n",
+                v.repetitions
+            );
+            s.push_str(&v.table());
         }
         if !self.floor_steps.is_empty() {
             let _ = writeln!(

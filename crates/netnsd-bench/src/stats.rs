@@ -19,7 +19,6 @@ impl Samples {
         self.ms.push(d.as_secs_f64() * 1000.0);
     }
 
-    #[cfg(test)]
     pub fn push_ms(&mut self, ms: f64) {
         self.ms.push(ms);
     }

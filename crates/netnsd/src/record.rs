@@ -158,6 +158,25 @@ pub enum Entry {
     SpawnForkedEnded {
         pid: u32,
     },
+    /// A VPN (or a split DNS forwarder) is about to write its DNS over
+    /// namespace NAME's: what was there — netnsd's own DNS (`before`) and
+    /// an administrator's files (name, contents) — comes back when it ends,
+    /// or at the next start after a crash (no VPN outlives a run). Recorded
+    /// again by a VPN that writes again: `before` and `files` stay the
+    /// first's, `wrote` is the last.
+    VpnDnsSaved {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<(Vec<String>, Vec<String>)>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        files: Vec<(String, Vec<u8>)>,
+        wrote: (Vec<String>, Vec<String>),
+    },
+    /// That VPN's DNS ended: what it wrote over is back (or was set anew
+    /// while it was up).
+    VpnDnsEnded {
+        name: String,
+    },
 }
 
 /// What an uplink is made of, enough to find and remove it after a crash.
@@ -220,6 +239,19 @@ pub struct Recorded {
     pub spawn_units: BTreeMap<String, (String, u32)>,
     /// Spawned programs the daemon forked: pid → (namespace, start time).
     pub spawn_forked: BTreeMap<u32, (String, u64)>,
+    /// Namespaces whose DNS a VPN wrote over: name → what was there.
+    pub vpn_dns: BTreeMap<String, VpnDnsRecord>,
+}
+
+/// What the journal says about a namespace's DNS under a VPN.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VpnDnsRecord {
+    /// netnsd's own DNS there before (servers, search), if any.
+    pub before: Option<(Vec<String>, Vec<String>)>,
+    /// An administrator's files that were there: name and contents.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// What the VPN wrote (servers, search).
+    pub wrote: (Vec<String>, Vec<String>),
 }
 
 /// What the journal says about a split DNS forwarder.
@@ -355,6 +387,14 @@ impl Recorded {
                 start: *start,
             });
         }
+        for (name, v) in &self.vpn_dns {
+            e.push(Entry::VpnDnsSaved {
+                name: name.clone(),
+                before: v.before.clone(),
+                files: v.files.clone(),
+                wrote: v.wrote.clone(),
+            });
+        }
         e
     }
 }
@@ -459,6 +499,7 @@ fn replay(r: impl BufRead) -> Recorded {
                     .insert(name, NetnsRecord::Created { inode, persistent });
             }
             Ok(Entry::NetnsRemoved { name }) => {
+                st.vpn_dns.remove(&name);
                 st.mss.remove(&name);
                 st.netns.remove(&name);
                 st.uplinks_setting.remove(&name);
@@ -562,6 +603,27 @@ fn replay(r: impl BufRead) -> Recorded {
             }
             Ok(Entry::SpawnForkedEnded { pid }) => {
                 st.spawn_forked.remove(&pid);
+            }
+            Ok(Entry::VpnDnsSaved {
+                name,
+                before,
+                files,
+                wrote,
+            }) => match st.vpn_dns.get_mut(&name) {
+                Some(first) => first.wrote = wrote,
+                None => {
+                    st.vpn_dns.insert(
+                        name,
+                        VpnDnsRecord {
+                            before,
+                            files,
+                            wrote,
+                        },
+                    );
+                }
+            },
+            Ok(Entry::VpnDnsEnded { name }) => {
+                st.vpn_dns.remove(&name);
             }
             Err(e) => tracing::warn!("skipping an unreadable journal line ({e}): {line:?}"),
         }
@@ -879,6 +941,80 @@ mod tests {
             state.vpn_clients,
             [(2, (42, "nsvpn2".to_string()))].into_iter().collect()
         );
+    }
+
+    /// What a VPN wrote its DNS over is remembered (the first write's,
+    /// with the last write's own) until the VPN's DNS ends or the
+    /// namespace goes, and survives compaction.
+    #[test]
+    fn a_vpns_dns_remembers_what_it_wrote_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let own = (
+            vec!["192.0.2.53".to_string()],
+            vec!["home.test".to_string()],
+        );
+        let vpn = |s: &str| (vec![s.to_string()], vec![]);
+        {
+            let (mut j, _) = Journal::open(dir.path()).unwrap();
+            for e in [
+                Entry::VpnDnsSaved {
+                    name: "a".into(),
+                    before: Some(own.clone()),
+                    files: vec![],
+                    wrote: vpn("10.8.0.1"),
+                },
+                Entry::VpnDnsSaved {
+                    name: "a".into(),
+                    before: Some(vpn("10.8.0.1")),
+                    files: vec![],
+                    wrote: vpn("10.8.0.2"),
+                },
+                Entry::VpnDnsSaved {
+                    name: "b".into(),
+                    before: None,
+                    files: vec![("resolv.conf".into(), b"nameserver 1.1.1.1\n".to_vec())],
+                    wrote: vpn("10.8.0.3"),
+                },
+                Entry::VpnDnsSaved {
+                    name: "c".into(),
+                    before: None,
+                    files: vec![],
+                    wrote: vpn("10.8.0.4"),
+                },
+                Entry::VpnDnsEnded { name: "c".into() },
+                Entry::VpnDnsSaved {
+                    name: "d".into(),
+                    before: None,
+                    files: vec![],
+                    wrote: vpn("10.8.0.5"),
+                },
+                Entry::NetnsRemoved { name: "d".into() },
+            ] {
+                j.append(&e).unwrap();
+            }
+            j.compact().unwrap();
+        }
+        let (_, state) = Journal::open(dir.path()).unwrap();
+        let want: BTreeMap<String, VpnDnsRecord> = [
+            (
+                "a".to_string(),
+                VpnDnsRecord {
+                    before: Some(own),
+                    files: vec![],
+                    wrote: vpn("10.8.0.2"),
+                },
+            ),
+            (
+                "b".to_string(),
+                VpnDnsRecord {
+                    before: None,
+                    files: vec![("resolv.conf".into(), b"nameserver 1.1.1.1\n".to_vec())],
+                    wrote: vpn("10.8.0.3"),
+                },
+            ),
+        ]
+        .into();
+        assert_eq!(state.vpn_dns, want);
     }
 
     #[test]

@@ -21,8 +21,12 @@ pub struct Device {
     pub ifindex: i32,
     /// `Kind s`: veth, macvlan, bridge, tun, loopback, ethernet, ...
     pub kind: String,
-    /// `State s`: the operational state, up, down, lowerlayerdown, ...
+    /// `State u` by name: NetworkManager's NMDeviceState as nmcli names
+    /// it (connected, disconnected, unavailable, unmanaged, ...).
     pub state: String,
+    /// `OperState s`: the kernel's operational state, up, down,
+    /// lowerlayerdown, ...
+    pub oper_state: String,
     /// `Mtu u`.
     pub mtu: u32,
     /// `HwAddress s`: empty if it has none.
@@ -33,6 +37,8 @@ pub struct Device {
     pub object: String,
     /// `NetworkNamespace o`.
     pub namespace_object: String,
+    /// `State u`: the NMDeviceState number.
+    pub state_code: u32,
 }
 
 impl Device {
@@ -44,17 +50,20 @@ impl Device {
         mut props: HashMap<String, OwnedVariant>,
     ) -> Result<Self, CliError> {
         let ns: OwnedObjectPath = prop(&mut props, object, "NetworkNamespace", "o")?;
+        let state_code: u32 = prop(&mut props, object, "State", "u")?;
         Ok(Self {
             namespace: String::new(),
             name: prop(&mut props, object, "Interface", "s")?,
             ifindex: prop(&mut props, object, "Ifindex", "i")?,
             kind: prop(&mut props, object, "Kind", "s")?,
-            state: prop(&mut props, object, "State", "s")?,
+            state: netnsd_api::state::device::name(state_code).to_owned(),
+            oper_state: prop(&mut props, object, "OperState", "s")?,
             mtu: prop(&mut props, object, "Mtu", "u")?,
             mac: prop(&mut props, object, "HwAddress", "s")?,
             addresses: prop(&mut props, object, "Addresses", "as")?,
             object: object.to_owned(),
             namespace_object: ns.as_str().to_owned(),
+            state_code,
         })
     }
 }
@@ -78,12 +87,14 @@ pub(crate) mod tests {
             name: name.into(),
             ifindex,
             kind: "veth".into(),
-            state: "up".into(),
+            state: "connected".into(),
+            oper_state: "up".into(),
             mtu: 1500,
             mac: "02:00:00:00:00:01".into(),
             addresses: addresses.iter().map(|a| a.to_string()).collect(),
             object: format!("/net/netnsd/Netns1/Devices/{ifindex}"),
             namespace_object: "/net/netnsd/Netns1/NetworkNamespace/1".into(),
+            state_code: 100,
         }
     }
 
@@ -101,7 +112,8 @@ pub(crate) mod tests {
                 v(Variant::from("02:00:00:00:00:01")),
             ),
             ("Mtu".to_owned(), v(Variant::from(1500u32))),
-            ("State".to_owned(), v(Variant::from("up"))),
+            ("State".to_owned(), v(Variant::from(100u32))),
+            ("OperState".to_owned(), v(Variant::from("up"))),
             (
                 "Addresses".to_owned(),
                 v(Variant::from(vec!["10.0.0.1/24".to_owned()])),

@@ -56,9 +56,15 @@ impl DeviceObject {
         self.read(|d| d.link.mtu)
     }
 
+    /// NetworkManager's NMDeviceState, derived from the kernel's view.
+    #[zbus(property)]
+    fn state(&self) -> u32 {
+        self.read(|d| d.nm_state())
+    }
+
     /// The operational state: up, down, unknown, lowerlayerdown, dormant, ...
     #[zbus(property)]
-    fn state(&self) -> String {
+    fn oper_state(&self) -> String {
         self.read(|d| d.link.state.clone())
     }
 

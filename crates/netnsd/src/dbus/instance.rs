@@ -802,14 +802,14 @@ impl NetNsInstance {
         device: ObjectPath<'_>,
     ) -> zbus::Result<()>;
 
-    /// An internal device (loopback) appeared.
+    /// A device joined AllDevices (any device, loopback included).
     #[zbus(signal)]
     pub async fn netns_internal_device_added(
         emitter: &SignalEmitter<'_>,
         device: ObjectPath<'_>,
     ) -> zbus::Result<()>;
 
-    /// An internal device (loopback) vanished.
+    /// A device left AllDevices (any device, loopback included).
     #[zbus(signal)]
     pub async fn netns_internal_device_removed(
         emitter: &SignalEmitter<'_>,

@@ -219,8 +219,8 @@ impl Bus {
     }
 
     /// A device joining (`listed`) or leaving namespace `ns`'s lists: the
-    /// NetnsDevice (or NetnsInternalDevice) signal, then Devices (unless
-    /// internal) and AllDevices.
+    /// NetnsDevice signal (unless internal), the NetnsInternalDevice one,
+    /// then Devices (unless internal) and AllDevices.
     async fn device_listed(&self, ns: u32, device: u32, internal: bool, listed: bool) {
         let Some(iface) = self.instance(ns).await else {
             return;
@@ -229,14 +229,19 @@ impl Bus {
         let path: OwnedObjectPath = ObjectPath::try_from(device_path(device))
             .expect("valid path")
             .into();
-        let path = path.as_ref();
         let sent = match (internal, listed) {
-            (false, true) => NetNsInstance::netns_device_added(emitter, path).await,
-            (false, false) => NetNsInstance::netns_device_removed(emitter, path).await,
-            (true, true) => NetNsInstance::netns_internal_device_added(emitter, path).await,
-            (true, false) => NetNsInstance::netns_internal_device_removed(emitter, path).await,
+            (true, _) => Ok(()),
+            (false, true) => NetNsInstance::netns_device_added(emitter, path.as_ref()).await,
+            (false, false) => NetNsInstance::netns_device_removed(emitter, path.as_ref()).await,
         };
-        if let Err(e) = sent {
+        let path = path.as_ref();
+        // As in the prototype, the Internal signals follow AllDevices:
+        // every device, loopback included (docs/porting.md).
+        let all = match listed {
+            true => NetNsInstance::netns_internal_device_added(emitter, path).await,
+            false => NetNsInstance::netns_internal_device_removed(emitter, path).await,
+        };
+        if let Err(e) = sent.and(all) {
             tracing::warn!("device signal: {e}");
         }
         let inst = iface.get().await;
@@ -266,6 +271,7 @@ impl Bus {
                 DeviceProperty::HwAddress => d.hw_address_changed(e).await,
                 DeviceProperty::Mtu => d.mtu_changed(e).await,
                 DeviceProperty::State => d.state_changed(e).await,
+                DeviceProperty::OperState => d.oper_state_changed(e).await,
                 DeviceProperty::Up => d.up_changed(e).await,
                 DeviceProperty::Addresses => d.addresses_changed(e).await,
                 DeviceProperty::NetworkNamespace => d.network_namespace_changed(e).await,

@@ -10,6 +10,7 @@
 //! teardown) is in `connections/active.rs`.
 
 mod active;
+mod depend;
 mod reconnect;
 
 use std::collections::HashMap;
@@ -62,6 +63,10 @@ pub(super) struct VpnRun {
     /// A plugin's request for secrets being answered by the agents
     /// (`plugin_secrets.rs`).
     pub(super) asking: Option<tokio::task::AbortHandle>,
+    /// DeactivateConnection calls answered once the connection is gone.
+    down_waiters: Vec<oneshot::Sender<Result<(), Error>>>,
+    /// Activations of the same profile that wait for it to be gone.
+    after_down: Vec<super::handle::Request>,
 }
 
 impl Manager {
@@ -78,6 +83,7 @@ impl Manager {
     ) -> Result<OwnedObjectPath, Error> {
         let profile = self.inactive_profile(profile_number)?;
         let vpn = crate::vpn::lookup(&profile)?;
+        self.dependencies(uplink_ns)?;
         self.isolation(&profile)?;
         if let Some(wanted) = vpn.secrets_wanted(&profile) {
             return self
@@ -125,6 +131,8 @@ impl Manager {
         fresh: bool,
         caller: super::Caller,
     ) -> Result<OwnedObjectPath, Error> {
+        // Checked again: secrets may have been waited for since.
+        self.dependencies(uplink_ns)?;
         let isolate = self.isolation(&profile)?;
         let mut at = launch::Activation::new(&self.state_dir, number)?;
         at.vpn_hints = self
@@ -180,6 +188,8 @@ impl Manager {
                 )),
                 caller,
                 asking: None,
+                down_waiters: Vec::new(),
+                after_down: Vec::new(),
             },
         );
         // As NetworkManager: the object appears, then goes to activating.
@@ -667,7 +677,8 @@ impl Manager {
                 active = n,
                 status,
                 reason = reason::name(why),
-                "openvpn ended: {}",
+                "{} ended: {}",
+                run.vpn.name(),
                 log.last().cloned().unwrap_or_default()
             );
             run.ending = Some(why);

@@ -87,6 +87,14 @@ impl Manager {
         } else {
             Vec::new()
         };
+        // Recorded first: a crash from here on leaves DNS the next start
+        // knows to put back (no VPN outlives a run).
+        self.record(Entry::VpnDnsSaved {
+            name: target.name.clone(),
+            before: before.as_ref().map(strings),
+            files: files.clone(),
+            wrote: strings(&d),
+        })?;
         self.dns.vpn_writes(
             ns,
             VpnDns {
@@ -103,9 +111,19 @@ impl Manager {
     /// administrator's own files). DNS the VPN did not write, or that was
     /// set again while it was up, is left alone.
     pub(super) async fn vpn_dns_ended(&mut self, ns: u32) {
-        let Some(saved) = self.dns.vpn_ended(ns) else {
+        let Ok(target) = self.namespace(ns) else {
             return;
         };
+        let under_vpn = self.dns.under_vpn(ns);
+        if let Some(saved) = self.dns.vpn_ended(ns) {
+            self.put_back_dns(ns, &target.name, saved).await;
+        }
+        if under_vpn {
+            let _ = self.record(Entry::VpnDnsEnded { name: target.name });
+        }
+    }
+
+    async fn put_back_dns(&mut self, ns: u32, name: &str, saved: VpnDns) {
         if let Err(e) = self.set_dns(ns, saved.before).await {
             tracing::warn!(ns, "putting back the namespace's DNS: {}", e.message());
             return;
@@ -113,14 +131,79 @@ impl Manager {
         if saved.files.is_empty() {
             return;
         }
-        let Ok(target) = self.namespace(ns) else {
-            return;
-        };
         let etc = self.dns.etc().to_path_buf();
-        let name = target.name.clone();
-        let r = tokio::task::spawn_blocking(move || dns::put_back(&etc, &name, &saved.files)).await;
+        let name2 = name.to_owned();
+        let r =
+            tokio::task::spawn_blocking(move || dns::put_back(&etc, &name2, &saved.files)).await;
         if !matches!(r, Ok(Ok(()))) {
-            tracing::warn!(name = %target.name, "putting back the namespace's own DNS files failed");
+            tracing::warn!(%name, "putting back the namespace's own DNS files failed");
+        }
+    }
+}
+
+/// A DNS setting as the journal has it: (servers, search).
+pub(super) fn strings(d: &Dns) -> (Vec<String>, Vec<String>) {
+    (
+        d.servers.iter().map(|s| s.to_string()).collect(),
+        d.search.clone(),
+    )
+}
+
+/// A DNS setting from the journal's (servers, search).
+pub(super) fn from_strings((servers, search): &(Vec<String>, Vec<String>)) -> Dns {
+    Dns {
+        servers: servers.iter().filter_map(|s| s.parse().ok()).collect(),
+        search: search.clone(),
+    }
+}
+
+impl Manager {
+    /// At start: DNS a VPN of the previous run wrote over a namespace that
+    /// is still here (a VPN does not outlive a run) goes, and what it wrote
+    /// over comes back — netnsd's own DNS, or none, and an administrator's
+    /// files — unless the DNS was set anew while it was up.
+    pub(super) fn reconcile_vpn_dns(
+        &mut self,
+        recorded: &crate::record::Recorded,
+        keep: &mut Vec<Entry>,
+    ) {
+        for (name, saved) in &recorded.vpn_dns {
+            let Some(ns) = self.namespaces.get(name) else {
+                continue;
+            };
+            if recorded.dns.get(name) != Some(&saved.wrote) {
+                tracing::info!(%name, "a VPN's DNS was set anew while it was up: left as it is");
+                continue;
+            }
+            let (etc, nss) = (self.dns.etc(), self.dns.host_nsswitch());
+            let put = match &saved.before {
+                Some(before) => dns::write(etc, name, &from_strings(before), nss),
+                None => dns::remove(etc, name),
+            };
+            if let Err(e) = put {
+                tracing::warn!(%name, "putting back the namespace's DNS: {e}");
+                continue;
+            }
+            if !saved.files.is_empty()
+                && let Err(e) = dns::put_back(etc, name, &saved.files)
+            {
+                tracing::warn!(%name, "putting back the namespace's own DNS files: {e}");
+            }
+            tracing::info!(%name, "the DNS of a VPN of the previous run went; the namespace's own is back");
+            keep.retain(|e| !matches!(e, Entry::DnsSet { name: n, .. } if n == name));
+            match &saved.before {
+                Some(before) => {
+                    keep.push(Entry::DnsSet {
+                        name: name.clone(),
+                        servers: before.0.clone(),
+                        search: before.1.clone(),
+                    });
+                    self.dns.found(ns.number, from_strings(before));
+                }
+                None => {
+                    self.dns.set(ns.number, None);
+                }
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ mod dns;
 mod forked;
 mod forwards;
 mod handle;
+mod login;
 mod mss;
 mod namespaces;
 mod nat;
@@ -68,6 +69,9 @@ enum Later {
     /// A request put off until /run/netns was prepared (off the manager's
     /// task: that may wait for iproute2's lock).
     Prepared(Request),
+    /// An activation that waited for the deactivation of the same
+    /// profile's previous one, which is gone now.
+    AfterDown(Request),
     /// Look again at a /run/netns entry that was not a mounted namespace yet.
     Adopt(String, usize),
     /// A link that appeared while a device of the same name existed elsewhere:
@@ -123,6 +127,11 @@ enum Later {
     ForgetActive(u32),
     /// The secret agents answered a waiting activation (issue 14).
     Secrets(u32, Result<crate::settings::DbusSettings, String>),
+    /// A waiting activation's login ended (`VpnType::login`).
+    LoggedIn(
+        u32,
+        Result<std::collections::BTreeMap<String, String>, crate::vpn::oclogin::Failed>,
+    ),
     /// A DHCP client reports: namespace, client generation, report.
     Dhcp(u32, u64, crate::dhcp::Report),
 }
@@ -311,6 +320,7 @@ impl Manager {
                 Some(ev) = dir_events.recv() => self.on_dir_event(ev, 0).await,
                 Some(l) = later.recv() => match l {
                     Later::Prepared(req) => self.handle(req, false).await,
+                    Later::AfterDown(req) => self.handle(req, true).await,
                     Later::Adopt(name, attempt) => self.on_dir_event(DirEvent::Appeared(name), attempt).await,
                     Later::Link(ns, link) => self.link_retry(ns, link).await,
                     Later::ExpireMove(device, seq) => self.expire_move(device, seq).await,
@@ -338,6 +348,7 @@ impl Manager {
                     Later::ConnectTimeout(n) => self.connect_timeout(n).await,
                     Later::Secrets(n, r) => self.secrets_answered(n, r).await,
                     Later::PluginSecrets(n, r, reply) => self.plugin_secrets_answered(n, r, reply).await,
+                    Later::LoggedIn(n, r) => self.logged_in(n, r).await,
                     Later::VpnProgress(n, p) => self.vpn_progress(n, p).await,
                     Later::ReconnectTimeout(n, r) => self.reconnect_timeout(n, r).await,
                     Later::ForgetActive(n) => self.forget_active(n).await,
@@ -411,13 +422,30 @@ impl Manager {
                 caller,
                 reply,
             } => {
+                // The profile's previous activation is going down (its
+                // client being stopped): this one waits until it is gone,
+                // rather than fail ConnectionAlreadyActive.
+                if let Some(n) = self.going_down(profile) {
+                    let req = Request::Activate {
+                        profile,
+                        ns,
+                        caller,
+                        reply,
+                    };
+                    return self.after_down(n, req);
+                }
                 let r = self.activate(profile, ns, caller).await;
                 let _ = reply.send(r);
             }
-            Request::Deactivate { active, reply } => {
-                let r = self.deactivate(active).await;
-                let _ = reply.send(r);
-            }
+            Request::Deactivate { active, reply } => match self.deactivate(active).await {
+                // Answered once the connection is gone (its client ended,
+                // its tunnel, DNS and namespace removed): the caller may
+                // activate the profile again at once.
+                Ok(()) => self.when_down(active, reply),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
             Request::Profile { op, reply } => {
                 let r = self.profile_op(op).await;
                 let _ = reply.send(r);

@@ -304,9 +304,16 @@ impl Manager {
         let devices = self.devices.drop_all_in(ns.number);
         self.publish(devices).await;
         self.uplinks.take(ns.number);
+        if self.dns.under_vpn(ns.number) {
+            let _ = self.record(crate::record::Entry::VpnDnsEnded {
+                name: ns.name.clone(),
+            });
+        }
         self.dns.forget(ns.number);
         let changes = self.namespaces.remove(ns.number);
         self.publish(changes).await;
+        // Last: their teardown then leaves the gone namespace alone.
+        self.namespace_gone(ns.number).await;
     }
 }
 

@@ -24,14 +24,17 @@ pub enum DeviceProperty {
     Kind,
     HwAddress,
     Mtu,
+    /// NMDeviceState, derived (it follows OperState, Up and Addresses).
     State,
+    /// The kernel's operational state.
+    OperState,
     Addresses,
     NetworkNamespace,
 }
 
 impl DeviceProperty {
     /// All of them, in the order a device that moved announces them.
-    pub const ALL: [DeviceProperty; 9] = [
+    pub const ALL: [DeviceProperty; 10] = [
         DeviceProperty::Interface,
         DeviceProperty::Up,
         DeviceProperty::Ifindex,
@@ -39,6 +42,7 @@ impl DeviceProperty {
         DeviceProperty::HwAddress,
         DeviceProperty::Mtu,
         DeviceProperty::State,
+        DeviceProperty::OperState,
         DeviceProperty::Addresses,
         DeviceProperty::NetworkNamespace,
     ];

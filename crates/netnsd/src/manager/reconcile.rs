@@ -225,6 +225,7 @@ impl Manager {
             }
         }
         keep.extend(self.forwards_found(&recorded.forwards));
+        self.reconcile_vpn_dns(&recorded, &mut keep);
         self.reconcile_forwarders(&recorded, &mut keep);
         // Programs run by Spawn as systemd units: systemd kept them running;
         // they are taken back where their namespace still is.

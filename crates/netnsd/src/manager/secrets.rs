@@ -154,12 +154,17 @@ impl Manager {
             flags: flags::ALLOW_INTERACTION | flags::USER_REQUESTED,
         };
         tracing::info!(id = %info.id, setting = wanted.setting, keys = ?wanted.keys, "asking the secret agents");
-        let agents = self.agents.clone();
-        let later = self.later_tx.clone();
-        let task = tokio::spawn(async move {
-            let r = agents.get_secrets(number, req).await;
-            let _ = later.send(Later::Secrets(number, r));
-        });
+        let task = match self.start_login(number, uplink_ns, &profile, vpn, &req)? {
+            Some(task) => task,
+            None => {
+                let agents = self.agents.clone();
+                let later = self.later_tx.clone();
+                tokio::spawn(async move {
+                    let r = agents.get_secrets(number, req).await;
+                    let _ = later.send(Later::Secrets(number, r));
+                })
+            }
+        };
         self.pending.insert(
             number,
             Pending {
@@ -181,11 +186,33 @@ impl Manager {
             return;
         };
         let merged = answer.and_then(|a| secrets::merge_answer(&p.profile, &p.wanted, &a));
+        self.launch_pending(n, p, merged.map_err(|why| (reason::NO_SECRETS, why)))
+            .await
+    }
+
+    /// The login of activation `n` ended (`login.rs`).
+    pub(super) async fn logged_in(
+        &mut self,
+        n: u32,
+        r: Result<std::collections::BTreeMap<String, String>, crate::vpn::oclogin::Failed>,
+    ) {
+        let Some(p) = self.pending.remove(&n) else {
+            return;
+        };
+        let merged = r.map_err(|f| (f.reason, f.why)).and_then(|got| {
+            crate::vpn::with_login(&p.profile, got)
+                .map_err(|e| (reason::SERVICE_START_FAILED, e.message()))
+        });
+        self.launch_pending(n, p, merged).await
+    }
+
+    /// Launches waiting activation `n` with its secrets, or ends it.
+    async fn launch_pending(&mut self, n: u32, p: Pending, merged: Result<Profile, (u32, String)>) {
         let profile = match merged {
             Ok(profile) => profile,
-            Err(why) => {
-                tracing::warn!(active = n, "no secrets: {why}");
-                return self.end_unlaunched(n, vs::FAILED, reason::NO_SECRETS).await;
+            Err((why_reason, why)) => {
+                tracing::warn!(active = n, reason = why_reason, "no secrets: {why}");
+                return self.end_unlaunched(n, vs::FAILED, why_reason).await;
             }
         };
         tracing::info!(active = n, "the secrets came: launching");
@@ -199,8 +226,11 @@ impl Manager {
                 e.message()
             );
             if !self.runs.contains_key(&n) {
-                self.end_unlaunched(n, vs::FAILED, reason::SERVICE_START_FAILED)
-                    .await;
+                let why = match e {
+                    Error::DependencyFailed(_) => reason::DEPENDENCY_FAILED,
+                    _ => reason::SERVICE_START_FAILED,
+                };
+                self.end_unlaunched(n, vs::FAILED, why).await;
             }
         }
     }

@@ -14,6 +14,7 @@
 
 pub mod helper;
 pub mod launch;
+pub mod oclogin;
 pub mod openconnect;
 pub mod openvpn;
 pub mod plugin;
@@ -115,6 +116,22 @@ pub trait VpnType: Send + Sync {
         None
     }
 
+    /// A login the type holds with its server before the launch, asking
+    /// the agents (`ask`) for what the server's forms want (OpenConnect,
+    /// [`oclogin`]): None when the profile needs none. It runs in the
+    /// uplink namespace `netns` (None: the daemon's own) while the
+    /// activation waits in need-auth; what it returns is merged into the
+    /// profile's vpn.secrets for the launch. Dropping it stops it.
+    fn login(
+        &self,
+        profile: &Profile,
+        netns: Option<File>,
+        ask: oclogin::Ask,
+    ) -> Option<LoginFuture> {
+        let _ = (profile, netns, ask);
+        None
+    }
+
     /// Why the client ended by itself, from what it printed (its last
     /// lines): one of NetworkManager's VPN reasons.
     fn failure_reason(&self, log: &str) -> u32 {
@@ -135,6 +152,23 @@ pub trait VpnType: Send + Sync {
         let _ = line;
         None
     }
+}
+
+/// A [`VpnType::login`] under way: the secrets it got, or why none.
+pub type LoginFuture =
+    BoxFuture<'static, Result<std::collections::BTreeMap<String, String>, oclogin::Failed>>;
+
+/// The profile with what a [`VpnType::login`] returned added to its
+/// vpn.secrets, for this one launch (never saved).
+pub fn with_login(
+    p: &Profile,
+    got: std::collections::BTreeMap<String, String>,
+) -> Result<Profile, Error> {
+    let mut p = p.clone();
+    let mut secrets = p.vpn_secrets();
+    secrets.extend(got);
+    p.set("vpn", "secrets", crate::settings::Value::StrMap(secrets))?;
+    Ok(p)
 }
 
 /// A client's news about a connection that was up (see

@@ -107,8 +107,23 @@ pub fn invocation<'a>(
     if let Some(pin) = secrets.get("gwcert").or_else(|| data.get("servercert")) {
         a.push(format!("--servercert={pin}"));
     }
+    let mut gateway = gateway;
     let stdin = if let Some(cookie) = secrets.get("cookie") {
         a.push("--cookie-on-stdin".into());
+        // From a login (oclogin): where the gateway sent the client, and
+        // the address it resolved to, as NetworkManager's auth dialog
+        // returns them.
+        if let Some(url) = nonempty(secrets, "gateway") {
+            if url.starts_with('-') {
+                return Err(Error::InvalidArgument(format!(
+                    "vpn.secrets.gateway: {url:?} begins with '-'"
+                )));
+            }
+            gateway = url;
+        }
+        if let Some(r) = nonempty(secrets, "resolve") {
+            a.push(format!("--resolve={r}"));
+        }
         Some(format!("{cookie}\n"))
     } else if let Some(pw) =
         nonempty(secrets, "form:main:password").or_else(|| nonempty(secrets, "password"))
@@ -127,6 +142,85 @@ pub fn invocation<'a>(
     a.push("--".into());
     a.push(gateway.to_string());
     Ok(Invocation { args: a, stdin })
+}
+
+/// Whether activating the profile begins with the interactive login
+/// ([`super::oclogin`]): an AnyConnect gateway (its forms are what
+/// openconnect dumps as XML) and no stored cookie.
+pub fn logs_in(data: &BTreeMap<String, String>, secrets: &BTreeMap<String, String>) -> bool {
+    let protocol = data
+        .get("protocol")
+        .map(String::as_str)
+        .unwrap_or("anyconnect");
+    protocol == "anyconnect" && !secrets.contains_key("cookie")
+}
+
+/// `openconnect --authenticate`'s arguments for the login: the profile's
+/// server, certificates, user and group, no tunnel; the forms dumped
+/// (`-v --dump-http-traffic`) for [`super::oclogin::Reader`].
+pub fn login_args(
+    data: &BTreeMap<String, String>,
+    secrets: &BTreeMap<String, String>,
+) -> Result<Vec<String>, Error> {
+    let inv = invocation(data, &with_placeholder_password(secrets), "t", "s")?;
+    let mut a: Vec<String> = vec![
+        "--authenticate".into(),
+        "-v".into(),
+        "--dump-http-traffic".into(),
+    ];
+    let mut args = inv.args.into_iter();
+    while let Some(x) = args.next() {
+        if x == "--script" {
+            args.next();
+        } else if x == "--" {
+            // The gateway, and nothing after it.
+            a.push(x);
+            a.extend(args.by_ref());
+        } else if !(x == "--non-inter"
+            || x == "--passwd-on-stdin"
+            || x.starts_with("--interface=")
+            || x.starts_with("--reconnect-timeout="))
+        {
+            a.push(x);
+        }
+    }
+    Ok(a)
+}
+
+fn with_placeholder_password(secrets: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut s = secrets.clone();
+    s.insert("password".into(), "-".into());
+    s
+}
+
+/// The stored secrets the login may answer the gateway's fields with:
+/// every `form:FORMID:FIELD` of vpn.secrets, and the older `password` as
+/// `form:main:password`, except those whose `KEY-flags` say they are not
+/// saved (2: asked every time) or not required (4).
+pub fn login_stored(
+    data: &BTreeMap<String, String>,
+    secrets: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let flags = |k: &str| {
+        data.get(&format!("{k}-flags"))
+            .and_then(|f| f.trim().parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    let usable =
+        |k: &str| flags(k) & (super::secrets::NOT_SAVED | super::secrets::NOT_REQUIRED) == 0;
+    let mut out: BTreeMap<String, String> = secrets
+        .iter()
+        .filter(|(k, v)| k.starts_with("form:") && !v.is_empty() && usable(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some(pw) = secrets.get("password").filter(|v| !v.is_empty())
+        && usable("password")
+        && usable("form:main:password")
+    {
+        out.entry("form:main:password".into())
+            .or_insert_with(|| pw.clone());
+    }
+    out
 }
 
 fn mask_prefix(mask: &str) -> Option<u8> {
@@ -264,6 +358,27 @@ impl VpnType for OpenConnect {
             kernel: None,
             configure: None,
         })
+    }
+
+    fn login(
+        &self,
+        p: &Profile,
+        netns: Option<std::fs::File>,
+        ask: super::oclogin::Ask,
+    ) -> Option<super::LoginFuture> {
+        let (data, secrets) = (p.vpn_data(), p.vpn_secrets());
+        if !logs_in(&data, &secrets) {
+            return None;
+        }
+        let stored = login_stored(&data, &secrets);
+        let args = login_args(&data, &secrets);
+        Some(Box::pin(async move {
+            let args = args.map_err(|e| super::oclogin::Failed {
+                reason: netnsd_api::state::reason::SERVICE_START_FAILED,
+                why: e.message(),
+            })?;
+            super::oclogin::login(args, netns, stored, ask).await
+        }))
     }
 
     fn reported(&self, env: &HashMap<String, String>) -> Result<Option<VpnConfig>, Error> {
@@ -453,6 +568,78 @@ mod tests {
         )
         .unwrap();
         assert!(i.args.contains(&"--user=new".to_string()), "{:?}", i.args);
+    }
+
+    /// The login: `openconnect --authenticate` with the profile's server,
+    /// CA, user and group and no tunnel; then the tunnel with the cookie,
+    /// at the URL and address the login ended at.
+    #[test]
+    fn the_login_then_the_tunnel_with_its_cookie() {
+        let data = m(&[
+            ("gateway", "vpn.example.com"),
+            ("cacert", "/ca.pem"),
+            ("username", "alice"),
+            ("authgroup", "eng"),
+            ("form:main:password-flags", "2"),
+        ]);
+        assert!(logs_in(&data, &m(&[])));
+        assert!(!logs_in(&data, &m(&[("cookie", "c")])));
+        let gp = m(&[("gateway", "g"), ("protocol", "gp")]);
+        assert!(!logs_in(&gp, &m(&[])));
+        let a = login_args(&data, &m(&[])).unwrap();
+        assert_eq!(a[..3], ["--authenticate", "-v", "--dump-http-traffic"]);
+        let s = a.join(" ");
+        assert!(
+            s.contains("--cafile=/ca.pem")
+                && s.contains("--user=alice")
+                && s.contains("--authgroup=eng")
+                && s.ends_with(" -- vpn.example.com"),
+            "{s}"
+        );
+        for gone in [
+            "--script",
+            "--interface",
+            "--non-inter",
+            "--passwd-on-stdin",
+            "--reconnect",
+        ] {
+            assert!(!s.contains(gone), "{s}");
+        }
+        // Stored answers: form:* and the older password, not those asked
+        // every time.
+        let stored = login_stored(
+            &data,
+            &m(&[
+                ("password", "old"),
+                ("form:main:password", "asked"),
+                ("form:main:group_list", "ops"),
+                ("cookie-flags", "0"),
+            ]),
+        );
+        assert_eq!(stored, m(&[("form:main:group_list", "ops")]));
+        let stored = login_stored(&m(&[("gateway", "g")]), &m(&[("password", "pw")]));
+        assert_eq!(stored, m(&[("form:main:password", "pw")]));
+
+        let got = m(&[
+            ("cookie", "webvpn=AA"),
+            ("gwcert", "pin-sha256:x"),
+            ("gateway", "https://203.0.113.1/"),
+            ("resolve", "203.0.113.1:203.0.113.1"),
+        ]);
+        let i = invocation(&data, &got, "nsvpn1", "s").unwrap();
+        let s = i.args.join(" ");
+        assert_eq!(i.stdin.as_deref(), Some("webvpn=AA\n"));
+        assert!(
+            s.contains("--cookie-on-stdin")
+                && s.contains("--servercert=pin-sha256:x")
+                && s.contains("--resolve=203.0.113.1:203.0.113.1")
+                && s.ends_with(" -- https://203.0.113.1/")
+                && !s.contains("webvpn=AA"),
+            "{s}"
+        );
+        let mut bad = got.clone();
+        bad.insert("gateway".into(), "--script=/x".into());
+        assert!(invocation(&data, &bad, "t", "s").is_err());
     }
 
     #[test]

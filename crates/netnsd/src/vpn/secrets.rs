@@ -97,6 +97,15 @@ pub fn openvpn(p: &Profile) -> Option<Wanted> {
 pub fn openconnect(p: &Profile) -> Option<Wanted> {
     let data = p.vpn_data();
     let secrets = p.vpn_secrets();
+    if super::openconnect::logs_in(&data, &secrets) {
+        // The login (oclogin) asks for what the gateway's forms want; it
+        // ends with the cookie.
+        return Some(Wanted {
+            setting: "vpn",
+            keys: vec!["cookie".to_owned()],
+            hints: Vec::new(),
+        });
+    }
     if secrets.contains_key("cookie") || data.contains_key("usercert") {
         return None;
     }

@@ -551,6 +551,11 @@ a secret agent for its own run and asks, without echo, naming the profile and th
 --ask); --no-ask never asks. An empty stdin or Ctrl-D refuses (the activation fails with \
 no-secrets).
 
+An OpenConnect gateway's login form is asked the same way, field by field as the gateway asks \
+it: the form's message first, then the field's label naming the profile and the field \
+(Password for VPN \"work\" (vpn.secrets.form:main:password): ), without echo for a password \
+or a one-time code; a choice (a group) as a numbered list, answered by its number or its name.
+
 Needs polkit's permission for net.netnsd.Netns1.activate-connection (by default granted to \
 users of the active local session).",
         after_help = exit_status_help()

@@ -89,13 +89,15 @@ List devices, of namespace NS or, without NS, of every namespace (rootns first, 
 others by name), ordered by interface index.
 
 Columns: NAMESPACE; NAME, the interface name; IFINDEX; KIND (veth, macvlan, bridge, tun, \
-loopback, ethernet, ...); STATE, the operational state (up, down, lowerlayerdown, unknown, ...); \
-MTU; MAC, the hardware address; ADDRESSES, its IPv4 and IPv6 addresses, comma-separated; \
+loopback, ethernet, ...); STATE, NetworkManager's device state by the name nmcli gives it \
+(connected, disconnected, unavailable, unmanaged, ...: docs/bus-api.md); OPERSTATE, the \
+kernel's operational state (up, down, lowerlayerdown, unknown, ...); MTU; MAC, the hardware address; ADDRESSES, its IPv4 and IPv6 addresses, comma-separated; \
 OBJECT, its Device object on the bus. Loopback and other internal devices are left out unless \
 --all is given.
 
 With --json, prints one JSON array of objects with the keys namespace, name, ifindex, kind, \
-state, mtu, mac, addresses (an array), object and namespace_object.",
+state, oper_state, mtu, mac, addresses (an array), object, namespace_object and state_code \
+(the state's number, NMDeviceState).",
         after_help = exit_status_help()
     )]
     List {
@@ -110,7 +112,8 @@ state, mtu, mac, addresses (an array), object and namespace_object.",
     /// Show one device
     #[command(
         long_about = "\
-Show one device as \"Key: value\" lines: Name, Namespace, Ifindex, Kind, State, MTU, MAC, \
+Show one device as \"Key: value\" lines: Name, Namespace, Ifindex, Kind, State, Operstate, \
+MTU, MAC, \
 Addresses (one per line) and Object. With --json, one object with the keys of \
 \"nsctl device list --json\".",
         after_help = exit_status_help()

@@ -11,17 +11,20 @@ use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use netnsd_api::Error as BusError;
 use netnsd_api::proxy::NetNsInstanceProxy;
+use netnsd_api::{
+    BUS_NAME, CONTROLLER_INTERFACE, CONTROLLER_PATH, Error as BusError, INSTANCE_INTERFACE,
+};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::signal::unix::{SignalKind, signal};
-use zbus::Connection;
+use zbus::names::OwnedUniqueName;
 use zbus::proxy::CacheProperties;
 use zbus::wire::{Fd, Variant};
+use zbus::{Connection, Message, OwnedObjectPath};
 
 use crate::cli::ExecArgs;
-use crate::cmd::{check_name, controller};
+use crate::cmd::check_name;
 use crate::error::{CliError, Kind};
 use crate::exec::{self, NOT_FOUND_EXIT_CODE};
 use crate::pty::{self, Pty, RawMode, Relay, is_open, is_terminal, stdio};
@@ -37,22 +40,39 @@ pub async fn exec(conn: &Connection, mut args: ExecArgs) -> Result<u8, CliError>
     check_name(&netns)?;
     let env = exec::environment(std::env::vars_os(), &args.env)?;
     let cwd = exec::working_directory(args.cwd.as_deref(), std::env::current_dir())?;
-    let object = controller(conn)
-        .await?
-        .get_network_namespace_by_name(&netns)
-        .await?;
+    // One round trip for the three things needed before Spawn: the
+    // namespace's object, and the two subscriptions (its ProcessExited,
+    // and the daemon's name changing hands), sent at once. zbus's own
+    // signal streams would make them one after another (it holds a lock
+    // across each AddMatch) and ask the daemon's unique name first.
+    let mut incoming = zbus::MessageStream::from(conn);
+    let (exited_rule, owner_rule) = (exited_rule(), owner_rule());
+    let (object, exited_match, owner_match) = futures::join!(
+        conn.call_method(
+            Some(BUS_NAME),
+            CONTROLLER_PATH,
+            Some(CONTROLLER_INTERFACE),
+            "GetNetworkNamespaceByName",
+            &netns,
+        ),
+        add_match(conn, &exited_rule),
+        add_match(conn, &owner_rule),
+    );
+    let object = object?;
+    exited_match?;
+    owner_match?;
+    // The signals that count come from the daemon that answered, as zbus's
+    // proxies check: another peer could send a ProcessExited to us.
+    let mut daemon = object
+        .header()
+        .sender()
+        .map(|s| OwnedUniqueName::from(s.to_owned()));
+    let object: OwnedObjectPath = object.body().deserialize()?;
     let proxy = NetNsInstanceProxy::builder(conn)
-        .path(object)
+        .path(object.clone())
         .cache_properties(CacheProperties::No)
         .build()
         .await?;
-    // Subscribe before Spawn: the program may end before its reply arrives.
-    // Both subscriptions at once: their round trips overlap.
-    let (exited, owner) = futures::join!(
-        proxy.receive_process_exited(),
-        proxy.inner().receive_owner_changed()
-    );
-    let (mut exited, mut owner) = (exited?, owner?);
     // Catch signals before Spawn too: the program runs before its reply
     // arrives, and a signal sent to nsctl then is passed on once its pid is
     // known, instead of ending nsctl and leaving the program behind.
@@ -113,37 +133,32 @@ pub async fn exec(conn: &Connection, mut args: ExecArgs) -> Result<u8, CliError>
 
     let status = loop {
         let sig = tokio::select! {
-            s = exited.next() => match s {
-                Some(s) => {
-                    let a = s.args()?;
-                    if a.pid == pid {
-                        break a.status;
-                    }
-                    continue;
-                }
-                None => {
-                    return Err(CliError::new(
-                        Kind::Unreachable,
-                        format!("lost the system bus while PID {pid} was running; its exit status is unknown"),
-                    ));
-                }
-            },
-            o = owner.next() => match o {
-                Some(Some(_)) => {
+            m = incoming.next() => match m.map(|m| seen(&m, &object, daemon.as_ref())) {
+                Some(Seen::Exited { pid: p, status }) if p == pid => break status,
+                Some(Seen::Owner(Some(new))) => {
+                    daemon = Some(new);
                     daemon_gone = false;
                     continue;
                 }
                 // Where systemd runs, the program is a unit of its own and
                 // outlives netnsd, whose next start announces its end: wait
                 // while it runs.
-                Some(None) if program_runs(pid) => {
+                Some(Seen::Owner(None)) if program_runs(pid) => {
+                    daemon = None;
                     daemon_gone = true;
                     continue;
                 }
-                _ => {
+                Some(Seen::Owner(None)) => {
                     return Err(CliError::new(
                         Kind::Unreachable,
                         format!("netnsd stopped while PID {pid} was running; its exit status is unknown"),
+                    ));
+                }
+                Some(_) => continue,
+                None => {
+                    return Err(CliError::new(
+                        Kind::Unreachable,
+                        format!("lost the system bus while PID {pid} was running; its exit status is unknown"),
                     ));
                 }
             },
@@ -207,6 +222,85 @@ async fn forward(proxy: &NetNsInstanceProxy<'_>, pid: u32, sig: Signal) -> bool 
 /// Whether process `pid` (as seen from here) still runs.
 fn program_runs(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The match rule for every namespace's ProcessExited from netnsd (the
+/// path is checked on arrival: the object is not known yet when it is
+/// added).
+fn exited_rule() -> String {
+    format!(
+        "type='signal',sender='{BUS_NAME}',interface='{INSTANCE_INTERFACE}',member='ProcessExited'"
+    )
+}
+
+/// The match rule for netnsd's name changing hands.
+fn owner_rule() -> String {
+    format!(
+        "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',\
+         interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{BUS_NAME}'"
+    )
+}
+
+/// AddMatch, called directly (no lock held across it, unlike zbus's streams).
+async fn add_match(conn: &Connection, rule: &str) -> Result<(), CliError> {
+    conn.call_method(
+        Some("org.freedesktop.DBus"),
+        "/org/freedesktop/DBus",
+        Some("org.freedesktop.DBus"),
+        "AddMatch",
+        &rule,
+    )
+    .await?;
+    Ok(())
+}
+
+/// What an incoming message means to `nsctl exec`.
+#[derive(Debug, PartialEq)]
+enum Seen {
+    /// ProcessExited on our namespace's object, from the daemon.
+    Exited { pid: u32, status: i32 },
+    /// netnsd's name has a new owner (its unique name), or none.
+    Owner(Option<OwnedUniqueName>),
+    /// Anything else: replies, others' signals.
+    Other,
+}
+
+fn seen(
+    m: &zbus::Result<Message>,
+    object: &OwnedObjectPath,
+    daemon: Option<&OwnedUniqueName>,
+) -> Seen {
+    let Ok(m) = m else {
+        return Seen::Other;
+    };
+    let h = m.header();
+    if h.message_type() != zbus::message::Type::Signal {
+        return Seen::Other;
+    }
+    let (Some(iface), Some(member)) = (h.interface(), h.member()) else {
+        return Seen::Other;
+    };
+    let sender = h.sender();
+    if iface.as_str() == INSTANCE_INTERFACE && member.as_str() == "ProcessExited" {
+        if h.path().map(|p| p.as_str()) != Some(object.as_str())
+            || daemon.is_none_or(|d| sender != Some(d.inner()))
+        {
+            return Seen::Other;
+        }
+        return match m.body().deserialize::<(u32, i32)>() {
+            Ok((pid, status)) => Seen::Exited { pid, status },
+            Err(_) => Seen::Other,
+        };
+    }
+    if iface.as_str() == "org.freedesktop.DBus"
+        && member.as_str() == "NameOwnerChanged"
+        && sender.map(|s| s.as_str()) == Some("org.freedesktop.DBus")
+        && let Ok((name, _old, new)) = m.body().deserialize::<(&str, &str, &str)>()
+        && name == BUS_NAME
+    {
+        return Seen::Owner(OwnedUniqueName::try_from(new).ok());
+    }
+    Seen::Other
 }
 
 /// Spawn's errors: a missing program (or working directory) as a shell

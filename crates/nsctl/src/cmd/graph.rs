@@ -241,6 +241,8 @@ pub fn dot(namespaces: &[Namespace], devices: &[Device], actives: &[Active]) -> 
                 label.push('\n');
                 label.push_str(a);
             }
+            // NetworkManager's state by name, the kernel's in brackets.
+            label.push_str(&format!("\n{} ({})", d.state, d.oper_state));
             let shape = if TUNNEL_KINDS.contains(&d.kind.as_str()) {
                 "cds"
             } else {
@@ -322,12 +324,14 @@ mod tests {
             name: name.into(),
             ifindex: n as i32,
             kind: kind.into(),
-            state: "up".into(),
+            state: "connected".into(),
+            oper_state: "up".into(),
             mtu: 1500,
             mac: String::new(),
             addresses: addrs.iter().map(|s| s.to_string()).collect(),
             object: format!("{DEVICE_PATH_PREFIX}/{n}"),
             namespace_object: format!("{NAMESPACE_PATH_PREFIX}/{ns}"),
+            state_code: 100,
         }
     }
 
@@ -392,7 +396,7 @@ mod tests {
         assert!(g.contains("dev4 -- dev5 [label=\"veth\"]"), "{g}");
         assert!(!g.contains("dev6 --") && !g.contains("-- dev6"), "{g}");
         assert!(
-            g.contains("dev7 [label=\"nsvpn0\\ntun\\n10.8.0.2/24\", shape=cds]"),
+            g.contains("dev7 [label=\"nsvpn0\\ntun\\n10.8.0.2/24\\nconnected (up)\", shape=cds]"),
             "{g}"
         );
         assert!(

@@ -386,6 +386,14 @@ impl Monitor {
             .filter(|(k, _)| !told_elsewhere.contains(&k.as_str()))
             .map(|(k, v)| (k.as_str(), variant_json(v)))
             .filter(|(k, v)| known.and_then(|p| p.get(*k)) != Some(v))
+            .map(|(k, v)| match (interface, k, v.as_u64()) {
+                // A device's NMDeviceState, by the name nmcli gives it.
+                (DEVICE_INTERFACE, "State", Some(n)) => {
+                    let n = u32::try_from(n).unwrap_or(u32::MAX);
+                    (k, Value::from(netnsd_api::state::device::name(n)))
+                }
+                _ => (k, v),
+            })
             .collect();
         if values.is_empty() {
             self.learn_props(path, interface, changed);
@@ -562,16 +570,18 @@ mod tests {
                 DEV,
                 DEVICE_INTERFACE,
                 &props(&[
-                    ("State", v("up")),
+                    ("State", v(100u32)),
+                    ("OperState", v("up")),
                     ("Addresses", v(vec!["10.0.0.1/24", "fd00::1/64"])),
                 ]),
             )
             .unwrap();
         assert_eq!(
             e.line,
-            "device veth0 in blue: addresses 10.0.0.1/24,fd00::1/64, state up"
+            "device veth0 in blue: addresses 10.0.0.1/24,fd00::1/64, oper-state up, state connected"
         );
-        assert_eq!(e.json["changed"]["State"], "up");
+        assert_eq!(e.json["changed"]["State"], "connected");
+        assert_eq!(e.json["changed"]["OperState"], "up");
         let moved = props(&[(
             "NetworkNamespace",
             v(zbus::wire::ObjectPath::try_from(NS2).unwrap()),

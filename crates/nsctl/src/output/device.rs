@@ -8,12 +8,13 @@ use super::format::{key_value_lines, or_dash, table, terminal_safe, to_line};
 use crate::device::Device;
 
 /// Column headings of `nsctl device list`.
-pub const DEVICE_COLUMNS: [&str; 9] = [
+pub const DEVICE_COLUMNS: [&str; 10] = [
     "NAMESPACE",
     "NAME",
     "IFINDEX",
     "KIND",
     "STATE",
+    "OPERSTATE",
     "MTU",
     "MAC",
     "ADDRESSES",
@@ -41,6 +42,7 @@ pub fn device_table(devices: &[Device]) -> String {
                 d.ifindex.to_string(),
                 or_dash(&d.kind).into_owned(),
                 or_dash(&d.state).into_owned(),
+                or_dash(&d.oper_state).into_owned(),
                 d.mtu.to_string(),
                 or_dash(&d.mac).into_owned(),
                 or_dash(&d.addresses.join(",")).into_owned(),
@@ -65,6 +67,7 @@ pub fn device_show_text(d: &Device) -> String {
         ("Ifindex", Cow::Owned(d.ifindex.to_string())),
         ("Kind", or_dash(&d.kind)),
         ("State", or_dash(&d.state)),
+        ("Operstate", or_dash(&d.oper_state)),
         ("MTU", Cow::Owned(d.mtu.to_string())),
         ("MAC", or_dash(&d.mac)),
     ];
@@ -79,7 +82,8 @@ pub fn device_show_text(d: &Device) -> String {
 }
 
 /// `nsctl --json device show DEV`: one object with the keys namespace,
-/// name, ifindex, kind, state, mtu, mac, addresses, object, namespace_object.
+/// name, ifindex, kind, state (the NMDeviceState's name), oper_state, mtu,
+/// mac, addresses, object, namespace_object, state_code (its number).
 pub fn device_show_json(d: &Device) -> String {
     to_line(d)
 }
@@ -92,7 +96,9 @@ mod tests {
     fn devices() -> Vec<Device> {
         let mut lo = crate::device::tests::dev("rootns", "lo", 1, &["127.0.0.1/8", "::1/128"]);
         lo.kind = "loopback".into();
-        lo.state = "unknown".into();
+        lo.state = "unmanaged".into();
+        lo.state_code = 10;
+        lo.oper_state = "unknown".into();
         lo.mtu = 65536;
         lo.mac = "00:00:00:00:00:00".into();
         lo.object = "/net/netnsd/Netns1/Devices/0".into();
@@ -105,14 +111,14 @@ mod tests {
     #[test]
     fn device_table_has_the_agreed_columns() {
         let expected = "\
-NAMESPACE  NAME  IFINDEX  KIND      STATE    MTU    MAC                ADDRESSES            OBJECT
-rootns     lo    1        loopback  unknown  65536  00:00:00:00:00:00  127.0.0.1/8,::1/128  /net/netnsd/Netns1/Devices/0
-vpn        tun0  12       tun       up       1500   -                  -                    /net/netnsd/Netns1/Devices/12
+NAMESPACE  NAME  IFINDEX  KIND      STATE      OPERSTATE  MTU    MAC                ADDRESSES            OBJECT
+rootns     lo    1        loopback  unmanaged  unknown    65536  00:00:00:00:00:00  127.0.0.1/8,::1/128  /net/netnsd/Netns1/Devices/0
+vpn        tun0  12       tun       connected  up         1500   -                  -                    /net/netnsd/Netns1/Devices/12
 ";
         assert_eq!(device_table(&devices()), expected);
         assert_eq!(
             device_table(&[]),
-            "NAMESPACE  NAME  IFINDEX  KIND  STATE  MTU  MAC  ADDRESSES  OBJECT\n"
+            "NAMESPACE  NAME  IFINDEX  KIND  STATE  OPERSTATE  MTU  MAC  ADDRESSES  OBJECT\n"
         );
     }
 
@@ -121,7 +127,7 @@ vpn        tun0  12       tun       up       1500   -                  -        
         let out = device_list_json(&devices());
         assert!(out.ends_with('\n') && out.lines().count() == 1);
         assert!(out.starts_with(
-            r#"[{"namespace":"rootns","name":"lo","ifindex":1,"kind":"loopback","state":"unknown","mtu":65536,"mac":"00:00:00:00:00:00","addresses":["127.0.0.1/8","::1/128"],"object":"/net/netnsd/Netns1/Devices/0","namespace_object":"/net/netnsd/Netns1/NetworkNamespace/1"}"#
+            r#"[{"namespace":"rootns","name":"lo","ifindex":1,"kind":"loopback","state":"unmanaged","oper_state":"unknown","mtu":65536,"mac":"00:00:00:00:00:00","addresses":["127.0.0.1/8","::1/128"],"object":"/net/netnsd/Netns1/Devices/0","namespace_object":"/net/netnsd/Netns1/NetworkNamespace/1","state_code":10}"#
         ));
         let v: Value = serde_json::from_str(&device_show_json(&devices()[1])).unwrap();
         assert_eq!(v["addresses"], json!([]));
@@ -135,7 +141,8 @@ Name:      lo
 Namespace: rootns
 Ifindex:   1
 Kind:      loopback
-State:     unknown
+State:     unmanaged
+Operstate: unknown
 MTU:       65536
 MAC:       00:00:00:00:00:00
 Addresses: 127.0.0.1/8

@@ -10,7 +10,11 @@ use netnsd_api::Error;
 use netnsd_api::active_path;
 use netnsd_api::state::{active as st, reason, vpn as vs};
 
+use crate::manager::handle::Request;
 use crate::manager::{ActiveInfo, Later, Manager, Namespace};
+
+/// The answer to a DeactivateConnection.
+type Reply = tokio::sync::oneshot::Sender<Result<(), Error>>;
 use crate::vpn::launch::{self, remove_files, stop};
 
 /// How long a VPN client has to end after SIGTERM before it gets SIGKILL.
@@ -112,9 +116,37 @@ impl Manager {
         }
     }
 
+    /// Answers a DeactivateConnection of `n` once it is deactivated: at
+    /// once if nothing of it is left to take down.
+    pub(in crate::manager) fn when_down(&mut self, n: u32, reply: Reply) {
+        match self.runs.get_mut(&n) {
+            Some(run) => run.down_waiters.push(reply),
+            None => {
+                let _ = reply.send(Ok(()));
+            }
+        }
+    }
+
+    /// The activation of `profile` being taken down (its client stopped,
+    /// what it made removed), if any.
+    pub(in crate::manager) fn going_down(&self, profile: u32) -> Option<u32> {
+        let a = self.actives.live_of_profile(profile)?;
+        (a.state == st::DEACTIVATING && self.runs.contains_key(&a.number)).then_some(a.number)
+    }
+
+    /// Holds `req` until activation `n` is gone (see [`Self::finish`]).
+    pub(in crate::manager) fn after_down(&mut self, n: u32, req: Request) {
+        match self.runs.get_mut(&n) {
+            Some(run) => run.after_down.push(req),
+            None => {
+                let _ = self.later_tx.send(Later::AfterDown(req));
+            }
+        }
+    }
+
     /// The client is gone: take down what the activation made.
     pub(in crate::manager) async fn finish(&mut self, n: u32) {
-        let Some(run) = self.runs.remove(&n) else {
+        let Some(mut run) = self.runs.remove(&n) else {
             return;
         };
         if let Some(asking) = &run.asking {
@@ -141,6 +173,12 @@ impl Manager {
         let why = run.ending.unwrap_or(reason::UNKNOWN);
         self.transition(n, Some(st::DEACTIVATED), None, why).await;
         self.later(Duration::from_secs(2), Later::ForgetActive(n));
+        for reply in std::mem::take(&mut run.down_waiters) {
+            let _ = reply.send(Ok(()));
+        }
+        for req in std::mem::take(&mut run.after_down) {
+            let _ = self.later_tx.send(Later::AfterDown(req));
+        }
     }
 
     /// Removes a namespace an activation made, once no process started in

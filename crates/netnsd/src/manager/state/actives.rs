@@ -177,6 +177,10 @@ impl Actives {
         };
         let mut changes = vec![Change::ActiveRemoved(n)];
         changes.extend(connections_changed(a.uplink_ns));
+        // Its isolated namespace listed it too (and stays, if persistent).
+        if a.ns != a.uplink_ns {
+            changes.extend(connections_changed(a.ns));
+        }
         changes
     }
 }
@@ -284,12 +288,14 @@ mod tests {
     }
 
     #[test]
-    fn forgetting_removes_the_object_and_announces_the_uplink_namespace() {
+    fn forgetting_removes_the_object_and_announces_both_namespaces() {
         let mut a = Actives::default();
         a.add(info(0, 7));
         a.set_ns(0, 4);
+        // The isolated namespace listed it too, and may stay (persistent).
         let mut expected = vec![Change::ActiveRemoved(0)];
         expected.extend(connections(0));
+        expected.extend(connections(4));
         assert_eq!(a.forget(0), expected);
         assert_eq!(a.forget(0), []);
         assert!(a.get(0).is_none());

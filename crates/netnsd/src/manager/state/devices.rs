@@ -43,6 +43,18 @@ impl Device {
     pub fn internal(&self) -> bool {
         self.link.loopback
     }
+
+    /// Its NMDeviceState (`Device.State`), derived from what the kernel
+    /// says of it (netnsd_api::state::device::derive).
+    pub fn nm_state(&self) -> u32 {
+        use netnsd_api::state::device;
+        device::derive(device::Facts {
+            operstate: &self.link.state,
+            up: self.link.up,
+            loopback: self.link.loopback,
+            configured: self.addresses.iter().any(|a| device::configures(a)),
+        })
+    }
 }
 
 /// The devices, as the bus layer reads them.
@@ -332,23 +344,29 @@ impl Devices {
         let Some(number) = self.at(ns, ifindex) else {
             return Vec::new();
         };
-        let changed = {
+        let (changed, state_changed) = {
             let mut t = self.table.write();
             let Some(d) = t.devices.get_mut(&number) else {
                 return Vec::new();
             };
-            if present {
+            let before = d.nm_state();
+            let changed = if present {
                 d.addresses.insert(address)
             } else {
                 d.addresses.remove(&address)
-            }
+            };
+            (changed, d.nm_state() != before)
         };
         if !changed {
             return Vec::new();
         }
+        let mut props = vec![DeviceProperty::Addresses];
+        if state_changed {
+            props.push(DeviceProperty::State);
+        }
         vec![Change::DeviceChanged {
             device: number,
-            props: vec![DeviceProperty::Addresses],
+            props,
         }]
     }
 
@@ -532,7 +550,9 @@ impl Devices {
         let Some(d) = t.devices.get_mut(&number) else {
             return Vec::new();
         };
+        let old_state = d.nm_state();
         let old = std::mem::replace(&mut d.link, link);
+        let new_state = d.nm_state();
         let new = &d.link;
         let mut props = Vec::new();
         if old.name != new.name {
@@ -548,6 +568,9 @@ impl Devices {
             props.push(DeviceProperty::Mtu);
         }
         if old.state != new.state {
+            props.push(DeviceProperty::OperState);
+        }
+        if old_state != new_state {
             props.push(DeviceProperty::State);
         }
         if old.up != new.up {
@@ -579,6 +602,7 @@ impl Devices {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netnsd_api::state::device as ds;
 
     fn link(ifindex: u32, name: &str) -> LinkState {
         LinkState {
@@ -669,14 +693,43 @@ mod tests {
             }]
         );
         let addr = || "10.0.0.1/24".to_string();
+        // Up with a carrier: its first address makes it activated (State
+        // follows), the last one gone disconnected again.
         let addresses = Change::DeviceChanged {
+            device: 0,
+            props: vec![DeviceProperty::Addresses, DeviceProperty::State],
+        };
+        assert_eq!(d.get(0).unwrap().nm_state(), ds::DISCONNECTED);
+        assert_eq!(d.address_seen(0, 2, addr(), true), vec![addresses.clone()]);
+        assert_eq!(d.get(0).unwrap().nm_state(), ds::ACTIVATED);
+        assert_eq!(d.address_seen(0, 2, addr(), true), []);
+        assert_eq!(d.address_seen(0, 9, addr(), true), []);
+        let link_local = Change::DeviceChanged {
             device: 0,
             props: vec![DeviceProperty::Addresses],
         };
-        assert_eq!(d.address_seen(0, 2, addr(), true), vec![addresses.clone()]);
-        assert_eq!(d.address_seen(0, 2, addr(), true), []);
-        assert_eq!(d.address_seen(0, 9, addr(), true), []);
+        assert_eq!(
+            d.address_seen(0, 2, "fe80::1/64".into(), true),
+            std::slice::from_ref(&link_local)
+        );
         assert_eq!(d.address_seen(0, 2, addr(), false), [addresses]);
+        assert_eq!(
+            d.address_seen(0, 2, "fe80::1/64".into(), false),
+            [link_local]
+        );
+        assert_eq!(d.get(0).unwrap().nm_state(), ds::DISCONNECTED);
+        // Its carrier lost: OperState and State both change.
+        let mut l = link(2, "wan");
+        l.mtu = 9000;
+        l.state = "lowerlayerdown".into();
+        assert_eq!(
+            d.link_seen(0, l, false).changes,
+            [Change::DeviceChanged {
+                device: 0,
+                props: vec![DeviceProperty::OperState, DeviceProperty::State]
+            }]
+        );
+        assert_eq!(d.get(0).unwrap().nm_state(), ds::UNAVAILABLE);
     }
 
     #[test]

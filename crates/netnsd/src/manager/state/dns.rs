@@ -102,6 +102,12 @@ impl DnsFiles {
         }
     }
 
+    /// Whether a VPN wrote its DNS over namespace `ns`'s (and has not
+    /// ended).
+    pub fn under_vpn(&self, ns: u32) -> bool {
+        self.under_vpn.contains_key(&ns)
+    }
+
     /// The VPN in namespace `ns` ended: what to put back, if anything —
     /// Some only when the VPN wrote there and its DNS is still what it
     /// wrote (a SetDns or ClearDns since wins).
