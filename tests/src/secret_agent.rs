@@ -11,14 +11,17 @@ use crate::*;
 
 const DIR: &str = "/run/netnsd-tests-secret-agent";
 
-/// The scripted agent: AGENT IDENTIFIER MODE LOG. MODE is `answer:VALUE`
-/// (every hinted key gets VALUE), `refuse` (UserCanceled) or `hang` (no
+/// The scripted agent: AGENT IDENTIFIER MODE LOG [CAPABILITIES] (with
+/// CAPABILITIES it registers with RegisterWithCapabilities). MODE is `answer:VALUE`
+/// (every hinted key gets VALUE, but for the `x-vpn-message:` hint;
+/// `password` when there is no hint), `refuse` (UserCanceled) or `hang` (no
 /// answer until CancelGetSecrets). Every call is appended to LOG.
 pub const AGENT_PY: &str = r#"
 import sys, dbus, dbus.service, dbus.mainloop.glib
 from gi.repository import GLib
 
 ident, mode, log = sys.argv[1:4]
+caps = int(sys.argv[4]) if len(sys.argv) > 4 else None
 IFACE = 'net.netnsd.Netns1.SecretAgent'
 
 def note(s):
@@ -38,7 +41,12 @@ class Agent(dbus.service.Object):
                                             ','.join(hints), flags))
         if mode.startswith('answer:'):
             value = mode[len('answer:'):]
-            secrets = dbus.Dictionary({h: value for h in hints}, signature='ss')
+            # As NetworkManager's agents: the message hint is shown, not answered.
+            keys = [h for h in hints if not h.startswith('x-vpn-message:')]
+            # No hints (a plugin's NeedSecrets): the password, as
+            # strongSwan's auth dialog asks for it.
+            secrets = dbus.Dictionary({h: value for h in keys or ['password']},
+                                      signature='ss')
             ok({setting: {'secrets': secrets}})
         elif mode == 'refuse':
             err(UserCanceled('the user said no'))
@@ -54,22 +62,44 @@ class Agent(dbus.service.Object):
 
     @dbus.service.method(IFACE, in_signature='a{sa{sv}}o')
     def SaveSecrets(self, connection, path):
-        pass
+        secrets = connection.get('vpn', {}).get('secrets', {})
+        note('SaveSecrets %s %s %s' % (connection['connection']['id'], path,
+             ','.join('%s=%s' % (k, secrets[k]) for k in sorted(secrets))))
 
     @dbus.service.method(IFACE, in_signature='a{sa{sv}}o')
     def DeleteSecrets(self, connection, path):
-        pass
+        note('DeleteSecrets %s %s' % (connection['connection']['id'], path))
 
 dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
 bus = dbus.SystemBus()
 agent = Agent(bus, '/net/netnsd/Netns1/SecretAgent')
 mgr = bus.get_object('net.netnsd.Netns1', '/net/netnsd/Netns1/AgentManager')
 try:
-    mgr.Register(ident, dbus_interface='net.netnsd.Netns1.AgentManager')
+    if caps is None:
+        mgr.Register(ident, dbus_interface='net.netnsd.Netns1.AgentManager')
+    else:
+        mgr.RegisterWithCapabilities(ident, dbus.UInt32(caps),
+                                     dbus_interface='net.netnsd.Netns1.AgentManager')
 except dbus.DBusException as e:
     note('register-failed %s' % e.get_dbus_name())
     sys.exit(3)
 note('registered')
+
+import os
+activate = os.environ.get('NETNSD_TEST_ACTIVATE')
+if activate:
+    # The agent's own process activates (as nsctl vpn up does).
+    instance, iface, connection = activate.split('|')
+    def go():
+        obj = bus.get_object('net.netnsd.Netns1', instance)
+        try:
+            ac = obj.ActivateConnection(dbus.ObjectPath(connection), dbus.ObjectPath('/'),
+                                        dbus.ObjectPath('/'), dbus_interface=iface)
+            note('activated %s' % ac)
+        except dbus.DBusException as e:
+            note('activate-failed %s' % e)
+        return False
+    GLib.idle_add(go)
 GLib.MainLoop().run()
 "#;
 
@@ -83,6 +113,40 @@ impl ScriptedAgent {
     /// Starts the agent as `uid` under `identifier` in `mode` (see
     /// [`AGENT_PY`]) and waits until it registered.
     pub async fn start(uid: u32, identifier: &str, mode: &str) -> ScriptedAgent {
+        Self::start_with(uid, identifier, mode, None).await
+    }
+
+    /// As [`start`](Self::start), registered with RegisterWithCapabilities
+    /// when `capabilities` is given (1: NetworkManager's VPN hints).
+    pub async fn start_with(
+        uid: u32,
+        identifier: &str,
+        mode: &str,
+        capabilities: Option<u32>,
+    ) -> ScriptedAgent {
+        Self::spawn(uid, identifier, mode, capabilities, None).await
+    }
+
+    /// As [`start`](Self::start); once registered, the agent's own process
+    /// activates `connection` in the root namespace's instance, as `nsctl
+    /// vpn up` does (its log then shows `activated PATH`).
+    pub async fn start_activating(
+        uid: u32,
+        identifier: &str,
+        mode: &str,
+        connection: &str,
+    ) -> ScriptedAgent {
+        let env = format!("{}|{INSTANCE_INTERFACE}|{connection}", rootns_path());
+        Self::spawn(uid, identifier, mode, None, Some(env)).await
+    }
+
+    async fn spawn(
+        uid: u32,
+        identifier: &str,
+        mode: &str,
+        capabilities: Option<u32>,
+        activate: Option<String>,
+    ) -> ScriptedAgent {
         std::fs::create_dir_all(DIR).unwrap();
         let script = Path::new(DIR).join("agent.py");
         std::fs::write(&script, AGENT_PY).unwrap();
@@ -104,6 +168,8 @@ impl ScriptedAgent {
                 mode.into(),
                 log.display().to_string(),
             ])
+            .args(capabilities.map(|c| c.to_string()))
+            .envs(activate.map(|a| ("NETNSD_TEST_ACTIVATE", a)))
             .kill_on_drop(true)
             .spawn()
             .expect("start the scripted agent");

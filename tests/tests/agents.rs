@@ -448,3 +448,149 @@ async fn exec_vpn_brings_the_vpn_up_and_desktop_entries_launch_it() {
     })
     .await
 }
+
+/// As NetworkManager: a profile added with an agent-owned secret
+/// (`password-flags=1`) is stored without it, and the secret goes to the
+/// caller's agent in SaveSecrets; an Update with a new one does the same;
+/// deleting the profile sends DeleteSecrets to the agents. The keyfile
+/// never holds the secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_owned_secrets_go_to_save_secrets_and_delete_secrets() {
+    let _env = TestEnv::new();
+    timed(async {
+        const FIRST: &str = "kept-by-agent-Q7";
+        const SECOND: &str = "kept-by-agent-R8";
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        // Root adds the profile: root's agent keeps its secrets.
+        let agent = ScriptedAgent::start(0, "test.keeper", "refuse").await;
+        let profile = VpnProfile {
+            id: "agent-kept".into(),
+            uuid: new_uuid(),
+            service_type: Some(netnsd_tests::ipsec::STRONGSWAN_SERVICE.into()),
+            data: Default::default(),
+            secrets: Default::default(),
+            connection: Vec::new(),
+        }
+        .data("address", SERVER_ADDR)
+        .data("method", "eap")
+        .data("user", "bob")
+        .data("password-flags", "1")
+        .secret("password", FIRST);
+        let path = add_connection(&conn, &profile).await;
+        let saw = |what: String| {
+            let calls = agent.calls();
+            async move { calls.contains(&what).then_some(()) }
+        };
+        let line = format!("SaveSecrets agent-kept {path} password={FIRST}");
+        wait_for(Duration::from_secs(5), "SaveSecrets", || saw(line.clone())).await;
+        let stored = || {
+            std::fs::read_dir(CONNECTIONS_DIR)
+                .unwrap()
+                .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+                .collect::<String>()
+        };
+        let text = stored();
+        assert!(text.contains("agent-kept"), "{text}");
+        assert!(
+            !text.contains(FIRST),
+            "the agent-owned secret was stored: {text}"
+        );
+
+        let mut updated = profile.clone();
+        updated.secrets.insert("password".into(), SECOND.into());
+        connection_proxy(&conn, &path)
+            .await
+            .update(settings_arg(&updated.settings()))
+            .await
+            .unwrap();
+        let line = format!("SaveSecrets agent-kept {path} password={SECOND}");
+        wait_for(Duration::from_secs(5), "SaveSecrets after Update", || {
+            saw(line.clone())
+        })
+        .await;
+        assert!(!stored().contains(SECOND), "{}", stored());
+
+        connection_proxy(&conn, &path).await.delete().await.unwrap();
+        let line = format!("DeleteSecrets agent-kept {path}");
+        wait_for(
+            Duration::from_secs(5),
+            "DeleteSecrets",
+            || saw(line.clone()),
+        )
+        .await;
+        assert!(!agent.calls().contains("GetSecrets"), "{}", agent.calls());
+        agent.stop().await;
+        drop(daemon);
+    })
+    .await
+}
+
+/// As NetworkManager orders agents: the agent of the process that
+/// activates is asked first (nsctl vpn up's own), even when another agent
+/// of the same user (an applet) registered before it; the other is never
+/// asked. (The session comes next: logind's where it runs, else the audit
+/// session of /proc/PID/sessionid — unit-tested in dbus/agents.rs, the
+/// sandbox's processes have none.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_activating_process_own_agent_is_asked_first() {
+    let _env = TestEnv::new();
+    timed(async {
+        let (rig, _rules) = setup().await;
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &agent_owned(&rig, "corp-own", "vpnown")).await;
+        let applet = ScriptedAgent::start(ADMIN_UID, "test.applet", "answer:wrong").await;
+        let mut log = StateLog::new(&conn).await;
+        let own = ScriptedAgent::start_activating(
+            ADMIN_UID,
+            "test.nsctl",
+            &format!("answer:{PASSWORD}"),
+            &path,
+        )
+        .await;
+        let calls = wait_for(Duration::from_secs(10), "the agent activated", || {
+            let calls = own.calls();
+            async move { calls.contains("activated ").then_some(calls) }
+        })
+        .await;
+        let ac = calls
+            .lines()
+            .find_map(|l| l.strip_prefix("activated "))
+            .unwrap()
+            .trim()
+            .to_owned();
+        log.wait(&ac, VPN_UP_TIMEOUT, "activated or deactivated", |ev| {
+            ev.iter().any(|e| {
+                e.sig == Sig::State
+                    && (e.state == active::ACTIVATED || e.state == active::DEACTIVATED)
+            })
+        })
+        .await;
+        assert_eq!(
+            log.states(&ac, Sig::State).last().map(|s| s.0),
+            Some(active::ACTIVATED),
+            "{}\nown: {}\napplet: {}\n{}",
+            log.describe(),
+            own.calls(),
+            applet.calls(),
+            daemon.log_text()
+        );
+        assert!(
+            own.calls().contains("GetSecrets corp-own"),
+            "{}",
+            own.calls()
+        );
+        assert!(
+            !applet.calls().contains("GetSecrets"),
+            "the applet was asked before the activating process's own agent: {}",
+            applet.calls()
+        );
+        deactivate(&conn, &ac).await.unwrap();
+        log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
+        assert_nothing_left(&rig.keep()).await;
+        own.stop().await;
+        applet.stop().await;
+    })
+    .await
+}

@@ -75,12 +75,15 @@ impl Drop for Scratch {
     }
 }
 
-/// An openconnect profile for `gateway`, not isolated, with a password.
+/// An openconnect profile for `gateway`, not isolated, with a stored
+/// cookie: the tunnel client starts at once (a profile with a password
+/// would first log in with `openconnect --authenticate`, which these
+/// gateways never answer, and no helper socket would exist yet).
 fn oc_keyfile(id: &str, uuid: &str, gateway: &str) -> String {
     format!(
         "[connection]\nid={id}\nuuid={uuid}\ntype=vpn\n\n\
          [vpn]\nservice-type={OC_SERVICE}\ngateway={gateway}\nusername=alice\n\n\
-         [vpn-secrets]\npassword=pw\n"
+         [vpn-secrets]\ncookie=webvpn=sec-test\n"
     )
 }
 

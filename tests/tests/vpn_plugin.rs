@@ -219,9 +219,7 @@ async fn ipsec_cert_key_passphrase_missing_or_from_the_agent() {
             daemon.log_text()
         );
         assert!(
-            daemon
-                .log_text()
-                .contains("neither stores nor gives to a secret agent"),
+            daemon.log_text().contains("no secret agent gave"),
             "{}",
             daemon.log_text()
         );
@@ -400,8 +398,8 @@ fn agent_owned_eap(gw: &StrongSwanGw, id: &str) -> VpnProfile {
 }
 
 /// Brings `profile` up with nsadmin's scripted agent answering `answer`:
-/// the agent must be asked for `asked` (the line its log shows, after the
-/// profile's id and path), the tunnel must work in `ns`, the answer is
+/// the agent must be asked with hints starting `asked` (as its log shows
+/// them, after the profile's id and path; flags 5), the tunnel must work in `ns`, the answer is
 /// never saved, and nothing is left after deactivation.
 async fn up_with_the_agents_answer(
     rig: &OpenVpnRig,
@@ -411,16 +409,40 @@ async fn up_with_the_agents_answer(
     asked: &str,
     ns: &str,
 ) {
+    up_with_an_agent(rig, gw, profile, answer, asked, ns, None).await
+}
+
+/// [`up_with_the_agents_answer`] with an agent registered with these
+/// capabilities.
+async fn up_with_an_agent(
+    rig: &OpenVpnRig,
+    gw: &StrongSwanGw,
+    profile: &VpnProfile,
+    answer: &str,
+    asked: &str,
+    ns: &str,
+    capabilities: Option<u32>,
+) {
     let daemon = Daemon::start().await;
     let conn = system_conn().await;
     let path = add_connection(&conn, profile).await;
-    let agent = ScriptedAgent::start(ADMIN_UID, "test.plugin", &format!("answer:{answer}")).await;
+    let agent = ScriptedAgent::start_with(
+        ADMIN_UID,
+        "test.plugin",
+        &format!("answer:{answer}"),
+        capabilities,
+    )
+    .await;
     let mut log = StateLog::new(&conn).await;
     let ac = activate_with_agent(&mut log, &path, &agent, &daemon).await;
     let calls = agent.calls();
+    let line = format!("GetSecrets {} {path} vpn {asked}", profile.id);
     assert!(
-        calls.contains(&format!("GetSecrets {} {path} vpn {asked} 5", profile.id)),
-        "nsadmin's agent was asked for vpn.secrets.{asked:?} alone: {calls}"
+        calls
+            .lines()
+            .any(|l| l.starts_with(&line) && l.ends_with(" 5")),
+        "nsadmin's agent was asked for vpn.secrets with hints {asked:?} and flags \
+         ALLOW_INTERACTION|USER_REQUESTED: {calls}"
     );
     assert_ipsec_up(gw, &daemon, ns).await;
     assert_not_saved(answer);
@@ -535,6 +557,183 @@ async fn ipsec_agent_refusal_is_no_secrets_and_leaves_nothing() {
         assert_nothing_left(&Keep::nothing()).await;
         assert_no_plugin_left();
         agent.stop().await;
+    })
+    .await
+}
+
+/// NetworkManager's NeedSecrets round: an EAP profile whose password has
+/// flags 0 and is not stored is not asked before the launch; charon-nm's
+/// NeedSecrets names "vpn", the host asks the daemon, nsadmin's agent is
+/// asked (no hints, flags 5; need-auth meanwhile), NeedSecrets is content
+/// with the answer and the connection comes up isolated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipsec_need_secrets_asks_the_users_agent() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _rules = admins_may_activate().await;
+        let rig = OpenVpnRig::start().await;
+        let gw = StrongSwanGw::start(&rig).await;
+        let mut profile = gw
+            .eap_profile("corp-ipsec-need")
+            .data("password-flags", "0")
+            .isolated("ipsec9");
+        profile.secrets.clear();
+        // No hints: the agent's log shows "vpn " then the flags.
+        up_with_the_agents_answer(&rig, &gw, &profile, EAP_PASSWORD, " ", "ipsec9").await;
+        drop(gw);
+    })
+    .await
+}
+
+/// vpnc with the XAuth password neither stored nor to be asked before
+/// (`Xauth password-flags=4`, as a profile whose password is typed when
+/// the server asks): NeedSecrets is content, the host calls
+/// ConnectInteractive, vpnc asks for the password, nm-vpnc-service emits
+/// SecretsRequired, and nsadmin's agent is asked with the secret's name
+/// and NetworkManager's `x-vpn-message:` hint carrying vpnc's prompt; its
+/// answer goes to the plugin in NewSecrets and the connection comes up
+/// isolated. Nothing is saved or left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vpnc_secrets_required_asks_the_users_agent_with_the_message() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _rules = admins_may_activate().await;
+        let rig = OpenVpnRig::start().await;
+        let gw = StrongSwanGw::start(&rig).await;
+        let mut profile = gw
+            .vpnc_profile("corp-vpnc-ask")
+            .data("Xauth password-flags", "4")
+            .isolated("vpnc3");
+        profile.secrets.remove("Xauth password");
+        up_with_an_agent(
+            &rig,
+            &gw,
+            &profile,
+            VPNC_PASSWORD,
+            "Xauth password,x-vpn-message:Enter password for ",
+            "vpnc3",
+            Some(VPN_HINTS),
+        )
+        .await;
+        drop(gw);
+    })
+    .await
+}
+
+/// The user's agent refuses what vpnc asks for in ConnectInteractive: the
+/// connection, in need-auth meanwhile, fails with no-secrets; the plugin
+/// and vpnc are stopped and nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vpnc_secrets_required_refused_is_no_secrets_and_leaves_nothing() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _rules = admins_may_activate().await;
+        let rig = OpenVpnRig::start().await;
+        let gw = StrongSwanGw::start(&rig).await;
+        let mut profile = gw
+            .vpnc_profile("corp-vpnc-refused")
+            .data("Xauth password-flags", "4")
+            .isolated("vpnc4");
+        profile.secrets.remove("Xauth password");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let agent =
+            ScriptedAgent::start_with(ADMIN_UID, "test.plugin", "refuse", Some(VPN_HINTS)).await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_as_admin(&path).await;
+        log.wait_deactivated(&ac, VPN_UP_TIMEOUT).await;
+        let vpn_states: Vec<u32> = log.states(&ac, Sig::Vpn).iter().map(|s| s.0).collect();
+        assert!(
+            in_order(&vpn_states, &[vpn::CONNECT, vpn::NEED_AUTH]),
+            "need-auth while the agent was asked: {}",
+            log.describe()
+        );
+        assert_eq!(
+            log.states(&ac, Sig::State).last().copied(),
+            Some((active::DEACTIVATED, reason::NO_SECRETS)),
+            "{}\nagent: {}\n{}",
+            log.describe(),
+            agent.calls(),
+            daemon.log_text()
+        );
+        assert!(
+            agent.calls().contains("GetSecrets corp-vpnc-refused"),
+            "{}",
+            agent.calls()
+        );
+        assert!(
+            agent.calls().contains("x-vpn-message:"),
+            "{}",
+            agent.calls()
+        );
+        assert_nothing_left(&keep(&rig, &gw)).await;
+        assert_no_plugin_left();
+        let left: Vec<_> = processes_of(NM_VPNC_BIN)
+            .into_iter()
+            .chain(processes_of(VPNC_BIN))
+            .collect();
+        assert!(left.is_empty(), "vpnc left: {left:?}");
+        agent.stop().await;
+        drop(daemon);
+        drop(gw);
+    })
+    .await
+}
+
+/// NetworkManager's NMSecretAgentCapabilities VPN_HINTS.
+const VPN_HINTS: u32 = 0x1;
+
+/// As NetworkManager: ConnectInteractive only when every agent of the
+/// activating user has VPN hints. nsadmin's agent registered with Register
+/// (no capabilities): the plugin gets Connect, so vpnc (non-interactive)
+/// cannot ask for the XAuth password that nobody stores; the connection
+/// fails, the agent is never asked, and nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_vpn_hints_the_plugin_gets_connect_not_interactive() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _rules = admins_may_activate().await;
+        let rig = OpenVpnRig::start().await;
+        let gw = StrongSwanGw::start(&rig).await;
+        let mut profile = gw
+            .vpnc_profile("corp-vpnc-nohints")
+            .data("Xauth password-flags", "4")
+            .isolated("vpnc5");
+        profile.secrets.remove("Xauth password");
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let agent =
+            ScriptedAgent::start(ADMIN_UID, "test.plugin", &format!("answer:{VPNC_PASSWORD}"))
+                .await;
+        let mut log = StateLog::new(&conn).await;
+        let ac = activate_as_admin(&path).await;
+        log.wait_deactivated(&ac, VPN_UP_TIMEOUT).await;
+        assert!(
+            daemon
+                .log_text()
+                .contains("Connect, not ConnectInteractive"),
+            "{}",
+            daemon.log_text()
+        );
+        assert!(
+            !agent.calls().contains("GetSecrets"),
+            "the agent without VPN hints was asked: {}",
+            agent.calls()
+        );
+        assert!(
+            !log.states(&ac, Sig::State)
+                .iter()
+                .any(|s| s.0 == active::ACTIVATED),
+            "{}",
+            log.describe()
+        );
+        assert_nothing_left(&keep(&rig, &gw)).await;
+        assert_no_plugin_left();
+        agent.stop().await;
+        drop(daemon);
+        drop(gw);
     })
     .await
 }

@@ -373,6 +373,27 @@ impl DaemonSubject {
         }
         self.op("GetManagedObjects", alive, s);
 
+        // The same call with the reply left unparsed: the daemon's part and
+        // the bus's, without the client's decoding into maps of variants.
+        let mut s = Samples::new();
+        for _ in 0..iters {
+            let t = Instant::now();
+            let reply = self
+                .conn
+                .call_method(
+                    Some(BUS_NAME),
+                    ROOT_PATH,
+                    Some("org.freedesktop.DBus.ObjectManager"),
+                    "GetManagedObjects",
+                    &(),
+                )
+                .await
+                .map_err(err("GetManagedObjects (unparsed)"))?;
+            s.push(t.elapsed());
+            drop(reply);
+        }
+        self.op("GetManagedObjects, reply not parsed", alive, s);
+
         if let Err(e) = self.take_device(alive).await {
             self.failed("TakeDevice", e);
         }

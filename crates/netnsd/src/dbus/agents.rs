@@ -9,9 +9,12 @@
 //! digits, `_`, `-` and `.` (not first or last, never two in a row); one
 //! agent per bus connection and one per (uid, identifier); an agent goes
 //! when its connection leaves the bus (NameOwnerChanged). Asked are the
-//! agents of the uid that activates, one at a time: those in the caller's
-//! logind session first (where logind runs; without it, by uid only), then
-//! the others, in the order they registered. An agent's UserCanceled ends
+//! agents of the uid that activates, one at a time ([`order`]): the
+//! calling process's own agent first, then those in the caller's session
+//! (logind's where it runs, else the audit session of
+//! `/proc/PID/sessionid`), then the others, in the order they registered.
+//! Capabilities are kept: VPN plugins get ConnectInteractive only when all
+//! the user's agents have VPN hints. An agent's UserCanceled ends
 //! the request; any other error, or no answer within the timeout (120 s,
 //! or `NETNSD_AGENT_TIMEOUT_MS`), moves on to the next agent.
 
@@ -38,12 +41,24 @@ pub const TIMEOUT_ENV: &str = "NETNSD_AGENT_TIMEOUT_MS";
 
 const LOGIND: &str = "org.freedesktop.login1";
 
+/// The agents of the running daemon, for the settings objects
+/// (SaveSecrets, DeleteSecrets: `agent_secrets.rs`).
+static REGISTERED: Mutex<Option<Agents>> = Mutex::new(None);
+
+/// The running daemon's agents (None before the bus is up).
+pub fn registered() -> Option<Agents> {
+    REGISTERED.lock().unwrap().clone()
+}
+
 #[derive(Debug, Clone)]
 struct Agent {
     sender: String,
     identifier: String,
     uid: u32,
     session: Option<String>,
+    pid: Option<u32>,
+    /// NMSecretAgentCapabilities given to RegisterWithCapabilities.
+    capabilities: u32,
 }
 
 #[derive(Default)]
@@ -112,6 +127,7 @@ impl Agents {
                 }
             }
         });
+        *REGISTERED.lock().unwrap() = Some(agents.clone());
         conn.object_server()
             .at(
                 netnsd_api::AGENT_MANAGER_PATH,
@@ -135,16 +151,7 @@ impl Agents {
 
     /// The agents to ask for `caller`, in order.
     fn for_caller(&self, caller: &Caller) -> Vec<Agent> {
-        let inner = self.inner.lock().unwrap();
-        let mut of_uid: Vec<Agent> = inner
-            .agents
-            .iter()
-            .filter(|a| a.uid == caller.uid)
-            .cloned()
-            .collect();
-        // Stable: the caller's session first, then registration order.
-        of_uid.sort_by_key(|a| caller.session.is_none() || a.session != caller.session);
-        of_uid
+        order(&self.inner.lock().unwrap().agents, caller)
     }
 
     async fn ask(
@@ -204,6 +211,61 @@ impl Agents {
         }
     }
 
+    /// SaveSecrets to `uid`'s agents (their session's first), one after
+    /// the other until one takes them, as NetworkManager's save request.
+    pub async fn save_secrets(&self, uid: u32, connection: DbusSettings, path: OwnedObjectPath) {
+        let caller = Caller {
+            uid,
+            session: None,
+            pid: None,
+        };
+        let body = (&connection, &path);
+        for agent in self.for_caller(&caller) {
+            let call = self.conn.call_method(
+                Some(agent.sender.as_str()),
+                SECRET_AGENT_PATH,
+                Some(SECRET_AGENT_INTERFACE),
+                "SaveSecrets",
+                &body,
+            );
+            match tokio::time::timeout(self.timeout, call).await {
+                Ok(Ok(_)) => {
+                    tracing::info!(%path, agent = %agent.identifier, "SaveSecrets: taken");
+                    return;
+                }
+                Ok(Err(e)) => tracing::info!(%path, agent = %agent.identifier, "SaveSecrets: {e}"),
+                Err(_) => {
+                    tracing::info!(%path, agent = %agent.identifier, "SaveSecrets: no answer")
+                }
+            }
+        }
+    }
+
+    /// DeleteSecrets to every agent, as NetworkManager does when a
+    /// connection with agent-owned secrets goes.
+    pub async fn delete_secrets(&self, connection: DbusSettings, path: OwnedObjectPath) {
+        let all = self.inner.lock().unwrap().agents.clone();
+        let body = (&connection, &path);
+        for agent in all {
+            let call = self.conn.call_method(
+                Some(agent.sender.as_str()),
+                SECRET_AGENT_PATH,
+                Some(SECRET_AGENT_INTERFACE),
+                "DeleteSecrets",
+                &body,
+            );
+            match tokio::time::timeout(self.timeout, call).await {
+                Ok(Ok(_)) => tracing::info!(%path, agent = %agent.identifier, "DeleteSecrets"),
+                Ok(Err(e)) => {
+                    tracing::info!(%path, agent = %agent.identifier, "DeleteSecrets: {e}")
+                }
+                Err(_) => {
+                    tracing::info!(%path, agent = %agent.identifier, "DeleteSecrets: no answer")
+                }
+            }
+        }
+    }
+
     async fn send_cancel(&self, sender: &str, path: &OwnedObjectPath, setting: &str) {
         let r = self
             .conn
@@ -259,6 +321,15 @@ impl SecretAgents for Agents {
         })
     }
 
+    fn all_have_capability(&self, uid: u32, capability: u32) -> bool {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .agents
+            .iter()
+            .filter(|a| a.uid == uid)
+            .all(|a| a.capabilities & capability != 0)
+    }
+
     fn cancel(&self, n: u32) -> BoxFuture<'static, ()> {
         let me = self.clone();
         Box::pin(async move {
@@ -279,20 +350,59 @@ pub async fn caller(auth: &Authority, hdr: &Header<'_>) -> Result<Caller, Error>
         .ok_or_else(|| Error::PermissionDenied("the call has no sender".into()))?
         .to_owned();
     let (uid, _) = super::auth::credentials(conn, hdr).await?;
-    let session = session_of(conn, sender.as_str()).await;
-    Ok(Caller { uid, session })
+    let (session, pid) = session_of(conn, sender.as_str()).await;
+    Ok(Caller { uid, session, pid })
 }
 
-/// The logind session of a bus connection's process; None without logind
-/// (it is never started for this) or outside a session.
-async fn session_of(conn: &Connection, sender: &str) -> Option<String> {
-    let dbus = zbus::fdo::DBusProxy::new(conn).await.ok()?;
-    let logind = zbus::names::BusName::try_from(LOGIND).ok()?;
-    if !dbus.name_has_owner(logind).await.ok()? {
-        return None;
-    }
-    let name = zbus::names::BusName::try_from(sender).ok()?;
-    let pid = dbus.get_connection_unix_process_id(name).await.ok()?;
+/// The agents of `caller.uid` in the order they are asked, as
+/// NetworkManager's `agent_compare_func` orders them: the agent of the
+/// calling process itself first (nsctl's own), then those in the
+/// caller's session, then the others, each group in registration order.
+fn order(agents: &[Agent], caller: &Caller) -> Vec<Agent> {
+    let mut of_uid: Vec<Agent> = agents
+        .iter()
+        .filter(|a| a.uid == caller.uid)
+        .cloned()
+        .collect();
+    of_uid.sort_by_key(|a| {
+        let own = caller.pid.is_some() && a.pid == caller.pid;
+        let same_session = caller.session.is_some() && a.session == caller.session;
+        (!own, !same_session)
+    });
+    of_uid
+}
+
+/// The audit session of a process (`/proc/PID/sessionid`, set at login by
+/// pam_loginuid), where it is set.
+fn audit_session(pid: u32) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/sessionid")).ok()?;
+    let id: u32 = text.trim().parse().ok()?;
+    (id != u32::MAX).then(|| format!("audit-session:{id}"))
+}
+
+/// The session of a bus connection's process and its pid: its logind
+/// session where logind runs (it is never started for this), else its
+/// audit session; None outside any.
+async fn session_of(conn: &Connection, sender: &str) -> (Option<String>, Option<u32>) {
+    let Ok(dbus) = zbus::fdo::DBusProxy::new(conn).await else {
+        return (None, None);
+    };
+    let Ok(name) = zbus::names::BusName::try_from(sender) else {
+        return (None, None);
+    };
+    let Ok(pid) = dbus.get_connection_unix_process_id(name).await else {
+        return (None, None);
+    };
+    let logind = zbus::names::BusName::try_from(LOGIND).expect("a bus name");
+    let session = if dbus.name_has_owner(logind).await.unwrap_or(false) {
+        logind_session(conn, pid).await
+    } else {
+        audit_session(pid)
+    };
+    (session, Some(pid))
+}
+
+async fn logind_session(conn: &Connection, pid: u32) -> Option<String> {
     let reply = conn
         .call_method(
             Some(LOGIND),
@@ -328,7 +438,10 @@ impl AgentManager {
     }
 
     /// Register, with NetworkManager's NMSecretAgentCapabilities
-    /// (0x1 VPN hints).
+    /// (0x1 VPN hints). As NetworkManager, a VPN plugin is driven with
+    /// ConnectInteractive (its requests for secrets while it connects go
+    /// to the agents, with hints) only when every agent of the activating
+    /// user has VPN hints; else with Connect.
     async fn register_with_capabilities(
         &self,
         identifier: &str,
@@ -340,7 +453,7 @@ impl AgentManager {
             .sender()
             .ok_or_else(|| Error::PermissionDenied("the call has no sender".into()))?
             .to_string();
-        let Caller { uid, session } = caller(&self.auth, &hdr).await?;
+        let Caller { uid, session, pid } = caller(&self.auth, &hdr).await?;
         let mut inner = self.agents.inner.lock().unwrap();
         if inner.agents.iter().any(|a| a.sender == sender) {
             return Err(Error::AlreadyExists(format!(
@@ -362,6 +475,8 @@ impl AgentManager {
             identifier: identifier.to_owned(),
             uid,
             session,
+            pid,
+            capabilities,
         });
         Ok(())
     }
@@ -387,7 +502,52 @@ impl AgentManager {
 
 #[cfg(test)]
 mod tests {
-    use super::validate_identifier;
+    use super::*;
+
+    #[test]
+    fn the_callers_own_agent_then_its_session_then_the_rest() {
+        let agent = |id: &str, uid: u32, session: Option<&str>, pid: u32| Agent {
+            sender: format!(":1.{pid}"),
+            identifier: id.into(),
+            uid,
+            session: session.map(str::to_owned),
+            pid: Some(pid),
+            capabilities: 0,
+        };
+        let agents = [
+            agent("elsewhere", 1001, Some("audit-session:7"), 10),
+            agent("other-user", 1002, Some("audit-session:3"), 11),
+            agent("same-session", 1001, Some("audit-session:3"), 12),
+            agent("no-session", 1001, None, 13),
+            agent("own", 1001, Some("audit-session:9"), 14),
+        ];
+        let ids = |c: &Caller| -> Vec<String> {
+            order(&agents, c)
+                .into_iter()
+                .map(|a| a.identifier)
+                .collect()
+        };
+        let caller = Caller {
+            uid: 1001,
+            session: Some("audit-session:3".into()),
+            pid: Some(14),
+        };
+        assert_eq!(
+            ids(&caller),
+            ["own", "same-session", "elsewhere", "no-session"]
+        );
+        // Without a session or pid: registration order, of the uid only.
+        let plain = Caller {
+            uid: 1001,
+            session: None,
+            pid: None,
+        };
+        assert_eq!(
+            ids(&plain),
+            ["elsewhere", "same-session", "no-session", "own"]
+        );
+        assert_eq!(audit_session(u32::MAX), None);
+    }
 
     #[test]
     fn identifiers_as_networkmanager_checks_them() {

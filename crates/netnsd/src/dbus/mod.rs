@@ -4,6 +4,7 @@
 //! objects and signals: it is the only code that exports or emits.
 
 pub mod active;
+pub mod agent_secrets;
 pub mod agents;
 pub mod auth;
 pub mod controller;

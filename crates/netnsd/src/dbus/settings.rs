@@ -10,7 +10,7 @@ use zbus::wire::{ObjectPath, OwnedObjectPath, OwnedVariant};
 use zbus::{Connection, interface};
 
 use super::auth::Authority;
-use super::destination;
+use super::{agent_secrets, destination};
 use crate::manager::{ManagerHandle, ProfileOp};
 use crate::settings::Profile;
 
@@ -49,9 +49,18 @@ impl Settings {
     ) -> Result<OwnedObjectPath, Error> {
         let profile = Profile::from_dbus(&connection)?;
         self.auth.check(&hdr, actions::MODIFY_SETTINGS).await?;
-        self.manager
+        // Agent-owned secrets go to the caller's agents, not to the keyfile.
+        let (profile, agent_owned) = agent_secrets::split(&profile);
+        let for_agents = agent_secrets::for_agents(&profile, &agent_owned);
+        let path = self
+            .manager
             .profile(ProfileOp::Add(Box::new(profile)))
-            .await
+            .await?;
+        if !agent_owned.is_empty() {
+            let (uid, _) = super::auth::credentials(self.auth.connection(), &hdr).await?;
+            agent_secrets::save(uid, for_agents, path.clone());
+        }
+        Ok(path)
     }
 
     /// Imports a configuration file of another tool as a new profile (ext).
@@ -214,17 +223,26 @@ impl SettingsConnection {
             );
             p.clear_secrets();
         }
+        let (p, agent_owned) = agent_secrets::split(&p);
+        let for_agents = agent_secrets::for_agents(&p, &agent_owned);
         self.manager
             .profile(ProfileOp::Update(self.number, Box::new(p)))
             .await?;
+        if !agent_owned.is_empty() {
+            let (uid, _) = super::auth::credentials(self.auth.connection(), &hdr).await?;
+            agent_secrets::save(uid, for_agents, path(connection_path(self.number)));
+        }
         Ok(())
     }
 
     /// Deletes the profile (deactivating it first) and its keyfile.
     async fn delete(&self, #[zbus(header)] hdr: Header<'_>) -> Result<(), Error> {
-        self.profile()?;
+        let old = self.profile()?;
         self.auth.check(&hdr, actions::MODIFY_SETTINGS).await?;
         self.manager.profile(ProfileOp::Delete(self.number)).await?;
+        if agent_secrets::has_agent_owned(&old) {
+            agent_secrets::delete(old.to_dbus(false), path(connection_path(self.number)));
+        }
         Ok(())
     }
 

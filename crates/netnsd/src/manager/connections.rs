@@ -50,7 +50,7 @@ pub(super) struct VpnRun {
     _helper: launch::Helper,
     log: launch::Log,
     /// The end was asked for (user, failure): its reason.
-    ending: Option<u32>,
+    pub(super) ending: Option<u32>,
     /// A kernel tunnel (WireGuard's): the tunnel is a link the daemon
     /// made (no client process), deleted when the connection ends.
     kernel_link: bool,
@@ -58,6 +58,11 @@ pub(super) struct VpnRun {
     ip: ProfileIp,
     /// Reconnections after the server was lost (see `reconnect.rs`).
     reconnect: reconnect::Reconnect,
+    /// Who activated: their agents answer a plugin's requests.
+    pub(super) caller: super::Caller,
+    /// A plugin's request for secrets being answered by the agents
+    /// (`plugin_secrets.rs`).
+    pub(super) asking: Option<tokio::task::AbortHandle>,
     /// DeactivateConnection calls answered once the connection is gone.
     down_waiters: Vec<oneshot::Sender<Result<(), Error>>>,
     /// Activations of the same profile that wait for it to be gone.
@@ -86,8 +91,16 @@ impl Manager {
                 .await;
         }
         let number = self.actives.next_number();
-        self.launch(number, profile_number, uplink_ns, profile, vpn, true)
-            .await
+        self.launch(
+            number,
+            profile_number,
+            uplink_ns,
+            profile,
+            vpn,
+            true,
+            caller,
+        )
+        .await
     }
 
     /// Launches activation `n`, published already (it waited for its
@@ -99,13 +112,15 @@ impl Manager {
         uplink_ns: u32,
         profile: Profile,
         vpn: &'static dyn VpnType,
+        caller: super::Caller,
     ) -> Result<OwnedObjectPath, Error> {
-        self.launch(n, profile_number, uplink_ns, profile, vpn, false)
+        self.launch(n, profile_number, uplink_ns, profile, vpn, false, caller)
             .await
     }
 
     /// Brings the tunnel of activation `number` up; `fresh`: its number
     /// is taken and its object published here.
+    #[allow(clippy::too_many_arguments)]
     async fn launch(
         &mut self,
         number: u32,
@@ -114,11 +129,15 @@ impl Manager {
         profile: Profile,
         vpn: &'static dyn VpnType,
         fresh: bool,
+        caller: super::Caller,
     ) -> Result<OwnedObjectPath, Error> {
         // Checked again: secrets may have been waited for since.
         self.dependencies(uplink_ns)?;
         let isolate = self.isolation(&profile)?;
-        let at = launch::Activation::new(&self.state_dir, number)?;
+        let mut at = launch::Activation::new(&self.state_dir, number)?;
+        at.vpn_hints = self
+            .agents
+            .all_have_capability(caller.uid, super::secrets::capability::VPN_HINTS);
         vpn.validate(&profile)?;
         let ip = ProfileIp::of(&profile)?;
         let plan = vpn.launch(&profile, &at)?;
@@ -167,6 +186,8 @@ impl Manager {
                 reconnect: reconnect::Reconnect::new(crate::vpn::reconnect_timeout(
                     &profile.vpn_data(),
                 )),
+                caller,
+                asking: None,
                 down_waiters: Vec::new(),
                 after_down: Vec::new(),
             },
@@ -409,6 +430,11 @@ impl Manager {
         env: Result<HashMap<String, String>, Error>,
         reply: oneshot::Sender<String>,
     ) {
+        if let Ok(e) = &env
+            && let Some(ask) = crate::vpn::plugin::ask::Ask::from_message(e)
+        {
+            return self.plugin_asks(n, ask, reply).await;
+        }
         let Some(run) = self.runs.get_mut(&n) else {
             let _ = reply.send("no such activation".into());
             return;

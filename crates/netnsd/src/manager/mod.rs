@@ -19,6 +19,7 @@ mod login;
 mod mss;
 mod namespaces;
 mod nat;
+mod plugin_secrets;
 mod processes;
 mod profiles;
 mod publish;
@@ -111,6 +112,13 @@ enum Later {
     ForwarderExited(u32, u32, i32),
     /// The activation took too long.
     ConnectTimeout(u32),
+    /// The agents answered a VPN plugin's request for secrets (or could
+    /// not): activation, answer, the plugin host waiting for it.
+    PluginSecrets(
+        u32,
+        Result<crate::settings::DbusSettings, String>,
+        oneshot::Sender<String>,
+    ),
     /// A VPN client's news of a connection that was up (from its log).
     VpnProgress(u32, crate::vpn::Progress),
     /// A reconnection's bound: activation, the reconnection's number.
@@ -339,6 +347,7 @@ impl Manager {
                     }
                     Later::ConnectTimeout(n) => self.connect_timeout(n).await,
                     Later::Secrets(n, r) => self.secrets_answered(n, r).await,
+                    Later::PluginSecrets(n, r, reply) => self.plugin_secrets_answered(n, r, reply).await,
                     Later::LoggedIn(n, r) => self.logged_in(n, r).await,
                     Later::VpnProgress(n, p) => self.vpn_progress(n, p).await,
                     Later::ReconnectTimeout(n, r) => self.reconnect_timeout(n, r).await,

@@ -23,14 +23,24 @@ use crate::vpn::secrets::{self, Wanted};
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
     pub uid: u32,
-    /// Their logind session (object path), where logind runs.
+    /// Their logind session (object path), where logind runs; else
+    /// their audit session (`/proc/PID/sessionid`), where set.
     pub session: Option<String>,
+    /// The calling process: its own agent is asked first (nsctl's).
+    pub pid: Option<u32>,
 }
 
 /// NetworkManager's NMSecretAgentGetSecretsFlags.
 pub mod flags {
     pub const ALLOW_INTERACTION: u32 = 0x1;
     pub const USER_REQUESTED: u32 = 0x4;
+}
+
+/// NetworkManager's NMSecretAgentCapabilities.
+pub mod capability {
+    /// The agent passes a VPN plugin's hints (`x-vpn-message:` and the
+    /// secrets' names) to its dialog.
+    pub const VPN_HINTS: u32 = 0x1;
 }
 
 /// One GetSecrets request, as the agents get it.
@@ -57,6 +67,12 @@ pub trait SecretAgents: Send + Sync {
     /// Activation `n` stopped waiting: the agent being asked is told
     /// (CancelGetSecrets).
     fn cancel(&self, n: u32) -> BoxFuture<'static, ()>;
+    /// Whether every agent of `uid` registered with `capability`
+    /// (NetworkManager's `nm_agent_manager_all_agents_have_capability`:
+    /// true when there is none).
+    fn all_have_capability(&self, _uid: u32, _capability: u32) -> bool {
+        true
+    }
 }
 
 /// Before the bus is up (and in unit tests): no agent at all.
@@ -82,6 +98,7 @@ pub(super) struct Pending {
     uplink_ns: u32,
     vpn: &'static dyn VpnType,
     wanted: Wanted,
+    caller: Caller,
     task: tokio::task::AbortHandle,
 }
 
@@ -128,7 +145,7 @@ impl Manager {
         self.transition(number, None, Some(vs::NEED_AUTH), reason::NONE)
             .await;
         let req = SecretRequest {
-            caller,
+            caller: caller.clone(),
             connection: profile.to_dbus(false),
             connection_path: OwnedObjectPath::try_from(connection_path(profile_number))
                 .expect("a valid object path"),
@@ -156,6 +173,7 @@ impl Manager {
                 uplink_ns,
                 vpn,
                 wanted,
+                caller,
                 task: task.abort_handle(),
             },
         );
@@ -199,7 +217,7 @@ impl Manager {
         };
         tracing::info!(active = n, "the secrets came: launching");
         if let Err(e) = self
-            .launch_active(n, p.profile_number, p.uplink_ns, profile, p.vpn)
+            .launch_active(n, p.profile_number, p.uplink_ns, profile, p.vpn, p.caller)
             .await
         {
             tracing::warn!(

@@ -38,6 +38,10 @@ pub struct Activation {
     pub helper: String,
     /// Where the helper reports.
     pub socket: PathBuf,
+    /// Every secret agent of the activating user has NetworkManager's
+    /// VPN_HINTS capability (true with none): a NetworkManager VPN plugin
+    /// may then be driven with ConnectInteractive, as NetworkManager does.
+    pub vpn_hints: bool,
     dir: PathBuf,
 }
 
@@ -62,6 +66,7 @@ impl Activation {
             tundev: format!("nsvpn{number}"),
             helper: format!("{} --vpn-helper {}", exe.display(), socket.display()),
             socket,
+            vpn_hints: true,
             dir,
         }
     }

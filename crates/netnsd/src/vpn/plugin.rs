@@ -13,6 +13,7 @@
 //! the isolated namespace and configures it there. The host is the process
 //! the journal records; the plugin dies with it (PR_SET_PDEATHSIG).
 
+pub mod ask;
 pub mod host;
 
 use std::collections::{BTreeMap, HashMap};
@@ -164,6 +165,33 @@ fn missing_or(service: &str, found: Option<PluginInfo>) -> Result<PluginInfo, Er
     Ok(info)
 }
 
+/// What netnsd refuses of a plugin's profile, naming the key: strongSwan's
+/// key from the user's ssh-agent (`method=agent`, or `method=cert` with
+/// `cert-source=agent`). NetworkManager-strongswan's auth dialog hands
+/// charon-nm the path of the desktop session's SSH_AUTH_SOCK, which the
+/// root daemon neither has nor may reach for another user.
+pub fn unsupported(service: &str, data: &BTreeMap<String, String>) -> Result<(), Error> {
+    if service != "org.freedesktop.NetworkManager.strongswan" {
+        return Ok(());
+    }
+    let get = |k: &str| data.get(k).map(String::as_str);
+    let key = if get("method") == Some("agent") {
+        Some("method=agent")
+    } else if get("method") == Some("cert") && get("cert-source") == Some("agent") {
+        Some("cert-source=agent")
+    } else {
+        None
+    };
+    match key {
+        Some(k) => Err(Error::NotSupported(format!(
+            "vpn.data {k}: a strongSwan key held by the user's ssh-agent is not supported \
+             (the daemon has no session's SSH_AUTH_SOCK); use cert-source=file with \
+             usercert and userkey"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// What the host needs, written to its standard input (secrets included:
 /// never on a command line).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,6 +204,10 @@ pub struct HostInput {
     pub user_name: Option<String>,
     pub data: BTreeMap<String, String>,
     pub secrets: BTreeMap<String, String>,
+    /// ConnectInteractive (every agent of the activating user has VPN
+    /// hints), else Connect: NetworkManager's choice.
+    #[serde(default)]
+    pub interactive: bool,
 }
 
 /// The bus name of activation `number`'s plugin: its service, or (a plugin
@@ -296,7 +328,8 @@ impl VpnType for NmPlugin {
 
     fn validate(&self, profile: &Profile) -> Result<(), Error> {
         let service = profile.vpn_service_type().unwrap_or_default();
-        find_plugin(service).map(|_| ())
+        find_plugin(service)?;
+        unsupported(service, &profile.vpn_data())
     }
 
     fn launch(&self, profile: &Profile, at: &Activation) -> Result<Launch, Error> {
@@ -313,6 +346,7 @@ impl VpnType for NmPlugin {
                 .map(str::to_owned),
             data: profile.vpn_data(),
             secrets: profile.vpn_secrets(),
+            interactive: at.vpn_hints,
         };
         let stdin = serde_json::to_string(&input)
             .map_err(|e| Error::Failed(format!("the plugin host's input: {e}")))?;
@@ -430,6 +464,33 @@ plugin=/usr/lib/x86_64-linux-gnu/NetworkManager/libnm-vpn-plugin-strongswan.so
         assert!(
             matches!(&e, Error::NotSupported(m) if m.contains("no Debian package")),
             "{e:?}"
+        );
+    }
+
+    #[test]
+    fn the_ssh_agent_key_is_refused_naming_the_key() {
+        let sw = "org.freedesktop.NetworkManager.strongswan";
+        let data = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let e =
+            unsupported(sw, &data(&[("method", "cert"), ("cert-source", "agent")])).unwrap_err();
+        assert!(
+            matches!(&e, Error::NotSupported(m) if m.contains("cert-source=agent")),
+            "{e:?}"
+        );
+        let e = unsupported(sw, &data(&[("method", "agent")])).unwrap_err();
+        assert!(matches!(&e, Error::NotSupported(m) if m.contains("method=agent")));
+        assert!(unsupported(sw, &data(&[("method", "cert"), ("cert-source", "file")])).is_ok());
+        assert!(
+            unsupported(
+                "org.freedesktop.NetworkManager.vpnc",
+                &data(&[("method", "agent")])
+            )
+            .is_ok()
         );
     }
 

@@ -118,22 +118,22 @@ pub fn openconnect(p: &Profile) -> Option<Wanted> {
     })
 }
 
-/// A NetworkManager VPN plugin's profile (issue 17): the daemon asks the
-/// agents before the plugin is started, from the profile's flags, as
-/// NetworkManager's own agents would be asked once the plugin's
-/// NeedSecrets named the `vpn` setting.
+/// A NetworkManager VPN plugin's profile (issue 17): what the daemon asks
+/// the agents for before the plugin is started, from the profile's flags:
+/// the secrets that belong to an agent (agent-owned or not saved) and are
+/// to be asked. Everything else is the plugin's to say: its NeedSecrets,
+/// with the stored secrets, names a setting when it lacks one (a secret
+/// with flags 0 that is not stored), and its host then has the user's
+/// agents asked as NetworkManager does (`vpn/plugin/ask.rs`); a plugin in
+/// ConnectInteractive may ask too (SecretsRequired).
 ///
 /// - strongSwan (`org.freedesktop.NetworkManager.strongswan`): `password`
-///   after `password-flags` for the `eap` and `psk` methods (needed: asked
-///   when not stored); for `key`, `cert` and `smartcard` it is the key's
-///   passphrase or the PIN, asked only when its flags say an agent has it.
+///   after `password-flags` (the EAP or PSK password, the key's
+///   passphrase, the PIN).
 /// - vpnc: `Xauth password` and `IPSec secret`, after their `-flags` keys
 ///   or the older `-type` ones (`save` 0, `ask` not saved, `unused` not
 ///   required).
-/// - any other plugin: every `KEY-flags` of vpn.data that says an agent has
-///   KEY (agent-owned or not saved). A secret with flags 0 that is not
-///   stored is left to the plugin's NeedSecrets, which then fails the
-///   connection with no-secrets.
+/// - any other plugin: every `KEY-flags` of vpn.data.
 pub fn plugin(p: &Profile) -> Option<Wanted> {
     let data = p.vpn_data();
     let stored = p.vpn_secrets();
@@ -149,8 +149,9 @@ pub fn plugin(p: &Profile) -> Option<Wanted> {
             let flags = flags_of(data.get("password-flags").map(String::as_str));
             let has = stored.contains_key("password");
             let ask = match data.get("method").map(String::as_str) {
-                Some("eap" | "psk") => to_ask(flags, has),
-                Some("key" | "cert" | "smartcard") => agent_has(flags) && to_ask(flags, has),
+                Some("eap" | "psk" | "key" | "cert" | "smartcard") => {
+                    agent_has(flags) && to_ask(flags, has)
+                }
                 _ => false,
             };
             if ask {
@@ -167,7 +168,7 @@ pub fn plugin(p: &Profile) -> Option<Wanted> {
                         _ => 0,
                     },
                 };
-                if to_ask(flags, stored.contains_key(key)) {
+                if agent_has(flags) && to_ask(flags, stored.contains_key(key)) {
                     keys.push(key.to_owned());
                 }
             }
@@ -343,8 +344,11 @@ mod tests {
             "password=x\n",
         );
         assert!(keys(&stored).is_empty());
+        // Flags 0, not stored: the plugin's NeedSecrets will say so.
         let unstored = plugin_profile("strongswan", "method=psk\n", "");
-        assert_eq!(keys(&unstored), ["password"]);
+        assert!(keys(&unstored).is_empty());
+        let vpnc = plugin_profile("vpnc", "Xauth password-flags=0\n", "IPSec secret=g\n");
+        assert!(keys(&vpnc).is_empty());
         let not_saved = plugin_profile(
             "strongswan",
             "method=eap\npassword-flags=2\n",

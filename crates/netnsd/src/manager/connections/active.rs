@@ -101,6 +101,15 @@ impl Manager {
     pub(in crate::manager) async fn connect_timeout(&mut self, n: u32) {
         // A connection that was up and is reconnecting has a bound of its own.
         let was_up = self.runs.get(&n).is_some_and(|r| r.reconnect.was_up());
+        // Waiting for the user to answer a plugin's request: the bound is
+        // the agents' timeout, so look again later.
+        if self.runs.get(&n).is_some_and(|r| r.asking.is_some()) {
+            self.later(
+                crate::manager::plugin_secrets::RECHECK,
+                Later::ConnectTimeout(n),
+            );
+            return;
+        }
         if !was_up && self.active(n).is_some_and(|a| a.state == st::ACTIVATING) {
             tracing::warn!(active = n, "the VPN did not come up in time");
             self.fail(n, reason::CONNECT_TIMEOUT).await;
@@ -140,6 +149,9 @@ impl Manager {
         let Some(mut run) = self.runs.remove(&n) else {
             return;
         };
+        if let Some(asking) = &run.asking {
+            self.cancel_plugin_ask(n, asking);
+        }
         if let Some(pid) = run.pid {
             stop(pid);
         }

@@ -4,17 +4,19 @@
 //!
 //! It reads a [`HostInput`] on stdin, runs the plugin's program (with
 //! `--bus-name` when it supports several connections, as NetworkManager
-//! does), waits for its bus name, asks `NeedSecrets`, calls `Connect` with
-//! the connection as `a{sa{sv}}` (with the secrets the daemon had the
-//! user's agents asked for before the launch), and follows the plugin's
-//! signals: once `Config` (and `Ip4Config`/`Ip6Config` as Config's
+//! does), waits for its bus name, asks `NeedSecrets` (and, when it names a
+//! setting, the daemon, which asks the user's agents: `ask.rs`), calls
+//! `ConnectInteractive` (or `Connect`) with the connection as `a{sa{sv}}`
+//! (with the secrets the daemon had the user's agents asked for before the
+//! launch), answers `SecretsRequired` with `NewSecrets` after asking the
+//! daemon again, and follows the plugin's signals: once `Config` (and `Ip4Config`/`Ip6Config` as Config's
 //! has-ip4/has-ip6 say) arrived, the configuration goes to the daemon over
 //! SOCKET, as a hook's environment does for the built-in types. `Failure`
 //! and `StateChanged` (stopped) end it with NetworkManager's reason,
 //! printed as the last line ([`FAILURE_PREFIX`]). SIGTERM: `Disconnect`, then the plugin is stopped.
 //! The plugin gets SIGTERM when the host dies, however it dies.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::net::UnixStream;
@@ -29,6 +31,7 @@ use zbus::message::Type;
 use zbus::wire::{OwnedVariant, Variant};
 use zbus::{Connection, MatchRule, Message, MessageStream};
 
+use super::ask::{self, Ask};
 use super::{FAILURE_PREFIX, HostInput, to_report};
 use crate::vpn::VpnConfig;
 
@@ -59,6 +62,15 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(2);
 /// the `connection` and `vpn` settings (data, secrets, user name) and
 /// automatic IP methods.
 pub fn connection_dict(input: &HostInput) -> HashMap<String, HashMap<String, OwnedVariant>> {
+    connection_dict_with(input, &input.secrets)
+}
+
+/// [`connection_dict`] with these `vpn.secrets` (the stored ones and what
+/// the user's agent gave since).
+pub fn connection_dict_with(
+    input: &HostInput,
+    secrets: &BTreeMap<String, String>,
+) -> HashMap<String, HashMap<String, OwnedVariant>> {
     let s = |v: &str| OwnedVariant::try_from(Variant::from(v.to_owned())).expect("no fds");
     let mut connection = HashMap::new();
     connection.insert("id".to_owned(), s(&input.id));
@@ -67,10 +79,7 @@ pub fn connection_dict(input: &HostInput) -> HashMap<String, HashMap<String, Own
     let mut vpn = HashMap::new();
     vpn.insert("service-type".to_owned(), s(&input.plugin.service));
     vpn.insert("data".to_owned(), OwnedVariant::from(input.data.clone()));
-    vpn.insert(
-        "secrets".to_owned(),
-        OwnedVariant::from(input.secrets.clone()),
-    );
+    vpn.insert("secrets".to_owned(), OwnedVariant::from(secrets.clone()));
     if let Some(u) = &input.user_name {
         vpn.insert("user-name".to_owned(), s(u));
     }
@@ -83,19 +92,32 @@ pub fn connection_dict(input: &HostInput) -> HashMap<String, HashMap<String, Own
     ])
 }
 
-/// The plugin says secrets are missing (NeedSecrets named `setting`) after
-/// the daemon had the user's agents asked for every secret the profile's
-/// flags give to them, before this host started
-/// (`vpn::secrets::plugin`, docs/vpn.md): what is still missing is a
-/// secret with flags 0 that the profile does not store, so the connection
-/// fails with no-secrets, as NetworkManager's does when no agent has it.
-pub fn ask_for_secrets(input: &HostInput, setting: &str) -> Result<HashMap<String, String>, Error> {
-    Err(Error::Failed(format!(
-        "the VPN plugin needs secrets of {setting:?} that {:?} neither stores nor \
-         gives to a secret agent (set their -flags to 1 to have the agent asked)",
-        input.id
-    )))
+/// Asks the daemon for secrets (it asks the activating user's agents,
+/// `ask.rs`), off the runtime; None when the host is told to stop
+/// meanwhile.
+async fn ask_daemon(
+    socket: &Path,
+    req: Ask,
+    term: &mut tokio::signal::unix::Signal,
+) -> Option<Result<BTreeMap<String, String>, String>> {
+    eprintln!(
+        "netnsd plugin host: asking the user's agent for {:?} (hints {:?})",
+        req.setting, req.hints
+    );
+    let socket = socket.to_path_buf();
+    let task = tokio::task::spawn_blocking(move || ask::ask(&socket, &req));
+    tokio::select! {
+        r = task => Some(r.unwrap_or_else(|e| Err(e.to_string()))),
+        _ = term.recv() => None,
+    }
 }
+
+/// The error a plugin without ConnectInteractive answers it with (then
+/// NetworkManager calls Connect).
+const INTERACTIVE_NOT_SUPPORTED: &[&str] = &[
+    "org.freedesktop.NetworkManager.VPN.Error.InteractiveNotSupported",
+    "org.freedesktop.DBus.Error.UnknownMethod",
+];
 
 /// An IPv4 address as NetworkManager puts it in a `u` (network byte order
 /// in memory).
@@ -577,19 +599,81 @@ async fn drive(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let connection = connection_dict(input);
-    match call(conn, name, "NeedSecrets", &(&connection,)).await {
-        Ok(reply) => {
-            let setting: String = reply.body().deserialize().unwrap_or_default();
-            if !setting.is_empty()
-                && let Err(e) = ask_for_secrets(input, &setting)
-            {
-                return failed(reason::NO_SECRETS, &e.message());
+    // As NetworkManager: NeedSecrets with what the profile stores (and
+    // what the agents gave before the launch); a setting named → the
+    // user's agent is asked (need-auth meanwhile) and NeedSecrets again;
+    // still wanting → no-secrets.
+    let mut secrets = input.secrets.clone();
+    let mut asked = false;
+    loop {
+        let connection = connection_dict_with(input, &secrets);
+        let setting: String = match call(conn, name, "NeedSecrets", &(&connection,)).await {
+            Ok(reply) => reply.body().deserialize().unwrap_or_default(),
+            Err(e) => return failed(reason::NO_SECRETS, &format!("NeedSecrets: {e}")),
+        };
+        if setting.is_empty() {
+            break;
+        }
+        if asked {
+            return failed(
+                reason::NO_SECRETS,
+                &format!(
+                    "the VPN plugin still needs secrets of {setting:?} after the user's \
+                     agent answered"
+                ),
+            );
+        }
+        asked = true;
+        let req = Ask {
+            setting: setting.clone(),
+            hints: Vec::new(),
+        };
+        match ask_daemon(socket, req, term).await {
+            None => return 0,
+            Some(Ok(given)) => secrets.extend(given),
+            Some(Err(e)) => {
+                return failed(
+                    reason::NO_SECRETS,
+                    &format!(
+                        "the VPN plugin needs secrets of {setting:?} that {:?} does not store \
+                         and no secret agent gave: {e}",
+                        input.id
+                    ),
+                );
             }
         }
-        Err(e) => return failed(reason::NO_SECRETS, &format!("NeedSecrets: {e}")),
     }
-    if let Err(e) = call(conn, name, "Connect", &(&connection,)).await {
+    // ConnectInteractive (empty details) when every agent of the user has
+    // VPN hints, as NetworkManager; Connect otherwise, and for a plugin
+    // without it.
+    let connection = connection_dict_with(input, &secrets);
+    let details: HashMap<String, OwnedVariant> = HashMap::new();
+    let plain = if !input.interactive {
+        eprintln!(
+            "netnsd plugin host: Connect, not ConnectInteractive: not every secret agent \
+             of the user has VPN hints"
+        );
+        true
+    } else {
+        match call(conn, name, "ConnectInteractive", &(&connection, &details)).await {
+            Ok(_) => {
+                eprintln!("netnsd plugin host: ConnectInteractive accepted");
+                false
+            }
+            Err(zbus::Error::MethodError(e, _, _))
+                if INTERACTIVE_NOT_SUPPORTED.contains(&e.as_str()) =>
+            {
+                true
+            }
+            Err(e) => {
+                return failed(
+                    reason::SERVICE_START_FAILED,
+                    &format!("ConnectInteractive: {e}"),
+                );
+            }
+        }
+    };
+    if plain && let Err(e) = call(conn, name, "Connect", &(&connection,)).await {
         return failed(reason::SERVICE_START_FAILED, &format!("Connect: {e}"));
     }
     let mut pending = Pending::default();
@@ -618,6 +702,31 @@ async fn drive(
                     "Ip4Config" => pending.ip4 = body.deserialize::<Dict>().ok(),
                     "Ip6Config" => pending.ip6 = body.deserialize::<Dict>().ok(),
                     "LoginBanner" => pending.banner = body.deserialize::<String>().ok(),
+                    "SecretsRequired" => {
+                        // The plugin in ConnectInteractive wants more
+                        // (vpnc's prompt for the XAuth password): the
+                        // agent, then NewSecrets, as NetworkManager.
+                        let (message, wanted): (String, Vec<String>) =
+                            body.deserialize().unwrap_or_default();
+                        let req = Ask {
+                            setting: "vpn".to_owned(),
+                            hints: ask::interactive_hints(&message, &wanted),
+                        };
+                        match ask_daemon(socket, req, term).await {
+                            None => return 0,
+                            Some(Ok(given)) => secrets.extend(given),
+                            Some(Err(e)) => {
+                                return failed(
+                                    reason::NO_SECRETS,
+                                    &format!("the VPN plugin asked for {wanted:?}: {e}"),
+                                );
+                            }
+                        }
+                        let connection = connection_dict_with(input, &secrets);
+                        if let Err(e) = call(conn, name, "NewSecrets", &(&connection,)).await {
+                            return failed(reason::NO_SECRETS, &format!("NewSecrets: {e}"));
+                        }
+                    }
                     "Failure" => {
                         let f: u32 = body.deserialize().unwrap_or(plugin_failure::CONNECT_FAILED);
                         eprintln!("netnsd plugin host: the plugin reports failure {f}");
@@ -751,6 +860,7 @@ mod tests {
             user_name: None,
             data: BTreeMap::from([("address".into(), "203.0.113.1".into())]),
             secrets: BTreeMap::from([("password".into(), "pw".into())]),
+            interactive: true,
         };
         let d = connection_dict(&input);
         let data: HashMap<String, String> =
@@ -763,7 +873,11 @@ mod tests {
             str_of(&d["vpn"]["service-type"]).as_deref(),
             Some("org.freedesktop.NetworkManager.strongswan")
         );
-        assert!(ask_for_secrets(&input, "vpn").is_err());
+        let more = BTreeMap::from([("Xauth password".into(), "x".into())]);
+        let d = connection_dict_with(&input, &more);
+        let secrets: HashMap<String, String> =
+            d["vpn"]["secrets"].try_clone().unwrap().try_into().unwrap();
+        assert_eq!(secrets["Xauth password"], "x");
     }
 
     #[test]
