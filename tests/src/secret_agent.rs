@@ -124,7 +124,7 @@ impl ScriptedAgent {
         mode: &str,
         capabilities: Option<u32>,
     ) -> ScriptedAgent {
-        Self::spawn(uid, identifier, mode, capabilities, None).await
+        Self::spawn(uid, identifier, mode, capabilities, None, None).await
     }
 
     /// As [`start`](Self::start); once registered, the agent's own process
@@ -137,7 +137,44 @@ impl ScriptedAgent {
         connection: &str,
     ) -> ScriptedAgent {
         let env = format!("{}|{INSTANCE_INTERFACE}|{connection}", rootns_path());
-        Self::spawn(uid, identifier, mode, None, Some(env)).await
+        Self::spawn(uid, identifier, mode, None, Some(env), None).await
+    }
+
+    /// As [`start`](Self::start), in an audit session of its own (a fresh
+    /// `/proc/PID/sessionid`, as a login gives: `loginuid` is written
+    /// before the agent starts). With `connection`, a process of that same
+    /// session (not the agent's own) activates it as `uid` in the root
+    /// namespace's instance once the agent registered; its answer is in
+    /// [`activation`](Self::activation).
+    pub async fn start_in_new_session(
+        uid: u32,
+        identifier: &str,
+        mode: &str,
+        connection: Option<&str>,
+    ) -> ScriptedAgent {
+        Self::spawn(
+            uid,
+            identifier,
+            mode,
+            None,
+            None,
+            Some(connection.map(str::to_owned)),
+        )
+        .await
+    }
+
+    /// What the activation of [`start_in_new_session`](Self::start_in_new_session)
+    /// printed (gdbus's answer), once it is there.
+    pub async fn activation(&self) -> String {
+        let out = PathBuf::from(format!("{}.activated", self.log.display()));
+        wait_for(Duration::from_secs(20), "the session's activation", || {
+            let out = out.clone();
+            async move {
+                let text = std::fs::read_to_string(&out).unwrap_or_default();
+                text.contains('\n').then_some(text)
+            }
+        })
+        .await
     }
 
     async fn spawn(
@@ -146,6 +183,7 @@ impl ScriptedAgent {
         mode: &str,
         capabilities: Option<u32>,
         activate: Option<String>,
+        session: Option<Option<String>>,
     ) -> ScriptedAgent {
         std::fs::create_dir_all(DIR).unwrap();
         let script = Path::new(DIR).join("agent.py");
@@ -156,12 +194,45 @@ impl ScriptedAgent {
         let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
             .unwrap()
             .unwrap();
-        let child = tokio::process::Command::new("setpriv")
+        let as_user = [
+            "setpriv".to_owned(),
+            format!("--reuid={uid}"),
+            format!("--regid={}", user.gid.as_raw()),
+            "--init-groups".into(),
+            "--".into(),
+        ];
+        let mut command = match &session {
+            None => tokio::process::Command::new(&as_user[0]),
+            Some(connection) => {
+                // A fresh audit session (what pam_loginuid does at a
+                // login), then, in the background of the same session,
+                // the activation once the agent registered; then the
+                // agent itself.
+                let activate = connection.as_ref().map_or(String::new(), |c| {
+                    format!(
+                        "(while ! grep -q registered {log}; do sleep 0.05; done; \
+                         {user} gdbus call --system --dest {BUS_NAME} --object-path {root} \
+                         --method {INSTANCE_INTERFACE}.ActivateConnection {c} / / \
+                         > {log}.activated 2>&1; echo >> {log}.activated) & ",
+                        log = log.display(),
+                        user = as_user.join(" "),
+                        root = rootns_path(),
+                        c = gvariant_str(c),
+                    )
+                });
+                let mut c = tokio::process::Command::new("sh");
+                c.arg("-c")
+                    .arg(format!(
+                        "echo {uid} > /proc/self/loginuid || exit 1; {activate}exec \"$@\""
+                    ))
+                    .arg("sh")
+                    .arg(&as_user[0]);
+                c
+            }
+        };
+        let child = command
+            .args(&as_user[1..])
             .args([
-                format!("--reuid={uid}"),
-                format!("--regid={}", user.gid.as_raw()),
-                "--init-groups".into(),
-                "--".into(),
                 "/usr/bin/python3".into(),
                 script.display().to_string(),
                 identifier.into(),

@@ -594,3 +594,71 @@ async fn the_activating_process_own_agent_is_asked_first() {
     })
     .await
 }
+
+/// The agents of the activating user's own session come first (issue 14
+/// item 1): nsadmin has an agent in another login session, registered
+/// first, that would answer a wrong password, and one in the session the
+/// activation comes from (a login's audit session: /proc/PID/sessionid;
+/// no logind in the sandbox), registered later, that answers right. The
+/// activation (by another process of that session, not the agent) comes
+/// up, and the other session's agent is never asked; in registration
+/// order it would have been asked first and the activation failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_activating_sessions_agent_is_asked_before_another_sessions() {
+    let _env = TestEnv::new();
+    timed(async {
+        let (rig, _rules) = setup().await;
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &agent_owned(&rig, "corp-sess", "vpnsess")).await;
+        let other =
+            ScriptedAgent::start_in_new_session(ADMIN_UID, "test.elsewhere", "answer:wrong", None)
+                .await;
+        let mut log = StateLog::new(&conn).await;
+        let here = ScriptedAgent::start_in_new_session(
+            ADMIN_UID,
+            "test.here",
+            &format!("answer:{PASSWORD}"),
+            Some(&path),
+        )
+        .await;
+        let answer = here.activation().await;
+        let ac = answer
+            .split('\'')
+            .nth(1)
+            .unwrap_or_else(|| panic!("no active connection in {answer}"))
+            .to_owned();
+        log.wait(&ac, VPN_UP_TIMEOUT, "activated or deactivated", |ev| {
+            ev.iter().any(|e| {
+                e.sig == Sig::State
+                    && (e.state == active::ACTIVATED || e.state == active::DEACTIVATED)
+            })
+        })
+        .await;
+        assert_eq!(
+            log.states(&ac, Sig::State).last().map(|s| s.0),
+            Some(active::ACTIVATED),
+            "{}\nhere: {}\nelsewhere: {}\n{}",
+            log.describe(),
+            here.calls(),
+            other.calls(),
+            daemon.log_text()
+        );
+        assert!(
+            here.calls().contains("GetSecrets corp-sess"),
+            "{}",
+            here.calls()
+        );
+        assert!(
+            !other.calls().contains("GetSecrets"),
+            "another session's agent was asked first: {}",
+            other.calls()
+        );
+        deactivate(&conn, &ac).await.unwrap();
+        log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
+        assert_nothing_left(&rig.keep()).await;
+        here.stop().await;
+        other.stop().await;
+    })
+    .await
+}
