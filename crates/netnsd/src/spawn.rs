@@ -19,14 +19,14 @@ use std::ffi::CString;
 use std::fs::{self, File};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ExitStatus};
 use std::time::Duration;
 
 use nix::unistd::{Gid, Uid, User};
 
 pub mod unit;
+mod vfork;
 
 /// Who the program runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,19 +166,26 @@ fn etc_binds(dir: &Path, hidden: &[&str]) -> io::Result<Vec<Bind>> {
 /// child (stuck before exec: its working directory or program is on a file
 /// system that does not answer) is killed and reaped, and the error is
 /// io::ErrorKind::TimedOut.
-pub async fn start_within(req: Request, limit: Duration) -> io::Result<Child> {
+pub async fn start_within(req: Request, limit: Duration) -> io::Result<Proc> {
     // The child writes its pid here first thing, so that a child stuck
     // before exec (while Command::spawn still waits for it) can be killed.
     let (pid_r, pid_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
     let (tx, mut rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("spawn".into())
-        .spawn(move || {
-            let _ = tx.send(start(req, Some(pid_w)));
-        })?;
+    let t0 = std::time::Instant::now();
+    // A thread of the blocking pool (no new thread per call): it is
+    // suspended while the child prepares (CLONE_VFORK).
+    tokio::task::spawn_blocking(move || {
+        let _ = tx.send(start(req, Some(pid_w)));
+    });
     match tokio::time::timeout(limit, &mut rx).await {
-        Ok(r) => r.unwrap_or_else(|_| Err(io::Error::other("the spawn thread panicked"))),
+        Ok(r) => {
+            tracing::debug!(
+                us = t0.elapsed().as_micros() as u64,
+                "spawn: the child exec'd (or failed)"
+            );
+            r.unwrap_or_else(|_| Err(io::Error::other("the spawn thread panicked")))
+        }
         Err(_) => {
             let mut buf = [0u8; 4];
             // SAFETY: reads at most 4 bytes into a 4-byte buffer from a
@@ -195,9 +202,9 @@ pub async fn start_within(req: Request, limit: Duration) -> io::Result<Child> {
             // Command::spawn returns once the child is gone (or has exec'd
             // after all): kill it if needed, and reap it.
             tokio::spawn(async move {
-                if let Ok(Ok(mut child)) = rx.await {
+                if let Ok(Ok(child)) = rx.await {
                     let _ = child.kill();
-                    let _ = wait_exit(child).await;
+                    let _ = child.wait().await;
                 }
             });
             Err(io::Error::new(
@@ -215,7 +222,7 @@ pub async fn start_within(req: Request, limit: Duration) -> io::Result<Child> {
 /// program comes back as io::ErrorKind::NotFound). Blocks until the child
 /// has exec'd. The child writes its pid (native-endian, 4 bytes) to
 /// `announce` first, if given.
-pub fn start(req: Request, announce: Option<OwnedFd>) -> io::Result<Child> {
+pub fn start(req: Request, announce: Option<OwnedFd>) -> io::Result<Proc> {
     let program = req
         .argv
         .first()
@@ -250,35 +257,115 @@ pub fn start(req: Request, announce: Option<OwnedFd>) -> io::Result<Child> {
     let pty = req.pty;
     let in_ns = req.etc_dir.is_some();
 
-    let mut cmd = Command::new(program);
-    cmd.args(&req.argv[1..])
-        .env_clear()
-        .envs(&req.env)
-        .stdin(req.stdin.map_or_else(Stdio::null, Stdio::from))
-        .stdout(req.stdout.map_or_else(Stdio::null, Stdio::from))
-        .stderr(req.stderr.map_or_else(Stdio::null, Stdio::from));
-    // SAFETY: the closure makes system calls only, on data prepared above.
-    unsafe {
-        cmd.pre_exec(move || {
-            child_setup(
-                announce_fd,
-                netns_fd,
-                in_ns,
-                &binds,
-                sys_ro,
-                &hide,
-                pty,
-                &groups,
-                gid,
-                uid,
-                &cwd,
-            )
-        });
-    }
-    let child = cmd.spawn();
+    let path = req.env.get("PATH").map(String::as_str);
+    let exec = vfork::Exec {
+        candidates: vfork::candidates(program, path)
+            .into_iter()
+            .map(cstr)
+            .collect::<io::Result<_>>()?,
+        argv: req.argv.iter().map(cstr).collect::<io::Result<_>>()?,
+        envp: req
+            .env
+            .iter()
+            .map(|(k, v)| cstr(format!("{k}={v}")))
+            .collect::<io::Result<_>>()?,
+    };
+    let null = || -> io::Result<OwnedFd> {
+        Ok(File::options()
+            .read(true)
+            .write(true)
+            .open("/dev/null")?
+            .into())
+    };
+    let stdin = req.stdin.map_or_else(null, Ok)?;
+    let stdout = req.stdout.map_or_else(null, Ok)?;
+    let stderr = req.stderr.map_or_else(null, Ok)?;
+    let setup = move || {
+        child_setup(
+            announce_fd,
+            netns_fd,
+            in_ns,
+            &binds,
+            sys_ro,
+            &hide,
+            pty,
+            &groups,
+            gid,
+            uid,
+            &cwd,
+        )
+    };
+    let pid = vfork::spawn(&exec, [&stdin, &stdout, &stderr], &setup);
     drop(req.netns);
     drop(announce);
-    child
+    Ok(Proc { pid: pid? })
+}
+
+/// A program started by [`start`]: the daemon's child until waited for.
+#[derive(Debug)]
+pub struct Proc {
+    pid: libc::pid_t,
+}
+
+impl Proc {
+    pub fn id(&self) -> u32 {
+        self.pid as u32
+    }
+
+    pub fn kill(&self) -> io::Result<()> {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .map_err(io::Error::from)
+    }
+
+    fn try_wait(&self) -> io::Result<Option<ExitStatus>> {
+        use std::os::unix::process::ExitStatusExt;
+        let mut status = 0;
+        // SAFETY: waits for our own child, without blocking.
+        let r = unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) };
+        match r {
+            0 => Ok(None),
+            r if r < 0 => Err(io::Error::last_os_error()),
+            _ => Ok(Some(ExitStatus::from_raw(status))),
+        }
+    }
+
+    /// Waits for the end without holding a thread (see [`wait_exit`]).
+    pub async fn wait(self) -> io::Result<ExitStatus> {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, self.pid, 0) };
+        if fd < 0 {
+            return tokio::task::spawn_blocking(move || {
+                use std::os::unix::process::ExitStatusExt;
+                let mut status = 0;
+                // SAFETY: waits for our own child.
+                let r = unsafe { libc::waitpid(self.pid, &mut status, 0) };
+                if r < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(ExitStatus::from_raw(status))
+                }
+            })
+            .await
+            .map_err(io::Error::other)?;
+        }
+        // SAFETY: fd is a descriptor we just opened and nothing else owns.
+        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as libc::c_int) };
+        // SAFETY: the AsyncFd owns the OwnedFd, which stays open and the
+        // same for the AsyncFd's whole life.
+        let watched = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
+        }
+        .map_err(|e| e.into_parts().1)?;
+        loop {
+            if let Some(status) = self.try_wait()? {
+                return Ok(status);
+            }
+            watched.readable().await?.clear_ready();
+        }
+    }
 }
 
 /// Where the program starts.
@@ -388,9 +475,11 @@ fn child_setup(
         if pty {
             check(libc::ioctl(0, libc::TIOCSCTTY, 0))?;
         }
-        check(libc::setgroups(groups.len(), groups.as_ptr()))?;
-        check(libc::setresgid(gid, gid, gid))?;
-        check(libc::setresuid(uid, uid, uid))?;
+        // Raw system calls: glibc's wrappers would act on every thread of
+        // the daemon's (see spawn::vfork).
+        check(libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) as libc::c_int)?;
+        check(libc::syscall(libc::SYS_setresgid, gid, gid, gid) as libc::c_int)?;
+        check(libc::syscall(libc::SYS_setresuid, uid, uid, uid) as libc::c_int)?;
         match cwd {
             Cwd::Given(dir) => check(libc::chdir(dir.as_ptr()))?,
             Cwd::HomeOrRoot(home) => {

@@ -42,7 +42,7 @@ pub(super) struct Started {
 /// A started program: the daemon's child (the fork path), or a unit of
 /// systemd's (where systemd runs).
 pub(super) enum Running {
-    Child(std::process::Child),
+    Child(spawn::Proc),
     Unit(spawn::unit::Unit),
 }
 
@@ -57,10 +57,7 @@ impl Running {
     /// Waits for the end; the status as ProcessExited reports it.
     async fn wait(self) -> i32 {
         match self {
-            Running::Child(c) => spawn::wait_exit(c)
-                .await
-                .map(spawn::status_code)
-                .unwrap_or(-1),
+            Running::Child(c) => c.wait().await.map(spawn::status_code).unwrap_or(-1),
             Running::Unit(u) => u.wait().await,
         }
     }
