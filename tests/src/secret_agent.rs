@@ -62,7 +62,9 @@ class Agent(dbus.service.Object):
 
     @dbus.service.method(IFACE, in_signature='a{sa{sv}}o')
     def SaveSecrets(self, connection, path):
-        secrets = connection.get('vpn', {}).get('secrets', {})
+        secrets = dict(connection.get('vpn', {}).get('secrets', {}))
+        if 'private-key' in connection.get('wireguard', {}):
+            secrets['wireguard.private-key'] = connection['wireguard']['private-key']
         note('SaveSecrets %s %s %s' % (connection['connection']['id'], path,
              ','.join('%s=%s' % (k, secrets[k]) for k in sorted(secrets))))
 

@@ -526,6 +526,71 @@ async fn agent_owned_secrets_go_to_save_secrets_and_delete_secrets() {
     .await
 }
 
+/// WireGuard's key too (issue 14 item 1, as NetworkManager): a profile
+/// added over the bus (gdbus, NetworkManager's a{sa{sv}}) with
+/// `wireguard.private-key-flags=1` is stored without its key, the key goes
+/// to root's agent in SaveSecrets as wireguard.private-key, and a delete
+/// is DeleteSecrets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_owned_wireguard_key_goes_to_save_secrets_not_the_keyfile() {
+    let _env = TestEnv::new();
+    timed(async {
+        const KEY: &str = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+        let daemon = Daemon::start().await;
+        let agent = ScriptedAgent::start(0, "test.wgkeeper", "refuse").await;
+        let uuid = new_uuid();
+        let settings = format!(
+            "{{'connection': {{'id': <'wg-agent-kept'>, 'uuid': <'{uuid}'>, \
+             'type': <'wireguard'>, 'interface-name': <'wgk0'>}}, \
+             'wireguard': {{'private-key': <'{KEY}'>, 'private-key-flags': <uint32 1>}}, \
+             'ipv4': {{'method': <'manual'>, 'address-data': \
+             <[{{'address': <'10.0.0.2'>, 'prefix': <uint32 32>}}]>}}}}"
+        );
+        let out = gdbus_call(
+            None,
+            netnsd_api::SETTINGS_PATH,
+            &format!("{}.AddConnection", netnsd_api::SETTINGS_INTERFACE),
+            &[settings],
+        )
+        .await
+        .ok();
+        let path = out
+            .stdout
+            .split('\'')
+            .nth(1)
+            .unwrap_or_else(|| panic!("no path in {out}\n{}", daemon.log_text()))
+            .to_owned();
+        let line = format!("SaveSecrets wg-agent-kept {path} wireguard.private-key={KEY}");
+        wait_for(Duration::from_secs(5), "SaveSecrets of the key", || {
+            let calls = agent.calls();
+            let line = line.clone();
+            async move { calls.contains(&line).then_some(()) }
+        })
+        .await;
+        let stored: String = std::fs::read_dir(CONNECTIONS_DIR)
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+            .collect();
+        assert!(stored.contains("wg-agent-kept"), "{stored}");
+        assert!(
+            !stored.contains(KEY),
+            "the agent-owned key was stored: {stored}"
+        );
+        let conn = system_conn().await;
+        connection_proxy(&conn, &path).await.delete().await.unwrap();
+        let line = format!("DeleteSecrets wg-agent-kept {path}");
+        wait_for(Duration::from_secs(5), "DeleteSecrets", || {
+            let calls = agent.calls();
+            let line = line.clone();
+            async move { calls.contains(&line).then_some(()) }
+        })
+        .await;
+        agent.stop().await;
+        drop(daemon);
+    })
+    .await
+}
+
 /// As NetworkManager orders agents: the agent of the process that
 /// activates is asked first (nsctl vpn up's own), even when another agent
 /// of the same user (an applet) registered before it; the other is never

@@ -189,13 +189,18 @@ pub fn plugin(p: &Profile) -> Option<Wanted> {
 }
 
 /// WireGuard: the private key, after wireguard.private-key-flags.
-pub fn wireguard(p: &Profile) -> Option<Wanted> {
-    let flags = match p.get("wireguard", "private-key-flags") {
+/// `wireguard.private-key-flags`, as u, i or keyfile text.
+pub fn wireguard_key_flags(p: &Profile) -> u32 {
+    match p.get("wireguard", "private-key-flags") {
         Some(Value::U32(f)) => *f,
         Some(Value::I32(f)) => *f as u32,
         Some(Value::Str(s)) => flags_of(Some(s)),
         _ => 0,
-    };
+    }
+}
+
+pub fn wireguard(p: &Profile) -> Option<Wanted> {
+    let flags = wireguard_key_flags(p);
     let stored = p.get("wireguard", "private-key").is_some();
     to_ask(flags, stored).then(|| Wanted {
         setting: "wireguard",
