@@ -625,37 +625,12 @@ async fn the_activating_process_own_agent_is_asked_first() {
             .unwrap()
             .trim()
             .to_owned();
-        log.wait(&ac, VPN_UP_TIMEOUT, "activated or deactivated", |ev| {
-            ev.iter().any(|e| {
-                e.sig == Sig::State
-                    && (e.state == active::ACTIVATED || e.state == active::DEACTIVATED)
-            })
-        })
-        .await;
-        assert_eq!(
-            log.states(&ac, Sig::State).last().map(|s| s.0),
-            Some(active::ACTIVATED),
-            "{}\nown: {}\napplet: {}\n{}",
-            log.describe(),
-            own.calls(),
-            applet.calls(),
-            daemon.log_text()
-        );
-        assert!(
-            own.calls().contains("GetSecrets corp-own"),
-            "{}",
-            own.calls()
-        );
-        assert!(
-            !applet.calls().contains("GetSecrets"),
-            "the applet was asked before the activating process's own agent: {}",
-            applet.calls()
-        );
-        deactivate(&conn, &ac).await.unwrap();
-        log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
-        assert_nothing_left(&rig.keep()).await;
-        own.stop().await;
-        applet.stop().await;
+        let asked = Asked {
+            first: own,
+            not: applet,
+            id: "corp-own",
+        };
+        asked.up_and_down(&conn, &mut log, &ac, &daemon, &rig).await;
     })
     .await
 }
@@ -693,7 +668,36 @@ async fn the_activating_sessions_agent_is_asked_before_another_sessions() {
             .nth(1)
             .unwrap_or_else(|| panic!("no active connection in {answer}"))
             .to_owned();
-        log.wait(&ac, VPN_UP_TIMEOUT, "activated or deactivated", |ev| {
+        let asked = Asked {
+            first: here,
+            not: other,
+            id: "corp-sess",
+        };
+        asked.up_and_down(&conn, &mut log, &ac, &daemon, &rig).await;
+    })
+    .await
+}
+
+/// Two agents of one user, `first` to be asked and `not` never asked, for
+/// an activation of profile `id`.
+struct Asked {
+    first: ScriptedAgent,
+    not: ScriptedAgent,
+    id: &'static str,
+}
+
+impl Asked {
+    /// `ac` comes up with `first`'s answer and `not` was never asked; then
+    /// down, and nothing left.
+    async fn up_and_down(
+        self,
+        conn: &zbus::Connection,
+        log: &mut StateLog,
+        ac: &str,
+        daemon: &Daemon,
+        rig: &OpenVpnRig,
+    ) {
+        log.wait(ac, VPN_UP_TIMEOUT, "activated or deactivated", |ev| {
             ev.iter().any(|e| {
                 e.sig == Sig::State
                     && (e.state == active::ACTIVATED || e.state == active::DEACTIVATED)
@@ -701,29 +705,25 @@ async fn the_activating_sessions_agent_is_asked_before_another_sessions() {
         })
         .await;
         assert_eq!(
-            log.states(&ac, Sig::State).last().map(|s| s.0),
+            log.states(ac, Sig::State).last().map(|s| s.0),
             Some(active::ACTIVATED),
-            "{}\nhere: {}\nelsewhere: {}\n{}",
+            "{}\nfirst: {}\nnot: {}\n{}",
             log.describe(),
-            here.calls(),
-            other.calls(),
+            self.first.calls(),
+            self.not.calls(),
             daemon.log_text()
         );
+        let call = format!("GetSecrets {}", self.id);
+        assert!(self.first.calls().contains(&call), "{}", self.first.calls());
         assert!(
-            here.calls().contains("GetSecrets corp-sess"),
-            "{}",
-            here.calls()
+            !self.not.calls().contains("GetSecrets"),
+            "asked before the agent that comes first: {}",
+            self.not.calls()
         );
-        assert!(
-            !other.calls().contains("GetSecrets"),
-            "another session's agent was asked first: {}",
-            other.calls()
-        );
-        deactivate(&conn, &ac).await.unwrap();
-        log.wait_deactivated(&ac, VPN_DOWN_TIMEOUT).await;
+        deactivate(conn, ac).await.unwrap();
+        log.wait_deactivated(ac, VPN_DOWN_TIMEOUT).await;
         assert_nothing_left(&rig.keep()).await;
-        here.stop().await;
-        other.stop().await;
-    })
-    .await
+        self.first.stop().await;
+        self.not.stop().await;
+    }
 }
