@@ -105,6 +105,46 @@ if activate:
 GLib.MainLoop().run()
 "#;
 
+/// `text` written as DIR/`file`, the script of an agent.
+pub fn write_script(file: &str, text: &str) -> PathBuf {
+    std::fs::create_dir_all(DIR).unwrap();
+    let script = Path::new(DIR).join(file);
+    std::fs::write(&script, text).unwrap();
+    script
+}
+
+/// An empty log under DIR named after `stem`, writable by `uid`.
+pub fn fresh_log(uid: u32, stem: &str) -> PathBuf {
+    std::fs::create_dir_all(DIR).unwrap();
+    let log = Path::new(DIR).join(format!("{stem}-{}.log", unique("a")));
+    std::fs::write(&log, "").unwrap();
+    nix::unistd::chown(&log, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
+    log
+}
+
+/// `setpriv` running what follows as `uid` with its group and groups.
+pub fn as_user(uid: u32) -> [String; 5] {
+    let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .unwrap()
+        .unwrap();
+    [
+        "setpriv".to_owned(),
+        format!("--reuid={uid}"),
+        format!("--regid={}", user.gid.as_raw()),
+        "--init-groups".into(),
+        "--".into(),
+    ]
+}
+
+/// Waits until an agent wrote "registered" to its `log`.
+pub async fn wait_registered(log: &Path) {
+    wait_for(Duration::from_secs(10), "the agent registered", || {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        async move { text.contains("registered").then_some(()) }
+    })
+    .await;
+}
+
 /// A running scripted agent; killed when dropped.
 pub struct ScriptedAgent {
     child: tokio::process::Child,
@@ -187,22 +227,9 @@ impl ScriptedAgent {
         activate: Option<String>,
         session: Option<Option<String>>,
     ) -> ScriptedAgent {
-        std::fs::create_dir_all(DIR).unwrap();
-        let script = Path::new(DIR).join("agent.py");
-        std::fs::write(&script, AGENT_PY).unwrap();
-        let log = Path::new(DIR).join(format!("{identifier}-{uid}-{}.log", unique("a")));
-        std::fs::write(&log, "").unwrap();
-        nix::unistd::chown(&log, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
-        let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-            .unwrap()
-            .unwrap();
-        let as_user = [
-            "setpriv".to_owned(),
-            format!("--reuid={uid}"),
-            format!("--regid={}", user.gid.as_raw()),
-            "--init-groups".into(),
-            "--".into(),
-        ];
+        let script = write_script("agent.py", AGENT_PY);
+        let log = fresh_log(uid, &format!("{identifier}-{uid}"));
+        let as_user = as_user(uid);
         let mut command = match &session {
             None => tokio::process::Command::new(&as_user[0]),
             Some(connection) => {
@@ -246,17 +273,8 @@ impl ScriptedAgent {
             .kill_on_drop(true)
             .spawn()
             .expect("start the scripted agent");
-        let agent = ScriptedAgent { child, log };
-        let log = agent.log.clone();
-        wait_for(Duration::from_secs(10), "the agent registered", || {
-            let log = log.clone();
-            async move {
-                let text = std::fs::read_to_string(&log).unwrap_or_default();
-                (text.contains("registered")).then_some(text)
-            }
-        })
-        .await;
-        agent
+        wait_registered(&log).await;
+        ScriptedAgent { child, log }
     }
 
     /// Every call the agent got, one a line.

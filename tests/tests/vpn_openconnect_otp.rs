@@ -17,11 +17,12 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use netnsd_api::state::{active, reason, vpn};
 use netnsd_tests::openvpn::*;
-use netnsd_tests::secret_agent::activate_as_admin;
+use netnsd_tests::secret_agent::{
+    activate_as_admin, as_user, fresh_log, wait_registered, write_script,
+};
 use netnsd_tests::vpnpeers::*;
 use netnsd_tests::*;
 
@@ -137,21 +138,12 @@ impl FormAgent {
     /// nsadmin's agent answering with `code` (`totp` or a wrong one) and
     /// `group`.
     async fn start(code: &str, group: &str) -> FormAgent {
-        std::fs::create_dir_all(DIR).unwrap();
-        let script = Path::new(DIR).join("form_agent.py");
-        std::fs::write(&script, AGENT_PY).unwrap();
-        let log = Path::new(DIR).join(format!("{}.log", unique("agent")));
-        std::fs::write(&log, "").unwrap();
-        nix::unistd::chown(&log, Some(nix::unistd::Uid::from_raw(ADMIN_UID)), None).unwrap();
-        let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(ADMIN_UID))
-            .unwrap()
-            .unwrap();
-        let child = tokio::process::Command::new("setpriv")
+        let script = write_script("form_agent.py", AGENT_PY);
+        let log = fresh_log(ADMIN_UID, "form-agent");
+        let as_user = as_user(ADMIN_UID);
+        let child = tokio::process::Command::new(&as_user[0])
+            .args(&as_user[1..])
             .args([
-                format!("--reuid={ADMIN_UID}"),
-                format!("--regid={}", user.gid.as_raw()),
-                "--init-groups".into(),
-                "--".into(),
                 "/usr/bin/python3".into(),
                 script.display().to_string(),
                 "test.form-agent".into(),
@@ -171,17 +163,8 @@ impl FormAgent {
             .await
             .unwrap();
         drop(input);
-        let a = FormAgent { child, log };
-        let log = a.log.clone();
-        wait_for(Duration::from_secs(10), "the agent registered", || {
-            let log = log.clone();
-            async move {
-                let t = std::fs::read_to_string(&log).unwrap_or_default();
-                t.contains("registered").then_some(t)
-            }
-        })
-        .await;
-        a
+        wait_registered(&log).await;
+        FormAgent { child, log }
     }
 
     fn calls(&self) -> Vec<String> {
