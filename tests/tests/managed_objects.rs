@@ -25,11 +25,25 @@ type Props = BTreeMap<String, OwnedVariant>;
 
 /// Every object below the root, with its interfaces, by walking
 /// Introspect from the root (as d-feet or busctl tree would).
-async fn introspected(conn: &Connection) -> BTreeMap<String, BTreeSet<String>> {
+/// An object that goes between being listed and being asked (a device of
+/// a removed namespace) is a disagreement to wait out, not a failure.
+async fn introspected(conn: &Connection) -> Result<BTreeMap<String, BTreeSet<String>>, String> {
     let mut out = BTreeMap::new();
     let mut todo = vec![ROOT_PATH.to_owned()];
     while let Some(path) = todo.pop() {
-        let xml = introspect(conn, &path).await;
+        let xml: String = conn
+            .call_method(
+                Some(BUS_NAME),
+                path.as_str(),
+                Some("org.freedesktop.DBus.Introspectable"),
+                "Introspect",
+                &(),
+            )
+            .await
+            .map_err(|e| format!("Introspect {path}: {e}"))?
+            .body()
+            .deserialize()
+            .map_err(|e| format!("Introspect {path}: {e}"))?;
         let ifaces: BTreeSet<String> = interface_names(&xml)
             .into_iter()
             .filter(|i| !STANDARD.contains(&i.as_str()))
@@ -41,7 +55,7 @@ async fn introspected(conn: &Connection) -> BTreeMap<String, BTreeSet<String>> {
             todo.push(format!("{}/{name}", path.trim_end_matches('/')));
         }
     }
-    out
+    Ok(out)
 }
 
 async fn get_all(conn: &Connection, path: &str, iface: &str) -> Result<Props, String> {
@@ -84,7 +98,7 @@ async fn disagreement(conn: &Connection) -> Result<usize, String> {
         .filter(|(_, i)| !i.is_empty())
         .map(|(p, i)| (p.clone(), i.keys().cloned().collect()))
         .collect();
-    let seen = introspected(conn).await;
+    let seen = introspected(conn).await?;
     if listed != seen {
         return Err(format!(
             "GetManagedObjects lists other objects or interfaces than introspection:\n  \
