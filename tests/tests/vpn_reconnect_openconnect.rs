@@ -49,16 +49,7 @@ async fn ocserv_gone_is_reconnecting_on_the_bus_and_a_restarted_ocserv_ends_it()
 
         oc.kill();
         let killed = Instant::now();
-        log.wait(&ac, Duration::from_secs(20), "reconnecting", |ev| {
-            ev.iter()
-                .any(|e| e.sig == Sig::Vpn && e.state == vpn::CONNECT)
-                && ev
-                    .iter()
-                    .rev()
-                    .find(|e| e.sig == Sig::State)
-                    .is_some_and(|e| e.state == active::ACTIVATING)
-        })
-        .await;
+        wait_reconnecting(&mut log, &ac, Duration::from_secs(20)).await;
         eprintln!(
             "reconnecting on the bus {:?} after the kill",
             killed.elapsed()
@@ -154,16 +145,7 @@ async fn a_path_outage_reconnects_openconnect_with_its_cookie() {
 
         let cut = PathCut::cut(RIG_WAN_NS, RIG_UP_IF).await;
         let t0 = Instant::now();
-        log.wait(&ac, Duration::from_secs(30), "reconnecting", |ev| {
-            ev.iter()
-                .any(|e| e.sig == Sig::Vpn && e.state == vpn::CONNECT)
-                && ev
-                    .iter()
-                    .rev()
-                    .find(|e| e.sig == Sig::State)
-                    .is_some_and(|e| e.state == active::ACTIVATING)
-        })
-        .await;
+        wait_reconnecting(&mut log, &ac, Duration::from_secs(30)).await;
         eprintln!("reconnecting on the bus {:?} after the cut", t0.elapsed());
         let fails = fetch.wait("fail", seen, Duration::from_secs(20)).await;
         assert_eq!(brief_links("ocpath").await, links_up, "ocpath's links");
@@ -224,4 +206,19 @@ async fn a_path_outage_reconnects_openconnect_with_its_cookie() {
         drop(oc);
     })
     .await
+}
+
+/// Waits until `ac` shows openconnect reconnecting: VpnState connect, and
+/// State back to activating.
+async fn wait_reconnecting(log: &mut StateLog, ac: &str, limit: Duration) {
+    log.wait(ac, limit, "reconnecting", |ev| {
+        ev.iter()
+            .any(|e| e.sig == Sig::Vpn && e.state == vpn::CONNECT)
+            && ev
+                .iter()
+                .rev()
+                .find(|e| e.sig == Sig::State)
+                .is_some_and(|e| e.state == active::ACTIVATING)
+    })
+    .await;
 }
