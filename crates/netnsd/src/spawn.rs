@@ -73,6 +73,24 @@ pub fn identity(uid: u32, bus_groups: Option<Vec<u32>>) -> io::Result<Identity> 
     })
 }
 
+/// Who asked, as the bus knows it: the identity is looked up from it on
+/// the thread that starts the program (one hand-off fewer per Spawn than a
+/// lookup of its own on the blocking pool).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub uid: u32,
+    /// The supplementary groups the bus reported, if it did.
+    pub groups: Option<Vec<u32>>,
+}
+
+impl Caller {
+    /// [`identity`], blocking; its error says whose lookup failed.
+    pub fn identity(&self) -> io::Result<Identity> {
+        identity(self.uid, self.groups.clone())
+            .map_err(|e| io::Error::other(format!("look up uid {}: {e}", self.uid)))
+    }
+}
+
 /// A program to start.
 pub struct Request {
     pub argv: Vec<String>,
@@ -166,7 +184,10 @@ fn etc_binds(dir: &Path, hidden: &[&str]) -> io::Result<Vec<Bind>> {
 /// child (stuck before exec: its working directory or program is on a file
 /// system that does not answer) is killed and reaped, and the error is
 /// io::ErrorKind::TimedOut.
-pub async fn start_within(req: Request, limit: Duration) -> io::Result<Proc> {
+pub async fn start_within(
+    req: impl FnOnce() -> io::Result<Request> + Send + 'static,
+    limit: Duration,
+) -> io::Result<Proc> {
     // The child writes its pid here first thing, so that a child stuck
     // before exec (while Command::spawn still waits for it) can be killed.
     let (pid_r, pid_w) =
@@ -176,7 +197,7 @@ pub async fn start_within(req: Request, limit: Duration) -> io::Result<Proc> {
     // A thread of the blocking pool (no new thread per call): it is
     // suspended while the child prepares (CLONE_VFORK).
     tokio::task::spawn_blocking(move || {
-        let _ = tx.send(start(req, Some(pid_w)));
+        let _ = tx.send(req().and_then(|req| start(req, Some(pid_w))));
     });
     match tokio::time::timeout(limit, &mut rx).await {
         Ok(r) => {
