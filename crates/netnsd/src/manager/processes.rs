@@ -150,16 +150,13 @@ impl Manager {
         // Until it has started, the namespace counts as in use.
         self.processes.starting(ns);
         let tx = self.later_tx.clone();
-        tokio::spawn(async move {
-            let result = spawn::start_within(req, SPAWN_START_LIMIT)
-                .await
-                .map(Running::Child);
+        spawn::start_within(req, SPAWN_START_LIMIT, move |result| {
             let _ = tx.send(Later::Started(Box::new(Started {
                 ns,
                 ns_name: target.name,
                 program,
                 uid,
-                result,
+                result: result.map(Running::Child),
                 reply,
             })));
         });
