@@ -41,7 +41,14 @@ struct State {
     ready: VecDeque<Unnamed>,
     /// A refill is under way.
     filling: bool,
+    /// When making a spare last failed: no new try before
+    /// [`RETRY_AFTER`], so that a lasting failure (out of descriptors, say)
+    /// is not tried and logged after every request.
+    failed: Option<std::time::Instant>,
 }
+
+/// How long after a failure to make a spare the pool tries again.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Spares {
     /// A pool of `want` spares (0: none ever made), their events on
@@ -78,7 +85,10 @@ impl Spares {
     pub fn fill(&self) {
         {
             let mut st = self.lock();
-            if st.filling || st.ready.len() >= self.0.want {
+            if st.filling
+                || st.ready.len() >= self.0.want
+                || st.failed.is_some_and(|t| t.elapsed() < RETRY_AFTER)
+            {
                 return;
             }
             st.filling = true;
@@ -97,12 +107,16 @@ async fn refill(inner: Arc<Inner>) {
         let made = make(&inner).await;
         let mut st = inner.state.lock().unwrap_or_else(|e| e.into_inner());
         match made {
-            Ok(spare) => st.ready.push_back(spare),
+            Ok(spare) => {
+                st.ready.push_back(spare);
+                st.failed = None;
+            }
             Err(e) => {
-                // Creates make their own namespaces meanwhile; the next take
-                // tries again.
+                // Creates make their own namespaces meanwhile; a fill after
+                // RETRY_AFTER tries again.
                 tracing::warn!("making a spare namespace: {e}");
                 st.filling = false;
+                st.failed = Some(std::time::Instant::now());
                 return;
             }
         }
