@@ -89,3 +89,40 @@ impl DeviceObject {
             .into()
     }
 }
+
+/// Device `d`'s properties, as Properties.GetAll gives them, written
+/// straight into the root's GetManagedObjects reply (objects.rs; the test
+/// managed_objects holds the two equal).
+pub(super) fn write_properties<M: serde::ser::SerializeMap>(
+    d: &Device,
+    m: &mut M,
+) -> Result<(), M::Error> {
+    use zbus::as_variant::Serialize as V;
+    m.serialize_entry("Interface", &V(&d.link.name.as_str()))?;
+    m.serialize_entry("Ifindex", &V(&(d.link.ifindex as i32)))?;
+    m.serialize_entry("Kind", &V(&d.link.kind.as_str()))?;
+    m.serialize_entry("HwAddress", &V(&d.link.hw_address.as_str()))?;
+    m.serialize_entry("Mtu", &V(&d.link.mtu))?;
+    m.serialize_entry("State", &V(&d.nm_state()))?;
+    m.serialize_entry("OperState", &V(&d.link.state.as_str()))?;
+    m.serialize_entry("Up", &V(&d.link.up))?;
+    m.serialize_entry("Addresses", &V(&Strs(&d.addresses)))?;
+    let ns = netnsd_api::namespace_path(d.ns);
+    m.serialize_entry(
+        "NetworkNamespace",
+        &V(&zbus::wire::ObjectPath::from_str_unchecked(&ns)),
+    )
+}
+
+/// A set of strings written as `as` without collecting it.
+struct Strs<'a>(&'a std::collections::BTreeSet<String>);
+
+impl zbus::wire::Type for Strs<'_> {
+    const SIGNATURE: &'static zbus::wire::Signature = <Vec<String> as zbus::wire::Type>::SIGNATURE;
+}
+
+impl serde::Serialize for Strs<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
+}

@@ -816,3 +816,31 @@ impl NetNsInstance {
         device: ObjectPath<'_>,
     ) -> zbus::Result<()>;
 }
+
+impl NetNsInstance {
+    /// Its properties, as Properties.GetAll gives them, written straight
+    /// into the root's GetManagedObjects reply (objects.rs; the test
+    /// managed_objects holds the two equal).
+    pub(super) fn write_properties<M: serde::ser::SerializeMap>(
+        &self,
+        m: &mut M,
+    ) -> Result<(), M::Error> {
+        use zbus::as_variant::Serialize as V;
+        m.serialize_entry("ActiveConnections", &V(&self.active_connections()))?;
+        m.serialize_entry("PrimaryConnection", &V(&self.primary_connection()))?;
+        m.serialize_entry("PrimaryConnectionType", &V(&self.primary_connection_type()))?;
+        m.serialize_entry("ActivatingConnection", &V(&self.activating_connection()))?;
+        m.serialize_entry("Metered", &V(&self.metered()))?;
+        m.serialize_entry("Uplink", &V(&self.uplink()))?;
+        m.serialize_entry("DhcpLease", &V(&self.dhcp_lease()))?;
+        m.serialize_entry("SplitDns", &V(&self.split_dns()))?;
+        m.serialize_entry("DnsServers", &V(&self.dns_servers()))?;
+        m.serialize_entry("Devices", &V(&self.devices()))?;
+        m.serialize_entry("AllDevices", &V(&self.all_devices()))?;
+        m.serialize_entry("Name", &V(&self.ns.name))?;
+        m.serialize_entry("Id", &V(&self.ns.inode))?;
+        m.serialize_entry("Path", &V(&self.ns.path))?;
+        m.serialize_entry("Persistent", &V(&self.ns.persistent))?;
+        m.serialize_entry("Managed", &V(&self.ns.managed))
+    }
+}
