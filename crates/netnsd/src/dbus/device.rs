@@ -93,36 +93,19 @@ impl DeviceObject {
 /// Device `d`'s properties, as Properties.GetAll gives them, written
 /// straight into the root's GetManagedObjects reply (objects.rs; the test
 /// managed_objects holds the two equal).
-pub(super) fn write_properties<M: serde::ser::SerializeMap>(
-    d: &Device,
-    m: &mut M,
-) -> Result<(), M::Error> {
-    use zbus::as_variant::Serialize as V;
-    m.serialize_entry("Interface", &V(&d.link.name.as_str()))?;
-    m.serialize_entry("Ifindex", &V(&(d.link.ifindex as i32)))?;
-    m.serialize_entry("Kind", &V(&d.link.kind.as_str()))?;
-    m.serialize_entry("HwAddress", &V(&d.link.hw_address.as_str()))?;
-    m.serialize_entry("Mtu", &V(&d.link.mtu))?;
-    m.serialize_entry("State", &V(&d.nm_state()))?;
-    m.serialize_entry("OperState", &V(&d.link.state.as_str()))?;
-    m.serialize_entry("Up", &V(&d.link.up))?;
-    m.serialize_entry("Addresses", &V(&Strs(&d.addresses)))?;
-    let ns = netnsd_api::namespace_path(d.ns);
-    m.serialize_entry(
+pub(super) fn write_properties(d: &Device, b: &mut super::objects::Body) {
+    use super::objects::Path;
+    b.prop_str("Interface", &d.link.name);
+    b.prop_i32("Ifindex", d.link.ifindex as i32);
+    b.prop_str("Kind", &d.link.kind);
+    b.prop_str("HwAddress", &d.link.hw_address);
+    b.prop_u32("Mtu", d.link.mtu);
+    b.prop_u32("State", d.nm_state());
+    b.prop_str("OperState", d.link.state.as_str());
+    b.prop_bool("Up", d.link.up);
+    b.prop_strs("Addresses", d.addresses.iter().map(String::as_str));
+    b.prop_path(
         "NetworkNamespace",
-        &V(&zbus::wire::ObjectPath::from_str_unchecked(&ns)),
-    )
-}
-
-/// A set of strings written as `as` without collecting it.
-struct Strs<'a>(&'a std::collections::BTreeSet<String>);
-
-impl zbus::wire::Type for Strs<'_> {
-    const SIGNATURE: &'static zbus::wire::Signature = <Vec<String> as zbus::wire::Type>::SIGNATURE;
-}
-
-impl serde::Serialize for Strs<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter())
-    }
+        Path::Numbered(netnsd_api::NAMESPACE_PATH_PREFIX, d.ns),
+    );
 }

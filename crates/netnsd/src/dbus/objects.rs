@@ -2,33 +2,42 @@
 //!
 //! zbus's own `fdo::ObjectManager` walks its object tree and, for every
 //! interface of every object, takes the interface's async lock and calls its
-//! `get_all` through the object server: ~25–40 µs an object, 100 ms for
-//! the 4006 objects of 1000 namespaces. This one answers from the index of
-//! exported objects that [`Bus`](super::publish::Bus) keeps as it exports
-//! and unexports them, with
-//! the two kinds that grow with the population (devices and namespaces)
-//! written straight into the reply as zbus serializes it ([`Reply`]: no
-//! map of variants per object, no lock or tree walk), the few others through
-//! the object server's get_all. The reply is what each object's
-//! Properties.GetAll says (the test managed_objects compares them).
+//! `get_all` into a map of variants, then serializes the maps into a buffer
+//! that grows as it goes: ~25–40 µs an object, 100 ms for the 4006 objects
+//! of 1000 namespaces (docs/benchmarks.md). This one answers from the index
+//! of exported objects that [`Bus`](super::publish::Bus) keeps as it exports
+//! and unexports them: namespaces and devices (nearly all of the objects)
+//! written straight from the registry's tables in the wire format into one
+//! buffer sized from the last reply ([`body`]: no map, variant or string per
+//! property, no object-server lock per object), the few others (controller,
+//! settings, agent manager, profiles, active connections) through the
+//! object server's get_all. The reply is what each object's
+//! Properties.GetAll says (the test managed_objects compares them; busctl
+//! and gdbus read it).
 //!
-//! InterfacesAdded and InterfacesRemoved are still emitted by the object
-//! server, which sends them from the closest ancestor serving an interface
-//! named org.freedesktop.DBus.ObjectManager: this one.
+//! The reply is built and sent here, which the `#[interface]` macro does
+//! not allow: [`Objects`] implements zbus's `Interface` by hand (one
+//! method, two signals, no properties). InterfacesAdded and
+//! InterfacesRemoved are still emitted by the object server, which sends
+//! them from the closest ancestor serving an interface named
+//! org.freedesktop.DBus.ObjectManager: this one.
+
+mod body;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use netnsd_api::DEVICE_PATH_PREFIX;
 use netnsd_api::{
-    AGENT_MANAGER_PATH, CONTROLLER_PATH, SETTINGS_PATH, active_path, connection_path,
+    AGENT_MANAGER_PATH, CONTROLLER_PATH, DEVICE_PATH_PREFIX, SETTINGS_PATH, active_path,
+    connection_path,
 };
-use serde::ser::{Serialize, SerializeMap, Serializer};
 use zbus::fdo::{self, ManagedObjects};
-use zbus::names::{InterfaceName, OwnedInterfaceName};
-use zbus::object_server::{Interface, SignalEmitter};
-use zbus::wire::{ObjectPath, OwnedObjectPath, OwnedVariant, Signature, Type, Variant};
-use zbus::{Connection, ObjectServer, interface};
+use zbus::message::{Flags, Header, Message};
+use zbus::names::{InterfaceName, MemberName, OwnedInterfaceName};
+use zbus::object_server::{DispatchResult, Interface, SignalEmitter};
+use zbus::wire::{LE, OwnedVariant, Type, Variant};
+use zbus::{BoxDBusError, Connection, ObjectServer};
 
 use super::active::{Active, Vpn};
 use super::agents::AgentManager;
@@ -37,7 +46,8 @@ use super::controller::Controller;
 use super::device::{self, DeviceObject};
 use super::instance::NetNsInstance;
 use super::settings::{Settings, SettingsConnection};
-use crate::manager::{Device, DeviceTable, ManagerHandle, Namespace, Shared};
+use crate::manager::{ManagerHandle, Namespace};
+pub(super) use body::{Body, Path};
 
 /// What is exported under the root besides the fixed objects, as the
 /// publisher exported it.
@@ -94,6 +104,9 @@ pub struct Objects {
     index: Index,
     manager: ManagerHandle,
     auth: Authority,
+    /// The last reply's body size: the next one's buffer is made that
+    /// large at once (the population changes little between two calls).
+    last_size: AtomicUsize,
 }
 
 impl Objects {
@@ -102,12 +115,136 @@ impl Objects {
             index,
             manager,
             auth,
+            last_size: AtomicUsize::new(0),
         }
     }
+
+    /// GetManagedObjects's reply body, `a{oa{sa{sv}}}`: every object under
+    /// the root with its interfaces, and for each what its
+    /// Properties.GetAll says.
+    async fn managed_objects(
+        &self,
+        server: &ObjectServer,
+        conn: &Connection,
+    ) -> fdo::Result<Vec<u8>> {
+        let (namespaces, devices, actives, profiles) = self.index.with(|x| {
+            (
+                x.namespaces.values().cloned().collect::<Vec<_>>(),
+                x.devices.iter().copied().collect::<Vec<_>>(),
+                x.actives.iter().copied().collect::<Vec<_>>(),
+                x.profiles.iter().copied().collect::<Vec<_>>(),
+            )
+        });
+        let others = others(server, conn, &actives, &profiles).await?;
+
+        let last = self.last_size.load(Ordering::Relaxed);
+        let guess = 1024 * (others.len() + 1) + 800 * namespaces.len() + 500 * devices.len();
+        let mut b = Body::with_capacity(if last > 0 { last + last / 8 } else { guess });
+        let failed = |e: zbus::Error| fdo::Error::Failed(format!("GetManagedObjects: {e}"));
+        b.objects(|b| {
+            for (path, ifaces) in &others {
+                b.object_value(path, ifaces)?;
+            }
+            for ns in namespaces {
+                let iface = NetNsInstance::new(ns, self.manager.clone(), self.auth.clone());
+                iface.write_object(b)?;
+            }
+            // Read once for all devices; nothing else is locked meanwhile.
+            let table = self.manager.registry.devices.read();
+            let name = DeviceObject::name();
+            for n in devices {
+                // Gone since the index was read: left out, as its unexport
+                // is on the way.
+                let Some(d) = table.device(n) else { continue };
+                b.object(Path::Numbered(DEVICE_PATH_PREFIX, n), &name, |b| {
+                    device::write_properties(d, b)
+                });
+            }
+            Ok::<_, zbus::Error>(())
+        })
+        .map_err(failed)?;
+        self.last_size.store(b.len(), Ordering::Relaxed);
+        Ok(b.into_bytes())
+    }
+
+    /// Answers a GetManagedObjects call with the body written above.
+    async fn reply(
+        &self,
+        server: &ObjectServer,
+        conn: &Connection,
+        msg: &Message,
+    ) -> zbus::Result<()> {
+        let hdr = msg.header();
+        let body = match self.managed_objects(server, conn).await {
+            Ok(body) => body,
+            Err(e) => {
+                if !no_reply(&hdr) {
+                    conn.reply_dbus_error(&hdr, e).await?;
+                }
+                return Ok(());
+            }
+        };
+        if no_reply(&hdr) {
+            return Ok(());
+        }
+        // SAFETY: `body` is a whole `a{oa{sa{sv}}}` in little-endian wire
+        // format (body.rs, whose tests parse it back), with no descriptors.
+        let reply = unsafe {
+            Message::method_return(&hdr).endian(LE).build_raw_body(
+                &body,
+                <ManagedObjects as Type>::SIGNATURE.clone(),
+                Vec::new(),
+            )
+        }?;
+        conn.send(&reply).await
+    }
+}
+
+fn no_reply(hdr: &Header<'_>) -> bool {
+    hdr.primary().flags().contains(Flags::NO_REPLY_EXPECTED)
 }
 
 type Props = HashMap<String, OwnedVariant>;
 type Ifaces = HashMap<OwnedInterfaceName, Props>;
+
+/// The few objects that are not namespaces or devices, with their
+/// interfaces' properties as get_all gives them.
+async fn others(
+    server: &ObjectServer,
+    conn: &Connection,
+    actives: &[u32],
+    profiles: &[u32],
+) -> fdo::Result<Vec<(String, Ifaces)>> {
+    let mut others = Vec::with_capacity(actives.len() + profiles.len() + 3);
+    let mut push = |path: String, ifaces: Ifaces| {
+        if !ifaces.is_empty() {
+            others.push((path, ifaces));
+        }
+    };
+    let mut ifaces = Ifaces::new();
+    exported::<Controller>(CONTROLLER_PATH, server, conn, &mut ifaces).await?;
+    push(CONTROLLER_PATH.to_owned(), ifaces);
+    let mut ifaces = Ifaces::new();
+    exported::<Settings>(SETTINGS_PATH, server, conn, &mut ifaces).await?;
+    push(SETTINGS_PATH.to_owned(), ifaces);
+    let mut ifaces = Ifaces::new();
+    exported::<AgentManager>(AGENT_MANAGER_PATH, server, conn, &mut ifaces).await?;
+    push(AGENT_MANAGER_PATH.to_owned(), ifaces);
+    for &n in profiles {
+        let path = connection_path(n);
+        let mut ifaces = Ifaces::new();
+        exported::<SettingsConnection>(&path, server, conn, &mut ifaces).await?;
+        push(path, ifaces);
+    }
+    for &n in actives {
+        let path = active_path(n);
+        let mut ifaces = Ifaces::new();
+        exported::<Active>(&path, server, conn, &mut ifaces).await?;
+        exported::<Vpn>(&path, server, conn, &mut ifaces).await?;
+        push(path, ifaces);
+    }
+    Ok(others)
+}
 
 /// One interface's properties, through the object server; none if `path`
 /// has no such interface (it went meanwhile).
@@ -130,191 +267,100 @@ async fn exported<I: Interface>(
     Ok(())
 }
 
-/// The reply of GetManagedObjects, `a{oa{sa{sv}}}`, written in one pass
-/// as zbus serializes it: namespaces and devices (nearly all of the
-/// objects) straight from the registry, each property wrapped as a variant
-/// where it lies, with no map of variants built per object (which is where
-/// zbus's own ObjectManager spent its time: docs/benchmarks.md).
-pub struct Reply {
-    /// The few other objects, as their interfaces' get_all gave them.
-    others: Vec<(String, Ifaces)>,
-    namespaces: Vec<(OwnedObjectPath, NetNsInstance)>,
-    devices: Vec<u32>,
-    table: Shared<DeviceTable>,
-}
+const INTERFACE: &str = "org.freedesktop.DBus.ObjectManager";
 
-impl Type for Reply {
-    const SIGNATURE: &'static Signature = <ManagedObjects as Type>::SIGNATURE;
-}
-
-impl Serialize for Reply {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let table = self.table.read();
-        let len = self.others.len() + self.namespaces.len() + self.devices.len();
-        let mut m = s.serialize_map(Some(len))?;
-        for (path, ifaces) in &self.others {
-            m.serialize_entry(&ObjectPath::from_str_unchecked(path), ifaces)?;
-        }
-        for (path, ns) in &self.namespaces {
-            m.serialize_entry(path, &NsObject(ns))?;
-        }
-        let mut path = String::with_capacity(64);
-        for &n in &self.devices {
-            // Gone since the index was read: left out, as its unexport is
-            // on the way.
-            let Some(d) = table.device(n) else { continue };
-            path.clear();
-            path.push_str(DEVICE_PATH_PREFIX);
-            path.push('/');
-            path.push_str(itoa(n, &mut [0; 10]));
-            m.serialize_entry(&ObjectPath::from_str_unchecked(&path), &DeviceObj(d))?;
-        }
-        m.end()
+#[async_trait::async_trait]
+impl Interface for Objects {
+    fn name() -> InterfaceName<'static> {
+        InterfaceName::from_static_str_unchecked(INTERFACE)
     }
-}
 
-/// `n` in decimal, in `buf`.
-fn itoa(mut n: u32, buf: &mut [u8; 10]) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[i..]).expect("digits")
-}
-
-/// A namespace's `a{sa{sv}}`: its one interface.
-struct NsObject<'a>(&'a NetNsInstance);
-
-/// Its `a{sv}`.
-struct NsProps<'a>(&'a NetNsInstance);
-
-impl Serialize for NsObject<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(1))?;
-        m.serialize_entry(NetNsInstance::name().as_str(), &NsProps(self.0))?;
-        m.end()
-    }
-}
-
-impl Serialize for NsProps<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        self.0.write_properties(&mut m)?;
-        m.end()
-    }
-}
-
-/// A device's `a{sa{sv}}`: its one interface.
-struct DeviceObj<'a>(&'a Device);
-
-/// Its `a{sv}`.
-struct DeviceProps<'a>(&'a Device);
-
-impl Serialize for DeviceObj<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(1))?;
-        m.serialize_entry(DeviceObject::name().as_str(), &DeviceProps(self.0))?;
-        m.end()
-    }
-}
-
-impl Serialize for DeviceProps<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        device::write_properties(self.0, &mut m)?;
-        m.end()
-    }
-}
-
-#[interface(
-    name = "org.freedesktop.DBus.ObjectManager",
-    introspection_docs = false
-)]
-impl Objects {
-    /// Every object under the root: for each, its interfaces and what each
-    /// one's Properties.GetAll says.
-    async fn get_managed_objects(
+    async fn get(
         &self,
-        #[zbus(object_server)] server: &ObjectServer,
-        #[zbus(connection)] conn: &Connection,
-    ) -> fdo::Result<Reply> {
-        let (namespaces, devices, actives, profiles) = self.index.with(|x| {
-            (
-                x.namespaces.values().cloned().collect::<Vec<_>>(),
-                x.devices.iter().copied().collect::<Vec<_>>(),
-                x.actives.iter().copied().collect::<Vec<_>>(),
-                x.profiles.iter().copied().collect::<Vec<_>>(),
-            )
-        });
-        let mut others = Vec::with_capacity(actives.len() + profiles.len() + 3);
-
-        for (path, kind) in [
-            (CONTROLLER_PATH, 0),
-            (SETTINGS_PATH, 1),
-            (AGENT_MANAGER_PATH, 2),
-        ] {
-            let mut ifaces = Ifaces::new();
-            match kind {
-                0 => exported::<Controller>(path, server, conn, &mut ifaces).await?,
-                1 => exported::<Settings>(path, server, conn, &mut ifaces).await?,
-                _ => exported::<AgentManager>(path, server, conn, &mut ifaces).await?,
-            }
-            if !ifaces.is_empty() {
-                others.push((path.to_owned(), ifaces));
-            }
-        }
-        for n in profiles {
-            let path = connection_path(n);
-            let mut ifaces = Ifaces::new();
-            exported::<SettingsConnection>(&path, server, conn, &mut ifaces).await?;
-            if !ifaces.is_empty() {
-                others.push((path, ifaces));
-            }
-        }
-        for n in actives {
-            let path = active_path(n);
-            let mut ifaces = Ifaces::new();
-            exported::<Active>(&path, server, conn, &mut ifaces).await?;
-            exported::<Vpn>(&path, server, conn, &mut ifaces).await?;
-            if !ifaces.is_empty() {
-                others.push((path, ifaces));
-            }
-        }
-        let namespaces = namespaces
-            .into_iter()
-            .map(|ns| {
-                let path = ns.object_path();
-                let iface = NetNsInstance::new(ns, self.manager.clone(), self.auth.clone());
-                (path, iface)
-            })
-            .collect();
-        Ok(Reply {
-            others,
-            namespaces,
-            devices,
-            table: self.manager.registry.devices.clone(),
-        })
+        _property: &str,
+        _server: &ObjectServer,
+        _conn: &Connection,
+        _header: Option<&Header<'_>>,
+        _emitter: &SignalEmitter<'_>,
+    ) -> Option<Result<OwnedVariant, BoxDBusError>> {
+        None
     }
 
-    /// An object appeared, or gained interfaces (emitted by the object
-    /// server as it exports).
-    #[zbus(signal)]
-    async fn interfaces_added(
-        emitter: &SignalEmitter<'_>,
-        object_path: ObjectPath<'_>,
-        interfaces_and_properties: HashMap<InterfaceName<'_>, HashMap<&str, Variant<'_>>>,
-    ) -> zbus::Result<()>;
+    async fn get_all(
+        &self,
+        _server: &ObjectServer,
+        _conn: &Connection,
+        _header: Option<&Header<'_>>,
+        _emitter: &SignalEmitter<'_>,
+    ) -> fdo::Result<HashMap<String, OwnedVariant>> {
+        Ok(HashMap::new())
+    }
 
-    /// An object went, or lost interfaces.
-    #[zbus(signal)]
-    async fn interfaces_removed(
-        emitter: &SignalEmitter<'_>,
-        object_path: ObjectPath<'_>,
-        interfaces: Vec<InterfaceName<'_>>,
-    ) -> zbus::Result<()>;
+    async fn set_mut(
+        &mut self,
+        _property: &str,
+        _value: &Variant<'_>,
+        _server: &ObjectServer,
+        _conn: &Connection,
+        _header: Option<&Header<'_>>,
+        _emitter: &SignalEmitter<'_>,
+    ) -> Option<Result<(), BoxDBusError>> {
+        None
+    }
+
+    fn call<'call>(
+        &'call self,
+        server: &'call ObjectServer,
+        conn: &'call Connection,
+        msg: &'call Message,
+        name: MemberName<'call>,
+    ) -> DispatchResult<'call> {
+        match name.as_str() {
+            "GetManagedObjects" => DispatchResult::Async(Box::pin(async move {
+                self.reply(server, conn, msg).await.map_err(|e| {
+                    Box::new(fdo::Error::Failed(format!("GetManagedObjects: {e}"))) as BoxDBusError
+                })
+            })),
+            _ => DispatchResult::NotFound,
+        }
+    }
+
+    fn call_mut<'call>(
+        &'call mut self,
+        _server: &'call ObjectServer,
+        _conn: &'call Connection,
+        _msg: &'call Message,
+        _name: MemberName<'call>,
+    ) -> DispatchResult<'call> {
+        DispatchResult::NotFound
+    }
+
+    /// As zbus's `fdo::ObjectManager` describes itself.
+    fn introspect_to_writer(&self, w: &mut dyn std::fmt::Write, level: usize) {
+        let i = |n: usize| " ".repeat(level + n);
+        let lines = [
+            format!("{}<interface name=\"{INTERFACE}\">", i(0)),
+            format!("{}<method name=\"GetManagedObjects\">", i(2)),
+            format!(
+                "{}<arg type=\"a{{oa{{sa{{sv}}}}}}\" direction=\"out\"/>",
+                i(4)
+            ),
+            format!("{}</method>", i(2)),
+            format!("{}<signal name=\"InterfacesAdded\">", i(2)),
+            format!("{}<arg name=\"object_path\" type=\"o\"/>", i(4)),
+            format!(
+                "{}<arg name=\"interfaces_and_properties\" type=\"a{{sa{{sv}}}}\"/>",
+                i(4)
+            ),
+            format!("{}</signal>", i(2)),
+            format!("{}<signal name=\"InterfacesRemoved\">", i(2)),
+            format!("{}<arg name=\"object_path\" type=\"o\"/>", i(4)),
+            format!("{}<arg name=\"interfaces\" type=\"as\"/>", i(4)),
+            format!("{}</signal>", i(2)),
+            format!("{}</interface>", i(0)),
+        ];
+        for l in lines {
+            let _ = std::fmt::Write::write_fmt(w, format_args!("{l}\n"));
+        }
+    }
 }
