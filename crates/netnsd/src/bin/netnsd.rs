@@ -18,6 +18,12 @@ struct Args {
     /// before it is killed; also NETNSD_DISPATCHER_TIMEOUT.
     #[arg(long, value_name = "SECONDS")]
     dispatcher_timeout: Option<f64>,
+    /// Network namespaces made ahead of need, so that a create only binds
+    /// one at /run/netns/NAME: held by the daemon alone, nothing on the
+    /// host, gone with it; 0 makes every namespace on demand (at most 64;
+    /// default 2); also NETNSD_SPARE_NAMESPACES.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=64))]
+    spare_namespaces: Option<u64>,
 
     /// Internal: run as a VPN client's "up" hook, handing its environment
     /// (the pushed configuration) to the daemon over this socket.
@@ -112,6 +118,23 @@ async fn main() -> std::process::ExitCode {
                 eprintln!("netnsd: --dispatcher-timeout {t}: not a positive number of seconds");
                 return std::process::ExitCode::from(2);
             }
+        }
+    }
+    let spares = args.spare_namespaces.map(Ok).or_else(|| {
+        std::env::var("NETNSD_SPARE_NAMESPACES")
+            .ok()
+            .map(|s| s.parse::<u64>().map_err(|_| s))
+    });
+    match spares {
+        None => {}
+        Some(Ok(n)) if n <= 64 => config.spare_namespaces = n as usize,
+        Some(Ok(n)) => {
+            eprintln!("netnsd: NETNSD_SPARE_NAMESPACES={n}: at most 64");
+            return std::process::ExitCode::from(2);
+        }
+        Some(Err(s)) => {
+            eprintln!("netnsd: NETNSD_SPARE_NAMESPACES={s:?}: not a number");
+            return std::process::ExitCode::from(2);
         }
     }
     config.pool_v6 = match args.uplink_pool_v6.as_str() {

@@ -172,22 +172,21 @@ impl Manager {
                 up: true,
                 ..Default::default()
             };
-            ops::add_veth(
-                &hp.handle,
-                &host_if,
-                UPLINK_IF,
-                ns_file.as_fd(),
-                &opts,
-                None,
-                None,
-            )
-            .await?;
-            let hidx = ops::ifindex_by_name(&hp.handle, &host_if)
-                .await?
-                .ok_or_else(|| Error::Failed(format!("{host_if} vanished")))?;
-            let nidx = ops::ifindex_by_name(&np.handle, UPLINK_IF)
-                .await?
-                .ok_or_else(|| Error::Failed(format!("{UPLINK_IF} vanished")))?;
+            // Both ifindexes from the kernel's echo of the new link.
+            let ends =
+                ops::add_veth_echo(&hp.handle, &host_if, UPLINK_IF, ns_file.as_fd(), &opts).await?;
+            let (hidx, nidx) = match ends {
+                Some(e) => (e.here, e.peer),
+                // No echo (a kernel before 6.3): looked up.
+                None => (
+                    ops::ifindex_by_name(&hp.handle, &host_if)
+                        .await?
+                        .ok_or_else(|| Error::Failed(format!("{host_if} vanished")))?,
+                    ops::ifindex_by_name(&np.handle, UPLINK_IF)
+                        .await?
+                        .ok_or_else(|| Error::Failed(format!("{UPLINK_IF} vanished")))?,
+                ),
+            };
             ops::set_up(&np.handle, nidx, true).await?;
             ops::add_address_with(&hp.handle, hidx, &slot.host_v4, true).await?;
             ops::add_address_with(&np.handle, nidx, &slot.ns_v4, true).await?;
