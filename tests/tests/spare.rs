@@ -110,6 +110,31 @@ async fn creates_bind_spares_that_are_fresh_and_gone_with_the_daemon() {
                 links[1].1.contains("UP"),
                 "{n}: uplink0 is not up: {links:?}"
             );
+            // lo's Device (from the spare's own dumps, read when it was
+            // made) is what ip sees now.
+            let lo = dev_info(&conn, &wait_device(&conn, &path, "lo").await).await;
+            let ip_lo = ip_link(n, "lo").await.expect("ip finds no lo");
+            assert_eq!(
+                (lo.ifindex, lo.kind.as_str()),
+                (1, "loopback"),
+                "{n}: {lo:?}"
+            );
+            assert_eq!(
+                u64::from(lo.mtu),
+                ip_lo["mtu"].as_u64().unwrap(),
+                "{n}: {lo:?}"
+            );
+            assert_eq!(
+                lo.oper_state,
+                ip_lo["operstate"].as_str().unwrap().to_lowercase(),
+                "{n}: {lo:?}"
+            );
+            assert_eq!(
+                lo.addresses,
+                ip_addrs(n, "lo").await,
+                "{n}: lo's Addresses vs ip"
+            );
+            assert!(lo.addresses.contains("127.0.0.1/8"), "{n}: {lo:?}");
             in_ns(n, &["ping", "-c1", "-W2", WAN_V4]).await.ok();
         }
 

@@ -130,7 +130,7 @@ async fn refill(inner: Arc<Inner>) {
 /// Makes one spare: a new namespace, its file, connection and nsid, lo up.
 async fn make(inner: &Inner) -> std::io::Result<Unnamed> {
     let (rt, events) = (inner.rt.clone(), inner.events.clone());
-    let spare = thread::run_async("netns-spare", move || {
+    let mut spare = thread::run_async("netns-spare", move || {
         thread::within_new(|| Unnamed::here(&rt, &events))?
     })
     .await?;
@@ -138,5 +138,9 @@ async fn make(inner: &Inner) -> std::io::Result<Unnamed> {
         .loopback_up()
         .await
         .map_err(|e| std::io::Error::other(format!("bring lo up: {e}")))?;
+    // Its devices (lo) read now, off the create's path.
+    if let Err(e) = spare.read_devices().await {
+        tracing::warn!("reading a spare namespace's devices: {e}");
+    }
     Ok(spare)
 }

@@ -44,6 +44,20 @@ impl Manager {
         }
     }
 
+    /// Publishes the links and addresses `seen` of namespace `ns`, as
+    /// [`Manager::sync_devices`] would from its own dumps.
+    pub(super) async fn devices_read(&mut self, ns: u32, seen: netlink::Devices) {
+        let (links, addrs) = seen;
+        for m in links {
+            self.link_seen(ns, LinkState::from_message(&m), true).await;
+        }
+        for m in addrs {
+            if let Some((ifindex, a)) = address_of(&m) {
+                self.address_seen(ns, ifindex, a, true).await;
+            }
+        }
+    }
+
     /// Reads every followed namespace's links and addresses again, after
     /// the events socket overflowed: what appeared is published, what went
     /// (links, addresses) is taken out — as if no event had been lost.

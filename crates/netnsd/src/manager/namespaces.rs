@@ -45,7 +45,7 @@ impl Manager {
         let number = self.namespaces.number();
         // A spare namespace made ahead, bound here (lo up already), or a
         // new one made now.
-        if let Some(spare) = self.spares.take() {
+        if let Some(mut spare) = self.spares.take() {
             if let Err(e) = self.run_dir.bind(name, spare.file()) {
                 let _ = self.record(Entry::NetnsRemoved {
                     name: name.to_owned(),
@@ -53,6 +53,7 @@ impl Manager {
                 return Err(netns_error(e, "create", name));
             }
             let inode = spare.inode();
+            let devices = spare.take_devices();
             let path = self.run_dir.path_of(name);
             let platform = Platform::from_unnamed(spare, &path, &self.rt, number, &self.events_tx);
             if let Err(e) = self.record(Entry::NetnsCreated {
@@ -70,7 +71,7 @@ impl Manager {
                 return Err(e);
             }
             return Ok(self
-                .created(name, number, inode, persistent, platform)
+                .created(name, number, inode, persistent, platform, devices)
                 .await);
         }
         let created = {
@@ -123,12 +124,20 @@ impl Manager {
             return Err(e);
         }
         Ok(self
-            .created(name, number, created.inode, persistent, created.platform)
+            .created(
+                name,
+                number,
+                created.inode,
+                persistent,
+                created.platform,
+                None,
+            )
             .await)
     }
 
     /// A namespace made and journalled: in the tables and on the bus, with
-    /// its devices.
+    /// its devices (`devices`: as a spare's own dumps read them, else read
+    /// now).
     async fn created(
         &mut self,
         name: &str,
@@ -136,6 +145,7 @@ impl Manager {
         inode: u64,
         persistent: bool,
         platform: Platform,
+        devices: Option<crate::netlink::Devices>,
     ) -> OwnedObjectPath {
         let ns = Namespace::new(
             number,
@@ -148,7 +158,13 @@ impl Manager {
         let changes = self.namespaces.add(ns.clone());
         tracing::info!(name, inode = ns.inode, number, "created namespace");
         self.publish(changes).await;
-        self.open_platform(&ns, Some(platform)).await;
+        match devices {
+            Some(seen) => {
+                self.platforms.insert(ns.number, platform);
+                self.devices_read(ns.number, seen).await;
+            }
+            None => self.open_platform(&ns, Some(platform)).await,
+        }
         ns.object_path()
     }
 

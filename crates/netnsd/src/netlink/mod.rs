@@ -43,7 +43,7 @@ pub use link::{
     link_by_name, link_name, rename, set_hw_address, set_master, set_mtu, set_netns, set_up,
     stable_mac,
 };
-pub use platform::{Platform, Unnamed};
+pub use platform::{Devices, Platform, Unnamed};
 pub use route::{
     RTPROT_NETNSD, add_route, del_route, list_routes, protocol_name, route_entry, route_to_dict,
 };

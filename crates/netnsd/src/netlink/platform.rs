@@ -144,7 +144,11 @@ pub struct Unnamed {
     nsid: i32,
     handle: rtnetlink::Handle,
     inode: u64,
+    seen: Option<Devices>,
 }
+
+/// A namespace's links and addresses as one dump each read them.
+pub type Devices = (Vec<LinkMessage>, Vec<AddressMessage>);
 
 impl Unnamed {
     /// From a thread that has just moved into a new namespace: opens its
@@ -159,7 +163,31 @@ impl Unnamed {
             nsid,
             handle,
             inode,
+            seen: None,
         })
+    }
+
+    /// Reads its links and addresses (after [`Unnamed::loopback_up`]), to
+    /// be given by [`Unnamed::take_devices`] when it is bound: nothing
+    /// changes in it meanwhile, as nothing but the daemon can reach it.
+    pub async fn read_devices(&mut self) -> Result<(), rtnetlink::Error> {
+        let mut links = Vec::new();
+        let mut s = self.handle.link().get().execute();
+        while let Some(m) = s.next().await {
+            links.push(m?);
+        }
+        let mut addrs = Vec::new();
+        let mut s = self.handle.address().get().execute();
+        while let Some(m) = s.next().await {
+            addrs.push(m?);
+        }
+        self.seen = Some((links, addrs));
+        Ok(())
+    }
+
+    /// What [`Unnamed::read_devices`] read, if it did.
+    pub fn take_devices(&mut self) -> Option<Devices> {
+        self.seen.take()
     }
 
     /// Brings its loopback device up.
