@@ -129,15 +129,40 @@ impl Manager {
         Ok(out_devs)
     }
 
+    /// Forwarding and NAT for a new host end: [`Manager::enable_forwarding`]
+    /// then [`Manager::add_nat`], the same steps, errors and fallbacks, but
+    /// in one blocking-pool hand-off when both are the usual case (the
+    /// default-route devices followed, the NAT table declared).
+    pub(super) async fn forward_and_nat(
+        &mut self,
+        up: &Namespace,
+        host_if: &str,
+    ) -> Result<(), Error> {
+        if !self.uplinks.forwarding_known(&up.name) || !self.uplinks.nat_declared(&up.name) {
+            self.enable_forwarding(up, host_if).await?;
+            return self.add_nat(up, host_if).await;
+        }
+        let file = self.netns_file_for_tools(up)?;
+        let keys = forward_keys(host_if);
+        let what = keys.join(", ");
+        let name = host_if.to_owned();
+        let done = tokio::task::spawn_blocking(move || {
+            sysctl::set_many(file.as_ref(), &keys, "1")?;
+            Ok::<_, std::io::Error>(firewall::add_host_if(file.as_ref(), &name))
+        })
+        .await
+        .map_err(|e| Error::Failed(format!("sysctl {what}: {e}")))?
+        .map_err(|e| Error::Failed(format!("sysctl {what}: {e}")))?;
+        self.uplinks.nat_keep(&up.name, host_if);
+        self.nat_added(up, host_if, done).await
+    }
+
     /// Forwarding on for `host_if` (ours, gone with the uplink: no record).
     async fn forward(&mut self, up: &Namespace, host_if: &str) -> Result<(), Error> {
         let file = self.netns_file_for_tools(up)?;
         // Both in one hand-off to a blocking thread (and one thread inside
         // the namespace when it is not the daemon's).
-        let keys = vec![
-            format!("net/ipv4/conf/{host_if}/forwarding"),
-            format!("net/ipv6/conf/{host_if}/force_forwarding"),
-        ];
+        let keys = forward_keys(host_if);
         let what = keys.join(", ");
         tokio::task::spawn_blocking(move || sysctl::set_many(file.as_ref(), &keys, "1"))
             .await
@@ -232,22 +257,32 @@ impl Manager {
                 tokio::task::spawn_blocking(move || firewall::add_host_if(file.as_ref(), &name))
                     .await
                     .map_err(|e| Error::Failed(format!("nftables: {e}")))?;
-            match added {
-                Ok(()) => return Ok(()),
-                // The table was removed behind our back: declare it again.
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                    tracing::warn!(uplink = %up.name, "table inet {} is gone: declaring it again", firewall::TABLE);
-                }
-                Err(e) => {
-                    return Err(Error::Failed(format!(
-                        "adding {host_if} to set {} of table inet {}: {e}",
-                        firewall::SET,
-                        firewall::TABLE
-                    )));
-                }
-            }
+            return self.nat_added(up, host_if, added).await;
         }
         self.declare_nat(up, Some(host_if)).await
+    }
+
+    /// What adding `host_if` to the NAT set came to: the table declared
+    /// again when it was gone.
+    async fn nat_added(
+        &mut self,
+        up: &Namespace,
+        host_if: &str,
+        added: std::io::Result<()>,
+    ) -> Result<(), Error> {
+        match added {
+            Ok(()) => Ok(()),
+            // The table was removed behind our back: declare it again.
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                tracing::warn!(uplink = %up.name, "table inet {} is gone: declaring it again", firewall::TABLE);
+                self.declare_nat(up, Some(host_if)).await
+            }
+            Err(e) => Err(Error::Failed(format!(
+                "adding {host_if} to set {} of table inet {}: {e}",
+                firewall::SET,
+                firewall::TABLE
+            ))),
+        }
     }
 
     /// Queues the removal of a host end's NAT element.
@@ -333,4 +368,12 @@ async fn set_sysctl(file: &Option<std::fs::File>, key: String) -> Result<Option<
         .await
         .map_err(|e| Error::Failed(format!("sysctl {key}: {e}")))?
         .map_err(|e| Error::Failed(format!("sysctl {key}: {e}")))
+}
+
+/// The forwarding sysctls of a host end.
+fn forward_keys(host_if: &str) -> Vec<String> {
+    vec![
+        format!("net/ipv4/conf/{host_if}/forwarding"),
+        format!("net/ipv6/conf/{host_if}/force_forwarding"),
+    ]
 }

@@ -200,8 +200,7 @@ impl Manager {
                 ops::add_address_with(&np.handle, nidx, &n6, true).await?;
                 ops::add_route(&np.handle, &default_route(Family::V6, Some(h6.addr), nidx)).await?;
             }
-            self.enable_forwarding(up, &host_if).await?;
-            self.add_nat(up, &host_if).await?;
+            self.forward_and_nat(up, &host_if).await?;
             Ok::<_, Error>(())
         }
         .await;
