@@ -6,7 +6,8 @@
 //! A spare is made on a throw-away thread ([`crate::netns::thread`]): the
 //! thread moves into a new namespace, opens its file and a netlink request
 //! connection there, gives it an nsid in the daemon's namespace, and goes
-//! back; then its loopback is brought up. Nothing of it is on the host: no
+//! back; then its loopback is brought up and its links and addresses read
+//! (a create publishes lo's Device from them, with no dump). Nothing of it is on the host: no
 //! mount, no name, no device outside it — it is held only by the daemon's
 //! descriptors (its file and its socket), so it vanishes with the daemon,
 //! crash or not, and there is nothing to journal or clean up.
