@@ -210,16 +210,14 @@ impl FloorSubject {
         let mut lap = Lap::start();
         let mut steps: Vec<(&'static str, Duration)> = Vec::new();
         let (hp, np) = (&self.root.handle, &m.platform.handle);
-        let opts = LinkOptions {
-            up: true,
-            ..Default::default()
-        };
+        // As the daemon does: the host end born down, brought up below
+        // without an IPv6 link-local address, before the peer.
         ops::add_veth(
             hp,
             &m.host_if,
             UPLINK_IF,
             ns_file.as_fd(),
-            &opts,
+            &LinkOptions::default(),
             None,
             None,
         )
@@ -234,8 +232,11 @@ impl FloorSubject {
             .await
             .map_err(|e| e.message())?
             .ok_or("uplink0 vanished")?;
+        ops::set_up_without_link_local(hp, hidx)
+            .await
+            .map_err(|e| e.message())?;
         ops::set_up(np, nidx, true).await.map_err(|e| e.message())?;
-        steps.push(("look up both ends, peer up", lap.lap()));
+        steps.push(("look up both ends, both up", lap.lap()));
         let s = &m.slot;
         let (h6, n6) = (s.host_v6.ok_or("no IPv6")?, s.ns_v6.ok_or("no IPv6")?);
         for (h, i, a) in [

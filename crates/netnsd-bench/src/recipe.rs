@@ -124,7 +124,8 @@ impl Subject for RecipeSubject {
             )?;
             sh("ip", &["addr", "add", &h4, "dev", h])?;
             sh("ip", &["addr", "add", &h6s, "dev", h, "nodad"])?;
-            sh("ip", &["link", "set", h, "up"])?;
+            // As the daemon: no IPv6 link-local address on the host end.
+            sh("ip", &["link", "set", h, "addrgenmode", "none", "up"])?;
             sh("ip", &["-n", name, "addr", "add", &n4, "dev", "uplink0"])?;
             sh(
                 "ip",

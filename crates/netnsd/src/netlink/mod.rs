@@ -40,7 +40,8 @@ pub(crate) use link::xfrm_message as link_xfrm_message;
 pub use link::{
     LinkState, TunnelKind, TunnelOptions, add_bridge, add_macvlan, add_tunnel, add_veth, add_vlan,
     add_wireguard, add_xfrm, delete_link, format_mac, ifindex_by_name, link_by_name, link_name,
-    rename, set_hw_address, set_master, set_mtu, set_netns, set_up, stable_mac,
+    rename, set_hw_address, set_master, set_mtu, set_netns, set_up, set_up_without_link_local,
+    stable_mac,
 };
 pub use platform::Platform;
 pub use route::{

@@ -7,7 +7,9 @@
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::link::{
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, LinkAttribute, LinkFlags, LinkMessage,
+};
 use netnsd_api::{Error, validate};
 use nix::errno::Errno;
 
@@ -73,6 +75,33 @@ pub async fn set_up(h: &Handle, ifindex: u32, up: bool) -> Result<(), Error> {
     m.header.change_mask |= LinkFlags::Up;
     let what = format!("bring device {ifindex} {}", if up { "up" } else { "down" });
     change_link(h, m)
+        .await
+        .map_err(|e| map_err_with(e, &what, &[(Errno::ENODEV, "no such device")]))
+}
+
+/// The message of [`set_up_without_link_local`]: IFLA_AF_SPEC before the
+/// flags, as `ip link set DEV addrgenmode none up` sends them (the kernel
+/// applies the mode before it brings the link up).
+fn up_without_link_local(ifindex: u32) -> LinkMessage {
+    let mut m = link_change(ifindex);
+    m.header.flags |= LinkFlags::Up;
+    m.header.change_mask |= LinkFlags::Up;
+    m.attributes
+        .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+            vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
+        )]));
+    m
+}
+
+/// Brings a link up with no IPv6 link-local address and none to come
+/// (`ip link set DEV addrgenmode none up`): no fe80::/64 route, no local
+/// route for it, no DAD, no MLD for its solicited-node group. For links
+/// whose IPv6, if any, is a global address of ours — the host ends of veth
+/// uplinks, thousands of which share one namespace, where every route of
+/// each is walked by the kernel on every link change there.
+pub async fn set_up_without_link_local(h: &Handle, ifindex: u32) -> Result<(), Error> {
+    let what = format!("bring device {ifindex} up without an IPv6 link-local address");
+    change_link(h, up_without_link_local(ifindex))
         .await
         .map_err(|e| map_err_with(e, &what, &[(Errno::ENODEV, "no such device")]))
 }
@@ -232,5 +261,24 @@ pub async fn link_name(h: &Handle, ifindex: u32) -> Result<Option<String>, Error
         })),
         Err(e) if errno(&e) == Some(Errno::ENODEV) => Ok(None),
         Err(e) => Err(map_err(e, &format!("look up device {ifindex}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn up_without_link_local_sets_the_mode_with_the_flag() {
+        let m = up_without_link_local(7);
+        assert_eq!(m.header.index, 7);
+        assert!(m.header.flags.contains(LinkFlags::Up));
+        assert!(m.header.change_mask.contains(LinkFlags::Up));
+        assert_eq!(
+            m.attributes,
+            vec![LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+                vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)]
+            )])]
+        );
     }
 }
