@@ -211,7 +211,7 @@ impl FloorSubject {
         let mut steps: Vec<(&'static str, Duration)> = Vec::new();
         let (hp, np) = (&self.root.handle, &m.platform.handle);
         // As the daemon does: the host end born down, brought up below
-        // without an IPv6 link-local address, before the peer.
+        // without an IPv6 link-local address, after the peer.
         ops::add_veth(
             hp,
             &m.host_if,
@@ -232,10 +232,10 @@ impl FloorSubject {
             .await
             .map_err(|e| e.message())?
             .ok_or("uplink0 vanished")?;
+        ops::set_up(np, nidx, true).await.map_err(|e| e.message())?;
         ops::set_up_without_link_local(hp, hidx)
             .await
             .map_err(|e| e.message())?;
-        ops::set_up(np, nidx, true).await.map_err(|e| e.message())?;
         steps.push(("look up both ends, both up", lap.lap()));
         let s = &m.slot;
         let (h6, n6) = (s.host_v6.ok_or("no IPv6")?, s.ns_v6.ok_or("no IPv6")?);

@@ -124,14 +124,14 @@ impl Subject for RecipeSubject {
             )?;
             sh("ip", &["addr", "add", &h4, "dev", h])?;
             sh("ip", &["addr", "add", &h6s, "dev", h, "nodad"])?;
-            // As the daemon: no IPv6 link-local address on the host end.
-            sh("ip", &["link", "set", h, "addrgenmode", "none", "up"])?;
             sh("ip", &["-n", name, "addr", "add", &n4, "dev", "uplink0"])?;
             sh(
                 "ip",
                 &["-n", name, "addr", "add", &n6s, "dev", "uplink0", "nodad"],
             )?;
             sh("ip", &["-n", name, "link", "set", "uplink0", "up"])?;
+            // As the daemon: the host end last, with no IPv6 link-local.
+            sh("ip", &["link", "set", h, "addrgenmode", "none", "up"])?;
             sh(
                 "ip",
                 &[

@@ -54,14 +54,15 @@ pub struct NsOptions {
     pub dns: Option<Dns>,
 }
 
-/// Brings the host end of a veth uplink up, before its peer, with no IPv6
+/// Brings the host end of a veth uplink up, after its peer, with no IPv6
 /// link-local address: its IPv6 is the global address of its slot (the
 /// namespace's gateway), so a link-local would only add routes to the uplink
 /// namespace — fe80::/64 and a local one per host end, in a table the kernel
 /// walks whole on every link change there — and DAD and MLD work per
-/// create. Born down and brought up before `uplink0`, it also never reports
-/// a carrier change while up with no carrier (another walk).
-/// docs/benchmarks.md ("Growth with the population") has the figures.
+/// create. Born down and brought up last, with its carrier already there
+/// (the peer is up), it is never up without a carrier: each such link
+/// change would walk that table once more. docs/benchmarks.md ("Growth with
+/// the population") has the figures.
 pub(crate) async fn host_end_up(h: &ops::NetlinkHandle, ifindex: u32) -> Result<(), Error> {
     ops::set_up_without_link_local(h, ifindex).await
 }
@@ -198,8 +199,8 @@ impl Manager {
             let nidx = ops::ifindex_by_name(&np.handle, UPLINK_IF)
                 .await?
                 .ok_or_else(|| Error::Failed(format!("{UPLINK_IF} vanished")))?;
-            host_end_up(&hp.handle, hidx).await?;
             ops::set_up(&np.handle, nidx, true).await?;
+            host_end_up(&hp.handle, hidx).await?;
             ops::add_address_with(&hp.handle, hidx, &slot.host_v4, true).await?;
             ops::add_address_with(&np.handle, nidx, &slot.ns_v4, true).await?;
             ops::add_route(
