@@ -173,11 +173,11 @@ async fn assert_veth_shape(ns: &str) -> VethUplink {
         "{} is not up: {host}",
         u.host_if
     );
-    // No IPv6 link-local on the host end (addrgenmode none): its IPv6 routes
-    // in rootns are its /64, its own address and the multicast one — not
-    // fe80::/64 and a local fe80 route, which every host end would add to
-    // the table the kernel walks on each link change there
-    // (docs/benchmarks.md, "Growth with the population").
+    // No generated IPv6 link-local on the host end (addrgenmode none), only
+    // fe80::1 without its prefix route: its IPv6 routes in rootns are its
+    // /64, the two local ones and the multicast one — not fe80::/64, which
+    // every host end would add to the table the kernel walks on each link
+    // change there (docs/benchmarks.md, "Growth with the population").
     assert_eq!(
         host["inet6_addr_gen_mode"], "none",
         "{} has an IPv6 address generation mode: {host}",
@@ -197,10 +197,20 @@ async fn assert_veth_shape(ns: &str) -> VethUplink {
         .filter(|k| *k != "anycast")
         .collect();
     kinds.sort_unstable();
+    assert!(
+        routes.stdout.contains("local fe80::1 "),
+        "no local route for fe80::1 on {}: {routes}",
+        u.host_if
+    );
     let (net6, _) = h6.split_once("::1/").expect("host end's IPv6 address");
     assert_eq!(
         kinds,
-        vec![format!("{net6}::/64").as_str(), "local", "multicast"],
+        vec![
+            format!("{net6}::/64").as_str(),
+            "local",
+            "local",
+            "multicast"
+        ],
         "IPv6 routes of {} in rootns: {routes}",
         u.host_if
     );

@@ -123,6 +123,18 @@ impl Subject for RecipeSubject {
                 ],
             )?;
             sh("ip", &["addr", "add", &h4, "dev", h])?;
+            sh(
+                "ip",
+                &[
+                    "addr",
+                    "add",
+                    "fe80::1/64",
+                    "dev",
+                    h,
+                    "nodad",
+                    "noprefixroute",
+                ],
+            )?;
             sh("ip", &["addr", "add", &h6s, "dev", h, "nodad"])?;
             sh("ip", &["-n", name, "addr", "add", &n4, "dev", "uplink0"])?;
             sh(

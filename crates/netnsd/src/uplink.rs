@@ -10,6 +10,14 @@ use netnsd_api::Cidr;
 pub const DEFAULT_POOL_V4: &str = "10.231.0.0/16";
 pub const DEFAULT_POOL_V6: &str = "fd6e:6574:6e73::/48";
 
+/// The link-local address of every veth host end with IPv6: the same on
+/// each (a link-local address is unique per link only), nodad, with no
+/// fe80::/64 route. A router needs one to resolve its neighbours for the
+/// packets it forwards (the kernel sends no neighbour solicitation from a
+/// link without one); the generated one is off (addrgenmode none), as its
+/// routes would grow the uplink namespace's table by two per host end.
+pub const HOST_END_LINK_LOCAL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+
 #[derive(Debug, Clone)]
 pub struct Pool {
     v4: Ipv4Addr,

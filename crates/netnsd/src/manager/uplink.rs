@@ -15,6 +15,7 @@ use super::{Later, Manager, Namespace};
 use crate::dns::Dns;
 use crate::netlink as ops;
 use crate::record::{Entry, UplinkRecord};
+use crate::uplink::HOST_END_LINK_LOCAL;
 
 /// The uplink device's name inside the namespace.
 pub const UPLINK_IF: &str = "uplink0";
@@ -54,11 +55,11 @@ pub struct NsOptions {
     pub dns: Option<Dns>,
 }
 
-/// Brings the host end of a veth uplink up, after its peer, with no IPv6
-/// link-local address: its IPv6 is the global address of its slot (the
-/// namespace's gateway), so a link-local would only add routes to the uplink
-/// namespace — fe80::/64 and a local one per host end, in a table the kernel
-/// walks whole on every link change there — and DAD and MLD work per
+/// Brings the host end of a veth uplink up, after its peer, with no
+/// generated IPv6 link-local address (addrgenmode none; with IPv6 it gets
+/// [`HOST_END_LINK_LOCAL`] instead): a generated one would add two routes per
+/// host end to the uplink namespace — fe80::/64 and a local one, in a table
+/// the kernel walks whole on every link change there — and DAD work per
 /// create. Born down and brought up last, with its carrier already there
 /// (the peer is up), it is never up without a carrier: each such link
 /// change would walk that table once more. docs/benchmarks.md ("Growth with
@@ -209,6 +210,7 @@ impl Manager {
             )
             .await?;
             if let (Some(h6), Some(n6)) = (slot.host_v6, slot.ns_v6) {
+                ops::add_link_local(&hp.handle, hidx, HOST_END_LINK_LOCAL).await?;
                 ops::add_address_with(&hp.handle, hidx, &h6, true).await?;
                 ops::add_address_with(&np.handle, nidx, &n6, true).await?;
                 ops::add_route(&np.handle, &default_route(Family::V6, Some(h6.addr), nidx)).await?;

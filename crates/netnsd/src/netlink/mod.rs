@@ -31,7 +31,9 @@ mod route;
 mod routewatch;
 mod rule;
 
-pub use address::{add_address, add_address_with, add_peer_address, address_of, del_address};
+pub use address::{
+    add_address, add_address_with, add_link_local, add_peer_address, address_of, del_address,
+};
 pub use error::{errno, map_err, with_context};
 pub use events::{Event, EventTx, Events};
 pub use handles::{IDLE, NetlinkHandle};
