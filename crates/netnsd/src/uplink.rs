@@ -25,6 +25,12 @@ pub struct Pool {
     v6: Option<Ipv6Addr>,
     v6_prefix: Option<u8>,
     used: BTreeSet<u32>,
+    /// Every slot from here on is free: the lowest free one is the first
+    /// of `gaps`, or this. Allocation is O(log n), not a scan of the slots
+    /// taken (3000 lookups per uplink with 3000 alive).
+    end: u32,
+    /// The free slots below `end`.
+    gaps: BTreeSet<u32>,
 }
 
 /// The addresses of one slot.
@@ -60,6 +66,8 @@ impl Pool {
             v6,
             v6_prefix: v6.and(v6_pool.map(|c| c.prefix)),
             used: BTreeSet::new(),
+            end: 0,
+            gaps: BTreeSet::new(),
         })
     }
 
@@ -104,18 +112,40 @@ impl Pool {
 
     /// Takes the lowest free slot.
     pub fn allocate(&mut self) -> Option<Slot> {
-        let i = (0..self.capacity()).find(|i| !self.used.contains(i))?;
+        let i = match self.gaps.pop_first() {
+            Some(i) => i,
+            None if self.end < self.capacity() => {
+                self.end += 1;
+                self.end - 1
+            }
+            None => return None,
+        };
         self.used.insert(i);
         Some(self.slot(i))
     }
 
     /// Marks a slot taken (when found again at restart).
     pub fn reserve(&mut self, i: u32) -> bool {
-        i < self.capacity() && self.used.insert(i)
+        if i >= self.capacity() || !self.used.insert(i) {
+            return false;
+        }
+        if i >= self.end {
+            self.gaps.extend(self.end..i);
+            self.end = i + 1;
+        } else {
+            self.gaps.remove(&i);
+        }
+        true
     }
 
     pub fn release(&mut self, i: u32) {
-        self.used.remove(&i);
+        if !self.used.remove(&i) {
+            return;
+        }
+        self.gaps.insert(i);
+        while self.end > 0 && self.gaps.remove(&(self.end - 1)) {
+            self.end -= 1;
+        }
     }
 
     pub fn in_use(&self) -> usize {
@@ -149,6 +179,38 @@ mod tests {
         assert_eq!(p.allocate().unwrap().index, 0);
         assert!(p.reserve(7));
         assert!(!p.reserve(7));
+    }
+
+    #[test]
+    fn the_lowest_free_slot_is_taken_as_a_scan_would_find_it() {
+        // Against the obvious model, over a pseudo-random mix of
+        // allocations, releases and reservations.
+        let mut p = Pool::new(&"10.9.0.0/24".parse().unwrap(), None).unwrap();
+        let mut model = BTreeSet::new();
+        let mut x: u32 = 12345;
+        for _ in 0..5000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let i = (x >> 16) % (p.capacity() + 4);
+            match (x >> 8) % 3 {
+                0 => {
+                    let want = (0..p.capacity()).find(|i| !model.contains(i));
+                    assert_eq!(p.allocate().map(|s| s.index), want);
+                    model.extend(want);
+                }
+                1 => {
+                    p.release(i);
+                    model.remove(&i);
+                }
+                _ => {
+                    let want = i < p.capacity() && !model.contains(&i);
+                    assert_eq!(p.reserve(i), want, "reserve {i}");
+                    if want {
+                        model.insert(i);
+                    }
+                }
+            }
+            assert_eq!(p.in_use(), model.len());
+        }
     }
 
     #[test]
