@@ -174,7 +174,7 @@ async fn assert_veth_shape(ns: &str) -> VethUplink {
         u.host_if
     );
     // No generated IPv6 link-local on the host end (addrgenmode none), only
-    // fe80::1 without its prefix route: its IPv6 routes in rootns are its
+    // one of its slot's without its prefix route: its IPv6 routes in rootns are its
     // /64, the two local ones and the multicast one — not fe80::/64, which
     // every host end would add to the table the kernel walks on each link
     // change there (docs/benchmarks.md, "Growth with the population").
@@ -197,9 +197,10 @@ async fn assert_veth_shape(ns: &str) -> VethUplink {
         .filter(|k| *k != "anycast")
         .collect();
     kinds.sort_unstable();
+    let ll = format!("local fe80::6e73:7500:0:{:x} ", u.slot + 1);
     assert!(
-        routes.stdout.contains("local fe80::1 "),
-        "no local route for fe80::1 on {}: {routes}",
+        routes.stdout.contains(&ll),
+        "no {ll:?} route on {}: {routes}",
         u.host_if
     );
     let (net6, _) = h6.split_once("::1/").expect("host end's IPv6 address");

@@ -239,8 +239,8 @@ impl FloorSubject {
         steps.push(("look up both ends, both up", lap.lap()));
         let s = &m.slot;
         let (h6, n6) = (s.host_v6.ok_or("no IPv6")?, s.ns_v6.ok_or("no IPv6")?);
-        // As the daemon: the host end's shared link-local, without a route.
-        ops::add_link_local(hp, hidx, netnsd::uplink::HOST_END_LINK_LOCAL)
+        // As the daemon: the host end's own link-local, without a route.
+        ops::add_link_local(hp, hidx, netnsd::uplink::host_link_local(s.index))
             .await
             .map_err(|e| e.message())?;
         for (h, i, a) in [
@@ -253,7 +253,7 @@ impl FloorSubject {
                 .await
                 .map_err(|e| e.message())?;
         }
-        steps.push(("5 addresses (v4, v6 nodad, fe80::1)", lap.lap()));
+        steps.push(("5 addresses (v4, v6 nodad, link-local)", lap.lap()));
         ops::add_route(np, &default_route(Family::V4, s.host_v4.addr, nidx))
             .await
             .map_err(|e| e.message())?;

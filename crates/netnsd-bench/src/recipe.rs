@@ -113,6 +113,7 @@ impl Subject for RecipeSubject {
         );
         let (h6s, n6s, gw6) = (h6.to_string(), n6.to_string(), h6.addr.to_string());
         let h = host_if.as_str();
+        let ll = format!("{}/64", netnsd::uplink::host_link_local(slot.index));
         let r = (|| {
             sh("ip", &["netns", "add", name])?;
             sh("ip", &["-n", name, "link", "set", "lo", "up"])?;
@@ -125,15 +126,7 @@ impl Subject for RecipeSubject {
             sh("ip", &["addr", "add", &h4, "dev", h])?;
             sh(
                 "ip",
-                &[
-                    "addr",
-                    "add",
-                    "fe80::1/64",
-                    "dev",
-                    h,
-                    "nodad",
-                    "noprefixroute",
-                ],
+                &["addr", "add", &ll, "dev", h, "nodad", "noprefixroute"],
             )?;
             sh("ip", &["addr", "add", &h6s, "dev", h, "nodad"])?;
             sh("ip", &["-n", name, "addr", "add", &n4, "dev", "uplink0"])?;

@@ -10,13 +10,19 @@ use netnsd_api::Cidr;
 pub const DEFAULT_POOL_V4: &str = "10.231.0.0/16";
 pub const DEFAULT_POOL_V6: &str = "fd6e:6574:6e73::/48";
 
-/// The link-local address of every veth host end with IPv6: the same on
-/// each (a link-local address is unique per link only), nodad, with no
-/// fe80::/64 route. A router needs one to resolve its neighbours for the
-/// packets it forwards (the kernel sends no neighbour solicitation from a
-/// link without one); the generated one is off (addrgenmode none), as its
-/// routes would grow the uplink namespace's table by two per host end.
-pub const HOST_END_LINK_LOCAL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+/// The link-local address of the veth host end of slot `i` (with IPv6):
+/// fe80::6e73:7500:0:0 ("nsu") plus i + 1, added nodad with no fe80::/64
+/// route. A router needs one to resolve its neighbours for the packets it
+/// forwards (the kernel sends no neighbour solicitation from a link
+/// without one); the generated one is off (addrgenmode none), as its routes
+/// would grow the uplink namespace's table by two per host end, one of them
+/// fe80::/64, which all host ends share: the kernel goes through every
+/// route of a shared prefix to add one more. So each host end has its own
+/// address (its local route a prefix of its own) rather than one for all.
+pub fn host_link_local(i: u32) -> Ipv6Addr {
+    let id = u64::from(i) + 1;
+    Ipv6Addr::from((0xfe80u128 << 112) | (0x6e73_7500u128 << 32) | u128::from(id))
+}
 
 #[derive(Debug, Clone)]
 pub struct Pool {
@@ -211,6 +217,12 @@ mod tests {
             }
             assert_eq!(p.in_use(), model.len());
         }
+    }
+
+    #[test]
+    fn host_ends_have_link_local_addresses_of_their_own() {
+        assert_eq!(host_link_local(0).to_string(), "fe80::6e73:7500:0:1");
+        assert_eq!(host_link_local(65535).to_string(), "fe80::6e73:7500:1:0");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::{Later, Manager, Namespace};
 use crate::dns::Dns;
 use crate::netlink as ops;
 use crate::record::{Entry, UplinkRecord};
-use crate::uplink::HOST_END_LINK_LOCAL;
+use crate::uplink::host_link_local;
 
 /// The uplink device's name inside the namespace.
 pub const UPLINK_IF: &str = "uplink0";
@@ -57,7 +57,7 @@ pub struct NsOptions {
 
 /// Brings the host end of a veth uplink up, after its peer, with no
 /// generated IPv6 link-local address (addrgenmode none; with IPv6 it gets
-/// [`HOST_END_LINK_LOCAL`] instead): a generated one would add two routes per
+/// [`host_link_local`] instead): a generated one would add two routes per
 /// host end to the uplink namespace — fe80::/64 and a local one, in a table
 /// the kernel walks whole on every link change there — and DAD work per
 /// create. Born down and brought up last, with its carrier already there
@@ -210,7 +210,7 @@ impl Manager {
             )
             .await?;
             if let (Some(h6), Some(n6)) = (slot.host_v6, slot.ns_v6) {
-                ops::add_link_local(&hp.handle, hidx, HOST_END_LINK_LOCAL).await?;
+                ops::add_link_local(&hp.handle, hidx, host_link_local(slot.index)).await?;
                 ops::add_address_with(&hp.handle, hidx, &h6, true).await?;
                 ops::add_address_with(&np.handle, nidx, &n6, true).await?;
                 ops::add_route(&np.handle, &default_route(Family::V6, Some(h6.addr), nidx)).await?;
