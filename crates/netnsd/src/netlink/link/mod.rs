@@ -99,11 +99,14 @@ fn up_without_link_local(ifindex: u32) -> LinkMessage {
 /// whose IPv6, if any, is a global address of ours — the host ends of veth
 /// uplinks, thousands of which share one namespace, where every route of
 /// each is walked by the kernel on every link change there.
+/// A kernel without IPv6 refuses the mode (EAFNOSUPPORT): the link is then
+/// only brought up.
 pub async fn set_up_without_link_local(h: &Handle, ifindex: u32) -> Result<(), Error> {
     let what = format!("bring device {ifindex} up without an IPv6 link-local address");
-    change_link(h, up_without_link_local(ifindex))
-        .await
-        .map_err(|e| map_err_with(e, &what, &[(Errno::ENODEV, "no such device")]))
+    match change_link(h, up_without_link_local(ifindex)).await {
+        Err(e) if errno(&e) == Some(Errno::EAFNOSUPPORT) => set_up(h, ifindex, true).await,
+        r => r.map_err(|e| map_err_with(e, &what, &[(Errno::ENODEV, "no such device")])),
+    }
 }
 
 /// Sets a link's MTU.
