@@ -79,13 +79,10 @@ pub async fn set_up(h: &Handle, ifindex: u32, up: bool) -> Result<(), Error> {
         .map_err(|e| map_err_with(e, &what, &[(Errno::ENODEV, "no such device")]))
 }
 
-/// The message of [`set_up_without_link_local`]: IFLA_AF_SPEC before the
-/// flags, as `ip link set DEV addrgenmode none up` sends them (the kernel
-/// applies the mode before it brings the link up).
-fn up_without_link_local(ifindex: u32) -> LinkMessage {
+/// The first message of [`set_up_without_link_local`]: `ip link set DEV
+/// addrgenmode none`.
+fn no_link_local(ifindex: u32) -> LinkMessage {
     let mut m = link_change(ifindex);
-    m.header.flags |= LinkFlags::Up;
-    m.header.change_mask |= LinkFlags::Up;
     m.attributes
         .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
             vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
@@ -93,20 +90,25 @@ fn up_without_link_local(ifindex: u32) -> LinkMessage {
     m
 }
 
-/// Brings a link up with no IPv6 link-local address and none to come
-/// (`ip link set DEV addrgenmode none up`): no fe80::/64 route, no local
-/// route for it, no DAD, no MLD for its solicited-node group. For links
-/// whose IPv6, if any, is a global address of ours — the host ends of veth
-/// uplinks, thousands of which share one namespace, where every route of
-/// each is walked by the kernel on every link change there.
-/// A kernel without IPv6 refuses the mode (EAFNOSUPPORT): the link is then
-/// only brought up.
+/// Brings a link up with no generated IPv6 link-local address (`ip link
+/// set DEV addrgenmode none`, then up): no fe80::/64 route, no local route
+/// for it, no DAD. For links whose link-local, if any, the caller adds
+/// itself — the host ends of veth uplinks, thousands of which share one
+/// namespace, where the kernel walks every route on link changes.
+///
+/// Two requests, the mode while the link is down, then up: in one (as `ip
+/// link set DEV addrgenmode none up` sends it) the kernel announces the
+/// mode's change after the up, before the link's operational state has
+/// caught up with its carrier, and IPv6 takes that for a link going down
+/// (a walk of the namespace's whole IPv6 table). A kernel without IPv6
+/// refuses the mode (EAFNOSUPPORT): the link is then only brought up.
 pub async fn set_up_without_link_local(h: &Handle, ifindex: u32) -> Result<(), Error> {
-    let what = format!("bring device {ifindex} up without an IPv6 link-local address");
-    match change_link(h, up_without_link_local(ifindex)).await {
-        Err(e) if errno(&e) == Some(Errno::EAFNOSUPPORT) => set_up(h, ifindex, true).await,
-        r => r.map_err(|e| map_err_with(e, &what, &[(Errno::ENODEV, "no such device")])),
+    let what = format!("turn off IPv6 link-local addresses on device {ifindex}");
+    match change_link(h, no_link_local(ifindex)).await {
+        Err(e) if errno(&e) == Some(Errno::EAFNOSUPPORT) => {}
+        r => r.map_err(|e| map_err_with(e, &what, &[(Errno::ENODEV, "no such device")]))?,
     }
+    set_up(h, ifindex, true).await
 }
 
 /// Sets a link's MTU.
@@ -272,11 +274,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn up_without_link_local_sets_the_mode_with_the_flag() {
-        let m = up_without_link_local(7);
+    fn no_link_local_sets_the_mode_and_nothing_else() {
+        let m = no_link_local(7);
         assert_eq!(m.header.index, 7);
-        assert!(m.header.flags.contains(LinkFlags::Up));
-        assert!(m.header.change_mask.contains(LinkFlags::Up));
+        assert!(m.header.flags.is_empty());
+        assert!(m.header.change_mask.is_empty());
         assert_eq!(
             m.attributes,
             vec![LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
