@@ -119,18 +119,26 @@ impl Capture {
         Capture { child, out }
     }
 
+    /// What it has captured so far (it writes each packet as it sees it).
+    pub fn so_far(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
     /// Stops it; what it captured.
     pub fn finish(mut self) -> String {
+        self.stop();
+        self.so_far()
+    }
+
+    fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        std::fs::read_to_string(&self.out).unwrap_or_default()
     }
 }
 
 impl Drop for Capture {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
 

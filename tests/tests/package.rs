@@ -192,6 +192,12 @@ async fn deb_installs_starts_lists_and_purges_clean() {
                 .any(|p| p.starts_with("/usr/share/man/man1/nsctl-monitor.1")),
             "man pages: {contents}"
         );
+        assert!(
+            paths
+                .iter()
+                .any(|p| p.starts_with("/usr/share/man/man8/netnsd.8")),
+            "the daemon's man page: {contents}"
+        );
         let existed: BTreeSet<&String> = paths.iter().filter(|p| Path::new(p).exists()).collect();
         let control = run("dpkg-deb", &["--info", &deb]).await.ok();
         for script in ["postinst", "prerm", "postrm"] {

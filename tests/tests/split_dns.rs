@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use netnsd_api::state::active;
 use netnsd_tests::openvpn::*;
+use netnsd_tests::outage::Capture;
 use netnsd_tests::wan::{add_with_options, options, strs, veth_uplink};
 use netnsd_tests::*;
 use zbus::wire::Variant as Value;
@@ -31,7 +32,6 @@ const NET_DNS: &str = SERVER_ADDR;
 const WWW_NAME: &str = "www.example";
 const WWW_ADDR: &str = "203.0.113.80";
 const NET_DNS_LOG: &str = "/run/netnsd-tests-openvpn/internet-dns.log";
-const CAPTURE: &str = "/run/netnsd-tests-openvpn/uplink-dns.txt";
 
 /// A process the test started; killed on drop.
 struct Proc(Child);
@@ -91,32 +91,6 @@ async fn internet_dns() -> Proc {
     )
     .await;
     p
-}
-
-/// tcpdump on `dev` (in rootns), every DNS packet, decoded one per line.
-async fn capture(dev: &str) -> Proc {
-    let out = std::fs::File::create(CAPTURE).unwrap();
-    let mut child = std::process::Command::new("tcpdump")
-        .args(["-i", dev, "-n", "-l", "-U", "-Z", "root", "port", "53"])
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tcpdump (tests/run installs it)");
-    // Ready once it says it is listening.
-    let err = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
-            if line.contains("listening on") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(10))
-        .expect("tcpdump did not start listening");
-    Proc(child)
 }
 
 fn read(path: &str) -> String {
@@ -204,7 +178,8 @@ async fn vpn_domains_go_to_the_vpn_and_the_rest_to_the_uplink() {
 
         // From here on, nothing for corp.test may reach the internet.
         let asked_before = read(NET_DNS_LOG).len();
-        let cap = capture(&uplink.host_if).await;
+        // tcpdump on the uplink (in rootns), every DNS packet, one per line.
+        let cap = Capture::start(&uplink.host_if, &["port", "53"], "uplink-dns");
         let path = add_connection(&conn, &rig.profile("corp-split")).await;
         let mut log = StateLog::new(&conn).await;
         let ac = activate_in(&conn, &mut log, &ns_path, &path).await;
@@ -285,7 +260,7 @@ async fn vpn_domains_go_to_the_vpn_and_the_rest_to_the_uplink() {
 
         // No query for the VPN's domain left by the uplink; the others did.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let seen = read(CAPTURE);
+        let seen = cap.so_far();
         assert!(
             seen.contains(&format!("A? {WWW_NAME}.")),
             "the capture on {} shows the uplink's queries:\n{seen}",

@@ -199,6 +199,59 @@ async fn settles_activated(log: &mut StateLog, ac: &str) -> bool {
     log.states(ac, Sig::State).last().map(|s| s.0) == Some(active::ACTIVATED)
 }
 
+/// What the agent tests share: the rig, a `gateway`, administrators
+/// allowed to activate, the daemon, `profile` added, nsadmin's FormAgent
+/// answering `code` and `group`, and the activation started as nsadmin.
+/// Fields drop in order: the agent and the daemon before the gateway and
+/// the rig.
+struct AgentLogin {
+    log: StateLog,
+    conn: zbus::Connection,
+    ac: String,
+    agent: FormAgent,
+    daemon: Daemon,
+    oc: OcServer,
+    _rules: PolkitRules,
+    rig: OpenVpnRig,
+}
+
+impl AgentLogin {
+    async fn start(
+        otp: bool,
+        groups: bool,
+        profile: impl FnOnce(&OcServer) -> VpnProfile,
+        code: &str,
+        group: &str,
+    ) -> AgentLogin {
+        let rig = OpenVpnRig::start().await;
+        let oc = gateway(&rig, otp, groups).await;
+        let _rules = admins_may_activate().await;
+        let profile = profile(&oc);
+        let daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_connection(&conn, &profile).await;
+        let agent = FormAgent::start(code, group).await;
+        let log = StateLog::new(&conn).await;
+        let ac = activate_as_admin(&path).await;
+        AgentLogin {
+            log,
+            conn,
+            ac,
+            agent,
+            daemon,
+            oc,
+            _rules,
+            rig,
+        }
+    }
+
+    /// Nothing left once the connection is gone; the agent stopped.
+    async fn end(self) {
+        assert_nothing_left(&self.rig.keep()).await;
+        self.agent.stop().await;
+    }
+}
+
 /// (a) The agent answers the user, the password and the one-time code:
 /// activated (need-auth meanwhile), traffic through the tunnel, the tunnel
 /// started with the cookie; the code's field came with the form's message
@@ -207,38 +260,39 @@ async fn settles_activated(log: &mut StateLog, ac: &str) -> bool {
 async fn otp_code_from_the_agent_brings_openconnect_up() {
     let _env = TestEnv::new();
     timed(async {
-        let rig = OpenVpnRig::start().await;
-        let oc = gateway(&rig, true, false).await;
-        let _rules = admins_may_activate().await;
-        let mut profile = oc.profile("otp-agent").isolated("ocotp");
-        profile.data.remove("username");
-        let daemon = Daemon::start().await;
-        let conn = system_conn().await;
-        let path = add_connection(&conn, &profile).await;
-        let agent = FormAgent::start("totp", "-").await;
-        let mut log = StateLog::new(&conn).await;
         let t0 = std::time::Instant::now();
-        let ac = activate_as_admin(&path).await;
-        let up = settles_activated(&mut log, &ac).await;
+        let mut t = AgentLogin::start(
+            true,
+            false,
+            |oc| {
+                let mut profile = oc.profile("otp-agent").isolated("ocotp");
+                profile.data.remove("username");
+                profile
+            },
+            "totp",
+            "-",
+        )
+        .await;
+        let up = settles_activated(&mut t.log, &t.ac).await;
         assert!(
             up,
             "{}\nagent: {:?}\n{}\n{}",
-            log.describe(),
-            agent.calls(),
-            daemon.log_text(),
-            oc.log_text()
+            t.log.describe(),
+            t.agent.calls(),
+            t.daemon.log_text(),
+            t.oc.log_text()
         );
         eprintln!(
-            "login with a one-time code and activation took {:?}",
+            "set-up, login with a one-time code and activation took {:?}",
             t0.elapsed()
         );
-        let vs: Vec<u32> = log.states(&ac, Sig::Vpn).iter().map(|s| s.0).collect();
+        let vs: Vec<u32> = t.log.states(&t.ac, Sig::Vpn).iter().map(|s| s.0).collect();
         assert!(
             in_order(&vs, &[vpn::NEED_AUTH, vpn::CONNECT, vpn::IP_CONFIG_GET]),
             "{}",
-            log.describe()
+            t.log.describe()
         );
-        let calls = agent.calls();
+        let calls = t.agent.calls();
         assert_eq!(calls.len(), 3, "user, password, code: {calls:?}");
         assert!(
             calls[0].starts_with("GetSecrets form:main:username 5 "),
@@ -257,11 +311,11 @@ async fn otp_code_from_the_agent_brings_openconnect_up() {
             "the code's field and its hints: {calls:?}"
         );
         assert_isolated_and_working(
-            &conn,
-            &rig,
-            &daemon,
+            &t.conn,
+            &t.rig,
+            &t.daemon,
             "ocotp",
-            &ac,
+            &t.ac,
             &Isolated::openconnect(OC_PASSWORD),
         )
         .await;
@@ -272,11 +326,8 @@ async fn otp_code_from_the_agent_brings_openconnect_up() {
             "{}",
             clients[0].1
         );
-        deactivate_until_down(&conn, &mut log, &ac).await;
-        assert_nothing_left(&rig.keep()).await;
-        agent.stop().await;
-        drop(daemon);
-        drop(oc);
+        deactivate_until_down(&t.conn, &mut t.log, &t.ac).await;
+        t.end().await;
     })
     .await
 }
@@ -387,34 +438,33 @@ async fn otp_nsctl_vpn_up_asks_the_password_and_the_code_at_the_terminal() {
 async fn otp_wrong_code_twice_fails_with_login_failed_and_leaves_nothing() {
     let _env = TestEnv::new();
     timed(async {
-        let rig = OpenVpnRig::start().await;
-        let oc = gateway(&rig, true, false).await;
-        let _rules = admins_may_activate().await;
-        let daemon = Daemon::start().await;
-        let conn = system_conn().await;
-        let path = add_connection(&conn, &oc.profile("otp-wrong").isolated("ocotpbad")).await;
-        let agent = FormAgent::start("000000", "-").await;
-        let mut log = StateLog::new(&conn).await;
-        let ac = activate_as_admin(&path).await;
+        let mut t = AgentLogin::start(
+            true,
+            false,
+            |oc| oc.profile("otp-wrong").isolated("ocotpbad"),
+            "000000",
+            "-",
+        )
+        .await;
         assert!(
-            !settles_activated(&mut log, &ac).await,
+            !settles_activated(&mut t.log, &t.ac).await,
             "{}",
-            log.describe()
+            t.log.describe()
         );
         assert_eq!(
-            log.states(&ac, Sig::State).last().copied(),
+            t.log.states(&t.ac, Sig::State).last().copied(),
             Some((active::DEACTIVATED, reason::LOGIN_FAILED)),
             "{}\n{}",
-            log.describe(),
-            daemon.log_text()
+            t.log.describe(),
+            t.daemon.log_text()
         );
         assert_eq!(
-            log.states(&ac, Sig::Vpn).last().copied(),
+            t.log.states(&t.ac, Sig::Vpn).last().copied(),
             Some((vpn::FAILED, reason::LOGIN_FAILED)),
             "{}",
-            log.describe()
+            t.log.describe()
         );
-        let calls = agent.calls();
+        let calls = t.agent.calls();
         // password, code, then the code again with REQUEST_NEW (0x2).
         assert_eq!(calls.len(), 3, "{calls:?}");
         assert!(
@@ -430,10 +480,7 @@ async fn otp_wrong_code_twice_fails_with_login_failed_and_leaves_nothing() {
             "{calls:?}"
         );
         assert!(processes_of(OPENCONNECT_BIN).is_empty());
-        assert_nothing_left(&rig.keep()).await;
-        agent.stop().await;
-        drop(daemon);
-        drop(oc);
+        t.end().await;
     })
     .await
 }
@@ -445,23 +492,22 @@ async fn otp_wrong_code_twice_fails_with_login_failed_and_leaves_nothing() {
 async fn otp_gateway_group_choice_answered_by_the_agent() {
     let _env = TestEnv::new();
     timed(async {
-        let rig = OpenVpnRig::start().await;
-        let oc = gateway(&rig, false, true).await;
-        let _rules = admins_may_activate().await;
-        let daemon = Daemon::start().await;
-        let conn = system_conn().await;
-        let path = add_connection(&conn, &oc.profile("otp-group").isolated("ocgroup")).await;
-        let agent = FormAgent::start("-", "ops").await;
-        let mut log = StateLog::new(&conn).await;
-        let ac = activate_as_admin(&path).await;
-        let up = settles_activated(&mut log, &ac).await;
-        let calls = agent.calls();
+        let mut t = AgentLogin::start(
+            false,
+            true,
+            |oc| oc.profile("otp-group").isolated("ocgroup"),
+            "-",
+            "ops",
+        )
+        .await;
+        let up = settles_activated(&mut t.log, &t.ac).await;
+        let calls = t.agent.calls();
         assert!(
             up,
             "{}\n{calls:?}\n{}\n{}",
-            log.describe(),
-            daemon.log_text(),
-            oc.log_text()
+            t.log.describe(),
+            t.daemon.log_text(),
+            t.oc.log_text()
         );
         let group = calls
             .iter()
@@ -475,11 +521,8 @@ async fn otp_gateway_group_choice_answered_by_the_agent() {
         );
         let out = curl_in("ocgroup", &intranet_url(), 10).await;
         assert!(out.stdout.contains(INTRANET_TOKEN), "{out}");
-        deactivate_until_down(&conn, &mut log, &ac).await;
-        assert_nothing_left(&rig.keep()).await;
-        agent.stop().await;
-        drop(daemon);
-        drop(oc);
+        deactivate_until_down(&t.conn, &mut t.log, &t.ac).await;
+        t.end().await;
     })
     .await
 }

@@ -4,7 +4,9 @@
 //! the namespace bound at /run/netns/NAME (loopback up), a veth whose peer
 //! is born inside, IPv4 and IPv6 addresses on both ends, default routes,
 //! forwarding on the host end, the NAT set elements in table `inet netnsd`,
-//! and /etc/netns/NAME/{resolv.conf,hosts,nsswitch.conf}.
+//! and /etc/netns/NAME/{resolv.conf,hosts,nsswitch.conf}. Like the daemon,
+//! it keeps spare namespaces made ahead (`netnsd::spare`, `--floor-spares`)
+//! and binds one per create when one is ready.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -16,6 +18,7 @@ use netnsd::dns::{self, Dns};
 use netnsd::firewall;
 use netnsd::netlink::{self as ops, Events, Platform};
 use netnsd::netns::RunDir;
+use netnsd::spare::Spares;
 use netnsd::sysctl;
 use netnsd::uplink::{Pool, Slot};
 use netnsd_api::link::LinkOptions;
@@ -88,6 +91,8 @@ impl Lap {
 
 pub struct FloorSubject {
     run_dir: RunDir,
+    /// Namespaces made ahead, as the daemon keeps them (`crate::spare`).
+    spares: Spares,
     root: Platform,
     events: Events,
     pool: Pool,
@@ -132,7 +137,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl FloorSubject {
-    pub fn setup(host_prefix: &'static str) -> Result<Self, String> {
+    pub fn setup(host_prefix: &'static str, spares: usize) -> Result<Self, String> {
         let run_dir = RunDir::new(netnsd_api::NETNS_RUN_DIR);
         run_dir
             .prepare(std::time::Duration::from_secs(3))
@@ -146,6 +151,8 @@ impl FloorSubject {
             .map_err(err("the netlink events socket"))?;
         let root = Platform::open_here(&tokio::runtime::Handle::current(), 0, events.clone())
             .map_err(err("netlink in the root namespace"))?;
+        let spares = Spares::new(spares, &tokio::runtime::Handle::current(), events.clone());
+        spares.fill();
         let dns = Dns {
             servers: DNS_SERVERS
                 .iter()
@@ -155,6 +162,7 @@ impl FloorSubject {
         };
         Ok(FloorSubject {
             run_dir,
+            spares,
             root,
             events,
             pool: pool()?,
@@ -206,37 +214,67 @@ impl FloorSubject {
         Ok(())
     }
 
+    /// A namespace made now (no spare ready): unshare, bind mount, netlink
+    /// inside, lo up.
+    async fn make_namespace(&mut self, name: &str, number: u32) -> Result<Platform, String> {
+        let (rd, n, rt, ev) = (
+            self.run_dir.clone(),
+            name.to_owned(),
+            tokio::runtime::Handle::current(),
+            self.events.clone(),
+        );
+        // One thread, which makes the namespace and comes back (as the daemon).
+        let created = netnsd::netns::thread::run_async("netns-create", move || {
+            Ok(rd.create_here(&n, move |path| Platform::open_new(path, &rt, number, ev)))
+        })
+        .await
+        .map_err(err("create"))?
+        .map_err(|e| e.to_string())?;
+        created
+            .platform
+            .loopback_up()
+            .await
+            .map_err(|e| format!("lo up: {e}"))?;
+        Ok(created.platform)
+    }
+
     async fn build(&mut self, name: &str, m: &Made, ns_file: &File) -> Result<(), String> {
         let mut lap = Lap::start();
         let mut steps: Vec<(&'static str, Duration)> = Vec::new();
         let (hp, np) = (&self.root.handle, &m.platform.handle);
         // As the daemon does: the host end born down, brought up below
         // without an IPv6 link-local address, after the peer.
-        ops::add_veth(
+        let ends = ops::add_veth_echo(
             hp,
             &m.host_if,
             UPLINK_IF,
             ns_file.as_fd(),
             &LinkOptions::default(),
-            None,
-            None,
         )
         .await
         .map_err(|e| e.message())?;
         steps.push(("veth, peer born inside", lap.lap()));
-        let hidx = ops::ifindex_by_name(hp, &m.host_if)
-            .await
-            .map_err(|e| e.message())?
-            .ok_or("host end vanished")?;
-        let nidx = ops::ifindex_by_name(np, UPLINK_IF)
-            .await
-            .map_err(|e| e.message())?
-            .ok_or("uplink0 vanished")?;
+        // Both ifindexes from the kernel's echo of the new link, as the
+        // daemon makes an uplink; looked up only without an echo.
+        let (hidx, nidx) = match ends {
+            Some(e) => (e.here, e.peer),
+            None => {
+                let hidx = ops::ifindex_by_name(hp, &m.host_if)
+                    .await
+                    .map_err(|e| e.message())?
+                    .ok_or("host end vanished")?;
+                let nidx = ops::ifindex_by_name(np, UPLINK_IF)
+                    .await
+                    .map_err(|e| e.message())?
+                    .ok_or("uplink0 vanished")?;
+                (hidx, nidx)
+            }
+        };
         ops::set_up(np, nidx, true).await.map_err(|e| e.message())?;
         ops::set_up_without_link_local(hp, hidx)
             .await
             .map_err(|e| e.message())?;
-        steps.push(("look up both ends, both up", lap.lap()));
+        steps.push(("both ends up (ifindexes echoed, no lookup)", lap.lap()));
         let s = &m.slot;
         let (h6, n6) = (s.host_v6.ok_or("no IPv6")?, s.ns_v6.ok_or("no IPv6")?);
         // As the daemon: the host end's own link-local, without a route.
@@ -301,42 +339,48 @@ impl Subject for FloorSubject {
         let slot = self.pool.allocate().ok_or("address pool exhausted")?;
         let number = self.next_number;
         self.next_number += 1;
-        let (rd, n, rt, ev) = (
-            self.run_dir.clone(),
-            name.to_owned(),
-            tokio::runtime::Handle::current(),
-            self.events.clone(),
-        );
-        let created = blocking("create", move || {
-            rd.create(&n, move |path| Platform::open_new(path, &rt, number, ev))
-        })
-        .await?
-        .map_err(|e| e.to_string());
-        let created = match created {
-            Ok(c) => c,
+        // A spare namespace made ahead, bound here (lo up already), as the
+        // daemon does; or, with none ready, a new one made now.
+        let created = match self.spares.take() {
+            Some(spare) => match self.run_dir.bind(name, spare.file()) {
+                Ok(()) => {
+                    let path = self.run_dir.path_of(name);
+                    let rt = tokio::runtime::Handle::current();
+                    Ok(Platform::from_unnamed(
+                        spare,
+                        &path,
+                        &rt,
+                        number,
+                        &self.events,
+                    ))
+                }
+                Err(e) => Err(e.to_string()),
+            },
+            None => self.make_namespace(name, number).await,
+        };
+        let platform = match created {
+            Ok(p) => p,
             Err(e) => {
                 self.pool.release(slot.index);
                 return Err(e);
             }
         };
-        let lo = created.platform.loopback_up().await;
         let m = Made {
-            platform: created.platform,
+            platform,
             host_if: format!("{}{}", self.host_prefix, slot.index),
             slot,
         };
         let ns_file = File::open(self.run_dir.path_of(name)).map_err(err("open the namespace"))?;
         if self.recording {
             self.create_steps.add(
-                "namespace: unshare, bind mount, netlink, lo up",
+                "namespace: a spare bound (or unshare, bind mount, netlink, lo up)",
                 t.elapsed(),
             );
         }
-        let r = match lo {
-            Ok(()) => self.build(name, &m, &ns_file).await,
-            Err(e) => Err(format!("lo up: {e}")),
-        };
+        let r = self.build(name, &m, &ns_file).await;
         self.made.insert(name.to_owned(), m);
+        // As the daemon: the spare taken is made again once the create is done.
+        self.spares.fill();
         r
     }
 

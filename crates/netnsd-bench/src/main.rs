@@ -132,6 +132,10 @@ struct Args {
     /// MALLOC_ARENA_MAX=1 for an experiment.
     #[arg(long = "daemon-env", value_name = "KEY=VALUE")]
     daemon_env: Vec<String>,
+    /// Spare namespaces the floor keeps made ahead, as the daemon does
+    /// (its --spare-namespaces; the daemon's default). 0: none.
+    #[arg(long, default_value_t = netnsd::spare::DEFAULT_SPARES)]
+    floor_spares: usize,
     /// How the run was started, for the report.
     #[arg(long, default_value = "sudo tests/bench")]
     command: String,
@@ -242,7 +246,7 @@ async fn run_recipe(args: &Args, out: &mut Report) -> Result<(), String> {
 }
 
 async fn run_floor(args: &Args, out: &mut Report) -> Result<(), String> {
-    let mut s = FloorSubject::setup("nsf")?;
+    let mut s = FloorSubject::setup("nsf", args.floor_spares)?;
     let r = scale::run(&mut s, "floor", "bench-f", &args.sizes, args.cycles).await;
     out.floor_steps = std::mem::take(&mut s.steps);
     out.route_dumps = std::mem::take(&mut s.route_dumps);

@@ -27,6 +27,7 @@ pub mod netlink;
 pub mod netns;
 mod record;
 mod settings;
+pub mod spare;
 mod spawn;
 pub mod sysctl;
 pub mod uplink;
@@ -64,6 +65,8 @@ pub struct Config {
     /// Dispatcher scripts, and how long each may run.
     pub dispatcher_dir: PathBuf,
     pub dispatcher_timeout: std::time::Duration,
+    /// Spare namespaces made ahead of need (see [`spare`]); 0: none.
+    pub spare_namespaces: usize,
 }
 
 impl Default for Config {
@@ -79,6 +82,7 @@ impl Default for Config {
             declared_dir: declared::DIR.into(),
             dispatcher_dir: dispatcher::DIR.into(),
             dispatcher_timeout: dispatcher::DEFAULT_TIMEOUT,
+            spare_namespaces: spare::DEFAULT_SPARES,
         }
     }
 }

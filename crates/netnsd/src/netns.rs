@@ -123,8 +123,11 @@ impl RunDir {
 
     /// Makes the directory a shared mount point if it is a mount point
     /// already (no lock needed: that is idempotent); false if it is not one.
+    /// Not recursive: it is asked before every create, and MS_REC would walk
+    /// every namespace mounted below (O(n) in the population); a namespace
+    /// bound below a shared mount point is made shared by the kernel anyway.
     fn make_shared_if_mounted(&self) -> Result<bool, NetnsError> {
-        let flags = MsFlags::MS_SHARED | MsFlags::MS_REC;
+        let flags = MsFlags::MS_SHARED;
         match mount(None::<&str>, &self.dir, Some("none"), flags, None::<&str>) {
             Ok(()) => Ok(true),
             Err(Errno::EINVAL) => Ok(false),
@@ -182,6 +185,26 @@ impl RunDir {
         name: &str,
         open: impl FnOnce(&Path) -> io::Result<T> + Send + 'static,
     ) -> Result<Created<T>, NetnsError> {
+        self.create_on(name, open, false)
+    }
+
+    /// As [`RunDir::create`], all of it on the calling thread, which must be
+    /// a throw-away thread of its own ([`thread::run_async`]): one hand-off
+    /// for the caller instead of a blocking-pool thread and then another.
+    pub fn create_here<T: Send + 'static>(
+        &self,
+        name: &str,
+        open: impl FnOnce(&Path) -> io::Result<T> + Send + 'static,
+    ) -> Result<Created<T>, NetnsError> {
+        self.create_on(name, open, true)
+    }
+
+    fn create_on<T: Send + 'static>(
+        &self,
+        name: &str,
+        open: impl FnOnce(&Path) -> io::Result<T> + Send + 'static,
+        here: bool,
+    ) -> Result<Created<T>, NetnsError> {
         self.prepare(Duration::ZERO)?;
         let path = self.path_of(name);
         // O_RDONLY|O_CREAT|O_EXCL, mode 0, as iproute2 makes it.
@@ -199,7 +222,9 @@ impl RunDir {
             }
             Err(e) => return Err(os(format!("create {}", path.display()))(e)),
         }
-        let made = {
+        let made = if here {
+            in_new_netns(&path, open)
+        } else {
             let path = path.clone();
             thread::run("netns-create", move || Ok(in_new_netns(&path, open)))
                 .map_err(os("start the namespace thread"))
@@ -216,6 +241,43 @@ impl RunDir {
             let _ = fs::remove_file(&path);
         }
         result
+    }
+
+    /// Binds an existing namespace — `ns`, its open nsfs file (a spare made
+    /// ahead, see `crate::spare`) — at `/run/netns/NAME`, as [`RunDir::create`]
+    /// binds a new one: the file made O_EXCL, then the bind mount. A few
+    /// system calls on a root-only directory and no wait: done in place,
+    /// with no hand-off to another thread. The directory should be
+    /// prepared first (see `create`). On failure nothing is left behind.
+    pub fn bind(&self, name: &str, ns: &File) -> Result<(), NetnsError> {
+        self.prepare(Duration::ZERO)?;
+        let path = self.path_of(name);
+        match nix::fcntl::open(
+            &path,
+            OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => drop(fd),
+            Err(Errno::EEXIST) => {
+                return Err(NetnsError::AlreadyExists(
+                    name.to_owned(),
+                    self.dir.display().to_string(),
+                ));
+            }
+            Err(e) => return Err(os(format!("create {}", path.display()))(e)),
+        }
+        let source = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(ns));
+        if let Err(e) = mount(
+            Some(source.as_str()),
+            &path,
+            Some("none"),
+            MsFlags::MS_BIND,
+            None::<&str>,
+        ) {
+            let _ = fs::remove_file(&path);
+            return Err(os(format!("bind the namespace at {}", path.display()))(e));
+        }
+        Ok(())
     }
 
     /// Unmounts and removes `/run/netns/NAME`, as `ip netns del` does (with

@@ -73,6 +73,24 @@ pub fn identity(uid: u32, bus_groups: Option<Vec<u32>>) -> io::Result<Identity> 
     })
 }
 
+/// Who asked, as the bus knows it: the identity is looked up from it on
+/// the thread that starts the program (one hand-off fewer per Spawn than a
+/// lookup of its own on the blocking pool).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub uid: u32,
+    /// The supplementary groups the bus reported, if it did.
+    pub groups: Option<Vec<u32>>,
+}
+
+impl Caller {
+    /// [`identity`], blocking; its error says whose lookup failed.
+    pub fn identity(&self) -> io::Result<Identity> {
+        identity(self.uid, self.groups.clone())
+            .map_err(|e| io::Error::other(format!("look up uid {}: {e}", self.uid)))
+    }
+}
+
 /// A program to start.
 pub struct Request {
     pub argv: Vec<String>,
@@ -161,61 +179,91 @@ fn etc_binds(dir: &Path, hidden: &[&str]) -> io::Result<Vec<Bind>> {
     Ok(out)
 }
 
-/// Starts the program on a thread of its own and waits, without holding an
-/// async worker, until it has exec'd, for at most `limit`. Past that the
-/// child (stuck before exec: its working directory or program is on a file
-/// system that does not answer) is killed and reaped, and the error is
-/// io::ErrorKind::TimedOut.
-pub async fn start_within(req: Request, limit: Duration) -> io::Result<Proc> {
+/// Starts the program on a thread of the blocking pool, which is suspended
+/// while the child prepares (CLONE_VFORK), and calls `done` on that thread
+/// once the child has exec'd (or failed to): no async task between the
+/// caller and that thread, two hand-offs fewer per Spawn than awaiting it.
+/// Past `limit` the child (stuck before exec: its working directory or
+/// program is on a file system that does not answer) is killed and reaped,
+/// and `done` is called at once with io::ErrorKind::TimedOut. Call it from
+/// within the runtime.
+pub fn start_within(
+    req: impl FnOnce() -> io::Result<Request> + Send + 'static,
+    limit: Duration,
+    done: impl FnOnce(io::Result<Proc>) + Send + 'static,
+) {
     // The child writes its pid here first thing, so that a child stuck
-    // before exec (while Command::spawn still waits for it) can be killed.
+    // before exec (while the thread still waits for it) can be killed.
     let (pid_r, pid_w) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
-    let (tx, mut rx) = tokio::sync::oneshot::channel();
+        match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK) {
+            Ok(p) => p,
+            Err(e) => return done(Err(e.into())),
+        };
+    // Whoever takes it answers: the thread, or the watchdog at the limit.
+    // The watchdog holds the lock while it kills, so the thread, finding it
+    // taken, reaps the child only after the kill (its pid cannot be reused
+    // before).
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some((done, pid_r))));
     let t0 = std::time::Instant::now();
-    // A thread of the blocking pool (no new thread per call): it is
-    // suspended while the child prepares (CLONE_VFORK).
-    tokio::task::spawn_blocking(move || {
-        let _ = tx.send(start(req, Some(pid_w)));
-    });
-    match tokio::time::timeout(limit, &mut rx).await {
-        Ok(r) => {
-            tracing::debug!(
-                us = t0.elapsed().as_micros() as u64,
-                "spawn: the child exec'd (or failed)"
+    let watched = slot.clone();
+    let watchdog = tokio::spawn(async move {
+        tokio::time::sleep(limit).await;
+        let mut taken = lock(&watched);
+        let Some((done, pid_r)) = taken.take() else {
+            return;
+        };
+        let mut buf = [0u8; 4];
+        // SAFETY: reads at most 4 bytes into a 4-byte buffer from a
+        // descriptor we own.
+        let n = unsafe { libc::read(pid_r.as_raw_fd(), buf.as_mut_ptr().cast(), 4) };
+        if n == 4 {
+            // Our child, not reaped yet: the pid cannot be anyone else's.
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(libc::pid_t::from_ne_bytes(buf)),
+                nix::sys::signal::Signal::SIGKILL,
             );
-            r.unwrap_or_else(|_| Err(io::Error::other("the spawn thread panicked")))
         }
-        Err(_) => {
-            let mut buf = [0u8; 4];
-            // SAFETY: reads at most 4 bytes into a 4-byte buffer from a
-            // descriptor we own.
-            let n = unsafe { libc::read(pid_r.as_raw_fd(), buf.as_mut_ptr().cast(), 4) };
-            let pid = (n == 4).then(|| libc::pid_t::from_ne_bytes(buf));
-            if let Some(pid) = pid {
-                // Our child, not reaped yet: the pid cannot be anyone else's.
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
+        drop(taken);
+        done(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "it had not started after {} s (its working directory or program is on a file system that does not answer?); it was killed",
+                limit.as_secs()
+            ),
+        )));
+    });
+    tokio::task::spawn_blocking(move || {
+        // A panic is answered as one, not left to the watchdog's limit.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            req().and_then(|req| start(req, Some(pid_w)))
+        }))
+        .unwrap_or_else(|_| Err(io::Error::other("the spawn thread panicked")));
+        let taken = lock(&slot).take();
+        match taken {
+            Some((done, pid_r)) => {
+                drop(pid_r);
+                tracing::debug!(
+                    us = t0.elapsed().as_micros() as u64,
+                    "spawn: the child exec'd (or failed)"
                 );
+                done(r);
+                watchdog.abort();
             }
-            // Command::spawn returns once the child is gone (or has exec'd
-            // after all): kill it if needed, and reap it.
-            tokio::spawn(async move {
-                if let Ok(Ok(child)) = rx.await {
+            // Answered TimedOut already, and killed: reap it.
+            None => {
+                if let Ok(child) = r {
                     let _ = child.kill();
-                    let _ = child.wait().await;
+                    tokio::spawn(async move {
+                        let _ = child.wait().await;
+                    });
                 }
-            });
-            Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "it had not started after {} s (its working directory or program is on a file system that does not answer?); it was killed",
-                    limit.as_secs()
-                ),
-            ))
+            }
         }
-    }
+    });
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Starts the program; the error is the reason it could not start (a missing

@@ -10,6 +10,7 @@ use clap_complete::Shell;
 use crate::error::exit_status_help;
 
 mod conn;
+mod fast;
 mod forward;
 mod ns;
 mod platform;
@@ -17,6 +18,7 @@ mod platform;
 mod tests;
 
 pub use conn::*;
+pub use fast::parse_exec;
 pub use forward::*;
 pub use ns::*;
 pub use platform::*;

@@ -39,7 +39,9 @@ enum Done {
 
 fn main() -> ExitCode {
     // Usage errors, --help and --version exit here (2 for a usage error).
-    let cli = Cli::parse();
+    // `nsctl exec` is read without building every other command's parser.
+    let args: Vec<_> = std::env::args_os().collect();
+    let cli = cli::parse_exec(&args).unwrap_or_else(|| Cli::parse_from(args));
     if let Err(e) = cli::check(&cli) {
         e.exit();
     }

@@ -89,3 +89,23 @@ impl DeviceObject {
             .into()
     }
 }
+
+/// Device `d`'s properties, as Properties.GetAll gives them, written
+/// straight into the root's GetManagedObjects reply (objects.rs; the test
+/// managed_objects holds the two equal).
+pub(super) fn write_properties(d: &Device, b: &mut super::objects::Body) {
+    use super::objects::Path;
+    b.prop_str("Interface", &d.link.name);
+    b.prop_i32("Ifindex", d.link.ifindex as i32);
+    b.prop_str("Kind", &d.link.kind);
+    b.prop_str("HwAddress", &d.link.hw_address);
+    b.prop_u32("Mtu", d.link.mtu);
+    b.prop_u32("State", d.nm_state());
+    b.prop_str("OperState", d.link.state.as_str());
+    b.prop_bool("Up", d.link.up);
+    b.prop_strs("Addresses", d.addresses.iter().map(String::as_str));
+    b.prop_path(
+        "NetworkNamespace",
+        Path::Numbered(netnsd_api::NAMESPACE_PATH_PREFIX, d.ns),
+    );
+}

@@ -816,3 +816,58 @@ impl NetNsInstance {
         device: ObjectPath<'_>,
     ) -> zbus::Result<()>;
 }
+
+impl NetNsInstance {
+    /// Its object, `{oa{sa{sv}}}`, written into the root's
+    /// GetManagedObjects reply (objects.rs): its one interface and its
+    /// properties as Properties.GetAll gives them (the test managed_objects
+    /// holds the two equal). Each table is read as the property's own
+    /// getter reads it, one lock at a time.
+    pub(super) fn write_object(&self, b: &mut super::objects::Body) -> zbus::Result<()> {
+        use super::objects::Path;
+        use zbus::object_server::Interface;
+        let path = Path::Numbered(netnsd_api::NAMESPACE_PATH_PREFIX, self.ns.number);
+        b.object(path, &<Self as Interface>::name(), |b| {
+            let actives = self.active_connections();
+            b.prop_paths(
+                "ActiveConnections",
+                actives.iter().map(|p| Path::Str(p.as_str())),
+            );
+            b.prop_path("PrimaryConnection", Path::Str(&self.primary_connection()));
+            b.prop_str("PrimaryConnectionType", &self.primary_connection_type());
+            b.prop_path(
+                "ActivatingConnection",
+                Path::Str(&self.activating_connection()),
+            );
+            b.prop_u32("Metered", self.metered());
+            b.prop_str("Uplink", &self.uplink());
+            b.prop_vardict("DhcpLease", &self.dhcp_lease())?;
+            let split = self.split_dns();
+            b.prop_str_lists(
+                "SplitDns",
+                split
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.iter().map(String::as_str))),
+            );
+            b.prop_strs("DnsServers", self.dns_servers().iter().map(String::as_str));
+            {
+                let devices = self.manager.registry.devices.read();
+                let n = self.ns.number;
+                let paths = |all| {
+                    devices
+                        .listed_in(n, all)
+                        .into_iter()
+                        .map(|d| Path::Numbered(netnsd_api::DEVICE_PATH_PREFIX, d.number))
+                };
+                b.prop_paths("Devices", paths(false));
+                b.prop_paths("AllDevices", paths(true));
+            }
+            b.prop_str("Name", &self.ns.name);
+            b.prop_u64("Id", self.ns.inode);
+            b.prop_str("Path", &self.ns.path);
+            b.prop_bool("Persistent", self.ns.persistent);
+            b.prop_bool("Managed", self.ns.managed);
+            Ok(())
+        })
+    }
+}

@@ -11,6 +11,7 @@ pub mod controller;
 pub mod destination;
 pub mod device;
 pub mod instance;
+pub mod objects;
 pub mod options;
 pub mod permissions;
 pub mod publish;

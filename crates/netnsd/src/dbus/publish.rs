@@ -14,6 +14,7 @@ use super::auth::Authority;
 use super::controller::Controller;
 use super::device::DeviceObject;
 use super::instance::NetNsInstance;
+use super::objects::{Index, Objects};
 use super::{active, settings};
 use crate::manager::{
     Change, DeviceProperty, InstanceProperty, ManagerHandle, Namespace, Publisher,
@@ -25,6 +26,8 @@ pub struct Bus {
     manager: ManagerHandle,
     auth: Authority,
     controller: InterfaceRef<Controller>,
+    /// What is exported, for the root's GetManagedObjects (`objects.rs`).
+    index: Index,
 }
 
 impl Bus {
@@ -37,8 +40,12 @@ impl Bus {
         auth: Authority,
     ) -> Result<Bus, (&'static str, zbus::Error)> {
         let server = conn.object_server();
+        let index = Index::default();
         server
-            .at(ROOT_PATH, zbus::fdo::ObjectManager)
+            .at(
+                ROOT_PATH,
+                Objects::new(index.clone(), manager.clone(), auth.clone()),
+            )
             .await
             .map_err(|e| ("export the object manager", e))?;
         server
@@ -64,6 +71,7 @@ impl Bus {
             manager,
             auth,
             controller,
+            index,
         })
     }
 
@@ -77,6 +85,7 @@ impl Bus {
             }
             Change::NamespaceRemoved(ns) => {
                 let path = ns.object_path();
+                self.index.namespace(&ns, false);
                 let server = self.conn.object_server();
                 if let Err(e) = server.remove::<NetNsInstance, _>(&path).await {
                     tracing::error!(name = %ns.name, "unexport {path}: {e}");
@@ -103,6 +112,7 @@ impl Bus {
                 if let Err(e) = self.conn.object_server().at(path.as_str(), obj).await {
                     tracing::error!("export device {path}: {e}");
                 }
+                self.index.device(device, true);
                 self.device_listed(ns, device, internal, true).await;
             }
             Change::DeviceListed {
@@ -121,13 +131,15 @@ impl Bus {
                     self.device_listed(ns, device, internal, false).await;
                 }
                 let path = device_path(device);
+                self.index.device(device, false);
                 let server = self.conn.object_server();
                 if let Err(e) = server.remove::<DeviceObject, _>(path.as_str()).await {
                     tracing::warn!("unexport device {path}: {e}");
                 }
             }
             Change::ActiveAdded(n) => {
-                active::export(&self.conn, n, self.manager.registry.actives.clone()).await
+                active::export(&self.conn, n, self.manager.registry.actives.clone()).await;
+                self.index.active(n, true);
             }
             Change::ActiveStateChanged {
                 active: n,
@@ -135,7 +147,10 @@ impl Bus {
                 vpn_state,
                 reason,
             } => active::announce(&self.conn, n, state, vpn_state, reason).await,
-            Change::ActiveRemoved(n) => active::unexport(&self.conn, n).await,
+            Change::ActiveRemoved(n) => {
+                self.index.active(n, false);
+                active::unexport(&self.conn, n).await
+            }
             Change::ProfileFound(n) => self.export_profile(n).await,
             Change::ProfileAdded(n) => {
                 self.export_profile(n).await;
@@ -144,6 +159,7 @@ impl Bus {
             Change::ProfileUpdated(n) => settings::updated(&self.conn, n).await,
             Change::ProfileRemoved(n) => {
                 settings::added(&self.conn, n, false).await;
+                self.index.profile(n, false);
                 settings::unexport(&self.conn, n).await;
             }
         }
@@ -153,10 +169,12 @@ impl Bus {
     async fn export_namespace(&self, ns: Namespace) {
         let path = ns.object_path();
         let name = ns.name.clone();
+        let record = ns.clone();
         let iface = NetNsInstance::new(ns, self.manager.clone(), self.auth.clone());
         if let Err(e) = self.conn.object_server().at(&path, iface).await {
             tracing::error!(name = %name, "export {path}: {e}");
         }
+        self.index.namespace(&record, true);
     }
 
     /// NetworkNamespaceAdded / Removed, and the NetworkNamespaces property.
@@ -284,6 +302,7 @@ impl Bus {
 
     async fn export_profile(&self, n: u32) {
         settings::export(&self.conn, n, &self.manager, &self.auth).await;
+        self.index.profile(n, true);
     }
 }
 

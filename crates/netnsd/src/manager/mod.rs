@@ -148,6 +148,8 @@ pub struct Manager {
     events_tx: Events,
     events_rx: Option<mpsc::UnboundedReceiver<Event>>,
     platforms: HashMap<u32, Platform>,
+    /// Namespaces made ahead of need, taken by creates.
+    spares: crate::spare::Spares,
     /// The daemon's own network namespace, for moving devices back to it.
     root_ns: File,
     state_dir: PathBuf,
@@ -214,7 +216,13 @@ impl Manager {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let events_tx = Events::start(&tokio::runtime::Handle::current(), events_tx)
             .map_err(|e| Error::Failed(format!("open the netlink events socket: {e}")))?;
+        let spares = crate::spare::Spares::new(
+            config.spare_namespaces,
+            &tokio::runtime::Handle::current(),
+            events_tx.clone(),
+        );
         let mut m = Manager {
+            spares,
             run_dir,
             journal,
             rt: tokio::runtime::Handle::current(),
@@ -286,6 +294,7 @@ impl Manager {
         self.heal_nat().await;
         let found = self.profiles.found();
         self.publish(found).await;
+        self.spares.fill();
     }
 
     /// From now on, secrets are asked from these agents.
@@ -363,6 +372,12 @@ impl Manager {
     /// Answers a request; one that may create a namespace is first held
     /// back, when `gate` is set, until /run/netns is ready.
     async fn handle(&mut self, req: Request, gate: bool) {
+        self.answer(req, gate).await;
+        // The spares a create took are made again once it has answered.
+        self.spares.fill();
+    }
+
+    async fn answer(&mut self, req: Request, gate: bool) {
         let req = if gate {
             self.prepare_first(req)
         } else {

@@ -43,21 +43,52 @@ impl Manager {
             persistent,
         })?;
         let number = self.namespaces.number();
+        // A spare namespace made ahead, bound here (lo up already), or a
+        // new one made now.
+        if let Some(spare) = self.spares.take() {
+            if let Err(e) = self.run_dir.bind(name, spare.file()) {
+                let _ = self.record(Entry::NetnsRemoved {
+                    name: name.to_owned(),
+                });
+                return Err(netns_error(e, "create", name));
+            }
+            let inode = spare.inode();
+            let path = self.run_dir.path_of(name);
+            let platform = Platform::from_unnamed(spare, &path, &self.rt, number, &self.events_tx);
+            if let Err(e) = self.record(Entry::NetnsCreated {
+                name: name.to_owned(),
+                inode,
+                persistent,
+            }) {
+                drop(platform);
+                if let Err(e) = self.run_dir.remove(name) {
+                    tracing::error!(name, "undoing a failed create: {e}");
+                }
+                let _ = self.record(Entry::NetnsRemoved {
+                    name: name.to_owned(),
+                });
+                return Err(e);
+            }
+            return Ok(self
+                .created(name, number, inode, persistent, platform)
+                .await);
+        }
         let created = {
             let run_dir = self.run_dir.clone();
             let name = name.to_owned();
             let rt = self.rt.clone();
             let events = self.events_tx.clone();
-            tokio::task::spawn_blocking(move || {
-                run_dir.create(&name, move |path| {
+            // One thread, which makes the namespace and comes back.
+            crate::netns::thread::run_async("netns-create", move || {
+                Ok(run_dir.create_here(&name, move |path| {
                     Platform::open_new(path, &rt, number, events)
-                })
+                }))
             })
             .await
             .unwrap_or_else(|e| {
                 Err(NetnsError::Os {
                     step: "create".into(),
-                    source: std::io::Error::other(e),
+                    source: e,
                 })
             })
         };
@@ -91,10 +122,25 @@ impl Manager {
             });
             return Err(e);
         }
+        Ok(self
+            .created(name, number, created.inode, persistent, created.platform)
+            .await)
+    }
+
+    /// A namespace made and journalled: in the tables and on the bus, with
+    /// its devices.
+    async fn created(
+        &mut self,
+        name: &str,
+        number: u32,
+        inode: u64,
+        persistent: bool,
+        platform: Platform,
+    ) -> OwnedObjectPath {
         let ns = Namespace::new(
             number,
             name.to_owned(),
-            created.inode,
+            inode,
             self.path_of(name),
             persistent,
             true,
@@ -102,8 +148,8 @@ impl Manager {
         let changes = self.namespaces.add(ns.clone());
         tracing::info!(name, inode = ns.inode, number, "created namespace");
         self.publish(changes).await;
-        self.open_platform(&ns, Some(created.platform)).await;
-        Ok(ns.object_path())
+        self.open_platform(&ns, Some(platform)).await;
+        ns.object_path()
     }
 
     pub(super) async fn remove(&mut self, name: &str) -> Result<(), Error> {

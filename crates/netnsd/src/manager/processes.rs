@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::{Later, Manager};
 use crate::record::Entry;
-use crate::spawn::{self, Identity};
+use crate::spawn::{self, Caller};
 
 /// A Spawn request, validated and authorized by the bus layer.
 pub struct SpawnArgs {
@@ -22,7 +22,8 @@ pub struct SpawnArgs {
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
     pub pty: bool,
-    pub identity: Identity,
+    /// Who runs it: the identity is looked up where the program starts.
+    pub caller: Caller,
 }
 
 /// How long a spawned program may take to exec before it is killed and the
@@ -86,28 +87,39 @@ impl Manager {
             }
         };
         let program = a.argv[0].clone();
-        let uid = a.identity.uid;
+        let uid = a.caller.uid;
         // Where systemd runs, the program becomes a unit of the caller's
         // (see spawn::unit); elsewhere the daemon's child.
         if spawn::unit::sd_booted() {
             drop(netns);
-            let req = spawn::unit::Request {
-                argv: a.argv,
-                env: a.env,
-                cwd: a.cwd,
-                stdin: a.stdin,
-                stdout: a.stdout,
-                stderr: a.stderr,
-                identity: a.identity,
-                ns_name: target.name.clone(),
-                etc_dir: self.dns.dir_of(&target.name),
-            };
+            let etc_dir = self.dns.dir_of(&target.name);
+            let ns_name = target.name.clone();
             self.spawn_units += 1;
             let first = self.spawn_units;
             self.processes.starting(ns);
             let tx = self.later_tx.clone();
             tokio::spawn(async move {
-                let result = req.start(first, SPAWN_START_LIMIT).await.map(Running::Unit);
+                let caller = a.caller;
+                let identity = tokio::task::spawn_blocking(move || caller.identity())
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                let result = match identity {
+                    Ok(identity) => {
+                        let req = spawn::unit::Request {
+                            argv: a.argv,
+                            env: a.env,
+                            cwd: a.cwd,
+                            stdin: a.stdin,
+                            stdout: a.stdout,
+                            stderr: a.stderr,
+                            identity,
+                            ns_name,
+                            etc_dir,
+                        };
+                        req.start(first, SPAWN_START_LIMIT).await.map(Running::Unit)
+                    }
+                    Err(e) => Err(e),
+                };
                 let _ = tx.send(Later::Started(Box::new(Started {
                     ns,
                     ns_name: target.name,
@@ -119,31 +131,32 @@ impl Manager {
             });
             return;
         }
-        let req = spawn::Request {
-            argv: a.argv,
-            env: a.env,
-            cwd: a.cwd,
-            stdin: a.stdin,
-            stdout: a.stdout,
-            stderr: a.stderr,
-            pty: a.pty,
-            identity: a.identity,
-            netns,
-            etc_dir: Some(self.dns.dir_of(&target.name)),
+        let etc_dir = Some(self.dns.dir_of(&target.name));
+        // The user lookup happens on the thread that starts the program.
+        let req = move || {
+            Ok(spawn::Request {
+                identity: a.caller.identity()?,
+                argv: a.argv,
+                env: a.env,
+                cwd: a.cwd,
+                stdin: a.stdin,
+                stdout: a.stdout,
+                stderr: a.stderr,
+                pty: a.pty,
+                netns,
+                etc_dir,
+            })
         };
         // Until it has started, the namespace counts as in use.
         self.processes.starting(ns);
         let tx = self.later_tx.clone();
-        tokio::spawn(async move {
-            let result = spawn::start_within(req, SPAWN_START_LIMIT)
-                .await
-                .map(Running::Child);
+        spawn::start_within(req, SPAWN_START_LIMIT, move |result| {
             let _ = tx.send(Later::Started(Box::new(Started {
                 ns,
                 ns_name: target.name,
                 program,
                 uid,
-                result,
+                result: result.map(Running::Child),
                 reply,
             })));
         });

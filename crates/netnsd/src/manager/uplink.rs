@@ -182,24 +182,29 @@ impl Manager {
         }
         let made = async {
             let ns_file = self.ns_file(target)?;
-            // Born down: brought up below without an IPv6 link-local
-            // address (see `host_end_up`).
-            ops::add_veth(
+            // Born down: brought up below without a generated IPv6
+            // link-local address (see `host_end_up`). Both ifindexes from
+            // the kernel's echo of the new link.
+            let ends = ops::add_veth_echo(
                 &hp.handle,
                 &host_if,
                 UPLINK_IF,
                 ns_file.as_fd(),
                 &LinkOptions::default(),
-                None,
-                None,
             )
             .await?;
-            let hidx = ops::ifindex_by_name(&hp.handle, &host_if)
-                .await?
-                .ok_or_else(|| Error::Failed(format!("{host_if} vanished")))?;
-            let nidx = ops::ifindex_by_name(&np.handle, UPLINK_IF)
-                .await?
-                .ok_or_else(|| Error::Failed(format!("{UPLINK_IF} vanished")))?;
+            let (hidx, nidx) = match ends {
+                Some(e) => (e.here, e.peer),
+                // No echo (a kernel before 6.3): looked up.
+                None => (
+                    ops::ifindex_by_name(&hp.handle, &host_if)
+                        .await?
+                        .ok_or_else(|| Error::Failed(format!("{host_if} vanished")))?,
+                    ops::ifindex_by_name(&np.handle, UPLINK_IF)
+                        .await?
+                        .ok_or_else(|| Error::Failed(format!("{UPLINK_IF} vanished")))?,
+                ),
+            };
             ops::set_up(&np.handle, nidx, true).await?;
             host_end_up(&hp.handle, hidx).await?;
             ops::add_address_with(&hp.handle, hidx, &slot.host_v4, true).await?;

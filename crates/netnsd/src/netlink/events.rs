@@ -166,6 +166,29 @@ impl Events {
     }
 }
 
+impl Events {
+    /// Gives namespace `ns` (its nsfs file; not the daemon's own) an nsid
+    /// now, ahead of [`Events::watch_assigned`]: a spare namespace's events
+    /// are dropped until it is followed. Blocks briefly (two requests).
+    pub(super) fn assign(&self, ns: &File) -> io::Result<i32> {
+        let mut sock = self.0.nsid_socket.lock().unwrap_or_else(|e| e.into_inner());
+        sock.assign(ns)
+    }
+
+    /// As [`Events::watch`], for a namespace whose nsid is known
+    /// ([`Events::assign`]): no request at all.
+    pub(super) fn watch_assigned(&self, number: u32, nsid: i32) -> Watch {
+        let hub = &self.0;
+        let mut map = hub.routes.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(nsid).or_default().push(number);
+        Watch {
+            routes: hub.routes.clone(),
+            keys: vec![nsid],
+            number,
+        }
+    }
+}
+
 /// A namespace followed by [`Events`]; dropping it stops the events.
 pub(super) struct Watch {
     routes: Arc<Routes>,

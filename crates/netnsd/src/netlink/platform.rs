@@ -59,6 +59,27 @@ impl Platform {
         })
     }
 
+    /// A namespace made ahead ([`Unnamed`]), now bound at `path`, as
+    /// namespace `ns`: its request connection is already open, its nsid
+    /// already given, its loopback already up. Blocks on nothing.
+    pub fn from_unnamed(
+        u: Unnamed,
+        path: &Path,
+        rt: &tokio::runtime::Handle,
+        ns: u32,
+        events: &Events,
+    ) -> Self {
+        let watch = events.watch_assigned(ns, u.nsid);
+        let target = Target::Other {
+            file: u.file,
+            path: path.to_owned(),
+        };
+        Platform {
+            _events: Arc::new(watch),
+            handle: NetlinkHandle::new(rt, target, Some(u.handle)),
+        }
+    }
+
     /// The namespace bound at `path`, as namespace `ns`. Blocks briefly
     /// (opens the file, asks for an nsid); opens no connection yet.
     pub fn open_in(
@@ -110,5 +131,53 @@ impl Platform {
             out.push(m?);
         }
         Ok(out)
+    }
+}
+
+/// A namespace made ahead of need and not bound anywhere yet (see
+/// `crate::spare`): held only by its file and its open request connection,
+/// it vanishes when this is dropped (or the daemon ends). It has an nsid in
+/// the daemon's namespace, so that [`Platform::from_unnamed`] needs no
+/// request, and its loopback is up.
+pub struct Unnamed {
+    file: File,
+    nsid: i32,
+    handle: rtnetlink::Handle,
+    inode: u64,
+}
+
+impl Unnamed {
+    /// From a thread that has just moved into a new namespace: opens its
+    /// file and a request connection there, and gives it an nsid.
+    pub fn here(rt: &tokio::runtime::Handle, events: &Events) -> io::Result<Self> {
+        let file = thread::current()?;
+        let inode = std::os::unix::fs::MetadataExt::ino(&file.metadata()?);
+        let handle = connect_here(rt)?;
+        let nsid = events.assign(&file)?;
+        Ok(Unnamed {
+            file,
+            nsid,
+            handle,
+            inode,
+        })
+    }
+
+    /// Brings its loopback device up.
+    pub async fn loopback_up(&self) -> Result<(), rtnetlink::Error> {
+        self.handle
+            .link()
+            .set(LinkUnspec::new_with_index(1).up().build())
+            .execute()
+            .await
+    }
+
+    /// Its nsfs file, to bind it somewhere.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// The namespace's inode.
+    pub fn inode(&self) -> u64 {
+        self.inode
     }
 }

@@ -64,10 +64,6 @@ impl NetNsInstance {
         let (uid, groups) = self.auth.credentials(hdr).await?;
         self.auth.check(hdr, actions::SPAWN).await?;
         crate::dbus::permissions::check(&self.auth, hdr, self.restrictions_here()).await?;
-        let identity = tokio::task::spawn_blocking(move || crate::spawn::identity(uid, groups))
-            .await
-            .map_err(|e| Error::Failed(e.to_string()))?
-            .map_err(|e| Error::Failed(format!("look up uid {uid}: {e}")))?;
         Ok(SpawnArgs {
             argv,
             env,
@@ -76,7 +72,7 @@ impl NetNsInstance {
             stdout,
             stderr,
             pty,
-            identity,
+            caller: crate::spawn::Caller { uid, groups },
         })
     }
 }

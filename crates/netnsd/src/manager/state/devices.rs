@@ -117,12 +117,20 @@ impl DeviceTable {
     /// Devices in namespace `ns`, by ifindex; loopback and the like only if
     /// `internal` is set.
     pub fn device_paths(&self, ns: u32, internal: bool) -> Vec<OwnedObjectPath> {
+        self.listed_in(ns, internal)
+            .into_iter()
+            .map(Device::object_path)
+            .collect()
+    }
+
+    /// The devices [`device_paths`](Self::device_paths) lists, by ifindex.
+    pub fn listed_in(&self, ns: u32, internal: bool) -> Vec<&Device> {
         let mut devs: Vec<&Device> = self
             .of_ns(ns)
             .filter(|d| !d.in_transit && (internal || !d.internal()))
             .collect();
         devs.sort_by_key(|d| d.link.ifindex);
-        devs.into_iter().map(Device::object_path).collect()
+        devs
     }
 
     /// The devices in `ns` that are not loopback, by ifindex.

@@ -7,6 +7,7 @@
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
+use netlink_packet_core::NLM_F_ECHO;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
     GreIOFlags, InfoData, InfoGre, InfoIpTunnel, InfoKind, InfoMacVlan, InfoVeth, InfoVlan,
@@ -161,6 +162,62 @@ pub async fn add_veth(
             )
         })?;
     Ok(())
+}
+
+/// The two ends of a veth just made: this end's ifindex and the peer's
+/// (in the peer's namespace).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VethEnds {
+    pub here: u32,
+    pub peer: u32,
+}
+
+/// As [`add_veth`], for an uplink: the request asks the kernel to echo the
+/// new link (NLM_F_ECHO, honoured for RTM_NEWLINK since Linux 6.3), whose
+/// message carries both ifindexes (the peer's as IFLA_LINK): no lookup of
+/// either end after. None when the kernel sent no echo (an older kernel):
+/// look them up. (The peer cannot be born up: the kernel refuses to open a
+/// veth end before its peer is registered, ENOTCONN.)
+pub async fn add_veth_echo(
+    h: &Handle,
+    name: &str,
+    peer: &str,
+    peer_ns: BorrowedFd<'_>,
+    opts: &LinkOptions,
+) -> Result<Option<VethEnds>, Error> {
+    check_name(name)?;
+    check_name(peer)?;
+    check_mtu(opts)?;
+    let msg = veth_message(name, peer, peer_ns, opts, None, None);
+    let answers = request(h, RouteNetlinkMessage::NewLink(msg), CREATE | NLM_F_ECHO)
+        .await
+        .map_err(|e| {
+            create_err(
+                e,
+                &format!("create veth {name} with peer {peer} in the peer namespace"),
+                "veth",
+            )
+        })?;
+    Ok(answers.iter().find_map(|a| match a {
+        RouteNetlinkMessage::NewLink(l) => veth_ends(l, name),
+        _ => None,
+    }))
+}
+
+/// Both ends' ifindexes from the echoed RTM_NEWLINK of veth `name`.
+fn veth_ends(l: &LinkMessage, name: &str) -> Option<VethEnds> {
+    let named = l
+        .attributes
+        .iter()
+        .any(|a| matches!(a, LinkAttribute::IfName(n) if n == name));
+    let peer = l.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Link(i) if *i != 0 => Some(*i),
+        _ => None,
+    })?;
+    (named && l.header.index != 0).then_some(VethEnds {
+        here: l.header.index,
+        peer,
+    })
 }
 
 /// Adds IFLA_LINK (the parent, in the handle's namespace) and, when given,

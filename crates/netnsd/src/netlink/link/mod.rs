@@ -24,8 +24,8 @@ use add::check_name;
 #[cfg(test)]
 pub(crate) use add::xfrm_message;
 pub use add::{
-    TunnelKind, TunnelOptions, add_bridge, add_macvlan, add_tunnel, add_veth, add_vlan,
-    add_wireguard, add_xfrm, stable_mac,
+    TunnelKind, TunnelOptions, VethEnds, add_bridge, add_macvlan, add_tunnel, add_veth,
+    add_veth_echo, add_vlan, add_wireguard, add_xfrm, stable_mac,
 };
 pub use state::{LinkState, format_mac};
 
