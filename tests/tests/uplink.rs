@@ -173,6 +173,48 @@ async fn assert_veth_shape(ns: &str) -> VethUplink {
         "{} is not up: {host}",
         u.host_if
     );
+    // No generated IPv6 link-local on the host end (addrgenmode none), only
+    // one of its slot's without its prefix route: its IPv6 routes in rootns are its
+    // /64, the two local ones and the multicast one — not fe80::/64, which
+    // every host end would add to the table the kernel walks on each link
+    // change there (docs/benchmarks.md, "Growth with the population").
+    assert_eq!(
+        host["inet6_addr_gen_mode"], "none",
+        "{} has an IPv6 address generation mode: {host}",
+        u.host_if
+    );
+    let routes = ip_ns(
+        ROOT_NS_NAME,
+        &["-6", "route", "show", "table", "all", "dev", &u.host_if],
+    )
+    .await
+    .ok();
+    let mut kinds: Vec<&str> = routes
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        // subnet-router anycast, if rootns forwards IPv6 on all devices
+        .filter(|k| *k != "anycast")
+        .collect();
+    kinds.sort_unstable();
+    let ll = format!("local fe80::6e73:7500:0:{:x} ", u.slot + 1);
+    assert!(
+        routes.stdout.contains(&ll),
+        "no {ll:?} route on {}: {routes}",
+        u.host_if
+    );
+    let (net6, _) = h6.split_once("::1/").expect("host end's IPv6 address");
+    assert_eq!(
+        kinds,
+        vec![
+            format!("{net6}::/64").as_str(),
+            "local",
+            "local",
+            "multicast"
+        ],
+        "IPv6 routes of {} in rootns: {routes}",
+        u.host_if
+    );
     u
 }
 

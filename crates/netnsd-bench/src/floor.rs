@@ -242,13 +242,17 @@ impl FloorSubject {
         let mut lap = Lap::start();
         let mut steps: Vec<(&'static str, Duration)> = Vec::new();
         let (hp, np) = (&self.root.handle, &m.platform.handle);
-        let opts = LinkOptions {
-            up: true,
-            ..Default::default()
-        };
-        let ends = ops::add_veth_echo(hp, &m.host_if, UPLINK_IF, ns_file.as_fd(), &opts)
-            .await
-            .map_err(|e| e.message())?;
+        // As the daemon does: the host end born down, brought up below
+        // without an IPv6 link-local address, after the peer.
+        let ends = ops::add_veth_echo(
+            hp,
+            &m.host_if,
+            UPLINK_IF,
+            ns_file.as_fd(),
+            &LinkOptions::default(),
+        )
+        .await
+        .map_err(|e| e.message())?;
         steps.push(("veth, peer born inside", lap.lap()));
         // Both ifindexes from the kernel's echo of the new link, as the
         // daemon makes an uplink; looked up only without an echo.
@@ -267,9 +271,16 @@ impl FloorSubject {
             }
         };
         ops::set_up(np, nidx, true).await.map_err(|e| e.message())?;
-        steps.push(("peer up (ifindexes echoed, no lookup)", lap.lap()));
+        ops::set_up_without_link_local(hp, hidx)
+            .await
+            .map_err(|e| e.message())?;
+        steps.push(("both ends up (ifindexes echoed, no lookup)", lap.lap()));
         let s = &m.slot;
         let (h6, n6) = (s.host_v6.ok_or("no IPv6")?, s.ns_v6.ok_or("no IPv6")?);
+        // As the daemon: the host end's own link-local, without a route.
+        ops::add_link_local(hp, hidx, netnsd::uplink::host_link_local(s.index))
+            .await
+            .map_err(|e| e.message())?;
         for (h, i, a) in [
             (hp, hidx, &s.host_v4),
             (np, nidx, &s.ns_v4),
@@ -280,7 +291,7 @@ impl FloorSubject {
                 .await
                 .map_err(|e| e.message())?;
         }
-        steps.push(("4 addresses (v4, v6 nodad)", lap.lap()));
+        steps.push(("5 addresses (v4, v6 nodad, link-local)", lap.lap()));
         ops::add_route(np, &default_route(Family::V4, s.host_v4.addr, nidx))
             .await
             .map_err(|e| e.message())?;

@@ -113,6 +113,7 @@ impl Subject for RecipeSubject {
         );
         let (h6s, n6s, gw6) = (h6.to_string(), n6.to_string(), h6.addr.to_string());
         let h = host_if.as_str();
+        let ll = format!("{}/64", netnsd::uplink::host_link_local(slot.index));
         let r = (|| {
             sh("ip", &["netns", "add", name])?;
             sh("ip", &["-n", name, "link", "set", "lo", "up"])?;
@@ -123,14 +124,19 @@ impl Subject for RecipeSubject {
                 ],
             )?;
             sh("ip", &["addr", "add", &h4, "dev", h])?;
+            sh(
+                "ip",
+                &["addr", "add", &ll, "dev", h, "nodad", "noprefixroute"],
+            )?;
             sh("ip", &["addr", "add", &h6s, "dev", h, "nodad"])?;
-            sh("ip", &["link", "set", h, "up"])?;
             sh("ip", &["-n", name, "addr", "add", &n4, "dev", "uplink0"])?;
             sh(
                 "ip",
                 &["-n", name, "addr", "add", &n6s, "dev", "uplink0", "nodad"],
             )?;
             sh("ip", &["-n", name, "link", "set", "uplink0", "up"])?;
+            // As the daemon: the host end last, with no IPv6 link-local.
+            sh("ip", &["link", "set", h, "addrgenmode", "none", "up"])?;
             sh(
                 "ip",
                 &[

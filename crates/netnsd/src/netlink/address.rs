@@ -106,6 +106,39 @@ pub async fn add_address_with(
     Ok(())
 }
 
+/// `ip addr add ADDR/64 dev IFINDEX nodad noprefixroute`: an IPv6
+/// link-local address with no fe80::/64 route of its own, usable at once.
+fn link_local_message(ifindex: u32, addr: Ipv6Addr) -> RouteNetlinkMessage {
+    let mut m = AddressMessageBuilder::<Ipv6Addr>::new()
+        .index(ifindex)
+        .address(addr, 64)
+        .build();
+    m.attributes.push(AddressAttribute::Flags(
+        AddressFlags::Nodad | AddressFlags::Noprefixroute,
+    ));
+    RouteNetlinkMessage::NewAddress(m)
+}
+
+/// Adds a link-local address without its prefix route (see
+/// [`link_local_message`]): what a router needs to resolve its neighbours
+/// on a link (neighbour solicitations go out from a link-local address),
+/// without the route to all of fe80::/64 on that link.
+pub async fn add_link_local(h: &Handle, ifindex: u32, addr: Ipv6Addr) -> Result<(), Error> {
+    request(h, link_local_message(ifindex, addr), CREATE)
+        .await
+        .map_err(|e| {
+            map_err_with(
+                e,
+                &format!("add link-local address {addr}/64 to device {ifindex}"),
+                &[
+                    (Errno::EEXIST, "the device already has this address"),
+                    (Errno::ENODEV, "no such device"),
+                ],
+            )
+        })?;
+    Ok(())
+}
+
 /// Removes an address from a device (`ip addr del`); NotFound if absent.
 pub async fn del_address(h: &Handle, ifindex: u32, a: &Cidr) -> Result<(), Error> {
     let RouteNetlinkMessage::NewAddress(mut m) = address_message(ifindex, a) else {

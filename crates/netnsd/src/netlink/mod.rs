@@ -31,7 +31,9 @@ mod route;
 mod routewatch;
 mod rule;
 
-pub use address::{add_address, add_address_with, add_peer_address, address_of, del_address};
+pub use address::{
+    add_address, add_address_with, add_link_local, add_peer_address, address_of, del_address,
+};
 pub use error::{errno, map_err, with_context};
 pub use events::{Event, EventTx, Events};
 pub use handles::{IDLE, NetlinkHandle};
@@ -41,7 +43,7 @@ pub use link::{
     LinkState, TunnelKind, TunnelOptions, VethEnds, add_bridge, add_macvlan, add_tunnel, add_veth,
     add_veth_echo, add_vlan, add_wireguard, add_xfrm, delete_link, format_mac, ifindex_by_name,
     link_by_name, link_name, rename, set_hw_address, set_master, set_mtu, set_netns, set_up,
-    stable_mac,
+    set_up_without_link_local, stable_mac,
 };
 pub use platform::{Devices, Platform, Unnamed};
 pub use route::{

@@ -7,7 +7,9 @@
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::link::{
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, LinkAttribute, LinkFlags, LinkMessage,
+};
 use netnsd_api::{Error, validate};
 use nix::errno::Errno;
 
@@ -75,6 +77,38 @@ pub async fn set_up(h: &Handle, ifindex: u32, up: bool) -> Result<(), Error> {
     change_link(h, m)
         .await
         .map_err(|e| map_err_with(e, &what, &[(Errno::ENODEV, "no such device")]))
+}
+
+/// The first message of [`set_up_without_link_local`]: `ip link set DEV
+/// addrgenmode none`.
+fn no_link_local(ifindex: u32) -> LinkMessage {
+    let mut m = link_change(ifindex);
+    m.attributes
+        .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+            vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
+        )]));
+    m
+}
+
+/// Brings a link up with no generated IPv6 link-local address (`ip link
+/// set DEV addrgenmode none`, then up): no fe80::/64 route, no local route
+/// for it, no DAD. For links whose link-local, if any, the caller adds
+/// itself — the host ends of veth uplinks, thousands of which share one
+/// namespace, where the kernel walks every route on link changes.
+///
+/// Two requests, the mode while the link is down, then up: in one (as `ip
+/// link set DEV addrgenmode none up` sends it) the kernel announces the
+/// mode's change after the up, before the link's operational state has
+/// caught up with its carrier, and IPv6 takes that for a link going down
+/// (a walk of the namespace's whole IPv6 table). A kernel without IPv6
+/// refuses the mode (EAFNOSUPPORT): the link is then only brought up.
+pub async fn set_up_without_link_local(h: &Handle, ifindex: u32) -> Result<(), Error> {
+    let what = format!("turn off IPv6 link-local addresses on device {ifindex}");
+    match change_link(h, no_link_local(ifindex)).await {
+        Err(e) if errno(&e) == Some(Errno::EAFNOSUPPORT) => {}
+        r => r.map_err(|e| map_err_with(e, &what, &[(Errno::ENODEV, "no such device")]))?,
+    }
+    set_up(h, ifindex, true).await
 }
 
 /// Sets a link's MTU.
@@ -232,5 +266,24 @@ pub async fn link_name(h: &Handle, ifindex: u32) -> Result<Option<String>, Error
         })),
         Err(e) if errno(&e) == Some(Errno::ENODEV) => Ok(None),
         Err(e) => Err(map_err(e, &format!("look up device {ifindex}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_link_local_sets_the_mode_and_nothing_else() {
+        let m = no_link_local(7);
+        assert_eq!(m.header.index, 7);
+        assert!(m.header.flags.is_empty());
+        assert!(m.header.change_mask.is_empty());
+        assert_eq!(
+            m.attributes,
+            vec![LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+                vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)]
+            )])]
+        );
     }
 }
