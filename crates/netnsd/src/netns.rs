@@ -206,22 +206,7 @@ impl RunDir {
         here: bool,
     ) -> Result<Created<T>, NetnsError> {
         self.prepare(Duration::ZERO)?;
-        let path = self.path_of(name);
-        // O_RDONLY|O_CREAT|O_EXCL, mode 0, as iproute2 makes it.
-        match nix::fcntl::open(
-            &path,
-            OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        ) {
-            Ok(fd) => drop(fd),
-            Err(Errno::EEXIST) => {
-                return Err(NetnsError::AlreadyExists(
-                    name.to_owned(),
-                    self.dir.display().to_string(),
-                ));
-            }
-            Err(e) => return Err(os(format!("create {}", path.display()))(e)),
-        }
+        let path = self.mount_point(name)?;
         let made = if here {
             in_new_netns(&path, open)
         } else {
@@ -243,14 +228,9 @@ impl RunDir {
         result
     }
 
-    /// Binds an existing namespace — `ns`, its open nsfs file (a spare made
-    /// ahead, see `crate::spare`) — at `/run/netns/NAME`, as [`RunDir::create`]
-    /// binds a new one: the file made O_EXCL, then the bind mount. A few
-    /// system calls on a root-only directory and no wait: done in place,
-    /// with no hand-off to another thread. The directory should be
-    /// prepared first (see `create`). On failure nothing is left behind.
-    pub fn bind(&self, name: &str, ns: &File) -> Result<(), NetnsError> {
-        self.prepare(Duration::ZERO)?;
+    /// Makes the empty file `/run/netns/NAME` a namespace is then bound
+    /// on: O_RDONLY|O_CREAT|O_EXCL, mode 0, as iproute2 makes it.
+    fn mount_point(&self, name: &str) -> Result<PathBuf, NetnsError> {
         let path = self.path_of(name);
         match nix::fcntl::open(
             &path,
@@ -266,6 +246,18 @@ impl RunDir {
             }
             Err(e) => return Err(os(format!("create {}", path.display()))(e)),
         }
+        Ok(path)
+    }
+
+    /// Binds an existing namespace — `ns`, its open nsfs file (a spare made
+    /// ahead, see `crate::spare`) — at `/run/netns/NAME`, as [`RunDir::create`]
+    /// binds a new one: the file made O_EXCL, then the bind mount. A few
+    /// system calls on a root-only directory and no wait: done in place,
+    /// with no hand-off to another thread. The directory should be
+    /// prepared first (see `create`). On failure nothing is left behind.
+    pub fn bind(&self, name: &str, ns: &File) -> Result<(), NetnsError> {
+        self.prepare(Duration::ZERO)?;
+        let path = self.mount_point(name)?;
         let source = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(ns));
         if let Err(e) = mount(
             Some(source.as_str()),

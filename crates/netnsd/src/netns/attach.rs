@@ -7,12 +7,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 
 use netnsd_api::Error;
-use nix::errno::Errno;
-use nix::fcntl::OFlag;
-use nix::mount::{MntFlags, MsFlags, mount, umount2};
-use nix::sys::stat::Mode;
+use nix::mount::{MntFlags, umount2};
 
-use super::{NetnsError, RunDir, nsfs_inode, os};
+use super::{NetnsError, RunDir, nsfs_inode};
 
 /// A process's network namespace, opened, with who owns the process.
 pub struct ProcessNetns {
@@ -79,42 +76,16 @@ impl RunDir {
     /// Binds the namespace open as `ns` at `/run/netns/NAME`; returns the
     /// inode seen there. On failure nothing is left behind.
     pub fn attach(&self, name: &str, ns: &File) -> Result<u64, NetnsError> {
-        self.prepare(std::time::Duration::ZERO)?;
+        self.bind(name, ns)?;
         let path = self.path_of(name);
-        match nix::fcntl::open(
-            &path,
-            OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        ) {
-            Ok(fd) => drop(fd),
-            Err(Errno::EEXIST) => {
-                return Err(NetnsError::AlreadyExists(
-                    name.to_owned(),
-                    self.dir.display().to_string(),
-                ));
-            }
-            Err(e) => return Err(os(format!("create {}", path.display()))(e)),
-        }
-        let source = format!("/proc/self/fd/{}", ns.as_raw_fd());
-        let r = mount(
-            Some(source.as_str()),
-            &path,
-            Some("none"),
-            MsFlags::MS_BIND,
-            None::<&str>,
-        )
-        .map_err(os(format!("bind {source} on {}", path.display())))
-        .and_then(|()| {
-            nsfs_inode(&path).ok_or_else(|| NetnsError::Os {
-                step: format!("check {}", path.display()),
-                source: io::Error::other("not a namespace after the bind mount"),
-            })
-        });
-        if r.is_err() {
+        nsfs_inode(&path).ok_or_else(|| {
             let _ = umount2(&path, MntFlags::MNT_DETACH);
             let _ = fs::remove_file(&path);
-        }
-        r
+            NetnsError::Os {
+                step: format!("check {}", path.display()),
+                source: io::Error::other("not a namespace after the bind mount"),
+            }
+        })
     }
 }
 
