@@ -474,7 +474,7 @@ async fn ip_view(ns: &str) -> std::collections::BTreeMap<String, Vec<String>> {
 /// ENOBUFS on the events socket (issue 13: "today only logged — a full
 /// re-dump must follow"): with a receive buffer of a few kilobytes, a burst
 /// of 300 links and addresses made and half removed behind the daemon's
-/// back overflows it; the daemon reads everything again and its devices
+/// back, while the daemon is stopped, overflows it; the daemon reads everything again and its devices
 /// and addresses on the bus end up exactly what iproute2 sees.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_overflowing_events_socket_is_followed_by_a_full_re_dump() {
@@ -496,7 +496,14 @@ async fn an_overflowing_events_socket_is_followed_by_a_full_re_dump() {
             batch += &format!("addr del 10.70.{}.{}/32 dev ova{i}\n", i / 200, i % 200 + 1);
         }
         std::fs::write("/run/ovf.batch", &batch).unwrap();
-        ip_ns("ovf", &["-batch", "/run/ovf.batch"]).await.ok();
+        // The daemon stopped while the burst runs, so that nothing reads
+        // the socket meanwhile and it must overflow (a daemon reading as
+        // fast as ip writes kept up with it once, on a busy machine).
+        let daemon_pid = nix::unistd::Pid::from_raw(daemon.pid() as i32);
+        nix::sys::signal::kill(daemon_pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+        let burst = ip_ns("ovf", &["-batch", "/run/ovf.batch"]).await;
+        nix::sys::signal::kill(daemon_pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+        burst.ok();
         let want = ip_view("ovf").await;
         assert_eq!(want.len(), 1 + 150, "lo and 75 veth pairs: {want:?}");
         wait_for(

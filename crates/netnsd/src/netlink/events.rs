@@ -249,6 +249,12 @@ async fn read_events(socket: AsyncFd<Socket>, routes: Arc<Routes>) {
                 tracing::warn!(
                     "the netlink events socket overflowed: some link and address changes were missed; reading them all again"
                 );
+                // What is still queued came before the overflow, and the
+                // state read again will hold it: dropped here, or the
+                // manager would apply it after reading the state again
+                // (a link removed in the burst would come back).
+                let dropped = drain(socket.get_ref().as_raw_fd(), &mut buf);
+                tracing::debug!(dropped, "events queued before the overflow dropped");
                 routes.overflowed.notify_one();
                 continue;
             }
@@ -263,6 +269,24 @@ async fn read_events(socket: AsyncFd<Socket>, routes: Arc<Routes>) {
             return;
         }
     }
+}
+
+/// Reads and drops what the events socket holds, until it is empty (or
+/// after as many messages as the largest receive buffer could hold, should
+/// events keep coming as fast as they are read); how many were dropped.
+fn drain(fd: RawFd, buf: &mut [u8]) -> usize {
+    const MOST: usize = 1 << 16;
+    let mut dropped = 0;
+    while dropped < MOST {
+        match recv_tagged(fd, buf) {
+            Ok(_) => dropped += 1,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // Empty (EAGAIN), or overflowed again: the state is read
+            // again after this anyway.
+            Err(_) => break,
+        }
+    }
+    dropped
 }
 
 /// Receives one datagram from the kernel: its full length (more than the
