@@ -382,9 +382,7 @@ impl Proc {
 
     /// Waits for the end without holding a thread (see [`wait_exit`]).
     pub async fn wait(self) -> io::Result<ExitStatus> {
-        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, self.pid, 0) };
-        if fd < 0 {
+        let Some(fd) = pidfd_open(self.pid) else {
             return tokio::task::spawn_blocking(move || {
                 use std::os::unix::process::ExitStatusExt;
                 let mut status = 0;
@@ -398,21 +396,8 @@ impl Proc {
             })
             .await
             .map_err(io::Error::other)?;
-        }
-        // SAFETY: fd is a descriptor we just opened and nothing else owns.
-        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as libc::c_int) };
-        // SAFETY: the AsyncFd owns the OwnedFd, which stays open and the
-        // same for the AsyncFd's whole life.
-        let watched = unsafe {
-            tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
-        }
-        .map_err(|e| e.into_parts().1)?;
-        loop {
-            if let Some(status) = self.try_wait()? {
-                return Ok(status);
-            }
-            watched.readable().await?.clear_ready();
-        }
+        };
+        until_exited(fd, || self.try_wait()).await
     }
 }
 
@@ -559,23 +544,36 @@ fn sys_is_read_only() -> bool {
 /// readable when the process exits, and is watched by the runtime. (Without
 /// pidfd_open, Linux < 5.3, a blocking-pool thread waits instead.)
 pub async fn wait_exit(mut child: Child) -> io::Result<std::process::ExitStatus> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
-    if fd < 0 {
+    let Some(fd) = pidfd_open(child.id() as libc::pid_t) else {
         return tokio::task::spawn_blocking(move || child.wait())
             .await
             .map_err(io::Error::other)?;
-    }
-    // SAFETY: fd is a descriptor we just opened and nothing else owns.
-    let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as libc::c_int) };
+    };
+    until_exited(fd, || child.try_wait()).await
+}
+
+/// A pidfd for `pid`; None where the kernel has no pidfd_open (< 5.3).
+fn pidfd_open(pid: libc::pid_t) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: fd is a descriptor just opened that nothing else owns.
+    (fd >= 0)
+        .then(|| unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as libc::c_int) })
+}
+
+/// Watches `pidfd` on the runtime until `try_wait` reports the end.
+async fn until_exited(
+    pidfd: OwnedFd,
+    mut try_wait: impl FnMut() -> io::Result<Option<ExitStatus>>,
+) -> io::Result<ExitStatus> {
     // SAFETY: the AsyncFd owns the OwnedFd, which stays open and the same
     // for the AsyncFd's whole life.
     let watched = unsafe {
-        tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
+        tokio::io::unix::AsyncFd::register_with_interest(pidfd, tokio::io::Interest::READABLE)
     }
     .map_err(|e| e.into_parts().1)?;
     loop {
-        if let Some(status) = child.try_wait()? {
+        if let Some(status) = try_wait()? {
             return Ok(status);
         }
         watched.readable().await?.clear_ready();
