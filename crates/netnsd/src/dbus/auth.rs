@@ -3,9 +3,12 @@
 
 use std::collections::HashMap;
 
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 use netnsd_api::Error;
 use zbus::Connection;
 use zbus::message::{Flags, Header};
+use zbus::names::{OwnedUniqueName, UniqueName};
 use zbus_polkit::policykit1::{AuthorityProxy, CheckAuthorizationFlags, Subject};
 
 /// How long a check may wait for polkitd. polkitd answers a non-interactive
@@ -27,29 +30,98 @@ pub struct Authority {
 /// to another connection during the bus's life, and a connection's uid
 /// does not change, so an entry never goes stale; the table is emptied
 /// when it reaches [`UID_CACHE_MAX`] names, to bound it.
+///
+/// A caller's first message of any kind starts the question in the
+/// background ([`Authority::warm_on_calls`]), so that its uid is known by
+/// the time a call that needs it (Spawn, a polkit check) arrives: one
+/// question in flight per name, which every caller of
+/// [`Authority::credentials`] for that name awaits rather than asking
+/// again. A question that fails is forgotten (the next call asks anew).
 #[derive(Default)]
-struct UidCache(std::sync::Mutex<HashMap<String, Credentials>>);
+struct UidCache(std::sync::Mutex<HashMap<String, Entry>>);
 
 /// A caller's uid, and its groups where the bus knows them.
 type Credentials = (u32, Option<Vec<u32>>);
 
+/// What the bus answered about a caller, or why it could not.
+type Asked = Result<Credentials, String>;
+
+/// The bus's answer being awaited, shared by everyone who needs it.
+type Asking = Shared<BoxFuture<'static, Asked>>;
+
+#[derive(Clone)]
+enum Entry {
+    Known(Credentials),
+    Asking(Asking),
+}
+
+/// What [`UidCache::lookup`] found for a name.
+enum Lookup {
+    Known(Credentials),
+    /// Asked already (by someone else): await this.
+    Asking(Asking),
+    /// Asked just now: this lookup's caller drives the question (by
+    /// awaiting it, or spawning a task that does).
+    Started(Asking),
+}
+
 const UID_CACHE_MAX: usize = 1024;
 
 impl UidCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Credentials>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    #[cfg(test)]
     fn get(&self, sender: &str) -> Option<Credentials> {
-        self.lock().get(sender).cloned()
+        match self.lock().get(sender) {
+            Some(Entry::Known(c)) => Some(c.clone()),
+            _ => None,
+        }
     }
 
     fn put(&self, sender: &str, creds: Credentials) {
         let mut m = self.lock();
-        if m.len() >= UID_CACHE_MAX {
+        if m.len() >= UID_CACHE_MAX && !m.contains_key(sender) {
             m.clear();
         }
-        m.insert(sender.to_owned(), creds);
+        m.insert(sender.to_owned(), Entry::Known(creds));
+    }
+
+    /// `sender`'s credentials if known, else the question in flight, else
+    /// `ask()` made the question in flight (one per name).
+    fn lookup(&self, sender: &str, ask: impl FnOnce() -> BoxFuture<'static, Asked>) -> Lookup {
+        let mut m = self.lock();
+        match m.get(sender) {
+            Some(Entry::Known(c)) => return Lookup::Known(c.clone()),
+            Some(Entry::Asking(f)) => return Lookup::Asking(f.clone()),
+            None => {}
+        }
+        if m.len() >= UID_CACHE_MAX {
+            // Questions in flight so dropped stay with those who await them.
+            m.clear();
+        }
+        let f = ask().shared();
+        m.insert(sender.to_owned(), Entry::Asking(f.clone()));
+        Lookup::Started(f)
+    }
+
+    /// Awaits `f`, the question about `sender`, and records its answer: the
+    /// credentials, or (on failure) that nothing is known.
+    async fn settle(&self, sender: &str, f: Asking) -> Asked {
+        let r = f.clone().await;
+        match &r {
+            Ok(c) => self.put(sender, c.clone()),
+            Err(_) => {
+                let mut m = self.lock();
+                if let Some(Entry::Asking(g)) = m.get(sender)
+                    && g.ptr_eq(&f)
+                {
+                    m.remove(sender);
+                }
+            }
+        }
+        r
     }
 }
 
@@ -66,10 +138,12 @@ impl Authority {
             .cache_properties(zbus::proxy::CacheProperties::No)
             .build()
             .await?;
-        Ok(Authority {
+        let auth = Authority {
             proxy,
             uids: Default::default(),
-        })
+        };
+        auth.warm_on_calls().await?;
+        Ok(auth)
     }
 
     /// The daemon's bus connection.
@@ -86,16 +160,63 @@ impl Authority {
     /// The caller's uid and groups, as [`credentials`] learns them, asked
     /// once per caller connection (see [`UidCache`]).
     pub async fn credentials(&self, hdr: &Header<'_>) -> Result<Credentials, Error> {
-        if let Some(sender) = hdr.sender()
-            && let Some(c) = self.uids.get(sender.as_str())
-        {
-            return Ok(c);
+        let Some(sender) = hdr.sender() else {
+            return credentials(self.connection(), hdr).await;
+        };
+        let f = match self.lookup(sender) {
+            Lookup::Known(c) => return Ok(c),
+            Lookup::Asking(f) | Lookup::Started(f) => f,
+        };
+        self.uids
+            .settle(sender.as_str(), f)
+            .await
+            .map_err(Error::PermissionDenied)
+    }
+
+    fn lookup(&self, sender: &UniqueName<'_>) -> Lookup {
+        let conn = self.connection().clone();
+        let name = OwnedUniqueName::from(sender.to_owned());
+        self.uids.lookup(sender.as_str(), move || {
+            async move { ask(&conn, name).await }.boxed()
+        })
+    }
+
+    /// Starts asking the bus who `sender` is, in the background, unless
+    /// that is known or being asked already.
+    fn warm(&self, sender: &UniqueName<'_>) {
+        if let Lookup::Started(f) = self.lookup(sender) {
+            let uids = self.uids.clone();
+            let sender = sender.to_string();
+            tokio::spawn(async move {
+                let _ = uids.settle(&sender, f).await;
+            });
         }
-        let c = credentials(self.proxy.inner().connection(), hdr).await?;
-        if let Some(sender) = hdr.sender() {
-            self.uids.put(sender.as_str(), c.clone());
-        }
-        Ok(c)
+    }
+
+    /// Warms the cache of callers' credentials from every method call the
+    /// daemon receives (see [`UidCache`]): a client's first call (say
+    /// GetNetworkNamespaceByName) starts the question, and its Spawn then
+    /// finds the answer. Method calls need no AddMatch: the stream only
+    /// looks at what the bus sends the daemon.
+    async fn warm_on_calls(&self) -> zbus::Result<()> {
+        let rule = zbus::MatchRule::builder()
+            .msg_type(zbus::message::Type::MethodCall)
+            .build()?;
+        let conn = self.connection().clone();
+        let mut calls = zbus::MessageStream::for_match_rule(rule, &conn, None).await?;
+        let me = self.clone();
+        tokio::spawn(async move {
+            while let Some(m) = futures::StreamExt::next(&mut calls).await {
+                let Ok(m) = m else { continue };
+                let h = m.header();
+                if let Some(sender) = h.sender()
+                    && Some(sender) != conn.unique_name().map(|n| n.inner())
+                {
+                    me.warm(sender);
+                }
+            }
+        });
+        Ok(())
     }
 
     /// Succeeds when the sender of `hdr` is root (uid 0, as the bus daemon
@@ -166,14 +287,23 @@ pub async fn credentials(
         .sender()
         .ok_or_else(|| Error::PermissionDenied("the call has no sender".into()))?
         .to_owned();
+    ask(conn, sender.into())
+        .await
+        .map_err(Error::PermissionDenied)
+}
+
+/// GetConnectionCredentials about `sender`: its uid and groups, or why the
+/// bus could not say.
+async fn ask(conn: &Connection, sender: OwnedUniqueName) -> Asked {
     let creds = zbus::fdo::DBusProxy::new(conn)
-        .await?
+        .await
+        .map_err(|e| format!("cannot learn who the caller is: {e}"))?
         .get_connection_credentials(sender.into())
         .await
-        .map_err(|e| Error::PermissionDenied(format!("cannot learn who the caller is: {e}")))?;
+        .map_err(|e| format!("cannot learn who the caller is: {e}"))?;
     let uid = creds
         .unix_user_id()
-        .ok_or_else(|| Error::PermissionDenied("the bus does not know the caller's uid".into()))?;
+        .ok_or_else(|| "the bus does not know the caller's uid".to_string())?;
     Ok((uid, creds.unix_group_ids().cloned()))
 }
 
@@ -212,6 +342,68 @@ mod tests {
             c.get(&format!(":1.{}", super::UID_CACHE_MAX + 9)),
             Some((super::UID_CACHE_MAX as u32 + 9, None))
         );
+    }
+
+    /// Asking about a caller whose question is in flight awaits that
+    /// question: the bus is asked once per name, however many calls need
+    /// the answer meanwhile; the answer is then kept.
+    #[tokio::test]
+    async fn one_question_per_caller_in_flight() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        use futures::FutureExt;
+
+        let c = std::sync::Arc::new(super::UidCache::default());
+        let asked = std::sync::Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let rx = rx.shared();
+        let ask = || {
+            let (asked, rx) = (asked.clone(), rx.clone());
+            move || {
+                async move {
+                    asked.fetch_add(1, Ordering::SeqCst);
+                    let _ = rx.await;
+                    Ok((1000, None))
+                }
+                .boxed()
+            }
+        };
+        let super::Lookup::Started(first) = c.lookup(":1.7", ask()) else {
+            panic!("the first lookup did not start the question");
+        };
+        let super::Lookup::Asking(second) = c.lookup(":1.7", ask()) else {
+            panic!("the second lookup did not find the question in flight");
+        };
+        let (c1, c2) = (c.clone(), c.clone());
+        let a = tokio::spawn(async move { c1.settle(":1.7", first).await });
+        let b = tokio::spawn(async move { c2.settle(":1.7", second).await });
+        tx.send(()).unwrap();
+        assert_eq!(a.await.unwrap(), Ok((1000, None)));
+        assert_eq!(b.await.unwrap(), Ok((1000, None)));
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
+        assert!(matches!(
+            c.lookup(":1.7", ask()),
+            super::Lookup::Known((1000, None))
+        ));
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
+    }
+
+    /// A question that failed is forgotten: the next call asks again.
+    #[tokio::test]
+    async fn a_failed_question_is_asked_again() {
+        use futures::FutureExt;
+
+        let c = super::UidCache::default();
+        let super::Lookup::Started(f) =
+            c.lookup(":1.9", || async { Err("gone".to_string()) }.boxed())
+        else {
+            panic!("not started");
+        };
+        assert_eq!(c.settle(":1.9", f).await, Err("gone".to_string()));
+        assert!(matches!(
+            c.lookup(":1.9", || async { Ok((5, None)) }.boxed()),
+            super::Lookup::Started(_)
+        ));
     }
 
     /// The action ids the daemon checks are exactly those in the .policy

@@ -1,0 +1,122 @@
+//! The daemon learns who a caller is from the bus (GetConnectionCredentials)
+//! once per connection, starting on that connection's first call of any
+//! kind (issue 18 item 2): a client that looks its namespace up and then
+//! calls Spawn finds its uid known by then, instead of waiting for a
+//! further round trip to the bus. A bus monitor (the real dbus-daemon's
+//! BecomeMonitor) sees every message, so the order is observed, not
+//! inferred from timing.
+
+use std::collections::HashMap;
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::Duration;
+
+use futures::StreamExt;
+use netnsd_tests::*;
+use zbus::message::Type;
+use zbus::wire::Fd;
+
+fn dev_null() -> OwnedFd {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .expect("/dev/null")
+        .into()
+}
+
+/// What the monitor saw, in order, about the client `client`.
+#[derive(Debug, PartialEq, Clone, Copy)]
+enum Seen {
+    /// The daemon asked the bus about the client (GetConnectionCredentials).
+    Asked,
+    /// The bus answered that question.
+    Answered,
+    /// The client's Spawn reached the bus.
+    Spawn,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callers_uid_is_asked_on_its_first_call_once_and_known_by_spawn() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let path = add_ns(&conn, "cw-app").await;
+
+        let monitor = zbus::connection::Builder::system().build().await.unwrap();
+        let mut seen_all = zbus::MessageStream::from(&monitor);
+        zbus::fdo::MonitoringProxy::new(&monitor)
+            .await
+            .unwrap()
+            .become_monitor(&[], 0)
+            .await
+            .expect("root may monitor the bus");
+
+        // A fresh client: its lookup, a pause (the daemon has long asked
+        // and been answered by then, with the change), then Spawn twice.
+        let client = system_conn().await;
+        let me = client.unique_name().unwrap().to_string();
+        let object = controller(&client)
+            .await
+            .get_network_namespace_by_name("cw-app")
+            .await
+            .unwrap();
+        assert_eq!(object.as_str(), path);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let ns = instance(&client, &path).await;
+        let null = dev_null();
+        for _ in 0..2 {
+            let fds: HashMap<&str, Fd<'_>> = [("stdin", 0), ("stdout", 1), ("stderr", 2)]
+                .into_iter()
+                .map(|(n, _)| (n, Fd::from(null.as_fd())))
+                .collect();
+            ns.spawn(
+                &["true"],
+                HashMap::from([("PATH", "/usr/bin:/bin")]),
+                "/",
+                fds,
+                HashMap::new(),
+            )
+            .await
+            .expect("Spawn true");
+        }
+
+        // Everything the monitor saw by now, in order.
+        let mut order = Vec::new();
+        let mut asked_serials = Vec::new();
+        let read = async {
+            while let Some(Ok(m)) = seen_all.next().await {
+                let h = m.header();
+                match h.message_type() {
+                    Type::MethodCall
+                        if h.member().is_some_and(|n| n == "GetConnectionCredentials")
+                            && m.body().deserialize::<&str>().ok() == Some(me.as_str()) =>
+                    {
+                        asked_serials.push(h.primary().serial_num());
+                        order.push(Seen::Asked);
+                    }
+                    Type::MethodReturn
+                        if h.sender().is_some_and(|s| s == "org.freedesktop.DBus")
+                            && h.reply_serial().is_some_and(|r| asked_serials.contains(&r)) =>
+                    {
+                        order.push(Seen::Answered);
+                    }
+                    Type::MethodCall
+                        if h.member().is_some_and(|n| n == "Spawn")
+                            && h.sender().is_some_and(|s| s.as_str() == me) =>
+                    {
+                        order.push(Seen::Spawn);
+                    }
+                    _ => {}
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_millis(500), read).await;
+        assert_eq!(
+            order,
+            [Seen::Asked, Seen::Answered, Seen::Spawn, Seen::Spawn],
+            "the daemon must ask about a caller once, on its first call, before its Spawn"
+        );
+    })
+    .await;
+}
