@@ -6,6 +6,7 @@
 
 mod active;
 mod agent;
+mod busconn;
 mod cli;
 mod cmd;
 mod desktop;
@@ -81,6 +82,12 @@ fn run(cli: Cli) -> Result<Done, CliError> {
             String::from_utf8(buf)
                 .map(Done::Print)
                 .map_err(|e| CliError::new(Kind::Failed, e.to_string()))
+        }
+        // `nsctl exec` without a pseudo-terminal or --vpn: a blocking
+        // client, no runtime; it exits as soon as the status is known.
+        Command::Exec(args) if cmd::exec_direct::applies(&args) => {
+            let code = cmd::exec_direct::exec(&args)?;
+            std::process::exit(code.into())
         }
         command => {
             // Secrets from stdin are read before anything else happens.

@@ -227,14 +227,14 @@ fn program_runs(pid: u32) -> bool {
 /// The match rule for every namespace's ProcessExited from netnsd (the
 /// path is checked on arrival: the object is not known yet when it is
 /// added).
-fn exited_rule() -> String {
+pub(super) fn exited_rule() -> String {
     format!(
         "type='signal',sender='{BUS_NAME}',interface='{INSTANCE_INTERFACE}',member='ProcessExited'"
     )
 }
 
 /// The match rule for netnsd's name changing hands.
-fn owner_rule() -> String {
+pub(super) fn owner_rule() -> String {
     format!(
         "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',\
          interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{BUS_NAME}'"
@@ -305,7 +305,7 @@ fn seen(
 
 /// Spawn's errors: a missing program (or working directory) as a shell
 /// reports it, 127; the rest as any other call's.
-fn spawn_error(e: BusError) -> CliError {
+pub(super) fn spawn_error(e: BusError) -> CliError {
     match e {
         BusError::NotFound(m) => {
             CliError::new(Kind::NotFound, m).with_exit_code(NOT_FOUND_EXIT_CODE)

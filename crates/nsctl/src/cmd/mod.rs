@@ -9,6 +9,7 @@ pub mod delete;
 pub mod device;
 pub mod dns;
 pub mod exec;
+pub mod exec_direct;
 pub mod forward;
 pub mod graph;
 pub mod link;
