@@ -519,7 +519,7 @@ impl Conn {
             self.sock.as_raw_fd(),
             &iov,
             &cmsg,
-            nix::sys::socket::MsgFlags::MSG_CMSG_CLOEXEC,
+            nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
             None,
         )
         .map_err(io::Error::from)?;

@@ -30,12 +30,14 @@ use crate::pty::{is_open, stdio};
 const DBUS: &str = "org.freedesktop.DBus";
 const DBUS_PATH: &str = "/org/freedesktop/DBus";
 
-/// Whether `args` run here rather than in [`super::exec`]: no `--vpn`, and
-/// no pseudo-terminal (which a terminal on stdin and stdout gets, unless
-/// `--no-pty`).
+/// Whether `args` run here rather than in [`super::exec`]: no `--vpn`, no
+/// pseudo-terminal (which a terminal on stdin and stdout gets, unless
+/// `--no-pty`), and a bus address this client reads (`unix:path=` or
+/// `unix:abstract=`; zbus reads the others).
 pub fn applies(args: &ExecArgs) -> bool {
     args.vpn.is_none()
         && (args.no_pty || !crate::pty::is_terminal(0) || !crate::pty::is_terminal(1))
+        && busconn::parse_address(&busconn::system_bus_address()).is_ok()
 }
 
 /// Runs the program and returns nsctl's exit status: the program's.
