@@ -209,7 +209,9 @@ impl Authority {
             while let Some(m) = futures::StreamExt::next(&mut calls).await {
                 let Ok(m) = m else { continue };
                 let h = m.header();
+                // Not the bus itself, nor the daemon's own calls.
                 if let Some(sender) = h.sender()
+                    && sender.as_str() != "org.freedesktop.DBus"
                     && Some(sender) != conn.unique_name().map(|n| n.inner())
                 {
                     me.warm(sender);
