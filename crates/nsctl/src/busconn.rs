@@ -763,6 +763,82 @@ mod tests {
         assert_eq!(t.body, o.body);
     }
 
+    /// The handshake over a socket pair, the bus played by the test: the
+    /// SASL lines, BEGIN, Hello and the first calls arrive in one read;
+    /// the bus's lines and its first message arriving together are split
+    /// where the lines end.
+    #[test]
+    fn the_handshake_and_first_calls_go_in_one_write() {
+        use std::io::{Read, Write};
+
+        let (client, mut bus) = UnixStream::pair().unwrap();
+        let reply = zbus::Message::method_call("/", "Hello").build(&()).unwrap();
+        let reply = zbus::Message::method_return(&reply.header())
+            .sender("org.freedesktop.DBus")
+            .build(&(":1.42",))
+            .unwrap();
+        let mut answer = b"OK 0123456789abcdef0123456789abcdef\r\nAGREE_UNIX_FD\r\n".to_vec();
+        answer.extend_from_slice(reply.data().bytes());
+        bus.write_all(&answer).unwrap();
+        let args = [Arg::Str("p1")];
+        let first = [Call {
+            serial: 2,
+            flags: 0,
+            destination: "net.netnsd.Netns1",
+            path: "/net/netnsd/Netns1/NetworkNamespacesController",
+            interface: "net.netnsd.Netns1.NetworkNamespacesController",
+            member: "GetNetworkNamespaceByName",
+            args: &args,
+            fds: 0,
+        }];
+        let mut conn = Conn::open(client, 1000, &first).expect("handshake");
+        assert_eq!(conn.serial(), 3);
+        let m = conn.read().unwrap().expect("the Hello reply");
+        assert_eq!(Body::of(&m).str().unwrap(), ":1.42");
+        assert!(!conn.has_message());
+
+        // What the bus read: all of it in one write.
+        bus.set_nonblocking(true).unwrap();
+        let mut got = vec![0; 4096];
+        let n = bus.read(&mut got).unwrap();
+        got.truncate(n);
+        let lines = sasl(1000);
+        assert!(got.starts_with(&lines));
+        let hello = unmarshal(&got[lines.len()..]).unwrap();
+        assert_eq!(hello.member.as_deref(), Some("Hello"));
+        let rest = &got
+            [lines.len() + message_len(got[lines.len()..][..16].try_into().unwrap()).unwrap()..];
+        let lookup = unmarshal(rest).unwrap();
+        assert_eq!(
+            (lookup.serial, lookup.member.as_deref()),
+            (2, Some("GetNetworkNamespaceByName"))
+        );
+    }
+
+    /// A bus that refuses the authentication, or descriptors, is said to.
+    #[test]
+    fn a_refusal_is_reported() {
+        use std::io::Write;
+
+        for (answer, want) in [
+            (&b"REJECTED EXTERNAL\r\n"[..], "REJECTED EXTERNAL"),
+            (
+                b"OK 0123\r\nERROR no fds\r\n",
+                "does not pass file descriptors",
+            ),
+            (b"OK 0123\r\n", "closed the connection"),
+        ] {
+            let (client, mut bus) = UnixStream::pair().unwrap();
+            bus.write_all(answer).unwrap();
+            bus.shutdown(std::net::Shutdown::Write).unwrap();
+            match Conn::open(client, 0, &[]) {
+                Err(Handshake::Refused(m)) => assert!(m.contains(want), "{m}"),
+                Err(Handshake::Io(e)) => panic!("{want}: {e}"),
+                Ok(_) => panic!("{want}: accepted"),
+            }
+        }
+    }
+
     /// zbus's replies and signals, read by us.
     #[test]
     fn replies_and_signals_unmarshal_as_zbus_wrote_them() {
