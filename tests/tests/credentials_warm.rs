@@ -35,6 +35,34 @@ enum Seen {
     Spawn,
 }
 
+/// What `m` is to the test, about the client `me`; `asked` keeps the
+/// serials of the daemon's questions, to know the bus's answers.
+fn classify(m: &zbus::Message, me: &str, asked: &mut Vec<std::num::NonZeroU32>) -> Option<Seen> {
+    let h = m.header();
+    match h.message_type() {
+        Type::MethodCall
+            if h.member().is_some_and(|n| n == "GetConnectionCredentials")
+                && m.body().deserialize::<&str>().ok() == Some(me) =>
+        {
+            asked.push(h.primary().serial_num());
+            Some(Seen::Asked)
+        }
+        Type::MethodReturn
+            if h.sender().is_some_and(|s| s == "org.freedesktop.DBus")
+                && h.reply_serial().is_some_and(|r| asked.contains(&r)) =>
+        {
+            Some(Seen::Answered)
+        }
+        Type::MethodCall
+            if h.member().is_some_and(|n| n == "Spawn")
+                && h.sender().is_some_and(|s| s.as_str() == me) =>
+        {
+            Some(Seen::Spawn)
+        }
+        _ => None,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callers_uid_is_asked_on_its_first_call_once_and_known_by_spawn() {
     let _env = TestEnv::new();
@@ -52,8 +80,10 @@ async fn a_callers_uid_is_asked_on_its_first_call_once_and_known_by_spawn() {
             .await
             .expect("root may monitor the bus");
 
-        // A fresh client: its lookup, a pause (the daemon has long asked
-        // and been answered by then, with the change), then Spawn twice.
+        // A fresh client: its lookup; then (with the change) the daemon
+        // asks the bus about it unprompted: wait for the answer on the
+        // monitor (bounded: without the change it never comes); then Spawn
+        // twice.
         let client = system_conn().await;
         let me = client.unique_name().unwrap().to_string();
         let object = controller(&client)
@@ -62,7 +92,19 @@ async fn a_callers_uid_is_asked_on_its_first_call_once_and_known_by_spawn() {
             .await
             .unwrap();
         assert_eq!(object.as_str(), path);
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut order = Vec::new();
+        let mut asked = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(Ok(m)) = seen_all.next().await {
+                if let Some(s) = classify(&m, &me, &mut asked) {
+                    order.push(s);
+                    if s == Seen::Answered {
+                        break;
+                    }
+                }
+            }
+        })
+        .await;
         let ns = instance(&client, &path).await;
         let null = dev_null();
         for _ in 0..2 {
@@ -80,38 +122,15 @@ async fn a_callers_uid_is_asked_on_its_first_call_once_and_known_by_spawn() {
             .await
             .expect("Spawn true");
         }
-
-        // Everything the monitor saw by now, in order.
-        let mut order = Vec::new();
-        let mut asked_serials = Vec::new();
-        let read = async {
+        // The rest the monitor saw, in order.
+        let _ = tokio::time::timeout(Duration::from_millis(500), async {
             while let Some(Ok(m)) = seen_all.next().await {
-                let h = m.header();
-                match h.message_type() {
-                    Type::MethodCall
-                        if h.member().is_some_and(|n| n == "GetConnectionCredentials")
-                            && m.body().deserialize::<&str>().ok() == Some(me.as_str()) =>
-                    {
-                        asked_serials.push(h.primary().serial_num());
-                        order.push(Seen::Asked);
-                    }
-                    Type::MethodReturn
-                        if h.sender().is_some_and(|s| s == "org.freedesktop.DBus")
-                            && h.reply_serial().is_some_and(|r| asked_serials.contains(&r)) =>
-                    {
-                        order.push(Seen::Answered);
-                    }
-                    Type::MethodCall
-                        if h.member().is_some_and(|n| n == "Spawn")
-                            && h.sender().is_some_and(|s| s.as_str() == me) =>
-                    {
-                        order.push(Seen::Spawn);
-                    }
-                    _ => {}
+                if let Some(s) = classify(&m, &me, &mut asked) {
+                    order.push(s);
                 }
             }
-        };
-        let _ = tokio::time::timeout(Duration::from_millis(500), read).await;
+        })
+        .await;
         assert_eq!(
             order,
             [Seen::Asked, Seen::Answered, Seen::Spawn, Seen::Spawn],
