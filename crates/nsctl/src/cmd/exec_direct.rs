@@ -24,7 +24,7 @@ use crate::busconn::{self, ALLOW_INTERACTIVE_AUTH, Arg, Body, Call, Conn, Messag
 use crate::cli::ExecArgs;
 use crate::cmd::check_name;
 use crate::error::{CliError, Kind};
-use crate::exec::{self};
+use crate::exec;
 use crate::pty::{is_open, stdio};
 
 const DBUS: &str = "org.freedesktop.DBus";
@@ -237,7 +237,6 @@ pub fn exec(args: &ExecArgs) -> Result<u8, CliError> {
             forwarded = true;
             continue;
         }
-        let netns = &netns;
         eprintln!(
             "nsctl: {sig}: no longer waiting for PID {pid}, which may still run in namespace {netns:?}"
         );
