@@ -1,6 +1,6 @@
 //! The daemon learns who a caller is from the bus (GetConnectionCredentials)
-//! once per connection, starting on that connection's first call of any
-//! kind (issue 18 item 2): a client that looks its namespace up and then
+//! once per connection, starting as soon as the connection looks a
+//! namespace up (issue 18 item 2): a client that looks its namespace up and then
 //! calls Spawn finds its uid known by then, instead of waiting for a
 //! further round trip to the bus. A bus monitor (the real dbus-daemon's
 //! BecomeMonitor) sees every message, so the order is observed, not

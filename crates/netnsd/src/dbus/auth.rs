@@ -31,8 +31,8 @@ pub struct Authority {
 /// does not change, so an entry never goes stale; the table is emptied
 /// when it reaches [`UID_CACHE_MAX`] names, to bound it.
 ///
-/// A caller's first message of any kind starts the question in the
-/// background ([`Authority::warm_on_calls`]), so that its uid is known by
+/// A caller's first lookup starts the question in the background
+/// ([`Authority::warm_caller`]), so that its uid is known by
 /// the time a call that needs it (Spawn, a polkit check) arrives: one
 /// question in flight per name, which every caller of
 /// [`Authority::credentials`] for that name awaits rather than asking
@@ -138,12 +138,10 @@ impl Authority {
             .cache_properties(zbus::proxy::CacheProperties::No)
             .build()
             .await?;
-        let auth = Authority {
+        Ok(Authority {
             proxy,
             uids: Default::default(),
-        };
-        auth.warm_on_calls().await?;
-        Ok(auth)
+        })
     }
 
     /// The daemon's bus connection.
@@ -193,32 +191,15 @@ impl Authority {
         }
     }
 
-    /// Warms the cache of callers' credentials from every method call the
-    /// daemon receives (see [`UidCache`]): a client's first call (say
-    /// GetNetworkNamespaceByName) starts the question, and its Spawn then
-    /// finds the answer. Method calls need no AddMatch: the stream only
-    /// looks at what the bus sends the daemon.
-    async fn warm_on_calls(&self) -> zbus::Result<()> {
-        let rule = zbus::MatchRule::builder()
-            .msg_type(zbus::message::Type::MethodCall)
-            .build()?;
-        let conn = self.connection().clone();
-        let mut calls = zbus::MessageStream::for_match_rule(rule, &conn, None).await?;
-        let me = self.clone();
-        tokio::spawn(async move {
-            while let Some(m) = futures::StreamExt::next(&mut calls).await {
-                let Ok(m) = m else { continue };
-                let h = m.header();
-                // Not the bus itself, nor the daemon's own calls.
-                if let Some(sender) = h.sender()
-                    && sender.as_str() != "org.freedesktop.DBus"
-                    && Some(sender) != conn.unique_name().map(|n| n.inner())
-                {
-                    me.warm(sender);
-                }
-            }
-        });
-        Ok(())
+    /// Starts learning who sent `hdr` (see [`UidCache`]), in the
+    /// background, unless that is known or being asked already: called by
+    /// the lookups a client makes first (GetNetworkNamespaceByName,
+    /// ListNetworkNamespaces), so that its Spawn or polkit check finds the
+    /// uid known.
+    pub fn warm_caller(&self, hdr: &Header<'_>) {
+        if let Some(sender) = hdr.sender() {
+            self.warm(sender);
+        }
     }
 
     /// Succeeds when the sender of `hdr` is root (uid 0, as the bus daemon

@@ -50,7 +50,8 @@ impl Controller {
 
     /// The object paths of all network namespaces, the root namespace first.
     #[zbus(out_args("namespaces"))]
-    fn list_network_namespaces(&self) -> Vec<OwnedObjectPath> {
+    fn list_network_namespaces(&self, #[zbus(header)] hdr: Header<'_>) -> Vec<OwnedObjectPath> {
+        self.auth.warm_caller(&hdr);
         self.manager.registry.namespaces.read().paths()
     }
 
@@ -168,7 +169,12 @@ impl Controller {
 
     /// The object path of the namespace NAME.
     #[zbus(out_args("namespace"))]
-    fn get_network_namespace_by_name(&self, name: String) -> Result<OwnedObjectPath, Error> {
+    fn get_network_namespace_by_name(
+        &self,
+        name: String,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<OwnedObjectPath, Error> {
+        self.auth.warm_caller(&hdr);
         valid_name(&name)?;
         self.lookup(&name)
     }
