@@ -310,4 +310,17 @@ impl Publisher for Bus {
     fn publish(&self, change: Change) -> BoxFuture<'_, ()> {
         Box::pin(self.apply(change))
     }
+
+    /// Without the property changes of the objects the batch adds: those go
+    /// on the bus with their final properties (a namespace made with an
+    /// uplink and DNS in one call: one InterfacesAdded, no PropertiesChanged
+    /// per step queued ahead of the call's reply).
+    fn publish_batch(&self, mut changes: Vec<Change>) -> BoxFuture<'_, ()> {
+        crate::manager::coalesce(&mut changes);
+        Box::pin(async move {
+            for c in changes {
+                self.apply(c).await;
+            }
+        })
+    }
 }

@@ -36,7 +36,7 @@ pub use forwards::{ForwardOp, ForwardReply};
 pub use handle::{ManagerHandle, Request, channel};
 pub use processes::SpawnArgs;
 pub use profiles::ProfileOp;
-pub use publish::{Change, DeviceProperty, InstanceProperty, Publisher, Unattached};
+pub use publish::{Change, DeviceProperty, InstanceProperty, Publisher, Unattached, coalesce};
 pub use registry::{Registry, Shared};
 pub use secrets::{Caller, NoAgents, SecretAgents, SecretRequest};
 pub use state::{ActiveInfo, ActiveTable, Device, DeviceTable, Namespace};
@@ -182,6 +182,9 @@ pub struct Manager {
     /// waiting for them.
     agents: Arc<dyn SecretAgents>,
     pending: HashMap<u32, secrets::Pending>,
+    /// Changes held back while a create with options runs (see
+    /// [`Manager::hold_changes`]); None: published as they come.
+    held: std::sync::Mutex<Option<Vec<Change>>>,
 }
 
 impl Manager {
@@ -227,6 +230,7 @@ impl Manager {
             journal,
             rt: tokio::runtime::Handle::current(),
             publisher: Arc::new(Unattached),
+            held: Default::default(),
             later_tx,
             later_rx: Some(later_rx),
             events_tx,
@@ -417,7 +421,9 @@ impl Manager {
                 reply,
             } if spec.dhcp => self.set_dhcp_uplink(ns, spec, reply).await,
             Request::AddWithOptions { name, opts, reply } => {
+                self.hold_changes();
                 let r = self.add_with_options(&name, opts).await;
+                self.publish_held(r.is_ok()).await;
                 let _ = reply.send(r);
             }
             Request::SetUplink { ns, spec, reply } => {
@@ -548,10 +554,41 @@ impl Manager {
         });
     }
 
-    /// Publishes changes, in order, each done before the next.
+    /// Publishes changes, in order, each done before the next (or holds
+    /// them, see [`Manager::hold_changes`]).
     async fn publish(&self, changes: Vec<Change>) {
+        {
+            let mut held = self.held.lock().expect("held changes");
+            if let Some(held) = held.as_mut() {
+                held.extend(changes);
+                return;
+            }
+        }
         for c in changes {
             self.publisher.publish(c).await;
+        }
+    }
+
+    /// Holds back what is published from now on until
+    /// [`Manager::publish_held`]. A namespace made with an uplink and DNS in
+    /// one call is then put on the bus once it is complete: its
+    /// InterfacesAdded carries its final properties, with no
+    /// PropertiesChanged for each step queued ahead of the call's reply.
+    fn hold_changes(&self) {
+        *self.held.lock().expect("held changes") = Some(Vec::new());
+    }
+
+    /// Publishes what was held, in order: with `complete` (the call
+    /// succeeded) as one batch, which the bus may shorten (see
+    /// [`Publisher::publish_batch`]); after a failure one by one, as it came.
+    async fn publish_held(&self, complete: bool) {
+        let Some(changes) = self.held.lock().expect("held changes").take() else {
+            return;
+        };
+        if complete {
+            self.publisher.publish_batch(changes).await;
+        } else {
+            self.publish(changes).await;
         }
     }
 }
