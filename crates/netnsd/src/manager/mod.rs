@@ -63,6 +63,10 @@ use state::{
 /// needed (the directory is not a shared mount point yet) and someone holds
 /// it; then the call fails with Busy. The wait is never on the manager's task.
 const RUN_DIR_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+/// How long the manager waits, after answering a create with options, for
+/// the caller's side to have the answer before it goes on (see
+/// `ManagerHandle::add_with_options`): a wake-up, normally microseconds.
+const ANSWER_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Work the manager schedules for itself a little later.
 enum Later {
@@ -410,9 +414,9 @@ impl Manager {
                 back_to,
                 reply,
             } => self.undo_take(device, back_to, reply).await,
-            Request::AddWithOptions { name, opts, reply }
-                if opts.uplink.as_ref().is_some_and(|u| u.dhcp) =>
-            {
+            Request::AddWithOptions {
+                name, opts, reply, ..
+            } if opts.uplink.as_ref().is_some_and(|u| u.dhcp) => {
                 self.add_with_dhcp(name, opts, reply).await
             }
             Request::SetUplink {
@@ -420,11 +424,20 @@ impl Manager {
                 spec: Some(spec),
                 reply,
             } if spec.dhcp => self.set_dhcp_uplink(ns, spec, reply).await,
-            Request::AddWithOptions { name, opts, reply } => {
+            Request::AddWithOptions {
+                name,
+                opts,
+                reply,
+                answered,
+            } => {
                 self.hold_changes();
                 let r = self.add_with_options(&name, opts).await;
                 self.publish_held(r.is_ok()).await;
                 let _ = reply.send(r);
+                // The events the create caused are handled next, and their
+                // signals would race the reply to the bus: wait (briefly)
+                // until the caller's side has it.
+                let _ = tokio::time::timeout(ANSWER_WAIT, answered).await;
             }
             Request::SetUplink { ns, spec, reply } => {
                 let r = match spec {
