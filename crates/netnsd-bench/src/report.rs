@@ -190,6 +190,23 @@ impl Report {
                 });
             }
         }
+        // Issue 18's own figure: create p99 at 1000 against 10 (the row
+        // after it holds the largest size to the same bound).
+        if let Some(d) = self.scaling("daemon")
+            && let (Some(a), Some(b)) = (d.at(10), d.at(1000))
+        {
+            let c = b.create.p99() / a.create.p99();
+            t.push(Target {
+                what: "daemon create p99 at 1000 alive within 2× of p99 at 10",
+                measured: format!(
+                    "{} ms at 1000 / {} ms at 10 = {}",
+                    fmt_ms(b.create.p99()),
+                    fmt_ms(a.create.p99()),
+                    fmt_ratio(c)
+                ),
+                met: Some(c <= 2.0),
+            });
+        }
         if let (Some(d), Some(&lo), Some(&hi)) =
             (self.scaling("daemon"), sizes.first(), sizes.last())
             && let (Some(a), Some(b)) = (d.at(lo), d.at(hi))
