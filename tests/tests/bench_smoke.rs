@@ -161,8 +161,12 @@ async fn benchmark_runs_at_small_n() {
             sane_samples(o, name, n);
         }
         assert_eq!(d["failures"], serde_json::json!([]), "{d}");
-        // rootns, three namespaces, and their devices.
-        assert!(d["managed_objects"].as_u64().unwrap() > 4, "{d}");
+        // rootns, three namespaces, and their devices: [alive, objects] at
+        // the largest size (the run has no 1000).
+        let objects = d["managed_objects"].as_array().unwrap();
+        assert_eq!(objects.len(), 1, "{d}");
+        assert_eq!(objects[0][0].as_u64(), Some(3), "{d}");
+        assert!(objects[0][1].as_u64().unwrap() > 4, "{d}");
         let usage = d["usage"].as_array().unwrap();
         let at: Vec<u64> = usage.iter().map(|u| u["alive"].as_u64().unwrap()).collect();
         // Started, at each size, after removal, a second round, and idle.

@@ -317,6 +317,123 @@ async fn signals_come_before_the_reply() {
     .await;
 }
 
+/// A namespace made with an uplink and DNS in one call goes on the bus once
+/// it is complete: before the reply, its InterfacesAdded already carries
+/// the uplink and the DNS servers, NetworkNamespaceAdded and the
+/// controller's PropertiesChanged come, and no PropertiesChanged of the new
+/// namespace for each step's property (the reply is not queued behind them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_with_options_is_announced_complete_before_the_reply() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let ctl = controller(&conn).await;
+        let _added = ctl.receive_network_namespace_added().await.unwrap();
+        let props = properties_proxy(&conn, CONTROLLER_PATH).await;
+        let _changed = props.receive_properties_changed().await.unwrap();
+        let om = object_manager(&conn).await;
+        let _interfaces = om.receive_interfaces_added().await.unwrap();
+        // Every PropertiesChanged from the daemon, whatever its path.
+        let rule = format!("type='signal',sender='{BUS_NAME}',member='PropertiesChanged'");
+        conn.call_method(
+            Some("org.freedesktop.DBus"),
+            "/org/freedesktop/DBus",
+            Some("org.freedesktop.DBus"),
+            "AddMatch",
+            &rule,
+        )
+        .await
+        .expect("AddMatch");
+
+        let mut stream = MessageStream::from(&conn);
+        let reply = conn
+            .call_method(
+                Some(BUS_NAME),
+                CONTROLLER_PATH,
+                Some(CONTROLLER_INTERFACE),
+                "AddNetworkNamespaceWithOptions",
+                &(
+                    "ctl-opts",
+                    wan::options(vec![
+                        ("uplink", zbus::Variant::from("veth")),
+                        ("dns", wan::strs(&["192.0.2.53"])),
+                    ]),
+                ),
+            )
+            .await
+            .expect("AddNetworkNamespaceWithOptions");
+        let serial = reply.header().reply_serial().unwrap();
+        let path: OwnedObjectPath = reply.body().deserialize().unwrap();
+        let mut before = Vec::new();
+        let mut announced = None;
+        // The properties the call's steps set, announced one by one.
+        let mut steps = Vec::new();
+        loop {
+            let msg = next_within(&mut stream, "message").await.unwrap();
+            let h = msg.header();
+            if h.message_type() == MsgType::MethodReturn && h.reply_serial() == Some(serial) {
+                break;
+            }
+            if h.message_type() != MsgType::Signal {
+                continue;
+            }
+            let member = h.member().map(|m| m.to_string()).unwrap_or_default();
+            let at = h.path().map(|p| p.to_string()).unwrap_or_default();
+            if member == "PropertiesChanged" && at == path.as_str() {
+                let (_, changed, invalidated): (
+                    String,
+                    HashMap<String, zbus::OwnedVariant>,
+                    Vec<String>,
+                ) = msg.body().deserialize().unwrap();
+                steps.extend(changed.into_keys().chain(invalidated).filter(|p| {
+                    ["Uplink", "DhcpLease", "DnsServers", "SplitDns"].contains(&p.as_str())
+                }));
+            }
+            if member == "InterfacesAdded" {
+                let (object, ifaces): (
+                    OwnedObjectPath,
+                    HashMap<String, HashMap<String, zbus::OwnedVariant>>,
+                ) = msg.body().deserialize().unwrap();
+                if object == path {
+                    announced = ifaces.get(INSTANCE_INTERFACE).cloned();
+                }
+            }
+            before.push((member, at));
+        }
+        let props = announced.unwrap_or_else(|| {
+            panic!("no InterfacesAdded of {path} before the reply; signals before it: {before:?}")
+        });
+        assert_eq!(
+            String::try_from(props["Uplink"].try_clone().unwrap()).unwrap(),
+            "veth",
+            "InterfacesAdded must carry the uplink made in the same call"
+        );
+        assert_eq!(
+            Vec::<String>::try_from(props["DnsServers"].try_clone().unwrap()).unwrap(),
+            vec!["192.0.2.53".to_string()],
+            "InterfacesAdded must carry the DNS servers set in the same call"
+        );
+        for signal in ["NetworkNamespaceAdded", "PropertiesChanged"] {
+            assert!(
+                before
+                    .iter()
+                    .any(|(m, at)| m == signal && at == CONTROLLER_PATH),
+                "the controller's {signal} did not come before the reply: {before:?}"
+            );
+        }
+        assert!(
+            steps.is_empty(),
+            "PropertiesChanged of the new namespace for {steps:?} before the reply (signals: {before:?})"
+        );
+        ctl.remove_network_namespace("ctl-opts")
+            .await
+            .expect("RemoveNetworkNamespace");
+        assert_nothing_left(&Keep::nothing()).await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn object_manager_lists_and_announces_namespaces() {
     let _env = TestEnv::new();

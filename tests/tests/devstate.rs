@@ -396,3 +396,52 @@ async fn an_ended_vpn_leaves_the_bus_and_the_lists_of_both_namespaces() {
     })
     .await
 }
+
+/// A link change that moves several Device properties at once is one
+/// PropertiesChanged carrying them all (as NetworkManager and sd-bus send
+/// them), not a signal per property: a veth end with an address brought up
+/// is Up, and no longer disconnected (its State), in the same signal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_link_change_is_one_properties_changed() {
+    let _env = TestEnv::new();
+    timed(async {
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        for args in [
+            &["link", "add", "dsprop0", "type", "veth", "peer", "name", "dsprop1"][..],
+            &["link", "set", "dsprop1", "up"],
+            &["addr", "add", "192.0.2.77/24", "dev", "dsprop0"],
+        ] {
+            let o = ip(args).await;
+            assert!(o.success(), "ip {args:?}: {o}");
+        }
+        let dev = wait_device(&conn, &namespace_path(0), "dsprop0").await;
+        let props = properties_proxy(&conn, &dev).await;
+        let mut changed = props.receive_properties_changed().await.unwrap();
+        let o = ip(&["link", "set", "dsprop0", "up"]).await;
+        assert!(o.success(), "ip link set dsprop0 up: {o}");
+        let first = tokio::time::timeout(Duration::from_secs(5), futures::StreamExt::next(&mut changed))
+            .await
+            .expect("no PropertiesChanged within 5 s of `ip link set up`")
+            .expect("the signal stream ended");
+        let args = first.args().unwrap();
+        let names: Vec<&str> = args.changed_properties().keys().copied().collect();
+        assert!(
+            names.contains(&"Up") && names.contains(&"State"),
+            "the first PropertiesChanged after `ip link set up` carries {names:?}, not Up and State together"
+        );
+        assert!(
+            bool::try_from(&args.changed_properties()["Up"]).unwrap(),
+            "Up must be true after `ip link set up`"
+        );
+        // Up, so no longer disconnected: unavailable until the carrier's
+        // own event, or activated if it came with it.
+        let state = u32::try_from(&args.changed_properties()["State"]).unwrap();
+        assert!(
+            [ds::UNAVAILABLE, ds::ACTIVATED].contains(&state),
+            "State {state} in the signal that says Up"
+        );
+        ip(&["link", "del", "dsprop0"]).await;
+    })
+    .await;
+}

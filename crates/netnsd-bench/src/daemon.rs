@@ -168,7 +168,8 @@ pub struct Extras {
     pub notes: Vec<String>,
     /// Operations that failed (the run goes on without their figures).
     pub failures: Vec<String>,
-    pub managed_objects: usize,
+    /// (alive, objects) GetManagedObjects returned at each size it ran.
+    pub managed_objects: Vec<(usize, usize)>,
     /// Plain namespaces (AddNetworkNamespace, no uplink) made one after
     /// another from 0 to the largest size, in order.
     pub plain_growth: Samples,
@@ -369,8 +370,10 @@ impl DaemonSubject {
                 .await
                 .map_err(err("GetManagedObjects"))?;
             s.push(t.elapsed());
-            self.extras.managed_objects = objs.len();
+            count = objs.len();
         }
+        self.extras.managed_objects.retain(|(n, _)| *n != alive);
+        self.extras.managed_objects.push((alive, count));
         self.op("GetManagedObjects", alive, s);
 
         // The same call with the reply left unparsed: the daemon's part and
@@ -695,8 +698,12 @@ impl Subject for DaemonSubject {
         if let Err(e) = self.exec(alive).await {
             self.failed("exec", e);
         }
-        if largest {
+        // The read calls at the largest size, and at 1000 (issue 18's size
+        // for GetManagedObjects).
+        if largest || alive == 1000 {
             self.ops(alive).await?;
+        }
+        if largest {
             self.idle(alive).await?;
         }
         Ok(())

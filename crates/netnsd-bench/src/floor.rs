@@ -22,8 +22,6 @@ use netnsd::spare::Spares;
 use netnsd::sysctl;
 use netnsd::uplink::{Pool, Slot};
 use netnsd_api::link::LinkOptions;
-use netnsd_api::route::TABLE_MAIN;
-use netnsd_api::{Family, Route};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -116,18 +114,6 @@ pub struct FloorSubject {
 /// As the daemon does: NAT elements of removed namespaces go in one batch
 /// once this many are queued (or at the end).
 const NAT_FLUSH_AT: usize = 256;
-
-fn default_route(family: Family, gateway: std::net::IpAddr, oif: u32) -> Route {
-    Route {
-        destination: None,
-        family,
-        gateway: Some(gateway),
-        oif: Some(oif),
-        table: TABLE_MAIN,
-        metric: None,
-        scope: None,
-    }
-}
 
 async fn blocking<T: Send + 'static>(
     what: &'static str,
@@ -270,35 +256,20 @@ impl FloorSubject {
                 (hidx, nidx)
             }
         };
-        ops::set_up(np, nidx, true).await.map_err(|e| e.message())?;
-        ops::set_up_without_link_local(hp, hidx)
-            .await
-            .map_err(|e| e.message())?;
-        steps.push(("both ends up (ifindexes echoed, no lookup)", lap.lap()));
-        let s = &m.slot;
-        let (h6, n6) = (s.host_v6.ok_or("no IPv6")?, s.ns_v6.ok_or("no IPv6")?);
-        // As the daemon: the host end's own link-local, without a route.
-        ops::add_link_local(hp, hidx, netnsd::uplink::host_link_local(s.index))
-            .await
-            .map_err(|e| e.message())?;
-        for (h, i, a) in [
-            (hp, hidx, &s.host_v4),
-            (np, nidx, &s.ns_v4),
-            (hp, hidx, &h6),
-            (np, nidx, &n6),
-        ] {
-            ops::add_address_with(h, i, a, true)
-                .await
-                .map_err(|e| e.message())?;
+        // As the daemon: the peer up, then both ends' addresses and the
+        // namespace's default routes, each side's requests back to back,
+        // the two sides at once (the host end up without a generated
+        // link-local, with its own instead).
+        if m.slot.host_v6.is_none() || m.slot.ns_v6.is_none() {
+            return Err("no IPv6".into());
         }
-        steps.push(("5 addresses (v4, v6 nodad, link-local)", lap.lap()));
-        ops::add_route(np, &default_route(Family::V4, s.host_v4.addr, nidx))
+        netnsd::uplink::configure_veth(hp, np, hidx, nidx, &m.slot)
             .await
             .map_err(|e| e.message())?;
-        ops::add_route(np, &default_route(Family::V6, h6.addr, nidx))
-            .await
-            .map_err(|e| e.message())?;
-        steps.push(("2 default routes", lap.lap()));
+        steps.push((
+            "both ends up, 5 addresses, 2 default routes (one batch per side)",
+            lap.lap(),
+        ));
         for key in [
             format!("net/ipv4/conf/{}/forwarding", m.host_if),
             format!("net/ipv6/conf/{}/force_forwarding", m.host_if),

@@ -190,6 +190,23 @@ impl Report {
                 });
             }
         }
+        // Issue 18's own figure: create p99 at 1000 against 10 (the row
+        // after it holds the largest size to the same bound).
+        if let Some(d) = self.scaling("daemon")
+            && let (Some(a), Some(b)) = (d.at(10), d.at(1000))
+        {
+            let c = b.create.p99() / a.create.p99();
+            t.push(Target {
+                what: "daemon create p99 at 1000 alive within 2× of p99 at 10",
+                measured: format!(
+                    "{} ms at 1000 / {} ms at 10 = {}",
+                    fmt_ms(b.create.p99()),
+                    fmt_ms(a.create.p99()),
+                    fmt_ratio(c)
+                ),
+                met: Some(c <= 2.0),
+            });
+        }
         if let (Some(d), Some(&lo), Some(&hi)) =
             (self.scaling("daemon"), sizes.first(), sizes.last())
             && let (Some(a), Some(b)) = (d.at(lo), d.at(hi))
@@ -219,31 +236,38 @@ impl Report {
             });
         }
         if let Some(x) = &self.extras {
-            // The issue's figure is 20 ms at 1000 namespaces (4006 objects);
-            // the full run calls it at its largest size: 5 µs an object.
-            let om: Vec<(usize, f64)> = x
+            // The issue's figure: 20 ms at 1000 namespaces (4006 objects),
+            // judged there when the run has that size; otherwise by the
+            // same 5 µs an object at the larger sizes.
+            let om: Vec<(usize, f64, usize)> = x
                 .ops
                 .iter()
                 .filter(|(op, alive, _)| op == "GetManagedObjects" && *alive >= 1000)
-                .map(|(_, alive, s)| (*alive, s.p50()))
+                .filter_map(|(_, alive, s)| {
+                    let objs = x.managed_objects.iter().find(|(n, _)| n == alive)?.1;
+                    Some((*alive, s.p50(), objs))
+                })
+                .filter(|(_, _, objs)| *objs > 0)
                 .collect();
-            if !om.is_empty() && x.managed_objects > 0 {
-                let objs = x.managed_objects as f64;
+            if !om.is_empty() {
+                let at_1000 = om.iter().find(|(n, _, _)| *n == 1000);
                 t.push(Target {
                     what: "GetManagedObjects p50 at most 20 ms for 1000 namespaces (4006 objects): 5 µs an object",
                     measured: om
                         .iter()
-                        .map(|(n, v)| {
+                        .map(|(n, v, objs)| {
                             format!(
-                                "{} ms at {n} ({} objects: {:.1} µs each)",
+                                "{} ms at {n} ({objs} objects: {:.1} µs each)",
                                 fmt_ms(*v),
-                                x.managed_objects,
-                                v * 1000.0 / objs
+                                v * 1000.0 / *objs as f64
                             )
                         })
                         .collect::<Vec<_>>()
                         .join("; "),
-                    met: Some(om.iter().all(|(_, v)| v * 1000.0 / objs <= 5.0)),
+                    met: Some(match at_1000 {
+                        Some((_, v, _)) => *v <= 20.0,
+                        None => om.iter().all(|(_, v, objs)| v * 1000.0 / *objs as f64 <= 5.0),
+                    }),
                 });
             }
             t.extend(crate::report_exec::targets(x));
@@ -606,11 +630,10 @@ impl Report {
             s.push_str(&crate::report_exec::table(x));
             let _ = writeln!(s, "\n### Other operations (ms)\n");
             s.push_str(&self.ops_table(x));
-            if x.managed_objects > 0 {
+            for (alive, objs) in &x.managed_objects {
                 let _ = writeln!(
                     s,
-                    "\nGetManagedObjects returned {} objects.",
-                    x.managed_objects
+                    "\nGetManagedObjects returned {objs} objects with {alive} namespaces alive."
                 );
             }
             for n in &x.notes {

@@ -198,16 +198,32 @@ impl<P: Publisher> Dispatching<P> {
     }
 }
 
-impl<P: Publisher> Publisher for Dispatching<P> {
-    fn publish(&self, change: Change) -> BoxFuture<'_, ()> {
-        let events = self.events(&change);
+impl<P: Publisher> Dispatching<P> {
+    /// Queues the scripts' events of `change`.
+    fn dispatch(&self, change: &Change) {
+        let events = self.events(change);
         if !events.is_empty() {
             let tx = self.tx.lock().unwrap();
             for e in events {
                 let _ = tx.send(e);
             }
         }
+    }
+}
+
+impl<P: Publisher> Publisher for Dispatching<P> {
+    fn publish(&self, change: Change) -> BoxFuture<'_, ()> {
+        self.dispatch(&change);
         self.inner.publish(change)
+    }
+
+    /// Every change of the batch is an event for the scripts, whatever the
+    /// bus leaves out of it.
+    fn publish_batch(&self, changes: Vec<Change>) -> BoxFuture<'_, ()> {
+        for c in &changes {
+            self.dispatch(c);
+        }
+        self.inner.publish_batch(changes)
     }
 }
 

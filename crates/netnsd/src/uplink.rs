@@ -4,7 +4,11 @@
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use netnsd_api::Cidr;
+use futures::future::BoxFuture;
+use netnsd_api::route::TABLE_MAIN;
+use netnsd_api::{Cidr, Error, Family, Route};
+
+use crate::netlink::{self as ops, NetlinkHandle};
 
 /// Default pools; both can be changed with daemon options.
 pub const DEFAULT_POOL_V4: &str = "10.231.0.0/16";
@@ -22,6 +26,69 @@ pub const DEFAULT_POOL_V6: &str = "fd6e:6574:6e73::/48";
 pub fn host_link_local(i: u32) -> Ipv6Addr {
     let id = u64::from(i) + 1;
     Ipv6Addr::from((0xfe80u128 << 112) | (0x6e73_7500u128 << 32) | u128::from(id))
+}
+
+/// The default route of a veth uplink's namespace: via `gateway` (the host
+/// end's address) on `oif` (uplink0), in the main table.
+pub fn default_route(family: Family, gateway: IpAddr, oif: u32) -> Route {
+    Route {
+        destination: None,
+        family,
+        gateway: Some(gateway),
+        oif: Some(oif),
+        table: TABLE_MAIN,
+        metric: None,
+        scope: None,
+    }
+}
+
+/// Configures both ends of a new veth uplink of `slot` (IPv6 if the slot
+/// has IPv6 addresses): the peer `nidx` (uplink0, over the namespace's
+/// handle `np`) up first, so that the host end `hidx` (over `hp`) is never
+/// up without a carrier (a link change that walks the uplink namespace's
+/// whole IPv6 table); then, at once, the host end — addrgenmode none (no
+/// generated link-local, see [`host_link_local`]), up, its IPv4 address,
+/// with IPv6 its own link-local and its IPv6 address — and the namespace's
+/// addresses and default routes. Each side's requests go out back to back
+/// ([`ops::in_order`]: a route after its gateway's address), the two
+/// namespaces' side by side. The first error, if any; the caller removes
+/// the link on failure (what was added goes with it). docs/benchmarks.md
+/// ("Growth with the population") has the figures behind this order: a
+/// generated link-local would add two routes per host end to the uplink
+/// namespace — fe80::/64 and a local one, in a table the kernel walks
+/// whole on every link change there — and DAD work per create.
+pub async fn configure_veth(
+    hp: &NetlinkHandle,
+    np: &NetlinkHandle,
+    hidx: u32,
+    nidx: u32,
+    slot: &Slot,
+) -> Result<(), Error> {
+    ops::set_up(np, nidx, true).await?;
+    let v4_route = default_route(Family::V4, slot.host_v4.addr, nidx);
+    let v6 = slot.host_v6.zip(slot.ns_v6);
+    let v6_route = v6.map(|(h6, _)| default_route(Family::V6, h6.addr, nidx));
+    let mut host: Vec<BoxFuture<'_, Result<(), Error>>> = vec![
+        Box::pin(ops::set_no_link_local(hp, hidx)),
+        Box::pin(ops::set_up(hp, hidx, true)),
+        Box::pin(ops::add_address_with(hp, hidx, &slot.host_v4, true)),
+    ];
+    let mut ns: Vec<BoxFuture<'_, Result<(), Error>>> = vec![
+        Box::pin(ops::add_address_with(np, nidx, &slot.ns_v4, true)),
+        Box::pin(ops::add_route(np, &v4_route)),
+    ];
+    if let (Some((h6, n6)), Some(r6)) = (&v6, &v6_route) {
+        host.push(Box::pin(ops::add_link_local(
+            hp,
+            hidx,
+            host_link_local(slot.index),
+        )));
+        host.push(Box::pin(ops::add_address_with(hp, hidx, h6, true)));
+        ns.push(Box::pin(ops::add_address_with(np, nidx, n6, true)));
+        ns.push(Box::pin(ops::add_route(np, r6)));
+    }
+    let (host, ns) = futures::join!(ops::in_order(host), ops::in_order(ns));
+    host.and(ns)
 }
 
 #[derive(Debug, Clone)]

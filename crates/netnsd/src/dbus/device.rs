@@ -1,9 +1,13 @@
 //! net.netnsd.Netns1.Device, one object per network device.
 
-use zbus::interface;
-use zbus::wire::OwnedObjectPath;
+use std::borrow::Cow;
+use std::collections::HashMap;
 
-use crate::manager::{Device, DeviceTable, Shared};
+use zbus::interface;
+use zbus::object_server::{Interface, SignalEmitter};
+use zbus::wire::{OwnedObjectPath, Variant};
+
+use crate::manager::{Device, DeviceProperty, DeviceTable, Shared};
 
 pub struct DeviceObject {
     number: u32,
@@ -21,6 +25,40 @@ impl DeviceObject {
             .device(self.number)
             .map(f)
             .unwrap_or_default()
+    }
+
+    /// One PropertiesChanged with the current values of `props` (as
+    /// NetworkManager and sd-bus send the properties of one change
+    /// together, not a signal each).
+    pub(super) async fn announce(
+        &self,
+        e: &SignalEmitter<'_>,
+        props: &[DeviceProperty],
+    ) -> zbus::Result<()> {
+        let mut changed = HashMap::new();
+        for p in props {
+            let (name, v) = match p {
+                DeviceProperty::Interface => ("Interface", Variant::from(self.interface())),
+                DeviceProperty::Ifindex => ("Ifindex", Variant::from(self.ifindex())),
+                DeviceProperty::Kind => ("Kind", Variant::from(self.kind())),
+                DeviceProperty::HwAddress => ("HwAddress", Variant::from(self.hw_address())),
+                DeviceProperty::Mtu => ("Mtu", Variant::from(self.mtu())),
+                DeviceProperty::State => ("State", Variant::from(self.state())),
+                DeviceProperty::OperState => ("OperState", Variant::from(self.oper_state())),
+                DeviceProperty::Up => ("Up", Variant::from(self.up())),
+                DeviceProperty::Addresses => ("Addresses", Variant::from(self.addresses())),
+                DeviceProperty::NetworkNamespace => (
+                    "NetworkNamespace",
+                    Variant::from(self.network_namespace().into_inner()),
+                ),
+            };
+            changed.insert(name, v);
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        zbus::fdo::Properties::properties_changed(e, Self::name(), changed, Cow::Borrowed(&[]))
+            .await
     }
 }
 

@@ -20,7 +20,7 @@ use zbus::wire::{ObjectPath, OwnedObjectPath, OwnedVariant};
 
 use super::auth::Authority;
 use super::permissions;
-use crate::manager::{ConfigOp, ConfigReply, ManagerHandle, Namespace};
+use crate::manager::{ConfigOp, ConfigReply, InstanceProperty, ManagerHandle, Namespace};
 use crate::record::UplinkRecord;
 use lookup::{cidr, device_reply, done, list, root_path};
 
@@ -818,6 +818,59 @@ impl NetNsInstance {
 }
 
 impl NetNsInstance {
+    /// One PropertiesChanged for `prop` and what changes with it: the DHCP
+    /// lease with the uplink, the split DNS with the DNS servers (the
+    /// forwarder rewrites resolv.conf).
+    pub(super) async fn announce(
+        &self,
+        e: &SignalEmitter<'_>,
+        prop: InstanceProperty,
+    ) -> zbus::Result<()> {
+        use zbus::wire::Variant;
+        let changed: HashMap<&str, Variant<'_>> = match prop {
+            InstanceProperty::Uplink => HashMap::from([
+                ("DhcpLease", Variant::from(self.dhcp_lease())),
+                ("Uplink", Variant::from(self.uplink())),
+            ]),
+            InstanceProperty::DnsServers => HashMap::from([
+                ("SplitDns", Variant::from(self.split_dns())),
+                ("DnsServers", Variant::from(self.dns_servers())),
+            ]),
+            InstanceProperty::ActiveConnections => HashMap::from([(
+                "ActiveConnections",
+                Variant::from(self.active_connections()),
+            )]),
+            InstanceProperty::PrimaryConnection => HashMap::from([(
+                "PrimaryConnection",
+                Variant::from(self.primary_connection().into_inner()),
+            )]),
+            InstanceProperty::PrimaryConnectionType => HashMap::from([(
+                "PrimaryConnectionType",
+                Variant::from(self.primary_connection_type()),
+            )]),
+            InstanceProperty::ActivatingConnection => HashMap::from([(
+                "ActivatingConnection",
+                Variant::from(self.activating_connection().into_inner()),
+            )]),
+        };
+        properties_changed(e, changed, &[]).await
+    }
+
+    /// One PropertiesChanged invalidating AllDevices, and Devices too for a
+    /// device that is not internal.
+    pub(super) async fn announce_devices(
+        &self,
+        e: &SignalEmitter<'_>,
+        internal: bool,
+    ) -> zbus::Result<()> {
+        let invalidated: &[&str] = if internal {
+            &["AllDevices"]
+        } else {
+            &["Devices", "AllDevices"]
+        };
+        properties_changed(e, HashMap::new(), invalidated).await
+    }
+
     /// Its object, `{oa{sa{sv}}}`, written into the root's
     /// GetManagedObjects reply (objects.rs): its one interface and its
     /// properties as Properties.GetAll gives them (the test managed_objects
@@ -870,4 +923,20 @@ impl NetNsInstance {
             Ok(())
         })
     }
+}
+
+/// PropertiesChanged of net.netnsd.Netns1.NetNsInstance.
+async fn properties_changed(
+    e: &SignalEmitter<'_>,
+    changed: HashMap<&str, zbus::wire::Variant<'_>>,
+    invalidated: &[&str],
+) -> zbus::Result<()> {
+    use zbus::object_server::Interface;
+    zbus::fdo::Properties::properties_changed(
+        e,
+        <NetNsInstance as Interface>::name(),
+        changed,
+        std::borrow::Cow::Borrowed(invalidated),
+    )
+    .await
 }

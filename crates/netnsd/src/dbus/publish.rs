@@ -208,37 +208,21 @@ impl Bus {
             .ok()
     }
 
-    /// PropertiesChanged for a NetNsInstance property.
+    /// PropertiesChanged for a NetNsInstance property (one signal).
     async fn instance_changed(&self, ns: u32, prop: InstanceProperty) {
         let Some(iface) = self.instance(ns).await else {
             return;
         };
         let e = iface.signal_emitter();
-        let i = iface.get().await;
-        let r = match prop {
-            InstanceProperty::Uplink => {
-                let _ = i.dhcp_lease_changed(e).await;
-                i.uplink_changed(e).await
-            }
-            InstanceProperty::DnsServers => {
-                // The split DNS changes with the forwarder, which rewrites
-                // resolv.conf: announced together.
-                let _ = i.split_dns_changed(e).await;
-                i.dns_servers_changed(e).await
-            }
-            InstanceProperty::ActiveConnections => i.active_connections_changed(e).await,
-            InstanceProperty::PrimaryConnection => i.primary_connection_changed(e).await,
-            InstanceProperty::PrimaryConnectionType => i.primary_connection_type_changed(e).await,
-            InstanceProperty::ActivatingConnection => i.activating_connection_changed(e).await,
-        };
-        if let Err(err) = r {
+        if let Err(err) = iface.get().await.announce(e, prop).await {
             tracing::warn!("PropertiesChanged for {prop:?}: {err}");
         }
     }
 
     /// A device joining (`listed`) or leaving namespace `ns`'s lists: the
     /// NetnsDevice signal (unless internal), the NetnsInternalDevice one,
-    /// then Devices (unless internal) and AllDevices.
+    /// then one PropertiesChanged invalidating Devices (unless internal) and
+    /// AllDevices.
     async fn device_listed(&self, ns: u32, device: u32, internal: bool, listed: bool) {
         let Some(iface) = self.instance(ns).await else {
             return;
@@ -262,14 +246,12 @@ impl Bus {
         if let Err(e) = sent.and(all) {
             tracing::warn!("device signal: {e}");
         }
-        let inst = iface.get().await;
-        if !internal {
-            let _ = inst.devices_invalidate(emitter).await;
+        if let Err(e) = iface.get().await.announce_devices(emitter, internal).await {
+            tracing::warn!("PropertiesChanged for the device lists: {e}");
         }
-        let _ = inst.all_devices_invalidate(emitter).await;
     }
 
-    /// PropertiesChanged for Device properties, one signal each.
+    /// PropertiesChanged for Device properties: one signal for the change.
     async fn device_changed(&self, device: u32, props: &[DeviceProperty]) {
         let Ok(iface) = self
             .conn
@@ -280,23 +262,8 @@ impl Bus {
             return;
         };
         let e = iface.signal_emitter();
-        let d = iface.get().await;
-        for p in props {
-            let r = match p {
-                DeviceProperty::Interface => d.interface_changed(e).await,
-                DeviceProperty::Ifindex => d.ifindex_changed(e).await,
-                DeviceProperty::Kind => d.kind_changed(e).await,
-                DeviceProperty::HwAddress => d.hw_address_changed(e).await,
-                DeviceProperty::Mtu => d.mtu_changed(e).await,
-                DeviceProperty::State => d.state_changed(e).await,
-                DeviceProperty::OperState => d.oper_state_changed(e).await,
-                DeviceProperty::Up => d.up_changed(e).await,
-                DeviceProperty::Addresses => d.addresses_changed(e).await,
-                DeviceProperty::NetworkNamespace => d.network_namespace_changed(e).await,
-            };
-            if let Err(err) = r {
-                tracing::warn!("PropertiesChanged for {p:?}: {err}");
-            }
+        if let Err(err) = iface.get().await.announce(e, props).await {
+            tracing::warn!("PropertiesChanged for {props:?}: {err}");
         }
     }
 
@@ -309,5 +276,18 @@ impl Bus {
 impl Publisher for Bus {
     fn publish(&self, change: Change) -> BoxFuture<'_, ()> {
         Box::pin(self.apply(change))
+    }
+
+    /// Without the property changes of the objects the batch adds: those go
+    /// on the bus with their final properties (a namespace made with an
+    /// uplink and DNS in one call: one InterfacesAdded, no PropertiesChanged
+    /// per step queued ahead of the call's reply).
+    fn publish_batch(&self, mut changes: Vec<Change>) -> BoxFuture<'_, ()> {
+        crate::manager::coalesce(&mut changes);
+        Box::pin(async move {
+            for c in changes {
+                self.apply(c).await;
+            }
+        })
     }
 }

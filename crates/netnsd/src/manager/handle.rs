@@ -38,6 +38,9 @@ pub enum Request {
         name: String,
         opts: NsOptions,
         reply: oneshot::Sender<Result<OwnedObjectPath, Error>>,
+        /// Fires (its sender dropped) once the caller has the reply: see
+        /// [`ManagerHandle::add_with_options`].
+        answered: oneshot::Receiver<()>,
     },
     SetUplink {
         ns: u32,
@@ -185,8 +188,20 @@ impl ManagerHandle {
         name: String,
         opts: NsOptions,
     ) -> Result<OwnedObjectPath, Error> {
-        self.ask(|reply| Request::AddWithOptions { name, opts, reply })
-            .await
+        // The events of what the call made (its links, its addresses) wait
+        // in the manager's queue meanwhile; their signals go out once the
+        // bus side has the reply in hand and is sending it, not ahead of it.
+        let (done, answered) = oneshot::channel();
+        let r = self
+            .ask(|reply| Request::AddWithOptions {
+                name,
+                opts,
+                reply,
+                answered,
+            })
+            .await;
+        drop(done);
+        r
     }
 
     /// Sets (Some) or clears (None) a namespace's uplink.

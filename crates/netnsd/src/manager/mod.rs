@@ -36,7 +36,7 @@ pub use forwards::{ForwardOp, ForwardReply};
 pub use handle::{ManagerHandle, Request, channel};
 pub use processes::SpawnArgs;
 pub use profiles::ProfileOp;
-pub use publish::{Change, DeviceProperty, InstanceProperty, Publisher, Unattached};
+pub use publish::{Change, DeviceProperty, InstanceProperty, Publisher, Unattached, coalesce};
 pub use registry::{Registry, Shared};
 pub use secrets::{Caller, NoAgents, SecretAgents, SecretRequest};
 pub use state::{ActiveInfo, ActiveTable, Device, DeviceTable, Namespace};
@@ -63,6 +63,10 @@ use state::{
 /// needed (the directory is not a shared mount point yet) and someone holds
 /// it; then the call fails with Busy. The wait is never on the manager's task.
 const RUN_DIR_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+/// How long the manager waits, after answering a create with options, for
+/// the caller's side to have the answer before it goes on (see
+/// `ManagerHandle::add_with_options`): a wake-up, normally microseconds.
+const ANSWER_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Work the manager schedules for itself a little later.
 enum Later {
@@ -182,6 +186,9 @@ pub struct Manager {
     /// waiting for them.
     agents: Arc<dyn SecretAgents>,
     pending: HashMap<u32, secrets::Pending>,
+    /// Changes held back while a create with options runs (see
+    /// [`Manager::hold_changes`]); None: published as they come.
+    held: std::sync::Mutex<Option<Vec<Change>>>,
 }
 
 impl Manager {
@@ -227,6 +234,7 @@ impl Manager {
             journal,
             rt: tokio::runtime::Handle::current(),
             publisher: Arc::new(Unattached),
+            held: Default::default(),
             later_tx,
             later_rx: Some(later_rx),
             events_tx,
@@ -406,9 +414,9 @@ impl Manager {
                 back_to,
                 reply,
             } => self.undo_take(device, back_to, reply).await,
-            Request::AddWithOptions { name, opts, reply }
-                if opts.uplink.as_ref().is_some_and(|u| u.dhcp) =>
-            {
+            Request::AddWithOptions {
+                name, opts, reply, ..
+            } if opts.uplink.as_ref().is_some_and(|u| u.dhcp) => {
                 self.add_with_dhcp(name, opts, reply).await
             }
             Request::SetUplink {
@@ -416,9 +424,20 @@ impl Manager {
                 spec: Some(spec),
                 reply,
             } if spec.dhcp => self.set_dhcp_uplink(ns, spec, reply).await,
-            Request::AddWithOptions { name, opts, reply } => {
+            Request::AddWithOptions {
+                name,
+                opts,
+                reply,
+                answered,
+            } => {
+                self.hold_changes();
                 let r = self.add_with_options(&name, opts).await;
+                self.publish_held(r.is_ok()).await;
                 let _ = reply.send(r);
+                // The events the create caused are handled next, and their
+                // signals would race the reply to the bus: wait (briefly)
+                // until the caller's side has it.
+                let _ = tokio::time::timeout(ANSWER_WAIT, answered).await;
             }
             Request::SetUplink { ns, spec, reply } => {
                 let r = match spec {
@@ -548,10 +567,41 @@ impl Manager {
         });
     }
 
-    /// Publishes changes, in order, each done before the next.
+    /// Publishes changes, in order, each done before the next (or holds
+    /// them, see [`Manager::hold_changes`]).
     async fn publish(&self, changes: Vec<Change>) {
+        {
+            let mut held = self.held.lock().expect("held changes");
+            if let Some(held) = held.as_mut() {
+                held.extend(changes);
+                return;
+            }
+        }
         for c in changes {
             self.publisher.publish(c).await;
+        }
+    }
+
+    /// Holds back what is published from now on until
+    /// [`Manager::publish_held`]. A namespace made with an uplink and DNS in
+    /// one call is then put on the bus once it is complete: its
+    /// InterfacesAdded carries its final properties, with no
+    /// PropertiesChanged for each step queued ahead of the call's reply.
+    fn hold_changes(&self) {
+        *self.held.lock().expect("held changes") = Some(Vec::new());
+    }
+
+    /// Publishes what was held, in order: with `complete` (the call
+    /// succeeded) as one batch, which the bus may shorten (see
+    /// [`Publisher::publish_batch`]); after a failure one by one, as it came.
+    async fn publish_held(&self, complete: bool) {
+        let Some(changes) = self.held.lock().expect("held changes").take() else {
+            return;
+        };
+        if complete {
+            self.publisher.publish_batch(changes).await;
+        } else {
+            self.publish(changes).await;
         }
     }
 }

@@ -136,6 +136,38 @@ pub enum Change {
 pub trait Publisher: Send + Sync {
     /// Makes `change` visible; done when the future is.
     fn publish(&self, change: Change) -> BoxFuture<'_, ()>;
+
+    /// Makes the changes of one call visible, in order, once the call is
+    /// done: by default one after another. A publisher may leave out what
+    /// the batch itself makes redundant (the bus: see [`coalesce`]).
+    fn publish_batch(&self, changes: Vec<Change>) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            for c in changes {
+                self.publish(c).await;
+            }
+        })
+    }
+}
+
+/// Drops, from a batch of changes, the property changes of the namespaces
+/// and devices the batch adds (objects are exported from the registry's current state, which
+/// already holds those changes).
+pub fn coalesce(changes: &mut Vec<Change>) {
+    let mut namespaces = std::collections::HashSet::new();
+    let mut devices = std::collections::HashSet::new();
+    changes.retain(|c| match c {
+        Change::NamespaceAdded(ns) => {
+            namespaces.insert(ns.number);
+            true
+        }
+        Change::DeviceAdded { device, .. } => {
+            devices.insert(*device);
+            true
+        }
+        Change::InstanceChanged { ns, .. } => !namespaces.contains(ns),
+        Change::DeviceChanged { device, .. } => !devices.contains(device),
+        _ => true,
+    });
 }
 
 /// Drops every change: the manager's publisher until it is attached to
@@ -182,5 +214,73 @@ mod tests {
         });
         assert_eq!(r.take(), [Change::ActiveAdded(1), Change::ActiveRemoved(1)]);
         assert!(r.take().is_empty());
+    }
+}
+
+#[cfg(test)]
+mod coalesce_tests {
+    use super::*;
+
+    fn kinds(changes: &[Change]) -> Vec<String> {
+        changes
+            .iter()
+            .map(|c| {
+                format!("{c:?}")
+                    .split([' ', '(', '{'])
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_held_batch_drops_the_property_changes_of_what_it_adds_and_nothing_else() {
+        let ns = Namespace::new(7, "a".into(), 1, "/run/netns/a".into(), true, true);
+        let mut changes = vec![
+            // Of another namespace, before: kept.
+            Change::InstanceChanged {
+                ns: 3,
+                prop: InstanceProperty::Uplink,
+            },
+            Change::NamespaceAdded(ns),
+            Change::DeviceAdded {
+                device: 11,
+                ns: 7,
+                internal: true,
+            },
+            Change::DeviceChanged {
+                device: 11,
+                props: vec![DeviceProperty::Addresses],
+            },
+            Change::InstanceChanged {
+                ns: 7,
+                prop: InstanceProperty::Uplink,
+            },
+            Change::InstanceChanged {
+                ns: 7,
+                prop: InstanceProperty::DnsServers,
+            },
+            // Of a device the batch did not add: kept.
+            Change::DeviceChanged {
+                device: 2,
+                props: vec![DeviceProperty::Up],
+            },
+        ];
+        coalesce(&mut changes);
+        assert_eq!(
+            kinds(&changes),
+            [
+                "InstanceChanged",
+                "NamespaceAdded",
+                "DeviceAdded",
+                "DeviceChanged"
+            ]
+        );
+        assert!(matches!(changes[0], Change::InstanceChanged { ns: 3, .. }));
+        assert!(matches!(
+            changes[3],
+            Change::DeviceChanged { device: 2, .. }
+        ));
     }
 }

@@ -15,7 +15,6 @@ use super::{Later, Manager, Namespace};
 use crate::dns::Dns;
 use crate::netlink as ops;
 use crate::record::{Entry, UplinkRecord};
-use crate::uplink::host_link_local;
 
 /// The uplink device's name inside the namespace.
 pub const UPLINK_IF: &str = "uplink0";
@@ -53,19 +52,6 @@ pub struct UplinkSpec {
 pub struct NsOptions {
     pub uplink: Option<UplinkSpec>,
     pub dns: Option<Dns>,
-}
-
-/// Brings the host end of a veth uplink up, after its peer, with no
-/// generated IPv6 link-local address (addrgenmode none; with IPv6 it gets
-/// [`host_link_local`] instead): a generated one would add two routes per
-/// host end to the uplink namespace — fe80::/64 and a local one, in a table
-/// the kernel walks whole on every link change there — and DAD work per
-/// create. Born down and brought up last, with its carrier already there
-/// (the peer is up), it is never up without a carrier: each such link
-/// change would walk that table once more. docs/benchmarks.md ("Growth with
-/// the population") has the figures.
-pub(crate) async fn host_end_up(h: &ops::NetlinkHandle, ifindex: u32) -> Result<(), Error> {
-    ops::set_up_without_link_local(h, ifindex).await
 }
 
 pub(super) fn default_route(family: Family, gateway: Option<IpAddr>, oif: u32) -> Route {
@@ -183,7 +169,7 @@ impl Manager {
         let made = async {
             let ns_file = self.ns_file(target)?;
             // Born down: brought up below without a generated IPv6
-            // link-local address (see `host_end_up`). Both ifindexes from
+            // link-local address (see `crate::uplink::configure_veth`). Both ifindexes from
             // the kernel's echo of the new link.
             let ends = ops::add_veth_echo(
                 &hp.handle,
@@ -205,21 +191,7 @@ impl Manager {
                         .ok_or_else(|| Error::Failed(format!("{UPLINK_IF} vanished")))?,
                 ),
             };
-            ops::set_up(&np.handle, nidx, true).await?;
-            host_end_up(&hp.handle, hidx).await?;
-            ops::add_address_with(&hp.handle, hidx, &slot.host_v4, true).await?;
-            ops::add_address_with(&np.handle, nidx, &slot.ns_v4, true).await?;
-            ops::add_route(
-                &np.handle,
-                &default_route(Family::V4, Some(slot.host_v4.addr), nidx),
-            )
-            .await?;
-            if let (Some(h6), Some(n6)) = (slot.host_v6, slot.ns_v6) {
-                ops::add_link_local(&hp.handle, hidx, host_link_local(slot.index)).await?;
-                ops::add_address_with(&hp.handle, hidx, &h6, true).await?;
-                ops::add_address_with(&np.handle, nidx, &n6, true).await?;
-                ops::add_route(&np.handle, &default_route(Family::V6, Some(h6.addr), nidx)).await?;
-            }
+            crate::uplink::configure_veth(&hp.handle, &np.handle, hidx, nidx, &slot).await?;
             self.forward_and_nat(up, &host_if).await?;
             Ok::<_, Error>(())
         }

@@ -42,10 +42,11 @@ pub(crate) use link::xfrm_message as link_xfrm_message;
 pub use link::{
     LinkState, TunnelKind, TunnelOptions, VethEnds, add_bridge, add_macvlan, add_tunnel, add_veth,
     add_veth_echo, add_vlan, add_wireguard, add_xfrm, delete_link, format_mac, ifindex_by_name,
-    link_by_name, link_name, rename, set_hw_address, set_master, set_mtu, set_netns, set_up,
-    set_up_without_link_local, stable_mac,
+    link_by_name, link_name, rename, set_hw_address, set_master, set_mtu, set_netns,
+    set_no_link_local, set_up, set_up_without_link_local, stable_mac,
 };
 pub use platform::{Devices, Platform, Unnamed};
+pub use request::in_order;
 pub use route::{
     RTPROT_NETNSD, add_route, del_route, list_routes, protocol_name, route_entry, route_to_dict,
 };

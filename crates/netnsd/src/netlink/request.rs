@@ -2,7 +2,9 @@
 //! [`NetlinkHandle`], and what the kernel answers; a refusal is the error.
 
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use netlink_packet_route::RouteNetlinkMessage;
+use netnsd_api::Error;
 use rtnetlink::packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
 };
@@ -42,4 +44,21 @@ pub(super) async fn request(
         }
     }
     Ok(out)
+}
+
+/// Runs requests to one namespace back to back: each is sent before the
+/// answer to the one before it has been read, and the kernel handles a
+/// socket's requests one after another in the order they were sent (each
+/// within its send), so a step still sees what the steps before it did —
+/// a route its gateway's address, an address its link. What is saved is a
+/// wake-up and a hand-off to the connection's task and back per step.
+/// Every step is sent (as `ip -batch` sends every line); the first error,
+/// in the order given, is the answer.
+///
+/// Each step must send its one request when first polled, as the
+/// operations of this module do (the handle's lock is taken in turn, and
+/// the connection's queue keeps the order); a step that looks something up
+/// before its request would let the next one go first.
+pub async fn in_order(steps: Vec<BoxFuture<'_, Result<(), Error>>>) -> Result<(), Error> {
+    futures::future::join_all(steps).await.into_iter().collect()
 }

@@ -103,12 +103,20 @@ fn no_link_local(ifindex: u32) -> LinkMessage {
 /// (a walk of the namespace's whole IPv6 table). A kernel without IPv6
 /// refuses the mode (EAFNOSUPPORT): the link is then only brought up.
 pub async fn set_up_without_link_local(h: &Handle, ifindex: u32) -> Result<(), Error> {
+    set_no_link_local(h, ifindex).await?;
+    set_up(h, ifindex, true).await
+}
+
+/// The first half of [`set_up_without_link_local`], `ip link set DEV
+/// addrgenmode none`, for a caller that sends the up itself (right after,
+/// without waiting, see [`in_order`](crate::netlink::in_order)). A kernel
+/// without IPv6 refuses the mode: then there is nothing to turn off.
+pub async fn set_no_link_local(h: &Handle, ifindex: u32) -> Result<(), Error> {
     let what = format!("turn off IPv6 link-local addresses on device {ifindex}");
     match change_link(h, no_link_local(ifindex)).await {
-        Err(e) if errno(&e) == Some(Errno::EAFNOSUPPORT) => {}
-        r => r.map_err(|e| map_err_with(e, &what, &[(Errno::ENODEV, "no such device")]))?,
+        Err(e) if errno(&e) == Some(Errno::EAFNOSUPPORT) => Ok(()),
+        r => r.map_err(|e| map_err_with(e, &what, &[(Errno::ENODEV, "no such device")])),
     }
-    set_up(h, ifindex, true).await
 }
 
 /// Sets a link's MTU.
