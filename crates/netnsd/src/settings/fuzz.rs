@@ -538,6 +538,24 @@ proptest! {
     }
 }
 
+/// Found by fuzz_dbus_settings_valid_connection: a key netnsd only carries
+/// in a WireGuard peer's group was lost when the profile came back with
+/// `wireguard.peers` beside the group (the peers replaced the groups).
+#[test]
+fn regression_a_carried_key_of_a_wireguard_peer_survives_the_round_trip() {
+    let mut d = DbusSettings::new();
+    d.entry("wireguard".into()).or_default();
+    d.entry("wireguard-peer.aGVsbG8=".into())
+        .or_default()
+        .insert(
+            "id".into(),
+            OwnedVariant::try_from(Variant::from("uuid".to_owned())).unwrap(),
+        );
+    check_dbus(&with_connection(d, "wireguard")).unwrap();
+    let p = Profile::from_dbus(&with_connection(DbusSettings::new(), "wireguard")).unwrap();
+    check_dbus(&p.to_dbus(true)).unwrap();
+}
+
 #[test]
 fn fuzz_generators_reach_a_valid_profile() {
     // with_connection makes a profile that validates, so the targets above

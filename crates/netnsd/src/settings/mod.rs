@@ -419,9 +419,29 @@ fn settings_from_dbus(d: &DbusSettings) -> Result<Settings, Error> {
         }
     }
     if let Some(peers) = peers {
-        // wireguard.peers names every peer: it replaces the groups.
-        settings.retain(|n, _| !n.starts_with(WIREGUARD_PEER_PREFIX));
-        settings.extend(peers);
+        // wireguard.peers names every peer and says all it has a form for:
+        // it replaces the groups. Keys of a peer's group it has no form for
+        // (carried, as any key netnsd does not know) stay with that peer, as
+        // GetSettings sent them beside it.
+        let mut groups = Settings::new();
+        settings.retain(|n, keys| {
+            if n.starts_with(WIREGUARD_PEER_PREFIX) {
+                groups.insert(n.clone(), std::mem::take(keys));
+                false
+            } else {
+                true
+            }
+        });
+        for (name, mut keys) in peers {
+            if let Some(group) = groups.remove(&name) {
+                for (k, v) in group {
+                    if !nmforms::PEER_ITEMS.contains(&k.as_str()) {
+                        keys.entry(k).or_insert(v);
+                    }
+                }
+            }
+            settings.insert(name, keys);
+        }
     }
     Ok(settings)
 }

@@ -23,6 +23,16 @@ use super::ipgroup::IpGroup;
 use super::schema::WIREGUARD_PEER_PREFIX;
 use super::{Profile, Settings, Value};
 
+/// What an element of `wireguard.peers` can say of a peer besides its
+/// public key: the keys of a `[wireguard-peer.KEY]` group it stands for.
+pub(super) const PEER_ITEMS: &[&str] = &[
+    "endpoint",
+    "preshared-key",
+    "preshared-key-flags",
+    "persistent-keepalive",
+    "allowed-ips",
+];
+
 /// ipv6.addr-gen-mode: NetworkManager's numbers and keyfile names.
 const ADDR_GEN_MODES: &[(i32, &str)] = &[
     (0, "eui64"),
