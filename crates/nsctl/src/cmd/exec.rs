@@ -113,10 +113,16 @@ pub async fn exec(conn: &Connection, mut args: ExecArgs) -> Result<u8, CliError>
         }
         let argv: Vec<&str> = args.command.iter().map(String::as_str).collect();
         let env = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        proxy
-            .spawn(&argv, env, &cwd, fds, options)
-            .await
-            .map_err(spawn_error)?
+        // With ALLOW_INTERACTIVE_AUTH, as every call that changes something
+        // (and as the direct path sends it): polkit may ask the user.
+        let env: HashMap<&str, &str> = env;
+        crate::cmd::call_authorized::<_, u32>(
+            proxy.inner(),
+            "Spawn",
+            &(&argv, env, &cwd, fds, options),
+        )
+        .await
+        .map_err(spawn_error)?
     };
 
     // The program has its own copy of the subordinate end now; with ours
