@@ -17,6 +17,42 @@ async fn next_within<S: futures::Stream + Unpin>(stream: &mut S, what: &str) -> 
         .unwrap_or_else(|| panic!("the {what} stream ended"))
 }
 
+/// Calls `method` on the controller and gives its reply with the signals
+/// (of the subscriptions made before) that came ahead of it, in order.
+async fn signals_before_reply<B>(
+    conn: &zbus::Connection,
+    method: &str,
+    body: &B,
+) -> (zbus::Message, Vec<zbus::Message>)
+where
+    B: zbus::export::serde::Serialize + zbus::wire::DynamicType,
+{
+    let mut stream = MessageStream::from(conn);
+    let reply = conn
+        .call_method(
+            Some(BUS_NAME),
+            CONTROLLER_PATH,
+            Some(CONTROLLER_INTERFACE),
+            method,
+            body,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{method}: {e}"));
+    let serial = reply.header().reply_serial().unwrap();
+    let mut before = Vec::new();
+    loop {
+        let msg = next_within(&mut stream, "message").await.unwrap();
+        let h = msg.header();
+        if h.message_type() == MsgType::MethodReturn && h.reply_serial() == Some(serial) {
+            return (reply, before);
+        }
+        if h.message_type() == MsgType::Signal {
+            drop(h);
+            before.push(msg);
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn root_namespace_is_object_0() {
     let _env = TestEnv::new();
@@ -280,29 +316,11 @@ async fn signals_come_before_the_reply() {
             ("AddNetworkNamespace", "NetworkNamespaceAdded"),
             ("RemoveNetworkNamespace", "NetworkNamespaceRemoved"),
         ] {
-            let mut stream = MessageStream::from(&conn);
-            let reply = conn
-                .call_method(
-                    Some(BUS_NAME),
-                    CONTROLLER_PATH,
-                    Some(CONTROLLER_INTERFACE),
-                    method,
-                    &("ctl-order",),
-                )
-                .await
-                .unwrap_or_else(|e| panic!("{method}: {e}"));
-            let serial = reply.header().reply_serial().unwrap();
-            let mut before = Vec::new();
-            loop {
-                let msg = next_within(&mut stream, "message").await.unwrap();
-                let h = msg.header();
-                if h.message_type() == MsgType::MethodReturn && h.reply_serial() == Some(serial) {
-                    break;
-                }
-                if h.message_type() == MsgType::Signal {
-                    before.push(h.member().map(|m| m.to_string()).unwrap_or_default());
-                }
-            }
+            let (_, signals) = signals_before_reply(&conn, method, &("ctl-order",)).await;
+            let before: Vec<String> = signals
+                .iter()
+                .map(|m| m.header().member().map(|m| m.to_string()).unwrap_or_default())
+                .collect();
             assert!(
                 before.iter().any(|m| m == signal),
                 "{signal} did not come before the reply to {method}; signals before it: {before:?}"
@@ -346,38 +364,25 @@ async fn a_namespace_with_options_is_announced_complete_before_the_reply() {
         .await
         .expect("AddMatch");
 
-        let mut stream = MessageStream::from(&conn);
-        let reply = conn
-            .call_method(
-                Some(BUS_NAME),
-                CONTROLLER_PATH,
-                Some(CONTROLLER_INTERFACE),
-                "AddNetworkNamespaceWithOptions",
-                &(
-                    "ctl-opts",
-                    wan::options(vec![
-                        ("uplink", zbus::Variant::from("veth")),
-                        ("dns", wan::strs(&["192.0.2.53"])),
-                    ]),
-                ),
-            )
-            .await
-            .expect("AddNetworkNamespaceWithOptions");
-        let serial = reply.header().reply_serial().unwrap();
+        let (reply, signals) = signals_before_reply(
+            &conn,
+            "AddNetworkNamespaceWithOptions",
+            &(
+                "ctl-opts",
+                wan::options(vec![
+                    ("uplink", zbus::Variant::from("veth")),
+                    ("dns", wan::strs(&["192.0.2.53"])),
+                ]),
+            ),
+        )
+        .await;
         let path: OwnedObjectPath = reply.body().deserialize().unwrap();
         let mut before = Vec::new();
         let mut announced = None;
         // The properties the call's steps set, announced one by one.
         let mut steps = Vec::new();
-        loop {
-            let msg = next_within(&mut stream, "message").await.unwrap();
+        for msg in &signals {
             let h = msg.header();
-            if h.message_type() == MsgType::MethodReturn && h.reply_serial() == Some(serial) {
-                break;
-            }
-            if h.message_type() != MsgType::Signal {
-                continue;
-            }
             let member = h.member().map(|m| m.to_string()).unwrap_or_default();
             let at = h.path().map(|p| p.to_string()).unwrap_or_default();
             if member == "PropertiesChanged" && at == path.as_str() {
