@@ -1211,3 +1211,14 @@ impl Drop for Unmount {
         let _ = std::process::Command::new("umount").arg(self.0).status();
     }
 }
+
+/// /dev/null opened for reading and writing: a descriptor to pass as a
+/// program's stdin, stdout or stderr.
+pub fn dev_null() -> std::os::fd::OwnedFd {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .expect("/dev/null")
+        .into()
+}

@@ -7,22 +7,13 @@
 //! inferred from timing.
 
 use std::collections::HashMap;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 use futures::StreamExt;
 use netnsd_tests::*;
 use zbus::message::Type;
 use zbus::wire::Fd;
-
-fn dev_null() -> OwnedFd {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-        .expect("/dev/null")
-        .into()
-}
 
 /// What the monitor saw, in order, about the client `client`.
 #[derive(Debug, PartialEq, Clone, Copy)]

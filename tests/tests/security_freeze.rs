@@ -241,15 +241,6 @@ impl Drop for DeadFuse {
     }
 }
 
-fn dev_null() -> OwnedFd {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-        .expect("/dev/null")
-        .into()
-}
-
 async fn spawn_with(
     conn: &Connection,
     ns_path: &str,

@@ -45,15 +45,6 @@ fn pipe() -> (OwnedFd, OwnedFd) {
     nix::unistd::pipe().expect("pipe")
 }
 
-fn dev_null() -> OwnedFd {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-        .expect("/dev/null")
-        .into()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spawn_as_nobody_granted_by_polkit_runs_as_nobody_inside_the_namespace() {
     let _env = TestEnv::new();

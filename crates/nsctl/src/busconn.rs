@@ -679,6 +679,20 @@ mod tests {
         assert_eq!(m.body().deserialize::<&str>().unwrap(), rule);
     }
 
+    /// A Spawn of object 3 with `args` and three descriptors, marshalled.
+    fn spawn_call(args: &[Arg<'_>]) -> Vec<u8> {
+        marshal(&Call {
+            serial: 5,
+            flags: ALLOW_INTERACTIVE_AUTH,
+            destination: "net.netnsd.Netns1",
+            path: "/net/netnsd/Netns1/NetNs/3",
+            interface: "net.netnsd.Netns1.NetNsInstance",
+            member: "Spawn",
+            args,
+            fds: 3,
+        })
+    }
+
     #[test]
     fn spawn_marshals_as_zbus_marshals_it() {
         let argv = vec!["sh", "-c", "echo hi"];
@@ -690,16 +704,7 @@ mod tests {
             Arg::FdDict(vec![("stdin", 0), ("stdout", 1), ("stderr", 2)]),
             Arg::BoolDict(vec![("pty", true)]),
         ];
-        let ours = marshal(&Call {
-            serial: 5,
-            flags: ALLOW_INTERACTIVE_AUTH,
-            destination: "net.netnsd.Netns1",
-            path: "/net/netnsd/Netns1/NetNs/3",
-            interface: "net.netnsd.Netns1.NetNsInstance",
-            member: "Spawn",
-            args: &args,
-            fds: 3,
-        });
+        let ours = spawn_call(&args);
         let m = zbus_reads(ours.clone(), 3);
         let h = m.header();
         assert!(h.primary().flags().contains(Flags::ALLOW_INTERACTIVE_AUTH));
@@ -745,16 +750,7 @@ mod tests {
             Arg::FdDict(vec![("stderr", 0), ("stdin", 1), ("stdout", 2)]),
             Arg::BoolDict(vec![("pty", true)]),
         ];
-        let ours = marshal(&Call {
-            serial: 5,
-            flags: ALLOW_INTERACTIVE_AUTH,
-            destination: "net.netnsd.Netns1",
-            path: "/net/netnsd/Netns1/NetNs/3",
-            interface: "net.netnsd.Netns1.NetNsInstance",
-            member: "Spawn",
-            args: &args,
-            fds: 3,
-        });
+        let ours = spawn_call(&args);
         let (t, o) = (
             unmarshal(theirs.data().bytes()).unwrap(),
             unmarshal(&ours).unwrap(),

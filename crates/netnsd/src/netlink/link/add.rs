@@ -148,11 +148,26 @@ pub async fn add_veth(
     mac: Option<[u8; 6]>,
     peer_mac: Option<[u8; 6]>,
 ) -> Result<(), Error> {
+    veth_request(h, name, peer, peer_ns, opts, (mac, peer_mac), CREATE).await?;
+    Ok(())
+}
+
+/// The RTM_NEWLINK of a veth pair, sent with `flags`: what the kernel
+/// answered.
+async fn veth_request(
+    h: &Handle,
+    name: &str,
+    peer: &str,
+    peer_ns: BorrowedFd<'_>,
+    opts: &LinkOptions,
+    (mac, peer_mac): (Option<[u8; 6]>, Option<[u8; 6]>),
+    flags: u16,
+) -> Result<Vec<RouteNetlinkMessage>, Error> {
     check_name(name)?;
     check_name(peer)?;
     check_mtu(opts)?;
     let msg = veth_message(name, peer, peer_ns, opts, mac, peer_mac);
-    request(h, RouteNetlinkMessage::NewLink(msg), CREATE)
+    request(h, RouteNetlinkMessage::NewLink(msg), flags)
         .await
         .map_err(|e| {
             create_err(
@@ -160,8 +175,7 @@ pub async fn add_veth(
                 &format!("create veth {name} with peer {peer} in the peer namespace"),
                 "veth",
             )
-        })?;
-    Ok(())
+        })
 }
 
 /// The two ends of a veth just made: this end's ifindex and the peer's
@@ -185,19 +199,16 @@ pub async fn add_veth_echo(
     peer_ns: BorrowedFd<'_>,
     opts: &LinkOptions,
 ) -> Result<Option<VethEnds>, Error> {
-    check_name(name)?;
-    check_name(peer)?;
-    check_mtu(opts)?;
-    let msg = veth_message(name, peer, peer_ns, opts, None, None);
-    let answers = request(h, RouteNetlinkMessage::NewLink(msg), CREATE | NLM_F_ECHO)
-        .await
-        .map_err(|e| {
-            create_err(
-                e,
-                &format!("create veth {name} with peer {peer} in the peer namespace"),
-                "veth",
-            )
-        })?;
+    let answers = veth_request(
+        h,
+        name,
+        peer,
+        peer_ns,
+        opts,
+        (None, None),
+        CREATE | NLM_F_ECHO,
+    )
+    .await?;
     Ok(answers.iter().find_map(|a| match a {
         RouteNetlinkMessage::NewLink(l) => veth_ends(l, name),
         _ => None,
