@@ -236,6 +236,7 @@ impl FloorSubject {
             UPLINK_IF,
             ns_file.as_fd(),
             &LinkOptions::default(),
+            None,
         )
         .await
         .map_err(|e| e.message())?;

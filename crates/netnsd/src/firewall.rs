@@ -4,7 +4,8 @@
 //! The table holds one masquerade rule for both families, matching a set of
 //! the uplinks' host-side interfaces: traffic that came in from a namespace's
 //! host end and leaves by any interface but another host end is masqueraded.
-//! Each uplink is one set element, its host end's name:
+//! Each uplink is one set element, its host end's name (in the bridge
+//! topology, the bridge is the one element for all its ports):
 //!
 //! ```text
 //! table inet netnsd {
@@ -12,6 +13,11 @@
 //!     chain postrouting {
 //!         type nat hook postrouting priority srcnat; policy accept;
 //!         iifname @hostifs oifname != @hostifs masquerade
+//!     }
+//!     chain output {
+//!         type filter hook output priority filter; policy accept;
+//!         oifname @hostifs icmp type redirect drop
+//!         oifname @hostifs icmpv6 type nd-redirect drop
 //!     }
 //! }
 //! ```
@@ -59,11 +65,26 @@ pub fn declare_batch(host_ifs: &[String]) -> Value {
             {"match": {"op": "!=", "left": {"meta": {"key": "oifname"}}, "right": format!("@{SET}")}},
             {"masquerade": null}
         ]}))}),
+        // No redirect back to a namespace: one that forwards between two
+        // namespaces behind one bridge (bridge topology) would tell the
+        // sender the other is on-link, which its isolated port is not.
+        json!({"add": obj("chain", json!({"name": "output", "type": "filter", "hook": "output", "prio": 0, "policy": "accept"}))}),
+        redirect_drop("icmp", "redirect"),
+        redirect_drop("icmpv6", "nd-redirect"),
     ];
     if !host_ifs.is_empty() {
         cmds.push(json!({"add": obj("element", json!({"name": SET, "elem": host_ifs}))}));
     }
     json!({ "nftables": cmds })
+}
+
+/// `oifname @hostifs PROTO type TYPE drop`, in chain output.
+fn redirect_drop(proto: &str, kind: &str) -> Value {
+    json!({"add": obj("rule", json!({"chain": "output", "expr": [
+        {"match": {"op": "==", "left": {"meta": {"key": "oifname"}}, "right": format!("@{SET}")}},
+        {"match": {"op": "==", "left": {"payload": {"protocol": proto, "field": "type"}}, "right": kind}},
+        {"drop": null}
+    ]}))})
 }
 
 /// The batch that removes the table.
@@ -350,7 +371,11 @@ mod tests {
         assert_eq!(cmds[1]["delete"]["table"]["name"], "netnsd");
         assert_eq!(cmds[2]["add"]["table"]["name"], "netnsd");
         let rules: Vec<&Value> = cmds.iter().filter_map(|c| c["add"].get("rule")).collect();
-        assert_eq!(rules.len(), 1);
+        assert_eq!(rules.len(), 3);
+        // Redirects to the host ends are dropped, for both families.
+        assert!(rules[1..].iter().all(|r| r["chain"] == "output"));
+        assert_eq!(rules[1]["expr"][1]["match"]["right"], "redirect");
+        assert_eq!(rules[2]["expr"][1]["match"]["right"], "nd-redirect");
         let expr = rules[0]["expr"].as_array().unwrap();
         assert_eq!(expr[0]["match"]["left"]["meta"]["key"], "iifname");
         assert_eq!(expr[0]["match"]["right"], "@hostifs");

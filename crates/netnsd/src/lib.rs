@@ -58,6 +58,8 @@ pub struct Config {
     /// Address pools for veth uplinks.
     pub pool_v4: netnsd_api::Cidr,
     pub pool_v6: Option<netnsd_api::Cidr>,
+    /// How new veth uplinks reach their uplink namespace.
+    pub uplink_topology: uplink::Topology,
     /// Connection profiles (NetworkManager keyfiles).
     pub connections_dir: PathBuf,
     /// Declared namespaces (`NAME.conf` keyfiles).
@@ -78,6 +80,7 @@ impl Default for Config {
             host_nsswitch: "/etc/nsswitch.conf".into(),
             pool_v4: uplink::DEFAULT_POOL_V4.parse().expect("valid default pool"),
             pool_v6: Some(uplink::DEFAULT_POOL_V6.parse().expect("valid default pool")),
+            uplink_topology: uplink::Topology::Routed,
             connections_dir: netnsd_api::CONNECTIONS_DIR.into(),
             declared_dir: declared::DIR.into(),
             dispatcher_dir: dispatcher::DIR.into(),

@@ -191,6 +191,10 @@ pub enum UplinkRecord {
         /// Whether it has IPv6 (its NAT has an IPv6 element).
         #[serde(default = "yes")]
         ipv6: bool,
+        /// The bridge whose port the host end is (the bridge topology);
+        /// none for a routed host end.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bridge: Option<String>,
     },
     Macvlan {
         uplink_ns: String,
@@ -643,6 +647,7 @@ mod tests {
             host_if: "nsu1".into(),
             slot: 1,
             ipv6: true,
+            bridge: None,
         };
         let fwd = netnsd_api::forward::Forward {
             proto: netnsd_api::forward::Proto::Tcp,
@@ -1026,6 +1031,7 @@ mod tests {
             host_if: "nsu0".into(),
             slot: 0,
             ipv6: true,
+            bridge: None,
         };
         for e in [
             Entry::UplinkSet {
@@ -1072,6 +1078,7 @@ mod tests {
             host_if: format!("nsu{slot}"),
             slot,
             ipv6: true,
+            bridge: None,
         };
         for e in [
             Entry::UplinkSetting {

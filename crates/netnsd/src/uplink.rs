@@ -1,5 +1,10 @@
-//! Address pools for veth uplinks: each uplink takes a slot, which gives it a
-//! /30 from the IPv4 pool and a /64 from the IPv6 pool.
+//! Address pools for veth uplinks: each uplink takes a slot. Routed (the
+//! default topology), a slot is a /30 of the IPv4 pool and a /64 of the IPv6
+//! pool, both on the host end; in the bridge topology
+//! (`--uplink-topology bridge`) the host ends are ports of one bridge,
+//! [`BRIDGE_IF`], that holds the gateway's addresses for all of them, and a
+//! slot is the namespace's own address in the pool's subnet (see
+//! [`configure_bridge_port`]).
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -13,6 +18,45 @@ use crate::netlink::{self as ops, NetlinkHandle};
 /// Default pools; both can be changed with daemon options.
 pub const DEFAULT_POOL_V4: &str = "10.231.0.0/16";
 pub const DEFAULT_POOL_V6: &str = "fd6e:6574:6e73::/48";
+
+/// The bridge of the bridge topology, in the uplink namespace.
+pub const BRIDGE_IF: &str = "nsbr0";
+
+/// The bridge's link-local address: the namespaces' IPv6 gateway.
+pub const BRIDGE_LINK_LOCAL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+
+/// How veth uplinks reach their uplink namespace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Topology {
+    /// Each host end a router port of its own: a /30 and a /64 each, and
+    /// routes for them in the uplink namespace.
+    #[default]
+    Routed,
+    /// The host ends ports of one bridge ([`BRIDGE_IF`]), isolated from each
+    /// other, holding the gateway's addresses for all: a namespace adds no
+    /// route to the uplink namespace, whose tables the kernel walks on every
+    /// link change there.
+    Bridge,
+}
+
+impl std::str::FromStr for Topology {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "routed" => Ok(Topology::Routed),
+            "bridge" => Ok(Topology::Bridge),
+            _ => Err(format!("{s:?} is not an uplink topology (routed, bridge)")),
+        }
+    }
+}
+
+/// The MAC address of uplink0 of bridged slot `i`: locally administered,
+/// unicast, from the slot, so that the uplink namespace knows it before the
+/// link exists (its static FDB entry and neighbour entries).
+pub fn port_mac(i: u32) -> [u8; 6] {
+    let [_, a, b, c] = i.to_be_bytes();
+    [0x0a, 0x6e, 0x73, a, b, c]
+}
 
 /// The link-local address of the veth host end of slot `i` (with IPv6):
 /// fe80::6e73:7500:0:0 ("nsu") plus i + 1, added nodad with no fe80::/64
@@ -91,6 +135,53 @@ pub async fn configure_veth(
     host.and(ns)
 }
 
+/// Configures both ends of a new bridged veth uplink of `slot` (IPv6 if the
+/// slot has IPv6 addresses); the host end `hidx` is already a port of the
+/// bridge `bidx` with IPv6 off (no route, no multicast route, no table
+/// walk for it in the uplink namespace). The peer `nidx` (uplink0) comes up
+/// first; then, over `hp`, the port is isolated from the bridge's other
+/// ports (namespaces reach each other only through the uplink namespace's
+/// routing) and learns no address: uplink0's MAC is a static FDB entry of
+/// the port and permanent neighbour entries of the bridge for the
+/// namespace's addresses, so no namespace can take another's MAC or
+/// address; the port comes up. Over `np`: the namespace's addresses (IPv4
+/// in the pool's subnet, whose other members the uplink namespace answers
+/// for, proxy_arp_pvlan; IPv6 a /128) and its default routes, via the
+/// gateway's IPv4 address and the bridge's link-local address. Each side's
+/// requests go out back to back, the two namespaces' side by side.
+pub async fn configure_bridge_port(
+    hp: &NetlinkHandle,
+    np: &NetlinkHandle,
+    (hidx, nidx, bidx): (u32, u32, u32),
+    slot: &Slot,
+) -> Result<(), Error> {
+    ops::set_up(np, nidx, true).await?;
+    let mac = port_mac(slot.index);
+    let v4_route = default_route(Family::V4, slot.host_v4.addr, nidx);
+    let v6_route = slot
+        .ns_v6
+        .map(|_| default_route(Family::V6, IpAddr::V6(BRIDGE_LINK_LOCAL), nidx));
+    let mut host: Vec<BoxFuture<'_, Result<(), Error>>> = vec![
+        Box::pin(ops::set_bridge_port(hp, hidx, true, false)),
+        Box::pin(ops::add_fdb_static(hp, hidx, mac)),
+        Box::pin(ops::set_permanent_neighbour(hp, bidx, slot.ns_v4.addr, mac)),
+    ];
+    let mut ns: Vec<BoxFuture<'_, Result<(), Error>>> = vec![
+        Box::pin(ops::add_address_with(np, nidx, &slot.ns_v4, true)),
+        Box::pin(ops::add_route(np, &v4_route)),
+    ];
+    if let (Some(n6), Some(r6)) = (&slot.ns_v6, &v6_route) {
+        host.push(Box::pin(ops::set_permanent_neighbour(
+            hp, bidx, n6.addr, mac,
+        )));
+        ns.push(Box::pin(ops::add_address_with(np, nidx, n6, true)));
+        ns.push(Box::pin(ops::add_route(np, r6)));
+    }
+    host.push(Box::pin(ops::set_up(hp, hidx, true)));
+    let (host, ns) = futures::join!(ops::in_order(host), ops::in_order(ns));
+    host.and(ns)
+}
+
 #[derive(Debug, Clone)]
 pub struct Pool {
     v4: Ipv4Addr,
@@ -104,6 +195,7 @@ pub struct Pool {
     end: u32,
     /// The free slots below `end`.
     gaps: BTreeSet<u32>,
+    topology: Topology,
 }
 
 /// The addresses of one slot.
@@ -141,15 +233,75 @@ impl Pool {
             used: BTreeSet::new(),
             end: 0,
             gaps: BTreeSet::new(),
+            topology: Topology::Routed,
         })
     }
 
-    /// Slots available: a /30 of the IPv4 pool and a /64 of the IPv6 one each.
+    /// The pool with new uplinks made in topology `t`.
+    pub fn with_topology(mut self, t: Topology) -> Pool {
+        self.topology = t;
+        self
+    }
+
+    /// The topology new uplinks are made in.
+    pub fn topology(&self) -> Topology {
+        self.topology
+    }
+
+    /// The gateway's addresses on the bridge of the bridge topology: the
+    /// pool's first IPv4 address with the pool's prefix, and ::1 of the
+    /// IPv6 pool's first /64.
+    pub fn bridge_addresses(&self) -> (Cidr, Option<Cidr>) {
+        let v4 = Cidr {
+            addr: IpAddr::V4(Ipv4Addr::from(u32::from(self.v4) + 1)),
+            prefix: self.v4_prefix,
+        };
+        let v6 = self.v6.map(|a| Cidr {
+            addr: IpAddr::V6(Ipv6Addr::from(u128::from(a) + 1)),
+            prefix: 64,
+        });
+        (v4, v6)
+    }
+
+    /// The addresses of slot `i` in the bridge topology: the gateway's
+    /// (host_*, on the bridge, the same for every slot) and the namespace's
+    /// own, the IPv4 one in the pool's subnet (x.x.x.4i+2, as routed) and
+    /// an IPv6 /128 in the first /64.
+    pub fn bridged_slot(&self, i: u32) -> Slot {
+        let (gw4, gw6) = self.bridge_addresses();
+        let ns_v4 = Cidr {
+            addr: IpAddr::V4(Ipv4Addr::from(u32::from(self.v4) + 4 * i + 2)),
+            prefix: self.v4_prefix,
+        };
+        let ns_v6 = self.v6.map(|a| Cidr {
+            addr: IpAddr::V6(Ipv6Addr::from(u128::from(a) + 4 * u128::from(i) + 2)),
+            prefix: 128,
+        });
+        Slot {
+            index: i,
+            host_v4: gw4,
+            ns_v4,
+            host_v6: gw6,
+            ns_v6,
+        }
+    }
+
+    /// The addresses of slot `i` in the topology an uplink was made in.
+    pub fn slot_in(&self, i: u32, bridged: bool) -> Slot {
+        if bridged {
+            self.bridged_slot(i)
+        } else {
+            self.slot(i)
+        }
+    }
+
+    /// Slots available: a /30 of the IPv4 pool and (routed) a /64 of the
+    /// IPv6 one each.
     pub fn capacity(&self) -> u32 {
         let v4 = 1u64 << (30 - self.v4_prefix);
         let v6 = match self.v6_prefix {
-            Some(p) => 1u64 << (64 - p).min(32),
-            None => u64::MAX,
+            Some(p) if self.topology == Topology::Routed => 1u64 << (64 - p).min(32),
+            _ => u64::MAX,
         };
         v4.min(v6).min(u32::MAX as u64) as u32
     }
@@ -183,7 +335,8 @@ impl Pool {
         }
     }
 
-    /// Takes the lowest free slot.
+    /// Takes the lowest free slot (its addresses in the topology of new
+    /// uplinks).
     pub fn allocate(&mut self) -> Option<Slot> {
         let i = match self.gaps.pop_first() {
             Some(i) => i,
@@ -194,7 +347,7 @@ impl Pool {
             None => return None,
         };
         self.used.insert(i);
-        Some(self.slot(i))
+        Some(self.slot_in(i, self.topology == Topology::Bridge))
     }
 
     /// Marks a slot taken (when found again at restart).
@@ -290,6 +443,35 @@ mod tests {
     fn host_ends_have_link_local_addresses_of_their_own() {
         assert_eq!(host_link_local(0).to_string(), "fe80::6e73:7500:0:1");
         assert_eq!(host_link_local(65535).to_string(), "fe80::6e73:7500:1:0");
+    }
+
+    #[test]
+    fn bridged_slots_share_the_gateway_and_keep_the_routed_namespace_addresses() {
+        let p = pool().with_topology(Topology::Bridge);
+        let (gw4, gw6) = p.bridge_addresses();
+        assert_eq!(gw4.to_string(), "10.231.0.1/16");
+        assert_eq!(gw6.unwrap().to_string(), "fd6e:6574:6e73::1/64");
+        let s = p.bridged_slot(1);
+        assert_eq!(s.host_v4, gw4);
+        assert_eq!(s.ns_v4.to_string(), "10.231.0.6/16");
+        assert_eq!(s.ns_v6.unwrap().to_string(), "fd6e:6574:6e73::6/128");
+        // No slot's address is the gateway's, whatever the slot.
+        for i in [0, 1, 2, 16383] {
+            assert_ne!(p.bridged_slot(i).ns_v4.addr, gw4.addr);
+        }
+        assert_eq!(port_mac(0x01_02_03), [0x0a, 0x6e, 0x73, 1, 2, 3]);
+        // Locally administered, unicast.
+        assert_eq!(port_mac(7)[0] & 0b11, 0b10);
+        // The IPv6 pool does not bound a bridged pool: one /64 holds all.
+        let small6 = Pool::new(
+            &"10.0.0.0/16".parse().unwrap(),
+            Some(&"fd00::/60".parse().unwrap()),
+        )
+        .unwrap();
+        assert_eq!(small6.capacity(), 16);
+        assert_eq!(small6.with_topology(Topology::Bridge).capacity(), 16384);
+        assert_eq!("bridge".parse(), Ok(Topology::Bridge));
+        assert!("switched".parse::<Topology>().is_err());
     }
 
     #[test]

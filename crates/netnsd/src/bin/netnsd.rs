@@ -14,6 +14,14 @@ struct Args {
     /// IPv6 pool for veth uplinks (each takes a /64), or "none" for IPv4 only.
     #[arg(long, value_name = "CIDR|none", default_value = netnsd::uplink::DEFAULT_POOL_V6)]
     uplink_pool_v6: String,
+    /// How veth uplinks reach their uplink namespace: "routed" (each host
+    /// end a /30 and a /64 of its own, routed) or "bridge" (the host ends
+    /// isolated ports of one bridge, nsbr0, holding the gateway's addresses;
+    /// no route per uplink in the uplink namespace, so creation does not
+    /// slow down with thousands of uplinks). Applies to uplinks made from
+    /// then on; also NETNSD_UPLINK_TOPOLOGY. Default: routed.
+    #[arg(long, value_name = "routed|bridge")]
+    uplink_topology: Option<netnsd::uplink::Topology>,
     /// How long a dispatcher script (/etc/netnsd/dispatcher.d) may run
     /// before it is killed; also NETNSD_DISPATCHER_TIMEOUT.
     #[arg(long, value_name = "SECONDS")]
@@ -134,6 +142,19 @@ async fn main() -> std::process::ExitCode {
         }
         Some(Err(s)) => {
             eprintln!("netnsd: NETNSD_SPARE_NAMESPACES={s:?}: not a number");
+            return std::process::ExitCode::from(2);
+        }
+    }
+    let topology = args.uplink_topology.map(Ok).or_else(|| {
+        std::env::var("NETNSD_UPLINK_TOPOLOGY")
+            .ok()
+            .map(|s| s.parse::<netnsd::uplink::Topology>())
+    });
+    match topology {
+        None => {}
+        Some(Ok(t)) => config.uplink_topology = t,
+        Some(Err(e)) => {
+            eprintln!("netnsd: NETNSD_UPLINK_TOPOLOGY: {e}");
             return std::process::ExitCode::from(2);
         }
     }
@@ -312,6 +333,7 @@ mod man_page {
         for opt in [
             "uplink\\-pool\\-v4",
             "uplink\\-pool\\-v6",
+            "uplink\\-topology",
             "dispatcher\\-timeout",
             "spare\\-namespaces",
         ] {

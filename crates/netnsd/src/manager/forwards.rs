@@ -50,9 +50,10 @@ impl Manager {
                 uplink_ns,
                 slot,
                 ipv6,
+                bridge,
                 ..
             }) => {
-                let s = self.uplinks.slot(slot);
+                let s = self.uplinks.slot_of(slot, &bridge);
                 let v6 = if ipv6 { s.ns_v6.map(|c| c.addr) } else { None };
                 Ok((uplink_ns, s.ns_v4.addr, v6))
             }

@@ -197,8 +197,9 @@ impl Manager {
     pub fn start(config: &crate::Config) -> Result<Manager, Error> {
         let run_dir = RunDir::new(&config.run_dir);
         let state_dir = config.state_dir.clone();
-        let pool =
-            Pool::new(&config.pool_v4, config.pool_v6.as_ref()).map_err(Error::InvalidArgument)?;
+        let pool = Pool::new(&config.pool_v4, config.pool_v6.as_ref())
+            .map_err(Error::InvalidArgument)?
+            .with_topology(config.uplink_topology);
         match run_dir.prepare(RUN_DIR_LOCK_WAIT) {
             Ok(()) => {}
             // Not fatal: the first creation prepares it, off the manager's task.

@@ -15,6 +15,7 @@ use super::{Later, Manager, Namespace};
 use crate::dns::Dns;
 use crate::netlink as ops;
 use crate::record::{Entry, UplinkRecord};
+use crate::uplink::{BRIDGE_IF, BRIDGE_LINK_LOCAL, Slot, Topology};
 
 /// The uplink device's name inside the namespace.
 pub const UPLINK_IF: &str = "uplink0";
@@ -135,6 +136,20 @@ impl Manager {
     ) -> Result<UplinkRecord, Error> {
         let hp = self.platform(up.number)?;
         let np = self.platform(target.number)?;
+        let bridged = self.uplinks.topology() == Topology::Bridge;
+        // Routed host ends and a bridge in one namespace would both hold the
+        // pool's first address (slot 0's host end, the bridge's gateway).
+        if self.uplinks.has_veth_through(&up.name, !bridged) {
+            let (have, want) = if bridged {
+                ("routed", "bridge")
+            } else {
+                ("bridged", "routed")
+            };
+            return Err(Error::Busy(format!(
+                "namespace {:?} has {have} veth uplinks, made before this daemon's uplink topology ({want}) was set: remove them (or go back to that topology) before making new ones through it",
+                up.name
+            )));
+        }
         let (mut slot, host_if) = loop {
             let slot = self
                 .uplinks
@@ -154,11 +169,24 @@ impl Manager {
             slot.host_v6 = None;
             slot.ns_v6 = None;
         }
+        let bridge = if bridged {
+            match self.ensure_bridge(up).await {
+                Ok(i) => Some(i),
+                Err(e) => {
+                    self.uplinks.release(slot.index);
+                    self.drop_unused_bridge(up).await;
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
         let record = UplinkRecord::Veth {
             uplink_ns: up.name.clone(),
             host_if: host_if.clone(),
             slot: slot.index,
             ipv6,
+            bridge: bridged.then(|| BRIDGE_IF.to_owned()),
         };
         // The intent first: a crash from here to UplinkSet leaves a host end
         // and uplink0 that the next start finds in the journal and removes.
@@ -169,14 +197,16 @@ impl Manager {
         let made = async {
             let ns_file = self.ns_file(target)?;
             // Born down: brought up below without a generated IPv6
-            // link-local address (see `crate::uplink::configure_veth`). Both ifindexes from
-            // the kernel's echo of the new link.
+            // link-local address (see `crate::uplink::configure_veth`), or
+            // (bridged) as a port of the bridge, with IPv6 off. Both
+            // ifindexes from the kernel's echo of the new link.
             let ends = ops::add_veth_echo(
                 &hp.handle,
                 &host_if,
                 UPLINK_IF,
                 ns_file.as_fd(),
                 &LinkOptions::default(),
+                bridge.map(|b| (b, crate::uplink::port_mac(slot.index))),
             )
             .await?;
             let (hidx, nidx) = match ends {
@@ -191,8 +221,23 @@ impl Manager {
                         .ok_or_else(|| Error::Failed(format!("{UPLINK_IF} vanished")))?,
                 ),
             };
-            crate::uplink::configure_veth(&hp.handle, &np.handle, hidx, nidx, &slot).await?;
-            self.forward_and_nat(up, &host_if).await?;
+            match bridge {
+                Some(b) => {
+                    self.port_ipv6_off(up, &host_if).await?;
+                    crate::uplink::configure_bridge_port(
+                        &hp.handle,
+                        &np.handle,
+                        (hidx, nidx, b),
+                        &slot,
+                    )
+                    .await?;
+                }
+                None => {
+                    crate::uplink::configure_veth(&hp.handle, &np.handle, hidx, nidx, &slot)
+                        .await?;
+                    self.forward_and_nat(up, &host_if).await?;
+                }
+            }
             Ok::<_, Error>(())
         }
         .await;
@@ -202,16 +247,187 @@ impl Manager {
                 Ok(None) => true,
                 Err(_) => false,
             };
+            if bridge.is_some() {
+                self.forget_port_neighbours(up, &slot).await;
+            }
             self.uplinks.release(slot.index);
             // Forwarding turned on for this uplink goes back off if no other
             // uplink needs it.
             self.restore_sysctls(&up.name).await;
+            self.drop_unused_bridge(up).await;
             if undone {
                 self.uplink_undone(target);
             }
             return Err(e);
         }
         Ok(record)
+    }
+
+    /// The bridge of uplink namespace `up` for a new port, made if missing
+    /// (see [`Manager::make_bridge`]), with forwarding and NAT on for it (as
+    /// for a routed host end) once, until its forwarding is put back.
+    async fn ensure_bridge(&mut self, up: &Namespace) -> Result<u32, Error> {
+        if let Some(i) = self.uplinks.bridge_ready(&up.name) {
+            return Ok(i);
+        }
+        let hp = self.platform(up.number)?;
+        let idx = match ops::ifindex_by_name(&hp.handle, BRIDGE_IF).await? {
+            Some(i) => i,
+            None => self.make_bridge(up).await?,
+        };
+        self.forward_and_nat(up, BRIDGE_IF).await?;
+        self.uplinks.set_bridge_ready(&up.name, idx);
+        Ok(idx)
+    }
+
+    /// Makes the bridge of uplink namespace `up`: the gateway's addresses
+    /// (the pool's first IPv4 address with the pool's prefix; with an IPv6
+    /// pool, ::1 of its first /64 and the link-local fe80::1, no generated
+    /// one), proxy_arp_pvlan (it answers a namespace's ARP for another's
+    /// address, which the isolated ports would not carry: namespaces reach
+    /// each other through its routing, as routed host ends do), up. Its
+    /// ifindex; nothing left on failure.
+    async fn make_bridge(&mut self, up: &Namespace) -> Result<u32, Error> {
+        let hp = self.platform(up.number)?;
+        // A MAC of its own: a bridge left to take its ports' changes its
+        // address as they come and go, and the kernel then flushes its
+        // neighbour entries, permanent ones too.
+        let mac = ops::stable_mac(&up.name, BRIDGE_IF);
+        ops::add_bridge(&hp.handle, BRIDGE_IF, &LinkOptions::default(), Some(mac)).await?;
+        let idx = ops::ifindex_by_name(&hp.handle, BRIDGE_IF)
+            .await?
+            .ok_or_else(|| Error::Failed(format!("{BRIDGE_IF} vanished")))?;
+        let (v4, v6) = self.uplinks.bridge_addresses();
+        let file = self.netns_file_for_tools(up)?;
+        let made = async {
+            ops::set_no_link_local(&hp.handle, idx).await?;
+            ops::add_address_with(&hp.handle, idx, &v4, true).await?;
+            if let Some(v6) = v6 {
+                ops::add_link_local(&hp.handle, idx, BRIDGE_LINK_LOCAL).await?;
+                ops::add_address_with(&hp.handle, idx, &v6, true).await?;
+            }
+            // Answered at once, not after the up to 0.8 s proxy delay.
+            let keys = [
+                (format!("net/ipv4/conf/{BRIDGE_IF}/proxy_arp_pvlan"), "1"),
+                (format!("net/ipv4/neigh/{BRIDGE_IF}/proxy_delay"), "0"),
+            ];
+            let what = format!("sysctl {} and {}", keys[0].0, keys[1].0);
+            tokio::task::spawn_blocking(move || {
+                keys.iter()
+                    .try_for_each(|(k, v)| crate::sysctl::set(file.as_ref(), k, v).map(|_| ()))
+            })
+            .await
+            .map_err(|e| Error::Failed(format!("{what}: {e}")))?
+            .map_err(|e| Error::Failed(format!("{what}: {e}")))?;
+            ops::set_up(&hp.handle, idx, true).await
+        }
+        .await;
+        if let Err(e) = made {
+            if let Err(undo) = ops::delete_link(&hp.handle, idx).await {
+                tracing::warn!(uplink = %up.name, "removing a half-made {BRIDGE_IF}: {}", undo.message());
+            }
+            return Err(e);
+        }
+        tracing::info!(uplink = %up.name, "made {BRIDGE_IF} for bridged veth uplinks");
+        Ok(idx)
+    }
+
+    /// Removes the bridge of `up` if no bridged uplink goes through it.
+    pub(super) async fn drop_unused_bridge(&mut self, up: &Namespace) {
+        if self.uplinks.has_veth_through(&up.name, true) {
+            return;
+        }
+        self.uplinks.bridge_unready(&up.name);
+        let Ok(p) = self.platform(up.number) else {
+            return;
+        };
+        match ops::ifindex_by_name(&p.handle, BRIDGE_IF).await {
+            Ok(Some(i)) => match ops::delete_link(&p.handle, i).await {
+                Ok(()) => {
+                    tracing::info!(uplink = %up.name, "removed {BRIDGE_IF}: no bridged uplink left")
+                }
+                Err(e) => {
+                    tracing::warn!(uplink = %up.name, "removing {BRIDGE_IF}: {}", e.message())
+                }
+            },
+            Ok(None) => {}
+            Err(e) => tracing::warn!(uplink = %up.name, "looking for {BRIDGE_IF}: {}", e.message()),
+        }
+    }
+
+    /// IPv6 off on the new port `host_if` of uplink namespace `up`, before
+    /// it comes up: a port needs none, and with it every port would add a
+    /// multicast route and a walk of the namespace's IPv6 table.
+    async fn port_ipv6_off(&self, up: &Namespace, host_if: &str) -> Result<(), Error> {
+        let key = format!("net/ipv6/conf/{host_if}/disable_ipv6");
+        let file = self.netns_file_for_tools(up)?;
+        let set = match file {
+            // The daemon's own namespace: a write, no hand-off.
+            None => crate::sysctl::set(None, &key, "1"),
+            Some(f) => {
+                let k = key.clone();
+                tokio::task::spawn_blocking(move || crate::sysctl::set(Some(&f), &k, "1"))
+                    .await
+                    .map_err(|e| Error::Failed(format!("sysctl {key}: {e}")))?
+            }
+        };
+        set.map(|_| ())
+            .map_err(|e| Error::Failed(format!("sysctl {key}: {e}")))
+    }
+
+    /// Removes the bridge's permanent neighbour entries of bridged `slot`
+    /// (they stay on the bridge when the port goes); best effort.
+    async fn forget_port_neighbours(&self, up: &Namespace, slot: &Slot) {
+        let Ok(p) = self.platform(up.number) else {
+            return;
+        };
+        let Ok(Some(b)) = ops::ifindex_by_name(&p.handle, BRIDGE_IF).await else {
+            return;
+        };
+        for a in [Some(slot.ns_v4), slot.ns_v6].into_iter().flatten() {
+            if let Err(e) = ops::del_neighbour(&p.handle, b, a.addr).await {
+                tracing::warn!(uplink = %up.name, "{}", e.message());
+            }
+        }
+    }
+
+    /// At start: the permanent neighbour entries of `up`'s bridge that no
+    /// live bridged uplink has (their namespace went while the daemon was
+    /// down) are removed; a bridge with no bridged uplink goes.
+    pub(super) async fn heal_bridge(&mut self, up: &Namespace) {
+        if !self.uplinks.has_veth_through(&up.name, true) {
+            self.drop_unused_bridge(up).await;
+            return;
+        }
+        let Ok(p) = self.platform(up.number) else {
+            return;
+        };
+        let Ok(Some(b)) = ops::ifindex_by_name(&p.handle, BRIDGE_IF).await else {
+            return;
+        };
+        let live: std::collections::BTreeSet<IpAddr> = self
+            .uplinks
+            .bridged_slots(&up.name)
+            .into_iter()
+            .flat_map(|i| {
+                let s = self.uplinks.slot_of(i, &Some(BRIDGE_IF.to_owned()));
+                [Some(s.ns_v4.addr), s.ns_v6.map(|c| c.addr)]
+            })
+            .flatten()
+            .collect();
+        match ops::permanent_neighbours(&p.handle, b).await {
+            Ok(found) => {
+                for a in found.into_iter().filter(|a| !live.contains(a)) {
+                    tracing::info!(uplink = %up.name, "removing the neighbour entry of a bridged uplink gone: {a}");
+                    if let Err(e) = ops::del_neighbour(&p.handle, b, a).await {
+                        tracing::warn!(uplink = %up.name, "{}", e.message());
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(uplink = %up.name, "listing {BRIDGE_IF}'s neighbours: {}", e.message())
+            }
+        }
     }
 
     /// Whether uplink namespace `up` can forward IPv6 for a host end (see
@@ -383,13 +599,21 @@ impl Manager {
                 uplink_ns,
                 host_if,
                 slot,
+                bridge,
                 ..
             } => {
                 // Its forwards go first, while the uplink is still known.
                 self.drop_forwards(target, uplink_ns).await;
                 let up = self.namespaces.get(uplink_ns);
-                if up.is_some() {
-                    self.queue_nat_removal(uplink_ns, host_if).await;
+                if let Some(up) = &up {
+                    // A bridged uplink's NAT is its bridge's: queued to go,
+                    // it stays while another bridged uplink is live.
+                    let nat_if = bridge.as_deref().unwrap_or(host_if);
+                    self.queue_nat_removal(uplink_ns, nat_if).await;
+                    if bridge.is_some() {
+                        let s = self.uplinks.slot_of(*slot, bridge);
+                        self.forget_port_neighbours(up, &s).await;
+                    }
                 }
                 match up {
                     Some(up) if ns_going => {

@@ -20,6 +20,7 @@
 //! netnsd-api's; this module turns them into kernel messages and back.
 
 mod address;
+mod bridge;
 mod error;
 mod events;
 mod handles;
@@ -33,6 +34,9 @@ mod rule;
 
 pub use address::{
     add_address, add_address_with, add_link_local, add_peer_address, address_of, del_address,
+};
+pub use bridge::{
+    add_fdb_static, del_neighbour, permanent_neighbours, set_bridge_port, set_permanent_neighbour,
 };
 pub use error::{errno, map_err, with_context};
 pub use events::{Event, EventTx, Events};

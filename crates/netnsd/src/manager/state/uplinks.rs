@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Shared;
 use crate::manager::publish::{Change, InstanceProperty};
 use crate::record::UplinkRecord;
-use crate::uplink::{Pool, Slot};
+use crate::uplink::{Pool, Slot, Topology};
 
 /// How many NAT removals may queue before they are flushed at once.
 const NAT_FLUSH_AT: usize = 256;
@@ -49,6 +49,9 @@ pub struct Uplinks {
     /// (uplink namespace, host end). A host end dies with its namespace, in
     /// the kernel's own time; the slot is free again once it has.
     draining: BTreeMap<u32, (String, String)>,
+    /// The bridges of the bridge topology ready for ports, by uplink
+    /// namespace: their ifindex.
+    bridges: BTreeMap<String, u32>,
 }
 
 impl Uplinks {
@@ -63,6 +66,7 @@ impl Uplinks {
             nat_removals: BTreeMap::new(),
             nat_generation: 0,
             draining: BTreeMap::new(),
+            bridges: BTreeMap::new(),
         }
     }
 
@@ -109,18 +113,73 @@ impl Uplinks {
             .any(|r| matches!(r, UplinkRecord::Veth { uplink_ns, .. } if uplink_ns == up))
     }
 
-    /// Host ends of the live veth uplinks through uplink namespace `up`.
+    /// The interfaces of uplink namespace `up` its live veth uplinks come
+    /// in by (in its NAT set): routed host ends, and the bridge of bridged
+    /// ones, once.
     pub fn live_host_ifs(&self, up: &str) -> Vec<String> {
+        let mut ifs: Vec<String> = self
+            .records
+            .read()
+            .values()
+            .filter_map(|r| match r {
+                UplinkRecord::Veth {
+                    uplink_ns,
+                    host_if,
+                    bridge,
+                    ..
+                } if uplink_ns == up => Some(bridge.clone().unwrap_or_else(|| host_if.clone())),
+                _ => None,
+            })
+            .collect();
+        ifs.sort();
+        ifs.dedup();
+        ifs
+    }
+
+    /// Whether bridged (`bridge`) or routed veth uplinks go through `up`.
+    pub fn has_veth_through(&self, up: &str, bridged: bool) -> bool {
+        self.records.read().values().any(|r| {
+            matches!(r, UplinkRecord::Veth { uplink_ns, bridge, .. }
+                if uplink_ns == up && bridge.is_some() == bridged)
+        })
+    }
+
+    /// The slots of the bridged uplinks through `up`.
+    pub fn bridged_slots(&self, up: &str) -> Vec<u32> {
         self.records
             .read()
             .values()
             .filter_map(|r| match r {
                 UplinkRecord::Veth {
-                    uplink_ns, host_if, ..
-                } if uplink_ns == up => Some(host_if.clone()),
+                    uplink_ns,
+                    slot,
+                    bridge: Some(_),
+                    ..
+                } if uplink_ns == up => Some(*slot),
                 _ => None,
             })
             .collect()
+    }
+
+    /// The topology new veth uplinks are made in.
+    pub fn topology(&self) -> Topology {
+        self.pool.topology()
+    }
+
+    /// The bridge of uplink namespace `up`, if this daemon has it ready
+    /// (made or found, forwarding and NAT on): its ifindex.
+    pub fn bridge_ready(&self, up: &str) -> Option<u32> {
+        self.bridges.get(up).copied()
+    }
+
+    pub fn set_bridge_ready(&mut self, up: &str, ifindex: u32) {
+        self.bridges.insert(up.to_owned(), ifindex);
+    }
+
+    /// The bridge of `up` must be looked at again before its next port
+    /// (its forwarding was put back, or it is gone).
+    pub fn bridge_unready(&mut self, up: &str) {
+        self.bridges.remove(up);
     }
 
     /// The uplink namespaces that veth uplinks go through.
@@ -135,9 +194,14 @@ impl Uplinks {
             .collect()
     }
 
-    /// The addresses of slot `i`.
-    pub fn slot(&self, i: u32) -> Slot {
-        self.pool.slot(i)
+    /// The addresses of the slot of a veth uplink `record`, in its topology.
+    pub fn slot_of(&self, slot: u32, bridge: &Option<String>) -> Slot {
+        self.pool.slot_in(slot, bridge.is_some())
+    }
+
+    /// The gateway's addresses on a bridge of the bridge topology.
+    pub fn bridge_addresses(&self) -> (netnsd_api::Cidr, Option<netnsd_api::Cidr>) {
+        self.pool.bridge_addresses()
     }
 
     /// The lowest free slot of the pool.
@@ -321,6 +385,7 @@ mod tests {
             host_if: host_if.into(),
             slot,
             ipv6: false,
+            bridge: None,
         }
     }
 

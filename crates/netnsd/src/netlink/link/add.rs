@@ -148,12 +148,13 @@ pub async fn add_veth(
     mac: Option<[u8; 6]>,
     peer_mac: Option<[u8; 6]>,
 ) -> Result<(), Error> {
-    veth_request(h, name, peer, peer_ns, opts, (mac, peer_mac), CREATE).await?;
+    veth_request(h, name, peer, peer_ns, opts, (mac, peer_mac), None, CREATE).await?;
     Ok(())
 }
 
-/// The RTM_NEWLINK of a veth pair, sent with `flags`: what the kernel
-/// answered.
+/// The RTM_NEWLINK of a veth pair, this end a port of `master` if given,
+/// sent with `flags`: what the kernel answered.
+#[allow(clippy::too_many_arguments)]
 async fn veth_request(
     h: &Handle,
     name: &str,
@@ -161,12 +162,14 @@ async fn veth_request(
     peer_ns: BorrowedFd<'_>,
     opts: &LinkOptions,
     (mac, peer_mac): (Option<[u8; 6]>, Option<[u8; 6]>),
+    master: Option<u32>,
     flags: u16,
 ) -> Result<Vec<RouteNetlinkMessage>, Error> {
     check_name(name)?;
     check_name(peer)?;
     check_mtu(opts)?;
-    let msg = veth_message(name, peer, peer_ns, opts, mac, peer_mac);
+    let mut msg = veth_message(name, peer, peer_ns, opts, mac, peer_mac);
+    msg.attributes.extend(master.map(LinkAttribute::Controller));
     request(h, RouteNetlinkMessage::NewLink(msg), flags)
         .await
         .map_err(|e| {
@@ -191,13 +194,15 @@ pub struct VethEnds {
 /// message carries both ifindexes (the peer's as IFLA_LINK): no lookup of
 /// either end after. None when the kernel sent no echo (an older kernel):
 /// look them up. (The peer cannot be born up: the kernel refuses to open a
-/// veth end before its peer is registered, ENOTCONN.)
+/// veth end before its peer is registered, ENOTCONN.) With `port`, this
+/// end is born a port of that bridge and the peer gets that MAC.
 pub async fn add_veth_echo(
     h: &Handle,
     name: &str,
     peer: &str,
     peer_ns: BorrowedFd<'_>,
     opts: &LinkOptions,
+    port: Option<(u32, [u8; 6])>,
 ) -> Result<Option<VethEnds>, Error> {
     let answers = veth_request(
         h,
@@ -205,7 +210,8 @@ pub async fn add_veth_echo(
         peer,
         peer_ns,
         opts,
-        (None, None),
+        (None, port.map(|p| p.1)),
+        port.map(|p| p.0),
         CREATE | NLM_F_ECHO,
     )
     .await?;
