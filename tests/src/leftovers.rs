@@ -13,7 +13,7 @@
 //! | split DNS forwarders' files | the filesystem (`/run/netnsd/dnsmasq`) |
 //! | VPN clients, programs the daemon started, anything still inside a namespace that should be gone | `/proc` (exe, parent, network namespace) |
 //! | client tunnels (`nsvpnN`, any tun or WireGuard link in rootns) | `ip -d link`, in rootns and every kept namespace |
-//! | uplink host ends (`nsuN`), the bridge of bridged ones (`nsbr0`) | `ip link`, in rootns and every kept namespace |
+//! | uplink host ends (`nsuN`), the bridges of bridged ones (`nsbrK`) | `ip link`, in rootns and every kept namespace |
 //! | NAT set elements; where no uplink is kept, anything named netnsd in the ruleset | `nft`, in rootns and every kept namespace |
 //! | active connections; devices whose namespace or link is gone | busctl (`GetManagedObjects`), while the daemon runs |
 //!
@@ -33,8 +33,8 @@ use netnsd_api::ACTIVE_INTERFACE;
 use crate::harness::*;
 use crate::platform::{all_routes, ip_ns, route_dev};
 
-/// The bridge of bridged veth uplinks (`--uplink-topology bridge`); kept
-/// with [`Keep::host_end`] like a host end.
+/// The first bridge of bridged veth uplinks (`--uplink-topology bridge`:
+/// `nsbrK`, 512 ports each); kept with [`Keep::host_end`] like a host end.
 pub const BRIDGE_IF: &str = "nsbr0";
 
 /// How long [`assert_nothing_left`] waits for deferred cleanup.
@@ -237,7 +237,7 @@ async fn links_left(keep: &Keep, ns: &str, left: &mut Vec<String>) -> BTreeSet<S
             left.push(format!("ip link ({ns}): {name} ({kind}), a VPN tunnel"));
         } else if numbered(name, "nsu") && !keep.host_ends.contains(name) {
             left.push(format!("ip link ({ns}): {name}, an uplink's host end"));
-        } else if name == BRIDGE_IF && !keep.host_ends.contains(name) {
+        } else if numbered(name, "nsbr") && !keep.host_ends.contains(name) {
             left.push(format!(
                 "ip link ({ns}): {name}, the bridge of bridged uplinks"
             ));

@@ -1,6 +1,7 @@
 //! Veth uplinks in the bridge topology (`netnsd --uplink-topology bridge`,
 //! NETNSD_UPLINK_TOPOLOGY=bridge; issue 18 item 4): the host ends are
-//! isolated ports of one bridge, nsbr0, which holds the gateway's addresses;
+//! isolated ports of a bridge (nsbr0 for the first 512), which holds the
+//! gateway's addresses;
 //! no IPv6 on the ports, so no route per uplink in rootns. What must hold:
 //! the namespaces reach wan through NAT over both families, reach each
 //! other only through rootns's routing, cannot take each other's MAC or
@@ -34,11 +35,13 @@ async fn remove(conn: &Connection, name: &str) {
     assert_eq!(r, "Success");
 }
 
-/// The addresses of bridged slot N: the namespace's IPv4 (in the pool's
-/// /16) and IPv6 (/128 of the first /64), as CIDR.
+/// The addresses of bridged slot N (N < 512, on nsbr0): the namespace's
+/// IPv4 (in the bridge's /21) and IPv6 (/128 of the pool's first /64), as
+/// CIDR.
 fn bridged_addrs(n: u32) -> (String, String) {
+    assert!(n < 512, "slot {n} is not on nsbr0");
     (
-        format!("10.231.{}.{}/16", (4 * n + 2) >> 8, (4 * n + 2) & 0xff),
+        format!("10.231.{}.{}/21", (4 * n + 2) >> 8, (4 * n + 2) & 0xff),
         format!("fd6e:6574:6e73::{:x}/128", 4 * n + 2),
     )
 }
@@ -147,7 +150,7 @@ async fn bridged_uplinks_reach_wan_and_each_other_only_through_rootns() {
         assert_eq!(
             ip_addrs(ROOT_NS_NAME, BRIDGE_IF).await,
             BTreeSet::from([
-                "10.231.0.1/16".to_owned(),
+                "10.231.0.1/21".to_owned(),
                 "fd6e:6574:6e73::1/64".to_owned(),
                 "fe80::1/64".to_owned()
             ])

@@ -1,10 +1,10 @@
 //! Address pools for veth uplinks: each uplink takes a slot. Routed (the
 //! default topology), a slot is a /30 of the IPv4 pool and a /64 of the IPv6
 //! pool, both on the host end; in the bridge topology
-//! (`--uplink-topology bridge`) the host ends are ports of one bridge,
-//! [`BRIDGE_IF`], that holds the gateway's addresses for all of them, and a
-//! slot is the namespace's own address in the pool's subnet (see
-//! [`configure_bridge_port`]).
+//! (`--uplink-topology bridge`) the host ends are ports of a bridge
+//! ([`bridge_name`], up to [`SLOTS_PER_BRIDGE`] each) that holds the
+//! gateway's addresses for all of them, and a slot is the namespace's own
+//! address in the bridge's subnet (see [`configure_bridge_port`]).
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -19,8 +19,27 @@ use crate::netlink::{self as ops, NetlinkHandle};
 pub const DEFAULT_POOL_V4: &str = "10.231.0.0/16";
 pub const DEFAULT_POOL_V6: &str = "fd6e:6574:6e73::/48";
 
-/// The bridge of the bridge topology, in the uplink namespace.
-pub const BRIDGE_IF: &str = "nsbr0";
+/// How many slots one bridge of the bridge topology holds: a Linux bridge
+/// takes at most 1023 ports (EXFULL), so the slots are split in blocks of
+/// this many, bridge k (`nsbrK`, [`bridge_name`]) holding block k with a
+/// subnet of its own (a /21 of the IPv4 pool, its k-th /64 of the IPv6 one).
+pub const SLOTS_PER_BRIDGE: u32 = 512;
+
+/// The name of bridge `k` of the bridge topology, in the uplink namespace.
+pub fn bridge_name(k: u32) -> String {
+    format!("nsbr{k}")
+}
+
+/// The bridge that holds slot `i`'s host end.
+pub fn bridge_of(i: u32) -> u32 {
+    i / SLOTS_PER_BRIDGE
+}
+
+/// Whether `name` is a bridge of the bridge topology (`nsbrK`).
+pub fn is_bridge_name(name: &str) -> bool {
+    name.strip_prefix("nsbr")
+        .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+}
 
 /// The bridge's link-local address: the namespaces' IPv6 gateway.
 pub const BRIDGE_LINK_LOCAL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
@@ -32,7 +51,7 @@ pub enum Topology {
     /// routes for them in the uplink namespace.
     #[default]
     Routed,
-    /// The host ends ports of one bridge ([`BRIDGE_IF`]), isolated from each
+    /// The host ends ports of a bridge ([`bridge_name`]), isolated from each
     /// other, holding the gateway's addresses for all: a namespace adds no
     /// route to the uplink namespace, whose tables the kernel walks on every
     /// link change there.
@@ -248,33 +267,45 @@ impl Pool {
         self.topology
     }
 
-    /// The gateway's addresses on the bridge of the bridge topology: the
-    /// pool's first IPv4 address with the pool's prefix, and ::1 of the
-    /// IPv6 pool's first /64.
-    pub fn bridge_addresses(&self) -> (Cidr, Option<Cidr>) {
+    /// The prefix of a bridge's IPv4 subnet: a block of
+    /// [`SLOTS_PER_BRIDGE`] /30s, or the whole pool if it is smaller.
+    fn bridge_prefix(&self) -> u8 {
+        let block = 32 - (4 * SLOTS_PER_BRIDGE).trailing_zeros() as u8;
+        self.v4_prefix.max(block)
+    }
+
+    /// The gateway's addresses on bridge `k` of the bridge topology: the
+    /// first IPv4 address of its block with the block's prefix, and ::1 of
+    /// the IPv6 pool's k-th /64.
+    pub fn bridge_addresses(&self, k: u32) -> (Cidr, Option<Cidr>) {
         let v4 = Cidr {
-            addr: IpAddr::V4(Ipv4Addr::from(u32::from(self.v4) + 1)),
-            prefix: self.v4_prefix,
+            addr: IpAddr::V4(Ipv4Addr::from(
+                u32::from(self.v4) + 4 * SLOTS_PER_BRIDGE * k + 1,
+            )),
+            prefix: self.bridge_prefix(),
         };
         let v6 = self.v6.map(|a| Cidr {
-            addr: IpAddr::V6(Ipv6Addr::from(u128::from(a) + 1)),
+            addr: IpAddr::V6(Ipv6Addr::from(u128::from(a) + (u128::from(k) << 64) + 1)),
             prefix: 64,
         });
         (v4, v6)
     }
 
     /// The addresses of slot `i` in the bridge topology: the gateway's
-    /// (host_*, on the bridge, the same for every slot) and the namespace's
-    /// own, the IPv4 one in the pool's subnet (x.x.x.4i+2, as routed) and
-    /// an IPv6 /128 in the first /64.
+    /// (host_*, on its bridge, the same for the bridge's slots) and the
+    /// namespace's own, the IPv4 one in the bridge's subnet (x.x.x.4i+2, as
+    /// routed) and an IPv6 /128 in the bridge's /64.
     pub fn bridged_slot(&self, i: u32) -> Slot {
-        let (gw4, gw6) = self.bridge_addresses();
+        let k = bridge_of(i);
+        let (gw4, gw6) = self.bridge_addresses(k);
         let ns_v4 = Cidr {
             addr: IpAddr::V4(Ipv4Addr::from(u32::from(self.v4) + 4 * i + 2)),
-            prefix: self.v4_prefix,
+            prefix: gw4.prefix,
         };
         let ns_v6 = self.v6.map(|a| Cidr {
-            addr: IpAddr::V6(Ipv6Addr::from(u128::from(a) + 4 * u128::from(i) + 2)),
+            addr: IpAddr::V6(Ipv6Addr::from(
+                u128::from(a) + (u128::from(k) << 64) + 4 * u128::from(i % SLOTS_PER_BRIDGE) + 2,
+            )),
             prefix: 128,
         });
         Slot {
@@ -296,12 +327,14 @@ impl Pool {
     }
 
     /// Slots available: a /30 of the IPv4 pool and (routed) a /64 of the
-    /// IPv6 one each.
+    /// IPv6 one each; bridged, a /64 per [`SLOTS_PER_BRIDGE`] slots.
     pub fn capacity(&self) -> u32 {
         let v4 = 1u64 << (30 - self.v4_prefix);
         let v6 = match self.v6_prefix {
             Some(p) if self.topology == Topology::Routed => 1u64 << (64 - p).min(32),
-            _ => u64::MAX,
+            // A /64 per bridge.
+            Some(p) => (1u64 << (64 - p).min(32)) * u64::from(SLOTS_PER_BRIDGE),
+            None => u64::MAX,
         };
         v4.min(v6).min(u32::MAX as u64) as u32
     }
@@ -446,30 +479,46 @@ mod tests {
     }
 
     #[test]
-    fn bridged_slots_share_the_gateway_and_keep_the_routed_namespace_addresses() {
+    fn bridged_slots_share_their_bridges_gateway_and_keep_the_routed_namespace_addresses() {
         let p = pool().with_topology(Topology::Bridge);
-        let (gw4, gw6) = p.bridge_addresses();
-        assert_eq!(gw4.to_string(), "10.231.0.1/16");
+        let (gw4, gw6) = p.bridge_addresses(0);
+        assert_eq!(gw4.to_string(), "10.231.0.1/21");
         assert_eq!(gw6.unwrap().to_string(), "fd6e:6574:6e73::1/64");
         let s = p.bridged_slot(1);
         assert_eq!(s.host_v4, gw4);
-        assert_eq!(s.ns_v4.to_string(), "10.231.0.6/16");
+        assert_eq!(s.ns_v4.to_string(), "10.231.0.6/21");
         assert_eq!(s.ns_v6.unwrap().to_string(), "fd6e:6574:6e73::6/128");
-        // No slot's address is the gateway's, whatever the slot.
-        for i in [0, 1, 2, 16383] {
-            assert_ne!(p.bridged_slot(i).ns_v4.addr, gw4.addr);
+        // The next bridge: its own /21 and /64.
+        assert_eq!((bridge_of(511), bridge_of(512)), (0, 1));
+        let s = p.bridged_slot(513);
+        assert_eq!(s.host_v4.to_string(), "10.231.8.1/21");
+        assert_eq!(s.ns_v4.to_string(), "10.231.8.6/21");
+        assert_eq!(s.host_v6.unwrap().to_string(), "fd6e:6574:6e73:1::1/64");
+        assert_eq!(s.ns_v6.unwrap().to_string(), "fd6e:6574:6e73:1::6/128");
+        // No slot's address is its gateway's, and each is in its subnet.
+        for i in [0, 1, 2, 511, 512, 16383] {
+            let s = p.bridged_slot(i);
+            assert_ne!(s.ns_v4.addr, s.host_v4.addr);
+            assert_eq!(s.ns_v4.network(), s.host_v4.network(), "slot {i}");
         }
+        assert_eq!(bridge_name(3), "nsbr3");
+        assert!(is_bridge_name("nsbr12") && !is_bridge_name("nsbr") && !is_bridge_name("nsu1"));
         assert_eq!(port_mac(0x01_02_03), [0x0a, 0x6e, 0x73, 1, 2, 3]);
         // Locally administered, unicast.
         assert_eq!(port_mac(7)[0] & 0b11, 0b10);
-        // The IPv6 pool does not bound a bridged pool: one /64 holds all.
+        // A pool smaller than a block is one bridge's subnet.
+        let small = Pool::new(&"10.9.0.0/24".parse().unwrap(), None)
+            .unwrap()
+            .with_topology(Topology::Bridge);
+        assert_eq!(small.bridge_addresses(0).0.to_string(), "10.9.0.1/24");
+        // The IPv6 pool bounds a bridged pool by its /64s, 512 slots each.
         let small6 = Pool::new(
             &"10.0.0.0/16".parse().unwrap(),
-            Some(&"fd00::/60".parse().unwrap()),
+            Some(&"fd00::/63".parse().unwrap()),
         )
         .unwrap();
-        assert_eq!(small6.capacity(), 16);
-        assert_eq!(small6.with_topology(Topology::Bridge).capacity(), 16384);
+        assert_eq!(small6.capacity(), 2);
+        assert_eq!(small6.with_topology(Topology::Bridge).capacity(), 1024);
         assert_eq!("bridge".parse(), Ok(Topology::Bridge));
         assert!("switched".parse::<Topology>().is_err());
     }

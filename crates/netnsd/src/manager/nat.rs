@@ -207,7 +207,7 @@ impl Manager {
         self.uplinks.forwarding_off(up);
         // Its bridge, if any, turns forwarding and NAT on again for the
         // next port.
-        self.uplinks.bridge_unready(up);
+        self.uplinks.bridge_unready(up, None);
         self.route_watches.remove(up);
         let file = match self.namespaces.get(up) {
             Some(n) => self.netns_file_for_tools(&n).ok().flatten(),
@@ -309,8 +309,12 @@ impl Manager {
                 continue;
             };
             let live = self.uplinks.live_host_ifs(&up_name);
-            let bridge_gone = names.contains(crate::uplink::BRIDGE_IF)
-                && !live.iter().any(|i| i == crate::uplink::BRIDGE_IF);
+            // The bridges whose last bridged uplink went go too.
+            let bridges_gone: Vec<String> = names
+                .iter()
+                .filter(|n| crate::uplink::is_bridge_name(n) && !live.contains(n))
+                .cloned()
+                .collect();
             let r = if live.is_empty() {
                 self.uplinks.nat_gone(&up_name);
                 self.nft(&up, firewall::delete_table_batch()).await
@@ -331,9 +335,8 @@ impl Manager {
             if let Err(e) = r {
                 tracing::warn!(uplink = %up_name, "removing NAT for uplinks gone: {}", e.message());
             }
-            // The last bridged uplink went: its bridge goes too.
-            if bridge_gone {
-                self.drop_unused_bridge(&up).await;
+            for b in bridges_gone {
+                self.drop_unused_bridge(&up, &b).await;
             }
         }
     }
@@ -355,14 +358,14 @@ impl Manager {
             if let Err(e) = self.follow_default_routes(&up).await {
                 tracing::warn!(uplink = %name, "following the default routes: {}", e.message());
             }
-            self.heal_bridge(&up).await;
+            self.heal_bridges(&up).await;
         }
-        // A bridge of the bridge topology left in the root namespace with
-        // no bridged uplink (a crash as its first port was made).
+        // Bridges of the bridge topology left in the root namespace with no
+        // bridged uplink (a crash as its first port was made).
         if let Some(root) = self.namespaces.by_number(0)
             && !ups.contains(&root.name)
         {
-            self.drop_unused_bridge(&root).await;
+            self.heal_bridges(&root).await;
         }
         if let Some(root) = self.namespaces.by_number(0)
             && !ups.contains(&root.name)

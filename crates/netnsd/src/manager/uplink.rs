@@ -15,7 +15,7 @@ use super::{Later, Manager, Namespace};
 use crate::dns::Dns;
 use crate::netlink as ops;
 use crate::record::{Entry, UplinkRecord};
-use crate::uplink::{BRIDGE_IF, BRIDGE_LINK_LOCAL, Slot, Topology};
+use crate::uplink::{BRIDGE_LINK_LOCAL, Slot, Topology, bridge_name, bridge_of, is_bridge_name};
 
 /// The uplink device's name inside the namespace.
 pub const UPLINK_IF: &str = "uplink0";
@@ -169,12 +169,14 @@ impl Manager {
             slot.host_v6 = None;
             slot.ns_v6 = None;
         }
+        let bridge_if = bridged.then(|| bridge_name(bridge_of(slot.index)));
         let bridge = if bridged {
-            match self.ensure_bridge(up).await {
+            match self.ensure_bridge(up, bridge_of(slot.index)).await {
                 Ok(i) => Some(i),
                 Err(e) => {
                     self.uplinks.release(slot.index);
-                    self.drop_unused_bridge(up).await;
+                    self.drop_unused_bridge(up, &bridge_name(bridge_of(slot.index)))
+                        .await;
                     return Err(e);
                 }
             }
@@ -186,7 +188,7 @@ impl Manager {
             host_if: host_if.clone(),
             slot: slot.index,
             ipv6,
-            bridge: bridged.then(|| BRIDGE_IF.to_owned()),
+            bridge: bridge_if.clone(),
         };
         // The intent first: a crash from here to UplinkSet leaves a host end
         // and uplink0 that the next start finds in the journal and removes.
@@ -247,14 +249,16 @@ impl Manager {
                 Ok(None) => true,
                 Err(_) => false,
             };
-            if bridge.is_some() {
-                self.forget_port_neighbours(up, &slot).await;
+            if let Some(b) = &bridge_if {
+                self.forget_port_neighbours(up, b, &slot).await;
             }
             self.uplinks.release(slot.index);
             // Forwarding turned on for this uplink goes back off if no other
             // uplink needs it.
             self.restore_sysctls(&up.name).await;
-            self.drop_unused_bridge(up).await;
+            if let Some(b) = &bridge_if {
+                self.drop_unused_bridge(up, b).await;
+            }
             if undone {
                 self.uplink_undone(target);
             }
@@ -263,41 +267,43 @@ impl Manager {
         Ok(record)
     }
 
-    /// The bridge of uplink namespace `up` for a new port, made if missing
+    /// Bridge `k` of uplink namespace `up` for a new port, made if missing
     /// (see [`Manager::make_bridge`]), with forwarding and NAT on for it (as
     /// for a routed host end) once, until its forwarding is put back.
-    async fn ensure_bridge(&mut self, up: &Namespace) -> Result<u32, Error> {
-        if let Some(i) = self.uplinks.bridge_ready(&up.name) {
+    async fn ensure_bridge(&mut self, up: &Namespace, k: u32) -> Result<u32, Error> {
+        let name = bridge_name(k);
+        if let Some(i) = self.uplinks.bridge_ready(&up.name, &name) {
             return Ok(i);
         }
         let hp = self.platform(up.number)?;
-        let idx = match ops::ifindex_by_name(&hp.handle, BRIDGE_IF).await? {
+        let idx = match ops::ifindex_by_name(&hp.handle, &name).await? {
             Some(i) => i,
-            None => self.make_bridge(up).await?,
+            None => self.make_bridge(up, k).await?,
         };
-        self.forward_and_nat(up, BRIDGE_IF).await?;
-        self.uplinks.set_bridge_ready(&up.name, idx);
+        self.forward_and_nat(up, &name).await?;
+        self.uplinks.set_bridge_ready(&up.name, &name, idx);
         Ok(idx)
     }
 
-    /// Makes the bridge of uplink namespace `up`: the gateway's addresses
-    /// (the pool's first IPv4 address with the pool's prefix; with an IPv6
-    /// pool, ::1 of its first /64 and the link-local fe80::1, no generated
-    /// one), proxy_arp_pvlan (it answers a namespace's ARP for another's
-    /// address, which the isolated ports would not carry: namespaces reach
-    /// each other through its routing, as routed host ends do), up. Its
-    /// ifindex; nothing left on failure.
-    async fn make_bridge(&mut self, up: &Namespace) -> Result<u32, Error> {
+    /// Makes bridge `k` of uplink namespace `up`: the gateway's addresses
+    /// (the first IPv4 address of its block with the block's prefix; with
+    /// an IPv6 pool, ::1 of its /64 and the link-local fe80::1, no
+    /// generated one), proxy_arp_pvlan (it answers a namespace's ARP for
+    /// another's address, which the isolated ports would not carry:
+    /// namespaces reach each other through its routing, as routed host ends
+    /// do), up. Its ifindex; nothing left on failure.
+    async fn make_bridge(&mut self, up: &Namespace, k: u32) -> Result<u32, Error> {
+        let name = bridge_name(k);
         let hp = self.platform(up.number)?;
         // A MAC of its own: a bridge left to take its ports' changes its
         // address as they come and go, and the kernel then flushes its
         // neighbour entries, permanent ones too.
-        let mac = ops::stable_mac(&up.name, BRIDGE_IF);
-        ops::add_bridge(&hp.handle, BRIDGE_IF, &LinkOptions::default(), Some(mac)).await?;
-        let idx = ops::ifindex_by_name(&hp.handle, BRIDGE_IF)
+        let mac = ops::stable_mac(&up.name, &name);
+        ops::add_bridge(&hp.handle, &name, &LinkOptions::default(), Some(mac)).await?;
+        let idx = ops::ifindex_by_name(&hp.handle, &name)
             .await?
-            .ok_or_else(|| Error::Failed(format!("{BRIDGE_IF} vanished")))?;
-        let (v4, v6) = self.uplinks.bridge_addresses();
+            .ok_or_else(|| Error::Failed(format!("{name} vanished")))?;
+        let (v4, v6) = self.uplinks.bridge_addresses(k);
         let file = self.netns_file_for_tools(up)?;
         let made = async {
             ops::set_no_link_local(&hp.handle, idx).await?;
@@ -308,8 +314,8 @@ impl Manager {
             }
             // Answered at once, not after the up to 0.8 s proxy delay.
             let keys = [
-                (format!("net/ipv4/conf/{BRIDGE_IF}/proxy_arp_pvlan"), "1"),
-                (format!("net/ipv4/neigh/{BRIDGE_IF}/proxy_delay"), "0"),
+                (format!("net/ipv4/conf/{name}/proxy_arp_pvlan"), "1"),
+                (format!("net/ipv4/neigh/{name}/proxy_delay"), "0"),
             ];
             let what = format!("sysctl {} and {}", keys[0].0, keys[1].0);
             tokio::task::spawn_blocking(move || {
@@ -324,34 +330,32 @@ impl Manager {
         .await;
         if let Err(e) = made {
             if let Err(undo) = ops::delete_link(&hp.handle, idx).await {
-                tracing::warn!(uplink = %up.name, "removing a half-made {BRIDGE_IF}: {}", undo.message());
+                tracing::warn!(uplink = %up.name, "removing a half-made {name}: {}", undo.message());
             }
             return Err(e);
         }
-        tracing::info!(uplink = %up.name, "made {BRIDGE_IF} for bridged veth uplinks");
+        tracing::info!(uplink = %up.name, "made {name} for bridged veth uplinks");
         Ok(idx)
     }
 
-    /// Removes the bridge of `up` if no bridged uplink goes through it.
-    pub(super) async fn drop_unused_bridge(&mut self, up: &Namespace) {
-        if self.uplinks.has_veth_through(&up.name, true) {
+    /// Removes bridge `bridge` of `up` if no bridged uplink has a port on it.
+    pub(super) async fn drop_unused_bridge(&mut self, up: &Namespace, bridge: &str) {
+        if self.uplinks.bridge_used(&up.name, bridge) {
             return;
         }
-        self.uplinks.bridge_unready(&up.name);
+        self.uplinks.bridge_unready(&up.name, Some(bridge));
         let Ok(p) = self.platform(up.number) else {
             return;
         };
-        match ops::ifindex_by_name(&p.handle, BRIDGE_IF).await {
+        match ops::ifindex_by_name(&p.handle, bridge).await {
             Ok(Some(i)) => match ops::delete_link(&p.handle, i).await {
                 Ok(()) => {
-                    tracing::info!(uplink = %up.name, "removed {BRIDGE_IF}: no bridged uplink left")
+                    tracing::info!(uplink = %up.name, "removed {bridge}: no bridged uplink left on it")
                 }
-                Err(e) => {
-                    tracing::warn!(uplink = %up.name, "removing {BRIDGE_IF}: {}", e.message())
-                }
+                Err(e) => tracing::warn!(uplink = %up.name, "removing {bridge}: {}", e.message()),
             },
             Ok(None) => {}
-            Err(e) => tracing::warn!(uplink = %up.name, "looking for {BRIDGE_IF}: {}", e.message()),
+            Err(e) => tracing::warn!(uplink = %up.name, "looking for {bridge}: {}", e.message()),
         }
     }
 
@@ -375,13 +379,13 @@ impl Manager {
             .map_err(|e| Error::Failed(format!("sysctl {key}: {e}")))
     }
 
-    /// Removes the bridge's permanent neighbour entries of bridged `slot`
-    /// (they stay on the bridge when the port goes); best effort.
-    async fn forget_port_neighbours(&self, up: &Namespace, slot: &Slot) {
+    /// Removes the permanent neighbour entries of bridged `slot` from its
+    /// bridge (they stay there when the port goes); best effort.
+    async fn forget_port_neighbours(&self, up: &Namespace, bridge: &str, slot: &Slot) {
         let Ok(p) = self.platform(up.number) else {
             return;
         };
-        let Ok(Some(b)) = ops::ifindex_by_name(&p.handle, BRIDGE_IF).await else {
+        let Ok(Some(b)) = ops::ifindex_by_name(&p.handle, bridge).await else {
             return;
         };
         for a in [Some(slot.ns_v4), slot.ns_v6].into_iter().flatten() {
@@ -391,41 +395,48 @@ impl Manager {
         }
     }
 
-    /// At start: the permanent neighbour entries of `up`'s bridge that no
-    /// live bridged uplink has (their namespace went while the daemon was
-    /// down) are removed; a bridge with no bridged uplink goes.
-    pub(super) async fn heal_bridge(&mut self, up: &Namespace) {
-        if !self.uplinks.has_veth_through(&up.name, true) {
-            self.drop_unused_bridge(up).await;
-            return;
-        }
+    /// At start: the bridges of the bridge topology in `up` are looked at:
+    /// one with no bridged uplink goes; on the others, the permanent
+    /// neighbour entries that no live bridged uplink has (their namespace
+    /// went while the daemon was down) are removed.
+    pub(super) async fn heal_bridges(&mut self, up: &Namespace) {
         let Ok(p) = self.platform(up.number) else {
             return;
         };
-        let Ok(Some(b)) = ops::ifindex_by_name(&p.handle, BRIDGE_IF).await else {
-            return;
+        let bridges = match ops::links_named(&p.handle, is_bridge_name).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(uplink = %up.name, "looking for bridges: {}", e.message());
+                return;
+            }
         };
-        let live: std::collections::BTreeSet<IpAddr> = self
-            .uplinks
-            .bridged_slots(&up.name)
-            .into_iter()
-            .flat_map(|i| {
-                let s = self.uplinks.slot_of(i, &Some(BRIDGE_IF.to_owned()));
+        let mut live: std::collections::BTreeMap<String, std::collections::BTreeSet<IpAddr>> =
+            Default::default();
+        for (i, b) in self.uplinks.bridged_slots(&up.name) {
+            let s = self.uplinks.slot_of(i, &Some(b.clone()));
+            live.entry(b).or_default().extend(
                 [Some(s.ns_v4.addr), s.ns_v6.map(|c| c.addr)]
-            })
-            .flatten()
-            .collect();
-        match ops::permanent_neighbours(&p.handle, b).await {
-            Ok(found) => {
-                for a in found.into_iter().filter(|a| !live.contains(a)) {
-                    tracing::info!(uplink = %up.name, "removing the neighbour entry of a bridged uplink gone: {a}");
-                    if let Err(e) = ops::del_neighbour(&p.handle, b, a).await {
-                        tracing::warn!(uplink = %up.name, "{}", e.message());
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+        for (idx, name) in bridges {
+            let Some(keep) = live.get(&name) else {
+                self.drop_unused_bridge(up, &name).await;
+                continue;
+            };
+            match ops::permanent_neighbours(&p.handle, idx).await {
+                Ok(found) => {
+                    for a in found.into_iter().filter(|a| !keep.contains(a)) {
+                        tracing::info!(uplink = %up.name, bridge = %name, "removing the neighbour entry of a bridged uplink gone: {a}");
+                        if let Err(e) = ops::del_neighbour(&p.handle, idx, a).await {
+                            tracing::warn!(uplink = %up.name, "{}", e.message());
+                        }
                     }
                 }
-            }
-            Err(e) => {
-                tracing::warn!(uplink = %up.name, "listing {BRIDGE_IF}'s neighbours: {}", e.message())
+                Err(e) => {
+                    tracing::warn!(uplink = %up.name, "listing {name}'s neighbours: {}", e.message())
+                }
             }
         }
     }
@@ -610,9 +621,9 @@ impl Manager {
                     // it stays while another bridged uplink is live.
                     let nat_if = bridge.as_deref().unwrap_or(host_if);
                     self.queue_nat_removal(uplink_ns, nat_if).await;
-                    if bridge.is_some() {
+                    if let Some(b) = bridge {
                         let s = self.uplinks.slot_of(*slot, bridge);
-                        self.forget_port_neighbours(up, &s).await;
+                        self.forget_port_neighbours(up, b, &s).await;
                     }
                 }
                 match up {

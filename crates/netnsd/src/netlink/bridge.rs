@@ -195,6 +195,31 @@ pub async fn permanent_neighbours(h: &Handle, dev: u32) -> Result<Vec<IpAddr>, E
         .collect())
 }
 
+/// The links of the handle's namespace whose names `keep` accepts:
+/// (ifindex, name).
+pub async fn links_named(
+    h: &Handle,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<(u32, String)>, Error> {
+    let answers = request(
+        h,
+        RouteNetlinkMessage::GetLink(LinkMessage::default()),
+        DUMP,
+    )
+    .await
+    .map_err(|e| map_err_with(e, "list the links", &[]))?;
+    Ok(answers
+        .into_iter()
+        .filter_map(|a| match a {
+            RouteNetlinkMessage::NewLink(l) => l.attributes.iter().find_map(|a| match a {
+                LinkAttribute::IfName(n) if keep(n) => Some((l.header.index, n.clone())),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

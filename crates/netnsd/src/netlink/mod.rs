@@ -36,7 +36,8 @@ pub use address::{
     add_address, add_address_with, add_link_local, add_peer_address, address_of, del_address,
 };
 pub use bridge::{
-    add_fdb_static, del_neighbour, permanent_neighbours, set_bridge_port, set_permanent_neighbour,
+    add_fdb_static, del_neighbour, links_named, permanent_neighbours, set_bridge_port,
+    set_permanent_neighbour,
 };
 pub use error::{errno, map_err, with_context};
 pub use events::{Event, EventTx, Events};

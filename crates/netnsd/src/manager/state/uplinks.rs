@@ -49,9 +49,9 @@ pub struct Uplinks {
     /// (uplink namespace, host end). A host end dies with its namespace, in
     /// the kernel's own time; the slot is free again once it has.
     draining: BTreeMap<u32, (String, String)>,
-    /// The bridges of the bridge topology ready for ports, by uplink
-    /// namespace: their ifindex.
-    bridges: BTreeMap<String, u32>,
+    /// The bridges of the bridge topology ready for ports, by (uplink
+    /// namespace, bridge): their ifindex.
+    bridges: BTreeMap<(String, String), u32>,
 }
 
 impl Uplinks {
@@ -144,8 +144,8 @@ impl Uplinks {
         })
     }
 
-    /// The slots of the bridged uplinks through `up`.
-    pub fn bridged_slots(&self, up: &str) -> Vec<u32> {
+    /// The bridged uplinks through `up`: (slot, bridge).
+    pub fn bridged_slots(&self, up: &str) -> Vec<(u32, String)> {
         self.records
             .read()
             .values()
@@ -153,12 +153,20 @@ impl Uplinks {
                 UplinkRecord::Veth {
                     uplink_ns,
                     slot,
-                    bridge: Some(_),
+                    bridge: Some(b),
                     ..
-                } if uplink_ns == up => Some(*slot),
+                } if uplink_ns == up => Some((*slot, b.clone())),
                 _ => None,
             })
             .collect()
+    }
+
+    /// Whether a bridged uplink through `up` has its port on `bridge`.
+    pub fn bridge_used(&self, up: &str, bridge: &str) -> bool {
+        self.records.read().values().any(|r| {
+            matches!(r, UplinkRecord::Veth { uplink_ns, bridge: Some(b), .. }
+                if uplink_ns == up && b == bridge)
+        })
     }
 
     /// The topology new veth uplinks are made in.
@@ -166,20 +174,25 @@ impl Uplinks {
         self.pool.topology()
     }
 
-    /// The bridge of uplink namespace `up`, if this daemon has it ready
-    /// (made or found, forwarding and NAT on): its ifindex.
-    pub fn bridge_ready(&self, up: &str) -> Option<u32> {
-        self.bridges.get(up).copied()
+    /// Bridge `bridge` of uplink namespace `up`, if this daemon has it
+    /// ready (made or found, forwarding and NAT on): its ifindex.
+    pub fn bridge_ready(&self, up: &str, bridge: &str) -> Option<u32> {
+        self.bridges
+            .get(&(up.to_owned(), bridge.to_owned()))
+            .copied()
     }
 
-    pub fn set_bridge_ready(&mut self, up: &str, ifindex: u32) {
-        self.bridges.insert(up.to_owned(), ifindex);
+    pub fn set_bridge_ready(&mut self, up: &str, bridge: &str, ifindex: u32) {
+        self.bridges
+            .insert((up.to_owned(), bridge.to_owned()), ifindex);
     }
 
-    /// The bridge of `up` must be looked at again before its next port
-    /// (its forwarding was put back, or it is gone).
-    pub fn bridge_unready(&mut self, up: &str) {
-        self.bridges.remove(up);
+    /// Bridge `bridge` of `up` (every bridge of `up` with None) must be
+    /// looked at again before its next port (its forwarding was put back,
+    /// or it is gone).
+    pub fn bridge_unready(&mut self, up: &str, bridge: Option<&str>) {
+        self.bridges
+            .retain(|(u, b), _| !(u == up && bridge.is_none_or(|x| x == b)));
     }
 
     /// The uplink namespaces that veth uplinks go through.
@@ -199,9 +212,9 @@ impl Uplinks {
         self.pool.slot_in(slot, bridge.is_some())
     }
 
-    /// The gateway's addresses on a bridge of the bridge topology.
-    pub fn bridge_addresses(&self) -> (netnsd_api::Cidr, Option<netnsd_api::Cidr>) {
-        self.pool.bridge_addresses()
+    /// The gateway's addresses on bridge `k` of the bridge topology.
+    pub fn bridge_addresses(&self, k: u32) -> (netnsd_api::Cidr, Option<netnsd_api::Cidr>) {
+        self.pool.bridge_addresses(k)
     }
 
     /// The lowest free slot of the pool.
