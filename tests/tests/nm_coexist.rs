@@ -59,6 +59,7 @@ async fn networkmanager_leaves_netnsd_devices_alone_and_uplinks_work() {
         for want in [
             "interface-name:rig-*",
             "interface-name:nsu*",
+            "interface-name:nsbr*",
             "interface-name:nsvpn*",
             "interface-name:uplink0",
         ] {

@@ -1,4 +1,5 @@
-//! Uplinks (issue 4): a veth to rootns with NAT in the daemon's own nftables
+//! Uplinks (issue 4), routed (the bridge topology: uplink_bridge.rs): a
+//! veth to rootns with NAT in the daemon's own nftables
 //! table, a macvlan on a parent, made in one call with
 //! AddNetworkNamespaceWithOptions or later with SetUplink/ClearUplink, and
 //! what they leave behind (nothing) on removal, on refusal and after a crash.
@@ -14,6 +15,14 @@ use netnsd_tests::wan::*;
 use netnsd_tests::*;
 use zbus::Connection;
 use zbus::wire::Variant;
+
+/// The daemon with routed veth uplinks (`--uplink-topology routed`): what
+/// this file checks is their shape (a /30 and a /64 on each host end, a NAT
+/// element and forwarding per host end); the default topology, bridge, is
+/// uplink_bridge.rs's, and every other test's that makes a veth uplink.
+async fn start_routed() -> Daemon {
+    Daemon::start_with_env(&[("NETNSD_UPLINK_TOPOLOGY", "routed")]).await
+}
 
 /// The sysctls set to 1.
 fn ones(m: &BTreeMap<String, String>) -> BTreeSet<String> {
@@ -224,7 +233,7 @@ async fn veth_uplink_reaches_wan_by_name_through_nat_and_over_ipv6() {
     timed(async {
         let wan = Wan::start().await;
         let _spare = prepare_rootns().await;
-        let _daemon = Daemon::start().await;
+        let _daemon = start_routed().await;
         let conn = system_conn().await;
         let files_before = host_files();
         let sysctls_before = forwarding_sysctls();
@@ -297,7 +306,7 @@ async fn two_namespaces_get_distinct_addresses_and_their_own_nat() {
     timed(async {
         let wan = Wan::start().await;
         let _spare = prepare_rootns().await;
-        let _daemon = Daemon::start().await;
+        let _daemon = start_routed().await;
         let conn = system_conn().await;
         let sysctls_before = forwarding_sysctls();
 
@@ -346,7 +355,7 @@ async fn set_and_clear_uplink_and_dns_on_an_existing_namespace() {
     timed(async {
         let wan = Wan::start().await;
         let _spare = prepare_rootns().await;
-        let _daemon = Daemon::start().await;
+        let _daemon = start_routed().await;
         let conn = system_conn().await;
         let sysctls_before = forwarding_sysctls();
         let path = add_ns_ready(&conn, "up-later").await;
@@ -409,7 +418,7 @@ async fn macvlan_uplink_on_the_wan_veth_reaches_wan() {
     let _env = TestEnv::new();
     timed(async {
         let wan = Wan::start().await;
-        let _daemon = Daemon::start().await;
+        let _daemon = start_routed().await;
         let conn = system_conn().await;
         let sysctls_before = forwarding_sysctls();
         let links_before = ip_link_names(ROOT_NS_NAME).await;
@@ -480,7 +489,7 @@ async fn bad_options_are_refused_naming_the_key_and_leave_nothing() {
     let _env = TestEnv::new();
     timed(async {
         let _wan = Wan::start().await;
-        let _daemon = Daemon::start().await;
+        let _daemon = start_routed().await;
         let conn = system_conn().await;
         let before = uplink_traces(&conn).await;
 
@@ -658,7 +667,7 @@ async fn uplinks_survive_a_daemon_crash_and_are_removed_after() {
     timed(async {
         let wan = Wan::start().await;
         let _spare = prepare_rootns().await;
-        let daemon = Daemon::start().await;
+        let daemon = start_routed().await;
         let conn = system_conn().await;
         let sysctls_before = forwarding_sysctls();
         add_veth_ns(&conn, "up-c1").await;
@@ -673,7 +682,7 @@ async fn uplinks_survive_a_daemon_crash_and_are_removed_after() {
         assert_eq!(nft_sets().await, sets);
         assert_fetched(&curl_web("up-c2").await, "up-c2");
 
-        let daemon = Daemon::start().await;
+        let daemon = start_routed().await;
         let conn = system_conn().await;
         for (name, u) in [("up-c1", &a), ("up-c2", &b)] {
             let path = wait_ns_on_bus(&conn, name, WATCH_TIMEOUT).await;
@@ -724,7 +733,7 @@ async fn uplinks_survive_a_daemon_crash_and_are_removed_after() {
         // A further restart finds nothing of them to restore: the compacted
         // journal names none, and nothing comes back.
         daemon.stop().await;
-        let _daemon = Daemon::start().await;
+        let _daemon = start_routed().await;
         let conn = system_conn().await;
         for name in ["up-c1", "up-c2", "up-c3"] {
             assert!(!records_mention(name), "{name} in {:?}", records());
@@ -745,7 +754,7 @@ async fn veth_uplink_can_hang_off_another_namespace() {
     let _env = TestEnv::new();
     timed(async {
         let wan = Wan::start().await;
-        let _daemon = Daemon::start().await;
+        let _daemon = start_routed().await;
         let conn = system_conn().await;
         let root_before = uplink_traces(&conn).await;
         let wan_nft = || async { in_ns(WAN_NS, &["nft", "list", "ruleset"]).await.ok().stdout };
@@ -822,7 +831,7 @@ async fn quick_churn_a_namespace_kept_alive_and_a_flushed_table() {
     timed(async {
         let wan = Wan::start().await;
         let _spare = prepare_rootns().await;
-        let _daemon = Daemon::start().await;
+        let _daemon = start_routed().await;
         let conn = system_conn().await;
         add_veth_ns(&conn, "up-stay").await;
         let stay = assert_veth_shape("up-stay").await;
@@ -920,7 +929,7 @@ async fn a_nat_table_left_with_no_uplink_is_removed_at_start() {
         .await;
         assert!(made.success(), "{made}");
         assert!(nft_table_exists().await);
-        let _daemon = Daemon::start().await;
+        let _daemon = start_routed().await;
         assert_nothing_left(&Keep::nothing()).await;
     })
     .await
@@ -940,7 +949,7 @@ async fn a_crash_mid_add_with_a_veth_uplink_leaves_a_full_uplink_or_none() {
     let _env = TestEnv::new();
     timed(async {
         let wan = Wan::start().await;
-        let mut daemon = Daemon::start().await;
+        let mut daemon = start_routed().await;
         let conn = system_conn().await;
         // Namespace name → its veth uplink, for those that have one.
         let mut full: BTreeMap<String, VethUplink> = BTreeMap::new();
@@ -965,7 +974,7 @@ async fn a_crash_mid_add_with_a_veth_uplink_leaves_a_full_uplink_or_none() {
             tokio::time::sleep(Duration::from_millis(delay)).await;
             daemon.kill9().await;
             let replied = call.await.expect("the call's task");
-            daemon = Daemon::start().await;
+            daemon = start_routed().await;
 
             if !ip_netns_list().await.contains(&name) {
                 outcomes.push(format!("{delay} ms: no namespace ({replied:?})"));
@@ -1050,7 +1059,7 @@ async fn forwarding_follows_the_default_route_to_another_device() {
     let _env = TestEnv::new();
     timed(async {
         let wan = Wan::start().await;
-        let _daemon = Daemon::start().await;
+        let _daemon = start_routed().await;
         let conn = system_conn().await;
         // A server only the default route reaches: 192.0.2.80 on wan's lo.
         ip_ns(WAN_NS, &["addr", "add", "192.0.2.80/32", "dev", "lo"])
@@ -1199,7 +1208,7 @@ async fn without_ipv6_force_forwarding_a_veth_uplink_is_ipv4_only() {
     let _env = TestEnv::new();
     timed(async {
         let wan = Wan::start().await;
-        let daemon = Daemon::start().await;
+        let daemon = start_routed().await;
         let conn = system_conn().await;
         const ALL: &str = "/proc/sys/net/ipv6/conf/all";
         run("mount", &["-t", "tmpfs", "-o", "size=4k", "hidden", ALL])
@@ -1239,7 +1248,7 @@ async fn without_nft_a_veth_uplink_is_not_supported_and_leaves_nothing() {
     let _env = TestEnv::new();
     timed(async {
         let wan = Wan::start().await;
-        let _daemon = Daemon::start().await;
+        let _daemon = start_routed().await;
         const NFT: &str = "/usr/sbin/nft";
         run("mount", &["--bind", "/dev/null", NFT]).await.ok();
         let hidden = Unmount(NFT);

@@ -1,5 +1,5 @@
-//! Veth uplinks in the bridge topology (`netnsd --uplink-topology bridge`,
-//! NETNSD_UPLINK_TOPOLOGY=bridge; issue 18 item 4): the host ends are
+//! Veth uplinks in the bridge topology (the default; `netnsd
+//! --uplink-topology bridge`, NETNSD_UPLINK_TOPOLOGY=bridge; issue 18 item 4): the host ends are
 //! isolated ports of a bridge (nsbr0 for the first 512), which holds the
 //! gateway's addresses;
 //! no IPv6 on the ports, so no route per uplink in rootns. What must hold:
@@ -330,7 +330,7 @@ async fn routed_uplinks_block_bridged_ones_through_the_same_namespace_until_gone
     let _env = TestEnv::new();
     timed(async {
         let wan = Wan::start().await;
-        let daemon = Daemon::start().await;
+        let daemon = Daemon::start_with_env(&[("NETNSD_UPLINK_TOPOLOGY", "routed")]).await;
         let conn = system_conn().await;
         add_veth_ns(&conn, "br-old").await;
         daemon.stop().await;

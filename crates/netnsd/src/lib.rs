@@ -80,7 +80,7 @@ impl Default for Config {
             host_nsswitch: "/etc/nsswitch.conf".into(),
             pool_v4: uplink::DEFAULT_POOL_V4.parse().expect("valid default pool"),
             pool_v6: Some(uplink::DEFAULT_POOL_V6.parse().expect("valid default pool")),
-            uplink_topology: uplink::Topology::Routed,
+            uplink_topology: uplink::Topology::default(),
             connections_dir: netnsd_api::CONNECTIONS_DIR.into(),
             declared_dir: declared::DIR.into(),
             dispatcher_dir: dispatcher::DIR.into(),

@@ -1,7 +1,7 @@
-//! Address pools for veth uplinks: each uplink takes a slot. Routed (the
-//! default topology), a slot is a /30 of the IPv4 pool and a /64 of the IPv6
-//! pool, both on the host end; in the bridge topology
-//! (`--uplink-topology bridge`) the host ends are ports of a bridge
+//! Address pools for veth uplinks: each uplink takes a slot. In the routed
+//! topology (`--uplink-topology routed`), a slot is a /30 of the IPv4 pool
+//! and a /64 of the IPv6 pool, both on the host end; in the bridge topology
+//! (the default) the host ends are ports of a bridge
 //! ([`bridge_name`], up to [`SLOTS_PER_BRIDGE`] each) that holds the
 //! gateway's addresses for all of them, and a slot is the namespace's own
 //! address in the bridge's subnet (see [`configure_bridge_port`]).
@@ -49,12 +49,12 @@ pub const BRIDGE_LINK_LOCAL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 
 pub enum Topology {
     /// Each host end a router port of its own: a /30 and a /64 each, and
     /// routes for them in the uplink namespace.
-    #[default]
     Routed,
     /// The host ends ports of a bridge ([`bridge_name`]), isolated from each
     /// other, holding the gateway's addresses for all: a namespace adds no
     /// route to the uplink namespace, whose tables the kernel walks on every
-    /// link change there.
+    /// link change there. The default.
+    #[default]
     Bridge,
 }
 
@@ -252,7 +252,7 @@ impl Pool {
             used: BTreeSet::new(),
             end: 0,
             gaps: BTreeSet::new(),
-            topology: Topology::Routed,
+            topology: Topology::default(),
         })
     }
 
@@ -416,12 +416,14 @@ impl Pool {
 mod tests {
     use super::*;
 
+    /// The default pools, routed.
     fn pool() -> Pool {
         Pool::new(
             &DEFAULT_POOL_V4.parse().unwrap(),
             Some(&DEFAULT_POOL_V6.parse().unwrap()),
         )
         .unwrap()
+        .with_topology(Topology::Routed)
     }
 
     #[test]
@@ -516,7 +518,8 @@ mod tests {
             &"10.0.0.0/16".parse().unwrap(),
             Some(&"fd00::/63".parse().unwrap()),
         )
-        .unwrap();
+        .unwrap()
+        .with_topology(Topology::Routed);
         assert_eq!(small6.capacity(), 2);
         assert_eq!(small6.with_topology(Topology::Bridge).capacity(), 1024);
         assert_eq!("bridge".parse(), Ok(Topology::Bridge));
@@ -536,7 +539,8 @@ mod tests {
             &"10.0.0.0/8".parse().unwrap(),
             Some(&"fd00::/60".parse().unwrap()),
         )
-        .unwrap();
+        .unwrap()
+        .with_topology(Topology::Routed);
         assert_eq!(p.capacity(), 16);
     }
 }

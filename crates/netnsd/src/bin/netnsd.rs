@@ -14,12 +14,13 @@ struct Args {
     /// IPv6 pool for veth uplinks (each takes a /64), or "none" for IPv4 only.
     #[arg(long, value_name = "CIDR|none", default_value = netnsd::uplink::DEFAULT_POOL_V6)]
     uplink_pool_v6: String,
-    /// How veth uplinks reach their uplink namespace: "routed" (each host
-    /// end a /30 and a /64 of its own, routed) or "bridge" (the host ends
-    /// isolated ports of one bridge, nsbr0, holding the gateway's addresses;
-    /// no route per uplink in the uplink namespace, so creation does not
-    /// slow down with thousands of uplinks). Applies to uplinks made from
-    /// then on; also NETNSD_UPLINK_TOPOLOGY. Default: routed.
+    /// How veth uplinks reach their uplink namespace: "bridge" (the host
+    /// ends isolated ports of a bridge, nsbrK, 512 each, holding the
+    /// gateway's addresses; no route per uplink in the uplink namespace, so
+    /// creation does not slow down with thousands of uplinks) or "routed"
+    /// (each host end a /30 and a /64 of its own, routed). Applies to
+    /// uplinks made from then on; also NETNSD_UPLINK_TOPOLOGY. Default:
+    /// bridge.
     #[arg(long, value_name = "routed|bridge")]
     uplink_topology: Option<netnsd::uplink::Topology>,
     /// How long a dispatcher script (/etc/netnsd/dispatcher.d) may run
