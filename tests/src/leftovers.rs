@@ -157,8 +157,9 @@ pub async fn leftovers(keep: &Keep) -> Vec<String> {
     looked.extend(run_netns_entries().into_iter().filter(|n| keep.keeps_ns(n)));
     let mut links = BTreeMap::new();
     for ns in &looked {
-        links.insert(ns.clone(), links_left(keep, ns, &mut left).await);
-        nat_left(keep, ns, &mut left).await;
+        let (names, bridges) = links_left(keep, ns, &mut left).await;
+        links.insert(ns.clone(), names);
+        nat_left(keep, &bridges, ns, &mut left).await;
     }
     processes_left(keep, &mut left);
     bus_left(keep, &links, &mut left).await;
@@ -213,19 +214,36 @@ fn numbered(name: &str, prefix: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// The links of one namespace: client tunnels, host ends not kept, and in a
-/// namespace kept empty anything but lo (and any route not lo's). Returns
-/// the names of all its links, for the bus's devices.
-async fn links_left(keep: &Keep, ns: &str, left: &mut Vec<String>) -> BTreeSet<String> {
+/// The links of one namespace: client tunnels, host ends not kept, bridges
+/// of bridged uplinks with no kept host end as a port, and in a namespace
+/// kept empty anything but lo (and any route not lo's). Returns the names of
+/// all its links, for the bus's devices, and the bridges kept for the host
+/// ends kept.
+async fn links_left(
+    keep: &Keep,
+    ns: &str,
+    left: &mut Vec<String>,
+) -> (BTreeSet<String>, BTreeSet<String>) {
     let out = ip_ns(ns, &["-d", "-j", "link", "show"]).await;
     if !out.success() {
         // Gone between the listing and now: the next round sees it.
-        return BTreeSet::new();
+        return Default::default();
     }
     let v: serde_json::Value = serde_json::from_str(out.stdout.trim())
         .unwrap_or_else(|e| panic!("ip printed no JSON ({e}): {out}"));
+    let links: Vec<&serde_json::Value> = v.as_array().into_iter().flatten().collect();
+    // A kept host end that is a bridge port keeps its bridge.
+    let bridges: BTreeSet<String> = links
+        .iter()
+        .filter(|l| {
+            l["ifname"]
+                .as_str()
+                .is_some_and(|n| keep.host_ends.contains(n))
+        })
+        .filter_map(|l| l["master"].as_str().map(str::to_owned))
+        .collect();
     let mut names = BTreeSet::new();
-    for l in v.as_array().into_iter().flatten() {
+    for l in links {
         let Some(name) = l["ifname"].as_str() else {
             continue;
         };
@@ -237,7 +255,10 @@ async fn links_left(keep: &Keep, ns: &str, left: &mut Vec<String>) -> BTreeSet<S
             left.push(format!("ip link ({ns}): {name} ({kind}), a VPN tunnel"));
         } else if numbered(name, "nsu") && !keep.host_ends.contains(name) {
             left.push(format!("ip link ({ns}): {name}, an uplink's host end"));
-        } else if numbered(name, "nsbr") && !keep.host_ends.contains(name) {
+        } else if numbered(name, "nsbr")
+            && !keep.host_ends.contains(name)
+            && !bridges.contains(name)
+        {
             left.push(format!(
                 "ip link ({ns}): {name}, the bridge of bridged uplinks"
             ));
@@ -252,17 +273,18 @@ async fn links_left(keep: &Keep, ns: &str, left: &mut Vec<String>) -> BTreeSet<S
             }
         }
     }
-    names
+    (names, bridges)
 }
 
 /// The daemon's NAT in one namespace: elements of its sets that no kept
-/// host end accounts for; and where no kept uplink needs it, its table (or
-/// anything else in the ruleset that names netnsd).
-async fn nat_left(keep: &Keep, ns: &str, left: &mut Vec<String>) {
+/// host end (or bridge of kept host ends) accounts for; and where no kept
+/// uplink needs it, its table (or anything else in the ruleset that names
+/// netnsd).
+async fn nat_left(keep: &Keep, bridges: &BTreeSet<String>, ns: &str, left: &mut Vec<String>) {
     let mut needed = false;
     for (set, elems) in nft_table_in(ns).await.unwrap_or_default() {
         for e in elems {
-            if keep.host_ends.contains(&e) {
+            if keep.host_ends.contains(&e) || bridges.contains(&e) {
                 needed = true;
             } else {
                 left.push(format!(

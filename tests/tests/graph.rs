@@ -185,10 +185,12 @@ async fn graph_draws_namespaces_devices_pairs_uplinks_and_vpns() {
             dot.nodes.values().all(|(l, _)| !l.starts_with("lo\n")),
             "loopback left out: {dot:#?}"
         );
-        // The uplink: uplink0 in web, its host end in rootns.
+        // The uplink: uplink0 in web, to the bridge its host end is a port
+        // of, in rootns (the bridge topology, the default).
         let inside = dot.node("web", "uplink0\nveth\n10.");
-        let host = dot.node("rootns", "nsu");
-        assert_eq!(dot.edge(&inside, &host), "uplink (veth, NAT)");
+        let bridge = dot.node("rootns", "nsbr0\nbridge\n10.231.0.1/21");
+        assert_eq!(dot.edge(&inside, &bridge), "uplink (veth, NAT)");
+        dot.node("rootns", "nsu");
         // The veth pair across namespaces.
         let a = dot.node("web", "web-db\nveth\n10.77.0.1/24");
         let b = dot.node("db", "db-web\nveth\n10.77.0.2/24");

@@ -71,17 +71,22 @@ async fn networkmanager_leaves_netnsd_devices_alone_and_uplinks_work() {
         add_veth_ns(&conn, "nm-up").await;
         assert_fetched(&curl_web("nm-up").await, "nm-up");
         let devices = nm.nmcli(&["-t", "-f", "DEVICE,STATE", "device"]).await;
-        let host_ends: Vec<&str> = devices.lines().filter(|l| l.starts_with("nsu")).collect();
-        assert!(
-            !host_ends.is_empty(),
-            "nmcli device lists no nsu*:\n{devices}"
-        );
-        for l in host_ends {
-            assert!(l.ends_with(":unmanaged"), "{l}\n{devices}");
+        for prefix in ["nsu", "nsbr"] {
+            let ours: Vec<&str> = devices.lines().filter(|l| l.starts_with(prefix)).collect();
+            assert!(
+                !ours.is_empty(),
+                "nmcli device lists no {prefix}*:\n{devices}"
+            );
+            for l in ours {
+                assert!(l.ends_with(":unmanaged"), "{l}\n{devices}");
+            }
         }
         // NetworkManager made no profile for netnsd's devices.
         let profiles = nm.nmcli(&["-t", "-f", "NAME,DEVICE", "connection"]).await;
-        assert!(!profiles.contains("nsu"), "{profiles}");
+        assert!(
+            !profiles.contains("nsu") && !profiles.contains("nsbr"),
+            "{profiles}"
+        );
         assert_fetched(&curl_web("nm-up").await, "nm-up");
         controller(&conn)
             .await
@@ -213,8 +218,10 @@ async fn networkmanager_owns_the_default_route_and_uplinks_follow_it() {
         let conn = system_conn().await;
         add_veth_ns(&conn, "nm-own").await;
         let uplink = veth_uplink("nm-own").await;
-        let host_addrs = uplink.host_addrs.clone();
-        assert!(!host_addrs.is_empty(), "{uplink:?}");
+        // The host end is a port of nsbr0 (the bridge topology), which
+        // holds the gateway's addresses.
+        let bridge_addrs = global_addrs(ROOT_NS_NAME, BRIDGE_IF).await;
+        assert!(!bridge_addrs.is_empty(), "{uplink:?}");
         assert_fetched(&curl_web("nm-own").await, "nm-own");
         // It went by NetworkManager's route: wan saw NetworkManager's address.
         assert_eq!(
@@ -223,25 +230,35 @@ async fn networkmanager_owns_the_default_route_and_uplinks_follow_it() {
             "{}",
             wan.http_log()
         );
-        // NetworkManager leaves the uplink's host end alone.
+        // NetworkManager leaves the uplink's host end and its bridge alone.
         let check_host_end = |when: &'static str| {
             let nm = &nm;
             let uplink = &uplink;
+            let bridge_addrs = &bridge_addrs;
             async move {
-                let l = nm_device_line(nm, &uplink.host_if).await;
-                assert_eq!(
-                    l,
-                    format!("{}:unmanaged:", uplink.host_if),
-                    "{when}: NetworkManager's view of netnsd's {}",
-                    uplink.host_if
-                );
+                for dev in [uplink.host_if.as_str(), BRIDGE_IF] {
+                    let l = nm_device_line(nm, dev).await;
+                    assert_eq!(
+                        l,
+                        format!("{dev}:unmanaged:"),
+                        "{when}: NetworkManager's view of netnsd's {dev}"
+                    );
+                }
                 let profiles = nm.nmcli(&["-t", "-f", "NAME,DEVICE", "connection"]).await;
-                assert!(!profiles.contains("nsu"), "{when}: {profiles}");
+                assert!(
+                    !profiles.contains("nsu") && !profiles.contains("nsbr"),
+                    "{when}: {profiles}"
+                );
                 assert_eq!(
                     global_addrs(ROOT_NS_NAME, &uplink.host_if).await,
                     uplink.host_addrs,
                     "{when}: the addresses of {}",
                     uplink.host_if
+                );
+                assert_eq!(
+                    &global_addrs(ROOT_NS_NAME, BRIDGE_IF).await,
+                    bridge_addrs,
+                    "{when}: the addresses of {BRIDGE_IF}"
                 );
             }
         };

@@ -361,3 +361,75 @@ async fn routed_uplinks_block_bridged_ones_through_the_same_namespace_until_gone
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_513th_uplink_gets_a_second_bridge_with_a_subnet_of_its_own() {
+    let _env = TestEnv::new();
+    // 513 creates and removals over the bus: more than one slow step.
+    timed_within(Duration::from_secs(300), async {
+        let wan = Wan::start().await;
+        // The default topology: no option given.
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let ctl = controller(&conn).await;
+        let names: Vec<String> = (0..513).map(|i| format!("m{i}")).collect();
+        for n in &names {
+            ctl.add_network_namespace_with_options(
+                n,
+                options(vec![("uplink", Variant::from("veth"))]),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("add {n}: {e:?}"));
+        }
+        let last = veth_uplink("m512").await;
+        assert_eq!(last.slot, 512, "{last:?}");
+        let port = must(ip_link(ROOT_NS_NAME, &last.host_if).await, &last.host_if);
+        assert_eq!(port["master"], "nsbr1", "{port}");
+        assert_eq!(
+            last.ns_addrs,
+            BTreeSet::from([
+                "10.231.8.2/21".to_owned(),
+                "fd6e:6574:6e73:1::2/128".to_owned()
+            ])
+        );
+        assert_eq!(
+            ip_addrs(ROOT_NS_NAME, "nsbr1").await,
+            BTreeSet::from([
+                "10.231.8.1/21".to_owned(),
+                "fd6e:6574:6e73:1::1/64".to_owned(),
+                "fe80::1/64".to_owned()
+            ])
+        );
+        let sets = nft_sets().await;
+        assert_eq!(
+            sets.get("hostifs"),
+            Some(&BTreeSet::from(["nsbr0".to_owned(), "nsbr1".to_owned()])),
+            "{sets:?}"
+        );
+        let p = ping_until_answered("m512", &["-4", WAN_V4]).await;
+        assert!(p.success(), "m512 → wan: {p}");
+        let p = ping_until_answered("m512", &["-6", WAN_V6]).await;
+        assert!(p.success(), "m512 → wan over IPv6: {p}");
+        // The first bridge's namespaces reach the second's through rootns.
+        let p = ping_until_answered("m0", &["-4", "10.231.8.2"]).await;
+        assert!(p.success(), "m0 → m512: {p}");
+
+        // The second bridge goes with its only port; the first stays.
+        ctl.remove_network_namespace("m512").await.unwrap();
+        wait_for(Duration::from_secs(10), "nsbr1 to go", || async {
+            ip_link(ROOT_NS_NAME, "nsbr1").await.is_none().then_some(())
+        })
+        .await;
+        assert!(ip_link(ROOT_NS_NAME, BRIDGE_IF).await.is_some());
+        let p = ping("m511", 2, &["-4", WAN_V4]).await;
+        assert!(p.success(), "m511 → wan: {p}");
+
+        for n in &names[..512] {
+            ctl.remove_network_namespace(n)
+                .await
+                .unwrap_or_else(|e| panic!("remove {n}: {e:?}"));
+        }
+        assert_nothing_left(&wan.keep()).await;
+    })
+    .await
+}

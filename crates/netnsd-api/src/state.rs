@@ -128,7 +128,8 @@ pub mod device {
         /// Administratively up (IFF_UP).
         pub up: bool,
         pub loopback: bool,
-        /// It has an address that is not an IPv6 link-local one.
+        /// It has an address that is not an IPv6 link-local one, or is a
+        /// port of a bridge (configured by its bridge).
         pub configured: bool,
     }
 
@@ -141,7 +142,7 @@ pub mod device {
     /// | administratively down | disconnected (30) |
     /// | up, no carrier (operstate `down`, `lowerlayerdown`, `notpresent`) | unavailable (20) |
     /// | up, operstate `dormant` or `testing` | config (50) |
-    /// | up, carrier (`up`, or `unknown` as tun and dummy report), an address other than IPv6 link-local | activated (100) |
+    /// | up, carrier (`up`, or `unknown` as tun and dummy report), an address other than IPv6 link-local, or a bridge's port | activated (100) |
     /// | the same without such an address | disconnected (30) |
     pub fn derive(f: Facts<'_>) -> u32 {
         if f.loopback {

@@ -2,9 +2,14 @@
 //! process, with no D-Bus, no polkit and no bookkeeping — the same end
 //! result as AddNetworkNamespaceWithOptions with a veth uplink, NAT and DNS:
 //! the namespace bound at /run/netns/NAME (loopback up), a veth whose peer
-//! is born inside, IPv4 and IPv6 addresses on both ends, default routes,
-//! forwarding on the host end, the NAT set elements in table `inet netnsd`,
-//! and /etc/netns/NAME/{resolv.conf,hosts,nsswitch.conf}. Like the daemon,
+//! is born inside, and in the daemon's default topology (bridge) the host
+//! end a port of a bridge (`nsfbrK`, made with its first port: the
+//! gateway's addresses, forwarding, its NAT set element in table `inet
+//! netnsd`), the port's FDB and neighbour entries, the namespace's
+//! addresses and default routes; routed (the daemon's other topology, with
+//! `--uplink-topology routed`), IPv4 and IPv6 addresses on both ends,
+//! forwarding and a NAT element per host end; and
+//! /etc/netns/NAME/{resolv.conf,hosts,nsswitch.conf}. Like the daemon,
 //! it keeps spare namespaces made ahead (`netnsd::spare`, `--floor-spares`)
 //! and binds one per create when one is ready.
 
@@ -20,7 +25,7 @@ use netnsd::netlink::{self as ops, Events, Platform};
 use netnsd::netns::RunDir;
 use netnsd::spare::Spares;
 use netnsd::sysctl;
-use netnsd::uplink::{Pool, Slot};
+use netnsd::uplink::{Pool, Slot, Topology};
 use netnsd_api::link::LinkOptions;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -109,6 +114,8 @@ pub struct FloorSubject {
     draining: Vec<(u32, String)>,
     /// Host ends whose NAT elements are still to be removed, in one batch.
     nat_removals: std::collections::BTreeSet<String>,
+    /// The bridges made (bridge topology): number → ifindex.
+    bridges: std::collections::BTreeMap<u32, u32>,
 }
 
 /// As the daemon does: NAT elements of removed namespaces go in one batch
@@ -163,11 +170,57 @@ impl FloorSubject {
             route_dumps: Vec::new(),
             draining: Vec::new(),
             nat_removals: Default::default(),
+            bridges: Default::default(),
         })
     }
 
-    /// Removes the table once nothing is left in it.
+    fn bridge_name(&self, k: u32) -> String {
+        format!("{}br{k}", self.host_prefix)
+    }
+
+    /// Bridge `k`, made with its first port as the daemon makes it: the
+    /// gateway's addresses, its sysctls, forwarding, up, its NAT element.
+    async fn bridge(&mut self, k: u32) -> Result<u32, String> {
+        if let Some(i) = self.bridges.get(&k) {
+            return Ok(*i);
+        }
+        let (h, name) = (&self.root.handle, self.bridge_name(k));
+        let mac = ops::stable_mac("rootns", &name);
+        ops::add_bridge(h, &name, &LinkOptions::default(), Some(mac))
+            .await
+            .map_err(|e| e.message())?;
+        let idx = ops::ifindex_by_name(h, &name)
+            .await
+            .map_err(|e| e.message())?
+            .ok_or("the bridge vanished")?;
+        netnsd::uplink::configure_bridge(h, idx, self.pool.bridge_addresses(k))
+            .await
+            .map_err(|e| e.message())?;
+        let forwarding = [
+            (format!("net/ipv4/conf/{name}/forwarding"), "1"),
+            (format!("net/ipv6/conf/{name}/force_forwarding"), "1"),
+        ];
+        for (key, v) in netnsd::uplink::bridge_sysctls(&name)
+            .into_iter()
+            .chain(forwarding)
+        {
+            sysctl::set(None, &key, v).map_err(|e| format!("sysctl {key}: {e}"))?;
+        }
+        ops::set_up(h, idx, true).await.map_err(|e| e.message())?;
+        blocking("nft", move || firewall::add_host_if(None, &name))
+            .await?
+            .map_err(err("add the bridge's NAT element"))?;
+        self.bridges.insert(k, idx);
+        Ok(idx)
+    }
+
+    /// Removes the bridges and the table once nothing is left in them.
     pub async fn finish(self) -> Result<(), String> {
+        for (_, idx) in &self.bridges {
+            ops::delete_link(&self.root.handle, *idx)
+                .await
+                .map_err(|e| e.message())?;
+        }
         blocking("nft", move || {
             firewall::apply(&firewall::delete_table_batch(), None)
         })
@@ -224,9 +277,15 @@ impl FloorSubject {
         Ok(created.platform)
     }
 
-    async fn build(&mut self, name: &str, m: &Made, ns_file: &File) -> Result<(), String> {
-        let mut lap = Lap::start();
-        let mut steps: Vec<(&'static str, Duration)> = Vec::new();
+    /// A routed host end, as the daemon makes it with `--uplink-topology
+    /// routed`.
+    async fn build_routed(
+        &mut self,
+        m: &Made,
+        ns_file: &File,
+        lap: &mut Lap,
+        steps: &mut Vec<(&'static str, Duration)>,
+    ) -> Result<(), String> {
         let (hp, np) = (&self.root.handle, &m.platform.handle);
         // As the daemon does: the host end born down, brought up below
         // without an IPv6 link-local address, after the peer.
@@ -285,6 +344,69 @@ impl FloorSubject {
             .await?
             .map_err(err("add the NAT element"))?;
         steps.push(("NAT element (nf_tables netlink, in process)", lap.lap()));
+        Ok(())
+    }
+
+    /// A port of its bridge, as the daemon makes it in the bridge topology:
+    /// the veth born a port, IPv6 off on it, then
+    /// [`netnsd::uplink::configure_bridge_port`].
+    async fn build_port(
+        &mut self,
+        m: &Made,
+        ns_file: &File,
+        lap: &mut Lap,
+        steps: &mut Vec<(&'static str, Duration)>,
+    ) -> Result<(), String> {
+        let bidx = self.bridge(netnsd::uplink::bridge_of(m.slot.index)).await?;
+        steps.push(("its bridge (made with the first of 512 ports)", lap.lap()));
+        let (hp, np) = (&self.root.handle, &m.platform.handle);
+        let port = (bidx, netnsd::uplink::port_mac(m.slot.index));
+        let ends = ops::add_veth_echo(
+            hp,
+            &m.host_if,
+            UPLINK_IF,
+            ns_file.as_fd(),
+            &LinkOptions::default(),
+            Some(port),
+        )
+        .await
+        .map_err(|e| e.message())?;
+        steps.push(("veth, born a port, peer born inside", lap.lap()));
+        let (hidx, nidx) = match ends {
+            Some(e) => (e.here, e.peer),
+            None => {
+                let hidx = ops::ifindex_by_name(hp, &m.host_if)
+                    .await
+                    .map_err(|e| e.message())?
+                    .ok_or("host end vanished")?;
+                let nidx = ops::ifindex_by_name(np, UPLINK_IF)
+                    .await
+                    .map_err(|e| e.message())?
+                    .ok_or("uplink0 vanished")?;
+                (hidx, nidx)
+            }
+        };
+        let key = format!("net/ipv6/conf/{}/disable_ipv6", m.host_if);
+        sysctl::set(None, &key, "1").map_err(|e| format!("sysctl {key}: {e}"))?;
+        steps.push(("IPv6 off on the port", lap.lap()));
+        netnsd::uplink::configure_bridge_port(hp, np, (hidx, nidx, bidx), &m.slot)
+            .await
+            .map_err(|e| e.message())?;
+        steps.push((
+            "port flags, FDB, 2 neighbours, both ends up, 2 addresses, 2 default routes",
+            lap.lap(),
+        ));
+        Ok(())
+    }
+
+    async fn build(&mut self, name: &str, m: &Made, ns_file: &File) -> Result<(), String> {
+        let mut lap = Lap::start();
+        let mut steps: Vec<(&'static str, Duration)> = Vec::new();
+        if self.pool.topology() == Topology::Bridge {
+            self.build_port(m, ns_file, &mut lap, &mut steps).await?;
+        } else {
+            self.build_routed(m, ns_file, &mut lap, &mut steps).await?;
+        }
         let (etc, n, d) = (Path::new(ETC_NETNS), name.to_owned(), self.dns.clone());
         blocking("DNS files", move || {
             dns::write(etc, &n, &d, Path::new("/etc/nsswitch.conf"))
@@ -363,15 +485,29 @@ impl Subject for FloorSubject {
         let mut lap = Lap::start();
         let mut steps: Vec<(&'static str, Duration)> = Vec::new();
         let mut first_err = None;
-        // The veth dies with the namespace (the kernel's batched cleanup);
-        // its NAT element goes later, with others, in one transaction.
-        self.nat_removals.insert(m.host_if.clone());
-        if self.nat_removals.len() >= NAT_FLUSH_AT
-            && let Err(e) = self.flush_nat().await
-        {
-            first_err.get_or_insert(e);
+        // The veth dies with the namespace (the kernel's batched cleanup).
+        // Bridged: its neighbour entries go from the bridge, as the daemon
+        // takes them out. Routed: its NAT element goes later, with others,
+        // in one transaction.
+        if self.pool.topology() == Topology::Bridge {
+            let k = netnsd::uplink::bridge_of(m.slot.index);
+            if let Some(b) = self.bridges.get(&k) {
+                for a in [Some(m.slot.ns_v4), m.slot.ns_v6].into_iter().flatten() {
+                    if let Err(e) = ops::del_neighbour(&self.root.handle, *b, a.addr).await {
+                        first_err.get_or_insert(e.message());
+                    }
+                }
+            }
+            steps.push(("neighbour entries", lap.lap()));
+        } else {
+            self.nat_removals.insert(m.host_if.clone());
+            if self.nat_removals.len() >= NAT_FLUSH_AT
+                && let Err(e) = self.flush_nat().await
+            {
+                first_err.get_or_insert(e);
+            }
+            steps.push(("NAT element queued (a batch per 256)", lap.lap()));
         }
-        steps.push(("NAT element queued (a batch per 256)", lap.lap()));
         if let Err(e) = dns::remove(Path::new(ETC_NETNS), name) {
             first_err.get_or_insert(format!("remove /etc/netns/{name}: {e}"));
         }

@@ -79,7 +79,8 @@ impl RecipeSubject {
         let _ = sh("nft", &["delete", "table", "inet", "netnsd"]);
         nft_script(NFT_SETUP)?;
         Ok(RecipeSubject {
-            pool: pool()?,
+            // The shell recipe routes each host end, as such scripts do.
+            pool: pool()?.with_topology(netnsd::uplink::Topology::Routed),
             made: HashMap::new(),
             host_prefix,
         })

@@ -201,6 +201,36 @@ pub async fn configure_bridge_port(
     host.and(ns)
 }
 
+/// The addresses of a new bridge `idx` of the bridge topology, over `h`:
+/// no generated IPv6 link-local; the gateway's IPv4 address `v4` and, with
+/// IPv6, [`BRIDGE_LINK_LOCAL`] and `v6` (both nodad). Bring it up after
+/// [`bridge_sysctls`].
+pub async fn configure_bridge(
+    h: &NetlinkHandle,
+    idx: u32,
+    (v4, v6): (Cidr, Option<Cidr>),
+) -> Result<(), Error> {
+    ops::set_no_link_local(h, idx).await?;
+    ops::add_address_with(h, idx, &v4, true).await?;
+    if let Some(v6) = v6 {
+        ops::add_link_local(h, idx, BRIDGE_LINK_LOCAL).await?;
+        ops::add_address_with(h, idx, &v6, true).await?;
+    }
+    Ok(())
+}
+
+/// The sysctls (key under /proc/sys, value) a new bridge `name` of the
+/// bridge topology needs: it answers a namespace's ARP for another's
+/// address (which its isolated ports would not carry, so namespaces reach
+/// each other through the uplink namespace's routing, as routed host ends
+/// do), at once rather than after the up to 0.8 s proxy delay.
+pub fn bridge_sysctls(name: &str) -> [(String, &'static str); 2] {
+    [
+        (format!("net/ipv4/conf/{name}/proxy_arp_pvlan"), "1"),
+        (format!("net/ipv4/neigh/{name}/proxy_delay"), "0"),
+    ]
+}
+
 #[derive(Debug, Clone)]
 pub struct Pool {
     v4: Ipv4Addr,

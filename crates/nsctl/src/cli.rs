@@ -480,8 +480,9 @@ edge between the two ends of each veth pair (\"uplink (veth, NAT)\" for an uplin
 active VPN as an ellipse in the namespace its client runs in, joined to its tunnel.
 
 The bus does not tell a veth's peer: two veth ends in different namespaces are drawn as a pair \
-when they have addresses in one subnet, as an uplink's ends always have; a veth without such \
-an address is drawn alone.
+when they have addresses in one subnet, as a routed uplink's ends always have; a veth without \
+such an address is drawn alone. A bridged uplink (the default) is drawn from uplink0 to the \
+bridge (nsbr0) whose subnet it is in; its host end, a port with no address, alone.
 
 With --svg FILE, nsctl renders the graph with \"dot -Tsvg\" into FILE instead (the graphviz \
 package); \"nsctl graph | dot -Tpng > net.png\" makes other formats.

@@ -15,7 +15,7 @@ use super::{Later, Manager, Namespace};
 use crate::dns::Dns;
 use crate::netlink as ops;
 use crate::record::{Entry, UplinkRecord};
-use crate::uplink::{BRIDGE_LINK_LOCAL, Slot, Topology, bridge_name, bridge_of, is_bridge_name};
+use crate::uplink::{Slot, Topology, bridge_name, bridge_of, is_bridge_name};
 
 /// The uplink device's name inside the namespace.
 pub const UPLINK_IF: &str = "uplink0";
@@ -288,10 +288,9 @@ impl Manager {
     /// Makes bridge `k` of uplink namespace `up`: the gateway's addresses
     /// (the first IPv4 address of its block with the block's prefix; with
     /// an IPv6 pool, ::1 of its /64 and the link-local fe80::1, no
-    /// generated one), proxy_arp_pvlan (it answers a namespace's ARP for
-    /// another's address, which the isolated ports would not carry:
-    /// namespaces reach each other through its routing, as routed host ends
-    /// do), up. Its ifindex; nothing left on failure.
+    /// generated one: [`crate::uplink::configure_bridge`]), its sysctls
+    /// ([`crate::uplink::bridge_sysctls`]), up. Its ifindex; nothing left on
+    /// failure.
     async fn make_bridge(&mut self, up: &Namespace, k: u32) -> Result<u32, Error> {
         let name = bridge_name(k);
         let hp = self.platform(up.number)?;
@@ -306,17 +305,8 @@ impl Manager {
         let (v4, v6) = self.uplinks.bridge_addresses(k);
         let file = self.netns_file_for_tools(up)?;
         let made = async {
-            ops::set_no_link_local(&hp.handle, idx).await?;
-            ops::add_address_with(&hp.handle, idx, &v4, true).await?;
-            if let Some(v6) = v6 {
-                ops::add_link_local(&hp.handle, idx, BRIDGE_LINK_LOCAL).await?;
-                ops::add_address_with(&hp.handle, idx, &v6, true).await?;
-            }
-            // Answered at once, not after the up to 0.8 s proxy delay.
-            let keys = [
-                (format!("net/ipv4/conf/{name}/proxy_arp_pvlan"), "1"),
-                (format!("net/ipv4/neigh/{name}/proxy_delay"), "0"),
-            ];
+            crate::uplink::configure_bridge(&hp.handle, idx, (v4, v6)).await?;
+            let keys = crate::uplink::bridge_sysctls(&name);
             let what = format!("sysctl {} and {}", keys[0].0, keys[1].0);
             tokio::task::spawn_blocking(move || {
                 keys.iter()

@@ -4,9 +4,11 @@
 //!
 //! Everything comes from one GetManagedObjects. The bus does not say which
 //! veth is whose peer, so two veth ends in different namespaces are drawn
-//! as a pair when they have addresses in one subnet (an uplink's two ends
-//! always do: netnsd gives them a /30 and a /64); a veth without such an
-//! address is drawn alone.
+//! as a pair when they have addresses in one subnet (a routed uplink's two
+//! ends always do: netnsd gives them a /30 and a /64); a veth without such
+//! an address is drawn alone. A bridged uplink (the default) is drawn from
+//! its uplink0 to the bridge in the uplink namespace whose subnet it is in
+//! (a bridge joins many); its host end, an address-less port, alone.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -172,7 +174,9 @@ fn network(cidr: &str) -> Option<(IpAddr, u8)> {
 }
 
 /// The veth pairs: ends in different namespaces that share a subnet, each
-/// end in one pair at most.
+/// end in one pair at most; and a veth end with a bridge in another
+/// namespace whose subnet it shares (a bridged uplink), a bridge in any
+/// number of them.
 fn veth_pairs(devices: &[Device]) -> Vec<(usize, usize)> {
     let nets: Vec<BTreeSet<(IpAddr, u8)>> = devices
         .iter()
@@ -183,11 +187,11 @@ fn veth_pairs(devices: &[Device]) -> Vec<(usize, usize)> {
     for i in 0..devices.len() {
         for j in i + 1..devices.len() {
             let (a, b) = (&devices[i], &devices[j]);
-            if a.kind != "veth"
-                || b.kind != "veth"
+            let kinds = (a.kind.as_str(), b.kind.as_str());
+            if !matches!(kinds, ("veth", "veth" | "bridge") | ("bridge", "veth"))
                 || a.namespace_object == b.namespace_object
-                || paired.contains(&i)
-                || paired.contains(&j)
+                || (a.kind == "veth" && paired.contains(&i))
+                || (b.kind == "veth" && paired.contains(&j))
                 || nets[i].is_disjoint(&nets[j])
             {
                 continue;
@@ -406,6 +410,35 @@ mod tests {
         // The VPN's node is in the namespace its client runs in.
         let a = &g[g.find("cluster_ns1").unwrap()..g.find("cluster_ns2").unwrap()];
         assert!(a.contains("vpn1 [label=\"vpn work\\nactivated\""), "{a}");
+    }
+
+    #[test]
+    fn a_bridge_joins_each_bridged_uplink_and_its_ports_stand_alone() {
+        let namespaces = [
+            ns(0, "rootns", "none"),
+            ns(1, "a", "veth"),
+            ns(2, "b", "veth"),
+        ];
+        let devices = [
+            dev(2, 0, "nsbr0", "bridge", &["10.231.0.1/21", "fe80::1/64"]),
+            dev(3, 0, "nsu0", "veth", &[]),
+            dev(4, 0, "nsu1", "veth", &[]),
+            dev(5, 1, "uplink0", "veth", &["10.231.0.2/21"]),
+            dev(6, 2, "uplink0", "veth", &["10.231.0.6/21"]),
+        ];
+        let g = dot(&namespaces, &devices, &[]);
+        assert!(
+            g.contains("dev2 -- dev5 [label=\"uplink (veth, NAT)\"]"),
+            "{g}"
+        );
+        assert!(
+            g.contains("dev2 -- dev6 [label=\"uplink (veth, NAT)\"]"),
+            "{g}"
+        );
+        for port in ["dev3", "dev4"] {
+            assert!(!g.contains(&format!("{port} --")), "{g}");
+            assert!(!g.contains(&format!("-- {port}")), "{g}");
+        }
     }
 
     #[test]

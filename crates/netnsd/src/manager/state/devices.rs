@@ -52,7 +52,9 @@ impl Device {
             operstate: &self.link.state,
             up: self.link.up,
             loopback: self.link.loopback,
-            configured: self.addresses.iter().any(|a| device::configures(a)),
+            // A bridge's port is configured by its bridge, as NetworkManager
+            // activates a port with its controller.
+            configured: self.link.port || self.addresses.iter().any(|a| device::configures(a)),
         })
     }
 }

@@ -18,6 +18,8 @@ pub struct LinkState {
     /// Administratively up (IFF_UP).
     pub up: bool,
     pub loopback: bool,
+    /// A port of a controller (a bridge's port: IFLA_MASTER).
+    pub port: bool,
     /// Set on an RTM_DELLINK that reports a move to another namespace.
     pub moved_to_ifindex: Option<u32>,
 }
@@ -37,6 +39,7 @@ impl LinkState {
             match a {
                 LinkAttribute::IfName(n) => s.name = n.clone(),
                 LinkAttribute::Mtu(v) => s.mtu = *v,
+                LinkAttribute::Controller(i) => s.port = *i != 0,
                 LinkAttribute::Address(a) => s.hw_address = format_mac(a),
                 LinkAttribute::OperState(st) => s.state = state_name(st),
                 LinkAttribute::LinkInfo(infos) => {
