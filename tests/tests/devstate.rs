@@ -54,7 +54,8 @@ async fn ip_operstate(ns: &str, dev: &str) -> String {
         .to_lowercase()
 }
 
-/// A namespace's veth uplink carries traffic: its uplink0 and host end are
+/// A namespace's veth uplink carries traffic: its uplink0, host end (a port
+/// of nsbr0, the bridge topology) and the bridge are
 /// NMDeviceState activated (100) with OperState "up" as iproute2 says;
 /// down, uplink0 is disconnected (30) and its peer unavailable (20, no
 /// carrier); loopback is unmanaged (10). NetnsInternalDeviceAdded names
@@ -76,16 +77,21 @@ async fn an_uplink_carrying_traffic_is_activated_and_its_operstate_up() {
         let u = veth_uplink("ds-up").await;
         let inside = wait_device(&conn, &ns, "uplink0").await;
         let host = wait_device(&conn, &namespace_path(0), &u.host_if).await;
-        for (path, netns, name) in [
-            (&inside, "ds-up", "uplink0"),
-            (&host, ROOT_NS_NAME, u.host_if.as_str()),
+        // The host end is a port of the bridge that holds the gateway's
+        // addresses (the bridge topology): activated with its bridge, as
+        // NetworkManager activates a port with its controller.
+        let bridge = wait_device(&conn, &namespace_path(0), BRIDGE_IF).await;
+        for (path, netns, name, addressed) in [
+            (&inside, "ds-up", "uplink0", true),
+            (&host, ROOT_NS_NAME, u.host_if.as_str(), false),
+            (&bridge, ROOT_NS_NAME, BRIDGE_IF, true),
         ] {
             assert_eq!(ip_operstate(netns, name).await, "up");
             let i = wait_dev(&conn, path, "activated, operstate up", |i| {
                 i.state == ds::ACTIVATED && i.oper_state == "up"
             })
             .await;
-            assert!(!i.addresses.is_empty(), "{i:?}");
+            assert_eq!(!i.addresses.is_empty(), addressed, "{i:?}");
         }
         // Still so while traffic crosses it.
         let p = ping("ds-up", 2, &["-4", WAN_V4]).await;
