@@ -216,7 +216,7 @@ impl FloorSubject {
 
     /// Removes the bridges and the table once nothing is left in them.
     pub async fn finish(self) -> Result<(), String> {
-        for (_, idx) in &self.bridges {
+        for idx in self.bridges.values() {
             ops::delete_link(&self.root.handle, *idx)
                 .await
                 .map_err(|e| e.message())?;
