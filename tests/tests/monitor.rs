@@ -124,7 +124,16 @@ async fn monitor_prints_each_change_in_order_as_text_and_json() {
             nsctl(None, &["delete", "mon-wg"]).await.ok();
         }
 
-        let text = lines_of(text).await;
+        // mon-a's uplink bridge goes a second after its last port: once it
+        // has, both are stopped at once, having seen the same signals.
+        wait_for(Duration::from_secs(10), "nsbr0 to go", || async {
+            ip_link(ROOT_NS_NAME, BRIDGE_IF)
+                .await
+                .is_none()
+                .then_some(())
+        })
+        .await;
+        let (text, json) = tokio::join!(lines_of(text), lines_of(json));
         let mut wanted: Vec<String> = [
             "namespace mon-a: added",
             "device ",
@@ -171,8 +180,7 @@ async fn monitor_prints_each_change_in_order_as_text_and_json() {
         }
 
         // The JSON monitor saw the same, one object a line.
-        let json: Vec<Value> = lines_of(json)
-            .await
+        let json: Vec<Value> = json
             .iter()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
             .collect();
