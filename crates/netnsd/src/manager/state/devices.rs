@@ -56,13 +56,15 @@ impl Device {
                 configured,
             })
         };
-        // The addresses are parsed only where they decide the state (up,
-        // with carrier): GetManagedObjects derives it for every device.
-        let (with, without) = (state(true), state(false));
-        if with == without || self.addresses.iter().any(|a| device::configures(a)) {
-            with
-        } else {
-            without
+        // The addresses are parsed only where they decide the state: an
+        // address makes the state activated where it would be disconnected
+        // without one, and changes nothing else (derive). GetManagedObjects
+        // derives it for every device.
+        match state(true) {
+            device::ACTIVATED if !self.addresses.iter().any(|a| device::configures(a)) => {
+                state(false)
+            }
+            s => s,
         }
     }
 }
@@ -723,6 +725,39 @@ mod tests {
         assert_eq!(t.read().device_paths(0, false).len(), 1);
         assert_eq!(t.read().device_paths(0, true).len(), 2);
         assert_eq!(d.at(0, 2), Some(1));
+    }
+
+    #[test]
+    fn the_state_is_derived_as_from_every_address() {
+        use netnsd_api::state::device;
+        let addresses: [&[&str]; 4] = [
+            &[],
+            &["fe80::1/64"],
+            &["10.0.0.1/24", "fe80::1/64"],
+            &["fd00::1/64"],
+        ];
+        for operstate in ["up", "unknown", "down", "lowerlayerdown", "dormant"] {
+            for (up, loopback) in [(true, false), (false, false), (true, true)] {
+                for a in addresses {
+                    let mut l = link(2, "x");
+                    (l.state, l.up, l.loopback) = (operstate.into(), up, loopback);
+                    let d = Device {
+                        number: 0,
+                        ns: 0,
+                        link: l,
+                        addresses: a.iter().map(|s| s.to_string()).collect(),
+                        in_transit: false,
+                    };
+                    let eager = device::derive(device::Facts {
+                        operstate,
+                        up,
+                        loopback,
+                        configured: a.iter().any(|a| device::configures(a)),
+                    });
+                    assert_eq!(d.nm_state(), eager, "{operstate} {up} {loopback} {a:?}");
+                }
+            }
+        }
     }
 
     #[test]
