@@ -80,17 +80,20 @@ impl Body {
         unsafe { Message::from_bytes(Data::new(self.buf, Context::new(LE, 0))) }
     }
 
+    #[inline]
     fn pad(&mut self, align: usize) {
         let n = self.buf.len().next_multiple_of(align) - self.buf.len();
         self.buf.extend_from_slice(&[0; 8][..n]);
     }
 
+    #[inline]
     fn u32(&mut self, v: u32) {
         self.pad(4);
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
 
     /// A string or an object path: length, bytes, NUL.
+    #[inline]
     fn string(&mut self, s: &str) {
         self.u32(s.len() as u32);
         self.buf.extend_from_slice(s.as_bytes());
@@ -111,6 +114,7 @@ impl Body {
     }
 
     /// `PREFIX/N`, as an object path.
+    #[inline]
     fn numbered(&mut self, prefix: &str, n: u32) {
         let mut digits = [0u8; 10];
         let digits = decimal(n, &mut digits);
@@ -122,6 +126,7 @@ impl Body {
     }
 
     /// A signature (of a variant's value): length byte, bytes, NUL.
+    #[inline]
     fn signature(&mut self, s: &str) {
         self.buf.push(s.len() as u8);
         self.buf.extend_from_slice(s.as_bytes());
@@ -177,6 +182,7 @@ impl Body {
         self.value(interfaces)
     }
 
+    #[inline]
     fn path(&mut self, path: Path<'_>) {
         match path {
             Path::Str(s) => self.string(s),
@@ -185,38 +191,45 @@ impl Body {
     }
 
     /// The start of a `{sv}` entry: its name and the value's signature.
+    #[inline]
     fn prop(&mut self, name: &str, signature: &str) {
         self.pad(8);
         self.string(name);
         self.signature(signature);
     }
 
+    #[inline]
     pub fn prop_str(&mut self, name: &str, v: &str) {
         self.prop(name, "s");
         self.string(v);
     }
 
+    #[inline]
     pub fn prop_path(&mut self, name: &str, v: Path<'_>) {
         self.prop(name, "o");
         self.path(v);
     }
 
+    #[inline]
     pub fn prop_u32(&mut self, name: &str, v: u32) {
         self.prop(name, "u");
         self.u32(v);
     }
 
+    #[inline]
     pub fn prop_i32(&mut self, name: &str, v: i32) {
         self.prop(name, "i");
         self.u32(v as u32);
     }
 
+    #[inline]
     pub fn prop_u64(&mut self, name: &str, v: u64) {
         self.prop(name, "t");
         self.pad(8);
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
 
+    #[inline]
     pub fn prop_bool(&mut self, name: &str, v: bool) {
         self.prop(name, "b");
         self.u32(v as u32);
