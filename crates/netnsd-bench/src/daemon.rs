@@ -158,6 +158,33 @@ pub fn ns_options() -> Result<HashMap<String, OwnedVariant>, String> {
     Ok(o)
 }
 
+/// GetManagedObjects's reply decoded without copying: paths, names and
+/// strings borrowed from the message.
+type Borrowed<'m> = HashMap<ObjectPath<'m>, HashMap<&'m str, HashMap<&'m str, Variant<'m>>>>;
+
+/// The client's part alone: one reply decoded `iters` times each way,
+/// typed and borrowed, without the bus (printed, not reported).
+fn decoding_alone(reply: &zbus::Message, iters: usize, alive: usize) {
+    let body = reply.body();
+    let mut typed = Samples::new();
+    let mut borrowed = Samples::new();
+    for _ in 0..iters {
+        let t = Instant::now();
+        let objs: Result<zbus::fdo::ManagedObjects, _> = body.deserialize();
+        drop(objs);
+        typed.push(t.elapsed());
+        let t = Instant::now();
+        let objs: Result<Borrowed<'_>, _> = body.deserialize();
+        drop(objs);
+        borrowed.push(t.elapsed());
+    }
+    eprintln!(
+        "bench: daemon: GetManagedObjects at {alive}: the reply decoded alone, p50: typed {:.3} ms, borrowed {:.3} ms",
+        typed.p50(),
+        borrowed.p50()
+    );
+}
+
 /// Everything measured of the daemon besides the scaling run.
 #[derive(Debug, Default)]
 pub struct Extras {
@@ -377,25 +404,62 @@ impl DaemonSubject {
         self.op("GetManagedObjects", alive, s);
 
         // The same call with the reply left unparsed: the daemon's part and
-        // the bus's, without the client's decoding into maps of variants.
+        // the bus's, without the client's decoding into maps of variants;
+        // the CPU the daemon and the bus spent on it, per call.
+        let bus = self.bus_pid().await;
+        let cpu = |pid: Option<u32>| pid.and_then(|p| crate::procfs::cpu_ns(p).ok());
+        let before = (cpu(Some(self.pid)), cpu(bus));
         let mut s = Samples::new();
+        let mut size = 0;
         for _ in 0..iters {
             let t = Instant::now();
-            let reply = self
-                .conn
-                .call_method(
-                    Some(BUS_NAME),
-                    ROOT_PATH,
-                    Some("org.freedesktop.DBus.ObjectManager"),
-                    "GetManagedObjects",
-                    &(),
-                )
-                .await
-                .map_err(err("GetManagedObjects (unparsed)"))?;
+            let reply = self.get_managed_objects().await?;
             s.push(t.elapsed());
-            drop(reply);
+            size = reply.data().len();
+            if let Some(file) = std::env::var_os("NETNSD_BENCH_DUMP_MANAGED_OBJECTS") {
+                std::fs::write(&file, &reply.body().data()[..])
+                    .map_err(err("write the GetManagedObjects dump"))?;
+            }
         }
+        let after = (cpu(Some(self.pid)), cpu(bus));
+        let per_call = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (Some(a), Some(b)) if iters > 0 => {
+                format!("{:.2} ms", (b - a) as f64 / 1e6 / iters as f64)
+            }
+            _ => "?".to_owned(),
+        };
+        eprintln!(
+            "bench: daemon: GetManagedObjects at {alive}: reply {size} bytes; CPU a call: netnsd {}, dbus-daemon {} ({iters} calls)",
+            per_call(before.0, after.0),
+            per_call(before.1, after.1),
+        );
         self.op("GetManagedObjects, reply not parsed", alive, s);
+
+        // Decoded without copying: paths, names and strings borrowed from
+        // the message, as a client that reads the reply once can.
+        let mut s = Samples::new();
+        let mut last = None;
+        for _ in 0..iters {
+            let t = Instant::now();
+            let reply = self.get_managed_objects().await?;
+            let body = reply.body();
+            let objs: Borrowed<'_> = body
+                .deserialize()
+                .map_err(err("GetManagedObjects (borrowed)"))?;
+            count = objs.len();
+            drop(objs);
+            s.push(t.elapsed());
+            last = Some(reply);
+        }
+        self.op("GetManagedObjects, decoded borrowed", alive, s);
+        if let Some(reply) = last {
+            decoding_alone(&reply, iters, alive);
+        }
+        if count != self.extras.managed_objects.last().map_or(count, |x| x.1) {
+            return Err(format!(
+                "GetManagedObjects decoded borrowed: {count} objects, typed another count"
+            ));
+        }
 
         if let Err(e) = self.take_device(alive).await {
             self.failed("TakeDevice", e);
@@ -404,6 +468,27 @@ impl DaemonSubject {
             self.failed("ip link set DEV netns", e);
         }
         Ok(())
+    }
+
+    /// GetManagedObjects, the reply as it came.
+    async fn get_managed_objects(&self) -> Result<zbus::Message, String> {
+        self.conn
+            .call_method(
+                Some(BUS_NAME),
+                ROOT_PATH,
+                Some("org.freedesktop.DBus.ObjectManager"),
+                "GetManagedObjects",
+                &(),
+            )
+            .await
+            .map_err(err("GetManagedObjects (unparsed)"))
+    }
+
+    /// The bus daemon's pid, as it tells it (none if it does not).
+    async fn bus_pid(&self) -> Option<u32> {
+        let dbus = zbus::fdo::DBusProxy::new(&self.conn).await.ok()?;
+        let name = BusName::try_from("org.freedesktop.DBus").ok()?;
+        dbus.get_connection_unix_process_id(name).await.ok()
     }
 
     /// An operation that failed is reported, and the run goes on.

@@ -13,6 +13,8 @@
 //! population made by the daemon it also times ListNetworkNamespaces,
 //! GetManagedObjects, TakeDevice and running /bin/true in a namespace, and
 //! it reads the daemon's memory, descriptors and idle wake-ups from /proc.
+//! `NETNSD_BENCH_DUMP_MANAGED_OBJECTS=FILE` writes the body of
+//! GetManagedObjects's reply to FILE (to count where its bytes go).
 //!
 //! It makes thousands of namespaces, veths and nft elements, so it runs only
 //! inside the sandbox of tests/sandbox/enter; `sudo tests/bench` builds it

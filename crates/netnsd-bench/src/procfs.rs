@@ -55,6 +55,27 @@ impl Usage {
     }
 }
 
+/// CPU time a process's threads alive now have used so far, in ns: the
+/// first field of /proc/PID/task/*/schedstat (run time, in nanoseconds,
+/// where /proc/PID/stat counts in 10 ms ticks).
+pub fn cpu_ns(pid: u32) -> Result<u64, String> {
+    let dir = format!("/proc/{pid}/task");
+    let tasks = std::fs::read_dir(&dir).map_err(|e| format!("read {dir}: {e}"))?;
+    let mut sum = 0;
+    for t in tasks.flatten() {
+        // A thread may end meanwhile.
+        let Ok(s) = std::fs::read_to_string(t.path().join("schedstat")) else {
+            continue;
+        };
+        sum += s
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Ok(sum)
+}
+
 /// voluntary + nonvoluntary context switches of every thread of `pid`.
 pub fn context_switches(pid: u32) -> Result<BTreeMap<u32, u64>, String> {
     let dir = format!("/proc/{pid}/task");
@@ -225,6 +246,7 @@ mod tests {
         let u = Usage::of(pid, "self", 0).unwrap();
         assert!(u.rss_kb > 0 && u.fds > 0 && u.threads >= 1);
         assert!(!context_switches(pid).unwrap().is_empty());
+        assert!(cpu_ns(pid).unwrap() > 0);
     }
 
     #[test]

@@ -699,11 +699,7 @@ impl NetNsInstance {
     /// The kind of uplink: "none", "veth" or "macvlan".
     #[zbus(property)]
     fn uplink(&self) -> String {
-        match self.manager.registry.uplinks.read().get(&self.ns.number) {
-            None => "none".into(),
-            Some(UplinkRecord::Veth { .. }) => "veth".into(),
-            Some(UplinkRecord::Macvlan { .. }) => "macvlan".into(),
-        }
+        self.uplink_kind().into()
     }
 
     /// (ext) The DHCP lease of a macvlan uplink with `dhcp`: address (CIDR),
@@ -871,12 +867,27 @@ impl NetNsInstance {
         properties_changed(e, HashMap::new(), invalidated).await
     }
 
+    /// Uplink's value.
+    fn uplink_kind(&self) -> &'static str {
+        match self.manager.registry.uplinks.read().get(&self.ns.number) {
+            None => "none",
+            Some(UplinkRecord::Veth { .. }) => "veth",
+            Some(UplinkRecord::Macvlan { .. }) => "macvlan",
+        }
+    }
+
     /// Its object, `{oa{sa{sv}}}`, written into the root's
     /// GetManagedObjects reply (objects.rs): its one interface and its
     /// properties as Properties.GetAll gives them (the test managed_objects
     /// holds the two equal). Each table is read as the property's own
-    /// getter reads it, one lock at a time.
-    pub(super) fn write_object(&self, b: &mut super::objects::Body) -> zbus::Result<()> {
+    /// getter reads it, one lock at a time; `devices` are its devices as
+    /// the device table lists them (`DeviceTable::all_listed`, read once
+    /// for every namespace).
+    pub(super) fn write_object(
+        &self,
+        b: &mut super::objects::Body,
+        devices: &[crate::manager::Listed],
+    ) -> zbus::Result<()> {
         use super::objects::Path;
         use zbus::object_server::Interface;
         let path = Path::Numbered(netnsd_api::NAMESPACE_PATH_PREFIX, self.ns.number);
@@ -893,7 +904,7 @@ impl NetNsInstance {
                 Path::Str(&self.activating_connection()),
             );
             b.prop_u32("Metered", self.metered());
-            b.prop_str("Uplink", &self.uplink());
+            b.prop_str("Uplink", self.uplink_kind());
             b.prop_vardict("DhcpLease", &self.dhcp_lease())?;
             let split = self.split_dns();
             b.prop_str_lists(
@@ -902,19 +913,19 @@ impl NetNsInstance {
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.iter().map(String::as_str))),
             );
-            b.prop_strs("DnsServers", self.dns_servers().iter().map(String::as_str));
             {
-                let devices = self.manager.registry.devices.read();
-                let n = self.ns.number;
-                let paths = |all| {
-                    devices
-                        .listed_in(n, all)
-                        .into_iter()
-                        .map(|d| Path::Numbered(netnsd_api::DEVICE_PATH_PREFIX, d.number))
-                };
-                b.prop_paths("Devices", paths(false));
-                b.prop_paths("AllDevices", paths(true));
+                let dns = self.manager.registry.dns.read();
+                let servers = dns.get(&self.ns.number).map(|d| &d.servers[..]);
+                b.prop_display_strs("DnsServers", servers.unwrap_or_default());
             }
+            let paths = |all: bool| {
+                devices
+                    .iter()
+                    .filter(move |d| all || !d.internal)
+                    .map(|d| Path::Numbered(netnsd_api::DEVICE_PATH_PREFIX, d.number))
+            };
+            b.prop_paths("Devices", paths(false));
+            b.prop_paths("AllDevices", paths(true));
             b.prop_str("Name", &self.ns.name);
             b.prop_u64("Id", self.ns.inode);
             b.prop_str("Path", &self.ns.path);

@@ -119,14 +119,15 @@ impl Objects {
         }
     }
 
-    /// GetManagedObjects's reply body, `a{oa{sa{sv}}}`: every object under
-    /// the root with its interfaces, and for each what its
-    /// Properties.GetAll says.
+    /// GetManagedObjects's reply body, `a{oa{sa{sv}}}`, behind the
+    /// message header `head`: every object under the root with its
+    /// interfaces, and for each what its Properties.GetAll says.
     async fn managed_objects(
         &self,
         server: &ObjectServer,
         conn: &Connection,
-    ) -> fdo::Result<Vec<u8>> {
+        head: &[u8],
+    ) -> fdo::Result<Body> {
         let (namespaces, devices, actives, profiles) = self.index.with(|x| {
             (
                 x.namespaces.values().cloned().collect::<Vec<_>>(),
@@ -139,15 +140,25 @@ impl Objects {
 
         let last = self.last_size.load(Ordering::Relaxed);
         let guess = 1024 * (others.len() + 1) + 800 * namespaces.len() + 500 * devices.len();
-        let mut b = Body::with_capacity(if last > 0 { last + last / 8 } else { guess });
+        let mut b = Body::behind(head, if last > 0 { last + last / 8 } else { guess });
         let failed = |e: zbus::Error| fdo::Error::Failed(format!("GetManagedObjects: {e}"));
+        // Every namespace's devices, in one walk of the device table (read
+        // once, and let go before the namespaces read their other tables).
+        let listed = self.manager.registry.devices.read().all_listed();
         b.objects(|b| {
             for (path, ifaces) in &others {
                 b.object_value(path, ifaces)?;
             }
+            // Both sorted by namespace number: each namespace's devices are
+            // the next run of `listed`.
+            let mut rest = &listed[..];
             for ns in namespaces {
+                let skip = rest.partition_point(|d| d.ns < ns.number);
+                let len = rest[skip..].partition_point(|d| d.ns == ns.number);
+                let (own, after) = rest[skip..].split_at(len);
+                rest = after;
                 let iface = NetNsInstance::new(ns, self.manager.clone(), self.auth.clone());
-                iface.write_object(b)?;
+                iface.write_object(b, own)?;
             }
             // Read once for all devices; nothing else is locked meanwhile.
             let table = self.manager.registry.devices.read();
@@ -164,10 +175,13 @@ impl Objects {
         })
         .map_err(failed)?;
         self.last_size.store(b.len(), Ordering::Relaxed);
-        Ok(b.into_bytes())
+        Ok(b)
     }
 
-    /// Answers a GetManagedObjects call with the body written above.
+    /// Answers a GetManagedObjects call: the reply's header is made first
+    /// (its length does not depend on the body's, which is filled in
+    /// after), the body written behind it in the same buffer, and the
+    /// message made from that buffer as it is.
     async fn reply(
         &self,
         server: &ObjectServer,
@@ -175,28 +189,22 @@ impl Objects {
         msg: &Message,
     ) -> zbus::Result<()> {
         let hdr = msg.header();
-        let body = match self.managed_objects(server, conn).await {
-            Ok(body) => body,
-            Err(e) => {
-                if !no_reply(&hdr) {
-                    conn.reply_dbus_error(&hdr, e).await?;
-                }
-                return Ok(());
-            }
-        };
         if no_reply(&hdr) {
             return Ok(());
         }
-        // SAFETY: `body` is a whole `a{oa{sa{sv}}}` in little-endian wire
-        // format (body.rs, whose tests parse it back), with no descriptors.
-        let reply = unsafe {
+        // SAFETY: an empty body, the signature of the one written behind
+        // it (Body::into_message), no descriptors.
+        let head = unsafe {
             Message::method_return(&hdr).endian(LE).build_raw_body(
-                &body,
+                &[],
                 <ManagedObjects as Type>::SIGNATURE.clone(),
                 Vec::new(),
             )
         }?;
-        conn.send(&reply).await
+        match self.managed_objects(server, conn, head.data()).await {
+            Ok(body) => conn.send(&body.into_message()?).await,
+            Err(e) => conn.reply_dbus_error(&hdr, e).await.map(drop),
+        }
     }
 }
 

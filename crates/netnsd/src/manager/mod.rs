@@ -39,7 +39,7 @@ pub use profiles::ProfileOp;
 pub use publish::{Change, DeviceProperty, InstanceProperty, Publisher, Unattached, coalesce};
 pub use registry::{Registry, Shared};
 pub use secrets::{Caller, NoAgents, SecretAgents, SecretRequest};
-pub use state::{ActiveInfo, ActiveTable, Device, DeviceTable, Namespace};
+pub use state::{ActiveInfo, ActiveTable, Device, DeviceTable, Listed, Namespace};
 pub use uplink::{NsOptions, UPLINK_IF, UplinkKind, UplinkSpec};
 
 use std::collections::HashMap;

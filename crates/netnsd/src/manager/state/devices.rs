@@ -48,15 +48,38 @@ impl Device {
     /// says of it (netnsd_api::state::device::derive).
     pub fn nm_state(&self) -> u32 {
         use netnsd_api::state::device;
-        device::derive(device::Facts {
-            operstate: &self.link.state,
-            up: self.link.up,
-            loopback: self.link.loopback,
-            // A bridge's port is configured by its bridge, as NetworkManager
-            // activates a port with its controller.
-            configured: self.link.port || self.addresses.iter().any(|a| device::configures(a)),
-        })
+        let state = |configured| {
+            device::derive(device::Facts {
+                operstate: &self.link.state,
+                up: self.link.up,
+                loopback: self.link.loopback,
+                configured,
+            })
+        };
+        // The addresses are parsed only where they decide the state: an
+        // address makes the state activated where it would be disconnected
+        // without one, and changes nothing else (derive). GetManagedObjects
+        // derives it for every device. A bridge's port is configured by its
+        // bridge, as NetworkManager activates a port with its controller.
+        match state(true) {
+            device::ACTIVATED
+                if !self.link.port && !self.addresses.iter().any(|a| device::configures(a)) =>
+            {
+                state(false)
+            }
+            s => s,
+        }
     }
+}
+
+/// A device as a namespace's Devices and AllDevices list it
+/// ([`DeviceTable::all_listed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listed {
+    pub ns: u32,
+    pub ifindex: u32,
+    pub number: u32,
+    pub internal: bool,
 }
 
 /// The devices, as the bus layer reads them.
@@ -133,6 +156,25 @@ impl DeviceTable {
             .collect();
         devs.sort_by_key(|d| d.link.ifindex);
         devs
+    }
+
+    /// Every device not in transit, sorted by namespace and, within one, as
+    /// [`DeviceTable::listed_in`] orders them: every namespace's device
+    /// lists in one walk of the table (GetManagedObjects writes them all).
+    pub fn all_listed(&self) -> Vec<Listed> {
+        let mut all: Vec<Listed> = self
+            .devices
+            .values()
+            .filter(|d| !d.in_transit)
+            .map(|d| Listed {
+                ns: d.ns,
+                ifindex: d.link.ifindex,
+                number: d.number,
+                internal: d.internal(),
+            })
+            .collect();
+        all.sort_unstable_by_key(|l| (l.ns, l.ifindex, l.number));
+        all
     }
 
     /// The devices in `ns` that are not loopback, by ifindex.
@@ -686,6 +728,88 @@ mod tests {
         assert_eq!(t.read().device_paths(0, false).len(), 1);
         assert_eq!(t.read().device_paths(0, true).len(), 2);
         assert_eq!(d.at(0, 2), Some(1));
+    }
+
+    #[test]
+    fn the_state_is_derived_as_from_every_address() {
+        use netnsd_api::state::device;
+        let addresses: [&[&str]; 4] = [
+            &[],
+            &["fe80::1/64"],
+            &["10.0.0.1/24", "fe80::1/64"],
+            &["fd00::1/64"],
+        ];
+        for operstate in ["up", "unknown", "down", "lowerlayerdown", "dormant"] {
+            for (up, loopback) in [(true, false), (false, false), (true, true)] {
+                for a in addresses {
+                    for port in [false, true] {
+                        let mut l = link(2, "x");
+                        (l.state, l.up, l.loopback, l.port) =
+                            (operstate.into(), up, loopback, port);
+                        let d = Device {
+                            number: 0,
+                            ns: 0,
+                            link: l,
+                            addresses: a.iter().map(|s| s.to_string()).collect(),
+                            in_transit: false,
+                        };
+                        let eager = device::derive(device::Facts {
+                            operstate,
+                            up,
+                            loopback,
+                            configured: port || a.iter().any(|a| device::configures(a)),
+                        });
+                        assert_eq!(
+                            d.nm_state(),
+                            eager,
+                            "{operstate} {up} {loopback} {a:?} port {port}"
+                        );
+                    }
+                }
+            }
+        }
+        // A bridge's port, up with a carrier and no address, is activated.
+        let mut l = link(2, "nsu0");
+        l.port = true;
+        let d = Device {
+            number: 0,
+            ns: 0,
+            link: l,
+            addresses: Default::default(),
+            in_transit: false,
+        };
+        assert_eq!(d.nm_state(), device::ACTIVATED);
+    }
+
+    #[test]
+    fn all_listed_gives_every_namespaces_lists_in_one_walk() {
+        let mut d = Devices::default();
+        let mut lo = link(1, "lo");
+        lo.loopback = true;
+        d.link_seen(3, lo.clone(), true);
+        d.link_seen(3, link(7, "b"), true);
+        d.link_seen(3, link(4, "a"), true);
+        d.link_seen(0, lo, true);
+        d.link_seen(0, link(9, "host"), true);
+        d.link_seen(0, link(5, "moving"), true);
+        d.link_gone(0, moved(link(5, "moving"), 2));
+        let t = d.table();
+        let t = t.read();
+        let all = t.all_listed();
+        assert_eq!(all.len(), 5, "the one in transit is not listed");
+        for ns in [0, 3] {
+            for internal in [false, true] {
+                let own: Vec<u32> = all
+                    .iter()
+                    .filter(|l| l.ns == ns && (internal || !l.internal))
+                    .map(|l| l.number)
+                    .collect();
+                let expected: Vec<u32> =
+                    t.listed_in(ns, internal).iter().map(|d| d.number).collect();
+                assert_eq!(own, expected, "namespace {ns}, internal {internal}");
+            }
+        }
+        assert!(all.windows(2).all(|w| w[0].ns <= w[1].ns));
     }
 
     #[test]

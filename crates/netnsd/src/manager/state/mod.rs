@@ -18,7 +18,7 @@ mod shared;
 mod uplinks;
 
 pub use actives::{ActiveInfo, ActiveTable, Actives};
-pub use devices::{Device, DeviceTable, Devices, Gone, Seen, Waiter};
+pub use devices::{Device, DeviceTable, Devices, Gone, Listed, Seen, Waiter};
 pub use dns::{DnsFiles, VpnDns};
 pub use forwarders::{Forwarder, Forwarders, LISTEN, SplitDns};
 pub use forwards::Forwards;
