@@ -6,7 +6,8 @@
 //! the namespaces reach wan through NAT over both families, reach each
 //! other only through rootns's routing, cannot take each other's MAC or
 //! addresses, and leave nothing behind (no port, neighbour entry, bridge or
-//! NAT table), also across a daemon crash.
+//! NAT table), also across a daemon crash; and a restart with the other
+//! topology changes no uplink.
 //!
 //! iproute2 (`ip -d link`, `ip neigh`, `bridge fdb`), nft and /proc/sys are
 //! the observers; curl and ping carry real traffic; python3 sends the forged
@@ -325,8 +326,12 @@ async fn bridged_uplinks_survive_a_crash_and_what_died_meanwhile_is_cleaned() {
     .await
 }
 
+/// A daemon restarted with the other topology keeps the uplinks it finds,
+/// and new ones through the same uplink namespace follow them (routed host
+/// ends and a bridge there would both hold the pool's first address) until
+/// none is left; then the option decides.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn routed_uplinks_block_bridged_ones_through_the_same_namespace_until_gone() {
+async fn new_uplinks_follow_the_topology_already_in_their_uplink_namespace() {
     let _env = TestEnv::new();
     timed(async {
         let wan = Wan::start().await;
@@ -340,23 +345,24 @@ async fn routed_uplinks_block_bridged_ones_through_the_same_namespace_until_gone
         wait_ns_on_bus(&conn, "br-old", WATCH_TIMEOUT).await;
         // The routed one still works after the restart.
         assert_fetched(&curl_web("br-old").await, "br-old");
-        let r = controller(&conn)
-            .await
-            .add_network_namespace_with_options(
-                "br-new",
-                options(vec![("uplink", Variant::from("veth"))]),
-            )
-            .await;
-        let (name, msg) = err_name(r);
-        assert_eq!(name, "Busy", "{msg}");
-        assert!(msg.contains("routed veth uplinks"), "{msg}");
-        assert!(!run_netns_entries().contains(&"br-new".to_owned()));
-        assert!(ip_link(ROOT_NS_NAME, BRIDGE_IF).await.is_none());
-
-        remove(&conn, "br-old").await;
+        // A new one through rootns is routed too: a /30 on its host end, no
+        // bridge.
         add_veth_ns(&conn, "br-new").await;
-        assert_bridged("br-new").await;
+        let u = veth_uplink("br-new").await;
+        assert!(
+            u.host_addrs.iter().any(|a| a.ends_with("/30")),
+            "br-new's host end: {u:?}"
+        );
+        assert!(ip_link(ROOT_NS_NAME, BRIDGE_IF).await.is_none());
+        assert_fetched(&curl_web("br-new").await, "br-new");
+
+        // Once the routed ones are gone, the option decides: bridged.
+        remove(&conn, "br-old").await;
         remove(&conn, "br-new").await;
+        add_veth_ns(&conn, "br-3").await;
+        assert_bridged("br-3").await;
+        assert_fetched(&curl_web("br-3").await, "br-3");
+        remove(&conn, "br-3").await;
         assert_nothing_left(&wan.keep()).await;
     })
     .await

@@ -18,9 +18,9 @@ struct Args {
     /// ends isolated ports of a bridge, nsbrK, 512 each, holding the
     /// gateway's addresses; no route per uplink in the uplink namespace, so
     /// creation does not slow down with thousands of uplinks) or "routed"
-    /// (each host end a /30 and a /64 of its own, routed). Applies to
-    /// uplinks made from then on; also NETNSD_UPLINK_TOPOLOGY. Default:
-    /// bridge.
+    /// (each host end a /30 and a /64 of its own, routed). Applies where no
+    /// veth uplink goes through the uplink namespace yet (new ones follow
+    /// those already there); also NETNSD_UPLINK_TOPOLOGY. Default: bridge.
     #[arg(long, value_name = "routed|bridge")]
     uplink_topology: Option<netnsd::uplink::Topology>,
     /// How long a dispatcher script (/etc/netnsd/dispatcher.d) may run

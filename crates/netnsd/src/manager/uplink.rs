@@ -136,19 +136,20 @@ impl Manager {
     ) -> Result<UplinkRecord, Error> {
         let hp = self.platform(up.number)?;
         let np = self.platform(target.number)?;
-        let bridged = self.uplinks.topology() == Topology::Bridge;
-        // Routed host ends and a bridge in one namespace would both hold the
-        // pool's first address (slot 0's host end, the bridge's gateway).
-        if self.uplinks.has_veth_through(&up.name, !bridged) {
-            let (have, want) = if bridged {
-                ("routed", "bridge")
-            } else {
-                ("bridged", "routed")
-            };
-            return Err(Error::Busy(format!(
-                "namespace {:?} has {have} veth uplinks, made before this daemon's uplink topology ({want}) was set: remove them (or go back to that topology) before making new ones through it",
-                up.name
-            )));
+        // The topology of the uplinks already through `up` decides (a daemon
+        // restarted with another topology keeps the uplinks it finds, and
+        // routed host ends and a bridge in one namespace would both hold the
+        // pool's first address); the daemon's option decides where there
+        // are none.
+        let bridged = if self.uplinks.has_veth_through(&up.name, true) {
+            true
+        } else if self.uplinks.has_veth_through(&up.name, false) {
+            false
+        } else {
+            self.uplinks.topology() == Topology::Bridge
+        };
+        if bridged != (self.uplinks.topology() == Topology::Bridge) {
+            tracing::info!(uplink = %up.name, "a {} veth uplink, as the ones already through this namespace", if bridged { "bridged" } else { "routed" });
         }
         let (mut slot, host_if) = loop {
             let slot = self
@@ -164,19 +165,22 @@ impl Manager {
             }
             tracing::warn!(%host_if, uplink = %up.name, "skipping uplink slot {}: its host end exists", slot.index);
         };
+        // Its addresses in the topology chosen for this namespace.
+        let bridge_if = bridged.then(|| bridge_name(bridge_of(slot.index)));
+        slot = self.uplinks.slot_of(slot.index, &bridge_if);
         let ipv6 = ipv6 && self.ipv6_forwarding_possible(up).await;
         if !ipv6 {
             slot.host_v6 = None;
             slot.ns_v6 = None;
         }
-        let bridge_if = bridged.then(|| bridge_name(bridge_of(slot.index)));
         let bridge = if bridged {
             match self.ensure_bridge(up, bridge_of(slot.index)).await {
                 Ok(i) => Some(i),
                 Err(e) => {
                     self.uplinks.release(slot.index);
-                    self.drop_unused_bridge(up, &bridge_name(bridge_of(slot.index)))
-                        .await;
+                    if let Some(b) = &bridge_if {
+                        self.drop_unused_bridge(up, b).await;
+                    }
                     return Err(e);
                 }
             }
