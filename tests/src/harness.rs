@@ -633,6 +633,17 @@ pub async fn add_ns(conn: &Connection, name: &str) -> String {
         .to_string()
 }
 
+/// Removes a namespace over the bus, as root; panics unless it answers
+/// "Success".
+pub async fn remove_ns(conn: &Connection, name: &str) {
+    let r = controller(conn)
+        .await
+        .remove_network_namespace(name)
+        .await
+        .unwrap_or_else(|e| panic!("RemoveNetworkNamespace({name:?}): {e:?}"));
+    assert_eq!(r, "Success", "RemoveNetworkNamespace({name:?})");
+}
+
 /// Polls GetNetworkNamespaceByName until it finds `name`.
 pub async fn wait_ns_on_bus(conn: &Connection, name: &str, limit: Duration) -> String {
     let ctl = controller(conn).await;

@@ -37,15 +37,6 @@ fn from_and_device(m: zbus::Result<zbus::Message>) -> Option<(String, String)> {
     Some((from, dev.to_string()))
 }
 
-async fn remove(conn: &zbus::Connection, name: &str) {
-    let r = controller(conn)
-        .await
-        .remove_network_namespace(name)
-        .await
-        .unwrap_or_else(|e| panic!("RemoveNetworkNamespace({name:?}): {e:?}"));
-    assert_eq!(r, "Success");
-}
-
 /// The operstate `ip link` shows for `dev` in `ns`, in lower case.
 async fn ip_operstate(ns: &str, dev: &str) -> String {
     must(ip_link(ns, dev).await, dev)["operstate"]
@@ -169,7 +160,7 @@ async fn an_uplink_carrying_traffic_is_activated_and_its_operstate_up() {
             .await;
         }
 
-        remove(&conn, "ds-up").await;
+        remove_ns(&conn, "ds-up").await;
         assert_nothing_left(&wan.keep()).await;
     })
     .await
@@ -253,7 +244,7 @@ async fn activating_where_the_uplink_is_gone_is_dependency_failed() {
         );
         assert!(!run_netns_entries().contains(&"ds-dep-vpn".to_owned()));
 
-        remove(&conn, "ds-dep").await;
+        remove_ns(&conn, "ds-dep").await;
         assert_nothing_left(&wan.keep()).await;
     })
     .await
@@ -355,7 +346,7 @@ async fn an_ended_vpn_leaves_the_bus_and_the_lists_of_both_namespaces() {
                     reason::SERVICE_STOPPED
                 }
                 End::NamespaceRemoved => {
-                    remove(&conn, "ds-keep").await;
+                    remove_ns(&conn, "ds-keep").await;
                     lists.truncate(1);
                     reason::DEPENDENCY_FAILED
                 }

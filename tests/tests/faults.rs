@@ -84,11 +84,3 @@ async fn add_veth_ns_result(
     )
     .await
 }
-
-async fn remove_ns(conn: &zbus::Connection, name: &str) {
-    controller(conn)
-        .await
-        .remove_network_namespace(name)
-        .await
-        .unwrap_or_else(|e| panic!("RemoveNetworkNamespace({name}): {e:?}"));
-}

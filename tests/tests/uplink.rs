@@ -138,15 +138,6 @@ async fn dns_of(conn: &Connection, path: &str) -> Vec<String> {
         .unwrap_or_else(|e| panic!("{path}: reading DnsServers: {e}"))
 }
 
-async fn remove(conn: &Connection, name: &str) {
-    let r = controller(conn)
-        .await
-        .remove_network_namespace(name)
-        .await
-        .unwrap_or_else(|e| panic!("RemoveNetworkNamespace({name:?}): {e:?}"));
-    assert_eq!(r, "Success");
-}
-
 /// Asserts the namespace's veth uplink is as the pool says for its slot.
 async fn assert_veth_shape(ns: &str) -> VethUplink {
     let u = veth_uplink(ns).await;
@@ -288,7 +279,7 @@ async fn veth_uplink_reaches_wan_by_name_through_nat_and_over_ipv6() {
             "the sandbox's own /etc files changed"
         );
 
-        remove(&conn, "up-app").await;
+        remove_ns(&conn, "up-app").await;
         assert_nothing_left(&wan.keep()).await;
         assert_eq!(
             forwarding_sysctls(),
@@ -330,7 +321,7 @@ async fn two_namespaces_get_distinct_addresses_and_their_own_nat() {
         assert_eq!(wan.http_clients(), BTreeSet::from([HOST_V4.to_owned()]));
 
         // Removing one takes only its own parts; the other still works.
-        remove(&conn, "up-a").await;
+        remove_ns(&conn, "up-a").await;
         assert_nothing_left(&wan.keep().ns("up-b").host_end(&b.host_if)).await;
         assert!(ip_link(ROOT_NS_NAME, &b.host_if).await.is_some());
         assert_nat_for(&[b.slot]).await;
@@ -342,7 +333,7 @@ async fn two_namespaces_get_distinct_addresses_and_their_own_nat() {
         assert_eq!(etc_netns_entries(), vec!["up-b".to_owned()]);
         assert_fetched(&curl_web("up-b").await, "up-b");
 
-        remove(&conn, "up-b").await;
+        remove_ns(&conn, "up-b").await;
         assert_nothing_left(&wan.keep()).await;
         assert_eq!(forwarding_sysctls(), sysctls_before);
     })
@@ -406,7 +397,7 @@ async fn set_and_clear_uplink_and_dns_on_an_existing_namespace() {
         assert_eq!(u.ns_addrs, BTreeSet::from([n4]), "ipv6=false: IPv4 only");
         assert_eq!(u.host_addrs, BTreeSet::from([h4]));
         assert_nat_for(&[u.slot]).await;
-        remove(&conn, "up-later").await;
+        remove_ns(&conn, "up-later").await;
         assert_nothing_left(&wan.keep()).await;
         assert_eq!(forwarding_sysctls(), sysctls_before);
     })
@@ -460,7 +451,7 @@ async fn macvlan_uplink_on_the_wan_veth_reaches_wan() {
         assert_eq!(forwarding_sysctls(), sysctls_before);
         assert_eq!(ip_link_names(ROOT_NS_NAME).await, links_before);
 
-        remove(&conn, "up-mv").await;
+        remove_ns(&conn, "up-mv").await;
         assert_eq!(ip_link_names(ROOT_NS_NAME).await, links_before);
         assert!(
             ip_link(ROOT_NS_NAME, WAN_HOST_IF).await.is_some(),
@@ -707,7 +698,7 @@ async fn uplinks_survive_a_daemon_crash_and_are_removed_after() {
         assert_nat_for(&[a.slot, b.slot, c.slot]).await;
         assert_fetched(&curl_web("up-c3").await, "up-c3");
 
-        remove(&conn, "up-c1").await;
+        remove_ns(&conn, "up-c1").await;
         assert_nothing_left(
             &wan.keep()
                 .ns("up-c2")
@@ -721,8 +712,8 @@ async fn uplinks_survive_a_daemon_crash_and_are_removed_after() {
             etc_netns_entries(),
             vec!["up-c2".to_owned(), "up-c3".to_owned()]
         );
-        remove(&conn, "up-c2").await;
-        remove(&conn, "up-c3").await;
+        remove_ns(&conn, "up-c2").await;
+        remove_ns(&conn, "up-c3").await;
         assert_nothing_left(&wan.keep()).await;
         assert_eq!(
             forwarding_sysctls(),
@@ -810,7 +801,7 @@ async fn veth_uplink_can_hang_off_another_namespace() {
         let p = ping_until_answered("up-via", &["-6", WAN_V6]).await;
         assert!(p.success(), "{p}");
 
-        remove(&conn, "up-via").await;
+        remove_ns(&conn, "up-via").await;
         assert_nothing_left(&wan.keep()).await;
         assert_eq!(wan_nft().await, "", "wan's nftables after");
         assert_eq!(uplink_traces(&conn).await, root_before);
@@ -842,7 +833,7 @@ async fn quick_churn_a_namespace_kept_alive_and_a_flushed_table() {
             let u = assert_veth_shape("up-churn").await;
             assert_ne!(u.slot, stay.slot, "round {round}");
             assert_fetched(&curl_web("up-churn").await, "up-churn");
-            remove(&conn, "up-churn").await;
+            remove_ns(&conn, "up-churn").await;
         }
         assert_nat_for(&[stay.slot]).await;
         assert_nothing_left(&wan.keep().ns("up-stay").host_end(&stay.host_if)).await;
@@ -869,7 +860,7 @@ async fn quick_churn_a_namespace_kept_alive_and_a_flushed_table() {
         })
         .await;
         drop(netns);
-        remove(&conn, "up-held").await;
+        remove_ns(&conn, "up-held").await;
         assert_nothing_left(
             &wan.keep()
                 .ns("up-stay")
@@ -906,8 +897,8 @@ async fn quick_churn_a_namespace_kept_alive_and_a_flushed_table() {
         assert_fetched(&curl_web("up-stay").await, "up-stay");
         assert_fetched(&curl_web("up-after").await, "up-after");
 
-        remove(&conn, "up-after").await;
-        remove(&conn, "up-stay").await;
+        remove_ns(&conn, "up-after").await;
+        remove_ns(&conn, "up-stay").await;
         assert_nothing_left(&wan.keep()).await;
     })
     .await
@@ -1039,7 +1030,7 @@ async fn a_crash_mid_add_with_a_veth_uplink_leaves_a_full_uplink_or_none() {
         eprintln!("outcomes:\n{}", outcomes.join("\n"));
         for name in ip_netns_list().await {
             if name.starts_with("crash-up") {
-                remove(&conn, &name).await;
+                remove_ns(&conn, &name).await;
             }
         }
         assert_nothing_left(&wan.keep()).await;
@@ -1169,7 +1160,7 @@ async fn forwarding_follows_the_default_route_to_another_device() {
             "through wan1 after the move: {out}"
         );
 
-        remove(&conn, "up-roam").await;
+        remove_ns(&conn, "up-roam").await;
         let after = forwarding_sysctls();
         assert_eq!(
             after["net.ipv4.conf.wan1.forwarding"], "0",
@@ -1232,7 +1223,7 @@ async fn without_ipv6_force_forwarding_a_veth_uplink_is_ipv4_only() {
             daemon.log_text()
         );
 
-        remove(&conn, "up-old").await;
+        remove_ns(&conn, "up-old").await;
         drop(_hidden);
         assert_nothing_left(&wan.keep()).await;
     })

@@ -18,22 +18,12 @@ use std::time::Duration;
 
 use netnsd_tests::wan::*;
 use netnsd_tests::*;
-use zbus::Connection;
 use zbus::wire::Variant;
 
 const TOPOLOGY: (&str, &str) = ("NETNSD_UPLINK_TOPOLOGY", "bridge");
 
 async fn start_bridged() -> Daemon {
     Daemon::start_with_env(&[TOPOLOGY]).await
-}
-
-async fn remove(conn: &Connection, name: &str) {
-    let r = controller(conn)
-        .await
-        .remove_network_namespace(name)
-        .await
-        .unwrap_or_else(|e| panic!("RemoveNetworkNamespace({name:?}): {e:?}"));
-    assert_eq!(r, "Success");
 }
 
 /// The addresses of bridged slot N (N < 512, on nsbr0): the namespace's
@@ -189,7 +179,7 @@ async fn bridged_uplinks_reach_wan_and_each_other_only_through_rootns() {
         assert!(!n.contains(&uplink_mac("br-b").await), "{n}");
 
         // br-a goes: its port and neighbour entries with it; br-b stays up.
-        remove(&conn, "br-a").await;
+        remove_ns(&conn, "br-a").await;
         let (a4, _) = bridged_addrs(a.slot);
         let a4 = a4.split('/').next().unwrap().to_owned();
         wait_for(
@@ -215,7 +205,7 @@ async fn bridged_uplinks_reach_wan_and_each_other_only_through_rootns() {
 
         // The last goes: the bridge and the NAT table too, and forwarding
         // is put back.
-        remove(&conn, "br-b").await;
+        remove_ns(&conn, "br-b").await;
         assert_nothing_left(&wan.keep()).await;
         assert_eq!(forwarding_sysctls(), sysctls_before);
     })
@@ -271,8 +261,8 @@ async fn a_namespace_cannot_take_anothers_address_or_mac_behind_the_bridge() {
         assert!(p.success(), "rootns → br-v after the forgery: {p}");
         assert_fetched(&curl_web("br-v").await, "br-v");
 
-        remove(&conn, "br-x").await;
-        remove(&conn, "br-v").await;
+        remove_ns(&conn, "br-x").await;
+        remove_ns(&conn, "br-v").await;
         assert_nothing_left(&wan.keep()).await;
     })
     .await
@@ -319,8 +309,8 @@ async fn bridged_uplinks_survive_a_crash_and_what_died_meanwhile_is_cleaned() {
         let c3 = assert_bridged("br-c3").await;
         assert_ne!(c3.slot, c1.slot);
 
-        remove(&conn, "br-c1").await;
-        remove(&conn, "br-c3").await;
+        remove_ns(&conn, "br-c1").await;
+        remove_ns(&conn, "br-c3").await;
         assert_nothing_left(&wan.keep()).await;
     })
     .await
@@ -357,12 +347,12 @@ async fn new_uplinks_follow_the_topology_already_in_their_uplink_namespace() {
         assert_fetched(&curl_web("br-new").await, "br-new");
 
         // Once the routed ones are gone, the option decides: bridged.
-        remove(&conn, "br-old").await;
-        remove(&conn, "br-new").await;
+        remove_ns(&conn, "br-old").await;
+        remove_ns(&conn, "br-new").await;
         add_veth_ns(&conn, "br-3").await;
         assert_bridged("br-3").await;
         assert_fetched(&curl_web("br-3").await, "br-3");
-        remove(&conn, "br-3").await;
+        remove_ns(&conn, "br-3").await;
         assert_nothing_left(&wan.keep()).await;
     })
     .await

@@ -122,6 +122,41 @@ pub struct FloorSubject {
 /// once this many are queued (or at the end).
 const NAT_FLUSH_AT: usize = 256;
 
+/// The veth of `m` (a port of bridge `port.0`, its peer with MAC `port.1`,
+/// when given), its peer born inside: both ifindexes, from the kernel's echo
+/// of the new link as the daemon makes an uplink, looked up only without
+/// an echo.
+async fn veth(
+    hp: &ops::NetlinkHandle,
+    np: &ops::NetlinkHandle,
+    m: &Made,
+    ns_file: &File,
+    port: Option<(u32, [u8; 6])>,
+) -> Result<(u32, u32), String> {
+    let ends = ops::add_veth_echo(
+        hp,
+        &m.host_if,
+        UPLINK_IF,
+        ns_file.as_fd(),
+        &LinkOptions::default(),
+        port,
+    )
+    .await
+    .map_err(|e| e.message())?;
+    if let Some(e) = ends {
+        return Ok((e.here, e.peer));
+    }
+    let hidx = ops::ifindex_by_name(hp, &m.host_if)
+        .await
+        .map_err(|e| e.message())?
+        .ok_or("host end vanished")?;
+    let nidx = ops::ifindex_by_name(np, UPLINK_IF)
+        .await
+        .map_err(|e| e.message())?
+        .ok_or("uplink0 vanished")?;
+    Ok((hidx, nidx))
+}
+
 async fn blocking<T: Send + 'static>(
     what: &'static str,
     f: impl FnOnce() -> T + Send + 'static,
@@ -289,33 +324,8 @@ impl FloorSubject {
         let (hp, np) = (&self.root.handle, &m.platform.handle);
         // As the daemon does: the host end born down, brought up below
         // without an IPv6 link-local address, after the peer.
-        let ends = ops::add_veth_echo(
-            hp,
-            &m.host_if,
-            UPLINK_IF,
-            ns_file.as_fd(),
-            &LinkOptions::default(),
-            None,
-        )
-        .await
-        .map_err(|e| e.message())?;
+        let (hidx, nidx) = veth(hp, np, m, ns_file, None).await?;
         steps.push(("veth, peer born inside", lap.lap()));
-        // Both ifindexes from the kernel's echo of the new link, as the
-        // daemon makes an uplink; looked up only without an echo.
-        let (hidx, nidx) = match ends {
-            Some(e) => (e.here, e.peer),
-            None => {
-                let hidx = ops::ifindex_by_name(hp, &m.host_if)
-                    .await
-                    .map_err(|e| e.message())?
-                    .ok_or("host end vanished")?;
-                let nidx = ops::ifindex_by_name(np, UPLINK_IF)
-                    .await
-                    .map_err(|e| e.message())?
-                    .ok_or("uplink0 vanished")?;
-                (hidx, nidx)
-            }
-        };
         // As the daemon: the peer up, then both ends' addresses and the
         // namespace's default routes, each side's requests back to back,
         // the two sides at once (the host end up without a generated
@@ -361,31 +371,8 @@ impl FloorSubject {
         steps.push(("its bridge (made with the first of 512 ports)", lap.lap()));
         let (hp, np) = (&self.root.handle, &m.platform.handle);
         let port = (bidx, netnsd::uplink::port_mac(m.slot.index));
-        let ends = ops::add_veth_echo(
-            hp,
-            &m.host_if,
-            UPLINK_IF,
-            ns_file.as_fd(),
-            &LinkOptions::default(),
-            Some(port),
-        )
-        .await
-        .map_err(|e| e.message())?;
+        let (hidx, nidx) = veth(hp, np, m, ns_file, Some(port)).await?;
         steps.push(("veth, born a port, peer born inside", lap.lap()));
-        let (hidx, nidx) = match ends {
-            Some(e) => (e.here, e.peer),
-            None => {
-                let hidx = ops::ifindex_by_name(hp, &m.host_if)
-                    .await
-                    .map_err(|e| e.message())?
-                    .ok_or("host end vanished")?;
-                let nidx = ops::ifindex_by_name(np, UPLINK_IF)
-                    .await
-                    .map_err(|e| e.message())?
-                    .ok_or("uplink0 vanished")?;
-                (hidx, nidx)
-            }
-        };
         let key = format!("net/ipv6/conf/{}/disable_ipv6", m.host_if);
         sysctl::set(None, &key, "1").map_err(|e| format!("sysctl {key}: {e}"))?;
         steps.push(("IPv6 off on the port", lap.lap()));
