@@ -379,8 +379,14 @@ impl Manager {
         let Ok(p) = self.platform(up.number) else {
             return;
         };
-        let Ok(Some(b)) = ops::ifindex_by_name(&p.handle, bridge).await else {
-            return;
+        // The ifindex this daemon keeps for a bridge ready for ports; looked
+        // up only for one it has not taken in (an uplink undone at start).
+        let b = match self.uplinks.bridge_ready(&up.name, bridge) {
+            Some(b) => b,
+            None => match ops::ifindex_by_name(&p.handle, bridge).await {
+                Ok(Some(b)) => b,
+                _ => return,
+            },
         };
         for a in [Some(slot.ns_v4), slot.ns_v6].into_iter().flatten() {
             if let Err(e) = ops::del_neighbour(&p.handle, b, a.addr).await {
