@@ -27,6 +27,11 @@ pub use rule::{Rule, RuleEntry};
 
 /// The daemon's well-known name on the system bus.
 pub const BUS_NAME: &str = "net.netnsd.Netns1";
+
+/// netnsd's private socket, D-Bus peer to peer for root only: the calls
+/// `nsctl exec` makes, without the bus daemon in between (see the
+/// daemon's `dbus/private.rs`).
+pub const PRIVATE_SOCKET: &str = "/run/netnsd/private";
 /// Root of the object tree; org.freedesktop.DBus.ObjectManager lives here.
 pub const ROOT_PATH: &str = "/net/netnsd/Netns1";
 /// The NetworkNamespacesController object.

@@ -139,10 +139,12 @@ pub async fn run(
         .await
         .map_err(bus("make the polkit proxy"))?;
     let handle_for_reload = handle.clone();
+    let handle_for_private = handle.clone();
     let auth_for_agents = auth.clone();
     let published = Bus::serve(&conn, handle, auth)
         .await
         .map_err(|(step, source)| StartError::Bus { step, source })?;
+    let exit_feed = published.exit_feed();
     let mut manager = manager;
     let agents = dbus::agents::Agents::serve(&conn, auth_for_agents)
         .await
@@ -195,6 +197,17 @@ pub async fn run(
             }
         }
     };
+    // Root's shortcut past the bus daemon (dbus/private.rs); the bus
+    // serves everyone without it.
+    let private_path = config.state_dir.join(dbus::private::FILE_NAME);
+    let _private = dbus::private::listen(&private_path, handle_for_private, exit_feed)
+        .inspect_err(|e| {
+            tracing::warn!(
+                "private socket {}: {e}; nsctl uses the bus",
+                private_path.display()
+            )
+        })
+        .ok();
     tracing::info!("serving {BUS_NAME} on the system bus");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
 

@@ -448,8 +448,7 @@ impl Conn {
     /// to pass descriptors. The calls of `first` use serials from 2 on;
     /// [`Conn::serial`] counts on from the last of them.
     pub fn open(sock: UnixStream, uid: u32, first: &[Call<'_>]) -> Result<Conn, Handshake> {
-        let mut out = sasl(uid);
-        out.extend(marshal(&Call {
+        let hello = Call {
             serial: 1,
             flags: 0,
             destination: "org.freedesktop.DBus",
@@ -458,14 +457,30 @@ impl Conn {
             member: "Hello",
             args: &[],
             fds: 0,
-        }));
-        for c in first {
+        };
+        Conn::handshake(sock, uid, Some(&hello), first)
+    }
+
+    /// As [`Conn::open`], with a peer rather than a bus (netnsd's private
+    /// socket): no Hello, so the calls of `first` use serials from 1 on.
+    pub fn open_peer(sock: UnixStream, uid: u32, first: &[Call<'_>]) -> Result<Conn, Handshake> {
+        Conn::handshake(sock, uid, None, first)
+    }
+
+    fn handshake(
+        sock: UnixStream,
+        uid: u32,
+        hello: Option<&Call<'_>>,
+        first: &[Call<'_>],
+    ) -> Result<Conn, Handshake> {
+        let mut out = sasl(uid);
+        for c in hello.into_iter().chain(first) {
             out.extend(marshal(c));
         }
         let mut conn = Conn {
             sock,
             buf: Vec::with_capacity(4096),
-            next_serial: 2 + first.len() as u32,
+            next_serial: 1 + u32::from(hello.is_some()) + first.len() as u32,
         };
         io::Write::write_all(&mut &conn.sock, &out)?;
         // The bus answers line by line: OK GUID, then AGREE_UNIX_FD; what

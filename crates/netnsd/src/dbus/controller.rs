@@ -20,17 +20,22 @@ impl Controller {
     }
 
     fn lookup(&self, name: &str) -> Result<OwnedObjectPath, Error> {
-        self.manager
-            .registry
-            .namespaces
-            .read()
-            .get(name)
-            .map(|ns| ns.object_path())
-            .ok_or_else(|| Error::NotFound(format!("namespace {name:?} not found")))
+        namespace_named(&self.manager, name)
     }
 }
 
-fn valid_name(name: &str) -> Result<(), Error> {
+/// The object path of the namespace NAME (NotFound if there is none).
+pub(crate) fn namespace_named(manager: &ManagerHandle, name: &str) -> Result<OwnedObjectPath, Error> {
+    manager
+        .registry
+        .namespaces
+        .read()
+        .get(name)
+        .map(|ns| ns.object_path())
+        .ok_or_else(|| Error::NotFound(format!("namespace {name:?} not found")))
+}
+
+pub(crate) fn valid_name(name: &str) -> Result<(), Error> {
     validate::netns_name(name).map_err(Error::InvalidArgument)
 }
 

@@ -5,7 +5,7 @@
 
 mod forward;
 mod lookup;
-mod spawn;
+pub(crate) mod spawn;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -26,7 +26,7 @@ use lookup::{cidr, device_reply, done, list, root_path};
 
 pub use lookup::resolve_uplink_ns;
 
-type Dict = HashMap<String, OwnedVariant>;
+pub(crate) type Dict = HashMap<String, OwnedVariant>;
 
 pub struct NetNsInstance {
     ns: Namespace,

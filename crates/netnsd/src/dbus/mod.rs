@@ -14,5 +14,6 @@ pub mod instance;
 pub mod objects;
 pub mod options;
 pub mod permissions;
+pub mod private;
 pub mod publish;
 pub mod settings;

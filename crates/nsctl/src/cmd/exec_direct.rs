@@ -46,7 +46,88 @@ pub fn exec(args: &ExecArgs) -> Result<u8, CliError> {
     check_name(&netns)?;
     let env = exec::environment(std::env::vars_os(), &args.env)?;
     let cwd = exec::working_directory(args.cwd.as_deref(), std::env::current_dir())?;
+    let session = match private_socket().and_then(|path| open_private(&path, &netns).transpose()) {
+        Some(s) => s?,
+        None => open_bus(&netns)?,
+    };
+    run(session, args, &netns, &env, &cwd)
+}
 
+/// Who may announce the program's end.
+#[derive(Debug, Clone, PartialEq)]
+enum Daemon {
+    /// On the bus: the owner of netnsd's name (its unique name), if any.
+    Bus(Option<String>),
+    /// netnsd itself, the peer of the private socket.
+    Peer,
+}
+
+/// A connection to netnsd and the namespace's object on it.
+struct Session {
+    conn: Conn,
+    /// Messages read while waiting for a reply, still to be handled.
+    pending: VecDeque<Message>,
+    object: String,
+    daemon: Daemon,
+}
+
+/// Where netnsd's private socket is, for this nsctl: only root uses it,
+/// and only with the system bus netnsd serves on by default (a client
+/// pointed at another bus talks to the netnsd there).
+/// NETNSD_PRIVATE_SOCKET names another path, or (empty) none.
+fn private_socket() -> Option<std::path::PathBuf> {
+    if !nix::unistd::geteuid().is_root() {
+        return None;
+    }
+    match std::env::var_os("NETNSD_PRIVATE_SOCKET") {
+        Some(p) if p.is_empty() => None,
+        Some(p) => Some(p.into()),
+        None if busconn::system_bus_address() == busconn::DEFAULT_SYSTEM_BUS => {
+            Some(netnsd_api::PRIVATE_SOCKET.into())
+        }
+        None => None,
+    }
+}
+
+/// The namespace's object through the private socket at `path`: one
+/// write (the handshake and the lookup), one reply. None when the socket
+/// does not answer (no netnsd there, an older one, or too many
+/// connections): the bus is used then.
+fn open_private(path: &std::path::Path, netns: &str) -> Result<Option<Session>, CliError> {
+    let Ok(sock) = std::os::unix::net::UnixStream::connect(path) else {
+        return Ok(None);
+    };
+    let lookup = [Call {
+        serial: 1,
+        flags: 0,
+        destination: BUS_NAME,
+        path: CONTROLLER_PATH,
+        interface: CONTROLLER_INTERFACE,
+        member: "GetNetworkNamespaceByName",
+        args: &[Arg::Str(netns)],
+        fds: 0,
+    }];
+    let Ok(mut conn) = Conn::open_peer(sock, 0, &lookup) else {
+        return Ok(None);
+    };
+    let mut pending = VecDeque::new();
+    let Ok(reply) = reply_to(&mut conn, 1, &mut pending) else {
+        return Ok(None);
+    };
+    if reply.kind == busconn::ERROR {
+        return Err(CliError::from(bus_error(&reply)));
+    }
+    let object = Body::of(&reply).str().map_err(lost)?;
+    Ok(Some(Session {
+        conn,
+        pending,
+        object,
+        daemon: Daemon::Peer,
+    }))
+}
+
+/// The system bus's address, and an error about it that names it.
+fn bus_address() -> Result<(String, busconn::UnixAddr), CliError> {
     let address = busconn::system_bus_address();
     let addr = busconn::parse_address(&address).map_err(|m| {
         CliError::new(
@@ -54,6 +135,13 @@ pub fn exec(args: &ExecArgs) -> Result<u8, CliError> {
             format!("invalid system bus address ({m}); check DBUS_SYSTEM_BUS_ADDRESS"),
         )
     })?;
+    Ok((address, addr))
+}
+
+/// Connects to the system bus with the handshake, Hello and `first` in one
+/// write.
+fn bus_conn(first: &[Call<'_>]) -> Result<Conn, CliError> {
+    let (address, addr) = bus_address()?;
     let cannot = |e: &dyn std::fmt::Display| {
         CliError::new(
             Kind::Unreachable,
@@ -61,9 +149,21 @@ pub fn exec(args: &ExecArgs) -> Result<u8, CliError> {
         )
     };
     let sock = busconn::connect(&addr).map_err(|e| cannot(&e))?;
-    // One write: the handshake, Hello (serial 1), the namespace's object
-    // (2) and the two subscriptions (3, 4): its ProcessExited, and the
-    // daemon's name changing hands.
+    let uid = nix::unistd::geteuid().as_raw();
+    Conn::open(sock, uid, first).map_err(|e| match e {
+        busconn::Handshake::Io(e) => cannot(&e),
+        busconn::Handshake::Refused(m) => CliError::new(
+            Kind::Unreachable,
+            format!("the system bus refused the connection: {m}"),
+        ),
+    })
+}
+
+/// The namespace's object through the system bus. One write: the
+/// handshake, Hello (serial 1), the namespace's object (2) and the two
+/// subscriptions (3, 4): its ProcessExited, and the daemon's name changing
+/// hands.
+fn open_bus(netns: &str) -> Result<Session, CliError> {
     let (exited_rule, owner_rule) = (super::exec::exited_rule(), super::exec::owner_rule());
     let (exited_rule, owner_rule) = ([Arg::Str(&exited_rule)], [Arg::Str(&owner_rule)]);
     let lookup = [
@@ -74,20 +174,13 @@ pub fn exec(args: &ExecArgs) -> Result<u8, CliError> {
             path: CONTROLLER_PATH,
             interface: CONTROLLER_INTERFACE,
             member: "GetNetworkNamespaceByName",
-            args: &[Arg::Str(&netns)],
+            args: &[Arg::Str(netns)],
             fds: 0,
         },
         add_match(3, &exited_rule),
         add_match(4, &owner_rule),
     ];
-    let uid = nix::unistd::geteuid().as_raw();
-    let mut conn = Conn::open(sock, uid, &lookup).map_err(|e| match e {
-        busconn::Handshake::Io(e) => cannot(&e),
-        busconn::Handshake::Refused(m) => CliError::new(
-            Kind::Unreachable,
-            format!("the system bus refused the connection: {m}"),
-        ),
-    })?;
+    let mut conn = bus_conn(&lookup)?;
     let mut pending = VecDeque::new();
     let mut object = None;
     let mut daemon = None;
@@ -107,7 +200,77 @@ pub fn exec(args: &ExecArgs) -> Result<u8, CliError> {
             _ => pending.push_back(m),
         }
     }
-    let object = object.expect("the lookup was answered");
+    Ok(Session {
+        conn,
+        pending,
+        object: object.expect("the lookup was answered"),
+        daemon: Daemon::Bus(daemon),
+    })
+}
+
+/// When the private socket closed under a running program (netnsd
+/// stopped): its end is waited for on the bus, from the next netnsd. One
+/// write: the handshake, Hello, both subscriptions and who owns the name
+/// now (5).
+fn follow_on_bus(object: &str) -> Result<Session, CliError> {
+    let (exited_rule, owner_rule) = (super::exec::exited_rule(), super::exec::owner_rule());
+    let (exited_rule, owner_rule) = ([Arg::Str(&exited_rule)], [Arg::Str(&owner_rule)]);
+    let first = [
+        add_match(2, &exited_rule),
+        add_match(3, &owner_rule),
+        Call {
+            serial: 4,
+            flags: 0,
+            destination: DBUS,
+            path: DBUS_PATH,
+            interface: DBUS,
+            member: "GetNameOwner",
+            args: &[Arg::Str(BUS_NAME)],
+            fds: 0,
+        },
+    ];
+    let mut conn = bus_conn(&first)?;
+    let mut pending = VecDeque::new();
+    let mut owner = None;
+    let mut answered = 0;
+    while answered < 4 {
+        let m = read(&mut conn)?;
+        match m.reply_serial {
+            // No owner: netnsd is not back yet.
+            Some(4) if m.kind == busconn::ERROR => answered += 1,
+            Some(1..=3) if m.kind == busconn::ERROR => {
+                return Err(CliError::from(bus_error(&m)));
+            }
+            Some(4) => {
+                owner = Some(Body::of(&m).str().map_err(lost)?);
+                answered += 1;
+            }
+            Some(1..=3) => answered += 1,
+            _ => pending.push_back(m),
+        }
+    }
+    Ok(Session {
+        conn,
+        pending,
+        object: object.to_owned(),
+        daemon: Daemon::Bus(owner),
+    })
+}
+
+/// Spawns the program over `session` and waits for its end.
+fn run(
+    session: Session,
+    args: &ExecArgs,
+    netns: &str,
+    env: &std::collections::BTreeMap<String, String>,
+    cwd: &str,
+) -> Result<u8, CliError> {
+    let Session {
+        mut conn,
+        mut pending,
+        object,
+        mut daemon,
+    } = session;
 
     // Signals from here on are read, not acted on by the kernel.
     let signals = catch_signals()?;
@@ -127,7 +290,7 @@ pub fn exec(args: &ExecArgs) -> Result<u8, CliError> {
     let spawn_args = [
         Arg::StrArray(argv),
         Arg::StrDict(env),
-        Arg::Str(&cwd),
+        Arg::Str(cwd),
         Arg::FdDict(fd_args),
         Arg::BoolDict(Vec::new()),
     ];
@@ -158,27 +321,20 @@ pub fn exec(args: &ExecArgs) -> Result<u8, CliError> {
     let mut daemon_gone = false;
     loop {
         while let Some(m) = next_ready(&mut conn, &mut pending)? {
-            match seen(&m, &object, daemon.as_deref()) {
+            match seen(&m, &object, &daemon) {
                 Seen::Exited { pid: p, status } if p == pid => return Ok(exec::exit_code(status)),
                 Seen::Owner(Some(new)) => {
-                    daemon = Some(new);
+                    daemon = Daemon::Bus(Some(new));
                     daemon_gone = false;
                 }
                 // Where systemd runs, the program is a unit of its own and
                 // outlives netnsd, whose next start announces its end: wait
                 // while it runs.
                 Seen::Owner(None) if program_runs(pid) => {
-                    daemon = None;
+                    daemon = Daemon::Bus(None);
                     daemon_gone = true;
                 }
-                Seen::Owner(None) => {
-                    return Err(CliError::new(
-                        Kind::Unreachable,
-                        format!(
-                            "netnsd stopped while PID {pid} was running; its exit status is unknown"
-                        ),
-                    ));
-                }
+                Seen::Owner(None) => return Err(stopped(pid)),
                 _ => {}
             }
         }
@@ -210,6 +366,18 @@ pub fn exec(args: &ExecArgs) -> Result<u8, CliError> {
         if bus_ready {
             match conn.read() {
                 Ok(Some(m)) => pending.push_back(m),
+                // netnsd stopped (the private socket closes with it): the
+                // next one announces the end, on the bus.
+                Ok(None) | Err(_) if daemon == Daemon::Peer => {
+                    if !program_runs(pid) {
+                        return Err(stopped(pid));
+                    }
+                    let s = follow_on_bus(&object)?;
+                    conn = s.conn;
+                    pending = s.pending;
+                    daemon_gone = s.daemon == Daemon::Bus(None);
+                    daemon = s.daemon;
+                }
                 Ok(None) | Err(_) => {
                     return Err(CliError::new(
                         Kind::Unreachable,
@@ -242,6 +410,14 @@ pub fn exec(args: &ExecArgs) -> Result<u8, CliError> {
         );
         return Ok(code);
     }
+}
+
+/// netnsd stopped and the program is gone too.
+fn stopped(pid: u32) -> CliError {
+    CliError::new(
+        Kind::Unreachable,
+        format!("netnsd stopped while PID {pid} was running; its exit status is unknown"),
+    )
 }
 
 fn add_match<'a>(serial: u32, rule: &'a [Arg<'a>; 1]) -> Call<'a> {
@@ -401,7 +577,7 @@ enum Seen {
     Other,
 }
 
-fn seen(m: &Message, object: &str, daemon: Option<&str>) -> Seen {
+fn seen(m: &Message, object: &str, daemon: &Daemon) -> Seen {
     if m.kind != busconn::SIGNAL {
         return Seen::Other;
     }
@@ -412,9 +588,11 @@ fn seen(m: &Message, object: &str, daemon: Option<&str>) -> Seen {
     if iface == INSTANCE_INTERFACE && member == "ProcessExited" {
         // The signals that count come from the daemon that answered, as
         // zbus's proxies check: another peer could send one to us.
-        if m.path.as_deref() != Some(object)
-            || daemon.is_none_or(|d| sender != Some(d))
-            || m.signature != "ui"
+        let from_daemon = match daemon {
+            Daemon::Bus(d) => d.is_some() && sender == d.as_deref(),
+            Daemon::Peer => true,
+        };
+        if m.path.as_deref() != Some(object) || !from_daemon || m.signature != "ui"
         {
             return Seen::Other;
         }
@@ -490,7 +668,8 @@ mod tests {
     /// object; NameOwnerChanged only from the bus, about netnsd's name.
     #[test]
     fn only_the_daemons_signals_count() {
-        let (obj, d) = ("/net/netnsd/Netns1/NetNs/3", Some(":1.4"));
+        let obj = "/net/netnsd/Netns1/NetNs/3";
+        let d = &Daemon::Bus(Some(":1.4".into()));
         assert_eq!(
             seen(&exited(obj, ":1.4"), obj, d),
             Seen::Exited {
@@ -503,7 +682,10 @@ mod tests {
             seen(&exited("/net/netnsd/Netns1/NetNs/4", ":1.4"), obj, d),
             Seen::Other
         );
-        assert_eq!(seen(&exited(obj, ":1.4"), obj, None), Seen::Other);
+        assert_eq!(
+            seen(&exited(obj, ":1.4"), obj, &Daemon::Bus(None)),
+            Seen::Other
+        );
         assert_eq!(
             seen(&owner_changed(DBUS, BUS_NAME, ":1.9"), obj, d),
             Seen::Owner(Some(":1.9".into()))
@@ -520,6 +702,27 @@ mod tests {
             seen(&owner_changed(DBUS, "org.example", ""), obj, d),
             Seen::Other
         );
+    }
+
+    /// On the private socket the peer is netnsd itself: its signals carry
+    /// no sender; still only ProcessExited on our object counts, and no
+    /// NameOwnerChanged (only the bus sends those).
+    #[test]
+    fn on_the_private_socket_the_peer_is_the_daemon() {
+        let obj = "/net/netnsd/Netns1/NetNs/3";
+        let mut m = exited(obj, "");
+        m.sender = None;
+        assert_eq!(
+            seen(&m, obj, &Daemon::Peer),
+            Seen::Exited {
+                pid: 77,
+                status: -9
+            }
+        );
+        assert_eq!(seen(&m, obj, &Daemon::Bus(Some(":1.4".into()))), Seen::Other);
+        let mut other = exited("/net/netnsd/Netns1/NetNs/4", "");
+        other.sender = None;
+        assert_eq!(seen(&other, obj, &Daemon::Peer), Seen::Other);
     }
 
     /// Error replies map as zbus's do: netnsd's names to their exit codes.
