@@ -27,14 +27,16 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use futures::StreamExt;
 use netnsd_api::{
     CONTROLLER_INTERFACE, CONTROLLER_PATH, Error, INSTANCE_INTERFACE, NAMESPACE_PATH_PREFIX,
     namespace_path, object_number,
 };
 use tokio::sync::mpsc;
-use zbus::message::{Header, Type};
-use zbus::{Connection, Message};
+use zbus::message::Type;
+use zbus::Message;
+
+mod peer;
+use peer::Peer;
 
 use super::controller::{namespace_named, valid_name};
 use super::instance::spawn::{Dict, checked_spawn};
@@ -212,42 +214,38 @@ fn peer_groups(fd: RawFd) -> Option<Vec<u32>> {
     None
 }
 
+/// How long a new connection may take to authenticate.
+const HANDSHAKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Answers one connection until it closes.
 async fn serve(
     stream: tokio::net::UnixStream,
     manager: ManagerHandle,
     feed: ExitFeed,
     groups: Option<Vec<u32>>,
-) -> zbus::Result<()> {
+) -> io::Result<()> {
     // Subscribed before the first Spawn, so no end is missed.
     let mut ends = feed.subscribe();
-    let conn = zbus::connection::Builder::unix_stream(stream.into_std()?)
-        .server(zbus::Guid::generate())
-        .p2p()
-        .build()
-        .await?;
-    let mut messages = zbus::MessageStream::from(&conn);
+    let mut peer = Peer::new(stream);
+    tokio::time::timeout(HANDSHAKE_LIMIT, peer.handshake())
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no handshake"))??;
     let mut started = HashSet::new();
     let caller = Caller { uid: 0, groups };
     loop {
         tokio::select! {
-            m = messages.next() => {
-                let Some(m) = m else { return Ok(()) };
-                let m = m?;
-                if let Some(pid) = answer(&conn, &m, &manager, &caller).await? {
+            m = peer.next_message() => {
+                let Some(m) = m? else { return Ok(()) };
+                if let Some(pid) = answer(&mut peer, &m, &manager, &caller).await? {
                     started.insert(pid);
                 }
             }
             Some(e) = ends.rx.recv() => {
                 if started.remove(&e.pid) {
-                    conn.emit_signal(
-                        None::<&str>,
-                        namespace_path(e.ns),
-                        INSTANCE_INTERFACE,
-                        "ProcessExited",
-                        &(e.pid, e.status),
-                    )
-                    .await?;
+                    let m = Message::signal(namespace_path(e.ns), INSTANCE_INTERFACE, "ProcessExited")
+                        .build(&(e.pid, e.status))
+                        .map_err(io::Error::other)?;
+                    peer.send(&m).await?;
                 }
             }
         }
@@ -256,11 +254,11 @@ async fn serve(
 
 /// Answers a call; Some(pid) for a program started.
 async fn answer(
-    conn: &Connection,
+    peer: &mut Peer,
     m: &Message,
     manager: &ManagerHandle,
     caller: &Caller,
-) -> zbus::Result<Option<u32>> {
+) -> io::Result<Option<u32>> {
     let hdr = m.header();
     if hdr.message_type() != Type::MethodCall {
         return Ok(None);
@@ -275,9 +273,9 @@ async fn answer(
         Call::Lookup => match m.body().deserialize::<String>() {
             Ok(name) => {
                 let found = valid_name(&name).and_then(|()| namespace_named(manager, &name));
-                answered(conn, &hdr, found).await?;
+                peer.answer(&hdr, found).await?;
             }
-            Err(e) => conn.reply_dbus_error(&hdr, bad_args(e)).await?,
+            Err(e) => peer.reply_error(&hdr, bad_args(e)).await?,
         },
         Call::Spawn(ns) => {
             type Args = (
@@ -296,10 +294,10 @@ async fn answer(
                     }
                     .await;
                     let started = pid.as_ref().ok().copied();
-                    answered(conn, &hdr, pid).await?;
+                    peer.answer(&hdr, pid).await?;
                     return Ok(started);
                 }
-                Err(e) => conn.reply_dbus_error(&hdr, bad_args(e)).await?,
+                Err(e) => peer.reply_error(&hdr, bad_args(e)).await?,
             }
         }
         Call::GetId(ns) => match m.body().deserialize::<(String, String)>() {
@@ -311,39 +309,28 @@ async fn answer(
                     .by_number(ns)
                     .map(|n| zbus::Variant::from(n.inode))
                     .ok_or_else(|| Error::NotFound(format!("no namespace at {path}")));
-                answered(conn, &hdr, id).await?;
+                peer.answer(&hdr, id).await?;
             }
             Ok((i, p)) => {
                 let e = zbus::fdo::Error::UnknownProperty(format!(
                     "the private socket reads only {INSTANCE_INTERFACE}.Id, not {i}.{p}; use the system bus"
                 ));
-                conn.reply_dbus_error(&hdr, e).await?;
+                peer.reply_error(&hdr, e).await?;
             }
-            Err(e) => conn.reply_dbus_error(&hdr, bad_args(e)).await?,
+            Err(e) => peer.reply_error(&hdr, bad_args(e)).await?,
         },
-        Call::Ping => conn.reply(&hdr, &()).await?,
+        Call::Ping => peer.reply(&hdr, &()).await?,
         // gdbus says Hello to any address; the name is this connection's
         // only (there is no bus).
-        Call::Hello => conn.reply(&hdr, &":netnsd.private").await?,
+        Call::Hello => peer.reply(&hdr, &":netnsd.private").await?,
         Call::Other => {
             let e = zbus::fdo::Error::UnknownMethod(format!(
                 "the private socket answers only GetNetworkNamespaceByName, Spawn, the Id property, Ping and Hello, not {iface}.{member} at {path}; use the system bus"
             ));
-            conn.reply_dbus_error(&hdr, e).await?;
+            peer.reply_error(&hdr, e).await?;
         }
     }
     Ok(None)
-}
-
-/// The reply to a call: its value, or the error as the bus gives it.
-async fn answered<T>(conn: &Connection, hdr: &Header<'_>, r: Result<T, Error>) -> zbus::Result<()>
-where
-    T: serde::Serialize + zbus::zvariant::DynamicType,
-{
-    match r {
-        Ok(v) => conn.reply(hdr, &v).await,
-        Err(e) => conn.reply_dbus_error(hdr, e).await,
-    }
 }
 
 /// NotFound unless namespace number `ns` exists.
