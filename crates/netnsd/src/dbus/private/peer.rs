@@ -24,6 +24,10 @@ pub(super) struct Peer {
     sock: tokio::net::UnixStream,
     buf: Vec<u8>,
     fds: VecDeque<OwnedFd>,
+    /// The handshake's last answers, when the client did not wait for
+    /// them (it sent BEGIN and its first call at once): they go out with
+    /// the first reply, in one write.
+    held: Vec<u8>,
 }
 
 impl Peer {
@@ -32,6 +36,7 @@ impl Peer {
             sock,
             buf: Vec::with_capacity(4096),
             fds: VecDeque::new(),
+            held: Vec::new(),
         }
     }
 
@@ -64,7 +69,8 @@ impl Peer {
 
     /// The server's side of the handshake, until BEGIN; what follows BEGIN
     /// stays in the buffer. The answers to lines that came together go
-    /// out in one write.
+    /// out in one write; those to lines that came with BEGIN, with the
+    /// first reply.
     pub(super) async fn handshake(&mut self) -> io::Result<()> {
         while self.buf.is_empty() {
             if self.fill().await? == 0 {
@@ -99,8 +105,13 @@ impl Peer {
                 Sasl::Begin => break,
             }
         }
-        if !out.is_empty() {
-            self.write(out.as_bytes()).await?;
+        if self.buf.is_empty() {
+            // The client may wait for them before its first call.
+            if !out.is_empty() {
+                self.write(out.as_bytes()).await?;
+            }
+        } else {
+            self.held = out.into_bytes();
         }
         Ok(())
     }
@@ -141,7 +152,8 @@ impl Peer {
     }
 
     pub(super) async fn send(&mut self, m: &Message) -> io::Result<()> {
-        let bytes = m.data().bytes().to_vec();
+        let mut bytes = std::mem::take(&mut self.held);
+        bytes.extend_from_slice(m.data().bytes());
         self.write(&bytes).await
     }
 
