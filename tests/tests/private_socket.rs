@@ -33,7 +33,13 @@ async fn exec_with(private: Option<&str>, args: &[&str]) -> Out {
 }
 
 /// A call over a peer-to-peer connection: the reply, or the error's name.
-async fn call<B>(peer: &zbus::Connection, path: &str, iface: &str, member: &str, body: &B) -> Result<zbus::Message, String>
+async fn call<B>(
+    peer: &zbus::Connection,
+    path: &str,
+    iface: &str,
+    member: &str,
+    body: &B,
+) -> Result<zbus::Message, String>
 where
     B: zbus::export::serde::Serialize + zbus::zvariant::DynamicType,
 {
@@ -84,9 +90,7 @@ impl Monitor {
                 }
                 match h.message_type() {
                     Type::MethodCall => into.lock().unwrap().push(member),
-                    Type::Signal if member == "ProcessExited" => {
-                        into.lock().unwrap().push(member)
-                    }
+                    Type::Signal if member == "ProcessExited" => into.lock().unwrap().push(member),
                     _ => {}
                 }
             }
@@ -176,12 +180,28 @@ async fn the_private_socket_answers_root_alone_and_only_its_calls() {
         let lookup = |name: &'static str| {
             let peer = peer.clone();
             async move {
-                call(&peer, CONTROLLER, CONTROLLER_IFACE, "GetNetworkNamespaceByName", &(name,)).await
+                call(
+                    &peer,
+                    CONTROLLER,
+                    CONTROLLER_IFACE,
+                    "GetNetworkNamespaceByName",
+                    &(name,),
+                )
+                .await
             }
         };
         let r = lookup("pv-b").await.unwrap();
-        assert_eq!(r.body().deserialize::<zbus::wire::ObjectPath<'_>>().unwrap().as_str(), path);
-        assert_eq!(lookup("pv-none").await.unwrap_err(), "net.netnsd.Netns1.Error.NotFound");
+        assert_eq!(
+            r.body()
+                .deserialize::<zbus::wire::ObjectPath<'_>>()
+                .unwrap()
+                .as_str(),
+            path
+        );
+        assert_eq!(
+            lookup("pv-none").await.unwrap_err(),
+            "net.netnsd.Netns1.Error.NotFound"
+        );
         assert_eq!(
             lookup("bad/name").await.unwrap_err(),
             "net.netnsd.Netns1.Error.InvalidArgument"
@@ -189,11 +209,15 @@ async fn the_private_socket_answers_root_alone_and_only_its_calls() {
 
         // Its Id, as on the bus; no other property.
         let props = "org.freedesktop.DBus.Properties";
-        let r = call(&peer, &path, props, "Get", &(INSTANCE_IFACE, "Id")).await.unwrap();
+        let r = call(&peer, &path, props, "Get", &(INSTANCE_IFACE, "Id"))
+            .await
+            .unwrap();
         let id: zbus::OwnedVariant = r.body().deserialize().unwrap();
         assert_eq!(u64::try_from(id).unwrap(), netns_inode("pv-b"));
         assert_eq!(
-            call(&peer, &path, props, "Get", &(INSTANCE_IFACE, "Name")).await.unwrap_err(),
+            call(&peer, &path, props, "Get", &(INSTANCE_IFACE, "Name"))
+                .await
+                .unwrap_err(),
             "org.freedesktop.DBus.Error.UnknownProperty"
         );
 
@@ -219,12 +243,17 @@ async fn the_private_socket_answers_root_alone_and_only_its_calls() {
             "net.netnsd.Netns1.Error.InvalidArgument"
         );
         assert_eq!(
-            spawn("/net/netnsd/Netns1/NetworkNamespace/4040".into(), vec!["true"])
-                .await
-                .unwrap_err(),
+            spawn(
+                "/net/netnsd/Netns1/NetworkNamespace/4040".into(),
+                vec!["true"]
+            )
+            .await
+            .unwrap_err(),
             "net.netnsd.Netns1.Error.NotFound"
         );
-        let r = spawn(path.clone(), vec!["sh", "-c", "exit 5"]).await.unwrap();
+        let r = spawn(path.clone(), vec!["sh", "-c", "exit 5"])
+            .await
+            .unwrap();
         let pid: u32 = r.body().deserialize().unwrap();
         let (p, status) = tokio::time::timeout(Duration::from_secs(10), async {
             loop {
@@ -243,7 +272,14 @@ async fn the_private_socket_answers_root_alone_and_only_its_calls() {
         assert_eq!((p, status), (pid, 5));
 
         // Anything else: UnknownMethod, and nothing done.
-        let r = call(&peer, CONTROLLER, CONTROLLER_IFACE, "AddNetworkNamespace", &("pv-made",)).await;
+        let r = call(
+            &peer,
+            CONTROLLER,
+            CONTROLLER_IFACE,
+            "AddNetworkNamespace",
+            &("pv-made",),
+        )
+        .await;
         assert_eq!(r.unwrap_err(), "org.freedesktop.DBus.Error.UnknownMethod");
         assert!(!ip_netns_list().await.contains(&"pv-made".to_string()));
 

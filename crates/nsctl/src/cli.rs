@@ -233,7 +233,9 @@ restores its terminal and leaves at once, which hangs up the program's terminal 
 SIGHUP, as when a terminal window is closed). --json has no effect here.
 
 Needs polkit's permission for net.netnsd.Netns1.spawn (by default granted to users of the \
-active local session).",
+active local session). Run as root, without a pseudo-terminal or --vpn, nsctl goes through \
+netnsd's private socket (/run/netnsd/private: peer to peer, without the bus daemon) when it \
+is there, and through the bus otherwise (see NETNSD_PRIVATE_SOCKET).",
         after_help = crate::exec::exec_exit_status_help()
     )]
     Exec(ExecArgs),

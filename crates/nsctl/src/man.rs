@@ -173,6 +173,13 @@ fn page(
              asked for with --env.",
         ));
         text.push('\n');
+        text.push_str(".TP\n\\fBNETNSD_PRIVATE_SOCKET\\fR\n");
+        text.push_str(&escape(
+            "Run as root with the default system bus, nsctl exec goes through netnsd's private \
+             socket, /run/netnsd/private, when it is there (peer to peer, without the bus daemon), \
+             and through the bus otherwise. This names another socket; set and empty, none is used.",
+        ));
+        text.push('\n');
     }
 
     text.push_str(".SH \"SEE ALSO\"\n");

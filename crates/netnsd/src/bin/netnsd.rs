@@ -233,7 +233,9 @@ mod man_page {
         (
             "/run/netnsd/",
             "The journal of every change made on the host, read after a crash to find and undo \
-             what a previous run left; VPN clients' sockets and DNS forwarders' configuration.",
+             what a previous run left; VPN clients' sockets and DNS forwarders' configuration; \
+             private, the socket (0600, root only, D-Bus peer to peer) through which root's nsctl \
+             exec reaches the daemon without the bus daemon.",
         ),
         (
             netnsd_api::CONNECTIONS_DIR,

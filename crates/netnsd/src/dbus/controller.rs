@@ -25,7 +25,10 @@ impl Controller {
 }
 
 /// The object path of the namespace NAME (NotFound if there is none).
-pub(crate) fn namespace_named(manager: &ManagerHandle, name: &str) -> Result<OwnedObjectPath, Error> {
+pub(crate) fn namespace_named(
+    manager: &ManagerHandle,
+    name: &str,
+) -> Result<OwnedObjectPath, Error> {
     manager
         .registry
         .namespaces

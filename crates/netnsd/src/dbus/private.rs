@@ -32,8 +32,8 @@ use netnsd_api::{
     namespace_path, object_number,
 };
 use tokio::sync::mpsc;
-use zbus::message::Type;
 use zbus::Message;
+use zbus::message::Type;
 
 mod peer;
 use peer::Peer;
@@ -151,7 +151,9 @@ pub fn listen(path: &Path, manager: ManagerHandle, feed: ExitFeed) -> io::Result
                 }
             };
             let Ok(slot) = slots.clone().try_acquire_owned() else {
-                tracing::debug!("private socket: {MAX_CONNECTIONS} connections already; closed one");
+                tracing::debug!(
+                    "private socket: {MAX_CONNECTIONS} connections already; closed one"
+                );
                 continue;
             };
             match stream.peer_cred() {
@@ -266,9 +268,7 @@ async fn answer(
     let path = hdr.path().map(|p| p.as_str()).unwrap_or_default();
     let iface = hdr.interface().map(|i| i.as_str()).unwrap_or_default();
     let member = hdr.member().map(|m| m.as_str()).unwrap_or_default();
-    let bad_args = |e: zbus::Error| {
-        zbus::fdo::Error::InvalidArgs(format!("{iface}.{member}: {e}"))
-    };
+    let bad_args = |e: zbus::Error| zbus::fdo::Error::InvalidArgs(format!("{iface}.{member}: {e}"));
     match Call::of(path, iface, member) {
         Call::Lookup => match m.body().deserialize::<String>() {
             Ok(name) => {
@@ -379,7 +379,11 @@ mod tests {
     fn calls_are_told_apart_by_path_interface_and_member() {
         let ns = namespace_path(7);
         assert_eq!(
-            Call::of(CONTROLLER_PATH, CONTROLLER_INTERFACE, "GetNetworkNamespaceByName"),
+            Call::of(
+                CONTROLLER_PATH,
+                CONTROLLER_INTERFACE,
+                "GetNetworkNamespaceByName"
+            ),
             Call::Lookup
         );
         assert_eq!(
@@ -387,7 +391,10 @@ mod tests {
             Call::Other
         );
         assert_eq!(Call::of(&ns, INSTANCE_INTERFACE, "Spawn"), Call::Spawn(7));
-        assert_eq!(Call::of(CONTROLLER_PATH, INSTANCE_INTERFACE, "Spawn"), Call::Other);
+        assert_eq!(
+            Call::of(CONTROLLER_PATH, INSTANCE_INTERFACE, "Spawn"),
+            Call::Other
+        );
         assert_eq!(Call::of(&ns, PROPERTIES, "Get"), Call::GetId(7));
         assert_eq!(Call::of(&ns, PROPERTIES, "Set"), Call::Other);
         assert_eq!(Call::of("/", PEER, "Ping"), Call::Ping);

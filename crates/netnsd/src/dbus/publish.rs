@@ -105,8 +105,7 @@ impl Bus {
             Change::ProcessExited { ns, pid, status } => {
                 // The private socket's connections first: a program's
                 // starter waits there for nothing else.
-                self.exits
-                    .send(super::private::Exited { ns, pid, status });
+                self.exits.send(super::private::Exited { ns, pid, status });
                 let sent = match SignalEmitter::new(&self.conn, namespace_path(ns)) {
                     Ok(e) => NetNsInstance::process_exited(&e, pid, status).await,
                     Err(e) => Err(e),

@@ -592,8 +592,7 @@ fn seen(m: &Message, object: &str, daemon: &Daemon) -> Seen {
             Daemon::Bus(d) => d.is_some() && sender == d.as_deref(),
             Daemon::Peer => true,
         };
-        if m.path.as_deref() != Some(object) || !from_daemon || m.signature != "ui"
-        {
+        if m.path.as_deref() != Some(object) || !from_daemon || m.signature != "ui" {
             return Seen::Other;
         }
         let mut b = Body::of(m);
@@ -719,7 +718,10 @@ mod tests {
                 status: -9
             }
         );
-        assert_eq!(seen(&m, obj, &Daemon::Bus(Some(":1.4".into()))), Seen::Other);
+        assert_eq!(
+            seen(&m, obj, &Daemon::Bus(Some(":1.4".into()))),
+            Seen::Other
+        );
         let mut other = exited("/net/netnsd/Netns1/NetNs/4", "");
         other.sender = None;
         assert_eq!(seen(&other, obj, &Daemon::Peer), Seen::Other);

@@ -72,8 +72,7 @@ pub(crate) fn checked_spawn(
 ) -> Result<Checked, Error> {
     if ns == 0 {
         return Err(Error::InvalidArgument(
-            "Spawn runs programs in other namespaces; run it directly in the root namespace"
-                .into(),
+            "Spawn runs programs in other namespaces; run it directly in the root namespace".into(),
         ));
     }
     if argv.first().is_none_or(|a| a.is_empty()) {

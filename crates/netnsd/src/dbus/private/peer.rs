@@ -158,7 +158,11 @@ impl Peer {
     }
 
     /// A method's reply: its value, or the error as the bus gives it.
-    pub(super) async fn answer<T>(&mut self, hdr: &Header<'_>, r: Result<T, Error>) -> io::Result<()>
+    pub(super) async fn answer<T>(
+        &mut self,
+        hdr: &Header<'_>,
+        r: Result<T, Error>,
+    ) -> io::Result<()>
     where
         T: serde::Serialize + zbus::zvariant::DynamicType,
     {
@@ -240,7 +244,11 @@ fn message_len(buf: &[u8]) -> io::Result<Option<usize>> {
 fn unix_fds(msg: &[u8]) -> io::Result<u32> {
     let bad = || io::Error::other("a malformed message header");
     let u32_at = |i: usize| -> io::Result<u32> {
-        let b: [u8; 4] = msg.get(i..i + 4).ok_or_else(bad)?.try_into().expect("4 bytes");
+        let b: [u8; 4] = msg
+            .get(i..i + 4)
+            .ok_or_else(bad)?
+            .try_into()
+            .expect("4 bytes");
         Ok(if msg[0] == b'B' {
             u32::from_be_bytes(b)
         } else {
@@ -295,9 +303,7 @@ fn sasl_answer(line: &str, guid: &str) -> Sasl {
         (Some("DATA"), _, _) => ok(),
         (Some("NEGOTIATE_UNIX_FD"), None, None) => Sasl::Reply("AGREE_UNIX_FD\r\n".into()),
         (Some("BEGIN"), None, None) => Sasl::Begin,
-        (Some("AUTH" | "CANCEL" | "ERROR"), _, _) => {
-            Sasl::Reply("REJECTED EXTERNAL\r\n".into())
-        }
+        (Some("AUTH" | "CANCEL" | "ERROR"), _, _) => Sasl::Reply("REJECTED EXTERNAL\r\n".into()),
         _ => Sasl::Reply("ERROR unknown command\r\n".into()),
     }
 }
@@ -310,7 +316,10 @@ mod tests {
     fn the_handshake_answers_external_only() {
         let ok = Sasl::Reply("OK g\r\n".into());
         assert_eq!(sasl_answer("AUTH EXTERNAL 30", "g"), ok);
-        assert_eq!(sasl_answer("AUTH EXTERNAL", "g"), Sasl::Reply("DATA\r\n".into()));
+        assert_eq!(
+            sasl_answer("AUTH EXTERNAL", "g"),
+            Sasl::Reply("DATA\r\n".into())
+        );
         assert_eq!(sasl_answer("DATA 30", "g"), ok);
         assert_eq!(
             sasl_answer("AUTH DBUS_COOKIE_SHA1 726f6f74", "g"),
@@ -344,7 +353,9 @@ mod tests {
             ))
             .unwrap();
         assert_eq!(unix_fds(m.data().bytes()).unwrap(), 2);
-        let m = Message::method_call("/net/x", "Get").build(&("y",)).unwrap();
+        let m = Message::method_call("/net/x", "Get")
+            .build(&("y",))
+            .unwrap();
         assert_eq!(unix_fds(m.data().bytes()).unwrap(), 0);
         assert!(unix_fds(&m.data().bytes()[..20]).is_err());
     }
