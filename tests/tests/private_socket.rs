@@ -424,3 +424,36 @@ async fn a_program_started_over_the_private_socket_outlives_a_daemon_crash() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_that_does_not_answer_is_not_waited_for_for_ever() {
+    let _env = TestEnv::new();
+    timed_within(Duration::from_secs(90), async {
+        let daemon = Daemon::start().await;
+        nsctl(None, &["add", "pv-e"]).await.ok();
+        // Stopped: the socket takes the connection, and nothing answers.
+        let pid = nix::unistd::Pid::from_raw(daemon.pid() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+        let t0 = std::time::Instant::now();
+        let out = exec_with(None, &["pv-e", "--", "true"]).await;
+        let waited = t0.elapsed();
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+        assert_eq!(out.code(), Some(10), "{out}");
+        assert!(
+            out.stderr.contains(
+                "netnsd did not answer on its private socket /run/netnsd/private within 25 s"
+            ),
+            "{out}"
+        );
+        assert!(
+            waited >= Duration::from_secs(24),
+            "gave up after {waited:?}"
+        );
+        // Going again, it answers.
+        let out = exec_with(None, &["pv-e", "--", "true"]).await;
+        assert_eq!(out.code(), Some(0), "{out}");
+        nsctl(None, &["delete", "pv-e"]).await.ok();
+        assert_nothing_left(&Keep::nothing()).await;
+    })
+    .await
+}

@@ -509,6 +509,11 @@ impl Conn {
         }
     }
 
+    /// How long a read may wait (None: for ever).
+    pub fn set_read_timeout(&self, t: Option<std::time::Duration>) -> io::Result<()> {
+        self.sock.set_read_timeout(t)
+    }
+
     /// The next serial to use.
     pub fn serial(&mut self) -> u32 {
         let s = self.next_serial;

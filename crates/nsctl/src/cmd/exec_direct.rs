@@ -97,6 +97,26 @@ fn open_private(path: &std::path::Path, netns: &str) -> Result<Option<Session>, 
     let Ok(sock) = std::os::unix::net::UnixStream::connect(path) else {
         return Ok(None);
     };
+    // A daemon that took the connection but does not answer (stopped,
+    // stuck) is said so after the bus's own reply timeout, not waited for
+    // for ever.
+    let _ = sock.set_read_timeout(Some(PRIVATE_ANSWER_LIMIT));
+    let timed_out = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        )
+    };
+    let silent = || {
+        CliError::new(
+            Kind::Unreachable,
+            format!(
+                "netnsd did not answer on its private socket {} within {} s",
+                path.display(),
+                PRIVATE_ANSWER_LIMIT.as_secs()
+            ),
+        )
+    };
     let lookup = [Call {
         serial: 1,
         flags: 0,
@@ -107,17 +127,32 @@ fn open_private(path: &std::path::Path, netns: &str) -> Result<Option<Session>, 
         args: &[Arg::Str(netns)],
         fds: 0,
     }];
-    let Ok(mut conn) = Conn::open_peer(sock, 0, &lookup) else {
-        return Ok(None);
+    let mut conn = match Conn::open_peer(sock, 0, &lookup) {
+        Ok(c) => c,
+        Err(busconn::Handshake::Io(e)) if timed_out(&e) => return Err(silent()),
+        // Closed at once (too many connections) or not netnsd's: the bus.
+        Err(_) => return Ok(None),
     };
     let mut pending = VecDeque::new();
-    let Ok(reply) = reply_to(&mut conn, 1, &mut pending) else {
-        return Ok(None);
+    let reply = loop {
+        match conn.read() {
+            Ok(Some(m))
+                if m.reply_serial == Some(1)
+                    && matches!(m.kind, busconn::METHOD_RETURN | busconn::ERROR) =>
+            {
+                break m;
+            }
+            Ok(Some(m)) => pending.push_back(m),
+            Err(e) if timed_out(&e) => return Err(silent()),
+            Ok(None) | Err(_) => return Ok(None),
+        }
     };
     if reply.kind == busconn::ERROR {
         return Err(CliError::from(bus_error(&reply)));
     }
     let object = Body::of(&reply).str().map_err(lost)?;
+    // From here on the program's run decides how long it takes.
+    conn.set_read_timeout(None).map_err(lost)?;
     Ok(Some(Session {
         conn,
         pending,
@@ -125,6 +160,10 @@ fn open_private(path: &std::path::Path, netns: &str) -> Result<Option<Session>, 
         daemon: Daemon::Peer,
     }))
 }
+
+/// How long nsctl waits for the private socket's first answer: as long
+/// as the bus daemon waits for a reply by default.
+const PRIVATE_ANSWER_LIMIT: std::time::Duration = std::time::Duration::from_secs(25);
 
 /// The system bus's address, and an error about it that names it.
 fn bus_address() -> Result<(String, busconn::UnixAddr), CliError> {
