@@ -23,6 +23,7 @@ mod plugin_secrets;
 mod processes;
 mod profiles;
 mod publish;
+mod queued;
 mod reconcile;
 mod registry;
 mod secrets;
@@ -325,7 +326,14 @@ impl Manager {
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
-                Some(req) = requests.recv() => self.handle(req, true).await,
+                Some(req) = requests.recv() => {
+                    self.handle(req, true).await;
+                    // The events it caused (and any before them) next.
+                    queued::handle_queued(&mut events, async |(ns, msg)| {
+                        self.on_netlink(ns, msg).await
+                    })
+                    .await;
+                }
                 Some((ns, msg)) = events.recv() => self.on_netlink(ns, msg).await,
                 () = overflowed.notified() => {
                     // What was queued before the overflow first, then the
