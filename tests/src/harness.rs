@@ -517,6 +517,20 @@ pub fn describe_status(status: ExitStatus) -> String {
 // The bus
 
 /// A new connection to the sandbox's system bus.
+/// A connection that has become a monitor of the system bus (dbus-daemon's
+/// BecomeMonitor: root's), and the stream of everything it sees.
+pub async fn bus_monitor() -> (Connection, zbus::MessageStream) {
+    let monitor = zbus::connection::Builder::system().build().await.unwrap();
+    let stream = zbus::MessageStream::from(&monitor);
+    zbus::fdo::MonitoringProxy::new(&monitor)
+        .await
+        .unwrap()
+        .become_monitor(&[], 0)
+        .await
+        .expect("root may monitor the bus");
+    (monitor, stream)
+}
+
 pub async fn system_conn() -> Connection {
     Connection::system()
         .await

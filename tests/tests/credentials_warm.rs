@@ -62,14 +62,7 @@ async fn a_callers_uid_is_asked_on_its_first_call_once_and_known_by_spawn() {
         let conn = system_conn().await;
         let path = add_ns(&conn, "cw-app").await;
 
-        let monitor = zbus::connection::Builder::system().build().await.unwrap();
-        let mut seen_all = zbus::MessageStream::from(&monitor);
-        zbus::fdo::MonitoringProxy::new(&monitor)
-            .await
-            .unwrap()
-            .become_monitor(&[], 0)
-            .await
-            .expect("root may monitor the bus");
+        let (_monitor, mut seen_all) = bus_monitor().await;
 
         // A fresh client: its lookup; then (with the change) the daemon
         // asks the bus about it unprompted: wait for the answer on the

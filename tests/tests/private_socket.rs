@@ -69,14 +69,7 @@ struct Monitor {
 
 impl Monitor {
     async fn start() -> Monitor {
-        let monitor = zbus::connection::Builder::system().build().await.unwrap();
-        let mut stream = zbus::MessageStream::from(&monitor);
-        zbus::fdo::MonitoringProxy::new(&monitor)
-            .await
-            .unwrap()
-            .become_monitor(&[], 0)
-            .await
-            .expect("root may monitor the bus");
+        let (monitor, mut stream) = bus_monitor().await;
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let into = seen.clone();
         let task = tokio::spawn(async move {

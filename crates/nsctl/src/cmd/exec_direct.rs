@@ -117,17 +117,8 @@ fn open_private(path: &std::path::Path, netns: &str) -> Result<Option<Session>, 
             ),
         )
     };
-    let lookup = [Call {
-        serial: 1,
-        flags: 0,
-        destination: BUS_NAME,
-        path: CONTROLLER_PATH,
-        interface: CONTROLLER_INTERFACE,
-        member: "GetNetworkNamespaceByName",
-        args: &[Arg::Str(netns)],
-        fds: 0,
-    }];
-    let mut conn = match Conn::open_peer(sock, 0, &lookup) {
+    let name = [Arg::Str(netns)];
+    let mut conn = match Conn::open_peer(sock, 0, &[lookup(1, &name)]) {
         Ok(c) => c,
         Err(busconn::Handshake::Io(e)) if timed_out(&e) => return Err(silent()),
         // Closed at once (too many connections) or not netnsd's: the bus.
@@ -205,21 +196,13 @@ fn bus_conn(first: &[Call<'_>]) -> Result<Conn, CliError> {
 fn open_bus(netns: &str) -> Result<Session, CliError> {
     let (exited_rule, owner_rule) = (super::exec::exited_rule(), super::exec::owner_rule());
     let (exited_rule, owner_rule) = ([Arg::Str(&exited_rule)], [Arg::Str(&owner_rule)]);
-    let lookup = [
-        Call {
-            serial: 2,
-            flags: 0,
-            destination: BUS_NAME,
-            path: CONTROLLER_PATH,
-            interface: CONTROLLER_INTERFACE,
-            member: "GetNetworkNamespaceByName",
-            args: &[Arg::Str(netns)],
-            fds: 0,
-        },
+    let name = [Arg::Str(netns)];
+    let first = [
+        lookup(2, &name),
         add_match(3, &exited_rule),
         add_match(4, &owner_rule),
     ];
-    let mut conn = bus_conn(&lookup)?;
+    let mut conn = bus_conn(&first)?;
     let mut pending = VecDeque::new();
     let mut object = None;
     let mut daemon = None;
@@ -457,6 +440,20 @@ fn stopped(pid: u32) -> CliError {
         Kind::Unreachable,
         format!("netnsd stopped while PID {pid} was running; its exit status is unknown"),
     )
+}
+
+/// GetNetworkNamespaceByName(name).
+fn lookup<'a>(serial: u32, name: &'a [Arg<'a>; 1]) -> Call<'a> {
+    Call {
+        serial,
+        flags: 0,
+        destination: BUS_NAME,
+        path: CONTROLLER_PATH,
+        interface: CONTROLLER_INTERFACE,
+        member: "GetNetworkNamespaceByName",
+        args: name,
+        fds: 0,
+    }
 }
 
 fn add_match<'a>(serial: u32, rule: &'a [Arg<'a>; 1]) -> Call<'a> {
