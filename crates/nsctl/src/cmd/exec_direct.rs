@@ -189,94 +189,77 @@ fn bus_conn(first: &[Call<'_>]) -> Result<Conn, CliError> {
     })
 }
 
-/// The namespace's object through the system bus. One write: the
-/// handshake, Hello (serial 1), the namespace's object (2) and the two
-/// subscriptions (3, 4): its ProcessExited, and the daemon's name changing
-/// hands.
+/// The namespace's object through the system bus (see [`subscribed`]).
 fn open_bus(netns: &str) -> Result<Session, CliError> {
-    let (exited_rule, owner_rule) = (super::exec::exited_rule(), super::exec::owner_rule());
-    let (exited_rule, owner_rule) = ([Arg::Str(&exited_rule)], [Arg::Str(&owner_rule)]);
     let name = [Arg::Str(netns)];
-    let first = [
-        lookup(2, &name),
-        add_match(3, &exited_rule),
-        add_match(4, &owner_rule),
-    ];
-    let mut conn = bus_conn(&first)?;
-    let mut pending = VecDeque::new();
-    let mut object = None;
-    let mut daemon = None;
-    let mut answered = 0;
-    while answered < 4 {
-        let m = read(&mut conn)?;
-        match m.reply_serial {
-            Some(1..=4) if m.kind == busconn::ERROR => {
-                return Err(CliError::from(bus_error(&m)));
-            }
-            Some(1 | 3 | 4) => answered += 1,
-            Some(2) => {
-                object = Some(Body::of(&m).str().map_err(lost)?);
-                daemon = m.sender.clone();
-                answered += 1;
-            }
-            _ => pending.push_back(m),
-        }
+    let (conn, pending, reply) = subscribed(lookup(4, &name))?;
+    if reply.kind == busconn::ERROR {
+        return Err(CliError::from(bus_error(&reply)));
     }
     Ok(Session {
         conn,
         pending,
-        object: object.expect("the lookup was answered"),
-        daemon: Daemon::Bus(daemon),
+        object: Body::of(&reply).str().map_err(lost)?,
+        daemon: Daemon::Bus(reply.sender.clone()),
     })
 }
 
 /// When the private socket closed under a running program (netnsd
-/// stopped): its end is waited for on the bus, from the next netnsd. One
-/// write: the handshake, Hello, both subscriptions and who owns the name
-/// now (5).
+/// stopped): its end is waited for on the bus, from the next netnsd, whose
+/// unique name GetNameOwner gives if it is back already (an error: not yet).
 fn follow_on_bus(object: &str) -> Result<Session, CliError> {
-    let (exited_rule, owner_rule) = (super::exec::exited_rule(), super::exec::owner_rule());
-    let (exited_rule, owner_rule) = ([Arg::Str(&exited_rule)], [Arg::Str(&owner_rule)]);
-    let first = [
-        add_match(2, &exited_rule),
-        add_match(3, &owner_rule),
-        Call {
-            serial: 4,
-            flags: 0,
-            destination: DBUS,
-            path: DBUS_PATH,
-            interface: DBUS,
-            member: "GetNameOwner",
-            args: &[Arg::Str(BUS_NAME)],
-            fds: 0,
-        },
-    ];
-    let mut conn = bus_conn(&first)?;
-    let mut pending = VecDeque::new();
-    let mut owner = None;
-    let mut answered = 0;
-    while answered < 4 {
-        let m = read(&mut conn)?;
-        match m.reply_serial {
-            // No owner: netnsd is not back yet.
-            Some(4) if m.kind == busconn::ERROR => answered += 1,
-            Some(1..=3) if m.kind == busconn::ERROR => {
-                return Err(CliError::from(bus_error(&m)));
-            }
-            Some(4) => {
-                owner = Some(Body::of(&m).str().map_err(lost)?);
-                answered += 1;
-            }
-            Some(1..=3) => answered += 1,
-            _ => pending.push_back(m),
-        }
-    }
+    let owner = [Arg::Str(BUS_NAME)];
+    let get_owner = Call {
+        serial: 4,
+        flags: 0,
+        destination: DBUS,
+        path: DBUS_PATH,
+        interface: DBUS,
+        member: "GetNameOwner",
+        args: &owner,
+        fds: 0,
+    };
+    let (conn, pending, reply) = subscribed(get_owner)?;
+    let owner = match reply.kind {
+        busconn::ERROR => None,
+        _ => Some(Body::of(&reply).str().map_err(lost)?),
+    };
     Ok(Session {
         conn,
         pending,
         object: object.to_owned(),
         daemon: Daemon::Bus(owner),
     })
+}
+
+/// The system bus, subscribed to ProcessExited and to netnsd's name
+/// changing hands, with `call` (serial 4): one write for the handshake,
+/// Hello (1), the two subscriptions (2, 3) and `call`, then the four
+/// answers. An error to any but `call` fails; `call`'s answer is returned,
+/// error or not, with what else came meanwhile.
+fn subscribed(call: Call<'_>) -> Result<(Conn, VecDeque<Message>, Message), CliError> {
+    let (exited_rule, owner_rule) = (super::exec::exited_rule(), super::exec::owner_rule());
+    let (exited_rule, owner_rule) = ([Arg::Str(&exited_rule)], [Arg::Str(&owner_rule)]);
+    let first = [add_match(2, &exited_rule), add_match(3, &owner_rule), call];
+    let mut conn = bus_conn(&first)?;
+    let mut pending = VecDeque::new();
+    let mut reply = None;
+    let mut answered = 0;
+    while answered < 4 {
+        let m = read(&mut conn)?;
+        match m.reply_serial {
+            Some(4) => {
+                reply = Some(m);
+                answered += 1;
+            }
+            Some(1..=3) if m.kind == busconn::ERROR => {
+                return Err(CliError::from(bus_error(&m)));
+            }
+            Some(1..=3) => answered += 1,
+            _ => pending.push_back(m),
+        }
+    }
+    Ok((conn, pending, reply.expect("the call was answered")))
 }
 
 /// Spawns the program over `session` and waits for its end.
