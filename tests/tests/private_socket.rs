@@ -57,6 +57,7 @@ where
 const CONTROLLER: &str = "/net/netnsd/Netns1/NetworkNamespacesController";
 const CONTROLLER_IFACE: &str = "net.netnsd.Netns1.NetworkNamespacesController";
 const INSTANCE_IFACE: &str = "net.netnsd.Netns1.NetNsInstance";
+const PRIVATE_IFACE: &str = "net.netnsd.Netns1.Private";
 
 /// What a monitor of the system bus (dbus-daemon's BecomeMonitor) saw
 /// of netnsd's interfaces: the members of the calls, and ProcessExited.
@@ -264,6 +265,83 @@ async fn the_private_socket_answers_root_alone_and_only_its_calls() {
         .expect("ProcessExited on the private connection");
         assert_eq!((p, status), (pid, 5));
 
+        // SpawnByName: the lookup and Spawn in one call, the namespace's
+        // path and the pid back; a name no namespace has is UnknownObject
+        // (nsctl tells it from a program not found), and nothing starts.
+        let by_name = |name: &'static str, argv: Vec<&'static str>| {
+            let peer = peer.clone();
+            let null = null.try_clone().unwrap();
+            async move {
+                let args = (
+                    name,
+                    argv,
+                    HashMap::from([("PATH", "/usr/bin:/bin")]),
+                    "/",
+                    HashMap::from([("stdout", zbus::wire::Fd::from(null.as_fd()))]),
+                    HashMap::<&str, zbus::Variant<'_>>::new(),
+                );
+                call(&peer, CONTROLLER, PRIVATE_IFACE, "SpawnByName", &args).await
+            }
+        };
+        let marker = "/run/pv-by-name-ran";
+        let touch = "touch /run/pv-by-name-ran";
+        assert_eq!(
+            by_name("pv-none", vec!["sh", "-c", touch])
+                .await
+                .unwrap_err(),
+            "org.freedesktop.DBus.Error.UnknownObject"
+        );
+        assert_eq!(
+            by_name("bad/name", vec!["sh", "-c", touch])
+                .await
+                .unwrap_err(),
+            "net.netnsd.Netns1.Error.InvalidArgument"
+        );
+        assert_eq!(
+            by_name("pv-b", vec![]).await.unwrap_err(),
+            "net.netnsd.Netns1.Error.InvalidArgument"
+        );
+        assert_eq!(
+            by_name("pv-b", vec!["/nonexistent/prog"])
+                .await
+                .unwrap_err(),
+            "net.netnsd.Netns1.Error.NotFound"
+        );
+        assert!(!std::path::Path::new(marker).exists());
+        let r = by_name(
+            "pv-b",
+            vec![
+                "sh",
+                "-c",
+                "readlink /proc/self/ns/net > /run/pv-by-name-ran; exit 6",
+            ],
+        )
+        .await
+        .unwrap();
+        let (at, pid): (zbus::OwnedObjectPath, u32) = r.body().deserialize().unwrap();
+        assert_eq!(at.as_str(), path);
+        let (p, status) = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let m = exits.next().await.unwrap().unwrap();
+                let h = m.header();
+                if h.message_type() == Type::Signal
+                    && h.member().is_some_and(|n| n == "ProcessExited")
+                {
+                    assert_eq!(h.path().unwrap().as_str(), path);
+                    return m.body().deserialize::<(u32, i32)>().unwrap();
+                }
+            }
+        })
+        .await
+        .expect("ProcessExited on the private connection");
+        assert_eq!((p, status), (pid, 6));
+        assert_eq!(
+            std::fs::read_to_string(marker).unwrap().trim(),
+            format!("net:[{}]", netns_inode("pv-b")),
+            "it ran in the namespace named"
+        );
+        std::fs::remove_file(marker).unwrap();
+
         // Anything else: UnknownMethod, and nothing done.
         let r = call(
             &peer,
@@ -427,21 +505,39 @@ async fn a_daemon_that_does_not_answer_is_not_waited_for_for_ever() {
         // Stopped: the socket takes the connection, and nothing answers.
         let pid = nix::unistd::Pid::from_raw(daemon.pid() as i32);
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+        // nsctl's output goes to a file: the descriptors it passed with its
+        // call wait in the stopped daemon's socket (a pipe would stay open
+        // until the daemon reads them).
+        let marker = "/run/pv-e-ran";
+        let script = format!(
+            "env -u NETNSD_PRIVATE_SOCKET {} exec pv-e -- touch {marker} >/run/pv-e.out 2>&1 </dev/null; echo $?",
+            nsctl_bin().display()
+        );
         let t0 = std::time::Instant::now();
-        let out = exec_with(None, &["pv-e", "--", "true"]).await;
+        let out = run("sh", &["-c", &script]).await;
         let waited = t0.elapsed();
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
-        assert_eq!(out.code(), Some(10), "{out}");
+        let said = std::fs::read_to_string("/run/pv-e.out").unwrap();
+        assert_eq!(out.stdout.trim(), "10", "{out} {said}");
         assert!(
-            out.stderr.contains(
+            said.contains(
                 "netnsd did not answer on its private socket /run/netnsd/private within 25 s"
             ),
-            "{out}"
+            "{said}"
         );
         assert!(
             waited >= Duration::from_secs(24),
             "gave up after {waited:?}"
         );
+        // Resumed, the daemon finds the caller gone and starts nothing.
+        wait_for(Duration::from_secs(5), "the daemon's log line", || async {
+            daemon
+                .log_text()
+                .contains("whose caller had left: not started")
+                .then_some(())
+        })
+        .await;
+        assert!(!std::path::Path::new(marker).exists(), "the program ran");
         // Going again, it answers.
         let out = exec_with(None, &["pv-e", "--", "true"]).await;
         assert_eq!(out.code(), Some(0), "{out}");

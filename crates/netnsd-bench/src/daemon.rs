@@ -171,8 +171,9 @@ fn decoding_alone(reply: &zbus::Message, iters: usize, alive: usize) -> Result<(
     let (mut typed_count, mut borrowed_count) = (0, 0);
     for _ in 0..iters {
         let t = Instant::now();
-        let objs: zbus::fdo::ManagedObjects =
-            body.deserialize().map_err(err("GetManagedObjects (typed)"))?;
+        let objs: zbus::fdo::ManagedObjects = body
+            .deserialize()
+            .map_err(err("GetManagedObjects (typed)"))?;
         typed_count = objs.len();
         drop(objs);
         typed.push(t.elapsed());

@@ -144,12 +144,15 @@ pub async fn run(
     let published = Bus::serve(&conn, handle, auth)
         .await
         .map_err(|(step, source)| StartError::Bus { step, source })?;
-    let exit_feed = published.exit_feed();
+    // The ends of programs for the private socket's connections, told
+    // by the manager where it sees them.
+    let exit_feed = dbus::private::ExitFeed::default();
     let mut manager = manager;
     let agents = dbus::agents::Agents::serve(&conn, auth_for_agents)
         .await
         .map_err(bus("export the agent manager"))?;
     manager.set_agents(Arc::new(agents));
+    manager.set_exit_feed(exit_feed.clone());
     let published = dispatcher::Dispatching::new(
         published,
         manager.registry(),

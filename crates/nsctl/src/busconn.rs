@@ -458,13 +458,21 @@ impl Conn {
             args: &[],
             fds: 0,
         };
-        Conn::handshake(sock, uid, Some(&hello), first)
+        Conn::handshake(sock, uid, Some(&hello), first, &[])
     }
 
     /// As [`Conn::open`], with a peer rather than a bus (netnsd's private
     /// socket): no Hello, so the calls of `first` use serials from 1 on.
-    pub fn open_peer(sock: UnixStream, uid: u32, first: &[Call<'_>]) -> Result<Conn, Handshake> {
-        Conn::handshake(sock, uid, None, first)
+    /// `fds` go with the write: they are the descriptors `first`'s calls
+    /// carry, in order (a peer that is netnsd's private socket keeps
+    /// descriptors that come with the handshake for the messages behind it).
+    pub fn open_peer(
+        sock: UnixStream,
+        uid: u32,
+        first: &[Call<'_>],
+        fds: &[BorrowedFd<'_>],
+    ) -> Result<Conn, Handshake> {
+        Conn::handshake(sock, uid, None, first, fds)
     }
 
     fn handshake(
@@ -472,6 +480,7 @@ impl Conn {
         uid: u32,
         hello: Option<&Call<'_>>,
         first: &[Call<'_>],
+        fds: &[BorrowedFd<'_>],
     ) -> Result<Conn, Handshake> {
         let mut out = sasl(uid);
         for c in hello.into_iter().chain(first) {
@@ -482,7 +491,7 @@ impl Conn {
             buf: Vec::with_capacity(4096),
             next_serial: 1 + u32::from(hello.is_some()) + first.len() as u32,
         };
-        io::Write::write_all(&mut &conn.sock, &out)?;
+        conn.write(&out, fds)?;
         // The bus answers line by line: OK GUID, then AGREE_UNIX_FD; what
         // follows the last line is already the first message.
         let mut ok = false;
@@ -528,13 +537,17 @@ impl Conn {
 
     /// Sends `call`, with `fds` (their count is in `call.fds`).
     pub fn send(&self, call: &Call<'_>, fds: &[BorrowedFd<'_>]) -> io::Result<()> {
-        let bytes = marshal(call);
+        self.write(&marshal(call), fds)
+    }
+
+    /// Writes `bytes`, with `fds` on the first of them.
+    fn write(&self, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
         if fds.is_empty() {
-            return io::Write::write_all(&mut &self.sock, &bytes);
+            return io::Write::write_all(&mut &self.sock, bytes);
         }
         let raw: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
         let cmsg = [nix::sys::socket::ControlMessage::ScmRights(&raw)];
-        let iov = [IoSlice::new(&bytes)];
+        let iov = [IoSlice::new(bytes)];
         let mut sent = nix::sys::socket::sendmsg::<()>(
             self.sock.as_raw_fd(),
             &iov,

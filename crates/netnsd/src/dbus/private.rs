@@ -8,7 +8,10 @@
 //! It answers the calls `nsctl exec` makes, with the same code, checks and
 //! errors as on the bus: the controller's GetNetworkNamespaceByName, a
 //! namespace's Spawn and Properties.Get of its Id, Peer.Ping, and Hello
-//! (which gdbus sends to any address; `gdbus call --address` works). The
+//! (which gdbus sends to any address; `gdbus call --address` works); and
+//! its own `net.netnsd.Netns1.Private.SpawnByName` on the controller's
+//! path, the lookup and Spawn in one call, which nsctl sends with the
+//! handshake: one round trip in all before the program starts. The
 //! ProcessExited of a program started over a connection comes on that
 //! connection (as well as on the bus). Any other call is answered
 //! UnknownMethod: the bus is the API; this is a shortcut for one path.
@@ -29,7 +32,7 @@ use std::sync::{Arc, Mutex};
 
 use netnsd_api::{
     CONTROLLER_INTERFACE, CONTROLLER_PATH, Error, INSTANCE_INTERFACE, NAMESPACE_PATH_PREFIX,
-    namespace_path, object_number,
+    PRIVATE_INTERFACE, namespace_path, object_number,
 };
 use tokio::sync::mpsc;
 use zbus::Message;
@@ -269,7 +272,14 @@ async fn answer(
     let iface = hdr.interface().map(|i| i.as_str()).unwrap_or_default();
     let member = hdr.member().map(|m| m.as_str()).unwrap_or_default();
     let bad_args = |e: zbus::Error| zbus::fdo::Error::InvalidArgs(format!("{iface}.{member}: {e}"));
-    match Call::of(path, iface, member) {
+    let call = Call::of(path, iface, member);
+    if matches!(call, Call::Spawn(_) | Call::SpawnByName) && peer.gone() {
+        // Its caller left (a daemon stopped for longer than nsctl waits):
+        // the program is not started for no one.
+        tracing::info!("a {member} whose caller had left: not started");
+        return Ok(None);
+    }
+    match call {
         Call::Lookup => match m.body().deserialize::<String>() {
             Ok(name) => {
                 let found = valid_name(&name).and_then(|()| namespace_named(manager, &name));
@@ -277,25 +287,58 @@ async fn answer(
             }
             Err(e) => peer.reply_error(&hdr, bad_args(e)).await?,
         },
-        Call::Spawn(ns) => {
-            type Args = (
+        Call::Spawn(ns) => match m.body().deserialize::<SpawnArgs>() {
+            Ok(args) => {
+                let pid = async {
+                    known(manager, ns)?;
+                    spawn(manager, caller, ns, args).await
+                }
+                .await;
+                let started = pid.as_ref().ok().copied();
+                peer.answer(&hdr, pid).await?;
+                return Ok(started);
+            }
+            Err(e) => peer.reply_error(&hdr, bad_args(e)).await?,
+        },
+        Call::SpawnByName => {
+            let body = m.body();
+            type ByName = (
+                String,
                 Vec<String>,
                 HashMap<String, String>,
                 String,
                 HashMap<String, zbus::wire::OwnedFd>,
                 Dict,
             );
-            match m.body().deserialize::<Args>() {
-                Ok((argv, env, cwd, fds, options)) => {
-                    let pid = async {
-                        known(manager, ns)?;
-                        let checked = checked_spawn(ns, argv, env, cwd, fds, &options)?;
-                        manager.spawn(ns, checked.by(caller.clone())).await
+            match body.deserialize::<ByName>() {
+                Ok((name, argv, env, cwd, fds, options)) => {
+                    if let Err(e) = valid_name(&name) {
+                        peer.reply_error(&hdr, e).await?;
+                        return Ok(None);
                     }
-                    .await;
-                    let started = pid.as_ref().ok().copied();
-                    peer.answer(&hdr, pid).await?;
-                    return Ok(started);
+                    let found = manager
+                        .registry
+                        .namespaces
+                        .read()
+                        .get(&name)
+                        .map(|ns| ns.number);
+                    let Some(ns) = found else {
+                        // Told apart from Spawn's NotFound (no such
+                        // program): nsctl says each as on the bus.
+                        let e = zbus::fdo::Error::UnknownObject(format!(
+                            "namespace {name:?} not found"
+                        ));
+                        peer.reply_error(&hdr, e).await?;
+                        return Ok(None);
+                    };
+                    let path = zbus::OwnedObjectPath::try_from(namespace_path(ns))
+                        .map_err(io::Error::other)?;
+                    let started = spawn(manager, caller, ns, (argv, env, cwd, fds, options))
+                        .await
+                        .map(|pid| (path, pid));
+                    let pid = started.as_ref().ok().map(|(_, pid)| *pid);
+                    peer.answer(&hdr, started).await?;
+                    return Ok(pid);
                 }
                 Err(e) => peer.reply_error(&hdr, bad_args(e)).await?,
             }
@@ -325,12 +368,32 @@ async fn answer(
         Call::Hello => peer.reply(&hdr, &":netnsd.private").await?,
         Call::Other => {
             let e = zbus::fdo::Error::UnknownMethod(format!(
-                "the private socket answers only GetNetworkNamespaceByName, Spawn, the Id property, Ping and Hello, not {iface}.{member} at {path}; use the system bus"
+                "the private socket answers only GetNetworkNamespaceByName, Spawn, SpawnByName, the Id property, Ping and Hello, not {iface}.{member} at {path}; use the system bus"
             ));
             peer.reply_error(&hdr, e).await?;
         }
     }
     Ok(None)
+}
+
+/// Spawn's arguments: argv, env, cwd, fds, options.
+type SpawnArgs = (
+    Vec<String>,
+    HashMap<String, String>,
+    String,
+    HashMap<String, zbus::wire::OwnedFd>,
+    Dict,
+);
+
+/// Spawn's checks, as on the bus, then the start.
+async fn spawn(
+    manager: &ManagerHandle,
+    caller: &Caller,
+    ns: u32,
+    (argv, env, cwd, fds, options): SpawnArgs,
+) -> Result<u32, Error> {
+    let checked = checked_spawn(ns, argv, env, cwd, fds, &options)?;
+    manager.spawn(ns, checked.by(caller.clone())).await
 }
 
 /// NotFound unless namespace number `ns` exists.
@@ -349,6 +412,7 @@ fn known(manager: &ManagerHandle, ns: u32) -> Result<(), Error> {
 enum Call {
     Lookup,
     Spawn(u32),
+    SpawnByName,
     GetId(u32),
     Ping,
     Hello,
@@ -363,6 +427,7 @@ impl Call {
                 Call::Lookup
             }
             (INSTANCE_INTERFACE, "Spawn") => ns().map_or(Call::Other, Call::Spawn),
+            (PRIVATE_INTERFACE, "SpawnByName") if path == CONTROLLER_PATH => Call::SpawnByName,
             (PROPERTIES, "Get") => ns().map_or(Call::Other, Call::GetId),
             (PEER, "Ping") => Call::Ping,
             ("org.freedesktop.DBus", "Hello") if path == "/org/freedesktop/DBus" => Call::Hello,
@@ -395,6 +460,11 @@ mod tests {
             Call::of(CONTROLLER_PATH, INSTANCE_INTERFACE, "Spawn"),
             Call::Other
         );
+        assert_eq!(
+            Call::of(CONTROLLER_PATH, PRIVATE_INTERFACE, "SpawnByName"),
+            Call::SpawnByName
+        );
+        assert_eq!(Call::of(&ns, PRIVATE_INTERFACE, "SpawnByName"), Call::Other);
         assert_eq!(Call::of(&ns, PROPERTIES, "Get"), Call::GetId(7));
         assert_eq!(Call::of(&ns, PROPERTIES, "Set"), Call::Other);
         assert_eq!(Call::of("/", PEER, "Ping"), Call::Ping);

@@ -28,8 +28,6 @@ pub struct Bus {
     controller: InterfaceRef<Controller>,
     /// What is exported, for the root's GetManagedObjects (`objects.rs`).
     index: Index,
-    /// ProcessExited for the private socket's connections too.
-    exits: super::private::ExitFeed,
 }
 
 impl Bus {
@@ -74,14 +72,7 @@ impl Bus {
             auth,
             controller,
             index,
-            exits: Default::default(),
         })
-    }
-
-    /// Where the ends of programs go for the private socket
-    /// ([`super::private`]).
-    pub fn exit_feed(&self) -> super::private::ExitFeed {
-        self.exits.clone()
     }
 
     async fn apply(&self, change: Change) {
@@ -103,9 +94,6 @@ impl Bus {
             }
             Change::InstanceChanged { ns, prop } => self.instance_changed(ns, prop).await,
             Change::ProcessExited { ns, pid, status } => {
-                // The private socket's connections first: a program's
-                // starter waits there for nothing else.
-                self.exits.send(super::private::Exited { ns, pid, status });
                 let sent = match SignalEmitter::new(&self.conn, namespace_path(ns)) {
                     Ok(e) => NetNsInstance::process_exited(&e, pid, status).await,
                     Err(e) => Err(e),

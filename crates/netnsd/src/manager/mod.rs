@@ -186,6 +186,10 @@ pub struct Manager {
     /// The users' secret agents (the bus layer's), and the activations
     /// waiting for them.
     agents: Arc<dyn SecretAgents>,
+    /// The ends of the programs it starts, for the private socket's
+    /// connections: handed over where the end is seen, ahead of the
+    /// journal and the bus (see [`Manager::spawn_started`]).
+    exits: crate::dbus::private::ExitFeed,
     pending: HashMap<u32, secrets::Pending>,
     /// Changes held back while a create with options runs (see
     /// [`Manager::hold_changes`]); None: published as they come.
@@ -262,6 +266,7 @@ impl Manager {
             declared_dir: config.declared_dir.clone(),
             forwarders: Forwarders::default(),
             agents: Arc::new(NoAgents),
+            exits: Default::default(),
             pending: HashMap::new(),
         };
         let number = m.namespaces.number();
@@ -310,6 +315,11 @@ impl Manager {
     /// From now on, secrets are asked from these agents.
     pub fn set_agents(&mut self, agents: Arc<dyn SecretAgents>) {
         self.agents = agents;
+    }
+
+    /// From now on, the ends of the programs it starts also go here.
+    pub fn set_exit_feed(&mut self, exits: crate::dbus::private::ExitFeed) {
+        self.exits = exits;
     }
 
     /// Runs the manager until `shutdown` resolves.

@@ -218,8 +218,13 @@ impl Manager {
             self.record_forked(&ns_name, pid);
         }
         let tx = self.later_tx.clone();
+        let exits = self.exits.clone();
         tokio::spawn(async move {
             let status = running.wait().await;
+            // The starter on the private socket waits for nothing else:
+            // told here, on the task that saw the end, before the
+            // manager's turn (the journal, the bus).
+            exits.send(crate::dbus::private::Exited { ns, pid, status });
             let _ = tx.send(Later::Exited(pid, status));
         });
         let _ = reply.send(Ok(pid));

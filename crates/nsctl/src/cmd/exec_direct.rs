@@ -3,7 +3,9 @@
 //! [`crate::busconn`] (no runtime, no zbus connection), in three round trips
 //! where zbus needs four or more: the handshake, Hello, the namespace's
 //! lookup and the two subscriptions go in one write; then Spawn; then
-//! ProcessExited (issue 18 item 2).
+//! ProcessExited (issue 18 item 2). On netnsd's private socket (root), two:
+//! the handshake and SpawnByName (the lookup and Spawn in one call) go in
+//! one write, with the program's descriptors; then ProcessExited.
 //!
 //! Signals (INT, TERM, HUP) are blocked and read from a signalfd from just
 //! before Spawn: one that comes while the program starts is passed on once
@@ -14,7 +16,9 @@ use std::collections::VecDeque;
 use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 
-use netnsd_api::{BUS_NAME, CONTROLLER_INTERFACE, CONTROLLER_PATH, INSTANCE_INTERFACE};
+use netnsd_api::{
+    BUS_NAME, CONTROLLER_INTERFACE, CONTROLLER_PATH, INSTANCE_INTERFACE, PRIVATE_INTERFACE,
+};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, killpg, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -46,11 +50,51 @@ pub fn exec(args: &ExecArgs) -> Result<u8, CliError> {
     check_name(&netns)?;
     let env = exec::environment(std::env::vars_os(), &args.env)?;
     let cwd = exec::working_directory(args.cwd.as_deref(), std::env::current_dir())?;
-    let session = match private_socket().and_then(|path| open_private(&path, &netns).transpose()) {
-        Some(s) => s?,
-        None => open_bus(&netns)?,
-    };
-    run(session, args, &netns, &env, &cwd)
+    let program = Program::new(args, &env, &cwd);
+    let session =
+        match private_socket().and_then(|path| open_private(&path, &netns, &program).transpose()) {
+            Some(s) => s?,
+            None => open_bus(&netns)?,
+        };
+    run(session, &program, &netns)
+}
+
+/// Spawn's arguments (argv, env, cwd, descriptors, options) and the
+/// descriptors themselves.
+struct Program<'a> {
+    args: [Arg<'a>; 5],
+    fds: Vec<std::os::fd::BorrowedFd<'static>>,
+}
+
+impl<'a> Program<'a> {
+    fn new(
+        args: &'a ExecArgs,
+        env: &'a std::collections::BTreeMap<String, String>,
+        cwd: &'a str,
+    ) -> Program<'a> {
+        let names = ["stdin", "stdout", "stderr"];
+        let mut fds = Vec::new();
+        let mut fd_args = Vec::new();
+        for (fd, name) in names.iter().enumerate() {
+            // A closed descriptor is /dev/null for the program.
+            if is_open(fd as i32) {
+                fd_args.push((*name, fds.len() as u32));
+                fds.push(stdio(fd as i32));
+            }
+        }
+        let argv = args.command.iter().map(String::as_str).collect();
+        let env = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Program {
+            args: [
+                Arg::StrArray(argv),
+                Arg::StrDict(env),
+                Arg::Str(cwd),
+                Arg::FdDict(fd_args),
+                Arg::BoolDict(Vec::new()),
+            ],
+            fds,
+        }
+    }
 }
 
 /// Who may announce the program's end.
@@ -69,6 +113,9 @@ struct Session {
     pending: VecDeque<Message>,
     object: String,
     daemon: Daemon,
+    /// The program's pid, when the call that opened the session started it
+    /// (SpawnByName), and the signals caught before that call.
+    started: Option<(u32, SignalFd)>,
 }
 
 /// Where netnsd's private socket is, for this nsctl: only root uses it,
@@ -89,11 +136,16 @@ fn private_socket() -> Option<std::path::PathBuf> {
     }
 }
 
-/// The namespace's object through the private socket at `path`: one
-/// write (the handshake and the lookup), one reply. None when the socket
-/// does not answer (no netnsd there, an older one, or too many
-/// connections): the bus is used then.
-fn open_private(path: &std::path::Path, netns: &str) -> Result<Option<Session>, CliError> {
+/// The program started through the private socket at `path`: one write
+/// (the handshake and SpawnByName, with the program's descriptors), one
+/// reply. None when the socket does not answer (no netnsd there, or too
+/// many connections) or its netnsd has no SpawnByName (an older one, still
+/// running after an upgrade): the bus is used then.
+fn open_private(
+    path: &std::path::Path,
+    netns: &str,
+    program: &Program<'_>,
+) -> Result<Option<Session>, CliError> {
     let Ok(sock) = std::os::unix::net::UnixStream::connect(path) else {
         return Ok(None);
     };
@@ -117,8 +169,22 @@ fn open_private(path: &std::path::Path, netns: &str) -> Result<Option<Session>, 
             ),
         )
     };
-    let name = [Arg::Str(netns)];
-    let mut conn = match Conn::open_peer(sock, 0, &[lookup(1, &name)]) {
+    // The program may start with the first write: signals from here on
+    // are read, and passed on once its pid is known.
+    let signals = catch_signals()?;
+    let mut by_name = vec![Arg::Str(netns)];
+    by_name.extend(program.args.iter().cloned());
+    let call = Call {
+        serial: 1,
+        flags: 0,
+        destination: BUS_NAME,
+        path: CONTROLLER_PATH,
+        interface: PRIVATE_INTERFACE,
+        member: "SpawnByName",
+        args: &by_name,
+        fds: program.fds.len() as u32,
+    };
+    let mut conn = match Conn::open_peer(sock, 0, &[call], &program.fds) {
         Ok(c) => c,
         Err(busconn::Handshake::Io(e)) if timed_out(&e) => return Err(silent()),
         // Closed at once (too many connections) or not netnsd's: the bus.
@@ -138,10 +204,27 @@ fn open_private(path: &std::path::Path, netns: &str) -> Result<Option<Session>, 
             Ok(None) | Err(_) => return Ok(None),
         }
     };
-    if reply.kind == busconn::ERROR {
-        return Err(CliError::from(bus_error(&reply)));
-    }
-    let object = Body::of(&reply).str().map_err(lost)?;
+    let (object, started) = match reply.kind {
+        busconn::METHOD_RETURN => {
+            let mut body = Body::of(&reply);
+            let object = body.str().map_err(lost)?;
+            let pid = body.u32().map_err(lost)?;
+            (object, Some((pid, signals)))
+        }
+        // An older netnsd, still running after an upgrade: nothing was
+        // started; the bus.
+        _ if reply.error_name.as_deref() == Some(UNKNOWN_METHOD) => return Ok(None),
+        // No such namespace: as the lookup on the bus says it.
+        _ if reply.error_name.as_deref() == Some(UNKNOWN_OBJECT) => {
+            let message = Body::of(&reply).str().unwrap_or_default();
+            return Err(CliError::from(netnsd_api::Error::NotFound(message)));
+        }
+        _ => {
+            return Err(super::exec::spawn_error(netnsd_api::Error::from(
+                bus_error(&reply),
+            )));
+        }
+    };
     // From here on the program's run decides how long it takes.
     conn.set_read_timeout(None).map_err(lost)?;
     Ok(Some(Session {
@@ -149,8 +232,15 @@ fn open_private(path: &std::path::Path, netns: &str) -> Result<Option<Session>, 
         pending,
         object,
         daemon: Daemon::Peer,
+        started,
     }))
 }
+
+/// What netnsd's private socket answers a call it does not have (an older
+/// netnsd's, to SpawnByName).
+const UNKNOWN_METHOD: &str = "org.freedesktop.DBus.Error.UnknownMethod";
+/// SpawnByName's answer for a name no namespace has.
+const UNKNOWN_OBJECT: &str = "org.freedesktop.DBus.Error.UnknownObject";
 
 /// How long nsctl waits for the private socket's first answer: as long
 /// as the bus daemon waits for a reply by default.
@@ -201,6 +291,7 @@ fn open_bus(netns: &str) -> Result<Session, CliError> {
         pending,
         object: Body::of(&reply).str().map_err(lost)?,
         daemon: Daemon::Bus(reply.sender.clone()),
+        started: None,
     })
 }
 
@@ -229,6 +320,7 @@ fn follow_on_bus(object: &str) -> Result<Session, CliError> {
         pending,
         object: object.to_owned(),
         daemon: Daemon::Bus(owner),
+        started: None,
     })
 }
 
@@ -262,65 +354,20 @@ fn subscribed(call: Call<'_>) -> Result<(Conn, VecDeque<Message>, Message), CliE
     Ok((conn, pending, reply.expect("the call was answered")))
 }
 
-/// Spawns the program over `session` and waits for its end.
-fn run(
-    session: Session,
-    args: &ExecArgs,
-    netns: &str,
-    env: &std::collections::BTreeMap<String, String>,
-    cwd: &str,
-) -> Result<u8, CliError> {
+/// Spawns the program over `session`, unless the session's first call
+/// did, and waits for its end.
+fn run(session: Session, program: &Program<'_>, netns: &str) -> Result<u8, CliError> {
     let Session {
         mut conn,
         mut pending,
         object,
         mut daemon,
+        started,
     } = session;
-
-    // Signals from here on are read, not acted on by the kernel.
-    let signals = catch_signals()?;
-
-    let names = ["stdin", "stdout", "stderr"];
-    let mut fds = Vec::new();
-    let mut fd_args = Vec::new();
-    for (fd, name) in names.iter().enumerate() {
-        // A closed descriptor is /dev/null for the program.
-        if is_open(fd as i32) {
-            fd_args.push((*name, fds.len() as u32));
-            fds.push(stdio(fd as i32));
-        }
-    }
-    let argv: Vec<&str> = args.command.iter().map(String::as_str).collect();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let spawn_args = [
-        Arg::StrArray(argv),
-        Arg::StrDict(env),
-        Arg::Str(cwd),
-        Arg::FdDict(fd_args),
-        Arg::BoolDict(Vec::new()),
-    ];
-    let serial = conn.serial();
-    conn.send(
-        &Call {
-            serial,
-            flags: ALLOW_INTERACTIVE_AUTH,
-            destination: BUS_NAME,
-            path: &object,
-            interface: INSTANCE_INTERFACE,
-            member: "Spawn",
-            args: &spawn_args,
-            fds: fds.len() as u32,
-        },
-        &fds,
-    )
-    .map_err(lost)?;
-    let reply = reply_to(&mut conn, serial, &mut pending)?;
-    if reply.kind == busconn::ERROR {
-        return Err(super::exec::spawn_error(netnsd_api::Error::from(
-            bus_error(&reply),
-        )));
-    }
-    let pid = Body::of(&reply).u32().map_err(lost)?;
+    let (pid, signals) = match started {
+        Some(started) => started,
+        None => spawn(&mut conn, &mut pending, &object, program)?,
+    };
 
     let mut forwarded = false;
     let mut daemon_gone = false;
@@ -415,6 +462,40 @@ fn run(
         );
         return Ok(code);
     }
+}
+
+/// Spawn over `conn`: the program's pid, and the signals caught from just
+/// before the call.
+fn spawn(
+    conn: &mut Conn,
+    pending: &mut VecDeque<Message>,
+    object: &str,
+    program: &Program<'_>,
+) -> Result<(u32, SignalFd), CliError> {
+    // Signals from here on are read, not acted on by the kernel.
+    let signals = catch_signals()?;
+    let serial = conn.serial();
+    conn.send(
+        &Call {
+            serial,
+            flags: ALLOW_INTERACTIVE_AUTH,
+            destination: BUS_NAME,
+            path: object,
+            interface: INSTANCE_INTERFACE,
+            member: "Spawn",
+            args: &program.args,
+            fds: program.fds.len() as u32,
+        },
+        &program.fds,
+    )
+    .map_err(lost)?;
+    let reply = reply_to(conn, serial, pending)?;
+    if reply.kind == busconn::ERROR {
+        return Err(super::exec::spawn_error(netnsd_api::Error::from(
+            bus_error(&reply),
+        )));
+    }
+    Ok((Body::of(&reply).u32().map_err(lost)?, signals))
 }
 
 /// netnsd stopped and the program is gone too.

@@ -116,6 +116,26 @@ impl Peer {
         Ok(())
     }
 
+    /// Whether the peer closed its end and sent nothing more: a caller that
+    /// gave up (nsctl waits 25 s for an answer) before its call was read.
+    pub(super) fn gone(&self) -> bool {
+        if !self.buf.is_empty() {
+            return false;
+        }
+        let mut byte = 0u8;
+        // SAFETY: peeks at most one byte into a one-byte buffer, from a
+        // socket this owns.
+        let n = unsafe {
+            libc::recv(
+                self.sock.as_raw_fd(),
+                (&raw mut byte).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        n == 0
+    }
+
     /// The next message; None at the socket's end.
     pub(super) async fn next_message(&mut self) -> io::Result<Option<Message>> {
         loop {
@@ -311,6 +331,20 @@ fn sasl_answer(line: &str, guid: &str) -> Sasl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_peer_is_gone_once_closed_with_nothing_left_to_read() {
+        let (ours, theirs) = tokio::net::UnixStream::pair().unwrap();
+        let mut peer = Peer::new(ours);
+        assert!(!peer.gone(), "open");
+        theirs.try_write(b"x").unwrap();
+        drop(theirs);
+        assert!(!peer.gone(), "closed, but a byte still to read");
+        assert_eq!(peer.fill().await.unwrap(), 1);
+        assert!(!peer.gone(), "closed, the byte read but still buffered");
+        peer.buf.clear();
+        assert!(peer.gone(), "closed, nothing left");
+    }
 
     #[test]
     fn the_handshake_answers_external_only() {
