@@ -83,7 +83,15 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-#[tokio::main]
+// One thread runs every task: the bus's, the manager's, the private
+// socket's. A request and its answer then pass between tasks without waking
+// another thread each way, which on a virtual machine can mean waking an
+// idle virtual CPU: a create with an uplink, 3.8 ms against the floor's
+// 2.8 ms on a 2-CPU machine with the runtime's default of one worker per
+// CPU, 2.8–3.3 ms on one (docs/benchmarks.md, "One thread"). What blocks
+// (the children's starts, file-system work that may hang, threads that
+// enter namespaces) runs on the blocking pool or threads of its own.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
     if let Some(socket) = args.vpn_helper {
