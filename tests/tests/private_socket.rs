@@ -54,6 +54,24 @@ where
     }
 }
 
+/// The next ProcessExited on a private connection (within 10 s), sent
+/// from the namespace at `path`: (pid, status).
+async fn process_exited(exits: &mut zbus::MessageStream, path: &str) -> (u32, i32) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let m = exits.next().await.unwrap().unwrap();
+            let h = m.header();
+            if h.message_type() == Type::Signal && h.member().is_some_and(|n| n == "ProcessExited")
+            {
+                assert_eq!(h.path().unwrap().as_str(), path);
+                return m.body().deserialize::<(u32, i32)>().unwrap();
+            }
+        }
+    })
+    .await
+    .expect("ProcessExited on the private connection")
+}
+
 const CONTROLLER: &str = "/net/netnsd/Netns1/NetworkNamespacesController";
 const CONTROLLER_IFACE: &str = "net.netnsd.Netns1.NetworkNamespacesController";
 const INSTANCE_IFACE: &str = "net.netnsd.Netns1.NetNsInstance";
@@ -249,20 +267,7 @@ async fn the_private_socket_answers_root_alone_and_only_its_calls() {
             .await
             .unwrap();
         let pid: u32 = r.body().deserialize().unwrap();
-        let (p, status) = tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                let m = exits.next().await.unwrap().unwrap();
-                let h = m.header();
-                if h.message_type() == Type::Signal
-                    && h.member().is_some_and(|n| n == "ProcessExited")
-                {
-                    assert_eq!(h.path().unwrap().as_str(), path);
-                    return m.body().deserialize::<(u32, i32)>().unwrap();
-                }
-            }
-        })
-        .await
-        .expect("ProcessExited on the private connection");
+        let (p, status) = process_exited(&mut exits, &path).await;
         assert_eq!((p, status), (pid, 5));
 
         // SpawnByName: the lookup and Spawn in one call, the namespace's
@@ -320,20 +325,7 @@ async fn the_private_socket_answers_root_alone_and_only_its_calls() {
         .unwrap();
         let (at, pid): (zbus::OwnedObjectPath, u32) = r.body().deserialize().unwrap();
         assert_eq!(at.as_str(), path);
-        let (p, status) = tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                let m = exits.next().await.unwrap().unwrap();
-                let h = m.header();
-                if h.message_type() == Type::Signal
-                    && h.member().is_some_and(|n| n == "ProcessExited")
-                {
-                    assert_eq!(h.path().unwrap().as_str(), path);
-                    return m.body().deserialize::<(u32, i32)>().unwrap();
-                }
-            }
-        })
-        .await
-        .expect("ProcessExited on the private connection");
+        let (p, status) = process_exited(&mut exits, &path).await;
         assert_eq!((p, status), (pid, 6));
         assert_eq!(
             std::fs::read_to_string(marker).unwrap().trim(),
