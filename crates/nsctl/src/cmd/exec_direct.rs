@@ -8,9 +8,9 @@
 //! one write, with the program's descriptors; then ProcessExited.
 //!
 //! Signals (INT, TERM, HUP) are blocked and read from a signalfd from just
-//! before Spawn: one that comes while the program starts is passed on once
-//! its pid is known, instead of ending nsctl and leaving the program
-//! behind, as in [`super::exec`].
+//! before Spawn (or SpawnByName): one that comes while the program starts
+//! is passed on once its pid is known, instead of ending nsctl and leaving
+//! the program behind, as in [`super::exec`].
 
 use std::collections::VecDeque;
 use std::os::fd::AsFd;
