@@ -199,7 +199,14 @@ fn release_free_memory() {
         unsafe {
             libc::malloc_trim(0);
         }
-        tracing::debug!(elapsed = ?t.elapsed(), "gave free memory back to the kernel");
+        // SAFETY: mallinfo2 only reads the allocator's counters.
+        let m = unsafe { libc::mallinfo2() };
+        tracing::debug!(
+            elapsed = ?t.elapsed(),
+            in_use = m.uordblks + m.hblkhd,
+            free = m.fordblks,
+            "gave free memory back to the kernel"
+        );
     }
 }
 
