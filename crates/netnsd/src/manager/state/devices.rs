@@ -91,6 +91,11 @@ pub struct DeviceTable {
     /// of every namespace (GetManagedObjects reads them all: that walk made
     /// it quadratic in the population).
     by_ns: HashMap<u32, BTreeSet<u32>>,
+    /// The numbers of the devices of each name, in every namespace, so that
+    /// a new link's look for a namesake elsewhere (a move's arrival seen
+    /// before its departure) does not walk every device: that walk, on
+    /// every link event, grew with the population.
+    by_name: HashMap<String, BTreeSet<u32>>,
 }
 
 impl DeviceTable {
@@ -109,13 +114,50 @@ impl DeviceTable {
 
     fn insert(&mut self, dev: Device) {
         self.by_ns.entry(dev.ns).or_default().insert(dev.number);
+        self.by_name
+            .entry(dev.link.name.clone())
+            .or_default()
+            .insert(dev.number);
         self.devices.insert(dev.number, dev);
     }
 
     fn remove(&mut self, number: u32) -> Option<Device> {
         let dev = self.devices.remove(&number)?;
         self.unlist(dev.ns, number);
+        self.unname(&dev.link.name, number);
         Some(dev)
+    }
+
+    fn unname(&mut self, name: &str, number: u32) {
+        if let Some(set) = self.by_name.get_mut(name) {
+            set.remove(&number);
+            if set.is_empty() {
+                self.by_name.remove(name);
+            }
+        }
+    }
+
+    /// Gives device `number` the link state `link`, keeping the name index
+    /// right; returns the state it had.
+    fn set_link(&mut self, number: u32, link: LinkState) -> Option<LinkState> {
+        let d = self.devices.get_mut(&number)?;
+        let old = std::mem::replace(&mut d.link, link);
+        if old.name != d.link.name {
+            let new = d.link.name.clone();
+            self.unname(&old.name, number);
+            self.by_name.entry(new).or_default().insert(number);
+        }
+        Some(old)
+    }
+
+    /// Whether a device named `name`, not in transit, is recorded in a
+    /// namespace other than `ns`.
+    fn named_elsewhere(&self, ns: u32, name: &str) -> bool {
+        self.by_name.get(name).is_some_and(|set| {
+            set.iter()
+                .filter_map(|n| self.devices.get(n))
+                .any(|d| d.ns != ns && !d.in_transit)
+        })
     }
 
     fn unlist(&mut self, ns: u32, number: u32) {
@@ -311,13 +353,7 @@ impl Devices {
         if let Some(number) = self.expected_arrival(ns, &link) {
             return self.arrive_early(number, ns, link);
         }
-        let elsewhere = self
-            .table
-            .read()
-            .devices
-            .values()
-            .any(|d| d.ns != ns && !d.in_transit && d.link.name == link.name);
-        if !settled && elsewhere {
+        if !settled && self.table.read().named_elsewhere(ns, &link.name) {
             return Seen {
                 retry: Some(link),
                 ..Seen::default()
@@ -427,7 +463,13 @@ impl Devices {
         let Some(dev) = self.table.write().remove(number) else {
             return Vec::new();
         };
-        self.ifindex.retain(|_, n| *n != number);
+        // Its entry, if it has one (none while in transit): the map is
+        // kept in step with the table, so no walk of it is needed.
+        let key = (dev.ns, dev.link.ifindex);
+        if self.ifindex.get(&key) == Some(&number) {
+            self.ifindex.remove(&key);
+        }
+        debug_assert!(self.ifindex.values().all(|n| *n != number));
         self.moving.retain(|m| m.device != number);
         vec![Change::DeviceRemoved {
             device: number,
@@ -572,12 +614,15 @@ impl Devices {
         tracing::debug!(number, ns, name = %link.name, "device moved");
         self.ifindex.insert((ns, link.ifindex), number);
         let name = link.name.clone();
-        let internal = self.table.write().move_to(number, ns).map(|d| {
-            d.link = link;
-            d.addresses.clear();
-            d.in_transit = false;
-            d.internal()
-        });
+        let internal = {
+            let mut t = self.table.write();
+            t.set_link(number, link);
+            t.move_to(number, ns).map(|d| {
+                d.addresses.clear();
+                d.in_transit = false;
+                d.internal()
+            })
+        };
         if let Some(internal) = internal {
             changes.push(Change::DeviceChanged {
                 device: number,
@@ -599,11 +644,15 @@ impl Devices {
 
     fn update(&mut self, number: u32, link: LinkState) -> Vec<Change> {
         let mut t = self.table.write();
-        let Some(d) = t.devices.get_mut(&number) else {
+        let Some(old_state) = t.devices.get(&number).map(Device::nm_state) else {
             return Vec::new();
         };
-        let old_state = d.nm_state();
-        let old = std::mem::replace(&mut d.link, link);
+        let Some(old) = t.set_link(number, link) else {
+            return Vec::new();
+        };
+        let Some(d) = t.devices.get(&number) else {
+            return Vec::new();
+        };
         let new_state = d.nm_state();
         let new = &d.link;
         let mut props = Vec::new();
@@ -900,6 +949,47 @@ mod tests {
         assert!(matches!(gone, Gone::Departed { device: 0, .. }));
         let again = d.link_seen(1, seen.retry.unwrap(), true);
         assert_eq!(again.changes, [all_changed(0), listed(0, 1, true)]);
+    }
+
+    #[test]
+    fn a_namesake_elsewhere_follows_renames_and_removals() {
+        let mut d = Devices::default();
+        d.link_seen(0, link(5, "veth1"), true);
+        // Renamed in place: its old name no longer holds an arrival back.
+        d.link_seen(0, link(5, "up0"), true);
+        let seen = d.link_seen(1, link(2, "veth1"), false);
+        assert_eq!(seen.changes, [added(1, 1)]);
+        assert!(seen.retry.is_none());
+        // Its new name does, in another namespace only.
+        let seen = d.link_seen(2, link(3, "up0"), false);
+        assert_eq!(seen.retry, Some(link(3, "up0")));
+        assert!(!d.table().read().named_elsewhere(0, "up0"));
+        // Deleted: neither its name nor its ifindex is left behind.
+        assert!(matches!(
+            d.link_gone(0, link(5, "up0")),
+            Gone::Deleted { .. }
+        ));
+        assert!(!d.table().read().named_elsewhere(2, "up0"));
+        assert_eq!(d.at(0, 5), None);
+        let seen = d.link_seen(2, link(3, "up0"), false);
+        assert_eq!(seen.changes, [added(2, 2)]);
+    }
+
+    #[test]
+    fn a_device_dropped_leaves_no_ifindex_entry() {
+        let mut d = Devices::default();
+        d.link_seen(0, link(5, "veth1"), true);
+        d.link_seen(1, link(5, "veth2"), true);
+        d.drop(0);
+        assert_eq!(d.at(0, 5), None);
+        assert_eq!(d.at(1, 5), Some(1));
+        // A device moved keeps one entry, at its new place, and loses it
+        // when dropped there.
+        d.link_gone(1, moved(link(5, "veth2"), 7));
+        d.link_seen(2, link(7, "veth2"), false);
+        assert_eq!(d.at(2, 7), Some(1));
+        d.drop(1);
+        assert_eq!((d.at(1, 5), d.at(2, 7)), (None, None));
     }
 
     #[test]
