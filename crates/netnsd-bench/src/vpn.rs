@@ -46,6 +46,8 @@ const NETNSD_NS: &str = "bench-vpn";
 const HAND_NS: &str = "bench-vpnh";
 /// The by-hand client's tunnel.
 const HAND_DEV: &str = "bvpn0";
+/// The hand runs' client ports, one per run from here (see [`by_hand`]).
+const HAND_LPORT: u16 = 20_000;
 const ICS: &str = "Initialization Sequence Completed";
 
 /// One way's figures, ms per repetition.
@@ -332,19 +334,25 @@ async fn by_hand(rig: &OpenVpnRig, reps: usize, out: &mut Way) -> Result<(), Str
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
         .map_err(err("chmod the up script"))?;
     let d = dir.display();
-    let mut conf = format!(
-        "client\ndev {HAND_DEV}\ndev-type tun\nproto udp\nremote {SERVER_ADDR} {SERVER_PORT}\n\
-         nobind\nca {d}/ca.crt\ncert {d}/client.crt\nkey {d}/client.key\n\
-         remote-cert-tls server\nifconfig-noexec\nroute-noexec\nscript-security 2\n\
-         up {}\nverb 3\n",
-        script.display()
-    );
-    if rig.files.ta.exists() {
-        conf.push_str(&format!("tls-auth {d}/ta.key 1\n"));
-    }
     let conf_path = dir.join("bench-client.conf");
-    std::fs::write(&conf_path, conf).map_err(err("write the client's config"))?;
     for i in 0..=reps {
+        // A source port of its own, below the kernel's ephemeral range: a
+        // client stopped earlier (netnsd's runs, the hand runs before) lives
+        // on in the server until its ping-restart, and a new client that
+        // happened to get the same port was taken for it, and never got an
+        // answer to its PUSH_REQUEST (seen once, as a run's end).
+        let mut conf = format!(
+            "client\ndev {HAND_DEV}\ndev-type tun\nproto udp\nremote {SERVER_ADDR} {SERVER_PORT}\n\
+             bind\nlport {}\nca {d}/ca.crt\ncert {d}/client.crt\nkey {d}/client.key\n\
+             remote-cert-tls server\nifconfig-noexec\nroute-noexec\nscript-security 2\n\
+             up {}\nverb 3\n",
+            HAND_LPORT + (i % 10_000) as u16,
+            script.display()
+        );
+        if rig.files.ta.exists() {
+            conf.push_str(&format!("tls-auth {d}/ta.key 1\n"));
+        }
+        std::fs::write(&conf_path, conf).map_err(err("write the client's config"))?;
         let r = hand_once(&conf_path);
         // Whatever happened: the client stopped, the namespace and its files gone.
         let _ = Command::new("ip")
@@ -409,9 +417,17 @@ fn hand_once(conf: &Path) -> Result<(Duration, f64, Duration), String> {
             Ok((total, client.as_secs_f64() * 1e3, f.elapsed()))
         }),
         Ok(Err(log)) => Err(format!("openvpn by hand ended before \"{ICS}\":\n{log}")),
-        Err(_) => Err(format!(
-            "openvpn by hand: no \"{ICS}\" within {VPN_UP_TIMEOUT:?}"
-        )),
+        Err(_) => {
+            // Stopped, its reader sees the end and sends what it read.
+            let _ = child.kill();
+            let log = match rx.recv_timeout(Duration::from_secs(2)) {
+                Ok(Err(log)) => log,
+                _ => String::new(),
+            };
+            Err(format!(
+                "openvpn by hand: no \"{ICS}\" within {VPN_UP_TIMEOUT:?}; its output:\n{log}"
+            ))
+        }
     };
     let _ = child.kill();
     let _ = child.wait();
