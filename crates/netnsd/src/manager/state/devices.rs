@@ -138,8 +138,8 @@ impl DeviceTable {
     }
 
     /// Gives device `number` the link state `link`, keeping the name index
-    /// right; returns the state it had.
-    fn set_link(&mut self, number: u32, link: LinkState) -> Option<LinkState> {
+    /// right; returns the state it had, and the device.
+    fn set_link(&mut self, number: u32, link: LinkState) -> Option<(LinkState, &Device)> {
         let d = self.devices.get_mut(&number)?;
         let old = std::mem::replace(&mut d.link, link);
         if old.name != d.link.name {
@@ -147,7 +147,7 @@ impl DeviceTable {
             self.unname(&old.name, number);
             self.by_name.entry(new).or_default().insert(number);
         }
-        Some(old)
+        self.devices.get(&number).map(|d| (old, d))
     }
 
     /// Whether a device named `name`, not in transit, is recorded in a
@@ -647,10 +647,7 @@ impl Devices {
         let Some(old_state) = t.devices.get(&number).map(Device::nm_state) else {
             return Vec::new();
         };
-        let Some(old) = t.set_link(number, link) else {
-            return Vec::new();
-        };
-        let Some(d) = t.devices.get(&number) else {
+        let Some((old, d)) = t.set_link(number, link) else {
             return Vec::new();
         };
         let new_state = d.nm_state();
