@@ -2,8 +2,9 @@
 //!
 //! Building [`Cli`]'s parser makes every subcommand's arguments and help
 //! texts (about 0.7 ms of nsctl's start, issue 18 item 2). `nsctl exec`
-//! is the command people wait on, so a command line that starts with `exec`
-//! is first parsed by a parser of that subcommand alone, built from the same
+//! is the command people wait on, so its usual form, `nsctl exec NS -- CMD…`
+//! with no option, is read by hand; any other command line that starts
+//! with `exec` is parsed by a parser of that subcommand alone, built from the same
 //! [`ExecArgs`] and the same top-level options. Anything it does not accept
 //! — `--help`, `--version`, a usage error — goes to the whole parser, which
 //! prints what it always printed: this path only ever answers a command line
@@ -21,6 +22,9 @@ pub fn parse_exec(args: &[OsString]) -> Option<Cli> {
     if args.get(1).map(OsString::as_os_str) != Some(OsStr::new("exec")) {
         return None;
     }
+    if let Some(cli) = plain_exec(args) {
+        return Some(cli);
+    }
     let m = exec_only().try_get_matches_from(args).ok()?;
     let ("exec", sub) = m.subcommand()? else {
         return None;
@@ -29,6 +33,35 @@ pub fn parse_exec(args: &[OsString]) -> Option<Cli> {
     Some(Cli {
         json: m.get_flag("json"),
         command: Command::Exec(exec),
+    })
+}
+
+/// The usual form, `nsctl exec NS -- CMD [ARG]…` with no option, read
+/// without building any parser (building even `exec`'s alone is ~0.1 ms,
+/// a tenth of nsctl's start): NS is a word that is not an option, and
+/// everything after `--` is the command, as clap reads it.
+fn plain_exec(args: &[OsString]) -> Option<Cli> {
+    let [_, _, netns, dashes, command @ ..] = args else {
+        return None;
+    };
+    let netns = netns.to_str()?;
+    if netns.is_empty() || netns.starts_with('-') || dashes != "--" || command.is_empty() {
+        return None;
+    }
+    let command = command
+        .iter()
+        .map(|a| a.to_str().map(str::to_owned))
+        .collect::<Option<Vec<_>>>()?;
+    Some(Cli {
+        json: false,
+        command: Command::Exec(ExecArgs {
+            netns: Some(netns.to_owned()),
+            vpn: None,
+            env: Vec::new(),
+            cwd: None,
+            no_pty: false,
+            command,
+        }),
     })
 }
 
@@ -91,6 +124,10 @@ mod tests {
             &["exec", "--vpn", "work", "--", "curl", "x"],
             &["exec", "--vpn", "work", "curl", "x"],
             &["exec", "p1", "--", "--"],
+            &["exec", "p1", "--", "-x", "--json", "--help", ""],
+            &["exec", "p1", "--", "exec", "p2", "--", "true"],
+            &["exec", "p-1.x", "--", "env"],
+            &["exec", "p1", "--", "true", "--", "--vpn"],
         ];
         for args in taken {
             assert!(same(args).is_some(), "{args:?} not taken by the fast path");
@@ -115,6 +152,30 @@ mod tests {
         ];
         for args in left {
             assert!(same(args).is_none(), "{args:?} taken by the fast path");
+        }
+    }
+
+    /// `nsctl exec NS -- CMD…` is read without a parser; an option or a
+    /// missing `--` leaves it to clap.
+    #[test]
+    fn the_usual_form_is_read_without_a_parser() {
+        for args in [
+            &["exec", "p1", "--", "true"][..],
+            &["exec", "p1", "--", "-x", "--json", "--help", ""],
+            &["exec", "p1", "--", "--"],
+        ] {
+            assert!(plain_exec(&os(args)).is_some(), "{args:?}");
+            assert!(same(args).is_some(), "{args:?}");
+        }
+        for args in [
+            &["exec", "p1", "true"][..],
+            &["exec", "--no-pty", "p1", "--", "true"],
+            &["exec", "p1", "--json", "--", "true"],
+            &["exec", "-e", "--", "true"],
+            &["exec", "", "--", "true"],
+            &["exec", "p1", "--"],
+        ] {
+            assert!(plain_exec(&os(args)).is_none(), "{args:?}");
         }
     }
 
