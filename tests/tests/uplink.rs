@@ -1252,3 +1252,42 @@ async fn without_nft_a_veth_uplink_is_not_supported_and_leaves_nothing() {
     })
     .await
 }
+
+/// A create whose uplink fails while its DNS files are being written
+/// (they are written side by side with the uplink): the error names the
+/// missing parent, and neither the namespace nor its /etc/netns files nor
+/// anything else is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_uplink_with_dns_leaves_no_dns_files() {
+    let _env = TestEnv::new();
+    timed(async {
+        let wan = Wan::start().await;
+        let _daemon = Daemon::start().await;
+        let conn = system_conn().await;
+        let e = add_with_options(
+            &conn,
+            "up-undo",
+            options(vec![
+                ("uplink", Variant::from("macvlan")),
+                ("uplink-parent", Variant::from("nosuchdev0")),
+                ("address", Variant::from("203.0.113.51/24")),
+                ("dns", strs(&[WAN_V4])),
+            ]),
+        )
+        .await
+        .expect_err("a macvlan on a missing parent");
+        let text = format!("{e:?}");
+        assert!(text.contains("nosuchdev0"), "{text}");
+        assert!(
+            !std::path::Path::new(&format!("{NETNS_ETC_DIR}/up-undo")).exists(),
+            "/etc/netns/up-undo left behind"
+        );
+        assert_nothing_left(&wan.keep()).await;
+        // The name can be used again, DNS and all.
+        add_veth_ns(&conn, "up-undo").await;
+        assert!(std::path::Path::new(&format!("{NETNS_ETC_DIR}/up-undo/resolv.conf")).exists());
+        remove_ns(&conn, "up-undo").await;
+        assert_nothing_left_within(&wan.keep(), std::time::Duration::from_secs(10)).await;
+    })
+    .await
+}

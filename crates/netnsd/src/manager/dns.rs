@@ -11,59 +11,70 @@ use crate::record::Entry;
 impl Manager {
     /// Writes (Some) or removes (None) a namespace's /etc/netns files.
     pub(super) async fn set_dns(&mut self, ns: u32, d: Option<Dns>) -> Result<(), Error> {
+        let w = self.start_dns(ns, d)?;
+        self.finish_dns(w).await
+    }
+
+    /// Starts [`Manager::set_dns`]'s file work on a blocking thread, so that
+    /// the caller can do other work meanwhile (a create with an uplink makes
+    /// the uplink while its DNS files are written); [`Manager::finish_dns`]
+    /// waits for it and does the rest.
+    pub(super) fn start_dns(&mut self, ns: u32, d: Option<Dns>) -> Result<DnsWrite, Error> {
         let target = self.namespace(ns)?;
         let (etc, name, nss) = (
             self.dns.etc().to_path_buf(),
             target.name.clone(),
             self.dns.host_nsswitch().to_path_buf(),
         );
-        let entry = |name: &str, d: &Option<Dns>| match d {
-            Some(d) => Entry::DnsSet {
-                name: name.to_owned(),
-                servers: d.servers.iter().map(|s| s.to_string()).collect(),
-                search: d.search.clone(),
-            },
-            None => Entry::DnsCleared {
-                name: name.to_owned(),
-            },
-        };
         // Files about to be written are recorded first, so a crash while
         // writing leaves files a restarted daemon knows to be its own;
         // files removed are recorded once gone.
         if d.is_some() {
-            self.record(entry(&target.name, &d))?;
+            self.record(dns_entry(&target.name, &d))?;
         }
         let dd = d.clone();
-        let (etc2, name2) = (etc.clone(), name.clone());
-        let written = tokio::task::spawn_blocking(move || match &dd {
+        let task = tokio::task::spawn_blocking(move || match &dd {
             Some(d) => dns::write(&etc, &name, d, &nss),
             None => dns::remove(&etc, &name),
-        })
-        .await
-        .map_err(|e| Error::Failed(format!("DNS files: {e}")))
-        .and_then(|r| {
-            r.map_err(|e| {
-                Error::Failed(format!(
-                    "DNS files for {:?} in {}: {e}",
-                    target.name,
-                    self.dns.etc().display()
-                ))
-            })
         });
+        Ok(DnsWrite {
+            ns,
+            name: target.name,
+            d,
+            task,
+        })
+    }
+
+    /// Waits for the files of [`Manager::start_dns`]; journals, keeps and
+    /// publishes the change, or on failure puts the journal back as it was.
+    pub(super) async fn finish_dns(&mut self, w: DnsWrite) -> Result<(), Error> {
+        let DnsWrite { ns, name, d, task } = w;
+        let written = task
+            .await
+            .map_err(|e| Error::Failed(format!("DNS files: {e}")))
+            .and_then(|r| {
+                r.map_err(|e| {
+                    Error::Failed(format!(
+                        "DNS files for {name:?} in {}: {e}",
+                        self.dns.etc().display()
+                    ))
+                })
+            });
         if let Err(e) = written {
             if d.is_some() {
                 // Put the record back as it was: the earlier DNS, or none
                 // (and whatever was half written goes).
                 let before = self.dns.get(ns);
                 if before.is_none() {
-                    let _ = tokio::task::spawn_blocking(move || dns::remove(&etc2, &name2)).await;
+                    let (etc, name) = (self.dns.etc().to_path_buf(), name.clone());
+                    let _ = tokio::task::spawn_blocking(move || dns::remove(&etc, &name)).await;
                 }
-                self.record(entry(&target.name, &before))?;
+                self.record(dns_entry(&name, &before))?;
             }
             return Err(e);
         }
         if d.is_none() {
-            self.record(entry(&target.name, &d))?;
+            self.record(dns_entry(&name, &d))?;
         }
         let changes = self.dns.set(ns, d);
         self.publish(changes).await;
@@ -206,4 +217,27 @@ impl Manager {
             }
         }
     }
+}
+
+/// The journal's entry for a namespace's DNS set (Some) or cleared (None).
+fn dns_entry(name: &str, d: &Option<Dns>) -> Entry {
+    match d {
+        Some(d) => Entry::DnsSet {
+            name: name.to_owned(),
+            servers: d.servers.iter().map(|s| s.to_string()).collect(),
+            search: d.search.clone(),
+        },
+        None => Entry::DnsCleared {
+            name: name.to_owned(),
+        },
+    }
+}
+
+/// A namespace's DNS files being written (or removed) on a blocking thread:
+/// what [`Manager::start_dns`] began and [`Manager::finish_dns`] completes.
+pub(super) struct DnsWrite {
+    ns: u32,
+    name: String,
+    d: Option<Dns>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
 }

@@ -85,14 +85,23 @@ impl Manager {
             .get(name)
             .map(|n| n.number)
             .unwrap_or_default();
+        // The DNS files are written on a blocking thread while the uplink
+        // is made: neither needs the other. Both are waited for, so that
+        // a failure of either is undone with the namespace.
         let r = async {
-            if let Some(u) = opts.uplink {
-                self.set_uplink(number, u).await?;
-            }
-            if let Some(d) = opts.dns {
-                self.set_dns(number, Some(d)).await?;
-            }
-            Ok::<_, Error>(())
+            let dns = match opts.dns {
+                Some(d) => Some(self.start_dns(number, Some(d))?),
+                None => None,
+            };
+            let uplink = match opts.uplink {
+                Some(u) => self.set_uplink(number, u).await,
+                None => Ok(()),
+            };
+            let dns = match dns {
+                Some(w) => self.finish_dns(w).await,
+                None => Ok(()),
+            };
+            uplink.and(dns)
         }
         .await;
         if let Err(e) = r {
