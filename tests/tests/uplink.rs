@@ -1287,7 +1287,7 @@ async fn a_failed_uplink_with_dns_leaves_no_dns_files() {
         add_veth_ns(&conn, "up-undo").await;
         assert!(std::path::Path::new(&format!("{NETNS_ETC_DIR}/up-undo/resolv.conf")).exists());
         remove_ns(&conn, "up-undo").await;
-        assert_nothing_left_within(&wan.keep(), std::time::Duration::from_secs(10)).await;
+        assert_nothing_left_within(&wan.keep(), Duration::from_secs(10)).await;
     })
     .await
 }
