@@ -13,13 +13,20 @@
 //! size follows its population down.
 
 use std::fs::File;
+use std::future::Future;
 use std::io;
+use std::ops::Deref;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures::{FutureExt, Stream};
+use netlink_packet_route::RouteNetlinkMessage;
 use rtnetlink::Handle;
+use rtnetlink::packet_core::NetlinkMessage;
 use tokio::time::Instant;
 
 use crate::netns::thread;
@@ -46,7 +53,7 @@ pub(super) enum Target {
 }
 
 struct Open {
-    handle: Handle,
+    handle: Conn,
     last_use: Instant,
 }
 
@@ -54,7 +61,7 @@ struct Open {
 static OPEN: AtomicUsize = AtomicUsize::new(0);
 
 impl Open {
-    fn new(handle: Handle) -> Self {
+    fn new(handle: Conn) -> Self {
         OPEN.fetch_add(1, Ordering::Relaxed);
         Open {
             handle,
@@ -70,7 +77,7 @@ impl Drop for Open {
 }
 
 impl NetlinkHandle {
-    pub(super) fn new(rt: &tokio::runtime::Handle, target: Target, open: Option<Handle>) -> Self {
+    pub(super) fn new(rt: &tokio::runtime::Handle, target: Target, open: Option<Conn>) -> Self {
         let opened = open.is_some();
         let h = NetlinkHandle(Arc::new(Lazy {
             rt: rt.clone(),
@@ -86,7 +93,7 @@ impl NetlinkHandle {
     /// The connection, opened if it is not; it stays open until unused for
     /// [`IDLE`]. Keep the returned handle until the answer is read: the
     /// connection ends when the last handle is gone.
-    pub async fn get(&self) -> Result<Handle, rtnetlink::Error> {
+    pub async fn get(&self) -> Result<Conn, rtnetlink::Error> {
         let mut open = self.0.open.lock().await;
         if let Some(o) = open.as_mut() {
             o.last_use = Instant::now();
@@ -105,7 +112,7 @@ impl NetlinkHandle {
         Ok(handle)
     }
 
-    async fn connect(&self) -> io::Result<Handle> {
+    async fn connect(&self) -> io::Result<Conn> {
         if let Target::Own = self.0.target {
             return connect_here(&self.0.rt);
         }
@@ -212,11 +219,143 @@ fn release_free_memory() {
 
 /// Opens a request connection in the calling thread's namespace, driven on
 /// `rt`; it ends when the last clone of the handle is dropped.
-pub(super) fn connect_here(rt: &tokio::runtime::Handle) -> io::Result<Handle> {
+pub(super) fn connect_here(rt: &tokio::runtime::Handle) -> io::Result<Conn> {
     let _enter = rt.enter();
-    let (conn, handle, unsolicited) = rtnetlink::new_connection()?;
-    // The socket is in no multicast group: nothing unsolicited comes.
-    drop(unsolicited);
-    rt.spawn(conn);
-    Ok(handle)
+    let (conn, handle, unsent) = {
+        let (conn, handle, unsolicited) = rtnetlink::new_connection()?;
+        // The socket is in no multicast group: nothing unsolicited comes.
+        drop(unsolicited);
+        (conn, handle, Arc::new(AtomicUsize::new(0)))
+    };
+    rt.spawn(Eager {
+        conn,
+        unsent: unsent.clone(),
+    });
+    Ok(Conn { handle, unsent })
+}
+
+/// A request connection: rtnetlink's handle, and how many of the requests
+/// given to it through [`Conn::request`] its task may not have sent yet.
+/// Cheap to clone; it dereferences to the handle for rtnetlink's own
+/// request builders (which are not counted, and go out as before).
+#[derive(Clone)]
+pub struct Conn {
+    handle: Handle,
+    unsent: Arc<AtomicUsize>,
+}
+
+impl Conn {
+    /// Queues one request on the connection; its answers as they come.
+    pub fn request(
+        &mut self,
+        req: NetlinkMessage<RouteNetlinkMessage>,
+    ) -> Result<impl Stream<Item = NetlinkMessage<RouteNetlinkMessage>> + use<>, rtnetlink::Error>
+    {
+        // Counted before it is queued, so the count never exceeds what is
+        // queued and not sent (see `Eager`).
+        self.unsent.fetch_add(1, Ordering::AcqRel);
+        self.handle.request(req)
+    }
+}
+
+impl Deref for Conn {
+    type Target = Handle;
+
+    fn deref(&self) -> &Handle {
+        &self.handle
+    }
+}
+
+/// A connection's task that sends every queued request when it wakes.
+/// rtnetlink's task (netlink-proto 0.14's `Connection`) takes all queued
+/// requests when it is polled but sends only the first; the next goes out
+/// when the task wakes again, which is when an answer comes in. So requests
+/// queued back to back ([`in_order`](super::in_order)) went out one per
+/// answer: a wake-up of the runtime each, where the kernel would have taken
+/// them all at once. `Eager` polls the task again while requests counted by
+/// [`Conn::request`] may be waiting: each poll sends at most one, and the
+/// count goes down by one a poll, so it never exceeds the requests that
+/// wait (a count too low only leaves a request to the task's next wake-up,
+/// as before). Each extra poll also reads what the kernel has answered.
+struct Eager<C> {
+    conn: C,
+    unsent: Arc<AtomicUsize>,
+}
+
+impl<C: Future<Output = ()> + Unpin> Future for Eager<C> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if self.conn.poll_unpin(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            let fewer = self
+                .unsent
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+            if fewer.is_err() {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+
+    /// A connection's task as netlink-proto's behaves: each poll sends the
+    /// first queued request only.
+    struct OnePerPoll {
+        queued: Arc<Mutex<VecDeque<u32>>>,
+        sent: Arc<Mutex<Vec<u32>>>,
+    }
+
+    impl Future for OnePerPoll {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            if let Some(r) = self.queued.lock().unwrap().pop_front() {
+                self.sent.lock().unwrap().push(r);
+            }
+            Poll::Pending
+        }
+    }
+
+    fn eager(queued: &[u32]) -> (Eager<OnePerPoll>, Arc<Mutex<Vec<u32>>>, Arc<AtomicUsize>) {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let unsent = Arc::new(AtomicUsize::new(queued.len()));
+        let conn = OnePerPoll {
+            queued: Arc::new(Mutex::new(queued.iter().copied().collect())),
+            sent: sent.clone(),
+        };
+        let e = Eager {
+            conn,
+            unsent: unsent.clone(),
+        };
+        (e, sent, unsent)
+    }
+
+    #[test]
+    fn one_wake_up_sends_every_counted_request_in_order() {
+        let (mut e, sent, unsent) = eager(&[1, 2, 3]);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(Pin::new(&mut e).poll(&mut cx).is_pending());
+        assert_eq!(*sent.lock().unwrap(), [1, 2, 3]);
+        assert_eq!(unsent.load(Ordering::Acquire), 0);
+    }
+
+    #[test]
+    fn a_count_too_low_leaves_the_rest_to_the_next_wake_up() {
+        // One request counted, two queued (one counted late): the first
+        // wake-up sends what the count allows, the next the rest.
+        let (mut e, sent, unsent) = eager(&[1, 2]);
+        unsent.store(0, Ordering::Release);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(Pin::new(&mut e).poll(&mut cx).is_pending());
+        assert_eq!(*sent.lock().unwrap(), [1]);
+        assert!(Pin::new(&mut e).poll(&mut cx).is_pending());
+        assert_eq!(*sent.lock().unwrap(), [1, 2]);
+    }
 }

@@ -12,7 +12,7 @@ use netlink_packet_route::link::LinkMessage;
 use rtnetlink::LinkUnspec;
 
 use super::events::{Events, Watch};
-use super::handles::{NetlinkHandle, Target, connect_here};
+use super::handles::{Conn, NetlinkHandle, Target, connect_here};
 use crate::netns::thread;
 
 /// One namespace as the daemon sees it: its requests, and its events, which
@@ -142,7 +142,7 @@ impl Platform {
 pub struct Unnamed {
     file: File,
     nsid: i32,
-    handle: rtnetlink::Handle,
+    handle: Conn,
     inode: u64,
     seen: Option<Devices>,
 }

@@ -51,7 +51,8 @@ pub(super) async fn request(
 /// socket's requests one after another in the order they were sent (each
 /// within its send), so a step still sees what the steps before it did —
 /// a route its gateway's address, an address its link. What is saved is a
-/// wake-up and a hand-off to the connection's task and back per step.
+/// wake-up and a hand-off to the connection's task and back per step (the
+/// task sends all of them when it wakes: `handles::Eager`).
 /// Every step is sent (as `ip -batch` sends every line); the first error,
 /// in the order given, is the answer.
 ///
