@@ -365,7 +365,7 @@ impl Daemon {
             "harness: a second netnsd started while one runs"
         );
         let n = LOG_COUNTER.fetch_add(1, Ordering::SeqCst);
-        let log = PathBuf::from(format!("/tmp/netnsd-test.{}.{n}.log", std::process::id()));
+        let log = PathBuf::from(format!("/tmp/netnsd-test.{}.{n}.log", tmp_tag()));
         let file = std::fs::File::create(&log).expect("create the daemon's log file");
         let mut cmd = std::process::Command::new(netnsd_bin());
         cmd.env("RUST_LOG", "netnsd=debug")
@@ -1133,6 +1133,14 @@ pub async fn wait_polkit(uid: u32, action: &str, authorized: bool) {
 
 // ---------------------------------------------------------------------------
 // Small things
+
+/// What names this test process's files in /tmp, which every sandbox shares:
+/// the sandbox (`NETNSD_SANDBOX_ID`, set by tests/sandbox/enter) and the
+/// process, whose pid another sandbox may have too.
+pub fn tmp_tag() -> String {
+    let sandbox = std::env::var("NETNSD_SANDBOX_ID").unwrap_or_else(|_| "0".into());
+    format!("{sandbox}.{}", std::process::id())
+}
 
 /// A random-enough suffix so names from a failed earlier run never collide.
 pub fn unique(prefix: &str) -> String {

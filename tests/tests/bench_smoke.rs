@@ -38,7 +38,7 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new() -> Scratch {
-        let p = PathBuf::from(format!("/tmp/netnsd-bench-smoke.{}", std::process::id()));
+        let p = PathBuf::from(format!("/tmp/netnsd-bench-smoke.{}", tmp_tag()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).expect("create the scratch directory");
         Scratch(p)

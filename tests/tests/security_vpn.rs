@@ -59,7 +59,8 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(prefix: &str) -> Scratch {
-        let p = PathBuf::from("/tmp").join(unique(prefix));
+        // The sandbox in the name too: /tmp is every sandbox's.
+        let p = PathBuf::from("/tmp").join(unique(&format!("{prefix}-{}", tmp_tag())));
         std::fs::create_dir(&p).unwrap();
         Scratch(p)
     }

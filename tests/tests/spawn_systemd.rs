@@ -153,10 +153,8 @@ struct InnerDaemon {
 
 impl InnerDaemon {
     async fn start(sd: &Systemd, n: u32) -> InnerDaemon {
-        let log = std::path::PathBuf::from(format!(
-            "/tmp/netnsd-test-systemd.{}.{n}.log",
-            std::process::id()
-        ));
+        let log =
+            std::path::PathBuf::from(format!("/tmp/netnsd-test-systemd.{}.{n}.log", tmp_tag()));
         let file = std::fs::File::create(&log).unwrap();
         let child = sd
             .inside(netnsd_bin().to_str().unwrap())

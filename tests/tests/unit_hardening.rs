@@ -14,10 +14,7 @@ const MAX_EXPOSURE: f64 = 6.0;
 /// A root directory for `systemd-analyze --root` with the unit under
 /// /etc/systemd/system, and each (name, file) as one of its drop-ins.
 fn unit_root(tag: &str, dropins: &[(&str, &Path)]) -> PathBuf {
-    let root = std::env::temp_dir().join(format!(
-        "netnsd-unit-hardening.{}.{tag}",
-        std::process::id()
-    ));
+    let root = std::env::temp_dir().join(format!("netnsd-unit-hardening.{}.{tag}", tmp_tag()));
     let _ = std::fs::remove_dir_all(&root);
     let dir = root.join("etc/systemd/system");
     std::fs::create_dir_all(dir.join("netnsd.service.d")).unwrap();
