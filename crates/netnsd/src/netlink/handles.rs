@@ -221,12 +221,10 @@ fn release_free_memory() {
 /// `rt`; it ends when the last clone of the handle is dropped.
 pub(super) fn connect_here(rt: &tokio::runtime::Handle) -> io::Result<Conn> {
     let _enter = rt.enter();
-    let (conn, handle, unsent) = {
-        let (conn, handle, unsolicited) = rtnetlink::new_connection()?;
-        // The socket is in no multicast group: nothing unsolicited comes.
-        drop(unsolicited);
-        (conn, handle, Arc::new(AtomicUsize::new(0)))
-    };
+    let (conn, handle, unsolicited) = rtnetlink::new_connection()?;
+    // The socket is in no multicast group: nothing unsolicited comes.
+    drop(unsolicited);
+    let unsent = Arc::new(AtomicUsize::new(0));
     rt.spawn(Eager {
         conn,
         unsent: unsent.clone(),
